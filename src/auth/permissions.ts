@@ -1,0 +1,83 @@
+/**
+ * Who may do what: the table of presence-api.md §5, as code. Each check returns normally or throws an AuthError
+ * (403 `Forbidden`, or 400 for `/me` with an app token). Scope and role names are compared case-insensitively.
+ * User ids are compared case-insensitively (principals carry lower-case ids).
+ */
+import { AuthError, type Principal } from './types.ts';
+
+export const PRESENCE_READ = 'Presence.Read';
+export const PRESENCE_READ_ALL = 'Presence.Read.All';
+export const PRESENCE_READWRITE = 'Presence.ReadWrite';
+export const PRESENCE_READWRITE_ALL = 'Presence.ReadWrite.All';
+export const PRESENTLY_ADMIN = 'Presently.Admin';
+
+function hasAny(granted: ReadonlySet<string>, required: readonly string[]): boolean {
+  const wanted = new Set(required.map((r) => r.toLowerCase()));
+  for (const g of granted) if (wanted.has(g.toLowerCase())) return true;
+  return false;
+}
+
+function insufficient(required: readonly string[]): AuthError {
+  return new AuthError(403, 'Forbidden', `Insufficient privileges to complete the operation. Requires one of: ${required.join(', ')}.`);
+}
+
+function requireScopes(p: Principal, required: readonly string[]): void {
+  if (!hasAny(p.scopes, required)) throw insufficient(required);
+}
+
+function requireRoles(p: Principal, required: readonly string[]): void {
+  if (!hasAny(p.roles, required)) throw insufficient(required);
+}
+
+function isSelf(p: Principal, targetUserId: string): boolean {
+  return p.kind === 'delegated' && p.userId !== null && p.userId.toLowerCase() === targetUserId.toLowerCase();
+}
+
+/** The user `/me` names: the signed-in user. An app token has no `/me`: 400. */
+export function resolveMe(p: Principal): string {
+  if (p.kind !== 'delegated' || p.userId === null) {
+    throw new AuthError(400, 'BadRequest', '/me request is only valid with delegated authentication flow.');
+  }
+  return p.userId;
+}
+
+/** GET of one presence. */
+export function authorizePresenceRead(p: Principal, targetUserId: string): void {
+  if (p.kind === 'delegated') {
+    requireScopes(p, isSelf(p, targetUserId) ? [PRESENCE_READ, PRESENCE_READ_ALL, PRESENCE_READWRITE] : [PRESENCE_READ_ALL]);
+  } else {
+    requireRoles(p, [PRESENCE_READ_ALL, PRESENCE_READWRITE_ALL]);
+  }
+}
+
+/** getPresencesByUserId. */
+export function authorizeReadMany(p: Principal): void {
+  if (p.kind === 'delegated') requireScopes(p, [PRESENCE_READ_ALL]);
+  else requireRoles(p, [PRESENCE_READ_ALL, PRESENCE_READWRITE_ALL]);
+}
+
+/** Any presence write except work location (setStatusMessage, setPresence, clearPresence, preferred presence). */
+export function authorizePresenceWrite(p: Principal, targetUserId: string): void {
+  if (p.kind === 'delegated') {
+    if (!isSelf(p, targetUserId)) throw new AuthError(403, 'Forbidden', 'Cannot set the presence of another user.');
+    requireScopes(p, [PRESENCE_READWRITE]);
+  } else {
+    requireRoles(p, [PRESENCE_READWRITE_ALL]);
+  }
+}
+
+/** setManualLocation, setAutomaticLocation, clearAutomaticLocation, clearLocation. */
+export function authorizeWorkLocationWrite(p: Principal, targetUserId: string): void {
+  if (p.kind !== 'delegated') {
+    throw new AuthError(403, 'Forbidden', 'Work location updates are not supported with application permissions; use a delegated token of the user.');
+  }
+  if (!isSelf(p, targetUserId)) throw new AuthError(403, 'Forbidden', 'Cannot set the work location of another user.');
+  requireScopes(p, [PRESENCE_READWRITE]);
+}
+
+/** The `/_presently/…` admin API outside dev mode: the app role `Presently.Admin` (granted to an app or a user). */
+export function authorizeAdmin(p: Principal): void {
+  if (!hasAny(p.roles, [PRESENTLY_ADMIN])) {
+    throw new AuthError(403, 'Forbidden', `Insufficient privileges to complete the operation. Requires the app role: ${PRESENTLY_ADMIN}.`);
+  }
+}

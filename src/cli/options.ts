@@ -1,0 +1,84 @@
+/**
+ * Turns `presently serve` flags and PRESENTLY_* environment variables into a Config, with a clear message for every
+ * bad value. A flag wins over its environment variable, which wins over the default.
+ */
+import { CLOUDS, type CloudName } from '../config/clouds.ts';
+import { DEFAULTS, type Config } from '../config/config.ts';
+
+export class UsageError extends Error {}
+
+export interface FlagSpec {
+  key: keyof Config;
+  flag: string;
+  arg?: string;
+  help: string;
+}
+
+export const SERVE_FLAGS: FlagSpec[] = [
+  { key: 'port', flag: '--port', arg: '<n>', help: 'port to listen on; 0 picks a free one (printed)' },
+  { key: 'host', flag: '--host', arg: '<host>', help: 'address to bind' },
+  { key: 'dataDir', flag: '--data', arg: '<dir>', help: 'folder for the database, signing keys and dev certificate' },
+  { key: 'store', flag: '--store', arg: '<kind>', help: 'sqlite (durable) or memory (keeps nothing)' },
+  { key: 'auth', flag: '--auth', arg: '<mode>', help: 'dev: tokens issued by Presently itself' },
+  { key: 'https', flag: '--https', help: 'serve TLS with a self-signed localhost certificate kept in the data folder' },
+  { key: 'certFile', flag: '--cert', arg: '<file>', help: 'TLS certificate (PEM); with --key' },
+  { key: 'keyFile', flag: '--key', arg: '<file>', help: 'TLS private key (PEM); with --cert' },
+  { key: 'clock', flag: '--clock', arg: '<mode>', help: 'system, or manual: moved by POST /_presently/clock' },
+  { key: 'publicUrl', flag: '--public-url', arg: '<url>', help: 'base URL used in @odata.context (default: the request\'s own)' },
+  { key: 'cloud', flag: '--cloud', arg: '<name>', help: 'national cloud: global, usgov, dod or china' },
+  { key: 'seedFile', flag: '--seed', arg: '<file>', help: 'JSON file of tenants, users and apps to create on start' },
+  { key: 'logLevel', flag: '--log-level', arg: '<level>', help: 'fatal, error, warn, info, debug, trace or silent' },
+  { key: 'maxStatusLength', flag: '--max-status-length', arg: '<n>', help: 'longest status message, in characters' },
+  { key: 'bodyLimit', flag: '--body-limit', arg: '<bytes>', help: 'largest request body' },
+];
+
+/** `--public-url` → `PRESENTLY_PUBLIC_URL`. */
+export function envName(flag: string): string {
+  return `PRESENTLY_${flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase()}`;
+}
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}; got '${value}'.`);
+  return value as T;
+}
+
+function integer(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}; got '${value}'.`);
+  return n;
+}
+
+/** Builds the Config from commander's parsed options (camelCase of the flags) and the environment. */
+export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Config {
+  const config: Config = { ...DEFAULTS };
+  for (const spec of SERVE_FLAGS) {
+    const optName = spec.flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    let raw = options[optName];
+    if (raw === undefined) raw = env[envName(spec.flag)];
+    if (raw === undefined || raw === '') continue;
+    const value = String(raw);
+    const flag = spec.flag;
+    switch (spec.key) {
+      case 'port': config.port = integer(value, flag, 0, 65535); break;
+      case 'host': config.host = value; break;
+      case 'dataDir': config.dataDir = value; break;
+      case 'store': config.store = oneOf(value, ['sqlite', 'memory'] as const, flag); break;
+      case 'auth': config.auth = oneOf(value, ['dev'] as const, flag); break;
+      case 'https': config.https = raw === true || ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()); break;
+      case 'certFile': config.certFile = value; break;
+      case 'keyFile': config.keyFile = value; break;
+      case 'clock': config.clock = oneOf(value, ['system', 'manual'] as const, flag); break;
+      case 'publicUrl':
+        if (!/^https?:\/\/[^/]+/.test(value)) throw new UsageError(`${flag} must be an http(s) URL such as https://presence.example.com; got '${value}'.`);
+        config.publicUrl = value.replace(/\/+$/, '');
+        break;
+      case 'cloud': config.cloud = oneOf(value, Object.keys(CLOUDS) as CloudName[], flag); break;
+      case 'seedFile': config.seedFile = value; break;
+      case 'logLevel': config.logLevel = oneOf(value, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, flag); break;
+      case 'maxStatusLength': config.maxStatusLength = integer(value, flag, 1, 100_000); break;
+      case 'bodyLimit': config.bodyLimit = integer(value, flag, 1024, 100 * 1024 * 1024); break;
+    }
+  }
+  if ((config.certFile === null) !== (config.keyFile === null)) throw new UsageError('--cert and --key go together: give both files.');
+  return config;
+}

@@ -1,0 +1,31 @@
+/**
+ * National clouds (presence-api.md §9): each has its own Graph root, which is both the base of `@odata.context` and
+ * the audience its tokens carry.
+ */
+export type CloudName = 'global' | 'usgov' | 'dod' | 'china';
+
+export interface Cloud {
+  name: CloudName;
+  displayName: string;
+  graphRoot: string;
+  /** Whether the presence API is served under v1.0 and beta. */
+  presenceV1: boolean;
+  presenceBeta: boolean;
+  /** US Government clouds return only id, availability, activity and statusMessage. */
+  limitedShape: boolean;
+}
+
+/** Microsoft Graph's well-known application id, also accepted as a token audience. */
+export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
+
+export const CLOUDS: Record<CloudName, Cloud> = {
+  global: { name: 'global', displayName: 'Global', graphRoot: 'https://graph.microsoft.com', presenceV1: true, presenceBeta: true, limitedShape: false },
+  usgov: { name: 'usgov', displayName: 'US Government L4', graphRoot: 'https://graph.microsoft.us', presenceV1: true, presenceBeta: false, limitedShape: true },
+  dod: { name: 'dod', displayName: 'US Government L5 (DOD)', graphRoot: 'https://dod-graph.microsoft.us', presenceV1: true, presenceBeta: false, limitedShape: true },
+  china: { name: 'china', displayName: 'China (21Vianet)', graphRoot: 'https://microsoftgraph.chinacloudapi.cn', presenceV1: false, presenceBeta: false, limitedShape: false },
+};
+
+/** The audiences a token for this cloud's Graph may carry. */
+export function graphAudiences(cloud: Cloud): string[] {
+  return [cloud.graphRoot, `${cloud.graphRoot}/`, GRAPH_APP_ID];
+}

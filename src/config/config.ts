@@ -1,0 +1,44 @@
+/**
+ * Presently's configuration: every `presently serve` flag, its PRESENTLY_* environment variable and its default
+ * (product.md §1). Parsing lives in the CLI; this file says what the settings are.
+ */
+import type { CloudName } from './clouds.ts';
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  store: 'sqlite' | 'memory';
+  auth: 'dev';
+  /** TLS: `https` alone makes and reuses a self-signed localhost certificate in dataDir. */
+  https: boolean;
+  certFile: string | null;
+  keyFile: string | null;
+  clock: 'system' | 'manual';
+  publicUrl: string | null;
+  cloud: CloudName;
+  seedFile: string | null;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Longest status message, in code points (presence-api.md §3). */
+  maxStatusLength: number;
+  /** Largest request body, bytes. */
+  bodyLimit: number;
+}
+
+export const DEFAULTS: Config = {
+  port: 8080,
+  host: '127.0.0.1',
+  dataDir: './.presently',
+  store: 'sqlite',
+  auth: 'dev',
+  https: false,
+  certFile: null,
+  keyFile: null,
+  clock: 'system',
+  publicUrl: null,
+  cloud: 'global',
+  seedFile: null,
+  logLevel: 'warn',
+  maxStatusLength: 280,
+  bodyLimit: 64 * 1024,
+};

@@ -1,0 +1,43 @@
+/**
+ * The presence as Graph's JSON, for its owner or for a watcher (privacy rule, seed Example 3: a watcher sees only
+ * the status message's text, not its expiry or publication time).
+ */
+import { formatUtc } from './timezones.ts';
+import type { PresenceView } from './types.ts';
+
+export type Audience = 'owner' | 'watcher';
+
+export interface GraphPresence {
+  id: string;
+  availability: string;
+  activity: string;
+  statusMessage: null | {
+    message: { content: string; contentType: string };
+    expiryDateTime?: { dateTime: string; timeZone: string };
+    publishedDateTime?: string;
+  };
+  outOfOfficeSettings: { message: string | null; isOutOfOffice: boolean };
+  workLocation: { workLocationType: string; source: string; placeId: string | null };
+  sequenceNumber: string | null;
+}
+
+export function toGraphPresence(id: string, v: PresenceView, sequenceNumber: string | null, audience: Audience): GraphPresence {
+  let statusMessage: GraphPresence['statusMessage'] = null;
+  if (v.statusMessage) {
+    const m = v.statusMessage;
+    statusMessage = { message: { content: m.content, contentType: m.contentType } };
+    if (audience === 'owner') {
+      if (m.expiry) statusMessage.expiryDateTime = { dateTime: m.expiry.dateTime, timeZone: m.expiry.timeZone };
+      statusMessage.publishedDateTime = formatUtc(m.publishedAt);
+    }
+  }
+  return {
+    id,
+    availability: v.availability,
+    activity: v.activity,
+    statusMessage,
+    outOfOfficeSettings: { message: v.outOfOffice.message, isOutOfOffice: v.outOfOffice.isOutOfOffice },
+    workLocation: { ...v.workLocation },
+    sequenceNumber,
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * The one way a presence record changes: new facts at an instant. Computes the new view, bumps sequenceNumber
+ * only when the view changed, and finds the next due instant. Writes and timed transitions both come through here.
+ */
+import { emptyFacts, type PresenceFacts, type PresenceRecord, type PresenceView } from './types.ts';
+import { nextChange, prune, view } from './view.ts';
+
+/** `C` + 20 digits; sorts lexicographically in the order of changes. */
+const SEQ_DIGITS = 20;
+
+export function formatSequence(n: number): string {
+  return `C${String(n).padStart(SEQ_DIGITS, '0')}`;
+}
+
+export function parseSequence(s: string): number {
+  const n = Number(s.slice(1));
+  return Number.isSafeInteger(n) ? n : 0;
+}
+
+/**
+ * The next sequence number: larger than the previous one, and at least the current time in microseconds, so that
+ * numbers keep increasing even if a record is deleted and created again.
+ */
+export function nextSequence(previous: string | null, now: number): string {
+  const prev = previous ? parseSequence(previous) : 0;
+  return formatSequence(Math.max(prev + 1, Math.floor(now) * 1000));
+}
+
+export function newRecord(now: number): PresenceRecord {
+  const facts = emptyFacts();
+  return { facts, view: view(facts, now), sequenceNumber: nextSequence(null, now), dueAt: nextChange(facts, now) };
+}
+
+export function sameView(a: PresenceView, b: PresenceView): boolean {
+  if (a.availability !== b.availability || a.activity !== b.activity) return false;
+  if (a.outOfOffice.isOutOfOffice !== b.outOfOffice.isOutOfOffice || a.outOfOffice.message !== b.outOfOffice.message) return false;
+  if (a.workLocation.workLocationType !== b.workLocation.workLocationType || a.workLocation.source !== b.workLocation.source
+    || a.workLocation.placeId !== b.workLocation.placeId) return false;
+  const x = a.statusMessage;
+  const y = b.statusMessage;
+  if (x === null || y === null) return x === y;
+  return x.content === y.content && x.contentType === y.contentType && x.publishedAt === y.publishedAt
+    && x.expiry?.dateTime === y.expiry?.dateTime && x.expiry?.timeZone === y.expiry?.timeZone;
+}
+
+export interface Transition {
+  record: PresenceRecord;
+  /** True when the visible presence changed (and sequenceNumber was bumped). */
+  changed: boolean;
+}
+
+/** Applies new facts at `now` to a record (or to a fresh one). */
+export function transition(record: PresenceRecord | null, facts: PresenceFacts, now: number): Transition {
+  const base = record ?? newRecord(now);
+  const kept = prune(facts, now);
+  const v = view(kept, now);
+  const changed = !sameView(base.view, v);
+  return {
+    record: {
+      facts: kept,
+      view: v,
+      sequenceNumber: changed ? nextSequence(base.sequenceNumber, now) : base.sequenceNumber,
+      dueAt: nextChange(kept, now),
+    },
+    changed,
+  };
+}
+
+/** Brings a record up to `now` without a command: the timed-transition path. */
+export function advance(record: PresenceRecord, now: number): Transition {
+  return transition(record, record.facts, now);
+}

@@ -1,0 +1,84 @@
+/**
+ * Small, strict readers for JSON request bodies. Each names the property path in its error, so a client learns
+ * exactly what to fix. OData instance annotations (`@odata.type` and other `@…` keys) are always allowed.
+ */
+import { InvalidInput } from './errors.ts';
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+function join(path: string, key: string): string {
+  return path ? `${path}.${key}` : key;
+}
+
+/** The value as an object whose keys are all in `allowed` (case-sensitive, as OData is), else InvalidInput. */
+export function readObject(value: unknown, path: string, allowed: readonly string[]): JsonObject {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidInput(
+      path ? `Property '${path}' must be an object, not ${typeName(value)}.` : `The request body must be a JSON object, not ${typeName(value)}.`,
+      path || undefined,
+    );
+  }
+  for (const key of Object.keys(value)) {
+    if (key.includes('@')) continue; // instance annotations such as @odata.type
+    if (!allowed.includes(key)) {
+      throw new InvalidInput(
+        `The property '${join(path, key)}' does not exist on type '${typeLabel(path)}'. Make sure to only use property names that are defined by the type.`,
+        join(path, key),
+      );
+    }
+  }
+  return value as JsonObject;
+}
+
+function typeLabel(path: string): string {
+  return path ? `microsoft.graph.${path.split('.').pop()}` : 'the request body';
+}
+
+export function readString(obj: JsonObject, key: string, path: string, opts: { required: true }): string;
+export function readString(obj: JsonObject, key: string, path: string, opts?: { required?: boolean }): string | null | undefined;
+export function readString(obj: JsonObject, key: string, path: string, opts: { required?: boolean } = {}): string | null | undefined {
+  const value = obj[key];
+  const name = join(path, key);
+  if (value === undefined || value === null) {
+    if (opts.required) throw new InvalidInput(`Property '${name}' is required.`, name);
+    return value;
+  }
+  if (typeof value !== 'string') throw new InvalidInput(`Property '${name}' must be a string, not ${typeName(value)}.`, name);
+  return value;
+}
+
+export function readBoolean(obj: JsonObject, key: string, path: string): boolean | null | undefined {
+  const value = obj[key];
+  if (value === undefined || value === null) return value;
+  if (typeof value !== 'boolean') throw new InvalidInput(`Property '${join(path, key)}' must be a boolean, not ${typeName(value)}.`, join(path, key));
+  return value;
+}
+
+export function readArray(obj: JsonObject, key: string, path: string): Json[] {
+  const value = obj[key];
+  const name = join(path, key);
+  if (value === undefined || value === null) throw new InvalidInput(`Property '${name}' is required.`, name);
+  if (!Array.isArray(value)) throw new InvalidInput(`Property '${name}' must be an array, not ${typeName(value)}.`, name);
+  return value;
+}
+
+/** Matches `input` case-insensitively against `values`, returning the canonical spelling. */
+export function readEnum<T extends string>(value: string, values: readonly T[], name: string): T {
+  const lower = value.toLowerCase();
+  const found = values.find((v) => v.toLowerCase() === lower);
+  if (!found) throw new InvalidInput(`Property '${name}' has an invalid value '${value}'. Allowed values: ${values.join(', ')}.`, name);
+  return found;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isGuid(value: unknown): boolean {
+  return typeof value === 'string' && GUID.test(value);
+}

@@ -1,0 +1,73 @@
+/**
+ * Graph's error shape and the mapping from every failure to it. Nothing answers a bare 500: an unexpected fault is
+ * logged with its request-id and answered `generalException`.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AuthError } from '../auth/types.ts';
+import { InvalidInput } from '../domain/errors.ts';
+
+export class GraphError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'GraphError';
+  }
+}
+
+export const notFound = (message: string) => new GraphError(404, 'ResourceNotFound', message);
+export const badRequest = (message: string) => new GraphError(400, 'BadRequest', message);
+
+/** Graph writes the error date without a zone: `2026-11-28T07:05:33`. */
+function errorDate(now: number): string {
+  return new Date(now).toISOString().slice(0, 19);
+}
+
+export function errorBody(request: FastifyRequest, now: number, code: string, message: string) {
+  return {
+    error: {
+      code,
+      message,
+      innerError: {
+        date: errorDate(now),
+        'request-id': request.id,
+        'client-request-id': clientRequestId(request),
+      },
+    },
+  };
+}
+
+export function clientRequestId(request: FastifyRequest): string {
+  const header = request.headers['client-request-id'];
+  return typeof header === 'string' && header.length > 0 && header.length <= 128 ? header : request.id;
+}
+
+/** Converts anything thrown while handling a request into a GraphError. */
+export function toGraphError(err: unknown): GraphError | null {
+  if (err instanceof GraphError) return err;
+  if (err instanceof InvalidInput) return new GraphError(400, err.code, err.message);
+  if (err instanceof AuthError) return new GraphError(err.status, err.code, err.message);
+  const fe = err as Partial<FastifyError> & { type?: string };
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new GraphError(413, 'RequestEntityTooLarge', `The request body is larger than the limit of ${fe.message?.match(/\d+/)?.[0] ?? 'the server\'s'} bytes.`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new GraphError(415, 'UnsupportedMediaType', 'The request body must be JSON: send it with Content-Type: application/json.');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new GraphError(400, 'BadRequest', 'The Content-Length header does not match the request body.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new GraphError(400, 'BadRequest', 'The request body is empty: send a JSON object.');
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new GraphError(fe.statusCode, 'BadRequest', fe.message ?? 'Bad request.');
+  }
+  return null;
+}
+
+export function sendGraphError(reply: FastifyReply, now: number, err: GraphError): FastifyReply {
+  for (const [name, value] of Object.entries(err.headers)) reply.header(name, value);
+  return reply.code(err.status).send(errorBody(reply.request, now, err.code, err.message));
+}

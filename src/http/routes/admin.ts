@@ -1,0 +1,158 @@
+/**
+ * The admin and testing API under /_presently (product.md §4): health, readiness, info, the dev token endpoint and
+ * JWKS, the users of a tenant, and the manual clock. Open in dev auth mode; otherwise it needs `Presently.Admin`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { DevIssuer } from '../../auth/devIssuer.ts';
+import { mintDevToken } from '../../auth/devTokens.ts';
+import { authorizeAdmin } from '../../auth/permissions.ts';
+import type { TokenVerifier } from '../../auth/verify.ts';
+import type { ManualClock } from '../../clock/manual.ts';
+import type { Clock } from '../../domain/clock.ts';
+import { InvalidInput } from '../../domain/errors.ts';
+import { newRecord } from '../../domain/record.ts';
+import { formatUtc } from '../../domain/timezones.ts';
+import { isGuid, readObject, readString } from '../../domain/validate.ts';
+import { parseUser } from '../../service/seed.ts';
+import type { Store } from '../../store/types.ts';
+import { GraphError, badRequest, notFound } from '../errors.ts';
+import { resource } from '../wire.ts';
+import { Temporal } from 'temporal-polyfill';
+
+export interface AdminDeps {
+  store: Store;
+  clock: Clock;
+  issuer: DevIssuer;
+  verifier: TokenVerifier;
+  authMode: string;
+  cloud: string;
+  version: string;
+  audience: string;
+  defaultTenantId: string;
+  defaultAppId: string;
+  /** Runs every timed transition due by the clock's new time (manual clock). */
+  settle: () => Promise<void>;
+}
+
+export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  const { store, clock } = deps;
+
+  const guard = async (request: FastifyRequest) => {
+    if (deps.authMode === 'dev') return;
+    const principal = await deps.verifier.verify(request.headers.authorization);
+    authorizeAdmin(principal);
+  };
+
+  resource(app, '/_presently/health', { GET: async () => ({ status: 'ok' }) });
+
+  resource(app, '/_presently/ready', {
+    GET: async (_request, reply) => {
+      const ok = await store.ping().catch(() => false);
+      if (!ok) throw new GraphError(503, 'ServiceUnavailable', `The ${store.kind} store does not answer.`);
+      return reply.send({ status: 'ready', store: store.kind });
+    },
+  });
+
+  resource(app, '/_presently/info', {
+    GET: async () => ({
+      version: deps.version,
+      store: store.kind,
+      auth: deps.authMode,
+      cloud: deps.cloud,
+      clock: { mode: clock.mode, now: new Date(clock.now()).toISOString() },
+    }),
+  });
+
+  resource(app, '/_presently/keys', { GET: async () => deps.issuer.jwks() });
+
+  resource(app, '/_presently/tokens', {
+    POST: async (request) => {
+      if (deps.authMode !== 'dev') throw new GraphError(404, 'ResourceNotFound', 'Tokens are issued only in dev auth mode.');
+      return mintDevToken({
+        issuer: deps.issuer, store, audience: deps.audience,
+        defaultTenantId: deps.defaultTenantId, defaultAppId: deps.defaultAppId,
+      }, request.body);
+    },
+  });
+
+  const tenantOf = async (request: FastifyRequest) => {
+    await guard(request);
+    const tid = (request.params as { tid: string }).tid;
+    if (!isGuid(tid)) throw badRequest(`Invalid tenant id '${tid.slice(0, 64)}': a GUID is expected.`);
+    return tid.toLowerCase();
+  };
+
+  resource(app, '/_presently/tenants/:tid/users', {
+    GET: async (request) => {
+      const tid = await tenantOf(request);
+      const users = await store.listUsers(tid);
+      return { value: users.map(userJson) };
+    },
+    POST: async (request, reply) => {
+      const tid = await tenantOf(request);
+      const user = parseUser(request.body, '', () => randomUUID());
+      if (!(await store.getTenant(tid))) await store.putTenant({ id: tid, displayName: tid });
+      const existing = await store.findUserByUpn(user.userPrincipalName);
+      if (existing && (existing.id !== user.id || existing.tenantId !== tid)) {
+        throw new GraphError(409, 'Conflict', `The userPrincipalName '${user.userPrincipalName}' is already taken by user ${existing.id}.`);
+      }
+      const created = await store.putUser({ ...user, tenantId: tid }, newRecord(clock.now()));
+      return reply.code(created ? 201 : 200).send(userJson({ ...user, tenantId: tid }));
+    },
+  });
+
+  resource(app, '/_presently/tenants/:tid/users/:id', {
+    DELETE: async (request, reply) => {
+      const tid = await tenantOf(request);
+      const id = (request.params as { id: string }).id.toLowerCase();
+      if (!(await store.deleteUser(tid, id))) throw notFound(`No user '${id.slice(0, 64)}' in tenant '${tid}'.`);
+      return reply.code(204).send();
+    },
+  });
+
+  resource(app, '/_presently/clock', {
+    GET: async (request) => {
+      await guard(request);
+      return clockJson(clock);
+    },
+    POST: async (request) => {
+      await guard(request);
+      if (clock.mode !== 'manual') {
+        throw new GraphError(409, 'Conflict', 'The clock is the system clock; start Presently with --clock manual to move it.');
+      }
+      const manual = clock as ManualClock;
+      const body = readObject(request.body, '', ['advance', 'now']);
+      const advance = readString(body, 'advance', '');
+      const now = readString(body, 'now', '');
+      if ((advance == null) === (now == null)) throw new InvalidInput("Give exactly one of 'advance' (an ISO-8601 duration such as PT10M) or 'now' (an ISO-8601 instant).");
+      let to: number;
+      if (advance != null) {
+        let ms: number;
+        try {
+          ms = Temporal.Duration.from(advance).total({ unit: 'milliseconds', relativeTo: Temporal.Instant.fromEpochMilliseconds(manual.now()).toZonedDateTimeISO('UTC') });
+        } catch {
+          throw new InvalidInput(`Property 'advance' must be an ISO-8601 duration such as PT10M, not '${advance.slice(0, 64)}'.`, 'advance');
+        }
+        if (ms < 0) throw new InvalidInput("Property 'advance' must not be negative: the clock only moves forward.", 'advance');
+        to = manual.now() + ms;
+      } else {
+        const t = Date.parse(now!);
+        if (!/^\d{4}-\d{2}-\d{2}T/.test(now!) || Number.isNaN(t)) throw new InvalidInput(`Property 'now' must be an ISO-8601 instant such as 2026-11-28T08:00:00Z, not '${now!.slice(0, 64)}'.`, 'now');
+        if (t < manual.now()) throw new InvalidInput(`Property 'now' is before the clock's current time ${new Date(manual.now()).toISOString()}: the clock only moves forward.`, 'now');
+        to = t;
+      }
+      await manual.set(to);
+      await deps.settle();
+      return clockJson(clock);
+    },
+  });
+}
+
+function clockJson(clock: Clock) {
+  return { mode: clock.mode, now: formatUtc(clock.now()) };
+}
+
+function userJson(u: { id: string; tenantId: string; displayName: string; userPrincipalName: string }) {
+  return { id: u.id, tenantId: u.tenantId, displayName: u.displayName, userPrincipalName: u.userPrincipalName };
+}

@@ -1,0 +1,105 @@
+/**
+ * The due-index loop: wakes at the earliest due instant in the store, makes the transitions of every user due by
+ * then, and sleeps until the next one. Writes that create an earlier due instant wake it sooner (`wake`).
+ * With the manual clock, moving the clock runs the loop to completion before the move returns.
+ */
+import type { Clock } from '../domain/clock.ts';
+import type { PresenceService } from '../service/presence.ts';
+import type { Store } from '../store/types.ts';
+
+const BATCH = 500;
+
+export class Scheduler {
+  private cancelTimer: (() => void) | null = null;
+  private armedFor: number | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  /** Transitions made since start (for tests and metrics). */
+  transitions = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly presence: PresenceService,
+    private readonly clock: Clock,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {
+    presence.onDue = (dueAt) => this.wake(dueAt);
+  }
+
+  /** Starts the loop: anything that fell due while the server was down happens now. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.runDue();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+    this.armedFor = null;
+  }
+
+  /** A due instant was just stored: arm for it if it is earlier than what we wait for. */
+  wake(dueAt: number): void {
+    if (this.stopped) return;
+    if (this.armedFor === null || dueAt < this.armedFor) this.arm(dueAt);
+  }
+
+  /** Runs every due transition now; resolves when none is due. Safe to call concurrently. */
+  runDue(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.drain();
+        } while (this.again);
+      } catch (err) {
+        this.onError(err);
+      } finally {
+        this.running = null;
+      }
+      await this.rearm();
+    })();
+    return this.running;
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const due = await this.store.dueUsers(this.clock.now(), BATCH);
+      for (const { tenantId, userId } of due) {
+        const t = await this.presence.catchUp(tenantId, userId);
+        if (t?.changed) this.transitions++;
+      }
+      if (due.length < BATCH) return;
+    }
+  }
+
+  private async rearm(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const next = await this.store.nextDueAt();
+      if (next === null) {
+        this.cancelTimer?.();
+        this.cancelTimer = null;
+        this.armedFor = null;
+      } else this.arm(next);
+    } catch (err) {
+      this.onError(err);
+    }
+  }
+
+  private arm(at: number): void {
+    this.cancelTimer?.();
+    this.armedFor = at;
+    this.cancelTimer = this.clock.at(at, () => {
+      this.armedFor = null;
+      this.cancelTimer = null;
+      void this.runDue();
+    });
+  }
+}

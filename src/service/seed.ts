@@ -1,0 +1,106 @@
+/**
+ * The demo tenant (product.md §2) and `--seed FILE`: tenants, users and apps created on start.
+ * The demo tenant is seeded once, on first start; a seed file is applied on every start (it only adds what is
+ * missing and updates names), so it can be kept under version control next to the tests that rely on it.
+ */
+import { readFileSync } from 'node:fs';
+import { InvalidInput } from '../domain/errors.ts';
+import { newRecord } from '../domain/record.ts';
+import { isGuid, readArray, readObject, readString } from '../domain/validate.ts';
+import type { App, Store, Tenant, User } from '../store/types.ts';
+
+export interface SeedData {
+  tenants: Array<Tenant & { users: Array<Omit<User, 'tenantId'>> }>;
+  apps: App[];
+}
+
+export const DEMO_TENANT_ID = '2b5f4ac6-0f43-4b31-8a3c-2d8b8e4f5c01';
+export const DEV_APP_ID = '22553876-f5ab-4529-bffb-cfe50aa89f87';
+
+export const DEMO: SeedData = {
+  tenants: [{
+    id: DEMO_TENANT_ID,
+    displayName: 'Contoso',
+    users: [
+      { id: 'fa8bf3dc-eca7-46b7-bad1-db199b62afc3', displayName: 'Adele Vance', userPrincipalName: 'AdeleV@contoso.example' },
+      { id: '66825e03-7ef5-42da-9069-724602c31f6b', displayName: 'Alex Wilber', userPrincipalName: 'AlexW@contoso.example' },
+      { id: '48d31887-5fad-4d73-a9f5-3c356e68a038', displayName: 'Megan Bowen', userPrincipalName: 'MeganB@contoso.example' },
+      { id: '5f7c2a10-3b9e-4d1a-8e2f-6a4b9c1d2e30', displayName: 'Lee Gu', userPrincipalName: 'LeeG@contoso.example' },
+      { id: 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f', displayName: 'Nestor Wilke', userPrincipalName: 'NestorW@contoso.example' },
+    ],
+  }],
+  apps: [{ id: DEV_APP_ID, displayName: 'Presently Dev App' }],
+};
+
+const DEMO_SEEDED = 'seed.demo';
+
+/** Applies seed data: creates what is missing, updates names of what exists. Returns the number of users created. */
+export async function applySeed(store: Store, data: SeedData, now: number): Promise<number> {
+  let created = 0;
+  for (const app of data.apps) await store.putApp(app);
+  for (const tenant of data.tenants) {
+    await store.putTenant({ id: tenant.id, displayName: tenant.displayName });
+    for (const user of tenant.users) {
+      if (await store.putUser({ ...user, tenantId: tenant.id }, newRecord(now))) created++;
+    }
+  }
+  return created;
+}
+
+/** Seeds the demo tenant on the store's first start. */
+export async function seedDemoOnce(store: Store, now: number): Promise<boolean> {
+  if (await store.getMeta(DEMO_SEEDED)) return false;
+  await applySeed(store, DEMO, now);
+  await store.setMeta(DEMO_SEEDED, new Date(now).toISOString());
+  return true;
+}
+
+/** Reads and validates a seed file: `{"tenants": [{"id", "displayName", "users": [...]}], "apps": [...]}`. */
+export function readSeedFile(path: string): SeedData {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`Cannot read seed file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return parseSeed(json);
+  } catch (err) {
+    if (err instanceof InvalidInput) throw new Error(`Seed file ${path}: ${err.message}`);
+    throw err;
+  }
+}
+
+export function parseSeed(json: unknown): SeedData {
+  const root = readObject(json, '', ['tenants', 'apps']);
+  const tenants = (root.tenants === undefined ? [] : readArray(root, 'tenants', '')).map((t, i) => {
+    const path = `tenants[${i}]`;
+    const tenant = readObject(t, path, ['id', 'displayName', 'users']);
+    const id = guid(readString(tenant, 'id', path, { required: true }), `${path}.id`);
+    const users = (tenant.users === undefined ? [] : readArray(tenant, 'users', path)).map((u, j) => parseUser(u, `${path}.users[${j}]`));
+    return { id, displayName: readString(tenant, 'displayName', path) ?? id, users };
+  });
+  const apps = (root.apps === undefined ? [] : readArray(root, 'apps', '')).map((a, i) => {
+    const path = `apps[${i}]`;
+    const app = readObject(a, path, ['id', 'displayName']);
+    const id = guid(readString(app, 'id', path, { required: true }), `${path}.id`);
+    return { id, displayName: readString(app, 'displayName', path) ?? id };
+  });
+  return { tenants, apps };
+}
+
+export function parseUser(value: unknown, path: string, generateId?: () => string): Omit<User, 'tenantId'> {
+  const user = readObject(value, path, ['id', 'displayName', 'userPrincipalName']);
+  const rawId = readString(user, 'id', path, { required: !generateId }) ?? generateId?.();
+  const id = guid(rawId ?? '', `${path ? `${path}.` : ''}id`);
+  const userPrincipalName = readString(user, 'userPrincipalName', path, { required: true });
+  if (!/^[^@\s]+@[^@\s]+$/.test(userPrincipalName)) {
+    throw new InvalidInput(`Property '${path ? `${path}.` : ''}userPrincipalName' must look like name@domain, not '${userPrincipalName.slice(0, 64)}'.`);
+  }
+  return { id, displayName: readString(user, 'displayName', path) ?? userPrincipalName, userPrincipalName };
+}
+
+function guid(value: string, name: string): string {
+  if (!isGuid(value)) throw new InvalidInput(`Property '${name}' must be a GUID, not '${value.slice(0, 64)}'.`, name);
+  return value.toLowerCase();
+}

@@ -1,0 +1,89 @@
+/**
+ * The store contract. One implementation per backend (sqlite/, later redis/), one shared test suite
+ * (test/store/contract.ts) run against each. Operations are named for what the product needs, not for SQL.
+ */
+import type { PresenceRecord } from '../domain/types.ts';
+import type { Transition } from '../domain/record.ts';
+
+export interface Tenant {
+  id: string;
+  displayName: string;
+}
+
+export interface User {
+  tenantId: string;
+  /** Object id: a lower-case GUID. */
+  id: string;
+  displayName: string;
+  userPrincipalName: string;
+}
+
+export interface App {
+  /** Application (client) id: a lower-case GUID. */
+  id: string;
+  displayName: string;
+}
+
+/** What a read needs: the published view. Exact while `dueAt` is null or still ahead. */
+export type PresenceSnapshot = Pick<PresenceRecord, 'view' | 'sequenceNumber' | 'dueAt'>;
+
+export interface PresenceKey {
+  tenantId: string;
+  userId: string;
+}
+
+/**
+ * `fn` receives the current record and returns the transition to store, or null to change nothing. It must be
+ * pure: a backend may call it more than once (optimistic retries). The returned record is committed atomically
+ * together with its due instant before the promise resolves.
+ */
+export type PresenceUpdate = (current: PresenceRecord) => Transition | null;
+
+export interface Store {
+  readonly kind: 'sqlite' | 'memory' | 'redis';
+
+  /** True when the backend answers. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+
+  /** Small named values: schema flags, the dev signing key, "demo seeded". */
+  getMeta(key: string): Promise<string | null>;
+  setMeta(key: string, value: string): Promise<void>;
+  /** Sets the value only if the key has none; returns the value that is stored afterwards. */
+  setMetaIfAbsent(key: string, value: string): Promise<string>;
+
+  putTenant(tenant: Tenant): Promise<void>;
+  getTenant(id: string): Promise<Tenant | null>;
+  listTenants(): Promise<Tenant[]>;
+
+  /**
+   * Creates the user with `initial` as their presence record, or updates the name and UPN of an existing user (their
+   * presence is kept). Returns true when the user was created.
+   */
+  putUser(user: User, initial: PresenceRecord): Promise<boolean>;
+  getUser(tenantId: string, userId: string): Promise<User | null>;
+  /** Case-insensitive. */
+  findUserByUpn(upn: string): Promise<User | null>;
+  listUsers(tenantId: string): Promise<User[]>;
+  /** Removes the user and their presence. Returns false when there was no such user. */
+  deleteUser(tenantId: string, userId: string): Promise<boolean>;
+
+  putApp(app: App): Promise<void>;
+  getApp(id: string): Promise<App | null>;
+  listApps(): Promise<App[]>;
+
+  /** The full record of a user, or null when the tenant has no such user. */
+  getPresence(tenantId: string, userId: string): Promise<PresenceRecord | null>;
+  /** Snapshots of the users that exist, keyed by user id; missing ids are absent from the map. */
+  getSnapshots(tenantId: string, userIds: readonly string[]): Promise<Map<string, PresenceSnapshot>>;
+  /**
+   * Atomically applies `fn` to the user's record. Resolves to the committed transition, to null when `fn` returned
+   * null, or to undefined when the user does not exist.
+   */
+  updatePresence(tenantId: string, userId: string, fn: PresenceUpdate): Promise<Transition | null | undefined>;
+
+  /** Users whose `dueAt` is at or before `now`, earliest first. */
+  dueUsers(now: number, limit: number): Promise<PresenceKey[]>;
+  /** The earliest `dueAt` of any user, or null. */
+  nextDueAt(): Promise<number | null>;
+}
