@@ -6,6 +6,7 @@ import { createLocalJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Clock } from '../domain/clock.ts';
 import { isGuid } from '../domain/validate.ts';
 import { DEV_ALG, type DevIssuer } from './devIssuer.ts';
+import { TokenCache } from './tokenCache.ts';
 import { AuthError, type Principal } from './types.ts';
 
 export interface TokenVerifier {
@@ -130,9 +131,12 @@ export function principalFromClaims(claims: JWTPayload): Principal {
  */
 export function devVerifier(issuer: DevIssuer, clock: Clock, audiences: string[]): TokenVerifier {
   const keys = createLocalJWKSet(issuer.jwks());
+  const cache = new TokenCache(CLOCK_TOLERANCE_SECONDS * 1000);
   return {
     async verify(authorization) {
       const token = readBearer(authorization);
+      const cached = cache.get(token, clock.now());
+      if (cached) return cached;
       let claims: JWTPayload;
       try {
         ({ payload: claims } = await jwtVerify(token, keys, {
@@ -151,7 +155,9 @@ export function devVerifier(issuer: DevIssuer, clock: Clock, audiences: string[]
       if (claims.iss !== expected) {
         throw invalid(`Invalid issuer. The token's issuer is '${String(claims.iss)}'; expected '${expected}' for tenant '${tid}'.`);
       }
-      return principalFromClaims(claims);
+      const principal = principalFromClaims(claims);
+      cache.set(token, principal, claims.exp!, claims.nbf);
+      return principal;
     },
   };
 }

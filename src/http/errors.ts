@@ -5,6 +5,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../auth/types.ts';
 import { InvalidInput } from '../domain/errors.ts';
+import { UpnTaken } from '../store/errors.ts';
 
 export class GraphError extends Error {
   constructor(
@@ -50,6 +51,7 @@ export function toGraphError(err: unknown): GraphError | null {
   if (err instanceof GraphError) return err;
   if (err instanceof InvalidInput) return new GraphError(400, err.code, err.message);
   if (err instanceof AuthError) return new GraphError(err.status, err.code, err.message);
+  if (err instanceof UpnTaken) return new GraphError(409, 'Conflict', `The userPrincipalName '${err.userPrincipalName}' is already taken.`);
   const fe = err as Partial<FastifyError> & { type?: string };
   switch (fe.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

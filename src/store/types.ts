@@ -58,7 +58,8 @@ export interface Store {
 
   /**
    * Creates the user with `initial` as their presence record, or updates the name and UPN of an existing user (their
-   * presence is kept). Returns true when the user was created.
+   * presence is kept). Returns true when the user was created. UPNs are unique across all tenants, ignoring case:
+   * rejects with UpnTaken (./errors.ts), changing nothing, when another user has the UPN.
    */
   putUser(user: User, initial: PresenceRecord): Promise<boolean>;
   getUser(tenantId: string, userId: string): Promise<User | null>;

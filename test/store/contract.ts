@@ -1,0 +1,531 @@
+/**
+ * The one behavioural contract of a Store, run against every backend (sqlite file, sqlite :memory:, later Redis).
+ * Only the Store interface is used here, so a new backend passes by behaving the same, not by sharing code.
+ *
+ * Usage, in a backend's *.test.ts:
+ *   storeContract('sqlite', () => openMyStore(freshPlace()), (closed) => openMyStore(placeOf(closed)));
+ * `open` must return a new, empty store each time; `reopen`, when the backend persists, opens the data of a store
+ * that has just been closed.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { newRecord, parseSequence, transition, type Transition } from '../../src/domain/record.ts';
+import { setStatusMessage } from '../../src/domain/statusMessage.ts';
+import { emptyFacts, type PresenceFacts, type PresenceRecord } from '../../src/domain/types.ts';
+import { UpnTaken } from '../../src/store/errors.ts';
+import type { PresenceKey, PresenceSnapshot, Store, User } from '../../src/store/types.ts';
+
+const T1 = '2b5f4ac6-0f43-4b31-8a3c-2d8b8e4f5c01';
+const T2 = '7d1e0c9a-5b7f-4e2b-9a61-3f0b6c2d8e42';
+const APP = '22553876-f5ab-4529-bffb-cfe50aa89f87';
+const NOW = Date.UTC(2026, 10, 28, 8, 0, 0);
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+/** A lower-case GUID-shaped user id, distinct for each n. */
+function uid(n: number): string {
+  return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+}
+
+function user(n: number, tenantId = T1): User {
+  return { tenantId, id: uid(n), displayName: `User ${n}`, userPrincipalName: `User${n}@Contoso.example` };
+}
+
+/** Graph's local dateTime for a UTC instant: `2026-11-28T09:00:00.0000000`. */
+function utcDateTime(at: number): string {
+  return `${new Date(at).toISOString().slice(0, 19)}.0000000`;
+}
+
+/** setStatusMessage at `now`, through the real domain path; `expiresAt` null means the message never expires. */
+function withStatus(record: PresenceRecord, content: string, now: number, expiresAt: number | null): Transition {
+  const facts = setStatusMessage(record.facts, {
+    kind: 'set',
+    message: {
+      content,
+      contentType: 'text',
+      expiry: expiresAt === null ? null : { dateTime: utcDateTime(expiresAt), timeZone: 'UTC' },
+      expiresAt,
+    },
+  }, now);
+  return transition(record, facts, now);
+}
+
+function clearStatus(record: PresenceRecord, now: number): Transition {
+  return transition(record, setStatusMessage(record.facts, { kind: 'clear' }, now), now);
+}
+
+/** A record due at `dueAt` (its status message expires then), or never due when `dueAt` is null. */
+function recordDueAt(dueAt: number | null): PresenceRecord {
+  const { record } = withStatus(newRecord(NOW), 'Back soon', NOW, dueAt);
+  assert.equal(record.dueAt, dueAt);
+  return record;
+}
+
+/** A record using every kind of fact, with text that JSON and string handling can get wrong. */
+function richRecord(): PresenceRecord {
+  const facts: PresenceFacts = {
+    ...emptyFacts(),
+    statusMessage: {
+      content: 'En réunion 📅 — "quotes", back\\slash <pinnednote></pinnednote>',
+      contentType: 'text',
+      expiry: { dateTime: '2026-11-28T17:00:00.0000000', timeZone: 'W. Europe Standard Time' },
+      expiresAt: NOW + 8 * HOUR,
+      publishedAt: NOW - MIN,
+    },
+    sessions: [
+      { sessionId: APP, availability: 'Busy', activity: 'InACall', refreshedAt: NOW - MIN, expiresAt: NOW + HOUR },
+      { sessionId: uid(999), availability: 'Available', activity: 'Available', refreshedAt: NOW, expiresAt: NOW + 2 * HOUR },
+    ],
+    preferred: { availability: 'DoNotDisturb', activity: 'DoNotDisturb', expiresAt: NOW + 3 * HOUR },
+    outOfOffice: {
+      status: 'scheduled',
+      message: 'On leave',
+      scheduledStart: { dateTime: '2026-12-01T00:00:00.0000000', timeZone: 'UTC' },
+      scheduledEnd: { dateTime: '2026-12-08T00:00:00.0000000', timeZone: 'UTC' },
+      startsAt: Date.UTC(2026, 11, 1),
+      endsAt: Date.UTC(2026, 11, 8),
+    },
+    workLocation: { manual: { workLocationType: 'office', placeId: 'building-1' }, automatic: null, scheduled: { workLocationType: 'remote', placeId: null } },
+    everActive: true,
+  };
+  return transition(newRecord(NOW - HOUR), facts, NOW).record;
+}
+
+function snapshotOf(record: PresenceRecord): PresenceSnapshot {
+  return { view: record.view, sequenceNumber: record.sequenceNumber, dueAt: record.dueAt };
+}
+
+function key(u: User): PresenceKey {
+  return { tenantId: u.tenantId, userId: u.id };
+}
+
+const byId = <T extends { id: string }>(xs: T[]): T[] => [...xs].sort((a, b) => a.id.localeCompare(b.id));
+
+export function storeContract<S extends Store>(
+  name: string,
+  open: () => Promise<S> | S,
+  reopen?: (closed: S) => Promise<S> | S,
+): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: S;
+    let closed: boolean;
+
+    beforeEach(async () => {
+      store = await open();
+      closed = false;
+    });
+    afterEach(async () => {
+      if (!closed) await store.close();
+    });
+
+    describe('ping and close', () => {
+      it('answers ping while open, and not after close', async () => {
+        assert.equal(await store.ping(), true);
+        await store.close();
+        closed = true;
+        assert.equal(await store.ping(), false);
+      });
+
+      it('starts empty', async () => {
+        assert.deepEqual(await store.listTenants(), []);
+        assert.deepEqual(await store.listApps(), []);
+        assert.deepEqual(await store.listUsers(T1), []);
+        assert.equal(await store.nextDueAt(), null);
+      });
+    });
+
+    describe('meta', () => {
+      it('gets null for a key never set, and what was set otherwise', async () => {
+        assert.equal(await store.getMeta('seeded'), null);
+        await store.setMeta('seeded', 'yes');
+        assert.equal(await store.getMeta('seeded'), 'yes');
+        await store.setMeta('seeded', 'again');
+        assert.equal(await store.getMeta('seeded'), 'again');
+        assert.equal(await store.getMeta('other'), null);
+      });
+
+      it('stores the empty string as a value, distinct from no value', async () => {
+        await store.setMeta('empty', '');
+        assert.equal(await store.getMeta('empty'), '');
+        assert.equal(await store.setMetaIfAbsent('empty', 'x'), '');
+      });
+
+      it('setMetaIfAbsent sets an absent key and returns the new value', async () => {
+        assert.equal(await store.setMetaIfAbsent('signing-key', 'k1'), 'k1');
+        assert.equal(await store.getMeta('signing-key'), 'k1');
+      });
+
+      it('setMetaIfAbsent keeps an existing value and returns it', async () => {
+        await store.setMeta('signing-key', 'k1');
+        assert.equal(await store.setMetaIfAbsent('signing-key', 'k2'), 'k1');
+        assert.equal(await store.getMeta('signing-key'), 'k1');
+      });
+
+      it('concurrent setMetaIfAbsent calls agree on one winner', async () => {
+        const results = await Promise.all(['a', 'b', 'c', 'd'].map((v) => store.setMetaIfAbsent('race', v)));
+        const stored = await store.getMeta('race');
+        assert.ok(stored !== null);
+        assert.deepEqual(results, [stored, stored, stored, stored]);
+      });
+    });
+
+    describe('tenants', () => {
+      it('creates, reads, renames and lists tenants', async () => {
+        assert.equal(await store.getTenant(T1), null);
+        await store.putTenant({ id: T1, displayName: 'Contoso' });
+        await store.putTenant({ id: T2, displayName: 'Fabrikam' });
+        assert.deepEqual(await store.getTenant(T1), { id: T1, displayName: 'Contoso' });
+        await store.putTenant({ id: T1, displayName: 'Contoso Ltd' });
+        assert.deepEqual(await store.getTenant(T1), { id: T1, displayName: 'Contoso Ltd' });
+        assert.deepEqual(byId(await store.listTenants()), byId([
+          { id: T1, displayName: 'Contoso Ltd' },
+          { id: T2, displayName: 'Fabrikam' },
+        ]));
+      });
+    });
+
+    describe('apps', () => {
+      it('creates, reads, renames and lists apps', async () => {
+        const other = uid(42);
+        assert.equal(await store.getApp(APP), null);
+        await store.putApp({ id: APP, displayName: 'Presently Dev App' });
+        await store.putApp({ id: other, displayName: 'Busy Light' });
+        await store.putApp({ id: APP, displayName: 'Dev App' });
+        assert.deepEqual(await store.getApp(APP), { id: APP, displayName: 'Dev App' });
+        assert.deepEqual(byId(await store.listApps()), byId([
+          { id: APP, displayName: 'Dev App' },
+          { id: other, displayName: 'Busy Light' },
+        ]));
+      });
+    });
+
+    describe('users', () => {
+      it('putUser creates a user with their initial presence and returns true', async () => {
+        const initial = newRecord(NOW);
+        assert.equal(await store.putUser(user(1), initial), true);
+        assert.deepEqual(await store.getUser(T1, uid(1)), user(1));
+        assert.deepEqual(await store.getPresence(T1, uid(1)), initial);
+      });
+
+      it('putUser on an existing user updates name and UPN, keeps presence, and returns false', async () => {
+        await store.putUser(user(1), newRecord(NOW));
+        const changed = await store.updatePresence(T1, uid(1), (r) => withStatus(r, 'Working from home', NOW, null));
+        const renamed = { ...user(1), displayName: 'Adele Vance', userPrincipalName: 'AdeleV@contoso.example' };
+        assert.equal(await store.putUser(renamed, newRecord(NOW + HOUR)), false);
+        assert.deepEqual(await store.getUser(T1, uid(1)), renamed);
+        assert.deepEqual(await store.getPresence(T1, uid(1)), changed?.record);
+        assert.equal((await store.listUsers(T1)).length, 1);
+      });
+
+      it('finds a user by UPN ignoring case, keeping the UPN as given', async () => {
+        await store.putUser({ ...user(1), userPrincipalName: 'AdeleV@Contoso.example' }, newRecord(NOW));
+        await store.putUser({ ...user(2, T2), userPrincipalName: 'ÅSA@fabrikam.example' }, newRecord(NOW));
+        for (const upn of ['AdeleV@Contoso.example', 'adelev@contoso.example', 'ADELEV@CONTOSO.EXAMPLE']) {
+          assert.deepEqual(await store.findUserByUpn(upn), { ...user(1), userPrincipalName: 'AdeleV@Contoso.example' });
+        }
+        assert.equal((await store.findUserByUpn('åsa@fabrikam.example'))?.id, uid(2));
+        assert.equal(await store.findUserByUpn('nobody@contoso.example'), null);
+      });
+
+      it('finds a user by their new UPN after a change, and not by the old one', async () => {
+        await store.putUser(user(1), newRecord(NOW));
+        await store.putUser({ ...user(1), userPrincipalName: 'renamed@contoso.example' }, newRecord(NOW));
+        assert.equal(await store.findUserByUpn(user(1).userPrincipalName), null);
+        assert.equal((await store.findUserByUpn('RENAMED@contoso.example'))?.id, uid(1));
+      });
+
+      it('lets a user change the case of their own UPN', async () => {
+        await store.putUser(user(1), newRecord(NOW));
+        const upper = { ...user(1), userPrincipalName: user(1).userPrincipalName.toUpperCase() };
+        assert.equal(await store.putUser(upper, newRecord(NOW)), false);
+        assert.deepEqual(await store.findUserByUpn(user(1).userPrincipalName), upper);
+      });
+
+      it('rejects a UPN another user has (in any tenant, any case) with UpnTaken and changes nothing', async () => {
+        await store.putUser(user(1), newRecord(NOW));
+        await store.putUser(user(2), newRecord(NOW));
+        const taken = user(1).userPrincipalName.toLowerCase();
+        await assert.rejects(store.putUser({ ...user(3, T2), userPrincipalName: taken }, newRecord(NOW)), UpnTaken);
+        assert.equal(await store.getUser(T2, uid(3)), null);
+        assert.equal(await store.getPresence(T2, uid(3)), null);
+        await assert.rejects(store.putUser({ ...user(2), userPrincipalName: taken }, newRecord(NOW)), UpnTaken);
+        assert.deepEqual(await store.getUser(T1, uid(2)), user(2));
+        assert.deepEqual(await store.findUserByUpn(taken), user(1));
+      });
+
+      it('keeps tenants apart: the same user id in two tenants is two users', async () => {
+        await store.putUser(user(1), newRecord(NOW));
+        await store.putUser({ ...user(1, T2), userPrincipalName: 'one@fabrikam.example' }, newRecord(NOW));
+        await store.updatePresence(T2, uid(1), (r) => withStatus(r, 'Fabrikam only', NOW, null));
+        assert.equal((await store.getPresence(T1, uid(1)))?.facts.statusMessage, null);
+        assert.equal((await store.getPresence(T2, uid(1)))?.facts.statusMessage?.content, 'Fabrikam only');
+        assert.equal(await store.deleteUser(T1, uid(1)), true);
+        assert.equal(await store.getUser(T1, uid(1)), null);
+        assert.equal((await store.getUser(T2, uid(1)))?.displayName, 'User 1');
+        assert.notEqual(await store.getPresence(T2, uid(1)), null);
+      });
+
+      it('gets null for an unknown user or the wrong tenant', async () => {
+        await store.putUser(user(1), newRecord(NOW));
+        assert.equal(await store.getUser(T1, uid(2)), null);
+        assert.equal(await store.getUser(T2, uid(1)), null);
+        assert.equal(await store.getPresence(T2, uid(1)), null);
+      });
+
+      it('lists the users of one tenant only', async () => {
+        for (const n of [3, 1, 2]) await store.putUser(user(n), newRecord(NOW));
+        await store.putUser(user(4, T2), newRecord(NOW));
+        assert.deepEqual(byId(await store.listUsers(T1)), [user(1), user(2), user(3)]);
+        assert.deepEqual(await store.listUsers(T2), [user(4, T2)]);
+        assert.deepEqual(await store.listUsers(uid(77)), []);
+      });
+
+      it('deleteUser removes the user and everything about their presence', async () => {
+        await store.putUser(user(1), recordDueAt(NOW + MIN));
+        await store.putUser(user(2), recordDueAt(NOW + 2 * MIN));
+        assert.equal(await store.deleteUser(T1, uid(1)), true);
+
+        assert.equal(await store.getUser(T1, uid(1)), null);
+        assert.equal(await store.findUserByUpn(user(1).userPrincipalName), null);
+        assert.deepEqual(await store.listUsers(T1), [user(2)]);
+        assert.equal(await store.getPresence(T1, uid(1)), null);
+        assert.equal((await store.getSnapshots(T1, [uid(1)])).size, 0);
+        let called = false;
+        const result = await store.updatePresence(T1, uid(1), (r) => {
+          called = true;
+          return withStatus(r, 'ghost', NOW, null);
+        });
+        assert.equal(result, undefined);
+        assert.equal(called, false);
+        assert.equal(await store.getPresence(T1, uid(1)), null, 'an update must not bring a deleted user back');
+        assert.deepEqual(await store.dueUsers(NOW + HOUR, 10), [key(user(2))]);
+        assert.equal(await store.nextDueAt(), NOW + 2 * MIN);
+      });
+
+      it('deleteUser returns false when there is no such user', async () => {
+        assert.equal(await store.deleteUser(T1, uid(1)), false);
+        await store.putUser(user(1), newRecord(NOW));
+        assert.equal(await store.deleteUser(T2, uid(1)), false);
+        assert.equal(await store.deleteUser(T1, uid(1)), true);
+        assert.equal(await store.deleteUser(T1, uid(1)), false);
+      });
+
+      it('a deleted user can be created again, with fresh presence and their UPN free again', async () => {
+        await store.putUser(user(1), recordDueAt(NOW + MIN));
+        await store.deleteUser(T1, uid(1));
+        const fresh = newRecord(NOW + HOUR);
+        assert.equal(await store.putUser({ ...user(2), userPrincipalName: user(1).userPrincipalName }, newRecord(NOW)), true);
+        assert.equal(await store.putUser({ ...user(1), userPrincipalName: 'back@contoso.example' }, fresh), true);
+        assert.deepEqual(await store.getPresence(T1, uid(1)), fresh);
+        assert.equal(await store.nextDueAt(), null);
+      });
+    });
+
+    describe('presence', () => {
+      it('stores and returns every kind of fact exactly', async () => {
+        const rich = richRecord();
+        await store.putUser(user(1), rich);
+        assert.deepEqual(await store.getPresence(T1, uid(1)), rich);
+        await store.putUser(user(2), newRecord(NOW));
+        await store.updatePresence(T1, uid(2), () => ({ record: rich, changed: true }));
+        assert.deepEqual(await store.getPresence(T1, uid(2)), rich);
+      });
+
+      it('updatePresence gives fn the current record and commits what fn returns', async () => {
+        const initial = newRecord(NOW);
+        await store.putUser(user(1), initial);
+        let seen: PresenceRecord | undefined;
+        const result = await store.updatePresence(T1, uid(1), (r) => {
+          seen = r;
+          return withStatus(r, 'In a meeting', NOW, NOW + HOUR);
+        });
+        assert.deepEqual(seen, initial);
+        assert.ok(result);
+        assert.equal(result.changed, true);
+        assert.equal(result.record.facts.statusMessage?.content, 'In a meeting');
+        assert.deepEqual(await store.getPresence(T1, uid(1)), result.record);
+        assert.ok(result.record.sequenceNumber > initial.sequenceNumber);
+      });
+
+      it('updatePresence writes nothing when fn returns null', async () => {
+        await store.putUser(user(1), recordDueAt(NOW + MIN));
+        const before = await store.getPresence(T1, uid(1));
+        assert.equal(await store.updatePresence(T1, uid(1), () => null), null);
+        assert.deepEqual(await store.getPresence(T1, uid(1)), before);
+        assert.equal(await store.nextDueAt(), NOW + MIN);
+      });
+
+      it('updatePresence rejects with the error fn throws, and writes nothing', async () => {
+        const initial = newRecord(NOW);
+        await store.putUser(user(1), initial);
+        const boom = new Error('boom');
+        await assert.rejects(store.updatePresence(T1, uid(1), () => {
+          throw boom;
+        }), (err) => err === boom);
+        assert.deepEqual(await store.getPresence(T1, uid(1)), initial);
+      });
+
+      it('applies every one of 50 concurrent updates to one user (no lost update)', async () => {
+        const initial = newRecord(NOW);
+        await store.putUser(user(1), initial);
+        const increment = (r: PresenceRecord) => withStatus(r, String(Number(r.facts.statusMessage?.content ?? '0') + 1), NOW, null);
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.updatePresence(T1, uid(1), increment)));
+
+        const final = await store.getPresence(T1, uid(1));
+        assert.equal(final?.facts.statusMessage?.content, '50');
+        // Each update saw a different predecessor: together they committed 1..50, each exactly once.
+        const committed = results.map((t) => Number(t?.record.facts.statusMessage?.content)).sort((a, b) => a - b);
+        assert.deepEqual(committed, Array.from({ length: 50 }, (_, i) => i + 1));
+        // Every update changed the view, so the sequence number moved 50 times.
+        assert.equal(parseSequence(final.sequenceNumber), parseSequence(initial.sequenceNumber) + 50);
+      });
+
+      it('keeps concurrent updates to different users apart', async () => {
+        await store.putUser(user(1), newRecord(NOW));
+        await store.putUser(user(2), newRecord(NOW));
+        const append = (suffix: string) => (r: PresenceRecord) =>
+          withStatus(r, (r.facts.statusMessage?.content ?? '') + suffix, NOW, null);
+        await Promise.all(Array.from({ length: 20 }, (_, i) =>
+          store.updatePresence(T1, uid(i % 2 === 0 ? 1 : 2), append(i % 2 === 0 ? 'a' : 'b'))));
+        assert.equal((await store.getPresence(T1, uid(1)))?.facts.statusMessage?.content, 'a'.repeat(10));
+        assert.equal((await store.getPresence(T1, uid(2)))?.facts.statusMessage?.content, 'b'.repeat(10));
+      });
+    });
+
+    describe('snapshots', () => {
+      it('returns the view, sequence number and due instant of existing users only', async () => {
+        const records = [recordDueAt(NOW + MIN), recordDueAt(null), richRecord()];
+        for (const [i, r] of records.entries()) await store.putUser(user(i + 1), r);
+        await store.putUser(user(9, T2), newRecord(NOW));
+
+        const snaps = await store.getSnapshots(T1, [uid(3), uid(404), uid(1), uid(9), uid(2)]);
+        assert.deepEqual(snaps, new Map([
+          [uid(1), snapshotOf(records[0]!)],
+          [uid(2), snapshotOf(records[1]!)],
+          [uid(3), snapshotOf(records[2]!)],
+        ]));
+      });
+
+      it('does not depend on the order of ids, and tolerates duplicates', async () => {
+        for (const n of [1, 2, 3]) await store.putUser(user(n), recordDueAt(NOW + n * MIN));
+        const ids = [uid(1), uid(2), uid(3), uid(4)];
+        const forward = await store.getSnapshots(T1, ids);
+        assert.equal(forward.size, 3);
+        assert.deepEqual(await store.getSnapshots(T1, [...ids].reverse()), forward);
+        assert.deepEqual(await store.getSnapshots(T1, [...ids, ...ids]), forward);
+      });
+
+      it('returns an empty map for no ids', async () => {
+        await store.putUser(user(1), newRecord(NOW));
+        assert.deepEqual(await store.getSnapshots(T1, []), new Map());
+      });
+
+      it('reflects the latest committed update', async () => {
+        await store.putUser(user(1), newRecord(NOW));
+        const t = await store.updatePresence(T1, uid(1), (r) => withStatus(r, 'Lunch', NOW, NOW + HOUR));
+        assert.deepEqual((await store.getSnapshots(T1, [uid(1)])).get(uid(1)), snapshotOf(t!.record));
+      });
+
+      it('serves a batch of 650 ids, some missing', async () => {
+        const records = new Map<string, PresenceRecord>();
+        for (let n = 0; n < 500; n++) {
+          const r = n % 3 === 0 ? recordDueAt(NOW + (n + 1) * MIN) : withStatus(newRecord(NOW), `Status ${n}`, NOW, null).record;
+          await store.putUser(user(n), r);
+          records.set(uid(n), r);
+        }
+        // 400 existing ids (every fifth one skipped) and 250 unknown ones, interleaved.
+        const existing = [...records.keys()].filter((_, i) => i % 5 !== 0);
+        const missing = Array.from({ length: 250 }, (_, i) => uid(10_000 + i));
+        const ids = existing.flatMap((id, i) => (i < 250 ? [id, missing[i]!] : [id]));
+        assert.equal(ids.length, 650);
+
+        const snaps = await store.getSnapshots(T1, ids);
+        assert.equal(snaps.size, existing.length);
+        for (const id of existing) assert.deepEqual(snaps.get(id), snapshotOf(records.get(id)!));
+      });
+    });
+
+    describe('due index', () => {
+      it('dueUsers returns the users due at or before now, earliest first, up to limit', async () => {
+        const a = user(1);
+        const b = user(2);
+        const c = user(3, T2);
+        const later = user(4);
+        const never = user(5);
+        await store.putUser(a, recordDueAt(NOW + 3 * MIN));
+        await store.putUser(b, recordDueAt(NOW + MIN));
+        await store.putUser(c, recordDueAt(NOW + 2 * MIN));
+        await store.putUser(later, recordDueAt(NOW + HOUR));
+        await store.putUser(never, recordDueAt(null));
+
+        assert.deepEqual(await store.dueUsers(NOW + MIN - 1, 10), []);
+        assert.deepEqual(await store.dueUsers(NOW + MIN, 10), [key(b)], 'due exactly at dueAt');
+        assert.deepEqual(await store.dueUsers(NOW + 5 * MIN, 10), [key(b), key(c), key(a)]);
+        assert.deepEqual(await store.dueUsers(NOW + 5 * MIN, 2), [key(b), key(c)]);
+        assert.deepEqual(await store.dueUsers(NOW + 5 * MIN, 0), []);
+        assert.deepEqual(await store.dueUsers(NOW + 5 * MIN, -1), [], 'a negative limit is not "no limit"');
+        assert.deepEqual(await store.dueUsers(NOW + 2 * HOUR, 10), [key(b), key(c), key(a), key(later)]);
+      });
+
+      it('never lists users whose dueAt is null', async () => {
+        await store.putUser(user(1), newRecord(NOW));
+        await store.putUser(user(2), recordDueAt(null));
+        assert.deepEqual(await store.dueUsers(Number.MAX_SAFE_INTEGER, 100), []);
+        assert.equal(await store.nextDueAt(), null);
+      });
+
+      it('nextDueAt is the earliest dueAt of any user, in any tenant', async () => {
+        assert.equal(await store.nextDueAt(), null);
+        await store.putUser(user(1), recordDueAt(NOW + HOUR));
+        assert.equal(await store.nextDueAt(), NOW + HOUR);
+        await store.putUser(user(2, T2), recordDueAt(NOW + MIN));
+        await store.putUser(user(3), recordDueAt(null));
+        assert.equal(await store.nextDueAt(), NOW + MIN);
+      });
+
+      it('follows updates: a new dueAt moves the user, a null one takes them out', async () => {
+        await store.putUser(user(1), recordDueAt(NOW + MIN));
+        await store.putUser(user(2), recordDueAt(NOW + 10 * MIN));
+
+        await store.updatePresence(T1, uid(1), (r) => clearStatus(r, NOW));
+        assert.equal((await store.getPresence(T1, uid(1)))?.dueAt, null);
+        assert.deepEqual(await store.dueUsers(NOW + HOUR, 10), [key(user(2))]);
+        assert.equal(await store.nextDueAt(), NOW + 10 * MIN);
+
+        await store.updatePresence(T1, uid(1), (r) => withStatus(r, 'Focus time', NOW, NOW + 30 * MIN));
+        assert.deepEqual(await store.dueUsers(NOW + 29 * MIN, 10), [key(user(2))]);
+        assert.deepEqual(await store.dueUsers(NOW + 30 * MIN, 10), [key(user(2)), key(user(1))]);
+
+        // The timed transition itself: once expired, the message is pruned and the user is no longer due.
+        await store.updatePresence(T1, uid(2), (r) => transition(r, r.facts, NOW + 10 * MIN));
+        assert.deepEqual(await store.dueUsers(NOW + HOUR, 10), [key(user(1))]);
+        assert.equal(await store.nextDueAt(), NOW + 30 * MIN);
+      });
+    });
+
+    if (reopen) {
+      describe('persistence', () => {
+        it('keeps everything across close and reopen', async () => {
+          await store.setMeta('seeded', 'yes');
+          await store.putTenant({ id: T1, displayName: 'Contoso' });
+          await store.putApp({ id: APP, displayName: 'Presently Dev App' });
+          await store.putUser(user(1), newRecord(NOW));
+          await store.putUser(user(2), richRecord());
+          const updated = await store.updatePresence(T1, uid(1), (r) => withStatus(r, 'Persisted', NOW, NOW + MIN));
+          await store.close();
+          store = await reopen(store);
+
+          assert.equal(await store.getMeta('seeded'), 'yes');
+          assert.deepEqual(await store.listTenants(), [{ id: T1, displayName: 'Contoso' }]);
+          assert.deepEqual(await store.listApps(), [{ id: APP, displayName: 'Presently Dev App' }]);
+          assert.deepEqual(byId(await store.listUsers(T1)), [user(1), user(2)]);
+          assert.deepEqual(await store.findUserByUpn(user(2).userPrincipalName), user(2));
+          assert.deepEqual(await store.getPresence(T1, uid(1)), updated?.record);
+          assert.deepEqual(await store.getPresence(T1, uid(2)), richRecord());
+          assert.deepEqual(await store.dueUsers(NOW + MIN, 10), [key(user(1))]);
+          assert.equal(await store.nextDueAt(), NOW + MIN);
+        });
+      });
+    }
+  });
+}

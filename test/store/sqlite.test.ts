@@ -1,0 +1,176 @@
+/**
+ * The store contract against SQLite on a file and in memory, plus what only SQLite has: the file, its pragmas, the
+ * schema version and migrations, and durability when the process is killed.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { newRecord } from '../../src/domain/record.ts';
+import { DB_FILE, openStore } from '../../src/store/index.ts';
+import { MIGRATIONS, SCHEMA_VERSION, migrate } from '../../src/store/sqlite/migrations.ts';
+import { openSqliteStore } from '../../src/store/sqlite/sqliteStore.ts';
+import { storeContract } from './contract.ts';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'presently-'));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+let dirs = 0;
+/** A new directory under the temp root, not created yet (the store must create it). */
+function freshDir(): string {
+  return path.join(root, `d${++dirs}`, 'data');
+}
+
+/** Runs `fn` on a plain connection to `file`, to look at the database from outside the store. */
+function inspect<T>(file: string, fn: (db: Database.Database) => T): T {
+  const db = new Database(file);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+const userVersion = (db: Database.Database) => db.pragma('user_version', { simple: true }) as number;
+const tableNames = (db: Database.Database) =>
+  db.prepare<[], string>("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all();
+
+storeContract(
+  'sqlite file',
+  () => openSqliteStore({ path: path.join(freshDir(), DB_FILE) }),
+  (closed) => openSqliteStore({ path: closed.path }),
+);
+storeContract('sqlite :memory:', () => openStore({ kind: 'memory', dataDir: freshDir() }));
+
+describe('openStore', () => {
+  it('sqlite: keeps its data in <dataDir>/presently.db, creating the directory', async () => {
+    const dataDir = freshDir();
+    const store = openStore({ kind: 'sqlite', dataDir });
+    try {
+      assert.equal(store.kind, 'sqlite');
+      assert.ok(fs.statSync(path.join(dataDir, 'presently.db')).isFile());
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('memory: writes nothing to disk, and each store is private', async () => {
+    const dataDir = freshDir();
+    const a = openStore({ kind: 'memory', dataDir });
+    const b = openStore({ kind: 'memory', dataDir });
+    try {
+      assert.equal(a.kind, 'memory');
+      await a.setMeta('k', 'a');
+      assert.equal(await b.getMeta('k'), null);
+      assert.equal(fs.existsSync(dataDir), false);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+describe('sqlite file', () => {
+  it('is in WAL mode at the current schema version', async () => {
+    const file = path.join(freshDir(), DB_FILE);
+    await openSqliteStore({ path: file }).close();
+    inspect(file, (db) => {
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(userVersion(db), SCHEMA_VERSION);
+      assert.deepEqual(tableNames(db), ['apps', 'meta', 'presence', 'tenants', 'users']);
+    });
+  });
+
+  it('reopening an up-to-date database runs no migration and keeps the data', async () => {
+    const file = path.join(freshDir(), DB_FILE);
+    const store = openSqliteStore({ path: file });
+    await store.putUser({ tenantId: 't', id: 'u', displayName: 'U', userPrincipalName: 'u@x.example' }, newRecord(0));
+    await store.close();
+    inspect(file, (db) => {
+      assert.equal(migrate(db), SCHEMA_VERSION, 'already at the current version');
+      assert.equal(userVersion(db), SCHEMA_VERSION);
+    });
+    const again = openSqliteStore({ path: file });
+    try {
+      assert.equal((await again.getUser('t', 'u'))?.displayName, 'U');
+      assert.notEqual(await again.getPresence('t', 'u'), null);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('upgrades an older database by running only the missing migrations', async () => {
+    const file = path.join(freshDir(), DB_FILE);
+    const store = openSqliteStore({ path: file });
+    await store.putApp({ id: 'a', displayName: 'App' });
+    await store.close();
+    // A next version that adds a column: running it twice would fail ("duplicate column").
+    const next = [...MIGRATIONS, { name: 'app notes', sql: 'ALTER TABLE apps ADD COLUMN note TEXT' }];
+    inspect(file, (db) => {
+      assert.equal(migrate(db, next), SCHEMA_VERSION);
+      assert.equal(userVersion(db), SCHEMA_VERSION + 1);
+      assert.equal(migrate(db, next), SCHEMA_VERSION + 1);
+      assert.deepEqual(db.prepare('SELECT id, display_name, note FROM apps').all(), [{ id: 'a', display_name: 'App', note: null }]);
+    });
+  });
+
+  it('a failing migration leaves the database as it was', () => {
+    const file = path.join(root, `broken-${++dirs}.db`);
+    const broken = [...MIGRATIONS, { name: 'broken step', sql: 'CREATE TABLE meta (x)' }];
+    inspect(file, (db) => {
+      assert.throws(() => migrate(db, broken), new RegExp(`schema version ${SCHEMA_VERSION + 1} \\(broken step\\)`));
+      assert.equal(userVersion(db), 0);
+      assert.deepEqual(tableNames(db), [], 'the earlier steps of the same upgrade are rolled back too');
+    });
+  });
+
+  it('refuses a database from a newer version of Presently, leaving its schema alone', () => {
+    const file = path.join(freshDir(), DB_FILE);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    inspect(file, (db) => db.pragma(`user_version = ${SCHEMA_VERSION + 1}`));
+    assert.throws(() => openSqliteStore({ path: file }), /schema version \d+, but this version of Presently knows only up to/);
+    inspect(file, (db) => {
+      assert.equal(userVersion(db), SCHEMA_VERSION + 1);
+      assert.deepEqual(tableNames(db), []);
+    });
+  });
+
+  it('loses no acknowledged write when the process is killed with SIGKILL', async () => {
+    const file = path.join(freshDir(), DB_FILE);
+    const [tenantId, userId] = ['t', 'u'];
+    const writer = path.join(repoRoot, 'test/store/fixtures/presenceWriter.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', writer, file, tenantId, userId], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let acknowledged = 0;
+    let pending = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      const lines = (pending + chunk).split('\n');
+      pending = lines.pop()!;
+      if (lines.length > 0) acknowledged = Number(lines.at(-1));
+      if (acknowledged >= 300) child.kill('SIGKILL');
+    });
+    // 'close' comes after stdout is drained, so every acknowledgement printed before the kill has been counted.
+    const signal = await new Promise<NodeJS.Signals | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (_code, sig) => resolve(sig));
+    });
+    assert.equal(signal, 'SIGKILL', 'the writer was killed, not stopped by an error');
+
+    const store = openSqliteStore({ path: file });
+    try {
+      const stored = Number((await store.getPresence(tenantId, userId))?.facts.statusMessage?.content);
+      assert.ok(stored >= acknowledged, `stored ${stored}, but ${acknowledged} was acknowledged`);
+    } finally {
+      await store.close();
+    }
+    inspect(file, (db) => assert.equal(db.pragma('integrity_check', { simple: true }), 'ok'));
+  });
+});
