@@ -9,7 +9,7 @@
  * `scopes`/`roles` are arrays of names; a single space- (or comma-) separated string is accepted too.
  */
 import { InvalidInput } from '../domain/errors.ts';
-import { isGuid, readObject, readString, type Json, type JsonObject } from '../domain/validate.ts';
+import { isGuid, readObject, readString, typeName, type Json, type JsonObject } from '../domain/validate.ts';
 import type { Store, User } from '../store/types.ts';
 import type { DevIssuer, IssuedToken } from './devIssuer.ts';
 
@@ -112,7 +112,7 @@ function readExpiresIn(obj: JsonObject): number {
   if (value === undefined || value === null) return 3600;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < MIN_EXPIRES_IN || value > MAX_EXPIRES_IN) {
     throw new InvalidInput(
-      `Property 'expiresIn' must be a whole number of seconds from ${MIN_EXPIRES_IN} to ${MAX_EXPIRES_IN}, not ${JSON.stringify(value).slice(0, 100)}.`,
+      `Property 'expiresIn' must be a whole number of seconds from ${MIN_EXPIRES_IN} to ${MAX_EXPIRES_IN}, not ${typeof value === 'number' ? value : typeName(value)}.`,
       'expiresIn',
     );
   }

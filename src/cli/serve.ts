@@ -29,6 +29,21 @@ export function registerServeCommand(program: Command): void {
       process.stderr.write(`presently serve: could not start: ${(err as Error).message}\n`);
       process.exit(1);
     }
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`Presently stopping (${signal})\n`);
+      try {
+        await presently.close();
+        process.exit(0);
+      } catch (err) {
+        process.stderr.write(`presently: error while stopping: ${(err as Error).message}\n`);
+        process.exit(1);
+      }
+    };
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
     let url: string;
     try {
       url = await presently.listen();
@@ -48,20 +63,5 @@ export function registerServeCommand(program: Command): void {
     process.stderr.write(`${info.join('\n')}\n`);
     process.stdout.write(`Presently listening on ${url}\n`);
 
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      process.stderr.write(`Presently stopping (${signal})\n`);
-      try {
-        await presently.close();
-        process.exit(0);
-      } catch (err) {
-        process.stderr.write(`presently: error while stopping: ${(err as Error).message}\n`);
-        process.exit(1);
-      }
-    };
-    process.on('SIGINT', () => void stop('SIGINT'));
-    process.on('SIGTERM', () => void stop('SIGTERM'));
   });
 }

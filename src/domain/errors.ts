@@ -12,3 +12,11 @@ export class InvalidInput extends Error {
     this.name = 'InvalidInput';
   }
 }
+
+/** The request names something that does not exist (a presence session, say): 404 ResourceNotFound. */
+export class NotFound extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFound';
+  }
+}

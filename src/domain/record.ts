@@ -26,9 +26,13 @@ export function nextSequence(previous: string | null, now: number): string {
   return formatSequence(Math.max(prev + 1, Math.floor(now) * 1000));
 }
 
-export function newRecord(now: number): PresenceRecord {
+/**
+ * The record of a new user. `previousSequence` is the last sequenceNumber of an earlier user with the same id (one
+ * deleted and created again), so that the numbers keep increasing.
+ */
+export function newRecord(now: number, previousSequence: string | null = null): PresenceRecord {
   const facts = emptyFacts();
-  return { facts, view: view(facts, now), sequenceNumber: nextSequence(null, now), dueAt: nextChange(facts, now) };
+  return { facts, view: view(facts, now), sequenceNumber: nextSequence(previousSequence, now), dueAt: nextChange(facts, now) };
 }
 
 export function sameView(a: PresenceView, b: PresenceView): boolean {

@@ -29,16 +29,7 @@ export function parseSetStatusMessage(body: unknown, maxLength = DEFAULT_MAX_STA
   // publishedDateTime is the server's to set: its value is ignored, but it must still be a string if present.
   readString(sm, 'publishedDateTime', 'statusMessage');
   if (sm.message === undefined) throw new InvalidInput("Property 'statusMessage.message' is required.", 'statusMessage.message');
-  if (sm.message === null) return { kind: 'clear' };
-  const message = readObject(sm.message, 'statusMessage.message', ['content', 'contentType']);
-  const content = readString(message, 'content', 'statusMessage.message');
-  const contentType = readString(message, 'contentType', 'statusMessage.message') ?? 'text';
-  if (contentType.toLowerCase() !== 'text') {
-    throw new InvalidInput(
-      `Property 'statusMessage.message.contentType' is '${contentType.slice(0, 32)}', but a status message supports only 'text'.`,
-      'statusMessage.message.contentType',
-    );
-  }
+  // The expiry is validated even when the message clears: a bad property is a 400 whatever else the body says.
   let expiry: StatusMessageFact['expiry'] = null;
   let expiresAt: number | null = null;
   if (sm.expiryDateTime !== undefined && sm.expiryDateTime !== null) {
@@ -49,6 +40,16 @@ export function parseSetStatusMessage(body: unknown, maxLength = DEFAULT_MAX_STA
     expiry = { dateTime: parsed.normalized, timeZone };
     // Year 9999 is Teams' "never expires": kept as sent, never fires.
     expiresAt = parsed.year >= 9999 ? null : ceilToMillis(parsed.epochNanoseconds);
+  }
+  if (sm.message === null) return { kind: 'clear' };
+  const message = readObject(sm.message, 'statusMessage.message', ['content', 'contentType']);
+  const content = readString(message, 'content', 'statusMessage.message');
+  const contentType = readString(message, 'contentType', 'statusMessage.message') ?? 'text';
+  if (contentType.toLowerCase() !== 'text') {
+    throw new InvalidInput(
+      `Property 'statusMessage.message.contentType' is '${contentType.slice(0, 32)}', but a status message supports only 'text'.`,
+      'statusMessage.message.contentType',
+    );
   }
   if (content === null || content === undefined || content === '') return { kind: 'clear' };
   const length = visibleLength(content);

@@ -7,8 +7,10 @@ import { InvalidInput } from './errors.ts';
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
-function typeName(value: unknown): string {
+/** How a value is named in an error message, without walking it (a value may be nested thousands deep). */
+export function typeName(value: unknown): string {
   if (value === null) return 'null';
+  if (value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

@@ -4,7 +4,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../auth/types.ts';
-import { InvalidInput } from '../domain/errors.ts';
+import { InvalidInput, NotFound } from '../domain/errors.ts';
 import { UpnTaken } from '../store/errors.ts';
 
 export class GraphError extends Error {
@@ -47,15 +47,16 @@ export function clientRequestId(request: FastifyRequest): string {
 }
 
 /** Converts anything thrown while handling a request into a GraphError. */
-export function toGraphError(err: unknown): GraphError | null {
+export function toGraphError(err: unknown, bodyLimit?: number): GraphError | null {
   if (err instanceof GraphError) return err;
   if (err instanceof InvalidInput) return new GraphError(400, err.code, err.message);
+  if (err instanceof NotFound) return new GraphError(404, 'ResourceNotFound', err.message);
   if (err instanceof AuthError) return new GraphError(err.status, err.code, err.message);
   if (err instanceof UpnTaken) return new GraphError(409, 'Conflict', `The userPrincipalName '${err.userPrincipalName}' is already taken.`);
   const fe = err as Partial<FastifyError> & { type?: string };
   switch (fe.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new GraphError(413, 'RequestEntityTooLarge', `The request body is larger than the limit of ${fe.message?.match(/\d+/)?.[0] ?? 'the server\'s'} bytes.`);
+      return new GraphError(413, 'RequestEntityTooLarge', bodyLimit ? `The request body is larger than the limit of ${bodyLimit} bytes.` : 'The request body is larger than the server accepts.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new GraphError(415, 'UnsupportedMediaType', 'The request body must be JSON: send it with Content-Type: application/json.');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':

@@ -3,7 +3,7 @@
  * (empty bodies allowed, everything else must be JSON), 404/405 for unknown paths and methods, and the error handler.
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, RouteHandlerMethod } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, RouteHandlerMethod } from 'fastify';
 import type { Clock } from '../domain/clock.ts';
 import './types.ts';
 import { GraphError, clientRequestId, sendGraphError, toGraphError } from './errors.ts';
@@ -48,12 +48,29 @@ export function installWire(app: FastifyInstance, clock: Clock): void {
   });
 
   app.setErrorHandler((err, request, reply) => {
-    const graph = toGraphError(err);
+    const graph = toGraphError(err, request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit);
     if (graph) return sendGraphError(reply, clock.now(), graph);
     request.log.error({ err, requestId: request.id }, 'unexpected fault');
     return sendGraphError(reply, clock.now(), new GraphError(500, 'generalException',
       `An unexpected error occurred. Quote request-id ${request.id} when reporting it.`));
   });
+}
+
+/**
+ * Errors the router raises before any hook runs (a malformed percent-escape in the path, say): answered as Graph
+ * errors with the usual headers.
+ */
+export function frameworkErrorHandler(clock: Clock) {
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('request-id', request.id);
+    reply.header('client-request-id', clientRequestId(request));
+    reply.header('content-type', ODATA_JSON);
+    reply.header('OData-Version', '4.0');
+    const message = err.code === 'FST_ERR_BAD_URL'
+      ? 'The request URL is malformed: it has an invalid percent-encoded sequence.'
+      : err.message;
+    return sendGraphError(reply, clock.now(), new GraphError(err.statusCode && err.statusCode < 500 ? err.statusCode : 400, 'BadRequest', message));
+  };
 }
 
 function lastSegment(path: string): string {

@@ -1,10 +1,14 @@
 /**
  * The presence use cases: domain commands applied through the store's atomic update, at the clock's `now`.
  * Reads use the stored view while it is exact, and bring an overdue record up to date first.
+ *
+ * When the store is exclusive to this process (sqlite, memory), the latest snapshot of each user is also kept in
+ * memory: every write passes through here, so the copy is always current, and reads (a 650-id
+ * getPresencesByUserId above all) need no store round trip. Snapshot objects are replaced, never mutated, so
+ * callers may cache what they derive from one (its JSON) by object identity.
  */
 import type { Clock } from '../domain/clock.ts';
 import { advance, transition, type Transition } from '../domain/record.ts';
-import { setStatusMessage, type StatusMessageInput } from '../domain/statusMessage.ts';
 import type { PresenceFacts, PresenceRecord } from '../domain/types.ts';
 import type { PresenceSnapshot, Store } from '../store/types.ts';
 
@@ -13,15 +17,21 @@ export interface PresenceListener {
   (tenantId: string, userId: string, t: Transition): void;
 }
 
+/** Most snapshots kept in memory; beyond it the oldest are dropped (and read from the store again when asked). */
+const CACHE_LIMIT = 200_000;
+
 export class PresenceService {
   private readonly listeners: PresenceListener[] = [];
+  private readonly cache: Map<string, PresenceSnapshot> | null;
   /** Called with every committed due instant, so the scheduler can wake earlier than it planned. */
   onDue: (dueAt: number) => void = () => {};
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.cache = store.exclusive ? new Map() : null;
+  }
 
   onChange(listener: PresenceListener): void {
     this.listeners.push(listener);
@@ -35,13 +45,30 @@ export class PresenceService {
 
   /** Snapshots as of now for the users that exist. */
   async readMany(tenantId: string, userIds: readonly string[]): Promise<Map<string, PresenceSnapshot>> {
-    const snapshots = await this.store.getSnapshots(tenantId, userIds);
+    let snapshots: Map<string, PresenceSnapshot>;
+    if (this.cache) {
+      snapshots = new Map();
+      const missing: string[] = [];
+      for (const userId of userIds) {
+        const hit = this.cache.get(key(tenantId, userId));
+        if (hit) snapshots.set(userId, hit);
+        else missing.push(userId);
+      }
+      if (missing.length > 0) {
+        for (const [userId, snap] of await this.store.getSnapshots(tenantId, missing)) {
+          this.remember(tenantId, userId, snap);
+          snapshots.set(userId, snap);
+        }
+      }
+    } else {
+      snapshots = await this.store.getSnapshots(tenantId, userIds);
+    }
     const now = this.clock.now();
     for (const [userId, snap] of snapshots) {
       if (snap.dueAt !== null && snap.dueAt <= now) {
         // The scheduler has not got to this user yet: make the transition now, so the read is exact.
         const t = await this.catchUp(tenantId, userId);
-        if (t) snapshots.set(userId, t.record);
+        if (t) snapshots.set(userId, this.cached(tenantId, userId) ?? t.record);
         else if (t === undefined) snapshots.delete(userId);
       }
     }
@@ -54,14 +81,30 @@ export class PresenceService {
     return result !== undefined;
   }
 
-  setStatusMessage(tenantId: string, userId: string, input: StatusMessageInput): Promise<boolean> {
-    return this.apply(tenantId, userId, (facts, now) => setStatusMessage(facts, input, now));
-  }
-
   /** Makes the timed transitions that are due for a user (the scheduler's path). */
   async catchUp(tenantId: string, userId: string): Promise<Transition | null | undefined> {
     return this.update(tenantId, userId, (record, now) =>
       record.dueAt !== null && record.dueAt <= now ? advance(record, now) : null);
+  }
+
+  /** Drops what is kept in memory of a user (after the user is deleted). */
+  forget(tenantId: string, userId: string): void {
+    this.cache?.delete(key(tenantId, userId));
+  }
+
+  private cached(tenantId: string, userId: string): PresenceSnapshot | undefined {
+    return this.cache?.get(key(tenantId, userId));
+  }
+
+  private remember(tenantId: string, userId: string, record: PresenceSnapshot): void {
+    if (!this.cache) return;
+    const k = key(tenantId, userId);
+    this.cache.delete(k);
+    if (this.cache.size >= CACHE_LIMIT) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+    this.cache.set(k, { view: record.view, sequenceNumber: record.sequenceNumber, dueAt: record.dueAt });
   }
 
   private async update(
@@ -69,11 +112,24 @@ export class PresenceService {
     userId: string,
     fn: (record: PresenceRecord, now: number) => Transition | null,
   ): Promise<Transition | null | undefined> {
-    const result = await this.store.updatePresence(tenantId, userId, (record) => fn(record, this.clock.now()));
+    let result: Transition | null | undefined;
+    try {
+      result = await this.store.updatePresence(tenantId, userId, (record) => fn(record, this.clock.now()));
+    } catch (err) {
+      // A failed update leaves the store as it was; drop the cached copy so the next read goes to the store.
+      this.forget(tenantId, userId);
+      throw err;
+    }
+    if (result === undefined) this.forget(tenantId, userId);
     if (result) {
+      this.remember(tenantId, userId, result.record);
       if (result.record.dueAt !== null) this.onDue(result.record.dueAt);
       if (result.changed) for (const listener of this.listeners) listener(tenantId, userId, result);
     }
     return result;
   }
+}
+
+function key(tenantId: string, userId: string): string {
+  return `${tenantId}/${userId}`;
 }

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { InvalidInput } from '../domain/errors.ts';
-import { newRecord } from '../domain/record.ts';
 import { isGuid, readArray, readObject, readString } from '../domain/validate.ts';
 import type { App, Store, Tenant, User } from '../store/types.ts';
+import type { Directory } from './directory.ts';
 
 export interface SeedData {
   tenants: Array<Tenant & { users: Array<Omit<User, 'tenantId'>> }>;
@@ -35,22 +35,22 @@ export const DEMO: SeedData = {
 const DEMO_SEEDED = 'seed.demo';
 
 /** Applies seed data: creates what is missing, updates names of what exists. Returns the number of users created. */
-export async function applySeed(store: Store, data: SeedData, now: number): Promise<number> {
+export async function applySeed(store: Store, directory: Directory, data: SeedData): Promise<number> {
   let created = 0;
   for (const app of data.apps) await store.putApp(app);
   for (const tenant of data.tenants) {
     await store.putTenant({ id: tenant.id, displayName: tenant.displayName });
     for (const user of tenant.users) {
-      if (await store.putUser({ ...user, tenantId: tenant.id }, newRecord(now))) created++;
+      if (await directory.putUser({ ...user, tenantId: tenant.id })) created++;
     }
   }
   return created;
 }
 
 /** Seeds the demo tenant on the store's first start. */
-export async function seedDemoOnce(store: Store, now: number): Promise<boolean> {
+export async function seedDemoOnce(store: Store, directory: Directory, now: number): Promise<boolean> {
   if (await store.getMeta(DEMO_SEEDED)) return false;
-  await applySeed(store, DEMO, now);
+  await applySeed(store, directory, DEMO);
   await store.setMeta(DEMO_SEEDED, new Date(now).toISOString());
   return true;
 }

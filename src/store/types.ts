@@ -41,6 +41,11 @@ export type PresenceUpdate = (current: PresenceRecord) => Transition | null;
 
 export interface Store {
   readonly kind: 'sqlite' | 'memory' | 'redis';
+  /**
+   * True when this process is the store's only writer (sqlite, memory): everything written goes through this
+   * process, so callers may keep what they read in memory. False for shared stores (redis).
+   */
+  readonly exclusive: boolean;
 
   /** True when the backend answers. */
   ping(): Promise<boolean>;

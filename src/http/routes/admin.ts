@@ -11,17 +11,18 @@ import type { TokenVerifier } from '../../auth/verify.ts';
 import type { ManualClock } from '../../clock/manual.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { InvalidInput } from '../../domain/errors.ts';
-import { newRecord } from '../../domain/record.ts';
 import { formatUtc } from '../../domain/timezones.ts';
 import { isGuid, readObject, readString } from '../../domain/validate.ts';
 import { parseUser } from '../../service/seed.ts';
 import type { Store } from '../../store/types.ts';
+import type { Directory } from '../../service/directory.ts';
 import { GraphError, badRequest, notFound } from '../errors.ts';
 import { resource } from '../wire.ts';
 import { Temporal } from 'temporal-polyfill';
 
 export interface AdminDeps {
   store: Store;
+  directory: Directory;
   clock: Clock;
   issuer: DevIssuer;
   verifier: TokenVerifier;
@@ -91,13 +92,13 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
     },
     POST: async (request, reply) => {
       const tid = await tenantOf(request);
-      const user = parseUser(request.body, '', () => randomUUID());
+      const user = parseUser(request.body ?? {}, '', () => randomUUID());
       if (!(await store.getTenant(tid))) await store.putTenant({ id: tid, displayName: tid });
       const existing = await store.findUserByUpn(user.userPrincipalName);
       if (existing && (existing.id !== user.id || existing.tenantId !== tid)) {
         throw new GraphError(409, 'Conflict', `The userPrincipalName '${user.userPrincipalName}' is already taken by user ${existing.id}.`);
       }
-      const created = await store.putUser({ ...user, tenantId: tid }, newRecord(clock.now()));
+      const created = await deps.directory.putUser({ ...user, tenantId: tid });
       return reply.code(created ? 201 : 200).send(userJson({ ...user, tenantId: tid }));
     },
   });
@@ -106,7 +107,7 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
     DELETE: async (request, reply) => {
       const tid = await tenantOf(request);
       const id = (request.params as { id: string }).id.toLowerCase();
-      if (!(await store.deleteUser(tid, id))) throw notFound(`No user '${id.slice(0, 64)}' in tenant '${tid}'.`);
+      if (!(await deps.directory.deleteUser(tid, id))) throw notFound(`No user '${id.slice(0, 64)}' in tenant '${tid}'.`);
       return reply.code(204).send();
     },
   });
@@ -122,7 +123,7 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
         throw new GraphError(409, 'Conflict', 'The clock is the system clock; start Presently with --clock manual to move it.');
       }
       const manual = clock as ManualClock;
-      const body = readObject(request.body, '', ['advance', 'now']);
+      const body = readObject(request.body ?? {}, '', ['advance', 'now']);
       const advance = readString(body, 'advance', '');
       const now = readString(body, 'now', '');
       if ((advance == null) === (now == null)) throw new InvalidInput("Give exactly one of 'advance' (an ISO-8601 duration such as PT10M) or 'now' (an ISO-8601 instant).");
@@ -138,7 +139,7 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
         to = manual.now() + ms;
       } else {
         const t = Date.parse(now!);
-        if (!/^\d{4}-\d{2}-\d{2}T/.test(now!) || Number.isNaN(t)) throw new InvalidInput(`Property 'now' must be an ISO-8601 instant such as 2026-11-28T08:00:00Z, not '${now!.slice(0, 64)}'.`, 'now');
+        if (!/^\d{4}-\d{2}-\d{2}T.*(?:Z|[+-]\d{2}:\d{2})$/i.test(now!) || Number.isNaN(t)) throw new InvalidInput(`Property 'now' must be an ISO-8601 instant such as 2026-11-28T08:00:00Z, not '${now!.slice(0, 64)}'.`, 'now');
         if (t < manual.now()) throw new InvalidInput(`Property 'now' is before the clock's current time ${new Date(manual.now()).toISOString()}: the clock only moves forward.`, 'now');
         to = t;
       }

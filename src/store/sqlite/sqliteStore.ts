@@ -119,6 +119,8 @@ function prepare(db: Database.Database) {
 
 export class SqliteStore implements Store {
   readonly kind: 'sqlite' | 'memory';
+  /** SQLite is opened by one process at a time: it sees every write. */
+  readonly exclusive = true;
   private readonly stmt: ReturnType<typeof prepare>;
   private readonly txSetMetaIfAbsent: (key: string, value: string) => string;
   private readonly txPutUser: (user: User, initial: PresenceRecord) => boolean;
