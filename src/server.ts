@@ -13,10 +13,14 @@ import type { Config } from './config/config.ts';
 import type { Clock } from './domain/clock.ts';
 import { installMetrics } from './http/metrics.ts';
 import { adminRoutes } from './http/routes/admin.ts';
+import { batchRoutes } from './http/routes/batch.ts';
+import { mailboxSettingsRoutes } from './http/routes/mailboxSettings.ts';
 import { presenceRoutes } from './http/routes/presence.ts';
+import { installThrottle } from './http/throttle.ts';
 import { loadTls, type TlsMaterial } from './http/tls.ts';
-import { genReqId, installWire } from './http/wire.ts';
+import { frameworkErrorHandler, genReqId, installWire } from './http/wire.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
+import { Directory } from './service/directory.ts';
 import { PresenceService } from './service/presence.ts';
 import { DEMO_TENANT_ID, DEV_APP_ID, applySeed, readSeedFile, seedDemoOnce } from './service/seed.ts';
 import { openStore } from './store/index.ts';
@@ -51,17 +55,20 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     const issuer = await DevIssuer.load(store, clock);
     const verifier = devVerifier(issuer, clock, audiences);
 
-    await seedDemoOnce(store, clock.now());
-    if (config.seedFile) await applySeed(store, readSeedFile(config.seedFile), clock.now());
-
     const presence = new PresenceService(store, clock);
+    const directory = new Directory(store, presence, clock);
+    await seedDemoOnce(store, directory, clock.now());
+    if (config.seedFile) await applySeed(store, directory, readSeedFile(config.seedFile));
+
     const tls = config.https || config.certFile || config.keyFile ? await loadTls(config) : null;
 
     const app = Fastify({
       logger: { level: config.logLevel },
       genReqId,
-      routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+      // Long ids are answered by the routes (400 naming the id), not by the router's 414.
+      routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 2048 },
       bodyLimit: config.bodyLimit,
+      frameworkErrors: frameworkErrorHandler(clock),
       ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
     }) as unknown as FastifyInstance;
     app.decorateRequest('principal', null);
@@ -71,11 +78,21 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
 
     installWire(app, clock);
     installMetrics(app);
-    const routeDeps = { presence, verifier, publicUrl: config.publicUrl?.replace(/\/+$/, '') ?? null, maxStatusLength: config.maxStatusLength };
+    if (config.throttle === 'graph') {
+      installThrottle(app, {
+        clock, verifier,
+        limits: { windowMs: config.throttleWindow * 1000, readLimit: config.throttleReadLimit, limit: config.throttleLimit },
+      });
+    }
+    const routeDeps = { presence, cloud, verifier, publicUrl: config.publicUrl?.replace(/\/+$/, '') ?? null, maxStatusLength: config.maxStatusLength };
     presenceRoutes(app, 'v1.0', routeDeps);
     presenceRoutes(app, 'beta', routeDeps);
+    batchRoutes(app, 'v1.0');
+    batchRoutes(app, 'beta');
+    mailboxSettingsRoutes(app, 'v1.0', { ...routeDeps, store });
+    mailboxSettingsRoutes(app, 'beta', { ...routeDeps, store });
     adminRoutes(app, {
-      store, clock, issuer, verifier, authMode: config.auth, cloud: config.cloud, version: VERSION,
+      store, directory, clock, issuer, verifier, authMode: config.auth, cloud: config.cloud, version: VERSION,
       audience: cloud.graphRoot, defaultTenantId: DEMO_TENANT_ID, defaultAppId: DEV_APP_ID,
       settle: () => scheduler.runDue(),
     });

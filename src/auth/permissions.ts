@@ -81,3 +81,27 @@ export function authorizeAdmin(p: Principal): void {
     throw new AuthError(403, 'Forbidden', `Insufficient privileges to complete the operation. Requires the app role: ${PRESENTLY_ADMIN}.`);
   }
 }
+
+export const MAILBOX_SETTINGS_READ = 'MailboxSettings.Read';
+export const MAILBOX_SETTINGS_READWRITE = 'MailboxSettings.ReadWrite';
+
+/** GET of mailboxSettings: delegated for oneself only, application (roles of the same names) for anyone. */
+export function authorizeMailboxSettingsRead(p: Principal, targetUserId: string): void {
+  const required = [MAILBOX_SETTINGS_READ, MAILBOX_SETTINGS_READWRITE];
+  if (p.kind === 'delegated') {
+    if (!isSelf(p, targetUserId)) throw new AuthError(403, 'Forbidden', 'Cannot read the mailbox settings of another user with delegated permissions.');
+    requireScopes(p, required);
+  } else {
+    requireRoles(p, required);
+  }
+}
+
+/** PATCH of mailboxSettings (out of office): delegated for oneself only, application for anyone. */
+export function authorizeMailboxSettingsWrite(p: Principal, targetUserId: string): void {
+  if (p.kind === 'delegated') {
+    if (!isSelf(p, targetUserId)) throw new AuthError(403, 'Forbidden', 'Cannot change the mailbox settings of another user with delegated permissions.');
+    requireScopes(p, [MAILBOX_SETTINGS_READWRITE]);
+  } else {
+    requireRoles(p, [MAILBOX_SETTINGS_READWRITE]);
+  }
+}

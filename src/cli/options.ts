@@ -30,6 +30,10 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { key: 'logLevel', flag: '--log-level', arg: '<level>', help: 'fatal, error, warn, info, debug, trace or silent' },
   { key: 'maxStatusLength', flag: '--max-status-length', arg: '<n>', help: 'longest status message, in characters' },
   { key: 'bodyLimit', flag: '--body-limit', arg: '<bytes>', help: 'largest request body' },
+  { key: 'throttle', flag: '--throttle', arg: '<mode>', help: 'off, or graph: Graph\'s per-app per-tenant limits, answered 429 with Retry-After' },
+  { key: 'throttleWindow', flag: '--throttle-window', arg: '<seconds>', help: 'throttling window (Graph: 30)' },
+  { key: 'throttleReadLimit', flag: '--throttle-read-limit', arg: '<n>', help: 'reads (GET presence, getPresencesByUserId) per app per tenant per window (Graph: 1500)' },
+  { key: 'throttleLimit', flag: '--throttle-limit', arg: '<n>', help: 'presence requests of any kind per app per tenant per window (Graph: 10000)' },
 ];
 
 /** `--public-url` → `PRESENTLY_PUBLIC_URL`. */
@@ -77,6 +81,10 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
       case 'logLevel': config.logLevel = oneOf(value, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, flag); break;
       case 'maxStatusLength': config.maxStatusLength = integer(value, flag, 1, 100_000); break;
       case 'bodyLimit': config.bodyLimit = integer(value, flag, 1024, 100 * 1024 * 1024); break;
+      case 'throttle': config.throttle = oneOf(value, ['off', 'graph'] as const, flag); break;
+      case 'throttleWindow': config.throttleWindow = integer(value, flag, 1, 86_400); break;
+      case 'throttleReadLimit': config.throttleReadLimit = integer(value, flag, 1, 100_000_000); break;
+      case 'throttleLimit': config.throttleLimit = integer(value, flag, 1, 100_000_000); break;
     }
   }
   if ((config.certFile === null) !== (config.keyFile === null)) throw new UsageError('--cert and --key go together: give both files.');

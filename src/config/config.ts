@@ -23,6 +23,14 @@ export interface Config {
   maxStatusLength: number;
   /** Largest request body, bytes. */
   bodyLimit: number;
+  /** Graph's per application per tenant limits (presence-api.md §8): off, or enforced with 429 + Retry-After. */
+  throttle: 'off' | 'graph';
+  /** Throttling window, seconds. */
+  throttleWindow: number;
+  /** Reads (GET presence, getPresencesByUserId) per application per tenant per window. */
+  throttleReadLimit: number;
+  /** Presence-service requests of any kind per application per tenant per window. */
+  throttleLimit: number;
 }
 
 export const DEFAULTS: Config = {
@@ -41,4 +49,8 @@ export const DEFAULTS: Config = {
   logLevel: 'warn',
   maxStatusLength: 280,
   bodyLimit: 64 * 1024,
+  throttle: 'off',
+  throttleWindow: 30,
+  throttleReadLimit: 1500,
+  throttleLimit: 10_000,
 };

@@ -59,6 +59,14 @@ export interface OutOfOfficeFact {
   scheduledEnd: DateTimeTimeZone | null;
   startsAt: number | null;
   endsAt: number | null;
+  /**
+   * The rest of mailboxSettings (src/domain/outOfOffice.ts). Optional: records written before they existed read
+   * as the defaults (`all`, `''`, `UTC`). They do not show in the presence.
+   */
+  externalAudience?: 'none' | 'contactsOnly' | 'all';
+  externalReplyMessage?: string;
+  /** mailboxSettings.timeZone, as sent (Windows or IANA name). */
+  mailboxTimeZone?: string;
 }
 
 export type WorkLocationType = 'unknown' | 'office' | 'remote' | 'timeOff';

@@ -4,22 +4,29 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  authorizePresenceRead, authorizePresenceWrite, authorizeReadMany, resolveMe,
+  authorizePresenceRead, authorizePresenceWrite, authorizeReadMany, authorizeWorkLocationWrite, resolveMe,
 } from '../../auth/permissions.ts';
 import type { Principal } from '../../auth/types.ts';
 import type { TokenVerifier } from '../../auth/verify.ts';
+import type { Cloud } from '../../config/clouds.ts';
 import { InvalidInput } from '../../domain/errors.ts';
-import { toGraphPresence, type Audience } from '../../domain/projection.ts';
-import { parseSetStatusMessage } from '../../domain/statusMessage.ts';
-import { isGuid, readArray, readObject } from '../../domain/validate.ts';
+import { toGraphPresence, type Audience, type GraphPresence } from '../../domain/projection.ts';
+import {
+  clearPreferred, clearPresence, parseClearPresence, parseEmptyBody, parseSetPreferred, parseSetPresence, setPreferred, setPresence,
+} from '../../domain/sessions.ts';
+import { parseSetStatusMessage, setStatusMessage } from '../../domain/statusMessage.ts';
+import type { PresenceFacts } from '../../domain/types.ts';
+import { clearLocation, parseWorkLocation, setLocationLayer } from '../../domain/workLocation.ts';
+import { isGuid, readArray, readObject, typeName } from '../../domain/validate.ts';
 import type { PresenceService } from '../../service/presence.ts';
 import type { PresenceSnapshot } from '../../store/types.ts';
 import { GraphError, badRequest, notFound } from '../errors.ts';
-import { applySelect, baseUrl, parseSelect, type ApiVersion } from '../odata.ts';
+import { PRESENCE_PROPERTIES, applySelect, baseUrl, parseSelect, type ApiVersion } from '../odata.ts';
 import { resource } from '../wire.ts';
 
 export interface PresenceRouteDeps {
   presence: PresenceService;
+  cloud: Cloud;
   verifier: TokenVerifier;
   publicUrl: string | null;
   maxStatusLength: number;
@@ -46,10 +53,36 @@ const UNKNOWN_VIEW: Omit<PresenceSnapshot, 'sequenceNumber'> & { sequenceNumber:
   dueAt: null,
 };
 
+/** What US Government clouds return of a presence (presence-api.md §9). */
+const LIMITED_PROPERTIES = ['id', 'availability', 'activity', 'statusMessage'] as const;
+
 export function presenceRoutes(app: FastifyInstance, version: ApiVersion, deps: PresenceRouteDeps): void {
-  const { presence, verifier } = deps;
+  const { presence, verifier, cloud } = deps;
+  /** A watcher's JSON of a snapshot, by snapshot identity (snapshots are replaced on change, never mutated). */
+  const watcherJson = new WeakMap<PresenceSnapshot, string>();
+  const offered = version === 'v1.0' ? cloud.presenceV1 : cloud.presenceBeta;
+  const properties = cloud.limitedShape ? LIMITED_PROPERTIES : PRESENCE_PROPERTIES;
+  /** The @odata.context base: the public URL if configured, else the request's own (global) or the cloud's root. */
+  const contextBase = (request: FastifyRequest) =>
+    deps.publicUrl ?? (cloud.name === 'global' ? baseUrl(request, null) : cloud.graphRoot);
+
+  /** National clouds without presence (or without beta) answer 404 naming the cloud, before anything else. */
+  function ensureOffered(): void {
+    if (!offered) {
+      throw new GraphError(404, 'ResourceNotFound', cloud.presenceV1
+        ? `The presence API is not available under /${version} in the ${cloud.displayName} cloud; use /v1.0.`
+        : `The presence API is not available in the ${cloud.displayName} cloud.`);
+    }
+  }
+
+  /** The presence JSON in this cloud's shape. */
+  function shape(id: string, snap: Pick<PresenceSnapshot, 'view'> & { sequenceNumber: string | null }, audience: Audience): Partial<GraphPresence> {
+    const entity = toGraphPresence(id, snap.view, snap.sequenceNumber, audience);
+    return cloud.limitedShape ? applySelect(entity, [...LIMITED_PROPERTIES]) : entity;
+  }
 
   async function target(request: FastifyRequest, address: Address): Promise<Target> {
+    ensureOffered();
     const principal = await verifier.verify(request.headers.authorization);
     request.principal = principal;
     if (address === 'me') return { principal, userId: resolveMe(principal), address };
@@ -59,7 +92,7 @@ export function presenceRoutes(app: FastifyInstance, version: ApiVersion, deps: 
   }
 
   function contextUrl(request: FastifyRequest, t: Target, select: string[] | null): string {
-    const base = `${baseUrl(request, deps.publicUrl)}/${version}/$metadata#`;
+    const base = `${contextBase(request)}/${version}/$metadata#`;
     const selected = select ? `(${select.join(',')})` : '';
     return t.address === 'communications'
       ? `${base}communications/presences${selected}/$entity`
@@ -73,19 +106,64 @@ export function presenceRoutes(app: FastifyInstance, version: ApiVersion, deps: 
   const get = (address: Address) => async (request: FastifyRequest, reply: FastifyReply) => {
     const t = await target(request, address);
     authorizePresenceRead(t.principal, t.userId);
-    const select = parseSelect(request.query);
+    const select = parseSelect(request.query, properties);
     const snap = await presence.read(t.principal.tenantId, t.userId);
     if (!snap) throw userNotFound(t.userId);
-    const entity = toGraphPresence(t.userId, snap.view, snap.sequenceNumber, audienceOf(t.principal, t.userId));
+    const entity = shape(t.userId, snap, audienceOf(t.principal, t.userId));
     return reply.send({ '@odata.context': contextUrl(request, t, select), ...applySelect(entity, select) });
   };
+
+  /** Applies a command to the target's facts; 404 when the user does not exist. */
+  async function apply(t: Target, command: (facts: PresenceFacts, now: number) => PresenceFacts): Promise<void> {
+    if (!(await presence.apply(t.principal.tenantId, t.userId, command))) throw userNotFound(t.userId);
+  }
 
   /** Bound actions, by lower-case name: OData matches path segments case-insensitively. */
   const actions: Record<string, (t: Target, body: unknown) => Promise<void>> = {
     setstatusmessage: async (t, body) => {
       authorizePresenceWrite(t.principal, t.userId);
       const input = parseSetStatusMessage(body, deps.maxStatusLength);
-      if (!(await presence.setStatusMessage(t.principal.tenantId, t.userId, input))) throw userNotFound(t.userId);
+      await apply(t, (facts, now) => setStatusMessage(facts, input, now));
+    },
+    setpresence: async (t, body) => {
+      authorizePresenceWrite(t.principal, t.userId);
+      const input = parseSetPresence(body, t.principal.appId);
+      await apply(t, (facts, now) => setPresence(facts, input, now));
+    },
+    clearpresence: async (t, body) => {
+      authorizePresenceWrite(t.principal, t.userId);
+      const sessionId = parseClearPresence(body, t.principal.appId);
+      await apply(t, (facts, now) => clearPresence(facts, sessionId, now));
+    },
+    setuserpreferredpresence: async (t, body) => {
+      authorizePresenceWrite(t.principal, t.userId);
+      const input = parseSetPreferred(body);
+      await apply(t, (facts, now) => setPreferred(facts, input, now));
+    },
+    clearuserpreferredpresence: async (t, body) => {
+      authorizePresenceWrite(t.principal, t.userId);
+      parseEmptyBody(body);
+      await apply(t, (facts) => clearPreferred(facts));
+    },
+    setmanuallocation: async (t, body) => {
+      authorizeWorkLocationWrite(t.principal, t.userId);
+      const layer = parseWorkLocation(body);
+      await apply(t, (facts) => setLocationLayer(facts, 'manual', layer));
+    },
+    setautomaticlocation: async (t, body) => {
+      authorizeWorkLocationWrite(t.principal, t.userId);
+      const layer = parseWorkLocation(body);
+      await apply(t, (facts) => setLocationLayer(facts, 'automatic', layer));
+    },
+    clearautomaticlocation: async (t, body) => {
+      authorizeWorkLocationWrite(t.principal, t.userId);
+      parseEmptyBody(body);
+      await apply(t, (facts) => clearLocation(facts, 'automatic'));
+    },
+    clearlocation: async (t, body) => {
+      authorizeWorkLocationWrite(t.principal, t.userId);
+      parseEmptyBody(body);
+      await apply(t, (facts) => clearLocation(facts, 'manualAndAutomatic'));
     },
   };
 
@@ -94,7 +172,7 @@ export function presenceRoutes(app: FastifyInstance, version: ApiVersion, deps: 
     const run = actions[name.toLowerCase()];
     if (!run) throw badRequest(`Resource not found for the segment '${name.slice(0, 64)}'.`);
     const t = await target(request, address);
-    await run(t, request.body);
+    await run(t, request.body ?? {}); // an empty body reads as {}: the 400 then names the missing property
     return reply.code(200).send();
   };
 
@@ -108,19 +186,27 @@ export function presenceRoutes(app: FastifyInstance, version: ApiVersion, deps: 
 
   resource(app, `${prefix}/communications/getPresencesByUserId`, {
     POST: async (request, reply) => {
+      ensureOffered();
       const principal = await verifier.verify(request.headers.authorization);
       request.principal = principal;
-      const ids = parseIds(request.body);
       authorizeReadMany(principal);
+      const ids = parseIds(request.body ?? {});
       const snaps = await presence.readMany(principal.tenantId, ids);
-      const value = ids.map((id) => {
-        const snap = snaps.get(id) ?? UNKNOWN_VIEW;
-        return toGraphPresence(id, snap.view, snap.sequenceNumber, audienceOf(principal, id));
+      // Built as text: each watcher item's JSON is rendered once per snapshot and reused until the presence changes.
+      const items = ids.map((id) => {
+        const snap = snaps.get(id);
+        if (!snap) return JSON.stringify(shape(id, UNKNOWN_VIEW, 'watcher'));
+        const audience = audienceOf(principal, id);
+        if (audience === 'owner') return JSON.stringify(shape(id, snap, audience));
+        let json = watcherJson.get(snap);
+        if (json === undefined) {
+          json = JSON.stringify(shape(id, snap, audience));
+          watcherJson.set(snap, json);
+        }
+        return json;
       });
-      return reply.send({
-        '@odata.context': `${baseUrl(request, deps.publicUrl)}/${version}/$metadata#Collection(microsoft.graph.presence)`,
-        value,
-      });
+      const context = JSON.stringify(`${contextBase(request)}/${version}/$metadata#Collection(microsoft.graph.presence)`);
+      return reply.type('application/json').send(`{"@odata.context":${context},"value":[${items.join(',')}]}`);
     },
   });
 }
@@ -139,7 +225,7 @@ export function parseIds(body: unknown): string[] {
   const ids: string[] = [];
   raw.forEach((value, i) => {
     if (!isGuid(value)) {
-      const shown = typeof value === 'string' ? `'${value.slice(0, 64)}'` : JSON.stringify(value)?.slice(0, 64);
+      const shown = typeof value === 'string' ? `'${value.slice(0, 64)}'` : typeName(value);
       throw new InvalidInput(`Property 'ids[${i}]' must be a user id (a GUID), not ${shown}.`, `ids[${i}]`);
     }
     const id = (value as string).toLowerCase();

@@ -1,0 +1,23 @@
+/**
+ * ISO-8601 durations (`PT5M`, `PT1H`, `P1D`) as milliseconds, through Temporal. Days are 24 hours.
+ */
+import { Temporal } from 'temporal-polyfill';
+import { InvalidInput } from './errors.ts';
+
+const ANCHOR = Temporal.ZonedDateTime.from('2000-01-01T00:00:00[UTC]');
+
+/** Milliseconds of `text`, or InvalidInput naming `name`. Negative durations and calendar units are refused. */
+export function parseDuration(text: string, name: string): number {
+  let d: Temporal.Duration;
+  try {
+    if (text.length > 64) throw new RangeError('too long');
+    d = Temporal.Duration.from(text);
+  } catch {
+    throw new InvalidInput(`Property '${name}' must be an ISO-8601 duration such as PT5M or PT1H, not '${text.slice(0, 64)}'.`, name);
+  }
+  if (d.sign < 0) throw new InvalidInput(`Property '${name}' must not be negative.`, name);
+  if (d.years !== 0 || d.months !== 0) {
+    throw new InvalidInput(`Property '${name}' must be given in weeks, days, hours, minutes or seconds, not years or months.`, name);
+  }
+  return d.total({ unit: 'milliseconds', relativeTo: ANCHOR });
+}
