@@ -17,12 +17,14 @@ export interface PresenceListener {
   (tenantId: string, userId: string, t: Transition): void;
 }
 
-/** Most snapshots kept in memory; beyond it the oldest are dropped (and read from the store again when asked). */
+/** Most snapshots kept in memory; beyond it the cache starts over (and reads go to the store until it refills). */
 const CACHE_LIMIT = 200_000;
 
 export class PresenceService {
   private readonly listeners: PresenceListener[] = [];
-  private readonly cache: Map<string, PresenceSnapshot> | null;
+  /** tenant id → user id → latest snapshot; null when the store is shared with other processes. */
+  private readonly cache: Map<string, Map<string, PresenceSnapshot>> | null;
+  private cacheSize = 0;
   /** Called with every committed due instant, so the scheduler can wake earlier than it planned. */
   onDue: (dueAt: number) => void = () => {};
 
@@ -49,8 +51,9 @@ export class PresenceService {
     if (this.cache) {
       snapshots = new Map();
       const missing: string[] = [];
+      const tenant = this.cache.get(tenantId);
       for (const userId of userIds) {
-        const hit = this.cache.get(key(tenantId, userId));
+        const hit = tenant?.get(userId);
         if (hit) snapshots.set(userId, hit);
         else missing.push(userId);
       }
@@ -89,22 +92,24 @@ export class PresenceService {
 
   /** Drops what is kept in memory of a user (after the user is deleted). */
   forget(tenantId: string, userId: string): void {
-    this.cache?.delete(key(tenantId, userId));
+    if (this.cache?.get(tenantId)?.delete(userId)) this.cacheSize--;
   }
 
   private cached(tenantId: string, userId: string): PresenceSnapshot | undefined {
-    return this.cache?.get(key(tenantId, userId));
+    return this.cache?.get(tenantId)?.get(userId);
   }
 
   private remember(tenantId: string, userId: string, record: PresenceSnapshot): void {
     if (!this.cache) return;
-    const k = key(tenantId, userId);
-    this.cache.delete(k);
-    if (this.cache.size >= CACHE_LIMIT) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
+    // Past the limit, start over rather than track recency: the store still has everything.
+    if (this.cacheSize >= CACHE_LIMIT) {
+      this.cache.clear();
+      this.cacheSize = 0;
     }
-    this.cache.set(k, { view: record.view, sequenceNumber: record.sequenceNumber, dueAt: record.dueAt });
+    let tenant = this.cache.get(tenantId);
+    if (!tenant) this.cache.set(tenantId, (tenant = new Map()));
+    if (!tenant.has(userId)) this.cacheSize++;
+    tenant.set(userId, { view: record.view, sequenceNumber: record.sequenceNumber, dueAt: record.dueAt });
   }
 
   private async update(
@@ -128,8 +133,4 @@ export class PresenceService {
     }
     return result;
   }
-}
-
-function key(tenantId: string, userId: string): string {
-  return `${tenantId}/${userId}`;
 }

@@ -33,6 +33,8 @@ export interface PresenceRouteDeps {
 }
 
 export const MAX_IDS = 650;
+/** How many distinct getPresencesByUserId answers are kept for reuse (about 200 KB each at 650 ids). */
+const ANSWER_CACHE_LIMIT = 32;
 
 type Address = 'me' | 'users' | 'communications';
 
@@ -60,6 +62,8 @@ export function presenceRoutes(app: FastifyInstance, version: ApiVersion, deps: 
   const { presence, verifier, cloud } = deps;
   /** A watcher's JSON of a snapshot, by snapshot identity (snapshots are replaced on change, never mutated). */
   const watcherJson = new WeakMap<PresenceSnapshot, string>();
+  /** Recent getPresencesByUserId answers, with the snapshots they were built from (most recent last). */
+  const answers = new Map<string, { snapshots: Array<PresenceSnapshot | undefined>; body: Buffer }>();
   const offered = version === 'v1.0' ? cloud.presenceV1 : cloud.presenceBeta;
   const properties = cloud.limitedShape ? LIMITED_PROPERTIES : PRESENCE_PROPERTIES;
   /** The @odata.context base: the public URL if configured, else the request's own (global) or the cloud's root. */
@@ -192,9 +196,18 @@ export function presenceRoutes(app: FastifyInstance, version: ApiVersion, deps: 
       authorizeReadMany(principal);
       const ids = parseIds(request.body ?? {});
       const snaps = await presence.readMany(principal.tenantId, ids);
+      const context = `${contextBase(request)}/${version}/$metadata#Collection(microsoft.graph.presence)`;
+      // Clients poll the same list again and again: while every snapshot in it is the same object (nothing changed),
+      // the encoded answer is reused.
+      const key = `${principal.tenantId}|${principal.userId ?? ''}|${context}|${ids.join(',')}`;
+      const current = ids.map((id) => snaps.get(id));
+      const previous = answers.get(key);
+      if (previous && previous.snapshots.every((snap, i) => snap === current[i])) {
+        return reply.type('application/json').send(previous.body);
+      }
       // Built as text: each watcher item's JSON is rendered once per snapshot and reused until the presence changes.
-      const items = ids.map((id) => {
-        const snap = snaps.get(id);
+      const items = ids.map((id, i) => {
+        const snap = current[i];
         if (!snap) return JSON.stringify(shape(id, UNKNOWN_VIEW, 'watcher'));
         const audience = audienceOf(principal, id);
         if (audience === 'owner') return JSON.stringify(shape(id, snap, audience));
@@ -205,8 +218,11 @@ export function presenceRoutes(app: FastifyInstance, version: ApiVersion, deps: 
         }
         return json;
       });
-      const context = JSON.stringify(`${contextBase(request)}/${version}/$metadata#Collection(microsoft.graph.presence)`);
-      return reply.type('application/json').send(`{"@odata.context":${context},"value":[${items.join(',')}]}`);
+      const body = Buffer.from(`{"@odata.context":${JSON.stringify(context)},"value":[${items.join(',')}]}`);
+      answers.delete(key);
+      if (answers.size >= ANSWER_CACHE_LIMIT) answers.delete(answers.keys().next().value!);
+      answers.set(key, { snapshots: current, body });
+      return reply.type('application/json').send(body);
     },
   });
 }
