@@ -6,7 +6,7 @@ import { InvalidInput } from './errors.ts';
 
 const ANCHOR = Temporal.ZonedDateTime.from('2000-01-01T00:00:00[UTC]');
 
-/** Milliseconds of `text`, or InvalidInput naming `name`. Negative durations and calendar units are refused. */
+/** Milliseconds of `text` (negative for `-PT1H`), or InvalidInput naming `name`. Years and months are refused. */
 export function parseDuration(text: string, name: string): number {
   let d: Temporal.Duration;
   try {
@@ -15,7 +15,6 @@ export function parseDuration(text: string, name: string): number {
   } catch {
     throw new InvalidInput(`Property '${name}' must be an ISO-8601 duration such as PT5M or PT1H, not '${text.slice(0, 64)}'.`, name);
   }
-  if (d.sign < 0) throw new InvalidInput(`Property '${name}' must not be negative.`, name);
   if (d.years !== 0 || d.months !== 0) {
     throw new InvalidInput(`Property '${name}' must be given in weeks, days, hours, minutes or seconds, not years or months.`, name);
   }

@@ -164,9 +164,8 @@ let server: ServerProcess;
 let worker: SdkWorker;
 let dataDir: string;
 let certPath: string;
-/** Whether the server serves setPresence (sessions); decides what Adele's availability is. */
-let sessionsServed = true;
-let adeleAvailability: string;
+/** Adele's availability and activity: she has a live Available session from `before` (presence-api.md §4). */
+const adeleAvailability = 'Available';
 
 before(async () => {
   dataDir = tempDir();
@@ -179,17 +178,11 @@ before(async () => {
   worker = await SdkWorker.start(server.url, certPath);
 
   // Example 3 shows Adele Available/Available, which needs a live session: give her one the way Graph's own
-  // setPresence example does (the dev app's id is that example's sessionId). Until setPresence is served, a user who
-  // never had a session shows PresenceUnknown/PresenceUnknown (presence-api.md §4) and the test for Example 3's
-  // availability is reported as TODO.
-  const o = await worker.call({
+  // setPresence example does (the dev app's id is that example's sessionId).
+  assertEmptyOk(await worker.ok({
     auth: AS_APP, method: 'post', path: `/users/${ADELE}/presence/setPresence`,
     body: { sessionId: APP, availability: 'Available', activity: 'Available', expirationDuration: 'PT1H' },
-  });
-  if (o.ok) assertEmptyOk(o.value);
-  else if (o.error.statusCode === 400 && o.error.message.includes("segment 'setPresence'")) sessionsServed = false;
-  else assert.fail(`setPresence: ${JSON.stringify(o.error)}`);
-  adeleAvailability = sessionsServed ? 'Available' : 'PresenceUnknown';
+  }));
 });
 
 after(async () => {
@@ -231,11 +224,7 @@ describe('graph-client v3 over https', () => {
     assert.equal(seen['@odata.context'], `${server.url}/beta/$metadata#users('${ADELE}')/presence/$entity`);
   });
 
-  test('Example 3 field for field, Available/Available from a live session', async (t) => {
-    if (!sessionsServed) {
-      t.todo("setPresence is not served yet (400 \"Resource not found for the segment 'setPresence'\")");
-      return;
-    }
+  test('Example 3 field for field, Available/Available from a live session', async () => {
     const seen = await worker.ok<Presence>({ auth: AS_ALEX, method: 'get', path: `/users/${ADELE}/presence` });
     for (const [key, expected] of Object.entries(EXAMPLE_3_RESPONSE)) assert.deepEqual(seen[key], expected, `Example 3 field '${key}'`);
   });
@@ -316,5 +305,75 @@ describe('graph-client v3 over https', () => {
     assert.equal(err.code, 'InvalidAuthenticationToken');
     assert.equal(err.message, 'Access token is empty.');
     assert.equal(err.requestId, err.headers?.['request-id']);
+  });
+});
+
+describe('graph-client v3: sessions, preferred presence and work location', () => {
+  const MEGAN = '48d31887-5fad-4d73-a9f5-3c356e68a038';
+  const TEAMS = '1fec8e78-bce4-4aaf-ab1b-5451cc387264';
+  /** An app token for another application, with its own session. */
+  const AS_TEAMS: SdkAuth = { roles: ['Presence.ReadWrite.All'], appId: TEAMS };
+  const AS_MEGAN: SdkAuth = { userId: MEGAN };
+  const seen = async (version?: string) => {
+    const p = await worker.ok<Presence>({ auth: AS_ALEX, method: 'get', path: `/users/${MEGAN}/presence`, ...(version ? { version } : {}) });
+    return `${p.availability}/${p.activity}`;
+  };
+  const post = (auth: SdkAuth, action: string, body?: unknown, path = `/users/${MEGAN}/presence`): SdkCall =>
+    ({ auth, method: 'post', path: `${path}/${action}`, ...(body === undefined ? {} : { body }) });
+
+  test('setPresence (app token), a stronger session of a second app, clearPresence; a missing session is a 404 GraphError', async () => {
+    assertEmptyOk(await worker.ok(post(AS_APP, 'setPresence', { sessionId: APP, availability: 'Busy', activity: 'InACall', expirationDuration: 'PT1H' })));
+    assert.equal(await seen(), 'Busy/InACall');
+    assertEmptyOk(await worker.ok(post(AS_TEAMS, 'setPresence', { sessionId: TEAMS, availability: 'DoNotDisturb', activity: 'Presenting' })));
+    assert.equal(await seen('v1.0'), 'DoNotDisturb/Presenting');
+    assertEmptyOk(await worker.ok(post(AS_TEAMS, 'clearPresence', { sessionId: TEAMS })));
+    assert.equal(await seen(), 'Busy/InACall');
+
+    const missing = await worker.fails(post(AS_TEAMS, 'clearPresence', { sessionId: TEAMS }));
+    assert.equal(missing.isGraphError, true, `threw ${missing.name}: ${missing.message}`);
+    assert.equal(missing.statusCode, 404);
+    assert.equal(missing.code, 'ResourceNotFound');
+    const range = await worker.fails(post(AS_APP, 'setPresence', { sessionId: APP, availability: 'Available', activity: 'Available', expirationDuration: 'PT5H' }));
+    assert.deepEqual([range.statusCode, range.code, range.message], [400, 'InvalidArgument', 'The provided [ExpirationDuration] is out of range.']);
+  });
+
+  test('setUserPreferredPresence overrides the session; clearUserPreferredPresence with no body and with {} restores it', async () => {
+    assertEmptyOk(await worker.ok(post(AS_APP, 'setUserPreferredPresence', { availability: 'DoNotDisturb', activity: 'DoNotDisturb', expirationDuration: 'PT8H' })));
+    assert.equal(await seen(), 'DoNotDisturb/DoNotDisturb');
+    assertEmptyOk(await worker.ok(post(AS_APP, 'clearUserPreferredPresence')));
+    assert.equal(await seen(), 'Busy/InACall');
+    // Megan for herself, at /me, through v1.0; {} when nothing is set is fine too.
+    assertEmptyOk(await worker.ok({ ...post(AS_MEGAN, 'setUserPreferredPresence', { availability: 'Offline', activity: 'OffWork' }, '/me/presence'), version: 'v1.0' }));
+    assert.equal(await seen(), 'Offline/OffWork');
+    assertEmptyOk(await worker.ok({ ...post(AS_MEGAN, 'clearUserPreferredPresence', {}, '/me/presence'), version: 'v1.0' }));
+    assertEmptyOk(await worker.ok(post(AS_MEGAN, 'clearUserPreferredPresence', {}, '/me/presence')));
+    assert.equal(await seen(), 'Busy/InACall');
+
+    const other = await worker.fails(post(AS_ALEX, 'setUserPreferredPresence', { availability: 'Away', activity: 'Away' }));
+    assert.deepEqual([other.statusCode, other.code], [403, 'Forbidden']);
+    assert.match(other.message, /Cannot set the presence of another user/);
+  });
+
+  test('a delegated user sets and clears her own session (sessionId = the dev app)', async () => {
+    assertEmptyOk(await worker.ok(post(AS_MEGAN, 'clearPresence', { sessionId: APP }, '/me/presence')));
+    assert.equal(await seen(), 'Offline/Offline');
+    assertEmptyOk(await worker.ok(post(AS_MEGAN, 'setPresence', { sessionId: APP, availability: 'Available', activity: 'Available', expirationDuration: 'PT30M' }, '/me/presence')));
+    assert.equal(await seen(), 'Available/Available');
+  });
+
+  test('setManualLocation (delegated) shows in workLocation; clearLocation with no body; an app token is a 403 GraphError', async () => {
+    assertEmptyOk(await worker.ok(post(AS_MEGAN, 'setAutomaticLocation', { workLocationType: 'remote' }, '/me/presence')));
+    assertEmptyOk(await worker.ok(post(AS_MEGAN, 'setManualLocation', { workLocationType: 'office', placeId: 'b1' }, '/me/presence')));
+    const me = await worker.ok<Presence>({ auth: AS_MEGAN, method: 'get', path: '/me/presence' });
+    assert.deepEqual(me.workLocation, { workLocationType: 'office', source: 'manual', placeId: 'b1' });
+    assertEmptyOk(await worker.ok(post(AS_MEGAN, 'clearAutomaticLocation', undefined, '/me/presence')));
+    const watcher = await worker.ok<Presence>({ auth: AS_ALEX, method: 'get', version: 'v1.0', path: `/communications/presences/${MEGAN}` });
+    assert.deepEqual(watcher.workLocation, { workLocationType: 'office', source: 'manual', placeId: 'b1' });
+    assertEmptyOk(await worker.ok(post(AS_MEGAN, 'clearLocation', undefined, '/me/presence')));
+    const cleared = await worker.ok<Presence>({ auth: AS_MEGAN, method: 'get', path: '/me/presence' });
+    assert.deepEqual(cleared.workLocation, { workLocationType: 'unspecified', source: 'none', placeId: null });
+
+    const byApp = await worker.fails(post(AS_APP, 'setManualLocation', { workLocationType: 'office' }));
+    assert.deepEqual([byApp.isGraphError, byApp.statusCode, byApp.code], [true, 403, 'Forbidden']);
   });
 });

@@ -15,8 +15,8 @@
  */
 import { Client, GraphError } from '@microsoft/microsoft-graph-client';
 
-/** Who calls: a delegated user (`userId`, optional `scopes`) or an application (`roles`). */
-export type SdkAuth = { userId: string; scopes?: string[] } | { roles: string[] };
+/** Who calls: a delegated user (`userId`, optional `scopes`) or an application (`roles`, optional `appId`: default the dev app). */
+export type SdkAuth = { userId: string; scopes?: string[] } | { roles: string[]; appId?: string };
 
 export interface SdkCall {
   auth: SdkAuth;

@@ -38,8 +38,8 @@ let alex: GraphServiceClient;
 let app: GraphServiceClient;
 let anonymous: GraphServiceClient;
 let alexAdapter: GraphRequestAdapter;
-/** Whether the server serves setPresence yet; without a session Adele shows PresenceUnknown (presence-api.md §4). */
-let adeleAvailability = 'Available';
+/** Adele's availability and activity: she has a live Available session from `before` (presence-api.md §4). */
+const adeleAvailability = 'Available';
 
 /** An AccessTokenProvider as the real ones behave: token only for allowed hosts, over https or to localhost. */
 function tokenProvider(token: string, host: string): AccessTokenProvider {
@@ -100,16 +100,10 @@ before(async () => {
   app = createGraphServiceClient(adapterFor(p));
   anonymous = createGraphServiceClient(adapterFor(''));
 
-  // Give Adele a live session through the SDK (a Duration serialises as ISO 8601), if the server serves setPresence.
-  try {
-    await app.users.byUserId(ADELE).presence.setPresence.post({
-      sessionId: APP, availability: 'Available', activity: 'Available', expirationDuration: new Duration({ hours: 1 }),
-    });
-  } catch (err) {
-    const e = err as ODataError;
-    if (e.responseStatusCode === 400 && /segment 'setPresence'/.test(e.errorEscaped?.message ?? '')) adeleAvailability = 'PresenceUnknown';
-    else throw err;
-  }
+  // Give Adele a live session through the SDK (a Duration serialises as ISO 8601: see the session tests below).
+  await app.users.byUserId(ADELE).presence.setPresence.post({
+    sessionId: APP, availability: 'Available', activity: 'Available', expirationDuration: new Duration({ hours: 1 }),
+  });
 });
 
 after(async () => {
@@ -170,11 +164,7 @@ describe('Kiota msgraph-sdk (v1.0) over plain http on 127.0.0.1', () => {
     assert.equal(alexOwn?.id, ALEX);
   });
 
-  test('a live session from setPresence shows Available/Available', async (t) => {
-    if (adeleAvailability !== 'Available') {
-      t.todo("setPresence is not served yet (400 \"Resource not found for the segment 'setPresence'\")");
-      return;
-    }
+  test('a live session from setPresence shows Available/Available', async () => {
     const p = await alex.users.byUserId(ADELE).presence.get();
     assert.deepEqual([p?.availability, p?.activity], ['Available', 'Available']);
   });
@@ -241,5 +231,91 @@ describe('Kiota msgraph-sdk (v1.0) over plain http on 127.0.0.1', () => {
     const noToken = await odataError(anonymous.me.presence.get());
     assertWellFormedError(noToken, 401, 'InvalidAuthenticationToken');
     assert.equal(noToken.errorEscaped?.message, 'Access token is empty.');
+  });
+});
+
+describe('Kiota msgraph-sdk (v1.0): sessions, preferred presence and work location', () => {
+  const MEGAN = '48d31887-5fad-4d73-a9f5-3c356e68a038';
+  const TEAMS = '1fec8e78-bce4-4aaf-ab1b-5451cc387264';
+  const PLACE = '2b3c4d5e-6f70-4812-9a3b-4c5d6e7f8091';
+  let teams: GraphServiceClient;
+  let megan: GraphServiceClient;
+  const seen = async () => {
+    const p = await alex.users.byUserId(MEGAN).presence.get();
+    return `${p?.availability}/${p?.activity}`;
+  };
+
+  before(async () => {
+    teams = createGraphServiceClient(adapterFor(await mint({ appId: TEAMS, roles: ['Presence.ReadWrite.All'] })));
+    megan = createGraphServiceClient(adapterFor(await mint({ userId: MEGAN })));
+  });
+
+  test('Kiota writes a Duration as an ISO-8601 string (the body it sends), which setPresence accepts', async () => {
+    const info = app.users.byUserId(MEGAN).presence.setPresence.toPostRequestInformation({
+      sessionId: APP, availability: 'Busy', activity: 'InACall', expirationDuration: new Duration({ hours: 1 }),
+    });
+    const sent = JSON.parse(new TextDecoder().decode(info.content)) as Record<string, unknown>;
+    assert.deepEqual(sent, { activity: 'InACall', availability: 'Busy', expirationDuration: 'PT1H', sessionId: APP });
+    for (const [d, text] of [[new Duration({ minutes: 90 }), 'PT90M'], [new Duration({ minutes: 5 }), 'PT5M'], [new Duration({ hours: 4 }), 'PT4H']] as const) {
+      assert.equal(d.toString(), text);
+    }
+
+    await app.users.byUserId(MEGAN).presence.setPresence.post({
+      sessionId: APP, availability: 'Busy', activity: 'InACall', expirationDuration: new Duration({ minutes: 90 }),
+    });
+    assert.equal(await seen(), 'Busy/InACall');
+  });
+
+  test('out-of-range Durations are an ODataError 400 InvalidArgument', async () => {
+    for (const d of [new Duration({ days: 1 }), new Duration({ minutes: 4 }), new Duration({ hours: 5 })]) {
+      const e = await odataError(app.users.byUserId(MEGAN).presence.setPresence.post({
+        sessionId: APP, availability: 'Available', activity: 'Available', expirationDuration: d,
+      }));
+      assertWellFormedError(e, 400, 'InvalidArgument');
+      assert.equal(e.errorEscaped?.message, 'The provided [ExpirationDuration] is out of range.');
+    }
+    assert.equal(await seen(), 'Busy/InACall');
+  });
+
+  test('a second app\'s stronger session, setUserPreferredPresence, clearUserPreferredPresence, clearPresence', async () => {
+    await teams.users.byUserId(MEGAN).presence.setPresence.post({ sessionId: TEAMS, availability: 'DoNotDisturb', activity: 'Presenting' });
+    assert.equal(await seen(), 'DoNotDisturb/Presenting');
+
+    await app.users.byUserId(MEGAN).presence.setUserPreferredPresence.post({
+      availability: 'BeRightBack', activity: 'BeRightBack', expirationDuration: new Duration({ hours: 8 }),
+    });
+    assert.equal(await seen(), 'BeRightBack/BeRightBack');
+    await app.users.byUserId(MEGAN).presence.clearUserPreferredPresence.post();
+    assert.equal(await seen(), 'DoNotDisturb/Presenting');
+    // Nothing set: still 200.
+    await megan.me.presence.clearUserPreferredPresence.post();
+
+    await teams.users.byUserId(MEGAN).presence.clearPresence.post({ sessionId: TEAMS });
+    assert.equal(await seen(), 'Busy/InACall');
+    assertWellFormedError(await odataError(teams.users.byUserId(MEGAN).presence.clearPresence.post({ sessionId: TEAMS })), 404, 'ResourceNotFound');
+    assertWellFormedError(await odataError(teams.users.byUserId(MEGAN).presence.clearPresence.post({ sessionId: APP })), 400, 'BadRequest');
+
+    // A delegated user sets her own session with the dev app's id, and may not touch another user's.
+    await megan.me.presence.clearPresence.post({ sessionId: APP });
+    assert.equal(await seen(), 'Offline/Offline');
+    await megan.me.presence.setPresence.post({ sessionId: APP, availability: 'Away', activity: 'Away', expirationDuration: new Duration({ minutes: 30 }) });
+    assert.equal(await seen(), 'Away/Away');
+    assertWellFormedError(await odataError(megan.users.byUserId(ADELE).presence.setUserPreferredPresence.post({ availability: 'Away', activity: 'Away' })), 403, 'Forbidden');
+  });
+
+  test('work location: setManualLocation, setAutomaticLocation, clearAutomaticLocation, clearLocation (delegated)', async () => {
+    await megan.me.presence.setAutomaticLocation.post({ workLocationType: 'remote' });
+    let p = await megan.me.presence.get();
+    assert.deepEqual([p?.workLocation?.workLocationType, p?.workLocation?.source, p?.workLocation?.placeId], ['remote', 'automatic', undefined]);
+    await megan.me.presence.setManualLocation.post({ workLocationType: 'office', placeId: PLACE });
+    p = await megan.me.presence.get();
+    assert.deepEqual([p?.workLocation?.workLocationType, p?.workLocation?.source, p?.workLocation?.placeId], ['office', 'manual', PLACE]);
+    await megan.me.presence.clearAutomaticLocation.post();
+    assert.equal((await megan.me.presence.get())?.workLocation?.source, 'manual');
+    await megan.me.presence.clearLocation.post();
+    p = await megan.me.presence.get();
+    assert.deepEqual([p?.workLocation?.workLocationType, p?.workLocation?.source], ['unspecified', 'none']);
+    // Application permissions cannot set a work location.
+    assertWellFormedError(await odataError(app.users.byUserId(MEGAN).presence.setManualLocation.post({ workLocationType: 'office' })), 403, 'Forbidden');
   });
 });

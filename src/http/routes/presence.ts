@@ -172,6 +172,7 @@ export function presenceRoutes(app: FastifyInstance, version: ApiVersion, deps: 
   };
 
   const action = (address: Address) => async (request: FastifyRequest, reply: FastifyReply) => {
+    ensureOffered();
     const name = (request.params as { action: string }).action;
     const run = actions[name.toLowerCase()];
     if (!run) throw badRequest(`Resource not found for the segment '${name.slice(0, 64)}'.`);
