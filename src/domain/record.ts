@@ -51,6 +51,8 @@ export interface Transition {
   record: PresenceRecord;
   /** True when the visible presence changed (and sequenceNumber was bumped). */
   changed: boolean;
+  /** The instant (epoch ms) the transition was computed at: when the change, if any, happened. */
+  at: number;
 }
 
 /** Applies new facts at `now` to a record (or to a fresh one). */
@@ -67,6 +69,7 @@ export function transition(record: PresenceRecord | null, facts: PresenceFacts, 
       dueAt: nextChange(kept, now),
     },
     changed,
+    at: now,
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import type { PresenceRecord } from '../domain/types.ts';
 import type { Transition } from '../domain/record.ts';
+import type { ChangeEvent, Delivery, NewDelivery, Subscription } from '../notify/types.ts';
 
 export interface Tenant {
   id: string;
@@ -92,4 +93,47 @@ export interface Store {
   dueUsers(now: number, limit: number): Promise<PresenceKey[]>;
   /** The earliest `dueAt` of any user, or null. */
   nextDueAt(): Promise<number | null>;
+
+  // ---- Change notifications (notifications.md) ----
+  //
+  // updatePresence appends a ChangeEvent (the outbox) in the same atomic update whenever the committed transition
+  // has `changed` true. Deleting a user leaves their undispatched events in place.
+
+  /** The oldest undispatched change events, in commit order. */
+  readChanges(limit: number): Promise<ChangeEvent[]>;
+  /**
+   * Atomically removes the given change events and enqueues the deliveries they produced. Events already removed
+   * (by another dispatcher) are ignored; their deliveries are still enqueued only if at least one id was removed
+   * by this call — so two dispatchers racing on the same events do not both enqueue.
+   */
+  dispatchChanges(eventIds: readonly string[], deliveries: readonly NewDelivery[]): Promise<boolean>;
+
+  /** Creates or replaces a subscription. */
+  putSubscription(subscription: Subscription): Promise<void>;
+  getSubscription(id: string): Promise<Subscription | null>;
+  /** Also removes its pending deliveries. Returns false when there was none. */
+  deleteSubscription(id: string): Promise<boolean>;
+  /** A tenant's subscriptions, optionally only one application's and/or one creator's. */
+  listSubscriptions(filter: { tenantId: string; applicationId?: string; creatorId?: string }): Promise<Subscription[]>;
+  /** The subscriptions that watch a user. */
+  subscriptionsForUser(tenantId: string, userId: string): Promise<Subscription[]>;
+  /** Subscriptions whose expiresAt is at or before `at`, earliest first. */
+  subscriptionsExpiringBy(at: number, limit: number): Promise<Subscription[]>;
+  /** The earliest expiresAt of any subscription, or null. */
+  nextSubscriptionExpiry(): Promise<number | null>;
+
+  enqueueDeliveries(deliveries: readonly NewDelivery[]): Promise<void>;
+  /**
+   * Deliveries due by `now` that nobody holds, earliest first; each returned one is leased until now + leaseMs (not
+   * returned again before that unless completed or rescheduled).
+   */
+  claimDeliveries(now: number, limit: number, leaseMs: number): Promise<Delivery[]>;
+  /** Removes deliveries that were sent (or dropped). */
+  completeDeliveries(ids: readonly string[]): Promise<void>;
+  /** Releases a delivery for another attempt at `nextAttemptAt`. */
+  rescheduleDelivery(id: string, nextAttemptAt: number, attempt: number): Promise<void>;
+  /** The earliest nextAttemptAt of any delivery (leased ones count from their lease end), or null. */
+  nextDeliveryAt(): Promise<number | null>;
+  /** How many deliveries are queued. */
+  countDeliveries(): Promise<number>;
 }

@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { newRecord, parseSequence, transition, type Transition } from '../../src/domain/record.ts';
 import { setStatusMessage } from '../../src/domain/statusMessage.ts';
 import { emptyFacts, type PresenceFacts, type PresenceRecord } from '../../src/domain/types.ts';
+import type { ChangeEvent, Delivery, NewDelivery, Subscription } from '../../src/notify/types.ts';
 import { UpnTaken } from '../../src/store/errors.ts';
 import type { PresenceKey, PresenceSnapshot, Store, User } from '../../src/store/types.ts';
 
@@ -100,6 +101,82 @@ function key(u: User): PresenceKey {
 }
 
 const byId = <T extends { id: string }>(xs: T[]): T[] => [...xs].sort((a, b) => a.id.localeCompare(b.id));
+const ids = (xs: readonly { id: string }[]): string[] => xs.map((x) => x.id);
+
+/** A lower-case GUID-shaped subscription id, distinct for each n. */
+function sid(n: number): string {
+  return `5ab5c000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+}
+
+/** Subscription n, watching `userIds` (uid(1) by default), with every optional part unset. */
+function subscription(n: number, userIds: string[] = [uid(1)], over: Partial<Subscription> = {}): Subscription {
+  return {
+    id: sid(n),
+    tenantId: T1,
+    applicationId: APP,
+    creatorId: uid(500),
+    changeType: 'updated',
+    resource: userIds.length === 1
+      ? `/communications/presences/${userIds[0]}`
+      : `/communications/presences?$filter=id in (${userIds.map((id) => `'${id}'`).join(',')})`,
+    userIds,
+    notificationUrl: `https://app.example/hooks/${n}`,
+    lifecycleNotificationUrl: null,
+    expiresAt: NOW + HOUR,
+    clientState: null,
+    includeResourceData: false,
+    encryptionCertificate: null,
+    encryptionCertificateId: null,
+    latestSupportedTlsVersion: 'v1_2',
+    reauthorizationNotifiedAt: null,
+    createdAt: NOW,
+    ...over,
+  };
+}
+
+/** A subscription with every optional part set, with text that JSON can get wrong. */
+function richSubscription(n: number): Subscription {
+  return subscription(n, [uid(1), uid(2), uid(3)], {
+    lifecycleNotificationUrl: 'https://app.example/hooks/lifecycle?x=1&y="2"',
+    clientState: 'sécret — "state" \\ 📅',
+    includeResourceData: true,
+    encryptionCertificate: 'MIIC+zCCAeOgAwIBAgIJAL/base64==',
+    encryptionCertificateId: 'my-cert-1',
+    latestSupportedTlsVersion: 'v1_3',
+    reauthorizationNotifiedAt: NOW + 50 * MIN,
+    createdAt: NOW - MIN,
+  });
+}
+
+/** A change notification for subscription n about uid(1), due at NOW. */
+function delivery(n: number, over: Partial<NewDelivery> = {}): NewDelivery {
+  return {
+    subscriptionId: sid(n),
+    tenantId: T1,
+    kind: 'change',
+    url: `https://app.example/hooks/${n}`,
+    item: {
+      subscriptionId: sid(n),
+      changeType: 'updated',
+      resource: `communications/presences/${uid(1)}`,
+      resourceData: { '@odata.type': '#microsoft.graph.presence', id: uid(1), sequenceNumber: 'C00000000000000000042' },
+      clientState: null,
+      tenantId: T1,
+    },
+    resourceView: null,
+    userId: uid(1),
+    attempt: 0,
+    nextAttemptAt: NOW,
+    createdAt: NOW,
+    ...over,
+  };
+}
+
+/** What was enqueued, as a claimed delivery looks without its store-assigned id. */
+function withoutId(d: Delivery): NewDelivery {
+  const { id: _id, ...rest } = d;
+  return rest;
+}
 
 export function storeContract<S extends Store>(
   name: string,
@@ -327,7 +404,7 @@ export function storeContract<S extends Store>(
         await store.putUser(user(1), rich);
         assert.deepEqual(await store.getPresence(T1, uid(1)), rich);
         await store.putUser(user(2), newRecord(NOW));
-        await store.updatePresence(T1, uid(2), () => ({ record: rich, changed: true }));
+        await store.updatePresence(T1, uid(2), () => ({ record: rich, changed: true, at: NOW }));
         assert.deepEqual(await store.getPresence(T1, uid(2)), rich);
       });
 
@@ -503,6 +580,364 @@ export function storeContract<S extends Store>(
       });
     });
 
+    describe('change events (the outbox)', () => {
+      it('a changed transition appends exactly one event with its sequence number, view and instant', async () => {
+        await store.putUser(user(1), newRecord(NOW));
+        assert.deepEqual(await store.readChanges(10), [], 'creating a user is not a change');
+        const t = await store.updatePresence(T1, uid(1), (r) => withStatus(r, 'In a meeting', NOW + MIN, NOW + HOUR));
+        assert.equal(t?.changed, true);
+        const events = await store.readChanges(10);
+        assert.equal(events.length, 1);
+        const [event] = events as [ChangeEvent];
+        assert.equal(typeof event.id, 'string');
+        assert.deepEqual(event, {
+          id: event.id, tenantId: T1, userId: uid(1), sequenceNumber: t.record.sequenceNumber, view: t.record.view, at: NOW + MIN,
+        });
+      });
+
+      it('appends nothing when fn returns an unchanged transition, null, or throws, or the user does not exist', async () => {
+        await store.putUser(user(1), recordDueAt(NOW + HOUR));
+        const same = await store.updatePresence(T1, uid(1), (r) => transition(r, r.facts, NOW + MIN));
+        assert.equal(same?.changed, false);
+        assert.equal(await store.updatePresence(T1, uid(1), () => null), null);
+        await assert.rejects(store.updatePresence(T1, uid(1), () => {
+          throw new Error('boom');
+        }));
+        assert.equal(await store.updatePresence(T1, uid(2), (r) => withStatus(r, 'ghost', NOW, null)), undefined);
+        assert.deepEqual(await store.readChanges(10), []);
+      });
+
+      it('keeps events in commit order across users and tenants, oldest first, up to limit', async () => {
+        await store.putUser(user(1), newRecord(NOW));
+        await store.putUser(user(2, T2), newRecord(NOW));
+        const committed: [string, string, number][] = [];
+        for (const [i, [tenantId, userId]] of [[T1, uid(1)], [T2, uid(2)], [T1, uid(1)], [T2, uid(2)]].entries()) {
+          const at = NOW + i * MIN;
+          const t = await store.updatePresence(tenantId!, userId!, (r) => withStatus(r, `change ${i}`, at, null));
+          committed.push([userId!, t!.record.sequenceNumber, at]);
+        }
+        const events = await store.readChanges(10);
+        assert.deepEqual(events.map((e) => [e.userId, e.sequenceNumber, e.at]), committed);
+        assert.deepEqual(events.map((e) => e.tenantId), [T1, T2, T1, T2]);
+        assert.equal(new Set(ids(events)).size, 4, 'ids are distinct');
+        assert.deepEqual(await store.readChanges(2), events.slice(0, 2));
+        assert.deepEqual(await store.readChanges(0), []);
+        assert.deepEqual(await store.readChanges(-1), [], 'a negative limit is not "no limit"');
+      });
+
+      it('50 concurrent updates to one user append 50 events, in the order they committed', async () => {
+        await store.putUser(user(1), newRecord(NOW));
+        const increment = (r: PresenceRecord) => withStatus(r, String(Number(r.facts.statusMessage?.content ?? '0') + 1), NOW, null);
+        await Promise.all(Array.from({ length: 50 }, () => store.updatePresence(T1, uid(1), increment)));
+        const events = await store.readChanges(100);
+        assert.deepEqual(events.map((e) => e.view.statusMessage?.content), Array.from({ length: 50 }, (_, i) => String(i + 1)));
+        const seqs = events.map((e) => parseSequence(e.sequenceNumber));
+        assert.ok(seqs.every((n, i) => i === 0 || n === seqs[i - 1]! + 1), 'one event per bump of sequenceNumber');
+      });
+
+      it('deleting a user leaves their undispatched events', async () => {
+        await store.putUser(user(1), newRecord(NOW));
+        await store.updatePresence(T1, uid(1), (r) => withStatus(r, 'Leaving', NOW, null));
+        const before = await store.readChanges(10);
+        assert.equal(await store.deleteUser(T1, uid(1)), true);
+        assert.deepEqual(await store.readChanges(10), before);
+      });
+
+      it('dispatchChanges removes the events and enqueues their deliveries together', async () => {
+        await store.putUser(user(1), newRecord(NOW));
+        for (const m of ['a', 'b', 'c']) await store.updatePresence(T1, uid(1), (r) => withStatus(r, m, NOW, null));
+        const [a, b, c] = await store.readChanges(10) as [ChangeEvent, ChangeEvent, ChangeEvent];
+        const made = [delivery(1), delivery(2, { kind: 'lifecycle', userId: null })];
+        assert.equal(await store.dispatchChanges([a.id, b.id], made), true);
+        assert.deepEqual(await store.readChanges(10), [c]);
+        assert.equal(await store.countDeliveries(), 2);
+        const claimed = await store.claimDeliveries(NOW, 10, MIN);
+        assert.deepEqual(byId(claimed.map((d) => ({ ...withoutId(d), id: d.subscriptionId }))),
+          byId(made.map((d) => ({ ...d, id: d.subscriptionId }))));
+
+        assert.equal(await store.dispatchChanges([c.id], []), true, 'an event that produced nothing is removed too');
+        assert.deepEqual(await store.readChanges(10), []);
+        assert.equal(await store.countDeliveries(), 2);
+      });
+
+      it('a second dispatch of the same events returns false and enqueues nothing', async () => {
+        await store.putUser(user(1), newRecord(NOW));
+        await store.updatePresence(T1, uid(1), (r) => withStatus(r, 'once', NOW, null));
+        const [event] = await store.readChanges(10) as [ChangeEvent];
+        assert.equal(await store.dispatchChanges([event.id], [delivery(1)]), true);
+        assert.equal(await store.dispatchChanges([event.id], [delivery(1)]), false);
+        assert.equal(await store.countDeliveries(), 1);
+        assert.equal(await store.dispatchChanges([], [delivery(1)]), false, 'no ids: nothing removed, nothing enqueued');
+        assert.equal(await store.countDeliveries(), 1);
+      });
+
+      it('racing dispatchers: exactly one enqueues; one that removes any of its ids enqueues all of its deliveries', async () => {
+        await store.putUser(user(1), newRecord(NOW));
+        for (const m of ['a', 'b']) await store.updatePresence(T1, uid(1), (r) => withStatus(r, m, NOW, null));
+        const [a, b] = await store.readChanges(10) as [ChangeEvent, ChangeEvent];
+        const results = await Promise.all(Array.from({ length: 5 }, () => store.dispatchChanges([a.id], [delivery(1), delivery(2)])));
+        assert.equal(results.filter(Boolean).length, 1);
+        assert.equal(await store.countDeliveries(), 2);
+        // a is gone, b is not: this call removes b, so it enqueues.
+        assert.equal(await store.dispatchChanges([a.id, b.id], [delivery(3)]), true);
+        assert.equal(await store.countDeliveries(), 3);
+        assert.deepEqual(await store.readChanges(10), []);
+      });
+
+      it('a dispatch that fails changes nothing', async () => {
+        await store.putUser(user(1), newRecord(NOW));
+        await store.updatePresence(T1, uid(1), (r) => withStatus(r, 'x', NOW, null));
+        const events = await store.readChanges(10);
+        // A BigInt cannot be serialised: the second delivery fails after the first one was handled.
+        const bad = delivery(2, { item: { n: 1n } });
+        await assert.rejects(store.dispatchChanges(ids(events), [delivery(1), bad]));
+        assert.deepEqual(await store.readChanges(10), events);
+        assert.equal(await store.countDeliveries(), 0);
+      });
+    });
+
+    describe('subscriptions', () => {
+      it('stores and returns every field exactly; null for an unknown id', async () => {
+        assert.equal(await store.getSubscription(sid(1)), null);
+        await store.putSubscription(subscription(1));
+        await store.putSubscription(richSubscription(2));
+        assert.deepEqual(await store.getSubscription(sid(1)), subscription(1));
+        assert.deepEqual(await store.getSubscription(sid(2)), richSubscription(2));
+        assert.equal(await store.getSubscription(sid(3)), null);
+      });
+
+      it('putSubscription replaces a subscription, and the fan-out follows its new users', async () => {
+        await store.putSubscription(subscription(1, [uid(1), uid(2)]));
+        // Read first, so a backend that keeps what it read cannot pass by not having read it.
+        assert.deepEqual(await store.getSubscription(sid(1)), subscription(1, [uid(1), uid(2)]));
+        assert.deepEqual(await store.subscriptionsForUser(T1, uid(2)), [subscription(1, [uid(1), uid(2)])]);
+        const replaced = subscription(1, [uid(2), uid(3)], { expiresAt: NOW + 2 * HOUR, clientState: 'new', notificationUrl: 'https://b.example/h' });
+        await store.putSubscription(replaced);
+        assert.deepEqual(await store.getSubscription(sid(1)), replaced);
+        assert.deepEqual(await store.subscriptionsForUser(T1, uid(1)), []);
+        assert.deepEqual(await store.subscriptionsForUser(T1, uid(2)), [replaced]);
+        assert.deepEqual(await store.subscriptionsForUser(T1, uid(3)), [replaced]);
+        assert.deepEqual(await store.listSubscriptions({ tenantId: T1 }), [replaced]);
+      });
+
+      it('subscriptionsForUser finds every subscription watching a user, in their tenant only', async () => {
+        const s1 = subscription(1, [uid(1), uid(2)]);
+        const s2 = subscription(2, [uid(2)], { applicationId: uid(42) });
+        const s3 = subscription(3, [uid(3), uid(2), uid(3)]);
+        const other = subscription(4, [uid(2)], { tenantId: T2 });
+        for (const sub of [s3, other, s1, s2]) await store.putSubscription(sub);
+        assert.deepEqual(byId(await store.subscriptionsForUser(T1, uid(2))), [s1, s2, s3]);
+        assert.deepEqual(await store.subscriptionsForUser(T1, uid(1)), [s1]);
+        assert.deepEqual(await store.subscriptionsForUser(T1, uid(3)), [s3], 'a user named twice is watched once');
+        assert.deepEqual(await store.subscriptionsForUser(T2, uid(2)), [other]);
+        assert.deepEqual(await store.subscriptionsForUser(T2, uid(1)), []);
+        assert.deepEqual(await store.subscriptionsForUser(T1, uid(9)), []);
+      });
+
+      it('a subscription to 650 users fans out to each of them', async () => {
+        const users = Array.from({ length: 650 }, (_, i) => uid(i + 1));
+        const big = subscription(1, users);
+        await store.putSubscription(big);
+        await store.putSubscription(subscription(2, [uid(7)]));
+        assert.deepEqual(await store.getSubscription(sid(1)), big);
+        for (const id of [uid(1), uid(325), uid(650)]) assert.deepEqual(await store.subscriptionsForUser(T1, id), [big]);
+        assert.deepEqual(ids(await store.subscriptionsForUser(T1, uid(7))), [sid(1), sid(2)]);
+        assert.deepEqual(await store.subscriptionsForUser(T1, uid(651)), []);
+      });
+
+      it('deleteSubscription removes it, its fan-out and its deliveries; false when there is none', async () => {
+        await store.putSubscription(subscription(1, [uid(1)]));
+        await store.putSubscription(subscription(2, [uid(1)]));
+        await store.enqueueDeliveries([delivery(1), delivery(2), delivery(1, { kind: 'lifecycle', userId: null })]);
+        assert.deepEqual(ids(await store.subscriptionsForUser(T1, uid(1))), [sid(1), sid(2)]);
+        assert.deepEqual(await store.getSubscription(sid(1)), subscription(1, [uid(1)]));
+        assert.equal(await store.deleteSubscription(sid(1)), true);
+        assert.equal(await store.getSubscription(sid(1)), null);
+        assert.deepEqual(ids(await store.subscriptionsForUser(T1, uid(1))), [sid(2)]);
+        assert.deepEqual(ids(await store.listSubscriptions({ tenantId: T1 })), [sid(2)]);
+        assert.equal(await store.countDeliveries(), 1);
+        assert.deepEqual((await store.claimDeliveries(NOW, 10, MIN)).map((d) => d.subscriptionId), [sid(2)]);
+        assert.equal(await store.deleteSubscription(sid(1)), false);
+        assert.equal(await store.deleteSubscription(sid(9)), false);
+      });
+
+      it('returns subscriptions the caller may change without changing what is stored', async () => {
+        const sub = subscription(1, [uid(1), uid(2)]);
+        await store.putSubscription(sub);
+        sub.userIds.push(uid(3));
+        sub.expiresAt = 0;
+        for (const read of [await store.getSubscription(sid(1)), (await store.subscriptionsForUser(T1, uid(1)))[0]]) {
+          assert.ok(read);
+          read.userIds.length = 0;
+          read.clientState = 'changed';
+        }
+        assert.deepEqual(await store.getSubscription(sid(1)), subscription(1, [uid(1), uid(2)]));
+        assert.deepEqual(await store.subscriptionsForUser(T1, uid(2)), [subscription(1, [uid(1), uid(2)])]);
+        assert.deepEqual(await store.subscriptionsForUser(T1, uid(3)), []);
+      });
+
+      it('a deleted subscription can be created again', async () => {
+        await store.putSubscription(subscription(1, [uid(1)]));
+        await store.deleteSubscription(sid(1));
+        await store.putSubscription(subscription(1, [uid(2)]));
+        assert.deepEqual(await store.subscriptionsForUser(T1, uid(1)), []);
+        assert.deepEqual(await store.subscriptionsForUser(T1, uid(2)), [subscription(1, [uid(2)])]);
+      });
+
+      it('lists a tenant\'s subscriptions, optionally one application\'s and/or one creator\'s', async () => {
+        const otherApp = uid(42);
+        const otherCreator = uid(501);
+        const subs = [
+          subscription(1),
+          subscription(2, [uid(1)], { applicationId: otherApp }),
+          subscription(3, [uid(1)], { creatorId: otherCreator }),
+          subscription(4, [uid(1)], { applicationId: otherApp, creatorId: otherCreator }),
+        ];
+        for (const sub of subs) await store.putSubscription(sub);
+        await store.putSubscription(subscription(5, [uid(1)], { tenantId: T2 }));
+        const list = async (filter: Parameters<Store['listSubscriptions']>[0]) => ids(byId(await store.listSubscriptions(filter)));
+        assert.deepEqual(await list({ tenantId: T1 }), [sid(1), sid(2), sid(3), sid(4)]);
+        assert.deepEqual(await list({ tenantId: T1, applicationId: APP }), [sid(1), sid(3)]);
+        assert.deepEqual(await list({ tenantId: T1, creatorId: otherCreator }), [sid(3), sid(4)]);
+        assert.deepEqual(await list({ tenantId: T1, applicationId: otherApp, creatorId: otherCreator }), [sid(4)]);
+        assert.deepEqual(await list({ tenantId: T2 }), [sid(5)]);
+        assert.deepEqual(await list({ tenantId: uid(77) }), []);
+        assert.deepEqual(byId(await store.listSubscriptions({ tenantId: T1 })), subs, 'whole subscriptions');
+      });
+
+      it('subscriptionsExpiringBy lists those expiring at or before an instant, earliest first, up to limit', async () => {
+        assert.equal(await store.nextSubscriptionExpiry(), null);
+        await store.putSubscription(subscription(1, [uid(1)], { expiresAt: NOW + 30 * MIN }));
+        await store.putSubscription(subscription(2, [uid(1)], { expiresAt: NOW + 10 * MIN, tenantId: T2 }));
+        await store.putSubscription(subscription(3, [uid(1)], { expiresAt: NOW + 20 * MIN }));
+        await store.putSubscription(subscription(4, [uid(1)], { expiresAt: NOW + HOUR }));
+        const expiring = async (at: number, limit: number) => ids(await store.subscriptionsExpiringBy(at, limit));
+
+        assert.deepEqual(await expiring(NOW + 10 * MIN - 1, 10), []);
+        assert.deepEqual(await expiring(NOW + 10 * MIN, 10), [sid(2)], 'at expiresAt exactly');
+        assert.deepEqual(await expiring(NOW + 30 * MIN, 10), [sid(2), sid(3), sid(1)]);
+        assert.deepEqual(await expiring(NOW + 30 * MIN, 2), [sid(2), sid(3)]);
+        assert.deepEqual(await expiring(NOW + 30 * MIN, 0), []);
+        assert.deepEqual(await expiring(NOW + 30 * MIN, -1), []);
+        assert.deepEqual((await store.subscriptionsExpiringBy(NOW + 10 * MIN, 1))[0], subscription(2, [uid(1)], { expiresAt: NOW + 10 * MIN, tenantId: T2 }));
+        assert.equal(await store.nextSubscriptionExpiry(), NOW + 10 * MIN);
+
+        // Renewal moves a subscription; deletion takes it out.
+        await store.putSubscription(subscription(2, [uid(1)], { expiresAt: NOW + 2 * HOUR, tenantId: T2 }));
+        assert.deepEqual(await expiring(NOW + HOUR, 10), [sid(3), sid(1), sid(4)]);
+        assert.equal(await store.nextSubscriptionExpiry(), NOW + 20 * MIN);
+        await store.deleteSubscription(sid(3));
+        assert.equal(await store.nextSubscriptionExpiry(), NOW + 30 * MIN);
+      });
+    });
+
+    describe('deliveries', () => {
+      it('enqueues and claims deliveries with every field intact and a store-assigned id', async () => {
+        const rich = delivery(2, {
+          kind: 'change', resourceView: richRecord().view, attempt: 3, nextAttemptAt: NOW - MIN, createdAt: NOW - HOUR,
+          item: { nested: { list: [1, 'two', null, true], text: 'é 📅 "q" \\' } },
+        });
+        const lifecycle = delivery(1, { kind: 'lifecycle', url: 'https://app.example/lifecycle', userId: null, nextAttemptAt: NOW });
+        await store.enqueueDeliveries([lifecycle, rich]);
+        assert.equal(await store.countDeliveries(), 2);
+        const claimed = await store.claimDeliveries(NOW, 10, MIN);
+        assert.deepEqual(claimed.map(withoutId), [rich, lifecycle], 'earliest first');
+        assert.ok(claimed.every((d) => typeof d.id === 'string'));
+        assert.equal(new Set(ids(claimed)).size, 2);
+        await store.enqueueDeliveries([]);
+        assert.equal(await store.countDeliveries(), 2);
+      });
+
+      it('claims only deliveries due by now, earliest first, up to limit', async () => {
+        await store.enqueueDeliveries([
+          delivery(3, { nextAttemptAt: NOW + 3 * MIN }),
+          delivery(1, { nextAttemptAt: NOW + MIN }),
+          delivery(4, { nextAttemptAt: NOW + HOUR }),
+          delivery(2, { nextAttemptAt: NOW + 2 * MIN }),
+        ]);
+        const claim = async (now: number, limit: number) => (await store.claimDeliveries(now, limit, HOUR)).map((d) => d.subscriptionId);
+        assert.deepEqual(await claim(NOW + MIN - 1, 10), []);
+        assert.deepEqual(await claim(NOW + 5 * MIN, 0), []);
+        assert.deepEqual(await claim(NOW + 5 * MIN, -1), []);
+        assert.deepEqual(await claim(NOW + MIN, 10), [sid(1)], 'due exactly at nextAttemptAt');
+        assert.deepEqual(await claim(NOW + 5 * MIN, 1), [sid(2)]);
+        assert.deepEqual(await claim(NOW + 5 * MIN, 10), [sid(3)]);
+        assert.equal(await store.countDeliveries(), 4, 'claiming removes nothing');
+      });
+
+      it('a claimed delivery is leased: not claimed again before the lease ends, claimable again at its end', async () => {
+        await store.enqueueDeliveries([delivery(1), delivery(2, { nextAttemptAt: NOW + MIN })]);
+        const [first] = await store.claimDeliveries(NOW, 1, 30_000) as [Delivery];
+        assert.equal(first.subscriptionId, sid(1));
+        assert.deepEqual(await store.claimDeliveries(NOW + 30_000 - 1, 10, 30_000), []);
+        const [again, other] = await store.claimDeliveries(NOW + 2 * MIN, 10, 30_000);
+        assert.deepEqual(again, first, 'a lapsed lease (a deliverer that died) frees the delivery');
+        assert.equal(other?.subscriptionId, sid(2));
+        assert.deepEqual(await store.claimDeliveries(NOW + 2 * MIN, 10, 30_000), []);
+      });
+
+      it('concurrent claims never hand out the same delivery twice', async () => {
+        await store.enqueueDeliveries(Array.from({ length: 30 }, (_, i) => delivery(i)));
+        const batches = await Promise.all(Array.from({ length: 5 }, () => store.claimDeliveries(NOW, 10, MIN)));
+        const all = batches.flatMap(ids);
+        assert.equal(all.length, 30);
+        assert.equal(new Set(all).size, 30);
+      });
+
+      it('completeDeliveries removes them; unknown or repeated ids are ignored', async () => {
+        await store.enqueueDeliveries([delivery(1), delivery(2), delivery(3)]);
+        const [a, b, c] = await store.claimDeliveries(NOW, 10, MIN) as [Delivery, Delivery, Delivery];
+        await store.completeDeliveries([a.id, c.id]);
+        assert.equal(await store.countDeliveries(), 1);
+        await store.completeDeliveries([a.id, 'no-such-delivery']);
+        await store.completeDeliveries([]);
+        assert.equal(await store.countDeliveries(), 1);
+        assert.deepEqual(await store.claimDeliveries(NOW + HOUR, 10, MIN), [b]);
+      });
+
+      it('rescheduleDelivery sets the next attempt and the attempt count, and releases the lease', async () => {
+        await store.enqueueDeliveries([delivery(1)]);
+        const [d] = await store.claimDeliveries(NOW, 10, HOUR) as [Delivery];
+        await store.rescheduleDelivery(d.id, NOW + 10_000, 1);
+        assert.deepEqual(await store.claimDeliveries(NOW + 9_999, 10, HOUR), []);
+        const [retry] = await store.claimDeliveries(NOW + 10_000, 10, HOUR);
+        assert.deepEqual(retry, { ...d, attempt: 1, nextAttemptAt: NOW + 10_000 }, 'claimable before its earlier lease ended');
+        await store.rescheduleDelivery('no-such-delivery', NOW, 9);
+        assert.equal(await store.countDeliveries(), 1);
+      });
+
+      it('nextDeliveryAt is the earliest next attempt, counting a leased delivery from its lease end', async () => {
+        assert.equal(await store.nextDeliveryAt(), null);
+        await store.enqueueDeliveries([delivery(1, { nextAttemptAt: NOW }), delivery(2, { nextAttemptAt: NOW + 5 * MIN })]);
+        assert.equal(await store.nextDeliveryAt(), NOW);
+        const [d] = await store.claimDeliveries(NOW, 1, 2 * MIN) as [Delivery];
+        assert.equal(await store.nextDeliveryAt(), NOW + 2 * MIN, 'the lease end of the claimed one');
+        await store.claimDeliveries(NOW + 2 * MIN, 1, 10 * MIN);
+        assert.equal(await store.nextDeliveryAt(), NOW + 5 * MIN, 'reclaimed until NOW + 12 min: the other one is next');
+        await store.rescheduleDelivery(d.id, NOW + 3 * MIN, 1);
+        assert.equal(await store.nextDeliveryAt(), NOW + 3 * MIN);
+        await store.completeDeliveries([d.id]);
+        assert.equal(await store.nextDeliveryAt(), NOW + 5 * MIN);
+      });
+
+      it('enqueues 1,000 deliveries at once and hands them out in batches of 200', async () => {
+        const many = Array.from({ length: 1000 }, (_, i) => delivery(i, { userId: uid(i) }));
+        await store.enqueueDeliveries(many);
+        assert.equal(await store.countDeliveries(), 1000);
+        const seen = new Set<string>();
+        for (let batch = 0; batch < 5; batch++) {
+          const claimed = await store.claimDeliveries(NOW, 200, MIN);
+          assert.equal(claimed.length, 200);
+          for (const d of claimed) seen.add(d.id);
+        }
+        assert.equal(seen.size, 1000);
+        assert.deepEqual(await store.claimDeliveries(NOW, 200, MIN), []);
+        await store.completeDeliveries([...seen]);
+        assert.equal(await store.countDeliveries(), 0);
+        assert.equal(await store.nextDeliveryAt(), null);
+      });
+    });
+
     if (reopen) {
       describe('persistence', () => {
         it('keeps everything across close and reopen', async () => {
@@ -524,6 +959,32 @@ export function storeContract<S extends Store>(
           assert.deepEqual(await store.getPresence(T1, uid(2)), richRecord());
           assert.deepEqual(await store.dueUsers(NOW + MIN, 10), [key(user(1))]);
           assert.equal(await store.nextDueAt(), NOW + MIN);
+        });
+
+        it('keeps change events, subscriptions and deliveries (with their leases) across close and reopen', async () => {
+          await store.putUser(user(1), newRecord(NOW));
+          const t = await store.updatePresence(T1, uid(1), (r) => withStatus(r, 'Persisted', NOW + MIN, null));
+          await store.putSubscription(richSubscription(1));
+          await store.enqueueDeliveries([delivery(1), delivery(1, { nextAttemptAt: NOW + MIN })]);
+          const [leased] = await store.claimDeliveries(NOW, 1, HOUR) as [Delivery];
+          const events = await store.readChanges(10);
+          await store.close();
+          store = await reopen(store);
+
+          assert.deepEqual(await store.readChanges(10), events);
+          assert.deepEqual(events.map((e) => [e.sequenceNumber, e.at]), [[t!.record.sequenceNumber, NOW + MIN]]);
+          assert.deepEqual(await store.getSubscription(sid(1)), richSubscription(1));
+          assert.deepEqual(await store.subscriptionsForUser(T1, uid(2)), [richSubscription(1)]);
+          assert.equal(await store.nextSubscriptionExpiry(), NOW + HOUR);
+          assert.equal(await store.countDeliveries(), 2);
+          assert.equal(await store.nextDeliveryAt(), NOW + MIN);
+          assert.deepEqual((await store.claimDeliveries(NOW + MIN, 10, HOUR)).map(withoutId), [delivery(1, { nextAttemptAt: NOW + MIN })]);
+          assert.deepEqual(await store.claimDeliveries(NOW + HOUR, 10, HOUR), [leased], 'the lease survived');
+          // New ids do not reuse those handed out before.
+          await store.updatePresence(T1, uid(1), (r) => withStatus(r, 'After', NOW + 2 * MIN, null));
+          const after = await store.readChanges(10);
+          assert.equal(after.length, 2);
+          assert.notEqual(after[1]!.id, events[0]!.id);
         });
       });
     }

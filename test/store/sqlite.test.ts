@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { newRecord } from '../../src/domain/record.ts';
+import { newRecord, transition } from '../../src/domain/record.ts';
 import { DB_FILE, openStore } from '../../src/store/index.ts';
 import { MIGRATIONS, SCHEMA_VERSION, migrate } from '../../src/store/sqlite/migrations.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqliteStore.ts';
@@ -82,7 +82,10 @@ describe('sqlite file', () => {
     inspect(file, (db) => {
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
       assert.equal(userVersion(db), SCHEMA_VERSION);
-      assert.deepEqual(tableNames(db), ['apps', 'meta', 'presence', 'tenants', 'users']);
+      assert.deepEqual(tableNames(db), [
+        'apps', 'changes', 'deliveries', 'meta', 'presence', 'sqlite_sequence', 'subscription_users', 'subscriptions',
+        'tenants', 'users',
+      ]);
     });
   });
 
@@ -117,6 +120,31 @@ describe('sqlite file', () => {
       assert.equal(migrate(db, next), SCHEMA_VERSION + 1);
       assert.deepEqual(db.prepare('SELECT id, display_name, note FROM apps').all(), [{ id: 'a', display_name: 'App', note: null }]);
     });
+  });
+
+  it('upgrades a schema-1 database with users to change notifications, keeping its data', async () => {
+    const file = path.join(freshDir(), DB_FILE);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const record = newRecord(Date.UTC(2026, 0, 1));
+    inspect(file, (db) => {
+      migrate(db, MIGRATIONS.slice(0, 1));
+      db.prepare("INSERT INTO users VALUES ('t', 'u', 'U', 'u@x.example', 'u@x.example')").run();
+      db.prepare("INSERT INTO presence VALUES ('t', 'u', ?, ?, ?, NULL)")
+        .run(JSON.stringify(record.facts), JSON.stringify(record.view), record.sequenceNumber);
+    });
+    const store = openSqliteStore({ path: file });
+    try {
+      assert.deepEqual(await store.getPresence('t', 'u'), record);
+      assert.deepEqual(await store.readChanges(10), []);
+      assert.equal(await store.countDeliveries(), 0);
+      const at = Date.UTC(2026, 0, 2);
+      await store.updatePresence('t', 'u', (r) => transition(r, { ...r.facts, everActive: true }, at));
+      const t = await store.getPresence('t', 'u');
+      assert.deepEqual((await store.readChanges(10)).map((e) => [e.sequenceNumber, e.at]), [[t?.sequenceNumber, at]]);
+    } finally {
+      await store.close();
+    }
+    inspect(file, (db) => assert.equal(userVersion(db), SCHEMA_VERSION));
   });
 
   it('a failing migration leaves the database as it was', () => {

@@ -59,6 +59,67 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX presence_due_at ON presence (due_at) WHERE due_at IS NOT NULL;
     `,
   },
+  {
+    name: 'change notifications',
+    // AUTOINCREMENT on changes and deliveries: their ids are handed out to dispatchers and deliverers, so an id must
+    // never be reused after its row is deleted (a late dispatchChanges or completeDeliveries would hit a new row).
+    sql: `
+      -- The outbox: one row per committed change of a user's view, appended by updatePresence in its transaction.
+      -- Not tied to users by a foreign key: deleting a user leaves their undispatched events.
+      CREATE TABLE changes (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant_id TEXT NOT NULL,
+        user_id   TEXT NOT NULL,
+        seq       TEXT NOT NULL,    -- sequenceNumber after the change
+        view      TEXT NOT NULL,    -- PresenceView as JSON
+        at        INTEGER NOT NULL  -- epoch ms of the change
+      );
+
+      CREATE TABLE subscriptions (
+        id             TEXT NOT NULL PRIMARY KEY,
+        tenant_id      TEXT NOT NULL,
+        application_id TEXT NOT NULL,
+        creator_id     TEXT NOT NULL,
+        expires_at     INTEGER NOT NULL,
+        data           TEXT NOT NULL  -- the rest of the Subscription as JSON (userIds kept as sent, in order)
+      );
+      -- listSubscriptions filters by tenant, then optionally application and creator.
+      CREATE INDEX subscriptions_tenant ON subscriptions (tenant_id, application_id, creator_id);
+      -- The id makes ties come out in a stable order without a sort.
+      CREATE INDEX subscriptions_expires_at ON subscriptions (expires_at, id);
+
+      -- Fan-out: which subscriptions watch a user, one primary-key range per user.
+      CREATE TABLE subscription_users (
+        tenant_id       TEXT NOT NULL,
+        user_id         TEXT NOT NULL,
+        subscription_id TEXT NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
+        PRIMARY KEY (tenant_id, user_id, subscription_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX subscription_users_subscription ON subscription_users (subscription_id);
+
+      -- The delivery queue. No foreign key to subscriptions: deleteSubscription removes a subscription's deliveries.
+      CREATE TABLE deliveries (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        subscription_id TEXT NOT NULL,
+        tenant_id       TEXT NOT NULL,
+        kind            TEXT NOT NULL,  -- 'change' | 'lifecycle'
+        url             TEXT NOT NULL,
+        item            TEXT NOT NULL,  -- the notification item as JSON
+        resource_view   TEXT,           -- PresenceView as JSON, for rich notifications
+        user_id         TEXT,
+        attempt         INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        leased_until    INTEGER,        -- epoch ms; a claimed delivery is not claimed again before then
+        created_at      INTEGER NOT NULL
+      );
+      CREATE INDEX deliveries_subscription ON deliveries (subscription_id);
+      -- claimDeliveries walks this in (next_attempt_at, id) order (the rowid is the last key of every index).
+      CREATE INDEX deliveries_next_attempt_at ON deliveries (next_attempt_at);
+      -- nextDeliveryAt: when a delivery is next claimable, its lease counted. The expression must be written exactly
+      -- like this in queries for SQLite to use the index.
+      CREATE INDEX deliveries_ready_at ON deliveries (max(next_attempt_at, coalesce(leased_until, 0)));
+    `,
+  },
 ];
 
 /** The schema version this code writes and expects. */

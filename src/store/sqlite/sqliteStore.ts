@@ -8,6 +8,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Transition } from '../../domain/record.ts';
 import type { PresenceFacts, PresenceRecord, PresenceView } from '../../domain/types.ts';
+import type { ChangeEvent, Delivery, NewDelivery, Subscription } from '../../notify/types.ts';
 import { UpnTaken } from '../errors.ts';
 import type { App, PresenceKey, PresenceSnapshot, PresenceUpdate, Store, Tenant, User } from '../types.ts';
 import { migrate } from './migrations.ts';
@@ -18,6 +19,27 @@ interface PresenceRow { facts: string; view: string; seq: string; due_at: number
 /** Read with .raw(): arrays skip building a keyed object per row, measurably faster for hundreds of rows. */
 type SnapshotRow = [userId: string, view: string, seq: string, dueAt: number | null];
 interface PresenceParams { tenantId: string; userId: string; facts: string; view: string; seq: string; dueAt: number | null }
+
+interface ChangeRow { id: number; tenant_id: string; user_id: string; seq: string; view: string; at: number }
+interface ChangeParams { tenantId: string; userId: string; seq: string; view: string; at: number }
+
+/** The columns of a subscription; everything else is in `data`. */
+type SubscriptionColumns = 'id' | 'tenantId' | 'applicationId' | 'creatorId' | 'expiresAt';
+type SubscriptionData = Omit<Subscription, SubscriptionColumns>;
+interface SubscriptionRow { id: string; tenant_id: string; application_id: string; creator_id: string; expires_at: number; data: string }
+interface SubscriptionParams {
+  id: string; tenantId: string; applicationId: string; creatorId: string; expiresAt: number; data: string; userIds: string;
+}
+interface SubscriptionFilterParams { tenantId: string; applicationId?: string; creatorId?: string }
+
+interface DeliveryRow {
+  id: number; subscription_id: string; tenant_id: string; kind: Delivery['kind']; url: string; item: string;
+  resource_view: string | null; user_id: string | null; attempt: number; next_attempt_at: number; created_at: number;
+}
+interface DeliveryParams {
+  subscriptionId: string; tenantId: string; kind: string; url: string; item: string; resourceView: string | null;
+  userId: string | null; attempt: number; nextAttemptAt: number; createdAt: number;
+}
 
 const toTenant = (r: NameRow): Tenant => ({ id: r.id, displayName: r.display_name });
 const toApp = (r: NameRow): App => ({ id: r.id, displayName: r.display_name });
@@ -38,6 +60,69 @@ const presenceParams = (tenantId: string, userId: string, record: PresenceRecord
   seq: record.sequenceNumber,
   dueAt: record.dueAt,
 });
+
+const toChange = (r: ChangeRow): ChangeEvent => ({
+  id: String(r.id),
+  tenantId: r.tenant_id,
+  userId: r.user_id,
+  sequenceNumber: r.seq,
+  view: JSON.parse(r.view) as PresenceView,
+  at: r.at,
+});
+
+const toSubscription = (r: SubscriptionRow): Subscription => ({
+  ...(JSON.parse(r.data) as SubscriptionData),
+  id: r.id,
+  tenantId: r.tenant_id,
+  applicationId: r.application_id,
+  creatorId: r.creator_id,
+  expiresAt: r.expires_at,
+});
+/** A copy the caller may change without touching the cached one (userIds is the only part that is not a value). */
+const copySubscription = (s: Subscription): Subscription => ({ ...s, userIds: [...s.userIds] });
+function subscriptionParams(subscription: Subscription): SubscriptionParams {
+  const { id, tenantId, applicationId, creatorId, expiresAt, ...data } = subscription;
+  return {
+    id, tenantId, applicationId, creatorId, expiresAt, data: JSON.stringify(data), userIds: JSON.stringify(data.userIds),
+  };
+}
+
+const toDelivery = (r: DeliveryRow): Delivery => ({
+  id: String(r.id),
+  subscriptionId: r.subscription_id,
+  tenantId: r.tenant_id,
+  kind: r.kind,
+  url: r.url,
+  item: JSON.parse(r.item) as Record<string, unknown>,
+  resourceView: r.resource_view === null ? null : JSON.parse(r.resource_view) as PresenceView,
+  userId: r.user_id,
+  attempt: r.attempt,
+  nextAttemptAt: r.next_attempt_at,
+  createdAt: r.created_at,
+});
+const deliveryParams = (d: NewDelivery): DeliveryParams => ({
+  subscriptionId: d.subscriptionId,
+  tenantId: d.tenantId,
+  kind: d.kind,
+  url: d.url,
+  item: JSON.stringify(d.item),
+  resourceView: d.resourceView === null ? null : JSON.stringify(d.resourceView),
+  userId: d.userId,
+  attempt: d.attempt,
+  nextAttemptAt: d.nextAttemptAt,
+  createdAt: d.createdAt,
+});
+
+/** The row id behind a store-assigned id, or null for an id this store cannot have handed out (it matches no row). */
+function rowId(id: string): number | null {
+  const n = /^[1-9][0-9]*$/.test(id) ? Number(id) : NaN;
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/** Store-assigned ids as one JSON array of row ids, for `IN (SELECT value FROM json_each(?))`. */
+function rowIds(ids: readonly string[]): string {
+  return JSON.stringify(ids.map(rowId).filter((n) => n !== null));
+}
 
 function isUniqueViolation(err: unknown): boolean {
   return err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_UNIQUE';
@@ -114,6 +199,87 @@ function prepare(db: Database.Database) {
        ORDER BY due_at, tenant_id, user_id LIMIT ?`,
     ),
     nextDueAt: db.prepare<[], number | null>('SELECT min(due_at) FROM presence WHERE due_at IS NOT NULL').pluck(),
+
+    insertChange: db.prepare<[ChangeParams]>(
+      'INSERT INTO changes (tenant_id, user_id, seq, view, at) VALUES (@tenantId, @userId, @seq, @view, @at)',
+    ),
+    readChanges: db.prepare<[number], ChangeRow>(
+      'SELECT id, tenant_id, user_id, seq, view, at FROM changes ORDER BY id LIMIT ?',
+    ),
+    deleteChanges: db.prepare<[string]>('DELETE FROM changes WHERE id IN (SELECT value FROM json_each(?))'),
+
+    upsertSubscription: db.prepare<[SubscriptionParams]>(
+      `INSERT INTO subscriptions (id, tenant_id, application_id, creator_id, expires_at, data)
+       VALUES (@id, @tenantId, @applicationId, @creatorId, @expiresAt, @data)
+       ON CONFLICT (id) DO UPDATE SET tenant_id = excluded.tenant_id, application_id = excluded.application_id,
+         creator_id = excluded.creator_id, expires_at = excluded.expires_at, data = excluded.data`,
+    ),
+    // OR IGNORE: a resource that names a user twice watches them once.
+    insertSubscriptionUsers: db.prepare<[SubscriptionParams]>(
+      `INSERT OR IGNORE INTO subscription_users (tenant_id, user_id, subscription_id)
+       SELECT @tenantId, value, @id FROM json_each(@userIds)`,
+    ),
+    deleteSubscriptionUsers: db.prepare<[string]>('DELETE FROM subscription_users WHERE subscription_id = ?'),
+    deleteSubscriptionDeliveries: db.prepare<[string]>('DELETE FROM deliveries WHERE subscription_id = ?'),
+    deleteSubscription: db.prepare<[string]>('DELETE FROM subscriptions WHERE id = ?'),
+    getSubscription: db.prepare<[string], SubscriptionRow>(
+      'SELECT id, tenant_id, application_id, creator_id, expires_at, data FROM subscriptions WHERE id = ?',
+    ),
+    // One statement per combination of filters, so each uses as much of subscriptions_tenant as it can.
+    listSubscriptions: {
+      all: db.prepare<[SubscriptionFilterParams], SubscriptionRow>(
+        `SELECT id, tenant_id, application_id, creator_id, expires_at, data FROM subscriptions
+         WHERE tenant_id = @tenantId ORDER BY id`,
+      ),
+      app: db.prepare<[SubscriptionFilterParams], SubscriptionRow>(
+        `SELECT id, tenant_id, application_id, creator_id, expires_at, data FROM subscriptions
+         WHERE tenant_id = @tenantId AND application_id = @applicationId ORDER BY id`,
+      ),
+      creator: db.prepare<[SubscriptionFilterParams], SubscriptionRow>(
+        `SELECT id, tenant_id, application_id, creator_id, expires_at, data FROM subscriptions
+         WHERE tenant_id = @tenantId AND creator_id = @creatorId ORDER BY id`,
+      ),
+      appCreator: db.prepare<[SubscriptionFilterParams], SubscriptionRow>(
+        `SELECT id, tenant_id, application_id, creator_id, expires_at, data FROM subscriptions
+         WHERE tenant_id = @tenantId AND application_id = @applicationId AND creator_id = @creatorId ORDER BY id`,
+      ),
+    },
+    // One primary-key range of subscription_users, read from the index alone.
+    subscriptionIdsForUser: db.prepare<[string, string], string>(
+      'SELECT subscription_id FROM subscription_users WHERE tenant_id = ? AND user_id = ? ORDER BY subscription_id',
+    ).pluck(),
+    subscriptionsExpiringBy: db.prepare<[number, number], SubscriptionRow>(
+      `SELECT id, tenant_id, application_id, creator_id, expires_at, data FROM subscriptions
+       WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?`,
+    ),
+    nextSubscriptionExpiry: db.prepare<[], number | null>('SELECT min(expires_at) FROM subscriptions').pluck(),
+
+    insertDelivery: db.prepare<[DeliveryParams]>(
+      `INSERT INTO deliveries (subscription_id, tenant_id, kind, url, item, resource_view, user_id, attempt,
+         next_attempt_at, leased_until, created_at)
+       VALUES (@subscriptionId, @tenantId, @kind, @url, @item, @resourceView, @userId, @attempt, @nextAttemptAt, NULL,
+         @createdAt)`,
+    ),
+    // Walks deliveries_next_attempt_at from the earliest; only the deliveries in flight are skipped over.
+    dueDeliveries: db.prepare<[{ now: number; limit: number }], DeliveryRow>(
+      `SELECT id, subscription_id, tenant_id, kind, url, item, resource_view, user_id, attempt, next_attempt_at,
+         created_at
+       FROM deliveries
+       WHERE next_attempt_at <= @now AND (leased_until IS NULL OR leased_until <= @now)
+       ORDER BY next_attempt_at, id LIMIT @limit`,
+    ),
+    leaseDeliveries: db.prepare<[number, string]>(
+      'UPDATE deliveries SET leased_until = ? WHERE id IN (SELECT value FROM json_each(?))',
+    ),
+    deleteDeliveries: db.prepare<[string]>('DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))'),
+    rescheduleDelivery: db.prepare<[number, number, number]>(
+      'UPDATE deliveries SET next_attempt_at = ?, attempt = ?, leased_until = NULL WHERE id = ?',
+    ),
+    // Written exactly as deliveries_ready_at is defined, so this is one index lookup, not a scan.
+    nextDeliveryAt: db.prepare<[], number | null>(
+      'SELECT min(max(next_attempt_at, coalesce(leased_until, 0))) FROM deliveries',
+    ).pluck(),
+    countDeliveries: db.prepare<[], number>('SELECT count(*) FROM deliveries').pluck(),
   };
 }
 
@@ -126,6 +292,18 @@ export class SqliteStore implements Store {
   private readonly txPutUser: (user: User, initial: PresenceRecord) => boolean;
   private readonly txDeleteUser: (tenantId: string, userId: string) => boolean;
   private readonly txUpdatePresence: (tenantId: string, userId: string, fn: PresenceUpdate) => Transition | null | undefined;
+  private readonly txDispatchChanges: (eventIds: string, deliveries: readonly NewDelivery[]) => boolean;
+  private readonly txPutSubscription: (subscription: Subscription) => void;
+  private readonly txDeleteSubscription: (id: string) => boolean;
+  private readonly txEnqueueDeliveries: (deliveries: readonly NewDelivery[]) => void;
+  private readonly txClaimDeliveries: (now: number, limit: number, leaseMs: number) => Delivery[];
+  /**
+   * Parsed subscriptions by id, filled as they are read and kept in step by putSubscription and deleteSubscription
+   * (this process is the only writer). A subscription carries up to 650 user ids, twice (userIds and resource): for a
+   * user with 1,000 watchers, parsing them on every change took ~175 ms of blocked event loop (notifications.bench.ts).
+   * Callers always get copies.
+   */
+  private readonly subscriptions = new Map<string, Subscription>();
 
   /** Use openSqliteStore. */
   constructor(private readonly db: Database.Database, readonly path: string) {
@@ -173,10 +351,52 @@ export class SqliteStore implements Store {
       if (!row) return undefined;
       const result = fn(toRecord(row));
       if (result === null) return null;
-      s.updatePresence.run(presenceParams(tenantId, userId, result.record));
+      const params = presenceParams(tenantId, userId, result.record);
+      s.updatePresence.run(params);
+      // The outbox event commits (or rolls back) with the change itself.
+      if (result.changed) s.insertChange.run({ tenantId, userId, seq: params.seq, view: params.view, at: result.at });
       return result;
     });
     this.txUpdatePresence = (tenantId, userId, fn) => updatePresence.immediate(tenantId, userId, fn);
+
+    const insertDeliveries = (deliveries: readonly NewDelivery[]) => {
+      for (const d of deliveries) s.insertDelivery.run(deliveryParams(d));
+    };
+
+    // Only the dispatcher that removes an event enqueues what it produced: a second one racing on the same ids
+    // deletes nothing and adds nothing.
+    const dispatchChanges = db.transaction((eventIds: string, deliveries: readonly NewDelivery[]): boolean => {
+      if (s.deleteChanges.run(eventIds).changes === 0) return false;
+      insertDeliveries(deliveries);
+      return true;
+    });
+    this.txDispatchChanges = (eventIds, deliveries) => dispatchChanges.immediate(eventIds, deliveries);
+
+    const putSubscription = db.transaction((subscription: Subscription) => {
+      const params = subscriptionParams(subscription);
+      s.upsertSubscription.run(params);
+      s.deleteSubscriptionUsers.run(params.id);
+      s.insertSubscriptionUsers.run(params);
+    });
+    this.txPutSubscription = (subscription) => putSubscription.immediate(subscription);
+
+    const deleteSubscription = db.transaction((id: string): boolean => {
+      s.deleteSubscriptionDeliveries.run(id);
+      s.deleteSubscriptionUsers.run(id);
+      return s.deleteSubscription.run(id).changes > 0;
+    });
+    this.txDeleteSubscription = (id) => deleteSubscription.immediate(id);
+
+    const enqueueDeliveries = db.transaction(insertDeliveries);
+    this.txEnqueueDeliveries = (deliveries) => enqueueDeliveries.immediate(deliveries);
+
+    // IMMEDIATE: the select and the lease are one step, so two deliverers never claim the same delivery.
+    const claimDeliveries = db.transaction((now: number, limit: number, leaseMs: number): Delivery[] => {
+      const rows = s.dueDeliveries.all({ now, limit });
+      if (rows.length > 0) s.leaseDeliveries.run(now + leaseMs, JSON.stringify(rows.map((r) => r.id)));
+      return rows.map(toDelivery);
+    });
+    this.txClaimDeliveries = (now, limit, leaseMs) => claimDeliveries.immediate(now, limit, leaseMs);
   }
 
   async ping(): Promise<boolean> {
@@ -279,6 +499,94 @@ export class SqliteStore implements Store {
 
   async nextDueAt(): Promise<number | null> {
     return this.stmt.nextDueAt.get() ?? null;
+  }
+
+  async readChanges(limit: number): Promise<ChangeEvent[]> {
+    if (limit <= 0) return [];
+    return this.stmt.readChanges.all(limit).map(toChange);
+  }
+
+  async dispatchChanges(eventIds: readonly string[], deliveries: readonly NewDelivery[]): Promise<boolean> {
+    return this.txDispatchChanges(rowIds(eventIds), deliveries);
+  }
+
+  async putSubscription(subscription: Subscription): Promise<void> {
+    this.subscriptions.delete(subscription.id);
+    this.txPutSubscription(subscription);
+  }
+
+  /** The cached subscription (not a copy), read from the database on a miss. */
+  private subscription(id: string): Subscription | null {
+    let s = this.subscriptions.get(id);
+    if (!s) {
+      const row = this.stmt.getSubscription.get(id);
+      if (!row) return null;
+      this.subscriptions.set(id, (s = toSubscription(row)));
+    }
+    return s;
+  }
+
+  async getSubscription(id: string): Promise<Subscription | null> {
+    const s = this.subscription(id);
+    return s && copySubscription(s);
+  }
+
+  async deleteSubscription(id: string): Promise<boolean> {
+    this.subscriptions.delete(id);
+    return this.txDeleteSubscription(id);
+  }
+
+  async listSubscriptions(filter: SubscriptionFilterParams): Promise<Subscription[]> {
+    const { all, app, creator, appCreator } = this.stmt.listSubscriptions;
+    const byApp = filter.applicationId !== undefined;
+    const byCreator = filter.creatorId !== undefined;
+    const stmt = byApp ? (byCreator ? appCreator : app) : (byCreator ? creator : all);
+    return stmt.all(filter).map(toSubscription);
+  }
+
+  async subscriptionsForUser(tenantId: string, userId: string): Promise<Subscription[]> {
+    const result: Subscription[] = [];
+    for (const id of this.stmt.subscriptionIdsForUser.all(tenantId, userId)) {
+      // Always found: a subscription and its subscription_users rows are written and deleted together.
+      const s = this.subscription(id);
+      if (s) result.push(copySubscription(s));
+    }
+    return result;
+  }
+
+  async subscriptionsExpiringBy(at: number, limit: number): Promise<Subscription[]> {
+    if (limit <= 0) return [];
+    return this.stmt.subscriptionsExpiringBy.all(at, limit).map(toSubscription);
+  }
+
+  async nextSubscriptionExpiry(): Promise<number | null> {
+    return this.stmt.nextSubscriptionExpiry.get() ?? null;
+  }
+
+  async enqueueDeliveries(deliveries: readonly NewDelivery[]): Promise<void> {
+    if (deliveries.length > 0) this.txEnqueueDeliveries(deliveries);
+  }
+
+  async claimDeliveries(now: number, limit: number, leaseMs: number): Promise<Delivery[]> {
+    if (limit <= 0) return [];
+    return this.txClaimDeliveries(now, limit, leaseMs);
+  }
+
+  async completeDeliveries(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) this.stmt.deleteDeliveries.run(rowIds(ids));
+  }
+
+  async rescheduleDelivery(id: string, nextAttemptAt: number, attempt: number): Promise<void> {
+    const n = rowId(id);
+    if (n !== null) this.stmt.rescheduleDelivery.run(nextAttemptAt, attempt, n);
+  }
+
+  async nextDeliveryAt(): Promise<number | null> {
+    return this.stmt.nextDeliveryAt.get() ?? null;
+  }
+
+  async countDeliveries(): Promise<number> {
+    return this.stmt.countDeliveries.get()!;
   }
 }
 
