@@ -14,11 +14,21 @@ import type { Clock } from './domain/clock.ts';
 import { installMetrics } from './http/metrics.ts';
 import { adminRoutes } from './http/routes/admin.ts';
 import { batchRoutes } from './http/routes/batch.ts';
+import { deliveriesRoutes } from './http/routes/deliveries.ts';
 import { mailboxSettingsRoutes } from './http/routes/mailboxSettings.ts';
 import { presenceRoutes } from './http/routes/presence.ts';
+import { sinkRoutes } from './http/routes/sink.ts';
+import { subscriptionRoutes } from './http/routes/subscriptions.ts';
 import { installThrottle } from './http/throttle.ts';
 import { loadTls, type TlsMaterial } from './http/tls.ts';
 import { frameworkErrorHandler, genReqId, installWire } from './http/wire.ts';
+import { Deliverer } from './notify/deliverer.ts';
+import { DeliveryLog } from './notify/deliveryLog.ts';
+import { Dispatcher } from './notify/dispatcher.ts';
+import { Lifecycle } from './notify/lifecycle.ts';
+import { SinkStore } from './notify/sink.ts';
+import { SubscriptionService } from './notify/subscriptions.ts';
+import type { WebhookMode } from './notify/urlPolicy.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { Directory } from './service/directory.ts';
 import { PresenceService } from './service/presence.ts';
@@ -35,6 +45,11 @@ export interface Presently {
   presence: PresenceService;
   scheduler: Scheduler;
   issuer: DevIssuer;
+  subscriptions: SubscriptionService;
+  /** The built-in webhook sink's records (/_presently/sink/{name}). */
+  sinks: SinkStore;
+  /** Delivery of change notifications: outbox → deliveries → POSTs, and the subscription lifecycle. */
+  notifications: { dispatcher: Dispatcher; deliverer: Deliverer; lifecycle: Lifecycle; log: DeliveryLog };
   tls: TlsMaterial | null;
   /** Listens on the configured host and port; resolves to the URL it serves. */
   listen(): Promise<string>;
@@ -48,7 +63,9 @@ export interface BuildOptions {
 
 export async function buildPresently(config: Config, opts: BuildOptions = {}): Promise<Presently> {
   const clock: Clock = config.clock === 'manual' ? manualClock(opts.manualStart ?? Date.now()) : systemClock();
-  const store = openStore({ kind: config.store, dataDir: config.dataDir });
+  const store = config.store === 'redis'
+    ? await openStore({ kind: 'redis', redisUrl: config.redisUrl, redisPrefix: config.redisPrefix })
+    : openStore({ kind: config.store, dataDir: config.dataDir });
   try {
     const cloud = CLOUDS[config.cloud];
     const audiences = graphAudiences(cloud);
@@ -74,10 +91,34 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     app.decorateRequest('principal', null);
 
     const scheduler = new Scheduler(store, presence, clock, (err) => app.log.error({ err }, 'scheduler failed'));
-    if (clock.mode === 'manual') (clock as ManualClock).onSettle(() => scheduler.runDue());
+
+    // Notification delivery (notifications.md §2): committed changes → dispatcher → deliveries → deliverer → POSTs;
+    // the lifecycle loop expires subscriptions and sends reauthorizationRequired.
+    const deliveryLog = new DeliveryLog();
+    const deliverer = new Deliverer(store, clock, {
+      log: deliveryLog, issuer, onError: (err) => app.log.error({ err }, 'notification deliverer failed'),
+    });
+    const dispatcher = new Dispatcher(store, clock, {
+      onDispatched: () => deliverer.wake(), onError: (err) => app.log.error({ err }, 'notification dispatcher failed'),
+    });
+    const lifecycle = new Lifecycle(store, clock, {
+      onEnqueued: () => deliverer.wake(), onError: (err) => app.log.error({ err }, 'subscription lifecycle failed'),
+    });
+    presence.onChange(() => dispatcher.wake());
+    directory.onUserDeleted(async (tenantId, userId) => {
+      await lifecycle.revokeCreator(tenantId, userId);
+    });
+    /** Manual clock: everything due by the new time is transitioned, expired, dispatched and attempted, in order. */
+    const settle = async () => {
+      await scheduler.runDue();
+      await lifecycle.runDue();
+      await dispatcher.run();
+      await deliverer.settle();
+    };
+    if (clock.mode === 'manual') (clock as ManualClock).onSettle(settle);
 
     installWire(app, clock);
-    installMetrics(app);
+    const registry = installMetrics(app);
     if (config.throttle === 'graph') {
       installThrottle(app, {
         clock, verifier,
@@ -91,28 +132,70 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     batchRoutes(app, 'beta');
     mailboxSettingsRoutes(app, 'v1.0', { ...routeDeps, store });
     mailboxSettingsRoutes(app, 'beta', { ...routeDeps, store });
+
+    // Change notifications: subscriptions and the built-in sink (notifications.md §1, §3, §4). The webhook URL policy
+    // follows the auth mode: dev auth is development mode (http to localhost allowed), anything else production.
+    const webhookMode: WebhookMode = config.auth === 'dev' ? 'development' : 'production';
+    /** Origins of this server, so its own sink is always an allowed webhook URL; the listen address is added later. */
+    const ownOrigins = new Set<string>(routeDeps.publicUrl ? [new URL(routeDeps.publicUrl).origin] : []);
+    const subscriptions = new SubscriptionService({
+      store, clock, handshakeTimeoutMs: config.handshakeTimeoutMs,
+      policy: {
+        mode: webhookMode,
+        allowHosts: config.webhookAllow,
+        isOwnSink: (url) => ownOrigins.has(url.origin) && url.pathname.toLowerCase().startsWith('/_presently/sink/'),
+      },
+      onHandshakeFailure: ({ property, url, result }) =>
+        app.log.info({ property, url, reason: result.reason, detail: result.detail }, 'webhook validation handshake failed'),
+    });
+    const sinks = new SinkStore();
+    const subscriptionDeps = { subscriptions, verifier, cloud, publicUrl: routeDeps.publicUrl };
+    subscriptionRoutes(app, 'v1.0', subscriptionDeps);
+    subscriptionRoutes(app, 'beta', subscriptionDeps);
+    sinkRoutes(app, { sinks, clock, authMode: config.auth, verifier });
+    // A created or renewed subscription may need the lifecycle loop sooner than it is armed for.
+    app.addHook('onResponse', async (request, reply) => {
+      if ((request.method === 'POST' || request.method === 'PATCH') && reply.statusCode < 300
+        && /\/subscriptions(?:[/?]|$)/i.test(request.url)) lifecycle.wake();
+    });
+    deliveriesRoutes(app, { log: deliveryLog, store, authMode: config.auth, verifier, registry });
     adminRoutes(app, {
       store, directory, clock, issuer, verifier, authMode: config.auth, cloud: config.cloud, version: VERSION,
       audience: cloud.graphRoot, defaultTenantId: DEMO_TENANT_ID, defaultAppId: DEV_APP_ID,
-      settle: () => scheduler.runDue(),
+      settle,
+      revokeAppAccess: (tenantId, appId) => lifecycle.revokeApp(tenantId, appId),
     });
     await app.ready();
     await scheduler.start();
+    // After the scheduler's catch-up: pending deliveries go out, expiries pass, and the outbox drains.
+    await deliverer.start();
+    await lifecycle.start();
+    await dispatcher.start();
 
     let closed = false;
     return {
-      app, store, clock, presence, scheduler, issuer, tls,
+      app, store, clock, presence, scheduler, issuer, subscriptions, sinks, tls,
+      notifications: { dispatcher, deliverer, lifecycle, log: deliveryLog },
       async listen() {
         await app.listen({ port: config.port, host: config.host });
         const address = app.server.address();
         const port = typeof address === 'object' && address ? address.port : config.port;
         const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-        return `${tls ? 'https' : 'http'}://${host}:${port}`;
+        const scheme = tls ? 'https' : 'http';
+        ownOrigins.add(new URL(`${scheme}://${host}:${port}`).origin);
+        if (['0.0.0.0', '::', '127.0.0.1', '::1', 'localhost'].includes(config.host)) {
+          for (const loopback of ['127.0.0.1', 'localhost', '[::1]']) ownOrigins.add(new URL(`${scheme}://${loopback}:${port}`).origin);
+        }
+        return `${scheme}://${host}:${port}`;
       },
       async close() {
         if (closed) return;
         closed = true;
         scheduler.stop();
+        await lifecycle.stop();
+        await dispatcher.stop();
+        // Before the app closes: a POST to this server's own sink needs it to answer. Bounded by the POST timeout.
+        await deliverer.stop(5000);
         await app.close();
         await store.close();
       },

@@ -18,7 +18,9 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { key: 'port', flag: '--port', arg: '<n>', help: 'port to listen on; 0 picks a free one (printed)' },
   { key: 'host', flag: '--host', arg: '<host>', help: 'address to bind' },
   { key: 'dataDir', flag: '--data', arg: '<dir>', help: 'folder for the database, signing keys and dev certificate' },
-  { key: 'store', flag: '--store', arg: '<kind>', help: 'sqlite (durable) or memory (keeps nothing)' },
+  { key: 'store', flag: '--store', arg: '<kind>', help: 'sqlite (durable), memory (keeps nothing) or redis (shared by several nodes)' },
+  { key: 'redisUrl', flag: '--redis-url', arg: '<url>', help: 'with --store redis: redis://host:port[/db], or redis://h1:p1,h2:p2,... for a Redis Cluster' },
+  { key: 'redisPrefix', flag: '--redis-prefix', arg: '<prefix>', help: 'with --store redis: the start of every key, so deployments can share one Redis' },
   { key: 'auth', flag: '--auth', arg: '<mode>', help: 'dev: tokens issued by Presently itself' },
   { key: 'https', flag: '--https', help: 'serve TLS with a self-signed localhost certificate kept in the data folder' },
   { key: 'certFile', flag: '--cert', arg: '<file>', help: 'TLS certificate (PEM); with --key' },
@@ -34,6 +36,8 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { key: 'throttleWindow', flag: '--throttle-window', arg: '<seconds>', help: 'throttling window (Graph: 30)' },
   { key: 'throttleReadLimit', flag: '--throttle-read-limit', arg: '<n>', help: 'reads (GET presence, getPresencesByUserId) per app per tenant per window (Graph: 1500)' },
   { key: 'throttleLimit', flag: '--throttle-limit', arg: '<n>', help: 'presence requests of any kind per app per tenant per window (Graph: 10000)' },
+  { key: 'webhookAllow', flag: '--webhook-allow', arg: '<hosts>', help: 'comma-separated webhook hosts allowed to resolve to private or loopback addresses (production mode)' },
+  { key: 'handshakeTimeoutMs', flag: '--handshake-timeout', arg: '<ms>', help: 'how long a webhook endpoint has to answer the validation handshake (Graph: 10000)' },
 ];
 
 /** `--public-url` → `PRESENTLY_PUBLIC_URL`. */
@@ -52,6 +56,17 @@ function integer(value: string, flag: string, min: number, max: number): number 
   return n;
 }
 
+/** `a.example, [::1]` → `['a.example', '::1']`: host names or IP literals, no scheme, port or path. */
+function hostList(value: string, flag: string): string[] {
+  const hosts = value.split(',').map((h) => h.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '')).filter((h) => h !== '');
+  for (const host of hosts) {
+    if (!/^[a-z0-9.:_-]+$/.test(host)) {
+      throw new UsageError(`${flag} takes host names separated by commas (no scheme, port or path); got '${host}'.`);
+    }
+  }
+  return hosts;
+}
+
 /** Builds the Config from commander's parsed options (camelCase of the flags) and the environment. */
 export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Config {
   const config: Config = { ...DEFAULTS };
@@ -66,7 +81,15 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
       case 'port': config.port = integer(value, flag, 0, 65535); break;
       case 'host': config.host = value; break;
       case 'dataDir': config.dataDir = value; break;
-      case 'store': config.store = oneOf(value, ['sqlite', 'memory'] as const, flag); break;
+      case 'store': config.store = oneOf(value, ['sqlite', 'memory', 'redis'] as const, flag); break;
+      case 'redisUrl':
+        if (!/^rediss?:\/\/[^/]+/.test(value)) throw new UsageError(`${flag} must be a redis:// URL such as redis://127.0.0.1:6379; got '${value}'.`);
+        config.redisUrl = value;
+        break;
+      case 'redisPrefix':
+        if (/[{}]/.test(value)) throw new UsageError(`${flag} must not contain '{' or '}'; got '${value}'.`);
+        config.redisPrefix = value;
+        break;
       case 'auth': config.auth = oneOf(value, ['dev'] as const, flag); break;
       case 'https': config.https = raw === true || ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()); break;
       case 'certFile': config.certFile = value; break;
@@ -85,6 +108,8 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
       case 'throttleWindow': config.throttleWindow = integer(value, flag, 1, 86_400); break;
       case 'throttleReadLimit': config.throttleReadLimit = integer(value, flag, 1, 100_000_000); break;
       case 'throttleLimit': config.throttleLimit = integer(value, flag, 1, 100_000_000); break;
+      case 'webhookAllow': config.webhookAllow = hostList(value, flag); break;
+      case 'handshakeTimeoutMs': config.handshakeTimeoutMs = integer(value, flag, 100, 60_000); break;
     }
   }
   if ((config.certFile === null) !== (config.keyFile === null)) throw new UsageError('--cert and --key go together: give both files.');

@@ -8,7 +8,11 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
-  store: 'sqlite' | 'memory';
+  store: 'sqlite' | 'memory' | 'redis';
+  /** `--store redis`: one Redis (`redis://host:port[/db]`) or the nodes of a Redis Cluster (`redis://h1:p1,h2:p2`). */
+  redisUrl: string;
+  /** `--store redis`: the start of every key, so several deployments (or test runs) can share one Redis. */
+  redisPrefix: string;
   auth: 'dev';
   /** TLS: `https` alone makes and reuses a self-signed localhost certificate in dataDir. */
   https: boolean;
@@ -31,6 +35,13 @@ export interface Config {
   throttleReadLimit: number;
   /** Presence-service requests of any kind per application per tenant per window. */
   throttleLimit: number;
+  /**
+   * Webhook hosts exempt from the private-address check of production mode (notifications.md §3), lower-case,
+   * IPv6 without brackets.
+   */
+  webhookAllow: string[];
+  /** How long a webhook endpoint has to answer the validation handshake, milliseconds (Graph: 10 s). */
+  handshakeTimeoutMs: number;
 }
 
 export const DEFAULTS: Config = {
@@ -38,6 +49,8 @@ export const DEFAULTS: Config = {
   host: '127.0.0.1',
   dataDir: './.presently',
   store: 'sqlite',
+  redisUrl: 'redis://127.0.0.1:6379',
+  redisPrefix: 'presently:',
   auth: 'dev',
   https: false,
   certFile: null,
@@ -53,4 +66,6 @@ export const DEFAULTS: Config = {
   throttleWindow: 30,
   throttleReadLimit: 1500,
   throttleLimit: 10_000,
+  webhookAllow: [],
+  handshakeTimeoutMs: 10_000,
 };

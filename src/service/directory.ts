@@ -9,7 +9,12 @@ import type { PresenceService } from './presence.ts';
 
 const lastSequenceKey = (tenantId: string, userId: string) => `presence.lastSequence.${tenantId}.${userId}`;
 
+/** Told after a user was deleted; awaited before deleteUser resolves (their subscriptions end: src/notify/lifecycle.ts). */
+export type UserDeletedListener = (tenantId: string, userId: string) => Promise<void>;
+
 export class Directory {
+  private readonly deletedListeners: UserDeletedListener[] = [];
+
   constructor(
     private readonly store: Store,
     private readonly presence: PresenceService,
@@ -22,13 +27,21 @@ export class Directory {
     return this.store.putUser(user, newRecord(this.clock.now(), previous));
   }
 
-  /** Removes the user and their presence. Resolves false when there was no such user. */
+  onUserDeleted(listener: UserDeletedListener): void {
+    this.deletedListeners.push(listener);
+  }
+
+  /**
+   * Removes the user and their presence, then tells the listeners (the subscriptions the user created lose their
+   * access). Resolves false when there was no such user.
+   */
   async deleteUser(tenantId: string, userId: string): Promise<boolean> {
     const record = await this.store.getPresence(tenantId, userId);
     if (!record) return false;
     await this.store.setMeta(lastSequenceKey(tenantId, userId), record.sequenceNumber);
     const deleted = await this.store.deleteUser(tenantId, userId);
     this.presence.forget(tenantId, userId);
+    if (deleted) for (const listener of this.deletedListeners) await listener(tenantId, userId);
     return deleted;
   }
 }

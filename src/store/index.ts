@@ -1,15 +1,26 @@
 /** Opens the store the configuration names. */
 import path from 'node:path';
-import { openSqliteStore } from './sqlite/sqliteStore.ts';
+import { openRedisStore, type RedisStore } from './redis/redisStore.ts';
+import { openSqliteStore, type SqliteStore } from './sqlite/sqliteStore.ts';
 import type { Store } from './types.ts';
 
 /** The database file inside the data directory. */
 export const DB_FILE = 'presently.db';
 
+export type StoreOptions =
+  | { kind: 'sqlite' | 'memory'; dataDir: string }
+  | { kind: 'redis'; redisUrl: string; redisPrefix: string };
+
 /**
  * `sqlite` keeps its data in `<dataDir>/presently.db` (the directory is created if missing); `memory` runs the same
- * SQLite code on a private in-memory database, which keeps nothing once closed.
+ * SQLite code on a private in-memory database, which keeps nothing once closed. Both open synchronously.
+ * `redis` connects to the Redis (or Redis Cluster: several comma-separated nodes) at `redisUrl`, its keys starting
+ * with `redisPrefix`; it resolves once Redis answers, and rejects with "cannot reach Redis at …" when it does not.
  */
-export function openStore(opts: { kind: 'sqlite' | 'memory'; dataDir: string }): Store {
+export function openStore(opts: { kind: 'sqlite' | 'memory'; dataDir: string }): SqliteStore;
+export function openStore(opts: { kind: 'redis'; redisUrl: string; redisPrefix: string }): Promise<RedisStore>;
+export function openStore(opts: StoreOptions): Store | Promise<Store>;
+export function openStore(opts: StoreOptions): Store | Promise<Store> {
+  if (opts.kind === 'redis') return openRedisStore({ url: opts.redisUrl, prefix: opts.redisPrefix });
   return openSqliteStore({ path: opts.kind === 'memory' ? ':memory:' : path.join(opts.dataDir, DB_FILE) });
 }

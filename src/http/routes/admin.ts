@@ -34,6 +34,11 @@ export interface AdminDeps {
   defaultAppId: string;
   /** Runs every timed transition due by the clock's new time (manual clock). */
   settle: () => Promise<void>;
+  /**
+   * Withdraws an app's access to a tenant: its subscriptions there get `reauthorizationRequired` and end
+   * (src/notify/lifecycle.ts). Resolves to how many ended.
+   */
+  revokeAppAccess?: (tenantId: string, appId: string) => Promise<number>;
 }
 
 export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
@@ -108,6 +113,17 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
       const tid = await tenantOf(request);
       const id = (request.params as { id: string }).id.toLowerCase();
       if (!(await deps.directory.deleteUser(tid, id))) throw notFound(`No user '${id.slice(0, 64)}' in tenant '${tid}'.`);
+      return reply.code(204).send();
+    },
+  });
+
+  resource(app, '/_presently/tenants/:tid/apps/:appId/access', {
+    DELETE: async (request, reply) => {
+      const tid = await tenantOf(request);
+      const appId = (request.params as { appId: string }).appId;
+      if (!isGuid(appId)) throw badRequest(`Invalid application id '${appId.slice(0, 64)}': a GUID is expected.`);
+      if (!deps.revokeAppAccess) throw new GraphError(501, 'NotImplemented', 'Change notifications are not enabled.');
+      await deps.revokeAppAccess(tid, appId.toLowerCase());
       return reply.code(204).send();
     },
   });

@@ -1,0 +1,103 @@
+/**
+ * The built-in webhook sink, `/_presently/sink/{name}` (notifications.md §4) [P]:
+ * - `POST …?validationToken=…` answers the validation handshake: 200, text/plain, the decoded token;
+ * - any other `POST` is recorded (time, headers of interest, body) and answered `202`;
+ * - `GET` answers `{"value": [records, oldest first]}`; `DELETE` forgets them (`204`).
+ *
+ * POST takes any content type (the handshake is text/plain) and is open in every auth mode, since webhooks carry no
+ * token; GET and DELETE are admin calls like the rest of `/_presently` (open in dev mode, else `Presently.Admin`).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import { authorizeAdmin } from '../../auth/permissions.ts';
+import type { TokenVerifier } from '../../auth/verify.ts';
+import type { Clock } from '../../domain/clock.ts';
+import { formatUtc } from '../../domain/timezones.ts';
+import { SINK_NAME, decodeBody, pickHeaders, type SinkStore } from '../../notify/sink.ts';
+import { GraphError, badRequest, sendGraphError } from '../errors.ts';
+
+export interface SinkRouteDeps {
+  sinks: SinkStore;
+  clock: Clock;
+  authMode: string;
+  verifier: TokenVerifier;
+}
+
+/** Notification batches can be larger than API requests. */
+export const SINK_BODY_LIMIT = 1024 * 1024;
+
+export const SINK_PATH = '/_presently/sink/:name';
+
+export function sinkRoutes(app: FastifyInstance, deps: SinkRouteDeps): void {
+  const { sinks, clock } = deps;
+
+  const guard = async (request: FastifyRequest) => {
+    if (deps.authMode === 'dev') return;
+    authorizeAdmin(await deps.verifier.verify(request.headers.authorization));
+  };
+
+  const nameOf = (request: FastifyRequest): string => {
+    const name = (request.params as { name: string }).name;
+    if (!SINK_NAME.test(name)) {
+      throw badRequest(`Invalid sink name '${name.slice(0, 100)}': use 1 to 100 letters, digits, '.', '_', '~' or '-'.`);
+    }
+    return name;
+  };
+
+  // Encapsulated, so that the catch-all body parser applies to the sink only.
+  void app.register(async (sink) => {
+    sink.removeAllContentTypeParsers();
+    sink.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: SINK_BODY_LIMIT }, (_request, body, done) => done(null, body));
+
+    sink.route({
+      method: 'POST',
+      url: SINK_PATH,
+      bodyLimit: SINK_BODY_LIMIT,
+      handler: async (request: FastifyRequest, reply: FastifyReply) => {
+        const name = nameOf(request);
+        const raw = (request.query as Record<string, unknown>).validationToken;
+        const token = Array.isArray(raw) ? raw[0] : raw;
+        if (typeof token === 'string') return reply.code(200).type('text/plain; charset=utf-8').send(token);
+        const body = request.body as Buffer | undefined;
+        const contentType = request.headers['content-type'];
+        sinks.record(name, {
+          receivedDateTime: formatUtc(clock.now()),
+          method: request.method,
+          url: request.url,
+          headers: pickHeaders(request.headers),
+          body: decodeBody(body, contentType),
+        }, body?.length ?? 0);
+        return reply.code(202).send();
+      },
+    });
+
+    sink.route({
+      method: 'GET',
+      url: SINK_PATH,
+      handler: async (request: FastifyRequest, reply: FastifyReply) => {
+        await guard(request);
+        return reply.type('application/json').send({ value: sinks.list(nameOf(request)) });
+      },
+    });
+
+    sink.route({
+      method: 'DELETE',
+      url: SINK_PATH,
+      handler: async (request: FastifyRequest, reply: FastifyReply) => {
+        await guard(request);
+        sinks.clear(nameOf(request));
+        return reply.code(204).send();
+      },
+    });
+
+    const others: HTTPMethods[] = ['PUT', 'PATCH'];
+    sink.route({
+      method: others,
+      url: SINK_PATH,
+      handler: (request: FastifyRequest, reply: FastifyReply) => {
+        reply.header('allow', 'GET, POST, DELETE');
+        return sendGraphError(reply, clock.now(), new GraphError(405, 'MethodNotAllowed',
+          `The HTTP method '${request.method}' is not allowed on this resource; use GET or POST or DELETE.`));
+      },
+    });
+  });
+}

@@ -1,0 +1,82 @@
+/**
+ * The deliveries log (notifications.md §4): the most recent delivery attempts, in memory, for
+ * `GET /_presently/deliveries` and for tests. One entry per POST (a batch of items to one endpoint), plus entries
+ * for items dropped without a POST (expired or deleted subscription, endpoint over the slow limit, encryption
+ * failure). Also keeps running totals for /metrics.
+ */
+
+export type DeliveryOutcome = 'delivered' | 'retry' | 'dropped';
+
+export interface DeliveryLogEntry {
+  /** Clock time of the attempt's end (Graph's UTC format). */
+  time: string;
+  subscriptionIds: string[];
+  url: string;
+  kind: 'change' | 'lifecycle';
+  /** Items in the POST (or dropped without one). */
+  items: number;
+  /** HTTP status; 0 when no response arrived, or no POST was made. */
+  status: number;
+  error: string | null;
+  /** Real network time of the POST, milliseconds (0 when no POST was made). */
+  latencyMs: number;
+  /** 1 for a first try: the highest attempt number among the items. */
+  attempt: number;
+  /** `retry` when the POST failed and at least one item will be tried again; `dropped` when none will. */
+  outcome: DeliveryOutcome;
+  /** How many of the items were dropped (given up on) after this attempt. */
+  dropped: number;
+}
+
+export interface DeliveryTotals {
+  /** POSTs made. */
+  posts: number;
+  /** POSTs that failed (non-2xx, timeout, network error). */
+  failedPosts: number;
+  /** Items delivered (a 2xx within the timeout). */
+  delivered: number;
+  /** Items rescheduled after a failed POST. */
+  retried: number;
+  /** Items given up on, by reason. */
+  dropped: Record<DropReason, number>;
+}
+
+export type DropReason = 'expired' | 'slowEndpoint' | 'subscriptionGone' | 'encryption';
+
+export class DeliveryLog {
+  private readonly ring: (DeliveryLogEntry | undefined)[];
+  private next = 0;
+  private size = 0;
+  readonly totals: DeliveryTotals = {
+    posts: 0, failedPosts: 0, delivered: 0, retried: 0,
+    dropped: { expired: 0, slowEndpoint: 0, subscriptionGone: 0, encryption: 0 },
+  };
+
+  constructor(readonly capacity = 1000) {
+    this.ring = new Array<DeliveryLogEntry | undefined>(capacity);
+  }
+
+  add(entry: DeliveryLogEntry): void {
+    this.ring[this.next] = entry;
+    this.next = (this.next + 1) % this.capacity;
+    if (this.size < this.capacity) this.size++;
+  }
+
+  /** Oldest first (newest last), optionally only the entries that name a subscription. */
+  entries(filter: { subscriptionId?: string } = {}): DeliveryLogEntry[] {
+    const out: DeliveryLogEntry[] = [];
+    const start = (this.next - this.size + this.capacity) % this.capacity;
+    for (let i = 0; i < this.size; i++) {
+      const e = this.ring[(start + i) % this.capacity]!;
+      if (filter.subscriptionId !== undefined && !e.subscriptionIds.includes(filter.subscriptionId)) continue;
+      out.push(e);
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.ring.fill(undefined);
+    this.next = 0;
+    this.size = 0;
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The dispatcher (notifications.md §2): turns the outbox of committed presence changes into deliveries. Each change
+ * event becomes one notification item per live subscription that watches the user; the events are removed and the
+ * deliveries enqueued in one atomic store call (`dispatchChanges`), so a crash between reading and dispatching only
+ * means the events are read again — no change is lost, and none is fanned out twice.
+ *
+ * Woken by PresenceService.onChange (every committed change), at start, and by a real-time safety timer (changes
+ * committed by another node sharing the store, or a wake lost to an error).
+ */
+import { clearInterval, setInterval } from 'node:timers';
+import type { Clock } from '../domain/clock.ts';
+import { formatUtc } from '../domain/timezones.ts';
+import type { Store } from '../store/types.ts';
+import type { ChangeEvent, NewDelivery, Subscription } from './types.ts';
+
+export interface DispatcherOptions {
+  /** Events read per store call. */
+  readLimit?: number;
+  /** Dispatch a chunk of events once it has produced this many deliveries (bounds one transaction). */
+  chunkDeliveries?: number;
+  /** Real-time safety net, milliseconds (0: none). */
+  safetyIntervalMs?: number;
+  /** Called after deliveries were enqueued (the deliverer's wake). */
+  onDispatched?: () => void;
+  onError?: (err: unknown) => void;
+}
+
+/** The notification item of one change for one subscription, exactly as notifications.md §2 shows it. */
+export function changeItem(sub: Subscription, event: Pick<ChangeEvent, 'userId' | 'sequenceNumber'>): Record<string, unknown> {
+  return {
+    subscriptionId: sub.id,
+    subscriptionExpirationDateTime: formatUtc(sub.expiresAt),
+    changeType: 'updated',
+    resource: `communications/presences/${event.userId}`,
+    resourceData: {
+      '@odata.id': `users/${event.userId}/presence`,
+      '@odata.type': '#microsoft.graph.presence',
+      id: event.userId,
+      sequenceNumber: event.sequenceNumber,
+    },
+    clientState: sub.clientState,
+    tenantId: sub.tenantId,
+  };
+}
+
+/** The deliveries one event produces for the subscriptions watching its user (expired ones get nothing). */
+export function deliveriesFor(event: ChangeEvent, subs: readonly Subscription[], now: number): NewDelivery[] {
+  const out: NewDelivery[] = [];
+  for (const sub of subs) {
+    if (sub.expiresAt <= now) continue;
+    if (sub.tenantId !== event.tenantId) continue;
+    out.push({
+      subscriptionId: sub.id,
+      tenantId: sub.tenantId,
+      kind: 'change',
+      url: sub.notificationUrl,
+      item: changeItem(sub, event),
+      // The owner's view; the watcher projection is applied when it is encrypted, at each send.
+      resourceView: sub.includeResourceData ? event.view : null,
+      userId: event.userId,
+      attempt: 0,
+      nextAttemptAt: now,
+      createdAt: now,
+    });
+  }
+  return out;
+}
+
+export class Dispatcher {
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+  private interval: ReturnType<typeof setInterval> | null = null;
+  private readonly readLimit: number;
+  private readonly chunkDeliveries: number;
+  /** Events dispatched and deliveries enqueued since start (tests, metrics). */
+  events = 0;
+  deliveries = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly opts: DispatcherOptions = {},
+  ) {
+    this.readLimit = opts.readLimit ?? 500;
+    this.chunkDeliveries = opts.chunkDeliveries ?? 5000;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    const every = this.opts.safetyIntervalMs ?? 1000;
+    if (every > 0) {
+      this.interval = setInterval(() => void this.run(), every);
+      this.interval.unref();
+    }
+    await this.run();
+  }
+
+  /** Stops waking; resolves when a run in progress has finished. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.interval) clearInterval(this.interval);
+    this.interval = null;
+    await this.running;
+  }
+
+  /** A change was committed: dispatch it (and whatever else is in the outbox). */
+  wake(): void {
+    if (!this.stopped) void this.run();
+  }
+
+  /** Dispatches the whole outbox; resolves when it is empty (or a store call failed). Safe to call concurrently. */
+  run(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.drain();
+        } while (this.again && !this.stopped);
+      } catch (err) {
+        this.opts.onError?.(err);
+      } finally {
+        this.running = null;
+      }
+    })();
+    return this.running;
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const events = await this.store.readChanges(this.readLimit);
+      if (events.length === 0) return;
+      const subsByUser = new Map<string, Subscription[]>();
+      let ids: string[] = [];
+      let deliveries: NewDelivery[] = [];
+      for (const event of events) {
+        const key = `${event.tenantId}/${event.userId}`;
+        let subs = subsByUser.get(key);
+        if (!subs) subsByUser.set(key, (subs = await this.store.subscriptionsForUser(event.tenantId, event.userId)));
+        ids.push(event.id);
+        for (const d of deliveriesFor(event, subs, this.clock.now())) deliveries.push(d);
+        if (deliveries.length >= this.chunkDeliveries) {
+          await this.commit(ids, deliveries);
+          ids = [];
+          deliveries = [];
+        }
+      }
+      if (ids.length > 0) await this.commit(ids, deliveries);
+      if (events.length < this.readLimit || this.stopped) return;
+    }
+  }
+
+  private async commit(ids: string[], deliveries: NewDelivery[]): Promise<void> {
+    const mine = await this.store.dispatchChanges(ids, deliveries);
+    if (!mine) return;
+    this.events += ids.length;
+    this.deliveries += deliveries.length;
+    if (deliveries.length > 0) this.opts.onDispatched?.();
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * Subscription lifecycle (notifications.md §1, §2): a due-loop over the subscriptions' expiry instants, like the
+ * presence scheduler's.
+ *
+ * - At `expiresAt` a subscription is deleted (with its pending deliveries): it delivers nothing more, and reads
+ *   answer 404.
+ * - 10 minutes before `expiresAt`, a subscription with a `lifecycleNotificationUrl` gets one `reauthorizationRequired`
+ *   item there [P]; `reauthorizationNotifiedAt` records it, so it is sent once per lifetime. A renewal moves
+ *   `expiresAt`, which starts a new lifetime (a notification older than the new warning instant no longer counts,
+ *   whether or not the renewal cleared the mark); a reauthorize alone does not (same expiry: no second notice).
+ * - When the creator's access is revoked — the creating user is deleted, or the app's access in the tenant is
+ *   withdrawn (`DELETE /_presently/tenants/{tid}/apps/{appId}/access`) — each affected subscription is deleted and
+ *   then, when it has a `lifecycleNotificationUrl`, a `reauthorizationRequired` item is queued for it. Graph stops
+ *   delivering once access is gone and the subscription cannot be reauthorised; deleting it says so plainly
+ *   (reads answer 404), and the lifecycle item outlives it in the delivery queue.
+ *
+ * Woken at start, at the next instant it computed (`clock.at`), when a subscription is created or changed (`wake`),
+ * by a real-time safety timer, and by the manual clock's settle.
+ */
+import { clearInterval, setInterval } from 'node:timers';
+import type { Clock } from '../domain/clock.ts';
+import { formatUtc } from '../domain/timezones.ts';
+import type { Store } from '../store/types.ts';
+import type { NewDelivery, Subscription } from './types.ts';
+
+/** How long before expiry `reauthorizationRequired` is sent [P]. */
+export const REAUTHORIZE_BEFORE_MS = 10 * 60_000;
+
+const BATCH = 500;
+
+export function lifecycleItem(sub: Subscription, lifecycleEvent = 'reauthorizationRequired'): Record<string, unknown> {
+  return {
+    subscriptionId: sub.id,
+    subscriptionExpirationDateTime: formatUtc(sub.expiresAt),
+    tenantId: sub.tenantId,
+    clientState: sub.clientState,
+    lifecycleEvent,
+  };
+}
+
+/** The lifecycle delivery for a subscription, or null when it has no lifecycleNotificationUrl. */
+export function lifecycleDelivery(sub: Subscription, now: number): NewDelivery | null {
+  if (!sub.lifecycleNotificationUrl) return null;
+  return {
+    subscriptionId: sub.id,
+    tenantId: sub.tenantId,
+    kind: 'lifecycle',
+    url: sub.lifecycleNotificationUrl,
+    item: lifecycleItem(sub),
+    resourceView: null,
+    userId: null,
+    attempt: 0,
+    nextAttemptAt: now,
+    createdAt: now,
+  };
+}
+
+/** Whether the subscription still needs its reauthorizationRequired for the current lifetime. */
+export function needsReauthorizationNotice(sub: Subscription): boolean {
+  if (!sub.lifecycleNotificationUrl) return false;
+  return sub.reauthorizationNotifiedAt === null || sub.reauthorizationNotifiedAt < sub.expiresAt - REAUTHORIZE_BEFORE_MS;
+}
+
+/** When the loop must next look at a subscription. */
+function dueInstant(sub: Subscription): number {
+  return needsReauthorizationNotice(sub) ? sub.expiresAt - REAUTHORIZE_BEFORE_MS : sub.expiresAt;
+}
+
+export interface LifecycleOptions {
+  /** Called after lifecycle deliveries were enqueued (the deliverer's wake). */
+  onEnqueued?: () => void;
+  onError?: (err: unknown) => void;
+  /** Real-time safety net, milliseconds (0: none). */
+  safetyIntervalMs?: number;
+}
+
+export class Lifecycle {
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+  private cancelTimer: (() => void) | null = null;
+  private armedFor: number | null = null;
+  private interval: ReturnType<typeof setInterval> | null = null;
+  /** Since start (tests, metrics). */
+  expired = 0;
+  warned = 0;
+  revoked = 0;
+  /**
+   * Subscription id → the expiresAt a notice was sent for. A reauthorize clears the stored mark without moving the
+   * expiry; this keeps that from sending the notice again (and again) in the same lifetime. Lost on restart: at
+   * worst one more notice.
+   */
+  private readonly noticed = new Map<string, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly opts: LifecycleOptions = {},
+  ) {}
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    const every = this.opts.safetyIntervalMs ?? 30_000;
+    if (every > 0) {
+      this.interval = setInterval(() => void this.runDue(), every);
+      this.interval.unref();
+    }
+    await this.runDue();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.interval) clearInterval(this.interval);
+    this.interval = null;
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+    this.armedFor = null;
+    await this.running;
+  }
+
+  /** A subscription was created, renewed or reauthorised: look again (its instants may come before the armed one). */
+  wake(): void {
+    if (!this.stopped) void this.runDue();
+  }
+
+  /** Expires and warns everything due by now; resolves when done. Safe to call concurrently. */
+  runDue(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.drain();
+        } while (this.again && !this.stopped);
+      } catch (err) {
+        this.opts.onError?.(err);
+      } finally {
+        this.running = null;
+      }
+      await this.rearm();
+    })();
+    return this.running;
+  }
+
+  /** The creating user's access is gone (the user was deleted). Resolves to the number of subscriptions ended. */
+  async revokeCreator(tenantId: string, creatorId: string): Promise<number> {
+    return this.revoke(await this.store.listSubscriptions({ tenantId, creatorId }));
+  }
+
+  /** The app's access to the tenant was withdrawn. Resolves to the number of subscriptions ended. */
+  async revokeApp(tenantId: string, applicationId: string): Promise<number> {
+    return this.revoke(await this.store.listSubscriptions({ tenantId, applicationId }));
+  }
+
+  private async revoke(subs: Subscription[]): Promise<number> {
+    let n = 0;
+    let enqueued = false;
+    for (const sub of subs) {
+      // Delete first, then queue: deleteSubscription removes the subscription's queued deliveries.
+      this.noticed.delete(sub.id);
+      if (!(await this.store.deleteSubscription(sub.id))) continue;
+      n++;
+      const d = lifecycleDelivery(sub, this.clock.now());
+      if (d) {
+        await this.store.enqueueDeliveries([d]);
+        enqueued = true;
+      }
+    }
+    this.revoked += n;
+    if (enqueued) this.opts.onEnqueued?.();
+    if (n > 0) this.wake();
+    return n;
+  }
+
+  private async drain(): Promise<void> {
+    const now = this.clock.now();
+    for (;;) {
+      const expired = await this.store.subscriptionsExpiringBy(now, BATCH);
+      for (const sub of expired) {
+        this.noticed.delete(sub.id);
+        if (await this.store.deleteSubscription(sub.id)) this.expired++;
+      }
+      if (expired.length < BATCH || this.stopped) break;
+    }
+    let enqueued = false;
+    // Already-notified subscriptions stay in the answer, so widen it until it holds everyone in the window.
+    for (let limit = 1000; !this.stopped; limit *= 2) {
+      const soon = await this.store.subscriptionsExpiringBy(now + REAUTHORIZE_BEFORE_MS, limit);
+      for (const sub of soon) {
+        if (!needsReauthorizationNotice(sub) || sub.expiresAt <= now || this.noticed.get(sub.id) === sub.expiresAt) continue;
+        const d = lifecycleDelivery(sub, now)!;
+        // Queue first, then mark: a crash in between repeats the notice rather than losing it.
+        await this.store.enqueueDeliveries([d]);
+        enqueued = true;
+        this.warned++;
+        if (this.noticed.size >= 100_000) this.noticed.clear();
+        this.noticed.set(sub.id, sub.expiresAt);
+        const fresh = await this.store.getSubscription(sub.id);
+        if (fresh && fresh.expiresAt === sub.expiresAt) await this.store.putSubscription({ ...fresh, reauthorizationNotifiedAt: now });
+      }
+      if (soon.length < limit) break;
+    }
+    if (enqueued) this.opts.onEnqueued?.();
+  }
+
+  private async rearm(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const first = await this.store.nextSubscriptionExpiry();
+      if (first === null) {
+        this.cancelTimer?.();
+        this.cancelTimer = null;
+        this.armedFor = null;
+        return;
+      }
+      // Every subscription's instant is at least its expiry minus the warning lead, so only those expiring by
+      // `first + lead` can come before `first`.
+      let next = first;
+      for (let limit = 1000; ; limit *= 2) {
+        const subs = await this.store.subscriptionsExpiringBy(first + REAUTHORIZE_BEFORE_MS, limit);
+        for (const sub of subs) next = Math.min(next, this.noticed.get(sub.id) === sub.expiresAt ? sub.expiresAt : dueInstant(sub));
+        if (subs.length < limit) break;
+      }
+      // Something due now that the drain could not settle (a store error): look again shortly, without spinning.
+      if (next <= this.clock.now()) next = this.clock.now() + 1000;
+      if (next === this.armedFor) return;
+      this.cancelTimer?.();
+      this.armedFor = next;
+      this.cancelTimer = this.clock.at(next, () => {
+        this.armedFor = null;
+        this.cancelTimer = null;
+        void this.runDue();
+      });
+    } catch (err) {
+      this.opts.onError?.(err);
+    }
+  }
+}
