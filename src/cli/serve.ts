@@ -2,6 +2,7 @@
  * `presently serve`: starts the server, prints the ready line, and stops cleanly on SIGINT/SIGTERM.
  */
 import type { Command } from 'commander';
+import type { Config } from '../config/config.ts';
 import { buildPresently } from '../server.ts';
 import { SERVE_FLAGS, UsageError, envName, toConfig } from './options.ts';
 
@@ -55,7 +56,7 @@ export function registerServeCommand(program: Command): void {
       process.exit(1);
     }
     const info = [
-      `  store: ${config.store}${config.store === 'sqlite' ? ` in ${config.dataDir}` : ' (nothing is kept)'}; auth: ${config.auth}; clock: ${config.clock}; cloud: ${config.cloud}`,
+      `  store: ${describeStore(config)}; auth: ${config.auth}; clock: ${config.clock}; cloud: ${config.cloud}`,
     ];
     if (presently.tls) info.push(`  TLS certificate: ${presently.tls.certPath}${presently.tls.created ? ' (new, self-signed for localhost)' : ''}`);
     if (config.auth === 'dev') info.push(`  get a token: npm run presently -- token --user AdeleV@contoso.example${url.endsWith(':8080') ? '' : ` --url ${url}`}`);
@@ -64,4 +65,10 @@ export function registerServeCommand(program: Command): void {
     process.stdout.write(`Presently listening on ${url}\n`);
 
   });
+}
+
+function describeStore(config: Config): string {
+  if (config.store === 'sqlite') return `sqlite in ${config.dataDir}`;
+  if (config.store === 'redis') return `redis at ${config.redisUrl.replace(/\/\/[^@/]*@/, '//***@')}, prefix '${config.redisPrefix}'`;
+  return 'memory (nothing is kept)';
 }

@@ -8,6 +8,11 @@ import type { PresenceService } from '../service/presence.ts';
 import type { Store } from '../store/types.ts';
 
 const BATCH = 500;
+/**
+ * With a store shared by several nodes, another node may store a due instant this one never hears of (and die
+ * before making the transition): every node then also looks at the due index this often (real time).
+ */
+export const SHARED_STORE_POLL_MS = 1000;
 
 export class Scheduler {
   private cancelTimer: (() => void) | null = null;
@@ -15,6 +20,7 @@ export class Scheduler {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
+  private poll: NodeJS.Timeout | null = null;
   /** Transitions made since start (for tests and metrics). */
   transitions = 0;
 
@@ -31,10 +37,16 @@ export class Scheduler {
   async start(): Promise<void> {
     this.stopped = false;
     await this.runDue();
+    if (!this.store.exclusive && !this.poll) {
+      this.poll = setInterval(() => void this.rearm(), SHARED_STORE_POLL_MS);
+      this.poll.unref();
+    }
   }
 
   stop(): void {
     this.stopped = true;
+    if (this.poll) clearInterval(this.poll);
+    this.poll = null;
     this.cancelTimer?.();
     this.cancelTimer = null;
     this.armedFor = null;
