@@ -5,7 +5,7 @@
  * the ones still alive and removes the temporary data directories.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -75,10 +75,13 @@ export interface PresentlyProcess {
   kill9(): Promise<void>;
 }
 
-/** Spawns `node bin/presently.js serve --port 0 …` (node itself is the child, so its pid is the server's). */
-export function startPresently(args: string[], timeoutMs = 20_000): Promise<PresentlyProcess> {
+/**
+ * Spawns `node [nodeArgs] bin/presently.js serve --port 0 …` (node itself is the child, so its pid is the server's).
+ * `nodeArgs` are node's own options, e.g. `--cpu-prof`.
+ */
+export function startPresently(args: string[], timeoutMs = 20_000, nodeArgs: string[] = []): Promise<PresentlyProcess> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env },
   });
@@ -214,6 +217,39 @@ export function readCpuSeconds(pid: number): number | null {
     // The command name (field 2) may contain spaces; fields after it are space-separated.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime (fields 14, 15)
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * ms the process's main thread (the event loop) has spent waiting in a run queue for a CPU so far
+ * (/proc/<pid>/schedstat, field 2): time it was ready to run while other processes had the cores.
+ */
+export function readRunQueueWaitMs(pid: number): number | null {
+  try {
+    const n = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
+    return Number.isFinite(n) ? n / 1e6 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds (user + system) used so far by each thread of a process, by thread id, with the thread's name. */
+export function readThreadCpu(pid: number): Map<string, { name: string; seconds: number }> | null {
+  try {
+    const out = new Map<string, { name: string; seconds: number }>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(tid, { name, seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS });
+      } catch {
+        // the thread ended
+      }
+    }
+    return out;
   } catch {
     return null;
   }

@@ -14,6 +14,7 @@ import {
   installCleanup,
   readCpuSeconds,
   readMemory,
+  readRunQueueWaitMs,
   removeTempDir,
   startBare,
   startPresently,
@@ -39,7 +40,8 @@ const USAGE = `usage: npm run bench -- [options]
   --startups N      start-up samples, the measured server included (default 3)
   --only A,B        run only these scenarios
   --json FILE       also write the results as JSON
-  --list            list the scenarios and exit`;
+  --list            list the scenarios and exit
+  --scheduler       run only the scheduler benchmark instead (bench/scheduler.ts; --scheduler --help for its options)`;
 
 function options() {
   const { values } = parseArgs({
@@ -99,6 +101,11 @@ interface Measurement {
   serverCpu: number | null;
   /** CPU used by the bench process (autocannon) during the load, % of one core. */
   clientCpu: number;
+  /**
+   * Time the server's event-loop thread was ready to run but had no core (other processes had them), % of the
+   * load's duration: how much the rest of the machine took from it.
+   */
+  serverWait: number | null;
   seconds: number;
   /** How many requests a 'generate' load built (sent, plus at most one per connection never sent). */
   built: number;
@@ -124,6 +131,7 @@ async function runLoad(baseUrl: string, serverPid: number, load: Load, tag: stri
     ];
   }
   const cpu0 = readCpuSeconds(serverPid);
+  const wait0 = readRunQueueWaitMs(serverPid);
   const client0 = process.cpuUsage();
   const t0 = performance.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -133,6 +141,7 @@ async function runLoad(baseUrl: string, serverPid: number, load: Load, tag: stri
   });
   const wall = (performance.now() - t0) / 1000;
   const cpu1 = readCpuSeconds(serverPid);
+  const wait1 = readRunQueueWaitMs(serverPid);
   const client = process.cpuUsage(client0);
   const statusCodes: Record<string, number> = {};
   for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = stat.count ?? 0;
@@ -148,6 +157,7 @@ async function runLoad(baseUrl: string, serverPid: number, load: Load, tag: stri
     statusCodes,
     serverCpu: cpu0 === null || cpu1 === null ? null : ((cpu1 - cpu0) / wall) * 100,
     clientCpu: ((client.user + client.system) / 1e6 / wall) * 100,
+    serverWait: wait0 === null || wait1 === null ? null : ((wait1 - wait0) / 1000 / wall) * 100,
     seconds: result.duration,
     built,
   };
@@ -245,6 +255,12 @@ async function runScenario(sc: Scenario, ctx: BenchContext, presently: Presently
   const presentlyTag = tag('presently', 'measure');
   out.presently = await runLoad(presently.url, presently.pid, load, presentlyTag, opts.duration, opts.connections);
   out.ratio = out.presently.rps / out.bare.rps;
+  if (out.bare.serverWait !== null && out.presently.serverWait !== null) {
+    out.notes.push(
+      `run-queue wait (the server's event loop ready to run but without a core): bare ${fmt.pct(out.bare.serverWait)}, ` +
+        `Presently ${fmt.pct(out.presently.serverWait)} of the load's duration`,
+    );
+  }
 
   // 3. Anything but 2xx invalidates the numbers.
   for (const [server, m] of [['bare', out.bare], ['Presently', out.presently]] as const) {
@@ -267,7 +283,7 @@ async function runScenario(sc: Scenario, ctx: BenchContext, presently: Presently
   // 4. The scenario's own check after the load (e.g. writes landed).
   if (sc.verify) {
     try {
-      const v = await sc.verify(ctx, { tag: presentlyTag, built: out.presently.built });
+      const v = await sc.verify(ctx, { tag: presentlyTag, built: out.presently.built, connections: opts.connections });
       out.problems.push(...v.problems);
       out.notes.push(...v.notes);
     } catch (err) {
@@ -323,6 +339,11 @@ function machine() {
 }
 
 async function main(): Promise<number> {
+  // The scheduler benchmark is a separate run with its own options (bench/scheduler.ts).
+  if (process.argv.includes('--scheduler')) {
+    const { runSchedulerBench } = await import('./scheduler.ts');
+    return runSchedulerBench(process.argv.slice(2).filter((a) => a !== '--scheduler'));
+  }
   let opts: Options;
   try {
     opts = options();

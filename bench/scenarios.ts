@@ -3,7 +3,7 @@
  * answer looks like (checked once before the load, on a sample request), the target it is judged against and,
  * optionally, a check after the load (e.g. that writes really landed).
  *
- * To add a scenario (setPresence, $batch, …) append an entry to SCENARIOS; `--store redis` needs no change here.
+ * To add a scenario append an entry to SCENARIOS; `--store redis` needs no change here.
  * The bare baseline server replays Presently's answer to the scenario's sample request (the first request of its
  * load), so both servers send the same bytes.
  */
@@ -11,6 +11,8 @@ import { call, type BenchRequest, type HttpResult } from './http.ts';
 
 export const TENANT = '2b5f4ac6-0f43-4b31-8a3c-2d8b8e4f5c01';
 export const ADELE = 'fa8bf3dc-eca7-46b7-bad1-db199b62afc3';
+/** The dev app: an application token's `appid`, hence the `sessionId` setPresence must be given. */
+export const DEV_APP = '22553876-f5ab-4529-bffb-cfe50aa89f87';
 /** Graph's documented maximum for getPresencesByUserId. */
 export const MAX_IDS = 650;
 
@@ -58,8 +60,11 @@ export interface Scenario {
   load(ctx: BenchContext): Load;
   /** Checks Presently's answer to the sample request (already known to be 2xx); returns a problem or nothing. */
   checkSample?(res: HttpResult, ctx: BenchContext): string | undefined;
-  /** Runs after the measured Presently load; `tag` and `built` are those the load's generator was called with. */
-  verify?(ctx: BenchContext, load: { tag: string; built: number }): Promise<Verdict>;
+  /**
+   * Runs after the measured Presently load; `tag` and `built` are those the load's generator was called with,
+   * `connections` the load's concurrency (at most that many of the last generated requests were never sent).
+   */
+  verify?(ctx: BenchContext, load: { tag: string; built: number; connections: number }): Promise<Verdict>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -71,8 +76,26 @@ function bearer(token: string, json = false): Record<string, string> {
 
 interface PresenceJson {
   id?: string;
+  availability?: string;
+  activity?: string;
   statusMessage?: { message?: { content?: string } } | null;
 }
+
+/** The pairs an application may set for its session (presence-api.md §4). */
+const SESSION_PAIRS = [
+  ['Available', 'Available'], ['Busy', 'InACall'], ['Busy', 'InAConferenceCall'], ['Away', 'Away'], ['DoNotDisturb', 'Presenting'],
+] as const;
+
+/**
+ * The pair the set-presence load sends with its request `n` over `users` users: it moves on by one every round over
+ * the users (so a user's consecutive requests differ) and is staggered across users (so every pair is in every round).
+ */
+function sessionPair(n: number, users: number): (typeof SESSION_PAIRS)[number] {
+  return SESSION_PAIRS[(Math.floor(n / users) + (n % users)) % SESSION_PAIRS.length]!;
+}
+
+/** Users per $batch of the batch-20-gets scenario: Graph's maximum. */
+const BATCH_SIZE = 20;
 
 function isPresence(v: unknown, id: string): boolean {
   const p = v as PresenceJson | undefined;
@@ -168,6 +191,93 @@ export const SCENARIOS: Scenario[] = [
           `${built} requests generated, the last ≤ connections of them never sent)`,
       );
       return { problems, notes };
+    },
+  },
+  {
+    name: 'set-presence',
+    title: 'POST setPresence',
+    description:
+      '`POST /v1.0/users/{id}/presence/setPresence` with an application token (Presence.ReadWrite.All, the dev app, ' +
+      "whose id is the `sessionId`), rotating over the 650 bench users and over the five allowed pairs (Available/" +
+      'Available, Busy/InACall, Busy/InAConferenceCall, Away/Away, DoNotDisturb/Presenting; the pair moves on every ' +
+      'round, so each request changes the user\'s presence), `expirationDuration` PT1H. Every request is a real write ' +
+      '(the session replaced, the view recomputed, a new due instant). After the load every user is read back: each ' +
+      'must show the pair last sent to it.',
+    target: { metric: 'ratio', min: 0.3 },
+    load: (ctx) => ({
+      kind: 'generate',
+      request: (n) => {
+        const [availability, activity] = sessionPair(n, ctx.users.length);
+        return {
+          method: 'POST',
+          path: `/v1.0/users/${ctx.users[n % ctx.users.length]}/presence/setPresence`,
+          headers: bearer(ctx.appToken, true),
+          body: JSON.stringify({ sessionId: DEV_APP, availability, activity, expirationDuration: 'PT1H' }),
+        };
+      },
+    }),
+    checkSample: (res) => (res.status === 200 && res.body.length === 0 ? undefined : `expected 200 with no body, got ${res.status}: ${res.text.slice(0, 300)}`),
+    async verify(ctx, { built, connections }) {
+      const users = ctx.users;
+      const L = users.length;
+      const presences = await readPresences(ctx, users);
+      let exact = 0;
+      let previous = 0;
+      const wrong: string[] = [];
+      presences.forEach((p, idx) => {
+        if (idx >= built) return; // never written by this load
+        const last = idx + Math.floor((built - 1 - idx) / L) * L; // the last request generated for this user
+        const got = `${p.availability}/${p.activity}`;
+        const want = sessionPair(last, L).join('/');
+        if (got === want) exact++;
+        // The last ≤ `connections` generated requests may never have been sent: then the round before is the last.
+        else if (last >= built - connections && last - L >= 0 && got === sessionPair(last - L, L).join('/')) previous++;
+        else wrong.push(`${users[idx]}: ${got} (expected ${want})`);
+      });
+      const expected = Math.min(built, L);
+      const problems = wrong.length ? [`${wrong.length}/${expected} users do not show the pair last sent to them, e.g. ${wrong.slice(0, 3).join('; ')}`] : [];
+      const notes = [
+        `writes read back: ${exact + previous}/${expected} users show the pair last sent to them (${previous} of them the ` +
+          `round before, whose next request was among the last ≤ ${connections} generated and never sent); ${built} requests generated`,
+      ];
+      return { problems, notes };
+    },
+  },
+  {
+    name: 'batch-20-gets',
+    title: 'POST $batch ×20 GET presence',
+    description:
+      "`POST /v1.0/$batch` with 20 `GET /users/{id}/presence` items (Graph's maximum) for 20 different bench users, " +
+      "Adele's delegated token (Presence.Read.All) on the envelope, handed to every item. Each connection cycles " +
+      'through batches covering the 650 users. Each item runs through the whole app (inject), so this is 20 ' +
+      'authenticated reads plus the envelope: recorded, no target.',
+    load: (ctx) => ({
+      kind: 'cycle',
+      requests: Array.from({ length: Math.ceil(ctx.users.length / BATCH_SIZE) }, (_, b) => ({
+        method: 'POST',
+        path: '/v1.0/$batch',
+        headers: bearer(ctx.adeleToken, true),
+        body: JSON.stringify({
+          requests: Array.from({ length: BATCH_SIZE }, (_, k) => ({
+            id: String(k + 1),
+            method: 'GET',
+            url: `/users/${ctx.users[(b * BATCH_SIZE + k) % ctx.users.length]}/presence`,
+          })),
+        }),
+      })),
+    }),
+    checkSample(res, ctx) {
+      const responses = (res.json as { responses?: Array<{ id?: string; status?: number; body?: unknown }> } | undefined)?.responses;
+      if (!Array.isArray(responses)) return `no responses array: ${res.text.slice(0, 300)}`;
+      if (responses.length !== BATCH_SIZE) return `${responses.length} responses for ${BATCH_SIZE} requests`;
+      for (let k = 0; k < BATCH_SIZE; k++) {
+        const item = responses.find((r) => r.id === String(k + 1));
+        if (!item) return `no response for request ${k + 1}`;
+        if (item.status !== 200) return `request ${k + 1} answered ${item.status}: ${JSON.stringify(item.body).slice(0, 300)}`;
+        const id = ctx.users[k % ctx.users.length]!;
+        if (!isPresence(item.body, id)) return `request ${k + 1} is not the presence of ${id}: ${JSON.stringify(item.body).slice(0, 300)}`;
+      }
+      return undefined;
     },
   },
   {
