@@ -6,8 +6,19 @@ import { InvalidInput } from './errors.ts';
 
 const ANCHOR = Temporal.ZonedDateTime.from('2000-01-01T00:00:00[UTC]');
 
+/** Parsed durations by text: clients send the same few (PT5M, PT1H) over and over. */
+const parsed = new Map<string, number>();
+
 /** Milliseconds of `text` (negative for `-PT1H`), or InvalidInput naming `name`. Years and months are refused. */
 export function parseDuration(text: string, name: string): number {
+  const hit = parsed.get(text);
+  if (hit !== undefined) return hit;
+  const ms = parseUncached(text, name);
+  if (parsed.size < 1000) parsed.set(text, ms);
+  return ms;
+}
+
+function parseUncached(text: string, name: string): number {
   let d: Temporal.Duration;
   try {
     if (text.length > 64) throw new RangeError('too long');

@@ -96,6 +96,8 @@ export class Dispatcher {
     await this.run();
   }
 
+  private wakePending = false;
+
   /** Stops waking; resolves when a run in progress has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -104,9 +106,17 @@ export class Dispatcher {
     await this.running;
   }
 
-  /** A change was committed: dispatch it (and whatever else is in the outbox). */
+  /**
+   * A change was committed: dispatch it (and whatever else is in the outbox) on the next turn of the event loop, so
+   * that the writes of one busy moment are dispatched together rather than one outbox round trip per write.
+   */
   wake(): void {
-    if (!this.stopped) void this.run();
+    if (this.stopped || this.wakePending) return;
+    this.wakePending = true;
+    setImmediate(() => {
+      this.wakePending = false;
+      void this.run();
+    });
   }
 
   /** Dispatches the whole outbox; resolves when it is empty (or a store call failed). Safe to call concurrently. */
