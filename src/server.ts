@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { DevIssuer } from './auth/devIssuer.ts';
 import { devVerifier } from './auth/verify.ts';
 import { manualClock, type ManualClock } from './clock/manual.ts';
+import { sharedManualClock } from './clock/shared.ts';
 import { systemClock } from './clock/system.ts';
 import { CLOUDS, graphAudiences } from './config/clouds.ts';
 import type { Config } from './config/config.ts';
@@ -57,16 +58,31 @@ export interface Presently {
 }
 
 export interface BuildOptions {
-  /** Start time of the manual clock (epoch ms); defaults to the system time at start. */
+  /**
+   * Start time of the manual clock (epoch ms); defaults to the system time at start. A clock shared through the
+   * store (redis) uses it only when the store holds no time yet: the time is part of the shared data, so a node
+   * started — or restarted — on data that has one continues from it.
+   */
   manualStart?: number;
 }
 
 export async function buildPresently(config: Config, opts: BuildOptions = {}): Promise<Presently> {
-  const clock: Clock = config.clock === 'manual' ? manualClock(opts.manualStart ?? Date.now()) : systemClock();
-  const store = config.store === 'redis'
+  const store: Store = config.store === 'redis'
     ? await openStore({ kind: 'redis', redisUrl: config.redisUrl, redisPrefix: config.redisPrefix })
     : openStore({ kind: config.store, dataDir: config.dataDir });
+  /** The manual clock, if any; closed with the server (a shared one stops following the store). */
+  let manual: ManualClock | null = null;
+  /** Where the shared clock reports a failed refresh; the logger once there is one. */
+  let clockError: (err: unknown) => void = () => {};
   try {
+    // A store shared by several nodes keeps the manual clock's time, so every node sees the same time and a move on
+    // any node moves it for all (src/clock/shared.ts); otherwise the manual clock lives in this process.
+    if (config.clock === 'manual') {
+      const start = opts.manualStart ?? Date.now();
+      const shared = store.sharedClock?.();
+      manual = shared ? await sharedManualClock(shared, start, { onError: (err) => clockError(err) }) : manualClock(start);
+    }
+    const clock: Clock = manual ?? systemClock();
     const cloud = CLOUDS[config.cloud];
     const audiences = graphAudiences(cloud);
     const issuer = await DevIssuer.load(store, clock);
@@ -89,6 +105,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
       ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
     }) as unknown as FastifyInstance;
     app.decorateRequest('principal', null);
+    clockError = (err) => app.log.warn({ err }, 'reading the shared manual clock failed');
 
     const scheduler = new Scheduler(store, presence, clock, (err) => app.log.error({ err }, 'scheduler failed'));
 
@@ -115,7 +132,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
       await dispatcher.run();
       await deliverer.settle();
     };
-    if (clock.mode === 'manual') (clock as ManualClock).onSettle(settle);
+    manual?.onSettle(settle);
 
     installWire(app, clock);
     const registry = installMetrics(app);
@@ -197,10 +214,12 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
         // Before the app closes: a POST to this server's own sink needs it to answer. Bounded by the POST timeout.
         await deliverer.stop(5000);
         await app.close();
+        await manual?.close();
         await store.close();
       },
     };
   } catch (err) {
+    await manual?.close().catch(() => {});
     await store.close().catch(() => {});
     throw err;
   }

@@ -14,16 +14,21 @@
  * - Slow endpoints (Graph's rule): each URL keeps the durations of its last 100 POSTs; when more than 10 % took over
  *   2.9 s it is throttled (one POST per 10 minutes, failed items wait at least 10 minutes); at 15 % its items are
  *   dropped. Durations are real network time; samples older than an hour are forgotten, so an endpoint recovers
- *   [P].
+ *   [P]. The samples and the throttled endpoint's turn are kept in the store (`recordEndpointDuration`,
+ *   `takeEndpointTurn`), so every node sharing it judges an endpoint by the same last 100 POSTs, whichever node made
+ *   them, and a throttled endpoint gets one POST per 10 minutes from all nodes together; the rule itself stays here
+ *   (`endpointState`). Each node caches an endpoint's samples: refreshed by every POST it records and, on a shared
+ *   store, whenever it claims items for the endpoint.
  * - Wakes: right after a dispatch (`wake`), at the store's next due instant (`clock.at`), after each POST, and on
- *   a real-time safety timer. With the manual clock, `settle` runs everything due and waits for the POSTs.
+ *   a real-time safety timer. With the manual clock, `settle` runs everything due and waits for the POSTs — on a
+ *   shared store also for those of the due items another node claimed first (bounded: see `settle`).
  */
 import { clearInterval, setInterval, setTimeout } from 'node:timers';
 import type { DevIssuer } from '../auth/devIssuer.ts';
 import type { Clock } from '../domain/clock.ts';
 import { toGraphPresence } from '../domain/projection.ts';
 import { formatUtc } from '../domain/timezones.ts';
-import type { Store } from '../store/types.ts';
+import type { EndpointSample, Store } from '../store/types.ts';
 import type { DeliveryLog, DropReason } from './deliveryLog.ts';
 import { encryptContent, parseEncryptionCertificate } from './encryption.ts';
 import type { Delivery, Subscription } from './types.ts';
@@ -115,9 +120,12 @@ class Endpoint {
   readonly lifecycle: Delivery[] = [];
   readonly change: Delivery[] = [];
   inFlight = 0;
-  /** Throttled: no POST before this clock instant. */
+  /** Throttled: no POST before this clock instant (this node's view; the turn itself is taken in the store). */
   nextAllowedAt = 0;
-  private readonly samples: { ms: number; at: number }[] = [];
+  /** The store's samples of the endpoint, as last read or recorded here. */
+  private samples: EndpointSample[] = [];
+  /** Whether `samples` has been read from the store since this object was made. */
+  loaded = false;
 
   constructor(readonly url: string) {}
 
@@ -138,14 +146,20 @@ class Endpoint {
     return [...this.lifecycle.splice(0), ...this.change.splice(0)];
   }
 
-  record(ms: number, at: number): void {
-    this.samples.push({ ms, at });
-    if (this.samples.length > HEALTH_WINDOW) this.samples.shift();
+  /** The samples the store keeps (its latest HEALTH_WINDOW), oldest first. */
+  setSamples(samples: EndpointSample[]): void {
+    this.samples = samples.slice(-HEALTH_WINDOW);
+    this.loaded = true;
   }
 
+  /** When the store could not record a sample: kept here, so this node still sees it. */
+  addSample(sample: EndpointSample): void {
+    this.samples = [...this.samples, sample].slice(-HEALTH_WINDOW);
+  }
+
+  /** The rule over the last 100 samples, less those older than an hour (by the server clock). */
   state(now: number): EndpointState {
-    while (this.samples.length > 0 && now - this.samples[0]!.at > SAMPLE_MAX_AGE_MS) this.samples.shift();
-    return endpointState(this.samples.map((s) => s.ms));
+    return endpointState(this.samples.filter((s) => now - s.at <= SAMPLE_MAX_AGE_MS).map((s) => s.ms));
   }
 
   /** Average POST duration, for estimating how fast the endpoint drains. */
@@ -154,9 +168,9 @@ class Endpoint {
     return this.samples.reduce((a, s) => a + s.ms, 0) / this.samples.length;
   }
 
-  /** True when forgetting it loses nothing: no work, and no slow sample that still counts. */
+  /** True when forgetting it loses nothing: no work (its samples and turn are in the store). */
   idle(): boolean {
-    return this.heldCount === 0 && this.inFlight === 0 && !this.samples.some((s) => s.ms > SLOW_MS);
+    return this.heldCount === 0 && this.inFlight === 0;
   }
 }
 
@@ -173,6 +187,8 @@ export class Deliverer {
   private readonly holdPerEndpoint: number;
   private readonly holdDrainMs: number;
   private readonly maxHeld: number;
+  /** settle on a shared store: how long (real time) it waits at most for the due items other nodes hold. */
+  private readonly settleWaitMs: number;
 
   private readonly endpoints = new Map<string, Endpoint>();
   /** Ids of the deliveries held or in flight here (a re-claim after a lease lapse is ignored). */
@@ -207,6 +223,7 @@ export class Deliverer {
     this.holdPerEndpoint = opts.holdPerEndpoint ?? (clock.mode === 'manual' ? Infinity : 500);
     this.holdDrainMs = opts.holdDrainMs ?? 20_000;
     this.maxHeld = opts.maxHeld ?? 50_000;
+    this.settleWaitMs = 2 * this.timeoutMs + 1000;
   }
 
   /** Starts delivering: what was pending in the store (before a restart, say) goes out now. */
@@ -258,11 +275,20 @@ export class Deliverer {
    */
   async settle(): Promise<void> {
     if (this.stopped) return;
+    let waitUntil: number | null = null;
     for (let round = 0; round < 10_000; round++) {
       this.claims = 0;
       await this.pump();
       await this.idle();
-      if (this.claims === 0 && this.held.size === 0) return;
+      if (this.claims !== 0 || this.held.size !== 0) continue;
+      if (this.store.exclusive) return;
+      // A shared store: another node may have claimed some of the due items (its timers fired too) and still be
+      // sending them. Wait for their leases to be completed or released, then look again — for at most a POST's
+      // timeout and a margin (real time), so a node that died holding a lease does not hold the clock up for good.
+      waitUntil ??= performance.now() + this.settleWaitMs;
+      if (performance.now() >= waitUntil) return;
+      if (await this.store.countLeasedDeliveries(this.clock.now()) === 0) return;
+      await new Promise<void>((resolve) => setTimeout(resolve, 10));
     }
   }
 
@@ -310,6 +336,7 @@ export class Deliverer {
       if (this.stopped || this.held.size >= this.maxHeld) break;
       const now = this.clock.now();
       const claimed = await this.store.claimDeliveries(now, this.claimLimit, this.leaseMs);
+      await this.loadSamples(claimed.filter((d) => !this.held.has(d.id)).map((d) => d.url));
       const caps = new Map<Endpoint, number>();
       for (const d of claimed) {
         // A held item whose lease lapsed comes back: the claim renewed its lease; we still have it.
@@ -334,6 +361,21 @@ export class Deliverer {
     if (this.holdPerEndpoint === Infinity) return Infinity;
     const perMs = (this.perEndpoint * this.batchSize) / Math.max(ep.averageMs(), 1);
     return Math.max(this.holdPerEndpoint, Math.floor(perMs * this.holdDrainMs));
+  }
+
+  /**
+   * Reads the samples of the endpoints about to get items: those never read since this node last forgot them, and on
+   * a shared store all of them (other nodes record there too). A failed read keeps what this node knows.
+   */
+  private async loadSamples(urls: string[]): Promise<void> {
+    const stale = [...new Set(urls)].map((url) => this.endpoint(url)).filter((ep) => !ep.loaded || !this.store.exclusive);
+    await Promise.all(stale.map(async (ep) => {
+      try {
+        ep.setSamples(await this.store.endpointDurations(ep.url));
+      } catch (err) {
+        this.opts.onError?.(err);
+      }
+    }));
   }
 
   private endpoint(url: string): Endpoint {
@@ -366,7 +408,8 @@ export class Deliverer {
         if (state === 'throttled') {
           if (ep.inFlight === 0 && now >= ep.nextAllowedAt) {
             ep.nextAllowedAt = now + THROTTLE_WAIT_MS;
-            this.launch(ep, ep.take(this.batchSize));
+            // Only if no other node had the endpoint's turn meanwhile: send() takes it in the store first.
+            this.launch(ep, ep.take(this.batchSize), ep.nextAllowedAt);
             progressed = true;
           }
           const rest = ep.takeAll();
@@ -379,11 +422,12 @@ export class Deliverer {
     }
   }
 
-  private launch(ep: Endpoint, batch: Delivery[]): void {
+  /** Starts a POST of `batch`; `turnUntil`: the endpoint is throttled, and the POST needs its turn until then. */
+  private launch(ep: Endpoint, batch: Delivery[], turnUntil?: number): void {
     if (batch.length === 0) return;
     ep.inFlight++;
     this.inFlight++;
-    this.track(this.send(ep, batch).finally(() => {
+    this.track(this.send(ep, batch, turnUntil).finally(() => {
       ep.inFlight--;
       this.inFlight--;
       for (const d of batch) this.held.delete(d.id);
@@ -414,8 +458,17 @@ export class Deliverer {
     });
   }
 
-  private async send(ep: Endpoint, batch: Delivery[]): Promise<void> {
+  private async send(ep: Endpoint, batch: Delivery[], turnUntil?: number): Promise<void> {
     const started = this.clock.now();
+    if (turnUntil !== undefined) {
+      const turn = await this.store.takeEndpointTurn(ep.url, started, turnUntil);
+      if (!turn.taken) {
+        // Another node has the throttled endpoint's turn: the batch waits for the next one (not an attempt).
+        ep.nextAllowedAt = Math.max(ep.nextAllowedAt, turn.until);
+        await this.release(batch, Math.max(turn.until, started + 1000));
+        return;
+      }
+    }
     const subs = new Map<string, Subscription | null>();
     for (const d of batch) {
       if (d.kind === 'change' && !subs.has(d.subscriptionId)) subs.set(d.subscriptionId, await this.store.getSubscription(d.subscriptionId));
@@ -469,7 +522,14 @@ export class Deliverer {
       outcome = { status: 0, durationMs: 0, body: '', contentType: null, error: `not sent: ${(err as Error).message}` };
     }
     const now = this.clock.now();
-    if (posted) ep.record(outcome.durationMs, now);
+    if (posted) {
+      try {
+        ep.setSamples(await this.store.recordEndpointDuration(ep.url, outcome.durationMs, now, HEALTH_WINDOW));
+      } catch (err) {
+        ep.addSample({ at: now, ms: outcome.durationMs });
+        this.opts.onError?.(err);
+      }
+    }
     const ok = outcome.status >= 200 && outcome.status < 300 && outcome.durationMs <= this.timeoutMs;
     const attempt = Math.max(...sending.map((d) => d.attempt)) + 1;
     const totals = this.opts.log.totals;

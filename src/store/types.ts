@@ -2,6 +2,7 @@
  * The store contract. One implementation per backend (sqlite/, later redis/), one shared test suite
  * (test/store/contract.ts) run against each. Operations are named for what the product needs, not for SQL.
  */
+import type { SharedClockBackend } from '../clock/shared.ts';
 import type { PresenceRecord } from '../domain/types.ts';
 import type { Transition } from '../domain/record.ts';
 import type { ChangeEvent, Delivery, NewDelivery, Subscription } from '../notify/types.ts';
@@ -31,6 +32,14 @@ export type PresenceSnapshot = Pick<PresenceRecord, 'view' | 'sequenceNumber' | 
 export interface PresenceKey {
   tenantId: string;
   userId: string;
+}
+
+/** One POST to a webhook endpoint, for the slow-endpoint rule (src/notify/deliverer.ts). */
+export interface EndpointSample {
+  /** When it was recorded (the server Clock, epoch ms). */
+  at: number;
+  /** How long the POST took (real time, ms). */
+  ms: number;
 }
 
 /**
@@ -136,4 +145,35 @@ export interface Store {
   nextDeliveryAt(): Promise<number | null>;
   /** How many deliveries are queued. */
   countDeliveries(): Promise<number>;
+  /**
+   * How many deliveries due by `now` are leased at `now`: claimed by a deliverer (this node's or another's) and not
+   * yet completed or rescheduled. The manual clock's settle waits for those of other nodes. Its cost may grow with
+   * the deliveries not yet due.
+   */
+  countLeasedDeliveries(now: number): Promise<number>;
+
+  // ---- Webhook endpoints (the deliverer's slow-endpoint rule, shared by every node on the store) ----
+  //
+  // The store only keeps the data; the rule (what counts as slow, when an endpoint is throttled or dropped, how old a
+  // sample may be) is the deliverer's. Endpoints are keyed by their URL, exactly.
+
+  /**
+   * Appends the duration of a POST to the endpoint's samples, keeping only its latest `keep` (at least 1); resolves
+   * to the kept samples, in the order they were recorded (oldest first).
+   */
+  recordEndpointDuration(url: string, durationMs: number, at: number, keep: number): Promise<EndpointSample[]>;
+  /** The endpoint's kept samples, oldest first; [] for an endpoint never recorded. */
+  endpointDurations(url: string): Promise<EndpointSample[]>;
+  /**
+   * The turn of a throttled endpoint (one POST per period, over all nodes): when the endpoint's current turn ends at
+   * or before `now` (or it has none), a new one is taken, ending at `until`. Resolves to whether this call took it,
+   * and when the endpoint's current turn ends.
+   */
+  takeEndpointTurn(url: string, now: number, until: number): Promise<{ taken: boolean; until: number }>;
+
+  /**
+   * Where a manual clock shared by every node keeps its time (src/clock/shared.ts). Only stores shared by several
+   * nodes (redis) have it; with the others, the manual clock lives in the process.
+   */
+  sharedClock?(): SharedClockBackend;
 }

@@ -920,6 +920,21 @@ export function storeContract<S extends Store>(
         assert.equal(await store.nextDeliveryAt(), NOW + 5 * MIN);
       });
 
+      it('countLeasedDeliveries counts the due deliveries whose lease has not ended', async () => {
+        await store.enqueueDeliveries([delivery(1), delivery(2), delivery(3, { nextAttemptAt: NOW - MIN }), delivery(4, { nextAttemptAt: NOW + HOUR })]);
+        assert.equal(await store.countLeasedDeliveries(NOW), 0, 'due but nobody holds them');
+        const [a, b] = await store.claimDeliveries(NOW, 2, 10 * MIN) as [Delivery, Delivery];
+        assert.equal(await store.countLeasedDeliveries(NOW), 2);
+        assert.equal(await store.countLeasedDeliveries(NOW + MIN), 2);
+        await store.completeDeliveries([a.id]);
+        assert.equal(await store.countLeasedDeliveries(NOW), 1);
+        await store.rescheduleDelivery(b.id, NOW + 5 * MIN, 1);
+        assert.equal(await store.countLeasedDeliveries(NOW), 0, 'released for a later attempt');
+        await store.claimDeliveries(NOW, 10, 10 * MIN);
+        assert.equal(await store.countLeasedDeliveries(NOW), 1);
+        assert.equal(await store.countLeasedDeliveries(NOW + 10 * MIN), 0, 'the lease ended');
+      });
+
       it('enqueues 1,000 deliveries at once and hands them out in batches of 200', async () => {
         const many = Array.from({ length: 1000 }, (_, i) => delivery(i, { userId: uid(i) }));
         await store.enqueueDeliveries(many);
@@ -935,6 +950,56 @@ export function storeContract<S extends Store>(
         await store.completeDeliveries([...seen]);
         assert.equal(await store.countDeliveries(), 0);
         assert.equal(await store.nextDeliveryAt(), null);
+      });
+    });
+
+    describe('webhook endpoints (slow-endpoint accounting)', () => {
+      const HOOK = 'https://app.example/hooks/presence?tenant=a&x=%20y';
+
+      it('has no samples for an endpoint never recorded', async () => {
+        assert.deepEqual(await store.endpointDurations(HOOK), []);
+      });
+
+      it('records durations per endpoint, oldest first, exactly as given', async () => {
+        assert.deepEqual(await store.recordEndpointDuration(HOOK, 120.5, NOW, 100), [{ at: NOW, ms: 120.5 }]);
+        assert.deepEqual(await store.recordEndpointDuration(HOOK, 3000, NOW + 1, 100), [{ at: NOW, ms: 120.5 }, { at: NOW + 1, ms: 3000 }]);
+        await store.recordEndpointDuration(`${HOOK}/other`, 7, NOW + 2, 100);
+        await store.recordEndpointDuration('https://APP.example/hooks/presence?tenant=a&x=%20y', 8, NOW + 3, 100);
+        assert.deepEqual(await store.endpointDurations(HOOK), [{ at: NOW, ms: 120.5 }, { at: NOW + 1, ms: 3000 }]);
+        assert.deepEqual(await store.endpointDurations(`${HOOK}/other`), [{ at: NOW + 2, ms: 7 }]);
+      });
+
+      it('keeps only the latest `keep` samples of an endpoint', async () => {
+        let last: { at: number; ms: number }[] = [];
+        for (let i = 0; i < 105; i++) last = await store.recordEndpointDuration(HOOK, i, NOW + i * MIN, 100);
+        const expected = Array.from({ length: 100 }, (_, j) => ({ at: NOW + (j + 5) * MIN, ms: j + 5 }));
+        assert.deepEqual(last, expected);
+        assert.deepEqual(await store.endpointDurations(HOOK), expected);
+        assert.deepEqual(await store.recordEndpointDuration(HOOK, 999, NOW + HOUR * 3, 2), [
+          { at: NOW + 104 * MIN, ms: 104 }, { at: NOW + HOUR * 3, ms: 999 },
+        ], 'a smaller keep trims to it');
+      });
+
+      it('loses no sample recorded concurrently', async () => {
+        await Promise.all(Array.from({ length: 50 }, (_, i) => store.recordEndpointDuration(HOOK, i, NOW + i, 100)));
+        const kept = await store.endpointDurations(HOOK);
+        assert.equal(kept.length, 50);
+        assert.deepEqual(kept.map((k) => k.ms).sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
+        for (const k of kept) assert.equal(k.at, NOW + k.ms);
+      });
+
+      it('hands out a throttled endpoint\'s turn once until it ends', async () => {
+        assert.deepEqual(await store.takeEndpointTurn(HOOK, NOW, NOW + 10 * MIN), { taken: true, until: NOW + 10 * MIN });
+        assert.deepEqual(await store.takeEndpointTurn(HOOK, NOW + MIN, NOW + 11 * MIN), { taken: false, until: NOW + 10 * MIN });
+        assert.deepEqual(await store.takeEndpointTurn(`${HOOK}/other`, NOW + MIN, NOW + 11 * MIN), { taken: true, until: NOW + 11 * MIN });
+        assert.deepEqual(await store.takeEndpointTurn(HOOK, NOW + 10 * MIN, NOW + 20 * MIN), { taken: true, until: NOW + 20 * MIN }, 'the turn ended');
+      });
+
+      it('gives a throttled endpoint\'s turn to one of several concurrent takers', async () => {
+        const results = await Promise.all(Array.from({ length: 8 }, (_, i) => store.takeEndpointTurn(HOOK, NOW, NOW + 10 * MIN + i)));
+        const winners = results.filter((r) => r.taken);
+        assert.equal(winners.length, 1);
+        assert.ok(results.every((r) => r.until === winners[0]!.until));
       });
     });
 

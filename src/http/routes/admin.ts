@@ -60,14 +60,25 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
     },
   });
 
+  /**
+   * A manual clock shared by several nodes (redis): brings this node's copy up to date first, so a move made on
+   * another node is seen here as soon as that node answered it. If the store does not answer, the copy stands.
+   */
+  const synced = async (): Promise<void> => {
+    if (clock.mode === 'manual') await (clock as ManualClock).sync().catch(() => {});
+  };
+
   resource(app, '/_presently/info', {
-    GET: async () => ({
-      version: deps.version,
-      store: store.kind,
-      auth: deps.authMode,
-      cloud: deps.cloud,
-      clock: { mode: clock.mode, now: new Date(clock.now()).toISOString() },
-    }),
+    GET: async () => {
+      await synced();
+      return {
+        version: deps.version,
+        store: store.kind,
+        auth: deps.authMode,
+        cloud: deps.cloud,
+        clock: { mode: clock.mode, now: new Date(clock.now()).toISOString() },
+      };
+    },
   });
 
   resource(app, '/_presently/keys', { GET: async () => deps.issuer.jwks() });
@@ -131,6 +142,7 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   resource(app, '/_presently/clock', {
     GET: async (request) => {
       await guard(request);
+      await synced();
       return clockJson(clock);
     },
     POST: async (request) => {
@@ -143,23 +155,36 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
       const advance = readString(body, 'advance', '');
       const now = readString(body, 'now', '');
       if ((advance == null) === (now == null)) throw new InvalidInput("Give exactly one of 'advance' (an ISO-8601 duration such as PT10M) or 'now' (an ISO-8601 instant).");
-      let to: number;
+      // The new time is computed from the clock's current time inside `update`: on a clock shared by several nodes,
+      // that is the shared time, and the move is a compare-and-set, so concurrent moves on several nodes all count.
+      let to: (current: number) => number;
       if (advance != null) {
-        let ms: number;
+        const invalid = () => new InvalidInput(`Property 'advance' must be an ISO-8601 duration such as PT10M, not '${advance.slice(0, 64)}'.`, 'advance');
+        let duration: Temporal.Duration;
         try {
-          ms = Temporal.Duration.from(advance).total({ unit: 'milliseconds', relativeTo: Temporal.Instant.fromEpochMilliseconds(manual.now()).toZonedDateTimeISO('UTC') });
+          duration = Temporal.Duration.from(advance);
         } catch {
-          throw new InvalidInput(`Property 'advance' must be an ISO-8601 duration such as PT10M, not '${advance.slice(0, 64)}'.`, 'advance');
+          throw invalid();
         }
-        if (ms < 0) throw new InvalidInput("Property 'advance' must not be negative: the clock only moves forward.", 'advance');
-        to = manual.now() + ms;
+        to = (current) => {
+          let ms: number;
+          try {
+            ms = duration.total({ unit: 'milliseconds', relativeTo: Temporal.Instant.fromEpochMilliseconds(current).toZonedDateTimeISO('UTC') });
+          } catch {
+            throw invalid();
+          }
+          if (ms < 0) throw new InvalidInput("Property 'advance' must not be negative: the clock only moves forward.", 'advance');
+          return current + ms;
+        };
       } else {
         const t = Date.parse(now!);
         if (!/^\d{4}-\d{2}-\d{2}T.*(?:Z|[+-]\d{2}:\d{2})$/i.test(now!) || Number.isNaN(t)) throw new InvalidInput(`Property 'now' must be an ISO-8601 instant such as 2026-11-28T08:00:00Z, not '${now!.slice(0, 64)}'.`, 'now');
-        if (t < manual.now()) throw new InvalidInput(`Property 'now' is before the clock's current time ${new Date(manual.now()).toISOString()}: the clock only moves forward.`, 'now');
-        to = t;
+        to = (current) => {
+          if (t < current) throw new InvalidInput(`Property 'now' is before the clock's current time ${new Date(current).toISOString()}: the clock only moves forward.`, 'now');
+          return t;
+        };
       }
-      await manual.set(to);
+      await manual.update(to);
       await deps.settle();
       return clockJson(clock);
     },

@@ -27,6 +27,26 @@
  *   <prefix>sub:<id>                              string the subscription, JSON
  *   <prefix>subs:t:<tenantId>, <prefix>subs:u:<tenantId>/<userId>   sets of subscription ids (listing, fan-out)
  *   <prefix>subs:exp                              zset   subscription ids by expiresAt
+ *   <prefix>ep:<sha1(url)>:d                      list   a webhook endpoint's latest POST durations, `<at> <ms>`
+ *   <prefix>ep:<sha1(url)>:t                      string when a throttled endpoint's current turn ends
+ *   <prefix>clock                                 string the shared manual clock's time (epoch ms)
+ * and one pub/sub channel, `<prefix>clock`, on which every move of the shared manual clock is announced.
+ *
+ * ## Webhook endpoints
+ *
+ * The deliverer's slow-endpoint accounting is shared by every node: each POST's duration is appended to the
+ * endpoint's list and the list trimmed to the latest `keep` in one script (RPUSH, LTRIM, LRANGE), so all nodes judge
+ * an endpoint by the same last 100 POSTs, whichever node made them. A throttled endpoint's "one POST per 10 minutes"
+ * is a turn taken with a script (set the end of the turn unless the current turn has not ended). The keys hash on
+ * their own names (the URL's SHA-1), so endpoints spread over the cluster; both expire after ENDPOINT_TTL_MS of real
+ * time without a POST — storage clean-up only: the deliverer forgets samples by the server clock's time.
+ *
+ * ## The shared manual clock
+ *
+ * With `--clock manual`, the time lives in `<prefix>clock` (src/clock/shared.ts): set if absent at start, so the
+ * nodes agree on one start; moved only forward by a script that also publishes the new time, so each node's local
+ * copy follows. Pub/sub needs a connection of its own: `sharedClock().subscribe` opens one (closed by the returned
+ * function, or by close()).
  *
  * ## Per-user updates: optimistic, atomic per shard
  *
@@ -80,15 +100,18 @@
  * left behind by an interrupted call (its owner missing, or now having another UPN) may be taken over once it is
  * STALE_CLAIM_SECONDS old; findUserByUpn checks the owner still has the UPN.
  */
+import { createHash } from 'node:crypto';
 import { Cluster, Redis, type ClusterNode } from 'ioredis';
+import type { SharedClockBackend } from '../../clock/shared.ts';
 import type { Transition } from '../../domain/record.ts';
 import type { PresenceFacts, PresenceRecord, PresenceView } from '../../domain/types.ts';
 import type { ChangeEvent, Delivery, NewDelivery, Subscription } from '../../notify/types.ts';
 import { UpnTaken } from '../errors.ts';
-import type { App, PresenceKey, PresenceSnapshot, PresenceUpdate, Store, Tenant, User } from '../types.ts';
+import type { App, EndpointSample, PresenceKey, PresenceSnapshot, PresenceUpdate, Store, Tenant, User } from '../types.ts';
 import {
-  CLAIM, CLAIM_UPN, COMMIT, COMPLETE, DELETE_USER, DISPATCH, DROP_SUBSCRIPTION_DELIVERIES, ENQUEUE, META_IF_ABSENT,
-  PUT_USER, RELEASE_UPN, RESCHEDULE, STEAL_UPN, type Script,
+  CLAIM, CLAIM_UPN, CLOCK_ADVANCE, CLOCK_INIT, COMMIT, COMPLETE, COUNT_LEASED, DELETE_USER, DISPATCH,
+  DROP_SUBSCRIPTION_DELIVERIES, ENQUEUE, META_IF_ABSENT, PUT_USER, RECORD_ENDPOINT_DURATION, RELEASE_UPN, RESCHEDULE,
+  STEAL_UPN, TAKE_ENDPOINT_TURN, type Script,
 } from './scripts.ts';
 
 /** How many shards the keyspace is cut into. Part of the data layout: changing it needs a migration. */
@@ -101,6 +124,8 @@ const MAX_CONFLICTS = 50;
 const STALE_CLAIM_SECONDS = 30;
 /** How long ping waits for an answer. */
 const PING_TIMEOUT_MS = 2000;
+/** A webhook endpoint's keys expire after this long (real time) without a POST: clean-up only (see the header). */
+const ENDPOINT_TTL_MS = 24 * 60 * 60_000;
 
 type Client = Redis | Cluster;
 
@@ -230,6 +255,8 @@ export class RedisStore implements Store {
   readonly exclusive = false;
   /** Updates of one user queued in this process (see the header). */
   private readonly userQueues = new Map<string, Promise<void>>();
+  /** Pub/sub connections opened by sharedClock().subscribe, closed with the store. */
+  private readonly subscribers = new Set<Client>();
   private closed = false;
 
   /** Use openRedisStore. */
@@ -329,6 +356,8 @@ export class RedisStore implements Store {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.userQueues.values()]);
+    await Promise.allSettled([...this.subscribers].map((sub) => quit(sub)));
+    this.subscribers.clear();
     try {
       await this.client.quit();
     } catch {
@@ -737,6 +766,88 @@ export class RedisStore implements Store {
   async countDeliveries(): Promise<number> {
     const counts = await Promise.all(this.shards.map((k) => this.client.zcard(`${this.shardBase(k)}:dq`)));
     return counts.reduce((a, b) => a + b, 0);
+  }
+
+  async countLeasedDeliveries(now: number): Promise<number> {
+    const counts = await Promise.all(this.shards.map((k) => {
+      const b = this.shardBase(k);
+      return this.run(COUNT_LEASED, [`${b}:dq`], [b, now]) as Promise<number>;
+    }));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  // ---- webhook endpoints ----
+
+  private endpointKey(url: string, suffix: 'd' | 't'): string {
+    return `${this.prefix}ep:${createHash('sha1').update(url).digest('hex')}:${suffix}`;
+  }
+
+  async recordEndpointDuration(url: string, durationMs: number, at: number, keep: number): Promise<EndpointSample[]> {
+    const kept = await this.run(RECORD_ENDPOINT_DURATION, [this.endpointKey(url, 'd')], [
+      `${at} ${durationMs}`, Math.max(1, Math.floor(keep)), ENDPOINT_TTL_MS,
+    ]) as string[];
+    return kept.map(parseSample);
+  }
+
+  async endpointDurations(url: string): Promise<EndpointSample[]> {
+    return (await this.client.lrange(this.endpointKey(url, 'd'), 0, -1)).map(parseSample);
+  }
+
+  async takeEndpointTurn(url: string, now: number, until: number): Promise<{ taken: boolean; until: number }> {
+    const [taken, end] = await this.run(TAKE_ENDPOINT_TURN, [this.endpointKey(url, 't')], [now, until, ENDPOINT_TTL_MS]) as [number, string];
+    return { taken: taken === 1, until: Number(end) };
+  }
+
+  // ---- the shared manual clock ----
+
+  sharedClock(): SharedClockBackend {
+    const key = `${this.prefix}clock`;
+    const channel = `${this.prefix}clock`;
+    return {
+      read: async () => {
+        const v = await this.client.get(key);
+        return v === null ? null : Number(v);
+      },
+      init: async (start) => Number(await this.run(CLOCK_INIT, [key], [start])),
+      advanceTo: async (to, from) => {
+        const [moved, now] = await this.run(CLOCK_ADVANCE, [key], [to, from === undefined ? '' : from, channel]) as [number, string];
+        return { moved: moved === 1, now: now === '' ? to : Number(now) };
+      },
+      subscribe: async (onChange) => {
+        if (this.closed) throw new Error('the Redis store is closed');
+        const sub = this.client.duplicate();
+        sub.on('error', () => {});
+        sub.on('message', (ch: string, message: string) => {
+          const now = Number(message);
+          if (ch === channel && Number.isFinite(now)) onChange(now);
+        });
+        this.subscribers.add(sub);
+        try {
+          await sub.subscribe(channel);
+        } catch (err) {
+          this.subscribers.delete(sub);
+          sub.disconnect();
+          throw err;
+        }
+        return async () => {
+          if (!this.subscribers.delete(sub)) return;
+          await quit(sub);
+        };
+      },
+    };
+  }
+}
+
+function parseSample(entry: string): EndpointSample {
+  const i = entry.indexOf(' ');
+  return { at: Number(entry.slice(0, i)), ms: Number(entry.slice(i + 1)) };
+}
+
+async function quit(client: Client): Promise<void> {
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The Lua scripts of the Redis store. Each one touches the keys of ONE shard only (one hash tag, so one Redis Cluster
- * slot): that is what makes each of them atomic on a cluster as well as on a single Redis. KEYS[1] is always a key of
+ * slot), or one key outside the shards: that is what makes each of them atomic on a cluster as well as on a single
+ * Redis. KEYS[1] is always a key of
  * that shard, so the client routes the script to the node holding the slot; keys a script builds itself (a delivery's
  * hash, a subscription's delivery set) start with the same `base` (ARGV[1]) and so carry the same tag.
  *
@@ -216,6 +217,20 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
 return 1
 `);
 
+/**
+ * Counts the deliveries of one shard that are leased at ARGV[2] (now) and were due by then: queued with a score (the
+ * lease end) after now but a nextAttemptAt at or before it. KEYS: delivery queue. ARGV: base, now.
+ */
+export const COUNT_LEASED = new Script('countLeased', `
+local now = tonumber(ARGV[2])
+local n = 0
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[2], '+inf')) do
+  local next = redis.call('HGET', ARGV[1] .. ':d:' .. id, 'n')
+  if next and tonumber(next) <= now then n = n + 1 end
+end
+return n
+`);
+
 /** KEYS: delivery queue. ARGV: base, subscriptionId. Removes every delivery of the subscription in this shard. */
 export const DROP_SUBSCRIPTION_DELIVERIES = new Script('dropSubscriptionDeliveries', `
 local set = ARGV[1] .. ':ds:' .. ARGV[2]
@@ -226,4 +241,50 @@ for _, id in ipairs(ids) do
 end
 redis.call('DEL', set)
 return #ids
+`);
+
+/**
+ * The slow-endpoint samples of one webhook endpoint: a list of `<at> <ms>` entries, oldest first. KEYS: the list.
+ * ARGV: entry, how many to keep, time to live (ms, real time: an endpoint nobody posts to is forgotten). Returns
+ * the kept entries.
+ */
+export const RECORD_ENDPOINT_DURATION = new Script('recordEndpointDuration', `
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return redis.call('LRANGE', KEYS[1], 0, -1)
+`);
+
+/**
+ * The throttle turn of one endpoint: takes a turn ending at ARGV[2] unless the current one ends after ARGV[1] (now).
+ * KEYS: the turn's key. ARGV: now, until, time to live (ms, real time). Returns {1, until} when taken, else {0, the
+ * current turn's end}; instants go back as the strings they were given as (no Lua number formatting).
+ */
+export const TAKE_ENDPOINT_TURN = new Script('takeEndpointTurn', `
+local v = redis.call('GET', KEYS[1])
+if v and tonumber(v) > tonumber(ARGV[1]) then return {0, v} end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return {1, ARGV[2]}
+`);
+
+/** The shared manual clock: stores ARGV[1] unless a time is stored; returns the stored time. KEYS: the clock key. */
+export const CLOCK_INIT = new Script('clockInit', `
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+return redis.call('GET', KEYS[1])
+`);
+
+/**
+ * Moves the shared manual clock to ARGV[1] unless it is there or later — and, when ARGV[2] is not '', only if it is
+ * at ARGV[2] (compare-and-set) — and publishes the new time on channel ARGV[3]. KEYS: the clock key. Returns
+ * {1, new time} when moved, else {0, stored time ('' if none)}.
+ */
+export const CLOCK_ADVANCE = new Script('clockAdvance', `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  if ARGV[2] ~= '' and tonumber(cur) ~= tonumber(ARGV[2]) then return {0, cur} end
+  if tonumber(cur) >= tonumber(ARGV[1]) then return {0, cur} end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[3], ARGV[1])
+return {1, ARGV[1]}
 `);

@@ -2,6 +2,10 @@
  * The Store on SQLite (better-sqlite3): the embedded default, and — on ':memory:' — the in-memory store for tests.
  * better-sqlite3 is synchronous, so every operation runs to completion (its transaction committed) before the
  * promise it returns is created: a resolved write is a committed write.
+ *
+ * Webhook endpoint health (the slow-endpoint samples and throttle turns) is kept in this object, not in the database:
+ * SQLite is exclusive to one process, so nobody else needs it, and it is what the deliverer kept in memory before it
+ * moved into the store — forgotten on restart, as an endpoint's health an hour old is anyway.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,7 +14,7 @@ import type { Transition } from '../../domain/record.ts';
 import type { PresenceFacts, PresenceRecord, PresenceView } from '../../domain/types.ts';
 import type { ChangeEvent, Delivery, NewDelivery, Subscription } from '../../notify/types.ts';
 import { UpnTaken } from '../errors.ts';
-import type { App, PresenceKey, PresenceSnapshot, PresenceUpdate, Store, Tenant, User } from '../types.ts';
+import type { App, EndpointSample, PresenceKey, PresenceSnapshot, PresenceUpdate, Store, Tenant, User } from '../types.ts';
 import { migrate } from './migrations.ts';
 
 interface NameRow { id: string; display_name: string }
@@ -280,6 +284,9 @@ function prepare(db: Database.Database) {
       'SELECT min(max(next_attempt_at, coalesce(leased_until, 0))) FROM deliveries',
     ).pluck(),
     countDeliveries: db.prepare<[], number>('SELECT count(*) FROM deliveries').pluck(),
+    countLeasedDeliveries: db.prepare<{ now: number }, number>(
+      'SELECT count(*) FROM deliveries WHERE next_attempt_at <= @now AND leased_until > @now',
+    ).pluck(),
   };
 }
 
@@ -297,6 +304,8 @@ export class SqliteStore implements Store {
   private readonly txDeleteSubscription: (id: string) => boolean;
   private readonly txEnqueueDeliveries: (deliveries: readonly NewDelivery[]) => void;
   private readonly txClaimDeliveries: (now: number, limit: number, leaseMs: number) => Delivery[];
+  /** Webhook endpoint health, by URL (see the header). */
+  private readonly endpoints = new Map<string, { samples: EndpointSample[]; turnUntil: number }>();
   /**
    * Parsed subscriptions by id, filled as they are read and kept in step by putSubscription and deleteSubscription
    * (this process is the only writer). A subscription carries up to 650 user ids, twice (userIds and resource): for a
@@ -588,7 +597,48 @@ export class SqliteStore implements Store {
   async countDeliveries(): Promise<number> {
     return this.stmt.countDeliveries.get()!;
   }
+
+  async countLeasedDeliveries(now: number): Promise<number> {
+    return this.stmt.countLeasedDeliveries.get({ now })!;
+  }
+
+  // ---- webhook endpoints (in memory: see the header) ----
+
+  private endpoint(url: string): { samples: EndpointSample[]; turnUntil: number } {
+    let ep = this.endpoints.get(url);
+    if (!ep) {
+      // Bounded: past MAX_ENDPOINTS, the endpoint recorded longest ago is forgotten.
+      if (this.endpoints.size >= MAX_ENDPOINTS) this.endpoints.delete(this.endpoints.keys().next().value!);
+      this.endpoints.set(url, (ep = { samples: [], turnUntil: -Infinity }));
+    }
+    return ep;
+  }
+
+  async recordEndpointDuration(url: string, durationMs: number, at: number, keep: number): Promise<EndpointSample[]> {
+    const ep = this.endpoint(url);
+    // Most recently recorded last in the map's order: eviction takes the stalest endpoint.
+    this.endpoints.delete(url);
+    this.endpoints.set(url, ep);
+    ep.samples.push({ at, ms: durationMs });
+    const excess = ep.samples.length - Math.max(1, keep);
+    if (excess > 0) ep.samples.splice(0, excess);
+    return ep.samples.map((s) => ({ ...s }));
+  }
+
+  async endpointDurations(url: string): Promise<EndpointSample[]> {
+    return (this.endpoints.get(url)?.samples ?? []).map((s) => ({ ...s }));
+  }
+
+  async takeEndpointTurn(url: string, now: number, until: number): Promise<{ taken: boolean; until: number }> {
+    const ep = this.endpoint(url);
+    if (ep.turnUntil > now) return { taken: false, until: ep.turnUntil };
+    ep.turnUntil = until;
+    return { taken: true, until };
+  }
 }
+
+/** Endpoints whose health the SQLite store keeps in memory at most. */
+const MAX_ENDPOINTS = 10_000;
 
 /**
  * Opens (creating if needed) the database at `path` and brings its schema up to date; ':memory:' gives a private
