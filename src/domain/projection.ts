@@ -41,3 +41,17 @@ export function toGraphPresence(id: string, v: PresenceView, sequenceNumber: str
     sequenceNumber,
   };
 }
+
+/** What the US Government clouds return of a presence (presence-api.md §9). */
+export const LIMITED_PROPERTIES = ['id', 'availability', 'activity', 'statusMessage'] as const;
+
+/** The presence JSON in a cloud's shape: the full one, or (US Government clouds) only LIMITED_PROPERTIES. */
+export function presenceForCloud(
+  id: string, v: PresenceView, sequenceNumber: string | null, audience: Audience, limitedShape: boolean,
+): Partial<GraphPresence> {
+  const entity = toGraphPresence(id, v, sequenceNumber, audience);
+  if (!limitedShape) return entity;
+  const out: Partial<GraphPresence> = {};
+  for (const name of LIMITED_PROPERTIES) (out as Record<string, unknown>)[name] = entity[name];
+  return out;
+}

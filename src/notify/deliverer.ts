@@ -26,7 +26,7 @@
 import { clearInterval, setInterval, setTimeout } from 'node:timers';
 import type { DevIssuer } from '../auth/devIssuer.ts';
 import type { Clock } from '../domain/clock.ts';
-import { toGraphPresence } from '../domain/projection.ts';
+import { presenceForCloud } from '../domain/projection.ts';
 import { formatUtc } from '../domain/timezones.ts';
 import type { EndpointSample, Store } from '../store/types.ts';
 import type { DeliveryLog, DropReason } from './deliveryLog.ts';
@@ -41,6 +41,8 @@ export interface DelivererOptions {
   log: DeliveryLog;
   /** Signs validationTokens for rich notifications. */
   issuer: DevIssuer;
+  /** US Government clouds: encrypted resource data has the same limited shape as a GET. */
+  limitedShape?: boolean;
   post?: PostJson;
   /** Jitter source, [0, 1). */
   random?: () => number;
@@ -496,7 +498,7 @@ export class Deliverer {
         try {
           const cert = parseEncryptionCertificate(sub.encryptionCertificate ?? '', started);
           const seq = (d.item.resourceData as { sequenceNumber?: string } | undefined)?.sequenceNumber ?? null;
-          item.encryptedContent = encryptContent(toGraphPresence(d.userId, d.resourceView, seq, 'watcher'), cert, sub.encryptionCertificateId ?? '');
+          item.encryptedContent = encryptContent(presenceForCloud(d.userId, d.resourceView, seq, 'watcher', this.opts.limitedShape ?? false), cert, sub.encryptionCertificateId ?? '');
         } catch (err) {
           encryptionError = (err as Error).message;
           unencryptable.push(d);

@@ -10,7 +10,7 @@ import type { Principal } from '../../auth/types.ts';
 import type { TokenVerifier } from '../../auth/verify.ts';
 import type { Cloud } from '../../config/clouds.ts';
 import { InvalidInput } from '../../domain/errors.ts';
-import { toGraphPresence, type Audience, type GraphPresence } from '../../domain/projection.ts';
+import { LIMITED_PROPERTIES, presenceForCloud, type Audience, type GraphPresence } from '../../domain/projection.ts';
 import {
   clearPreferred, clearPresence, parseClearPresence, parseEmptyBody, parseSetPreferred, parseSetPresence, setPreferred, setPresence,
 } from '../../domain/sessions.ts';
@@ -55,9 +55,6 @@ const UNKNOWN_VIEW: Omit<PresenceSnapshot, 'sequenceNumber'> & { sequenceNumber:
   dueAt: null,
 };
 
-/** What US Government clouds return of a presence (presence-api.md §9). */
-const LIMITED_PROPERTIES = ['id', 'availability', 'activity', 'statusMessage'] as const;
-
 export function presenceRoutes(app: FastifyInstance, version: ApiVersion, deps: PresenceRouteDeps): void {
   const { presence, verifier, cloud } = deps;
   /** A watcher's JSON of a snapshot, by snapshot identity (snapshots are replaced on change, never mutated). */
@@ -81,8 +78,7 @@ export function presenceRoutes(app: FastifyInstance, version: ApiVersion, deps: 
 
   /** The presence JSON in this cloud's shape. */
   function shape(id: string, snap: Pick<PresenceSnapshot, 'view'> & { sequenceNumber: string | null }, audience: Audience): Partial<GraphPresence> {
-    const entity = toGraphPresence(id, snap.view, snap.sequenceNumber, audience);
-    return cloud.limitedShape ? applySelect(entity, [...LIMITED_PROPERTIES]) : entity;
+    return presenceForCloud(id, snap.view, snap.sequenceNumber, audience, cloud.limitedShape);
   }
 
   async function target(request: FastifyRequest, address: Address): Promise<Target> {
