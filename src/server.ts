@@ -151,8 +151,8 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     mailboxSettingsRoutes(app, 'beta', { ...routeDeps, store });
 
     // Change notifications: subscriptions and the built-in sink (notifications.md §1, §3, §4). The webhook URL policy
-    // follows the auth mode: dev auth is development mode (http to localhost allowed), anything else production.
-    const webhookMode: WebhookMode = config.auth === 'dev' ? 'development' : 'production';
+    // is --webhook-policy, by default development with dev auth (http to localhost allowed) and production otherwise.
+    const webhookMode: WebhookMode = config.webhookPolicy ?? (config.auth === 'dev' ? 'development' : 'production');
     /** Origins of this server, so its own sink is always an allowed webhook URL; the listen address is added later. */
     const ownOrigins = new Set<string>(routeDeps.publicUrl ? [new URL(routeDeps.publicUrl).origin] : []);
     const subscriptions = new SubscriptionService({

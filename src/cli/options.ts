@@ -36,6 +36,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { key: 'throttleWindow', flag: '--throttle-window', arg: '<seconds>', help: 'throttling window (Graph: 30)' },
   { key: 'throttleReadLimit', flag: '--throttle-read-limit', arg: '<n>', help: 'reads (GET presence, getPresencesByUserId) per app per tenant per window (Graph: 1500)' },
   { key: 'throttleLimit', flag: '--throttle-limit', arg: '<n>', help: 'presence requests of any kind per app per tenant per window (Graph: 10000)' },
+  { key: 'webhookPolicy', flag: '--webhook-policy', arg: '<mode>', help: 'development (http://localhost receivers allowed; the default with dev auth) or production (https only, no private addresses)' },
   { key: 'webhookAllow', flag: '--webhook-allow', arg: '<hosts>', help: 'comma-separated webhook hosts allowed to resolve to private or loopback addresses (production mode)' },
   { key: 'handshakeTimeoutMs', flag: '--handshake-timeout', arg: '<ms>', help: 'how long a webhook endpoint has to answer the validation handshake (Graph: 10000)' },
 ];
@@ -108,6 +109,7 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
       case 'throttleWindow': config.throttleWindow = integer(value, flag, 1, 86_400); break;
       case 'throttleReadLimit': config.throttleReadLimit = integer(value, flag, 1, 100_000_000); break;
       case 'throttleLimit': config.throttleLimit = integer(value, flag, 1, 100_000_000); break;
+      case 'webhookPolicy': config.webhookPolicy = oneOf(value, ['development', 'production'] as const, flag); break;
       case 'webhookAllow': config.webhookAllow = hostList(value, flag); break;
       case 'handshakeTimeoutMs': config.handshakeTimeoutMs = integer(value, flag, 100, 60_000); break;
     }

@@ -40,6 +40,11 @@ export interface Config {
    * IPv6 without brackets.
    */
   webhookAllow: string[];
+  /**
+   * Which notification URLs are accepted (notifications.md §3): development allows http://localhost receivers;
+   * production requires https and refuses private addresses. Null: development with dev auth, else production.
+   */
+  webhookPolicy: 'development' | 'production' | null;
   /** How long a webhook endpoint has to answer the validation handshake, milliseconds (Graph: 10 s). */
   handshakeTimeoutMs: number;
 }
@@ -67,5 +72,6 @@ export const DEFAULTS: Config = {
   throttleReadLimit: 1500,
   throttleLimit: 10_000,
   webhookAllow: [],
+  webhookPolicy: null,
   handshakeTimeoutMs: 10_000,
 };
