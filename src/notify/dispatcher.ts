@@ -2,7 +2,8 @@
  * The dispatcher (notifications.md §2): turns the outbox of committed presence changes into deliveries. Each change
  * event becomes one notification item per live subscription that watches the user; the events are removed and the
  * deliveries enqueued in one atomic store call (`dispatchChanges`), so a crash between reading and dispatching only
- * means the events are read again — no change is lost, and none is fanned out twice.
+ * means the events are read again — no change is lost, and none is fanned out twice. On a store shared by several
+ * nodes, whose dispatchers race on the same outbox, each event is dispatched by a call of its own (see `commit`).
  *
  * Woken by PresenceService.onChange (every committed change), at start, and by a real-time safety timer (changes
  * committed by another node sharing the store, or a wake lost to an error).
@@ -64,6 +65,12 @@ export function deliveriesFor(event: ChangeEvent, subs: readonly Subscription[],
     });
   }
   return out;
+}
+
+/** One change event and the deliveries it produced. */
+interface EventDeliveries {
+  id: string;
+  deliveries: NewDelivery[];
 }
 
 export class Dispatcher {
@@ -146,30 +153,61 @@ export class Dispatcher {
       const events = await this.store.readChanges(this.readLimit);
       if (events.length === 0) return;
       const subsByUser = new Map<string, Subscription[]>();
-      let ids: string[] = [];
-      let deliveries: NewDelivery[] = [];
+      let chunk: EventDeliveries[] = [];
+      let size = 0;
       for (const event of events) {
         const key = `${event.tenantId}/${event.userId}`;
         let subs = subsByUser.get(key);
         if (!subs) subsByUser.set(key, (subs = await this.store.subscriptionsForUser(event.tenantId, event.userId)));
-        ids.push(event.id);
-        for (const d of deliveriesFor(event, subs, this.clock.now())) deliveries.push(d);
-        if (deliveries.length >= this.chunkDeliveries) {
-          await this.commit(ids, deliveries);
-          ids = [];
-          deliveries = [];
+        const deliveries = deliveriesFor(event, subs, this.clock.now());
+        chunk.push({ id: event.id, deliveries });
+        size += deliveries.length;
+        if (size >= this.chunkDeliveries) {
+          await this.commit(chunk);
+          chunk = [];
+          size = 0;
         }
       }
-      if (ids.length > 0) await this.commit(ids, deliveries);
+      if (chunk.length > 0) await this.commit(chunk);
       if (events.length < this.readLimit || this.stopped) return;
     }
   }
 
-  private async commit(ids: string[], deliveries: NewDelivery[]): Promise<void> {
-    const mine = await this.store.dispatchChanges(ids, deliveries);
-    if (!mine) return;
-    this.events += ids.length;
-    this.deliveries += deliveries.length;
-    if (deliveries.length > 0) this.opts.onDispatched?.();
+  private async commit(chunk: EventDeliveries[]): Promise<void> {
+    let events = 0;
+    let deliveries = 0;
+    if (this.store.exclusive) {
+      // The only dispatcher on the store (and single-flight): one atomic call for the whole chunk.
+      const all = chunk.flatMap((e) => e.deliveries);
+      if (await this.store.dispatchChanges(chunk.map((e) => e.id), all)) {
+        events = chunk.length;
+        deliveries = all.length;
+      }
+    } else {
+      // Other nodes' dispatchers read the same outbox, and may have read an overlapping but different set of events.
+      // dispatchChanges enqueues all of a call's deliveries when it removed any of its events, so a call covering
+      // events another node dispatched meanwhile would enqueue theirs a second time: one event per call instead (the
+      // calls go out together, in order, and a pipelining client sends them in one round trip).
+      const results = await Promise.allSettled(chunk.map((e) => this.store.dispatchChanges([e.id], e.deliveries)));
+      for (const [i, e] of chunk.entries()) {
+        const r = results[i]!;
+        if (r.status !== 'fulfilled' || !r.value) continue;
+        events++;
+        deliveries += e.deliveries.length;
+      }
+      // A failed call leaves its event in the outbox, to be read again; what the others enqueued still goes out now.
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) {
+        this.count(events, deliveries);
+        throw failed.reason;
+      }
+    }
+    this.count(events, deliveries);
+  }
+
+  private count(events: number, deliveries: number): void {
+    this.events += events;
+    this.deliveries += deliveries;
+    if (deliveries > 0) this.opts.onDispatched?.();
   }
 }

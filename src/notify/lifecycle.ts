@@ -8,6 +8,12 @@
  *   item there [P]; `reauthorizationNotifiedAt` records it, so it is sent once per lifetime. A renewal moves
  *   `expiresAt`, which starts a new lifetime (a notification older than the new warning instant no longer counts,
  *   whether or not the renewal cleared the mark); a reauthorize alone does not (same expiry: no second notice).
+ *   Several nodes sharing a store all run this loop: the notice is queued only by the one whose conditional mark
+ *   (`Store.markReauthorizationNotified`: set only while the expiry is unchanged and no notice of this lifetime is
+ *   recorded) succeeds — mark and notice in one transaction on sqlite; on redis mark first, then queue, so a node
+ *   dying between the two loses that notice (it is never sent twice). Known limit: a reauthorize clears the mark
+ *   without moving the expiry; the node that sent the notice remembers it (`noticed`), but another node (or this one
+ *   after a restart) does not, and may send one more notice in that lifetime.
  * - When the creator's access is revoked — the creating user is deleted, or the app's access in the tenant is
  *   withdrawn (`DELETE /_presently/tenants/{tid}/apps/{appId}/access`) — each affected subscription is deleted and
  *   then, when it has a `lifecycleNotificationUrl`, a `reauthorizationRequired` item is queued for it. Graph stops
@@ -192,15 +198,17 @@ export class Lifecycle {
       const soon = await this.store.subscriptionsExpiringBy(now + REAUTHORIZE_BEFORE_MS, limit);
       for (const sub of soon) {
         if (!needsReauthorizationNotice(sub) || sub.expiresAt <= now || this.noticed.get(sub.id) === sub.expiresAt) continue;
-        const d = lifecycleDelivery(sub, now)!;
-        // Queue first, then mark: a crash in between repeats the notice rather than losing it.
-        await this.store.enqueueDeliveries([d]);
-        enqueued = true;
-        this.warned++;
+        // Exactly once over every node sharing the store: the conditional mark decides who sends it, and only the
+        // winner's notice is queued (see the header for what a crash can do).
+        const won = await this.store.markReauthorizationNotified(
+          sub.id, sub.expiresAt, now, sub.expiresAt - REAUTHORIZE_BEFORE_MS, lifecycleDelivery(sub, now)!);
+        // Won or lost (another node sent it, or the subscription was renewed or deleted meanwhile): this lifetime is
+        // settled as far as this node is concerned.
         if (this.noticed.size >= 100_000) this.noticed.clear();
         this.noticed.set(sub.id, sub.expiresAt);
-        const fresh = await this.store.getSubscription(sub.id);
-        if (fresh && fresh.expiresAt === sub.expiresAt) await this.store.putSubscription({ ...fresh, reauthorizationNotifiedAt: now });
+        if (!won) continue;
+        enqueued = true;
+        this.warned++;
       }
       if (soon.length < limit) break;
     }

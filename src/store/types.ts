@@ -113,7 +113,8 @@ export interface Store {
   /**
    * Atomically removes the given change events and enqueues the deliveries they produced. Events already removed
    * (by another dispatcher) are ignored; their deliveries are still enqueued only if at least one id was removed
-   * by this call — so two dispatchers racing on the same events do not both enqueue.
+   * by this call — so two dispatchers racing on the same events do not both enqueue. Two calls on overlapping but
+   * different sets of events may both enqueue: callers racing on one outbox dispatch one event per call.
    */
   dispatchChanges(eventIds: readonly string[], deliveries: readonly NewDelivery[]): Promise<boolean>;
 
@@ -130,6 +131,17 @@ export interface Store {
   subscriptionsExpiringBy(at: number, limit: number): Promise<Subscription[]>;
   /** The earliest expiresAt of any subscription, or null. */
   nextSubscriptionExpiry(): Promise<number | null>;
+  /**
+   * The conditional write that makes a subscription's `reauthorizationRequired` notice exactly-once over every node
+   * (src/notify/lifecycle.ts): sets its `reauthorizationNotifiedAt` to `at` — changing nothing else — only if the
+   * subscription exists, still expires at `expiresAt`, and has no notice recorded at or after `since` (its
+   * reauthorizationNotifiedAt is null or earlier: `since` is where the current lifetime's notice window starts), then
+   * enqueues `notice`, if given. Resolves to true when this call set it; false when it changed and enqueued nothing.
+   * Of several callers racing on one lifetime, exactly one gets true.
+   * Mark and enqueue are one transaction where the backend allows it (sqlite); otherwise the mark comes first, so a
+   * process dying between the two loses that one notice rather than sending it twice (redis: see there).
+   */
+  markReauthorizationNotified(id: string, expiresAt: number, at: number, since: number, notice?: NewDelivery): Promise<boolean>;
 
   enqueueDeliveries(deliveries: readonly NewDelivery[]): Promise<void>;
   /**

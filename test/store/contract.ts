@@ -829,6 +829,65 @@ export function storeContract<S extends Store>(
         await store.deleteSubscription(sid(3));
         assert.equal(await store.nextSubscriptionExpiry(), NOW + 30 * MIN);
       });
+
+      describe('markReauthorizationNotified', () => {
+        const since = NOW + 50 * MIN;
+        const notice = (n: number): NewDelivery => delivery(n, {
+          kind: 'lifecycle', url: 'https://app.example/lifecycle', userId: null, item: { subscriptionId: sid(n), lifecycleEvent: 'reauthorizationRequired' },
+        });
+
+        it('sets the mark and enqueues the notice; changes nothing else', async () => {
+          const sub = richSubscription(1);
+          const unmarked = { ...sub, reauthorizationNotifiedAt: null };
+          await store.putSubscription(unmarked);
+          // Read first, so a backend that keeps what it read cannot pass by not having read it.
+          assert.deepEqual(await store.getSubscription(sid(1)), unmarked);
+          assert.equal(await store.markReauthorizationNotified(sid(1), sub.expiresAt, NOW + 51 * MIN, since, notice(1)), true);
+          assert.deepEqual(await store.getSubscription(sid(1)), { ...sub, reauthorizationNotifiedAt: NOW + 51 * MIN });
+          assert.deepEqual((await store.subscriptionsForUser(T1, uid(2)))[0], { ...sub, reauthorizationNotifiedAt: NOW + 51 * MIN });
+          assert.deepEqual((await store.claimDeliveries(NOW, 10, MIN)).map(withoutId), [notice(1)]);
+        });
+
+        it('at most once per lifetime: a second call, or a mark already in the window, changes and enqueues nothing', async () => {
+          await store.putSubscription(subscription(1));
+          assert.equal(await store.markReauthorizationNotified(sid(1), NOW + HOUR, since, since, notice(1)), true, 'a mark at `since` exactly');
+          assert.equal(await store.markReauthorizationNotified(sid(1), NOW + HOUR, since + MIN, since, notice(1)), false);
+          assert.equal((await store.getSubscription(sid(1)))!.reauthorizationNotifiedAt, since);
+          assert.equal(await store.countDeliveries(), 1);
+          // Without a notice: only the mark.
+          await store.putSubscription(subscription(2));
+          assert.equal(await store.markReauthorizationNotified(sid(2), NOW + HOUR, since + MIN, since), true);
+          assert.equal((await store.getSubscription(sid(2)))!.reauthorizationNotifiedAt, since + MIN);
+          assert.equal(await store.countDeliveries(), 1);
+        });
+
+        it('a mark from an earlier lifetime (before `since`) does not count', async () => {
+          await store.putSubscription(subscription(1, [uid(1)], { reauthorizationNotifiedAt: since - 1 }));
+          assert.equal(await store.markReauthorizationNotified(sid(1), NOW + HOUR, since + 2 * MIN, since, notice(1)), true);
+          assert.equal((await store.getSubscription(sid(1)))!.reauthorizationNotifiedAt, since + 2 * MIN);
+          assert.equal(await store.countDeliveries(), 1);
+        });
+
+        it('false, changing nothing, when the expiry moved (renewed) or the subscription is gone', async () => {
+          await store.putSubscription(subscription(1, [uid(1)], { expiresAt: NOW + 2 * HOUR }));
+          assert.equal(await store.markReauthorizationNotified(sid(1), NOW + HOUR, since + MIN, since, notice(1)), false);
+          assert.deepEqual(await store.getSubscription(sid(1)), subscription(1, [uid(1)], { expiresAt: NOW + 2 * HOUR }));
+          assert.equal(await store.markReauthorizationNotified(sid(9), NOW + HOUR, since + MIN, since, notice(9)), false);
+          await store.deleteSubscription(sid(1));
+          assert.equal(await store.markReauthorizationNotified(sid(1), NOW + 2 * HOUR, since + MIN, since, notice(1)), false);
+          assert.equal(await store.getSubscription(sid(1)), null, 'not created by the mark');
+          assert.equal(await store.countDeliveries(), 0);
+        });
+
+        it('racing callers: exactly one wins, and exactly one notice is queued', async () => {
+          await store.putSubscription(subscription(1));
+          const results = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+            store.markReauthorizationNotified(sid(1), NOW + HOUR, since + i, since, notice(1))));
+          assert.equal(results.filter(Boolean).length, 1, `winners: ${JSON.stringify(results)}`);
+          assert.equal((await store.getSubscription(sid(1)))!.reauthorizationNotifiedAt, since + results.indexOf(true));
+          assert.equal(await store.countDeliveries(), 1);
+        });
+      });
     });
 
     describe('deliveries', () => {

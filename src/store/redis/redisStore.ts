@@ -92,6 +92,11 @@
  * removes the subscription first (GETDEL) and its index entries and deliveries after. Readers look each id up and
  * ignore those whose subscription is missing or no longer matches (tenant, users, expiry), so an interrupted call never
  * shows a wrong subscription.
+ * markReauthorizationNotified (the lifecycle's exactly-once `reauthorizationRequired` over all nodes) is a
+ * compare-and-set of the subscription's JSON (SET_IF_UNCHANGED: the mark is set only on the JSON whose expiry and
+ * mark were checked; re-read and re-checked when another write came in between), and then enqueues the notice. The
+ * subscription key and the delivery queue are on different slots, so the two cannot be one script on a cluster: a
+ * node dying between them loses that one notice (never sends it twice) — the order the lifecycle asks for.
  *
  * ## UPNs
  *
@@ -111,14 +116,14 @@ import type { App, EndpointSample, PresenceKey, PresenceSnapshot, PresenceUpdate
 import {
   CLAIM, CLAIM_UPN, CLOCK_ADVANCE, CLOCK_INIT, COMMIT, COMPLETE, COUNT_LEASED, DELETE_USER, DISPATCH,
   DROP_SUBSCRIPTION_DELIVERIES, ENQUEUE, META_IF_ABSENT, PUT_USER, RECORD_ENDPOINT_DURATION, RELEASE_UPN, RESCHEDULE,
-  STEAL_UPN, TAKE_ENDPOINT_TURN, type Script,
+  SET_IF_UNCHANGED, STEAL_UPN, TAKE_ENDPOINT_TURN, type Script,
 } from './scripts.ts';
 
 /** How many shards the keyspace is cut into. Part of the data layout: changing it needs a migration. */
 export const SHARDS = 16;
 const LAYOUT = `v1 shards=${SHARDS} hash=fnv1a32`;
 export const DEFAULT_PREFIX = 'presently:';
-/** updatePresence gives up after this many commits lost to other writers in a row. */
+/** updatePresence (and markReauthorizationNotified) give up after this many commits lost to other writers in a row. */
 const MAX_CONFLICTS = 50;
 /** A UPN claim whose owner does not have the UPN may be taken over after this long (an interrupted putUser). */
 const STALE_CLAIM_SECONDS = 30;
@@ -669,6 +674,23 @@ export class RedisStore implements Store {
     }
     await Promise.all(ops);
     return json !== null;
+  }
+
+  async markReauthorizationNotified(id: string, expiresAt: number, at: number, since: number, notice?: NewDelivery): Promise<boolean> {
+    const key = this.subKey(id);
+    for (let conflicts = 0; ; conflicts++) {
+      const json = await this.client.get(key);
+      if (json === null) return false;
+      const sub = JSON.parse(json) as Subscription;
+      const marked = sub.reauthorizationNotifiedAt;
+      if (sub.expiresAt !== expiresAt || (marked !== null && marked >= since)) return false;
+      const set = await this.run(SET_IF_UNCHANGED, [key], [json, JSON.stringify({ ...sub, reauthorizationNotifiedAt: at })]);
+      if (set === 1) break;
+      if (conflicts + 1 >= MAX_CONFLICTS) throw new Error(`subscription ${id} changed under this node ${MAX_CONFLICTS} times in a row; gave up`);
+    }
+    // Won: only this call enqueues (see the header for the window between the two).
+    if (notice) await this.enqueueDeliveries([notice]);
+    return true;
   }
 
   async listSubscriptions(filter: { tenantId: string; applicationId?: string; creatorId?: string }): Promise<Subscription[]> {

@@ -231,6 +231,16 @@ end
 return n
 `);
 
+/**
+ * Compare-and-set of a string key (a subscription's JSON): stores ARGV[2] only if the key still holds exactly ARGV[1].
+ * KEYS: the key. Returns 1 when set, 0 when the value had changed (or the key is gone).
+ */
+export const SET_IF_UNCHANGED = new Script('setIfUnchanged', `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+`);
+
 /** KEYS: delivery queue. ARGV: base, subscriptionId. Removes every delivery of the subscription in this shard. */
 export const DROP_SUBSCRIPTION_DELIVERIES = new Script('dropSubscriptionDeliveries', `
 local set = ARGV[1] .. ':ds:' .. ARGV[2]

@@ -302,6 +302,7 @@ export class SqliteStore implements Store {
   private readonly txDispatchChanges: (eventIds: string, deliveries: readonly NewDelivery[]) => boolean;
   private readonly txPutSubscription: (subscription: Subscription) => void;
   private readonly txDeleteSubscription: (id: string) => boolean;
+  private readonly txMarkReauthorizationNotified: (id: string, expiresAt: number, at: number, since: number, notice?: NewDelivery) => boolean;
   private readonly txEnqueueDeliveries: (deliveries: readonly NewDelivery[]) => void;
   private readonly txClaimDeliveries: (now: number, limit: number, leaseMs: number) => Delivery[];
   /** Webhook endpoint health, by URL (see the header). */
@@ -395,6 +396,22 @@ export class SqliteStore implements Store {
       return s.deleteSubscription.run(id).changes > 0;
     });
     this.txDeleteSubscription = (id) => deleteSubscription.immediate(id);
+
+    // The mark and the notice commit together: a crash can neither lose the notice nor send it twice.
+    const markReauthorizationNotified = db.transaction(
+      (id: string, expiresAt: number, at: number, since: number, notice?: NewDelivery): boolean => {
+        const row = s.getSubscription.get(id);
+        if (!row) return false;
+        const sub = toSubscription(row);
+        const marked = sub.reauthorizationNotifiedAt;
+        if (sub.expiresAt !== expiresAt || (marked !== null && marked >= since)) return false;
+        s.upsertSubscription.run(subscriptionParams({ ...sub, reauthorizationNotifiedAt: at }));
+        if (notice) insertDeliveries([notice]);
+        return true;
+      },
+    );
+    this.txMarkReauthorizationNotified = (id, expiresAt, at, since, notice) =>
+      markReauthorizationNotified.immediate(id, expiresAt, at, since, notice);
 
     const enqueueDeliveries = db.transaction(insertDeliveries);
     this.txEnqueueDeliveries = (deliveries) => enqueueDeliveries.immediate(deliveries);
@@ -543,6 +560,11 @@ export class SqliteStore implements Store {
   async deleteSubscription(id: string): Promise<boolean> {
     this.subscriptions.delete(id);
     return this.txDeleteSubscription(id);
+  }
+
+  async markReauthorizationNotified(id: string, expiresAt: number, at: number, since: number, notice?: NewDelivery): Promise<boolean> {
+    this.subscriptions.delete(id);
+    return this.txMarkReauthorizationNotified(id, expiresAt, at, since, notice);
   }
 
   async listSubscriptions(filter: SubscriptionFilterParams): Promise<Subscription[]> {

@@ -1,0 +1,152 @@
+/**
+ * Scale-out on Redis (issue 5): the background loops every node runs over the one shared store — the dispatcher and
+ * the subscription lifecycle — racing each other in three in-process nodes on one key prefix. What one node does
+ * once must be done once by three: each change event fanned out once, each `reauthorizationRequired` queued once.
+ *
+ * Redis is PRESENTLY_TEST_REDIS_URL, else redis://127.0.0.1:6379. Every test uses a prefix of its own and deletes its
+ * keys afterwards. When Redis cannot be reached, the suite is skipped, saying so.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, it, type TestContext } from 'node:test';
+import type { Subscription } from '../../src/notify/types.ts';
+import { redact } from '../../src/store/redis/redisStore.ts';
+import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix, redisUnreachable } from '../helpers/redis.ts';
+import { ADELE, ALEX, APP, TENANT, startInProcess, type TestServer } from '../helpers/server.ts';
+
+const MIN = 60_000;
+
+const unreachable = await redisUnreachable();
+if (unreachable) {
+  process.stderr.write(`\n*** Multi-node race tests SKIPPED: cannot reach Redis at ${redact(TEST_REDIS_URL)} (${unreachable}).\n`
+    + '*** Start one (redis-server) or set PRESENTLY_TEST_REDIS_URL.\n\n');
+}
+const skip = unreachable ? `Redis not reachable at ${redact(TEST_REDIS_URL)} (${unreachable})` : false;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function eventually<T>(read: () => T | Promise<T>, pred: (v: T) => boolean, ms: number, what: string): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await read();
+    if (pred(v)) return v;
+    if (Date.now() > until) assert.fail(`${what}: still ${JSON.stringify(v)} after ${ms} ms`);
+    await sleep(5);
+  }
+}
+
+/** Three in-process nodes on one fresh prefix, closed (and the prefix deleted) when the test ends. */
+async function threeNodes(t: TestContext, clock: 'system' | 'manual' = 'system'): Promise<TestServer[]> {
+  const prefix = newRedisPrefix();
+  t.after(() => deleteRedisPrefix(prefix));
+  const nodes: TestServer[] = [];
+  for (let i = 0; i < 3; i++) {
+    const node = await startInProcess({ store: 'redis', redisPrefix: prefix, clock });
+    t.after(() => node.close());
+    nodes.push(node);
+  }
+  return nodes;
+}
+
+function subscription(over: Partial<Subscription> & { notificationUrl: string }): Subscription {
+  const now = Date.now();
+  return {
+    id: randomUUID(), tenantId: TENANT, applicationId: APP, creatorId: ALEX, changeType: 'updated',
+    resource: `/communications/presences/${ADELE}`, userIds: [ADELE], lifecycleNotificationUrl: null,
+    expiresAt: now + 55 * MIN, clientState: 'races', includeResourceData: false, encryptionCertificate: null,
+    encryptionCertificateId: null, latestSupportedTlsVersion: 'v1_2', reauthorizationNotifiedAt: null, createdAt: now,
+    ...over,
+  };
+}
+
+/** A receiver answering every POST 202, keeping the items. */
+async function receiver(t: TestContext): Promise<{ url: string; items: Record<string, unknown>[] }> {
+  const items: Record<string, unknown>[] = [];
+  const server = http.createServer((req, res) => {
+    let data = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => { data += c; });
+    req.on('end', () => {
+      items.push(...(JSON.parse(data) as { value: Record<string, unknown>[] }).value);
+      res.writeHead(202).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, items };
+}
+
+describe('multi-node races: the dispatchers', { skip }, () => {
+  it('three dispatchers draining one outbox fan each change event out once', async (t) => {
+    const nodes = await threeNodes(t);
+    const store = nodes[0]!.presently.store;
+    await store.putSubscription(subscription({ notificationUrl: 'http://127.0.0.1:9/never-sent' }));
+    // The deliverers stay out of it: what the dispatchers enqueued stays in the queue, to be counted.
+    for (const n of nodes) await n.presently.notifications.deliverer.stop(0);
+    const app = await nodes[0]!.appToken();
+    const WRITES = 90;
+    const answers = await Promise.all(Array.from({ length: WRITES }, (_, i) => nodes[i % 3]!.inject({
+      method: 'POST', url: `/v1.0/users/${ADELE}/presence/setStatusMessage`, headers: { authorization: `Bearer ${app}` },
+      payload: { statusMessage: { message: { content: `write ${i}` } } },
+    })));
+    assert.deepEqual(answers.filter((r) => r.statusCode !== 200).map((r) => r.body), []);
+    // Every write is one change event (its publishedDateTime alone changes the view).
+    await eventually(async () => (await store.readChanges(1)).length, (n) => n === 0, 5000, 'the outbox drained');
+    await Promise.all(nodes.map((n) => n.presently.notifications.dispatcher.run()));
+    const dispatched = nodes.map((n) => n.presently.notifications.dispatcher.events);
+    assert.equal(await store.countDeliveries(), WRITES, `one delivery per change; dispatched per node: ${dispatched.join(', ')}`);
+    assert.equal(dispatched.reduce((a, b) => a + b, 0), WRITES, 'each event dispatched by one node');
+    const claimed = await store.claimDeliveries(Date.now() + MIN, 1000, MIN);
+    const seqs = claimed.map((d) => (d.item.resourceData as { sequenceNumber: string }).sequenceNumber);
+    assert.equal(new Set(seqs).size, WRITES, 'one delivery per sequenceNumber');
+  });
+});
+
+describe('multi-node races: the lifecycle loops', { skip }, () => {
+  it('three lifecycle loops seeing one subscription in its warning window queue one reauthorizationRequired', async (t) => {
+    const nodes = await threeNodes(t);
+    const life = await receiver(t);
+    const changes = await receiver(t);
+    const store = nodes[0]!.presently.store;
+    // Expires in 5 minutes: inside the 10-minute warning window already.
+    const sub = subscription({ notificationUrl: changes.url, lifecycleNotificationUrl: life.url, expiresAt: Date.now() + 5 * MIN });
+    await store.putSubscription(sub);
+    // All three loops at once, as when their timers fire together.
+    await Promise.all(nodes.map((n) => n.presently.notifications.lifecycle.runDue()));
+    await Promise.all(nodes.map((n) => n.presently.notifications.lifecycle.runDue()));
+    const warned = nodes.map((n) => n.presently.notifications.lifecycle.warned);
+    assert.equal(warned.reduce((a, b) => a + b, 0), 1, `notices queued per node: ${warned.join(', ')}`);
+    await eventually(() => life.items.length, (n) => n >= 1, 5000, 'the notice delivered');
+    await sleep(300);
+    assert.equal(life.items.length, 1, `exactly one notice: ${JSON.stringify(life.items)}`);
+    assert.equal(life.items[0]!.lifecycleEvent, 'reauthorizationRequired');
+    assert.equal(life.items[0]!.subscriptionId, sub.id);
+    const marked = (await store.getSubscription(sub.id))!;
+    assert.ok(marked.reauthorizationNotifiedAt !== null);
+    assert.deepEqual({ ...marked, reauthorizationNotifiedAt: null }, sub, 'the mark changed nothing else');
+  });
+
+  it('with the shared manual clock: a move makes every node\'s loop look; one notice goes out', async (t) => {
+    const nodes = await threeNodes(t, 'manual');
+    const life = await receiver(t);
+    const changes = await receiver(t);
+    const now = nodes[0]!.presently.clock.now();
+    const sub = subscription({ notificationUrl: changes.url, lifecycleNotificationUrl: life.url, expiresAt: now + 50 * MIN, createdAt: now });
+    await nodes[0]!.presently.store.putSubscription(sub);
+    // Each node's loop arms for the warning instant (the routes do this on the node that created it).
+    for (const n of nodes) n.presently.notifications.lifecycle.wake();
+    await sleep(100);
+    const res = await nodes[1]!.inject({ method: 'POST', url: '/_presently/clock', payload: { advance: 'PT41M' } });
+    assert.equal(res.statusCode, 200, res.body);
+    await eventually(() => life.items.length, (n) => n >= 1, 5000, 'the notice delivered');
+    await sleep(500);
+    const warned = nodes.map((n) => n.presently.notifications.lifecycle.warned);
+    assert.equal(warned.reduce((a, b) => a + b, 0), 1, `notices queued per node: ${warned.join(', ')}`);
+    assert.equal(life.items.length, 1, `exactly one notice: ${JSON.stringify(life.items)}`);
+  });
+});
