@@ -29,6 +29,7 @@ import type { Clock } from '../domain/clock.ts';
 import { presenceForCloud } from '../domain/projection.ts';
 import { formatUtc } from '../domain/timezones.ts';
 import type { EndpointSample, Store } from '../store/types.ts';
+import { SingleFlight } from '../scheduler/singleFlight.ts';
 import type { DeliveryLog, DropReason } from './deliveryLog.ts';
 import { encryptContent, parseEncryptionCertificate } from './encryption.ts';
 import type { Delivery, Subscription } from './types.ts';
@@ -198,8 +199,11 @@ export class Deliverer {
   private inFlight = 0;
   /** Sends and store writes started outside the pump; `settle` and `stop` wait for them. */
   private readonly tasks = new Set<Promise<void>>();
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly flight = new SingleFlight(() => this.claimAndSend(), {
+    onError: (err) => this.opts.onError?.(err),
+    after: () => this.rearm(),
+    stopped: () => this.stopped,
+  });
   private stopped = true;
   private cancelTimer: (() => void) | null = null;
   private armedFor: number | null = null;
@@ -251,7 +255,7 @@ export class Deliverer {
     this.cancelTimer?.();
     this.cancelTimer = null;
     this.armedFor = null;
-    await this.running;
+    await this.flight.idle();
     const unsent = [...this.endpoints.values()].flatMap((ep) => ep.takeAll());
     const now = this.clock.now();
     for (const d of unsent) {
@@ -300,8 +304,8 @@ export class Deliverer {
   }
 
   private async idle(): Promise<void> {
-    while (this.tasks.size > 0 || this.running) {
-      await Promise.all([...this.tasks, this.running]);
+    while (this.tasks.size > 0 || this.flight.busy) {
+      await Promise.all([...this.tasks, this.flight.idle()]);
     }
   }
 
@@ -312,25 +316,7 @@ export class Deliverer {
 
   /** Claims what is due and starts the POSTs it can. Single-flight: a call during a run makes the run go again. */
   private pump(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.claimAndSend();
-        } while (this.again && !this.stopped);
-      } catch (err) {
-        this.opts.onError?.(err);
-      } finally {
-        this.running = null;
-      }
-      await this.rearm();
-    })();
-    return this.running;
+    return this.flight.run();
   }
 
   private async claimAndSend(): Promise<void> {

@@ -12,6 +12,7 @@ import { clearInterval, setInterval } from 'node:timers';
 import type { Clock } from '../domain/clock.ts';
 import { formatUtc } from '../domain/timezones.ts';
 import type { Store } from '../store/types.ts';
+import { SingleFlight } from '../scheduler/singleFlight.ts';
 import type { ChangeEvent, NewDelivery, Subscription } from './types.ts';
 
 export interface DispatcherOptions {
@@ -74,8 +75,10 @@ interface EventDeliveries {
 }
 
 export class Dispatcher {
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly flight = new SingleFlight(() => this.drain(), {
+    onError: (err) => this.opts.onError?.(err),
+    stopped: () => this.stopped,
+  });
   private stopped = true;
   private interval: ReturnType<typeof setInterval> | null = null;
   private readonly readLimit: number;
@@ -110,7 +113,7 @@ export class Dispatcher {
     this.stopped = true;
     if (this.interval) clearInterval(this.interval);
     this.interval = null;
-    await this.running;
+    await this.flight.idle();
   }
 
   /**
@@ -128,24 +131,7 @@ export class Dispatcher {
 
   /** Dispatches the whole outbox; resolves when it is empty (or a store call failed). Safe to call concurrently. */
   run(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.drain();
-        } while (this.again && !this.stopped);
-      } catch (err) {
-        this.opts.onError?.(err);
-      } finally {
-        this.running = null;
-      }
-    })();
-    return this.running;
+    return this.flight.run();
   }
 
   private async drain(): Promise<void> {

@@ -27,6 +27,7 @@ import { clearInterval, setInterval } from 'node:timers';
 import type { Clock } from '../domain/clock.ts';
 import { formatUtc } from '../domain/timezones.ts';
 import type { Store } from '../store/types.ts';
+import { SingleFlight } from '../scheduler/singleFlight.ts';
 import type { NewDelivery, Subscription } from './types.ts';
 
 /** How long before expiry `reauthorizationRequired` is sent [P]. */
@@ -81,8 +82,11 @@ export interface LifecycleOptions {
 }
 
 export class Lifecycle {
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly flight = new SingleFlight(() => this.drain(), {
+    onError: (err) => this.opts.onError?.(err),
+    after: () => this.rearm(),
+    stopped: () => this.stopped,
+  });
   private stopped = true;
   private cancelTimer: (() => void) | null = null;
   private armedFor: number | null = null;
@@ -121,7 +125,7 @@ export class Lifecycle {
     this.cancelTimer?.();
     this.cancelTimer = null;
     this.armedFor = null;
-    await this.running;
+    await this.flight.idle();
   }
 
   /** A subscription was created, renewed or reauthorised: look again (its instants may come before the armed one). */
@@ -131,25 +135,7 @@ export class Lifecycle {
 
   /** Expires and warns everything due by now; resolves when done. Safe to call concurrently. */
   runDue(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.drain();
-        } while (this.again && !this.stopped);
-      } catch (err) {
-        this.opts.onError?.(err);
-      } finally {
-        this.running = null;
-      }
-      await this.rearm();
-    })();
-    return this.running;
+    return this.flight.run();
   }
 
   /** The creating user's access is gone (the user was deleted). Resolves to the number of subscriptions ended. */

@@ -6,6 +6,7 @@
 import type { Clock } from '../domain/clock.ts';
 import type { PresenceService } from '../service/presence.ts';
 import type { Store } from '../store/types.ts';
+import { SingleFlight } from './singleFlight.ts';
 
 const BATCH = 500;
 /**
@@ -17,8 +18,7 @@ export const SHARED_STORE_POLL_MS = 1000;
 export class Scheduler {
   private cancelTimer: (() => void) | null = null;
   private armedFor: number | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly flight: SingleFlight;
   private stopped = false;
   private poll: NodeJS.Timeout | null = null;
   /** Transitions made since start (for tests and metrics). */
@@ -31,6 +31,7 @@ export class Scheduler {
     private readonly onError: (err: unknown) => void = () => {},
   ) {
     presence.onDue = (dueAt) => this.wake(dueAt);
+    this.flight = new SingleFlight(() => this.drain(), { onError: this.onError, after: () => this.rearm() });
   }
 
   /** Starts the loop: anything that fell due while the server was down happens now. */
@@ -60,24 +61,7 @@ export class Scheduler {
 
   /** Runs every due transition now; resolves when none is due. Safe to call concurrently. */
   runDue(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.drain();
-        } while (this.again);
-      } catch (err) {
-        this.onError(err);
-      } finally {
-        this.running = null;
-      }
-      await this.rearm();
-    })();
-    return this.running;
+    return this.flight.run();
   }
 
   private async drain(): Promise<void> {
