@@ -208,7 +208,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
       async close() {
         if (closed) return;
         closed = true;
-        scheduler.stop();
+        await scheduler.stop();
         await lifecycle.stop();
         await dispatcher.stop();
         // Before the app closes: a POST to this server's own sink needs it to answer. Bounded by the POST timeout.

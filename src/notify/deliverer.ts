@@ -29,6 +29,7 @@ import type { Clock } from '../domain/clock.ts';
 import { presenceForCloud } from '../domain/projection.ts';
 import { formatUtc } from '../domain/timezones.ts';
 import type { EndpointSample, Store } from '../store/types.ts';
+import { Alarm } from '../scheduler/alarm.ts';
 import { SingleFlight } from '../scheduler/singleFlight.ts';
 import type { DeliveryLog, DropReason } from './deliveryLog.ts';
 import { encryptContent, parseEncryptionCertificate } from './encryption.ts';
@@ -205,8 +206,7 @@ export class Deliverer {
     stopped: () => this.stopped,
   });
   private stopped = true;
-  private cancelTimer: (() => void) | null = null;
-  private armedFor: number | null = null;
+  private readonly alarm: Alarm;
   private interval: ReturnType<typeof setInterval> | null = null;
   /** Fresh claims since the counter was last reset (settle's progress check). */
   private claims = 0;
@@ -217,6 +217,7 @@ export class Deliverer {
     private readonly clock: Clock,
     private readonly opts: DelivererOptions,
   ) {
+    this.alarm = new Alarm(clock, () => void this.pump());
     this.post = opts.post ?? postJson;
     this.random = opts.random ?? Math.random;
     this.batchSize = opts.batchSize ?? 100;
@@ -235,6 +236,7 @@ export class Deliverer {
   /** Starts delivering: what was pending in the store (before a restart, say) goes out now. */
   async start(): Promise<void> {
     this.stopped = false;
+    this.alarm.open();
     const every = this.opts.safetyIntervalMs ?? 5000;
     if (every > 0) {
       this.interval = setInterval(() => void this.pump(), every);
@@ -252,9 +254,7 @@ export class Deliverer {
     this.stopped = true;
     if (this.interval) clearInterval(this.interval);
     this.interval = null;
-    this.cancelTimer?.();
-    this.cancelTimer = null;
-    this.armedFor = null;
+    this.alarm.close();
     await this.flight.idle();
     const unsent = [...this.endpoints.values()].flatMap((ep) => ep.takeAll());
     const now = this.clock.now();
@@ -567,19 +567,8 @@ export class Deliverer {
     if (this.stopped || this.held.size >= this.maxHeld) return;
     try {
       const next = await this.store.nextDeliveryAt();
-      if (next === null) {
-        this.cancelTimer?.();
-        this.cancelTimer = null;
-        this.armedFor = null;
-      } else if (next !== this.armedFor) {
-        this.cancelTimer?.();
-        this.armedFor = next;
-        this.cancelTimer = this.clock.at(next, () => {
-          this.armedFor = null;
-          this.cancelTimer = null;
-          void this.pump();
-        });
-      }
+      if (next === null) this.alarm.clear();
+      else this.alarm.set(next);
     } catch (err) {
       this.opts.onError?.(err);
     }

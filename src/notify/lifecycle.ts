@@ -27,6 +27,7 @@ import { clearInterval, setInterval } from 'node:timers';
 import type { Clock } from '../domain/clock.ts';
 import { formatUtc } from '../domain/timezones.ts';
 import type { Store } from '../store/types.ts';
+import { Alarm } from '../scheduler/alarm.ts';
 import { SingleFlight } from '../scheduler/singleFlight.ts';
 import type { NewDelivery, Subscription } from './types.ts';
 
@@ -88,8 +89,7 @@ export class Lifecycle {
     stopped: () => this.stopped,
   });
   private stopped = true;
-  private cancelTimer: (() => void) | null = null;
-  private armedFor: number | null = null;
+  private readonly alarm: Alarm;
   private interval: ReturnType<typeof setInterval> | null = null;
   /** Since start (tests, metrics). */
   expired = 0;
@@ -106,10 +106,13 @@ export class Lifecycle {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly opts: LifecycleOptions = {},
-  ) {}
+  ) {
+    this.alarm = new Alarm(clock, () => void this.runDue());
+  }
 
   async start(): Promise<void> {
     this.stopped = false;
+    this.alarm.open();
     const every = this.opts.safetyIntervalMs ?? 30_000;
     if (every > 0) {
       this.interval = setInterval(() => void this.runDue(), every);
@@ -122,9 +125,7 @@ export class Lifecycle {
     this.stopped = true;
     if (this.interval) clearInterval(this.interval);
     this.interval = null;
-    this.cancelTimer?.();
-    this.cancelTimer = null;
-    this.armedFor = null;
+    this.alarm.close();
     await this.flight.idle();
   }
 
@@ -206,9 +207,7 @@ export class Lifecycle {
     try {
       const first = await this.store.nextSubscriptionExpiry();
       if (first === null) {
-        this.cancelTimer?.();
-        this.cancelTimer = null;
-        this.armedFor = null;
+        this.alarm.clear();
         return;
       }
       // Every subscription's instant is at least its expiry minus the warning lead, so only those expiring by
@@ -221,14 +220,7 @@ export class Lifecycle {
       }
       // Something due now that the drain could not settle (a store error): look again shortly, without spinning.
       if (next <= this.clock.now()) next = this.clock.now() + 1000;
-      if (next === this.armedFor) return;
-      this.cancelTimer?.();
-      this.armedFor = next;
-      this.cancelTimer = this.clock.at(next, () => {
-        this.armedFor = null;
-        this.cancelTimer = null;
-        void this.runDue();
-      });
+      this.alarm.set(next);
     } catch (err) {
       this.opts.onError?.(err);
     }

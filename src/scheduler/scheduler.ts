@@ -6,6 +6,7 @@
 import type { Clock } from '../domain/clock.ts';
 import type { PresenceService } from '../service/presence.ts';
 import type { Store } from '../store/types.ts';
+import { Alarm } from './alarm.ts';
 import { SingleFlight } from './singleFlight.ts';
 
 const BATCH = 500;
@@ -16,8 +17,7 @@ const BATCH = 500;
 export const SHARED_STORE_POLL_MS = 1000;
 
 export class Scheduler {
-  private cancelTimer: (() => void) | null = null;
-  private armedFor: number | null = null;
+  private readonly alarm: Alarm;
   private readonly flight: SingleFlight;
   private stopped = false;
   private poll: NodeJS.Timeout | null = null;
@@ -31,12 +31,14 @@ export class Scheduler {
     private readonly onError: (err: unknown) => void = () => {},
   ) {
     presence.onDue = (dueAt) => this.wake(dueAt);
+    this.alarm = new Alarm(clock, () => void this.runDue());
     this.flight = new SingleFlight(() => this.drain(), { onError: this.onError, after: () => this.rearm() });
   }
 
   /** Starts the loop: anything that fell due while the server was down happens now. */
   async start(): Promise<void> {
     this.stopped = false;
+    this.alarm.open();
     await this.runDue();
     if (!this.store.exclusive && !this.poll) {
       this.poll = setInterval(() => void this.rearm(), SHARED_STORE_POLL_MS);
@@ -44,19 +46,19 @@ export class Scheduler {
     }
   }
 
-  stop(): void {
+  /** Stops the loop; resolves when a run in progress has finished. */
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.poll) clearInterval(this.poll);
     this.poll = null;
-    this.cancelTimer?.();
-    this.cancelTimer = null;
-    this.armedFor = null;
+    this.alarm.close();
+    await this.flight.idle();
   }
 
   /** A due instant was just stored: arm for it if it is earlier than what we wait for. */
   wake(dueAt: number): void {
     if (this.stopped) return;
-    if (this.armedFor === null || dueAt < this.armedFor) this.arm(dueAt);
+    if (this.alarm.armedFor === null || dueAt < this.alarm.armedFor) this.alarm.set(dueAt);
   }
 
   /** Runs every due transition now; resolves when none is due. Safe to call concurrently. */
@@ -79,23 +81,10 @@ export class Scheduler {
     if (this.stopped) return;
     try {
       const next = await this.store.nextDueAt();
-      if (next === null) {
-        this.cancelTimer?.();
-        this.cancelTimer = null;
-        this.armedFor = null;
-      } else this.arm(next);
+      if (next === null) this.alarm.clear();
+      else this.alarm.set(next);
     } catch (err) {
       this.onError(err);
     }
-  }
-
-  private arm(at: number): void {
-    this.cancelTimer?.();
-    this.armedFor = at;
-    this.cancelTimer = this.clock.at(at, () => {
-      this.armedFor = null;
-      this.cancelTimer = null;
-      void this.runDue();
-    });
   }
 }

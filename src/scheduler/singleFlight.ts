@@ -1,8 +1,8 @@
 /**
  * One run at a time of a piece of background work (the scheduler's, the dispatcher's, the deliverer's, the
  * lifecycle's): a call while a run is in progress makes that run go once more when it ends and returns the same
- * promise, so whatever a caller asked for is covered by the run it waits for. `after` runs once per run, when the
- * work is done (re-arming a timer, typically); errors go to `onError` and never reject the promise.
+ * promise, so whatever a caller asked for is covered by the run it waits for. `after` runs when the work is done
+ * (re-arming a timer, typically) and is part of the run; errors go to `onError` and never reject the promise.
  */
 export class SingleFlight {
   private current: Promise<void> | null = null;
@@ -26,16 +26,20 @@ export class SingleFlight {
     }
     this.current = (async () => {
       try {
-        do {
-          this.again = false;
-          await this.work();
-        } while (this.again && !this.opts.stopped?.());
+        for (;;) {
+          do {
+            this.again = false;
+            await this.work();
+          } while (this.again && !this.opts.stopped?.());
+          // `after` is part of the run: idle() waits for it, and a call that came in meanwhile makes the run go on.
+          await this.opts.after?.();
+          if (!this.again || this.opts.stopped?.()) break;
+        }
       } catch (err) {
         this.opts.onError?.(err);
       } finally {
         this.current = null;
       }
-      await this.opts.after?.();
     })();
     return this.current;
   }
