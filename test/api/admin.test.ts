@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose';
+import { onRedis } from '../helpers/redis.ts';
 import { ADELE, ALEX, APP, TENANT, startInProcess, type TestServer } from '../helpers/server.ts';
 import {
   assertBadProperty, assertGraphError, assertJsonHeaders, getPresence, message, mintToken, moveClock, readPresence,
@@ -16,6 +17,8 @@ const START = Date.parse('2026-11-28T08:00:00Z');
 
 describe('admin: health, ready, info, keys, metrics', () => {
   let s: TestServer;
+  /** The harness's store: memory, or redis when the suites run on Redis (test/on-redis). */
+  const expectedStore = onRedis() ? 'redis' : 'memory';
 
   before(async () => {
     s = await startInProcess();
@@ -32,7 +35,7 @@ describe('admin: health, ready, info, keys, metrics', () => {
   it('GET /_presently/ready: 200 with the store', async () => {
     const res = await s.inject({ method: 'GET', url: '/_presently/ready' });
     assert.equal(res.statusCode, 200);
-    assert.deepEqual(res.json(), { status: 'ready', store: 'memory' });
+    assert.deepEqual(res.json(), { status: 'ready', store: expectedStore });
   });
 
   it('GET /_presently/info: version, store, auth, cloud, clock {mode, now}', async () => {
@@ -42,7 +45,7 @@ describe('admin: health, ready, info, keys, metrics', () => {
     assert.deepEqual(Object.keys(info).sort(), ['auth', 'clock', 'cloud', 'store', 'version']);
     assert.equal(info.version, VERSION);
     assert.match(info.version, /^\d+\.\d+\.\d+/);
-    assert.equal(info.store, 'memory');
+    assert.equal(info.store, expectedStore);
     assert.equal(info.auth, 'dev');
     assert.equal(info.cloud, 'global');
     assert.equal(info.clock.mode, 'system');

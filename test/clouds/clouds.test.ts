@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { GRAPH_APP_ID, type CloudName } from '../../src/config/clouds.ts';
+import { storeUnderTest } from '../helpers/redis.ts';
 import { ADELE, ALEX, APP, TENANT, startInProcess, startProcess, tempDir, type TestServer } from '../helpers/server.ts';
 import {
   VERSIONS, addresses, assertBadProperty, assertGraphError, bearer, getPresence, postJson, readPresence,
@@ -211,7 +212,7 @@ describe('clouds: --public-url wins over the cloud root', () => {
 describe('clouds: presently serve --cloud dod --public-url', { timeout: 30_000 }, () => {
   it('the flags reach the server: info, token audience, limited shape, beta 404, context on the public URL', async () => {
     const dir = tempDir();
-    const p = await startProcess(['--store', 'memory', '--data', dir, '--cloud', 'dod', '--public-url', 'https://dod.presence.example/']);
+    const p = await startProcess(['--store', storeUnderTest('memory'), '--data', dir, '--cloud', 'dod', '--public-url', 'https://dod.presence.example/']);
     try {
       const info = (await (await fetch(`${p.url}/_presently/info`)).json()) as { cloud: string };
       assert.equal(info.cloud, 'dod');

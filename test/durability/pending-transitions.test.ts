@@ -26,7 +26,8 @@ const inProcess = new Set<TestServer>();
 const dirs: string[] = [];
 
 async function start(dataDir: string): Promise<ServerProcess> {
-  const p = await startProcess(['--data', dataDir, '--log-level', 'warn']);
+  // The sqlite store, named: these tests read its file, whatever store the run's other suites use (test/on-redis).
+  const p = await startProcess(['--store', 'sqlite', '--data', dataDir, '--log-level', 'warn']);
   live.add(p);
   return p;
 }

@@ -25,7 +25,8 @@ const live = new Set<ServerProcess>();
 const dirs: string[] = [];
 
 async function start(dataDir: string, extra: string[] = []): Promise<ServerProcess> {
-  const p = await startProcess(['--data', dataDir, '--log-level', 'warn', ...extra]);
+  // The sqlite store, named: these tests read its file, whatever store the run's other suites use (test/on-redis).
+  const p = await startProcess(['--store', 'sqlite', '--data', dataDir, '--log-level', 'warn', ...extra]);
   live.add(p);
   return p;
 }

@@ -1,6 +1,10 @@
 /**
  * Test harnesses: an in-process Presently driven with fastify.inject (fast, no port), and a real `presently serve`
  * process (for restarts, kill -9, TLS and the official SDKs).
+ *
+ * The store: what the test asks for (`store` override, `--store` flag); otherwise memory in process and sqlite in
+ * the data folder for a process — or, when PRESENTLY_TEST_STORE=redis (test/on-redis/), Redis with a key prefix of
+ * the server's own (./redis.ts says how long its keys live).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +14,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { DEFAULTS, type Config } from '../../src/config/config.ts';
 import { buildPresently, type Presently } from '../../src/server.ts';
 import { DEMO_TENANT_ID, DEV_APP_ID } from '../../src/service/seed.ts';
+import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix, onRedis, redisPrefixFor } from './redis.ts';
 
 export const ADELE = 'fa8bf3dc-eca7-46b7-bad1-db199b62afc3';
 export const ALEX = '66825e03-7ef5-42da-9069-724602c31f6b';
@@ -24,6 +29,10 @@ export function tempDir(): string {
 export interface TestServer {
   presently: Presently;
   dataDir: string;
+  /** The kind of store the server runs on (`presently.store` is the store itself). */
+  storeKind: Config['store'];
+  /** With the Redis store: the server's key prefix; else null. */
+  redisPrefix: string | null;
   inject(opts: InjectOptions): Promise<LightMyRequestResponse>;
   /** A delegated token for a user of the demo tenant (default scopes: Presence.Read.All Presence.ReadWrite). */
   userToken(userId: string, scopes?: string[]): Promise<string>;
@@ -32,9 +41,29 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/**
+ * An in-process server. With the Redis store, the key prefix is `overrides.redisPrefix` if given (the test's own
+ * keys), else the one bound to `overrides.dataDir` if given (restarts on the same data find it; deleted when the test
+ * process ends), else a fresh one whose keys close() deletes.
+ */
 export async function startInProcess(overrides: Partial<Config> = {}, opts: { manualStart?: number } = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? tempDir();
-  const presently = await buildPresently({ ...DEFAULTS, store: 'memory', logLevel: 'silent', ...overrides, dataDir }, opts);
+  const store = overrides.store ?? (onRedis() ? 'redis' : 'memory');
+  const redisUrl = overrides.redisUrl ?? TEST_REDIS_URL;
+  const redisPrefix = store !== 'redis' ? null
+    : overrides.redisPrefix ?? (overrides.dataDir ? redisPrefixFor(overrides.dataDir) : newRedisPrefix());
+  /** The keys close() deletes: those of a prefix made for this server alone. */
+  const ownKeys = redisPrefix !== null && !overrides.redisPrefix && !overrides.dataDir ? redisPrefix : null;
+  let presently: Presently;
+  try {
+    presently = await buildPresently({
+      ...DEFAULTS, logLevel: 'silent', ...overrides, store, dataDir, redisUrl, ...(redisPrefix ? { redisPrefix } : {}),
+    }, opts);
+  } catch (err) {
+    if (ownKeys) await deleteRedisPrefix(ownKeys, redisUrl).catch(() => {});
+    if (!overrides.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   const mint = async (body: object) => {
     const res = await presently.app.inject({ method: 'POST', url: '/_presently/tokens', payload: body });
     if (res.statusCode !== 200) throw new Error(`token: ${res.statusCode} ${res.body}`);
@@ -43,11 +72,14 @@ export async function startInProcess(overrides: Partial<Config> = {}, opts: { ma
   return {
     presently,
     dataDir,
+    storeKind: store,
+    redisPrefix,
     inject: (o) => presently.app.inject(o),
     userToken: (userId, scopes) => mint({ userId, ...(scopes ? { scopes } : {}) }),
     appToken: (roles, appId) => mint({ ...(roles ? { roles } : {}), ...(appId ? { appId } : {}) }),
     async close() {
       await presently.close();
+      if (ownKeys) await deleteRedisPrefix(ownKeys, redisUrl);
       if (!overrides.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -56,6 +88,8 @@ export async function startInProcess(overrides: Partial<Config> = {}, opts: { ma
 export interface ServerProcess {
   url: string;
   child: ChildProcess;
+  /** With the Redis store: the server's key prefix; else null. */
+  redisPrefix: string | null;
   stdout: () => string;
   stderr: () => string;
   /** SIGTERM and wait for exit; resolves to the exit code. */
@@ -66,9 +100,40 @@ export interface ServerProcess {
 
 const BIN = new URL('../../bin/presently.js', import.meta.url).pathname;
 
+/** The value of `flag` in `args` (`--flag value` or `--flag=value`), or undefined. */
+function flagValue(args: string[], flag: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === flag) return args[i + 1];
+    if (args[i]!.startsWith(`${flag}=`)) return args[i]!.slice(flag.length + 1);
+  }
+  return undefined;
+}
+
+/**
+ * What `args` need for the run's store: nothing when the test names its `--store` (other than redis) or the run is
+ * not on Redis; else `--store redis`, `--redis-url` and `--redis-prefix` (each unless given). The prefix is the one
+ * bound to `--data` (a restart on the same folder finds its data; the keys are deleted when the test process ends),
+ * or a fresh one, `temporary`, deleted once the process exits.
+ */
+function storeArgs(args: string[]): { extra: string[]; prefix: string | null; url: string; temporary: boolean } {
+  const store = flagValue(args, '--store') ?? (onRedis() ? 'redis' : undefined);
+  const url = flagValue(args, '--redis-url') ?? TEST_REDIS_URL;
+  if (store !== 'redis') return { extra: [], prefix: null, url, temporary: false };
+  const extra: string[] = [];
+  if (flagValue(args, '--store') === undefined) extra.push('--store', 'redis');
+  if (flagValue(args, '--redis-url') === undefined) extra.push('--redis-url', url);
+  const own = flagValue(args, '--redis-prefix');
+  if (own !== undefined) return { extra, prefix: own, url, temporary: false };
+  const dataDir = flagValue(args, '--data');
+  const prefix = dataDir !== undefined ? redisPrefixFor(dataDir) : newRedisPrefix();
+  extra.push('--redis-prefix', prefix);
+  return { extra, prefix, url, temporary: dataDir === undefined };
+}
+
 /** Starts `presently serve --port 0 …` and waits for its ready line. */
 export function startProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], {
+  const redis = storeArgs(args);
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...redis.extra, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -76,7 +141,10 @@ export function startProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promi
   let err = '';
   child.stdout!.setEncoding('utf8');
   child.stderr!.setEncoding('utf8');
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
+    if (!redis.temporary || !redis.prefix) return resolve(code);
+    void deleteRedisPrefix(redis.prefix, redis.url).catch(() => {}).then(() => resolve(code));
+  }));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -91,6 +159,7 @@ export function startProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promi
         resolve({
           url: m[1]!,
           child,
+          redisPrefix: redis.prefix,
           stdout: () => out,
           stderr: () => err,
           stop: async () => {

@@ -1,6 +1,7 @@
 /**
- * The dispatcher (notifications.md §2) against the sqlite store: outbox → one delivery per live subscription, the
- * exact item, nothing lost when dispatching fails, nothing doubled when two dispatchers race, big fan-outs chunked.
+ * The dispatcher (notifications.md §2) against the sqlite store (Redis under test/on-redis): outbox → one delivery
+ * per live subscription, the exact item, nothing lost when dispatching fails, nothing doubled when two dispatchers
+ * race, big fan-outs chunked.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -11,8 +12,8 @@ import { formatUtc } from '../../src/domain/timezones.ts';
 import type { PresenceView } from '../../src/domain/types.ts';
 import { Dispatcher, changeItem, deliveriesFor } from '../../src/notify/dispatcher.ts';
 import type { ChangeEvent, Subscription } from '../../src/notify/types.ts';
-import { openStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/types.ts';
+import { openTestStore } from '../helpers/redis.ts';
 
 const T0 = Date.parse('2026-11-28T08:00:00Z');
 const TENANT = 'b8a3bd5c-3c8f-4e2a-9b1d-7f2e6c4a5d10';
@@ -31,7 +32,7 @@ function sub(over: Partial<Subscription> = {}): Subscription {
 }
 
 async function storeWithUsers(): Promise<Store> {
-  const store = openStore({ kind: 'memory', dataDir: '' });
+  const store = await openTestStore();
   await store.putTenant({ id: TENANT, displayName: 'Contoso' });
   for (const [id, upn] of [[ADELE, 'adele@contoso.com'], [ALEX, 'alex@contoso.com']] as const) {
     await store.putUser({ tenantId: TENANT, id, displayName: upn, userPrincipalName: upn }, newRecord(T0));

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { formatUtc } from '../../src/domain/timezones.ts';
 import type { Subscription } from '../../src/notify/types.ts';
+import { storeUnderTest } from '../helpers/redis.ts';
 import { ADELE, ALEX, APP, MEGAN, TENANT, startInProcess, type TestServer } from '../helpers/server.ts';
 import { message, moveClock, setStatusOk } from '../api/helpers.ts';
 
@@ -60,7 +61,7 @@ async function receiver(): Promise<Receiver> {
 }
 
 async function server(): Promise<TestServer> {
-  const s = await startInProcess({ store: 'sqlite', clock: 'manual' }, { manualStart: START });
+  const s = await startInProcess({ store: storeUnderTest('sqlite'), clock: 'manual' }, { manualStart: START });
   cleanups.push(() => s.close());
   return s;
 }

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { storeUnderTest } from '../helpers/redis.ts';
 import { ADELE, ALEX, MEGAN, startProcess, tempDir, type ServerProcess } from '../helpers/server.ts';
 import type { BatchCall, BatchItemSeen, BatchResult, GetCall, SdkAuth, SdkOutcome } from './batch-v3.worker.ts';
 
@@ -119,7 +120,7 @@ let dataDir: string;
 
 before(async () => {
   dataDir = tempDir();
-  server = await startProcess(['--https', '--data', dataDir, '--store', 'memory']);
+  server = await startProcess(['--https', '--data', dataDir, '--store', storeUnderTest('memory')]);
   for (let i = 0; i < 50 && !/TLS certificate: /.test(server.stderr()); i++) await new Promise((r) => setTimeout(r, 20));
   const m = /TLS certificate: (\S+)/.exec(server.stderr());
   assert.ok(m, `no certificate path printed on stderr:\n${server.stderr()}`);

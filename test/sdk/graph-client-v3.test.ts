@@ -11,6 +11,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { storeUnderTest } from '../helpers/redis.ts';
 import { ADELE, ALEX, APP, startProcess, tempDir, type ServerProcess } from '../helpers/server.ts';
 import type { SdkAuth, SdkCall, SdkError, SdkOutcome } from './graph-client-v3.worker.ts';
 
@@ -169,7 +170,7 @@ const adeleAvailability = 'Available';
 
 before(async () => {
   dataDir = tempDir();
-  server = await startProcess(['--https', '--data', dataDir, '--store', 'memory']);
+  server = await startProcess(['--https', '--data', dataDir, '--store', storeUnderTest('memory')]);
   // The certificate line goes to stderr just before the ready line goes to stdout; give the pipe a moment.
   for (let i = 0; i < 50 && !/TLS certificate: /.test(server.stderr()); i++) await new Promise((r) => setTimeout(r, 20));
   const m = /TLS certificate: (\S+)/.exec(server.stderr());

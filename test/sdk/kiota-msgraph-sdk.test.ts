@@ -27,6 +27,7 @@ import { createPresenceCollectionResponseFromDiscriminatorValue, type PresenceCo
 import { createODataErrorFromDiscriminatorValue, type ODataError } from '@microsoft/msgraph-sdk/models/oDataErrors/index.js';
 // Adds `.users` and `.me` to GraphServiceClient.
 import '@microsoft/msgraph-sdk-users';
+import { storeUnderTest } from '../helpers/redis.ts';
 import { ADELE, ALEX, APP, startProcess, tempDir, type ServerProcess } from '../helpers/server.ts';
 
 const NOBODY = '0d1c5b4e-2f7a-4c3b-9e8d-7a6b5c4d3e2f';
@@ -91,7 +92,7 @@ function assertWellFormedError(e: ODataError, status: number, code: string): voi
 
 before(async () => {
   dataDir = tempDir();
-  server = await startProcess(['--store', 'memory', '--data', dataDir]);
+  server = await startProcess(['--store', storeUnderTest('memory'), '--data', dataDir]);
   assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
   const [a, x, p] = await Promise.all([mint({ userId: ADELE }), mint({ userId: ALEX }), mint({ roles: ['Presence.ReadWrite.All'] })]);
   adele = createGraphServiceClient(adapterFor(a));

@@ -12,6 +12,7 @@ import { rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { storeUnderTest } from '../helpers/redis.ts';
 import { ADELE, ALEX, APP, TENANT, startProcess, tempDir, type ServerProcess } from '../helpers/server.ts';
 import type { CallError, CallOutcome, SubscriptionCall } from './subscriptions-v3.worker.ts';
 
@@ -165,7 +166,7 @@ const receivers: Receiver[] = [];
 
 before(async () => {
   dataDir = tempDir();
-  server = await startProcess(['--https', '--data', dataDir, '--store', 'memory', '--handshake-timeout', '2000']);
+  server = await startProcess(['--https', '--data', dataDir, '--store', storeUnderTest('memory'), '--handshake-timeout', '2000']);
   for (let i = 0; i < 50 && !/TLS certificate: /.test(server.stderr()); i++) await new Promise((r) => setTimeout(r, 20));
   const m = /TLS certificate: (\S+)/.exec(server.stderr());
   assert.ok(m, `no certificate path printed on stderr:\n${server.stderr()}`);
