@@ -637,8 +637,9 @@ describe('three nodes on one Redis: kill -9 of a node under write load', { skip,
       assert.deepEqual(expired[i], [r.sequenceNumber], `user ${u}: one bump, notified with its sequenceNumber`);
     }
 
-    // (b) The delivery node 2 had rescheduled (no lease) is sent by a survivor once it is due.
-    const retried = (await eventually(() => rxRetry.items.filter((i) => i.userId === retryUser), (v) => v.length >= 1, 12_000,
+    // (b) The delivery node 2 had rescheduled (no lease) is sent by a survivor once it is due. On a loaded machine node
+    // 2 may have been re-sending it at the kill; then its 30 s lease is what hands it over, hence the long wait.
+    const retried = (await eventually(() => rxRetry.items.filter((i) => i.userId === retryUser), (v) => v.length >= 1, 40_000,
       'the retry node 2 had scheduled'))[0]!;
     // (c) The delivery node 2 was sending when it died stays leased to it for the lease (30 s of clock time from its
     // claim), then a survivor sends it. That wait is the one long part of this file.

@@ -263,7 +263,6 @@ function redisSuite(name: string, url: string, skip: string | false): void {
         const [x, y] = await Promise.all(stores.map(claimAll)) as [string[], string[]];
         assert.equal(new Set([...x, ...y]).size, x.length + y.length, 'no delivery claimed twice');
         assert.equal(x.length + y.length, 300);
-        assert.ok(x.length > 0 && y.length > 0, `both nodes got work (${x.length} / ${y.length})`);
       } finally {
         await closeAll(stores);
       }
