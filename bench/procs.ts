@@ -11,6 +11,8 @@ import { join } from 'node:path';
 
 const children = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
+/** Asynchronous clean-ups (deleting a run's Redis keys) run after the children are killed, on a signal too. */
+const asyncCleanups = new Set<() => Promise<void>>();
 let installed = false;
 
 function track(child: ChildProcess): void {
@@ -18,24 +20,65 @@ function track(child: ChildProcess): void {
   child.once('exit', () => children.delete(child));
 }
 
+/** Children killed only after the asynchronous clean-ups (the bench's own redis-server, which they may need). */
+const lateChildren = new Set<ChildProcess>();
+
+/**
+ * Tracks a child the bench spawned elsewhere (redis-benchmark, its own redis-server): killed whatever way the bench
+ * ends; with `late`, only after the asynchronous clean-ups have run.
+ */
+export function trackChild(child: ChildProcess, late = false): void {
+  if (!late) return track(child);
+  lateChildren.add(child);
+  child.once('exit', () => lateChildren.delete(child));
+}
+
+/**
+ * Registers an asynchronous clean-up, run once by `runCleanups` (the bench's normal end) or on SIGINT/SIGTERM/SIGHUP
+ * (after the children are killed, for at most 10 s). Returns a function that unregisters it.
+ */
+export function onCleanup(fn: () => Promise<void>): () => void {
+  asyncCleanups.add(fn);
+  return () => asyncCleanups.delete(fn);
+}
+
+function killChildren(which: Set<ChildProcess> = children): void {
+  for (const child of which) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Kills the children still alive, then runs the registered asynchronous clean-ups (each once). */
+export async function runCleanups(): Promise<void> {
+  killChildren();
+  const fns = [...asyncCleanups];
+  asyncCleanups.clear();
+  await Promise.allSettled(fns.map((fn) => fn()));
+  killChildren(lateChildren);
+}
+
 /** Installs the exit / signal hooks that kill every child and remove temp dirs. Idempotent. */
 export function installCleanup(): void {
   if (installed) return;
   installed = true;
   process.on('exit', () => {
-    for (const child of children) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    killChildren();
+    killChildren(lateChildren);
     for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
       process.stderr.write(`\nbench: ${signal} — stopping ${children.size} child process(es)\n`);
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+      const code = signal === 'SIGINT' ? 130 : 143;
+      const timer = setTimeout(() => process.exit(code), 10_000);
+      void runCleanups().finally(() => {
+        clearTimeout(timer);
+        process.exit(code);
+      });
     });
   }
 }

@@ -4,18 +4,37 @@
  * Prints req/s, p50/p99, non-2xx/errors and the ratio to the bare server against each target, then start-up time
  * and RSS. Exit code 0 also when a target is missed (it is a measurement); 1 when anything went wrong (non-2xx
  * answers, connection errors, wrong answers, writes that did not land or did not survive a restart).
+ *
+ * `--store redis` measures two Presently nodes in the same run, one on SQLite and one on Redis (a key prefix of the
+ * run's own, deleted at the end), each scenario on the bare server, then the SQLite node, then the Redis node, and
+ * judges the Redis node against the SQLite node's figure (issue 5's targets); redis-benchmark's GET/SET on the same
+ * Redis is printed as the ceiling, and redis-server's CPU is measured during every load.
+ * `--store redis --nodes N` is the scale-out measurement instead (bench/nodes.ts).
  */
-import autocannon from 'autocannon';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, release, totalmem } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { call, mapLimit, send, type BenchRequest } from './http.ts';
+import { send } from './http.ts';
+import {
+  commandsPerRequest,
+  fmt,
+  loadProblems,
+  loadTag,
+  log,
+  machine,
+  median,
+  runLoad,
+  table,
+  usPerRequest,
+  type Measurement,
+  type Watched,
+} from './load.ts';
 import {
   installCleanup,
   readCpuSeconds,
   readMemory,
-  readRunQueueWaitMs,
   removeTempDir,
+  runCleanups,
   startBare,
   startPresently,
   tempDataDir,
@@ -23,7 +42,28 @@ import {
   type Memory,
   type PresentlyProcess,
 } from './procs.ts';
-import { ADELE, SCENARIOS, TENANT, describeTarget, readPresences, type BenchContext, type Load, type Scenario } from './scenarios.ts';
+import {
+  connectRedis,
+  DEFAULT_REDIS_URL,
+  printCeiling,
+  REDIS_BENCHMARK,
+  redisBackground,
+  registerPrefix,
+  OUTBOX_WAIT_MS,
+  runRedisBenchmark,
+  startOwnRedis,
+  type BenchRedis,
+  type RedisBenchmarkResult,
+} from './redis.ts';
+import {
+  REDIS_SCENARIOS,
+  SCENARIOS,
+  describeTarget,
+  readPresences,
+  setUp,
+  type BenchContext,
+  type Scenario,
+} from './scenarios.ts';
 
 const TARGET_STARTUP_MS = 1000;
 const TARGET_IDLE_RSS_MB = 150;
@@ -34,11 +74,20 @@ const TARGET_IDLE_RSS_MB = 150;
 const USAGE = `usage: npm run bench -- [options]
   --duration S      seconds of measured load per scenario and server (default 10)
   --warmup S        seconds of warm-up load before each measurement (default 2)
-  --connections N   concurrent connections (default 50)
-  --store S         sqlite | memory (default sqlite, in a fresh temp data dir)
+  --connections N   concurrent connections (default 50; with --nodes, split over the nodes)
+  --store S         sqlite | memory | redis (default sqlite, in a fresh temp data dir). redis: a node on SQLite and a
+                    node on Redis in the same run, the Redis figures judged against the SQLite ones, redis-benchmark
+                    GET/SET printed as the ceiling
+  --redis-url URL   the Redis for --store redis (default ${DEFAULT_REDIS_URL}; PRESENTLY_REDIS_URL); the run's keys
+                    live under a prefix of its own, deleted at the end
+  --own-redis       with --store redis: start a redis-server of the bench's own on a free port (no persistence)
+                    instead of using --redis-url, so its CPU and commands are the bench's alone
+  --redis-aof       with --own-redis: appendonly yes, appendfsync everysec (the cost of persistence)
+  --nodes N         with --store redis: the scale-out run instead — one node alone, then N nodes on the same Redis
+                    data at once (bench/nodes.ts)
   --users N         users created for the scenarios (default 650)
   --startups N      start-up samples, the measured server included (default 3)
-  --only A,B        run only these scenarios
+  --only A,B        run only these scenarios (--store redis and --nodes default to ${REDIS_SCENARIOS.join(',')})
   --json FILE       also write the results as JSON
   --list            list the scenarios and exit
   --scheduler       run only the scheduler benchmark instead (bench/scheduler.ts; --scheduler --help for its options)`;
@@ -50,6 +99,10 @@ function options() {
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '50' },
       store: { type: 'string', default: 'sqlite' },
+      'redis-url': { type: 'string', default: DEFAULT_REDIS_URL },
+      'own-redis': { type: 'boolean', default: false },
+      'redis-aof': { type: 'boolean', default: false },
+      nodes: { type: 'string', default: '1' },
       users: { type: 'string', default: '650' },
       startups: { type: 'string', default: '3' },
       only: { type: 'string' },
@@ -65,15 +118,25 @@ function options() {
     return n;
   };
   const store = values.store;
-  if (store !== 'sqlite' && store !== 'memory') throw new Error('--store must be sqlite or memory');
-  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (store !== 'sqlite' && store !== 'memory' && store !== 'redis') throw new Error('--store must be sqlite, memory or redis');
+  const nodes = Math.round(num('nodes', values.nodes, 1));
+  if (nodes > 1 && store !== 'redis') throw new Error('--nodes needs --store redis (nodes share their data through Redis)');
+  if ((values['own-redis'] || values['redis-aof']) && store !== 'redis') throw new Error('--own-redis and --redis-aof need --store redis');
+  if (values['redis-aof'] && !values['own-redis']) throw new Error('--redis-aof needs --own-redis (the bench does not reconfigure a Redis it did not start)');
+  const connections = Math.round(num('connections', values.connections, 1));
+  if (connections < nodes) throw new Error('--connections must be at least --nodes');
+  const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean) ?? (store === 'redis' ? REDIS_SCENARIOS : undefined);
   const unknown = only?.filter((n) => !SCENARIOS.some((s) => s.name === n)) ?? [];
   if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')} (have: ${SCENARIOS.map((s) => s.name).join(', ')})`);
   return {
     duration: num('duration', values.duration, 1),
     warmup: num('warmup', values.warmup, 0),
-    connections: Math.round(num('connections', values.connections, 1)),
+    connections,
     store,
+    redisUrl: values['redis-url'],
+    ownRedis: values['own-redis'],
+    redisAof: values['redis-aof'],
+    nodes,
     users: Math.round(num('users', values.users, 1)),
     startups: Math.round(num('startups', values.startups, 1)),
     scenarios: only ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENARIOS,
@@ -82,121 +145,28 @@ function options() {
     help: values.help,
   };
 }
-type Options = ReturnType<typeof options>;
+export type Options = ReturnType<typeof options>;
 
 // ---------------------------------------------------------------------------------------------------------------
-// Load
+// Servers under test
 
-interface Measurement {
-  rps: number;
-  p50: number;
-  p99: number;
-  max: number;
-  requests: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  statusCodes: Record<string, number>;
-  /** CPU used by the server process during the load, % of one core. */
-  serverCpu: number | null;
-  /** CPU used by the bench process (autocannon) during the load, % of one core. */
-  clientCpu: number;
-  /**
-   * Time the server's event-loop thread was ready to run but had no core (other processes had them), % of the
-   * load's duration: how much the rest of the machine took from it.
-   */
-  serverWait: number | null;
-  seconds: number;
-  /** How many requests a 'generate' load built (sent, plus at most one per connection never sent). */
-  built: number;
-}
-
-let loadCounter = 0;
-
-function toAutocannonRequest(r: BenchRequest): autocannon.Request {
-  return { method: r.method, path: r.path, headers: r.headers, ...(r.body !== undefined ? { body: r.body } : {}) } as autocannon.Request;
-}
-
-async function runLoad(baseUrl: string, serverPid: number, load: Load, tag: string, seconds: number, connections: number): Promise<Measurement> {
-  let built = 0;
-  let requests: autocannon.Request[];
-  if (load.kind === 'fixed') requests = [toAutocannonRequest(load.request)];
-  else if (load.kind === 'cycle') requests = load.requests.map(toAutocannonRequest);
-  else {
-    const generate = load.request;
-    requests = [
-      {
-        setupRequest: (req: autocannon.Request) => ({ ...req, ...toAutocannonRequest(generate(built++, tag)) }),
-      } as autocannon.Request,
-    ];
-  }
-  const cpu0 = readCpuSeconds(serverPid);
-  const wait0 = readRunQueueWaitMs(serverPid);
-  const client0 = process.cpuUsage();
-  const t0 = performance.now();
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    autocannon({ url: baseUrl, connections, duration: seconds, timeout: 10, requests }, (err: unknown, res: autocannon.Result) =>
-      err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(res),
-    );
-  });
-  const wall = (performance.now() - t0) / 1000;
-  const cpu1 = readCpuSeconds(serverPid);
-  const wait1 = readRunQueueWaitMs(serverPid);
-  const client = process.cpuUsage(client0);
-  const statusCodes: Record<string, number> = {};
-  for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = stat.count ?? 0;
-  return {
-    rps: result.requests.total / result.duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    max: result.latency.max,
-    requests: result.requests.total,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    statusCodes,
-    serverCpu: cpu0 === null || cpu1 === null ? null : ((cpu1 - cpu0) / wall) * 100,
-    clientCpu: ((client.user + client.system) / 1e6 / wall) * 100,
-    serverWait: wait0 === null || wait1 === null ? null : ((wait1 - wait0) / 1000 / wall) * 100,
-    seconds: result.duration,
-    built,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Output
-
-const fmt = {
-  int: (n: number) => Math.round(n).toLocaleString('en-US'),
-  // autocannon's latency percentiles have 1 ms resolution; 0 means under a millisecond.
-  ms: (n: number) => (n === 0 ? '<1' : Number.isInteger(n) ? String(n) : n.toFixed(1)),
-  pct: (n: number | null) => (n === null ? '?' : `${Math.round(n)}%`),
-  mb: (n: number) => `${n.toFixed(1)} MB`,
-};
-
-function table(rows: string[][], rightAligned: Set<number>): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...(r[c] ?? '')].length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, c) => {
-          const pad = ' '.repeat(widths[c]! - [...cell].length);
-          return rightAligned.has(c) ? pad + cell : cell + pad;
-        })
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
-function log(line = ''): void {
-  process.stdout.write(`${line}\n`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+/** One Presently process under test and what was made on it. */
+interface Subject {
+  /** `presently` in a run on one store; `sqlite` and `redis` in a --store redis run. */
+  label: string;
+  store: 'sqlite' | 'memory' | 'redis';
+  proc: PresentlyProcess;
+  /** The arguments it was started with (a restart uses them again). */
+  args: string[];
+  /** On Redis: its key prefix. */
+  prefix?: string;
+  ctx: BenchContext;
+  startups: number[];
+  stopCodes: (number | string | null)[];
+  idle: Memory | null;
+  afterSetup: Memory | null;
+  afterLoad?: Memory | null;
+  restartMs?: number;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -204,40 +174,95 @@ function median(xs: number[]): number {
 
 type Result = 'PASS' | 'MISS' | 'ERROR' | '—';
 
+interface SubjectRun {
+  label: string;
+  m: Measurement;
+  /** req/s ÷ the bare server's. */
+  ratio: number;
+  /** Against the scenario's target (vs bare). */
+  result: Result;
+  /** redis-server during this load (null: not measurable, or no Redis in the run). */
+  redisCpu: { pct: number; seconds: number; usPerRequest: number | null } | null;
+  /** Redis commands per request during this load (all of Redis's traffic, ours and anybody else's). */
+  redisCommandsPerRequest: number | null;
+  /**
+   * On Redis: change events left in the outbox when the load ended, how long the dispatcher took to catch up, and
+   * the CPU the node and redis-server used meanwhile (work the load caused that fell after it).
+   */
+  outbox: { atEnd: number; ms: number; left: number; nodeCpuSeconds: number | null; redisCpuSeconds: number | null } | null;
+  /**
+   * On Redis: the load's requests ÷ (its duration + the dispatcher's catch-up): the rate this node sustains when its
+   * notifications must keep up. Equal to req/s when nothing was left.
+   */
+  rpsWithCatchUp: number | null;
+}
+
 interface ScenarioResult {
   name: string;
   title: string;
   target: string;
   bare?: Measurement;
+  /** The first (or only) Presently: kept as in runs before --store redis. */
   presently?: Measurement;
   ratio?: number;
   result: Result;
+  runs: SubjectRun[];
+  /** --store redis: the Redis node's req/s ÷ the SQLite node's, against the scenario's redisTarget. */
+  redisVsSqlite?: {
+    ratio: number; min: number | null; result: Result;
+    /** The same with the Redis node's req/s including its dispatcher's catch-up after the load. */
+    ratioWithCatchUp: number | null; resultWithCatchUp: Result | null;
+  };
   problems: string[];
   notes: string[];
 }
 
-async function runScenario(sc: Scenario, ctx: BenchContext, presently: PresentlyProcess, bare: BareServer, opts: Options): Promise<ScenarioResult> {
-  const out: ScenarioResult = { name: sc.name, title: sc.title, target: describeTarget(sc.target), result: 'ERROR', problems: [], notes: [] };
-  const load = sc.load(ctx);
-  const sample = load.kind === 'fixed' ? load.request : load.kind === 'cycle' ? load.requests[0]! : load.request(0, `${sc.name}-sample`);
+function judge(sc: Scenario, m: Measurement, ratio: number): Result {
+  if (!sc.target) return '—';
+  if (sc.target.metric === 'ratio') return ratio >= sc.target.min ? 'PASS' : 'MISS';
+  return m.p99 < sc.target.maxMs ? 'PASS' : 'MISS';
+}
 
-  // 1. Presently's answer to one sample request: must be right, and is what the bare server will replay.
-  const res = await send(presently.url, sample);
-  if (res.status < 200 || res.status > 299) {
-    out.problems.push(`sample request answered ${res.status}: ${res.text.slice(0, 300)}`);
-    return out;
+async function runScenario(
+  sc: Scenario,
+  subjects: Subject[],
+  bare: BareServer,
+  opts: Options,
+  watch: Watched[],
+  redis: BenchRedis | null,
+  reverse = false,
+): Promise<ScenarioResult> {
+  const out: ScenarioResult = { name: sc.name, title: sc.title, target: describeTarget(sc.target), result: 'ERROR', runs: [], problems: [], notes: [] };
+  const loads = subjects.map((s) => sc.load(s.ctx));
+  const sampleOf = (i: number) => {
+    const load = loads[i]!;
+    return load.kind === 'fixed' ? load.request : load.kind === 'cycle' ? load.requests[0]! : load.request(0, `${sc.name}-sample`);
+  };
+
+  // 1. Each Presently's answer to one sample request must be right; the first one's is what the bare server replays.
+  let canned: Awaited<ReturnType<typeof send>> | null = null;
+  for (const [i, s] of subjects.entries()) {
+    const res = await send(s.proc.url, sampleOf(i));
+    const who = subjects.length > 1 ? `${s.label}: ` : '';
+    if (res.status < 200 || res.status > 299) {
+      out.problems.push(`${who}sample request answered ${res.status}: ${res.text.slice(0, 300)}`);
+      return out;
+    }
+    const wrong = sc.checkSample?.(res, s.ctx);
+    if (wrong) {
+      out.problems.push(`${who}wrong answer to the sample request: ${wrong}`);
+      return out;
+    }
+    canned ??= res;
   }
-  const wrong = sc.checkSample?.(res, ctx);
-  if (wrong) {
-    out.problems.push(`wrong answer to the sample request: ${wrong}`);
-    return out;
-  }
+  const res = canned!;
   const headers: Record<string, string> = {};
   for (const h of ['content-type', 'odata-version']) {
     const v = res.headers.get(h);
     if (v !== null) headers[h] = v;
   }
   await bare.respond({ status: res.status, headers, body: res.body });
+  const sample = sampleOf(0);
   const bareRes = await send(bare.url, sample);
   if (bareRes.status !== res.status || bareRes.body.length !== res.body.length) {
     out.problems.push(`bare server did not replay the sample (${bareRes.status}, ${bareRes.body.length} bytes)`);
@@ -245,62 +270,147 @@ async function runScenario(sc: Scenario, ctx: BenchContext, presently: Presently
   }
   out.notes.push(`response body ${fmt.int(res.body.length)} bytes${sample.body ? `, request body ${fmt.int(Buffer.byteLength(sample.body))} bytes` : ''}`);
 
-  // 2. Warm both up, then measure both back to back.
-  const tag = (server: string, phase: string) => `${sc.name}-${server}-${phase}-${++loadCounter}`;
+  // 2. Warm everything up, then measure back to back: bare, then each Presently.
+  const commands = redis ? () => redis.commandStats() : undefined;
+  const one = async (url: string, pid: number, i: number, server: string, phase: string, seconds: number, prefix?: string) => {
+    const tag = loadTag(sc.name, server, phase);
+    const lr = await runLoad(loads[i]!, tag, [{ url, pid, connections: opts.connections }], seconds, { watch, ...(commands ? { redisCommands: commands } : {}) });
+    // On Redis: the change events the node's dispatcher has not handled yet, and how long it takes to catch up
+    // (waited for before the next load, so that work does not land in another server's measurement).
+    let outbox: SubjectRun['outbox'] = null;
+    if (redis && prefix) {
+      const c0 = readCpuSeconds(pid);
+      const r0 = redis.pid === null ? null : readCpuSeconds(redis.pid);
+      const atEnd = await redis.outboxLength(prefix);
+      const drained = await redis.waitOutboxDrained(prefix, OUTBOX_WAIT_MS);
+      const c1 = readCpuSeconds(pid);
+      const r1 = redis.pid === null ? null : readCpuSeconds(redis.pid);
+      outbox = {
+        atEnd, ...drained,
+        nodeCpuSeconds: c0 === null || c1 === null ? null : c1 - c0,
+        redisCpuSeconds: r0 === null || r1 === null ? null : r1 - r0,
+      };
+    }
+    return { lr, tag, outbox };
+  };
   if (opts.warmup > 0) {
-    await runLoad(bare.url, bare.pid, load, tag('bare', 'warmup'), opts.warmup, opts.connections);
-    await runLoad(presently.url, presently.pid, load, tag('presently', 'warmup'), opts.warmup, opts.connections);
+    await one(bare.url, bare.pid, 0, 'bare', 'warmup', opts.warmup);
+    for (const [i, s] of subjects.entries()) await one(s.proc.url, s.proc.pid, i, s.label, 'warmup', opts.warmup, s.prefix);
   }
-  out.bare = await runLoad(bare.url, bare.pid, load, tag('bare', 'measure'), opts.duration, opts.connections);
-  const presentlyTag = tag('presently', 'measure');
-  out.presently = await runLoad(presently.url, presently.pid, load, presentlyTag, opts.duration, opts.connections);
-  out.ratio = out.presently.rps / out.bare.rps;
-  if (out.bare.serverWait !== null && out.presently.serverWait !== null) {
-    out.notes.push(
-      `run-queue wait (the server's event loop ready to run but without a core): bare ${fmt.pct(out.bare.serverWait)}, ` +
-        `Presently ${fmt.pct(out.presently.serverWait)} of the load's duration`,
-    );
+  const bareLoad = (await one(bare.url, bare.pid, 0, 'bare', 'measure', opts.duration)).lr;
+  out.bare = bareLoad.targets[0]!;
+  // With two Presently (--store redis), every other scenario measures them in the opposite order, so a drift of the
+  // machine's load does not favour one of them throughout.
+  const measured: Array<Awaited<ReturnType<typeof one>>> = new Array(subjects.length);
+  const order = subjects.map((_, i) => i);
+  if (reverse) order.reverse();
+  for (const i of order) {
+    const s = subjects[i]!;
+    measured[i] = await one(s.proc.url, s.proc.pid, i, s.label, 'measure', opts.duration, s.prefix);
   }
+  if (subjects.length > 1) out.notes.push(`measured in the order bare, ${order.map((i) => subjects[i]!.label).join(', ')}`);
 
-  // 3. Anything but 2xx invalidates the numbers.
-  for (const [server, m] of [['bare', out.bare], ['Presently', out.presently]] as const) {
-    if (m.non2xx || m.errors) {
-      out.problems.push(
-        `${server}: ${m.non2xx} non-2xx answers (${JSON.stringify(m.statusCodes)}), ${m.errors} connection errors (${m.timeouts} timeouts)`,
+  for (const [i, s] of subjects.entries()) {
+    const { lr } = measured[i]!;
+    const m = lr.targets[0]!;
+    const ratio = m.rps / out.bare.rps;
+    const rc = lr.watched['redis-server'];
+    out.runs.push({
+      label: s.label,
+      m,
+      ratio,
+      result: judge(sc, m, ratio),
+      redisCpu: rc ? { pct: rc.pct, seconds: rc.seconds, usPerRequest: usPerRequest(rc.seconds, m.requests) } : null,
+      redisCommandsPerRequest: lr.redisCommands === null || m.requests === 0 ? null : lr.redisCommands / m.requests,
+      outbox: measured[i]!.outbox,
+      rpsWithCatchUp: measured[i]!.outbox ? m.requests / (m.seconds + (measured[i]!.outbox!.atEnd > 0 ? measured[i]!.outbox!.ms / 1000 : 0)) : null,
+    });
+    const ob = measured[i]!.outbox;
+    if (ob && ob.atEnd > 0) {
+      out.notes.push(
+        `${s.label}: ${fmt.int(ob.atEnd)} change events were still in the outbox when the load ended (not yet turned into deliveries); ` +
+          (ob.left === 0 ? `the dispatcher caught up ${(ob.ms / 1000).toFixed(1)} s later` : `${fmt.int(ob.left)} still there after ${OUTBOX_WAIT_MS / 1000} s`) +
+          `, using ${fmt.us(usPerRequest(ob.nodeCpuSeconds, m.requests))} µs of the node's CPU and ${fmt.us(usPerRequest(ob.redisCpuSeconds, m.requests))} µs of ` +
+          `redis-server's per request of the load more; requests ÷ (load + catch-up) = ${fmt.int(out.runs[out.runs.length - 1]!.rpsWithCatchUp ?? 0)} req/s`,
       );
     }
   }
-  if (out.presently.non2xx) {
-    const again = await send(presently.url, sample);
-    out.problems.push(
-      again.status >= 200 && again.status <= 299
-        ? `the sample request alone still gets ${again.status}: the failures came from other requests of the load or from the load itself`
-        : `Presently now answers the sample request with ${again.status}: ${again.text.slice(0, 300)}`,
+  out.presently = out.runs[0]!.m;
+  out.ratio = out.runs[0]!.ratio;
+  const waits = [['bare', out.bare], ...out.runs.map((r) => [subjects.length > 1 ? r.label : 'Presently', r.m] as const)] as const;
+  if (waits.every(([, m]) => m.serverWait !== null)) {
+    out.notes.push(
+      `run-queue wait (the server's event loop ready to run but without a core): ${waits.map(([n, m]) => `${n} ${fmt.pct(m.serverWait)}`).join(', ')} of the load's duration`,
     );
   }
-  if (out.presently.requests === 0) out.problems.push('Presently answered no request at all');
-
-  // 4. The scenario's own check after the load (e.g. writes landed).
-  if (sc.verify) {
-    try {
-      const v = await sc.verify(ctx, { tag: presentlyTag, built: out.presently.built, connections: opts.connections });
-      out.problems.push(...v.problems);
-      out.notes.push(...v.notes);
-    } catch (err) {
-      out.problems.push(`check after the load failed: ${(err as Error).message}`);
+  const rb = bareLoad.watched['redis-server'];
+  if (redis && out.runs.some((r) => r.redisCpu)) {
+    out.notes.push(
+      'redis-server: ' +
+        [
+          ...out.runs.map((r) => `${r.label} load ${fmt.pct(r.redisCpu?.pct)} of a core` +
+            (r.label === 'redis' ? `, ${fmt.us(r.redisCpu?.usPerRequest)} µs CPU and ${fmt.num(r.redisCommandsPerRequest, 1)} commands per request` : '')),
+          `bare load ${fmt.pct(rb?.pct)} (what the rest of the machine sends it)`,
+        ].join('; '),
+    );
+    const redisIdx = subjects.findIndex((s) => s.label === 'redis');
+    if (redisIdx >= 0) {
+      const lr = measured[redisIdx]!.lr;
+      out.notes.push(`Redis commands per request (scripts, and the commands they ran): ${commandsPerRequest(lr.redisCommandStats, lr.requests)}`);
     }
   }
 
-  if (out.problems.length) out.result = 'ERROR';
-  else if (!sc.target) out.result = '—';
-  else if (sc.target.metric === 'ratio') out.result = out.ratio >= sc.target.min ? 'PASS' : 'MISS';
-  else out.result = out.presently.p99 < sc.target.maxMs ? 'PASS' : 'MISS';
+  // 3. Anything but 2xx invalidates the numbers.
+  out.problems.push(...loadProblems('bare', out.bare));
+  for (const [i, r] of out.runs.entries()) {
+    const name = subjects.length > 1 ? `Presently on ${r.label}` : 'Presently';
+    out.problems.push(...loadProblems(name, r.m));
+    if (r.m.non2xx) {
+      const again = await send(subjects[i]!.proc.url, sampleOf(i));
+      out.problems.push(
+        again.status >= 200 && again.status <= 299
+          ? `${name}: the sample request alone still gets ${again.status}: the failures came from other requests of the load or from the load itself`
+          : `${name} now answers the sample request with ${again.status}: ${again.text.slice(0, 300)}`,
+      );
+    }
+  }
+
+  // 4. The scenario's own check after the load (e.g. writes landed), on each Presently.
+  if (sc.verify) {
+    for (const [i, s] of subjects.entries()) {
+      const who = subjects.length > 1 ? `${s.label}: ` : '';
+      try {
+        const v = await sc.verify(s.ctx, { tag: measured[i]!.tag, built: out.runs[i]!.m.built, connections: opts.connections });
+        out.problems.push(...v.problems.map((p) => who + p));
+        out.notes.push(...v.notes.map((n) => who + n));
+      } catch (err) {
+        out.problems.push(`${who}check after the load failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  // 5. The Redis node against the SQLite node.
+  const sqliteRun = out.runs.find((r) => r.label === 'sqlite');
+  const redisRun = out.runs.find((r) => r.label === 'redis');
+  if (sqliteRun && redisRun) {
+    const ratio = redisRun.m.rps / sqliteRun.m.rps;
+    const min = sc.redisTarget ?? null;
+    const judgeRatio = (r: number): Result => (out.problems.length ? 'ERROR' : min === null ? '—' : r >= min ? 'PASS' : 'MISS');
+    const withCatchUp = redisRun.rpsWithCatchUp === null ? null : redisRun.rpsWithCatchUp / sqliteRun.m.rps;
+    out.redisVsSqlite = {
+      ratio, min, result: judgeRatio(ratio),
+      ratioWithCatchUp: withCatchUp, resultWithCatchUp: withCatchUp === null ? null : judgeRatio(withCatchUp),
+    };
+  }
+
+  out.result = out.problems.length ? 'ERROR' : out.runs[0]!.result;
+  if (out.problems.length) for (const r of out.runs) r.result = 'ERROR';
   return out;
 }
 
 function scenarioRows(r: ScenarioResult): string[][] {
-  const row = (server: string, m: Measurement | undefined, last: boolean) => [
-    server === 'bare' ? r.title : '',
+  const row = (first: boolean, server: string, m: Measurement | undefined, run: SubjectRun | null) => [
+    first ? r.title : '',
     server,
     m ? fmt.int(m.rps) : '-',
     m ? fmt.ms(m.p50) : '-',
@@ -308,35 +418,58 @@ function scenarioRows(r: ScenarioResult): string[][] {
     m ? `${m.non2xx}/${m.errors}` : '-',
     m ? fmt.pct(m.serverCpu) : '-',
     m ? fmt.pct(m.clientCpu) : '-',
-    last && r.ratio !== undefined ? r.ratio.toFixed(2) : '',
-    last ? r.target : '',
-    last ? r.result : '',
+    run ? run.ratio.toFixed(2) : '',
+    run ? r.target : '',
+    run ? run.result : '',
   ];
-  return [row('bare', r.bare, false), row('presently', r.presently, true)];
+  const runs = r.runs.length ? r.runs.map((run) => row(false, run.label === 'presently' ? 'presently' : `presently (${run.label})`, run.m, run)) : [row(false, 'presently', undefined, null)];
+  return [row(true, 'bare', r.bare, null), ...runs];
 }
 
 const HEADER = ['scenario', 'server', 'req/s', 'p50 ms', 'p99 ms', 'non2xx/err', 'srv cpu', 'cli cpu', 'ratio', 'target', 'result'];
 const RIGHT = new Set([2, 3, 4, 5, 6, 7, 8]);
 
+function redisRows(results: ScenarioResult[], ceiling: RedisBenchmarkResult | null): string[][] {
+  const header = [
+    'scenario', 'sqlite req/s', 'redis req/s', 'redis/sqlite', 'target', 'result',
+    'node µs/req sqlite', 'node µs/req redis', 'redis-server cpu', 'redis µs/req', 'redis cmds/req', 'redis cmds/s',
+    'outbox at end', 'redis req/s incl. catch-up', 'ratio', 'result',
+  ];
+  const rows = [header];
+  for (const r of results) {
+    const s = r.runs.find((x) => x.label === 'sqlite');
+    const d = r.runs.find((x) => x.label === 'redis');
+    if (!s || !d || !r.redisVsSqlite) continue;
+    const cmdsPerS = d.redisCommandsPerRequest === null ? null : d.redisCommandsPerRequest * d.m.rps;
+    rows.push([
+      r.title,
+      fmt.int(s.m.rps),
+      fmt.int(d.m.rps),
+      `${Math.round(r.redisVsSqlite.ratio * 100)}%`,
+      r.redisVsSqlite.min === null ? '—' : `≥ ${Math.round(r.redisVsSqlite.min * 100)}%`,
+      r.redisVsSqlite.result,
+      fmt.us(usPerRequest(s.m.serverCpuSeconds, s.m.requests)),
+      fmt.us(usPerRequest(d.m.serverCpuSeconds, d.m.requests)),
+      fmt.pct(d.redisCpu?.pct),
+      fmt.us(d.redisCpu?.usPerRequest),
+      fmt.num(d.redisCommandsPerRequest, 1),
+      cmdsPerS === null ? '?' : fmt.int(cmdsPerS),
+      d.outbox ? (d.outbox.atEnd === 0 ? '0' : `${fmt.int(d.outbox.atEnd)} (${(d.outbox.ms / 1000).toFixed(1)} s)`) : '?',
+      d.rpsWithCatchUp === null ? '?' : fmt.int(d.rpsWithCatchUp),
+      r.redisVsSqlite.ratioWithCatchUp === null ? '?' : `${Math.round(r.redisVsSqlite.ratioWithCatchUp * 100)}%`,
+      r.redisVsSqlite.resultWithCatchUp ?? '?',
+    ]);
+  }
+  if (ceiling) {
+    for (const t of ['GET', 'SET']) {
+      rows.push([`ceiling: redis-benchmark ${t}`, '', fmt.int(ceiling.rps[t]!), '', '', '', '', '', fmt.pct(ceiling.serverCpu), '', '1.0', fmt.int(ceiling.rps[t]!)]);
+    }
+  }
+  return rows;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Main
-
-function machine() {
-  let cpuModel = 'unknown';
-  try {
-    cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpuModel;
-  } catch {
-    // not Linux
-  }
-  return {
-    cpus: availableParallelism(),
-    cpuModel,
-    memoryGb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    node: process.version,
-    os: `${process.platform} ${release()}`,
-    loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
-  };
-}
 
 async function main(): Promise<number> {
   // The scheduler benchmark is a separate run with its own options (bench/scheduler.ts).
@@ -356,75 +489,119 @@ async function main(): Promise<number> {
     return 0;
   }
   if (opts.list) {
-    for (const s of SCENARIOS) log(`${s.name}  [${describeTarget(s.target)}]\n  ${s.description}\n`);
+    for (const s of SCENARIOS) {
+      const redisTarget = s.redisTarget === undefined ? '' : `; --store redis: ≥ ${Math.round(s.redisTarget * 100)}% of SQLite`;
+      log(`${s.name}  [${describeTarget(s.target)}${redisTarget}]\n  ${s.description}\n`);
+    }
     return 0;
   }
   installCleanup();
+  if (opts.ownRedis) {
+    const own = await startOwnRedis(opts.redisAof);
+    opts.redisUrl = own.url;
+    log(`own redis-server: redis-server ${own.args.map((a) => (a === '' ? "''" : a)).join(' ')}`);
+  }
+  if (opts.nodes > 1) {
+    const { runNodesBench } = await import('./nodes.ts');
+    return runNodesBench(opts);
+  }
   const began = performance.now();
   const problems: string[] = [];
+  const warnings: string[] = [];
   const mach = machine();
   log(`Presently bench — ${mach.cpus} × ${mach.cpuModel}, ${mach.memoryGb} GB, Node ${mach.node}, load average ${mach.loadavg.join(' ')}`);
   log(
-    `store ${opts.store}, ${opts.connections} connections, ${opts.warmup} s warm-up + ${opts.duration} s per server and scenario, ` +
-      `${opts.users} users`,
+    `store ${opts.store === 'redis' ? 'sqlite and redis, one node each' : opts.store}, ${opts.connections} connections, ` +
+      `${opts.warmup} s warm-up + ${opts.duration} s per server and scenario, ${opts.users} users`,
   );
+
+  // Redis: the bench's own connection, the prefixes, the ceiling.
+  let redis: BenchRedis | null = null;
+  const deletedKeys = new Map<string, number>();
+  let ceiling: RedisBenchmarkResult | null = null;
+  let background: Awaited<ReturnType<typeof redisBackground>> | null = null;
+  if (opts.store === 'redis') {
+    redis = await connectRedis(opts.redisUrl);
+    log(`redis ${opts.redisUrl}${redis.pid === null ? ' (not a local process: its CPU is not measured)' : `, redis-server pid ${redis.pid}`}`);
+  }
   log();
 
-  // Start-up: extra samples on throw-away data dirs, then the server under test.
-  const storeArgs = (dir: string) => ['--data', dir, '--store', opts.store];
-  const startups: number[] = [];
-  const stopCodes: (number | string | null)[] = [];
-  const warnings: string[] = [];
-  for (let i = 1; i < opts.startups; i++) {
-    const dir = tempDataDir();
-    const p = await startPresently(storeArgs(dir));
-    startups.push(p.startupMs);
-    stopCodes.push(await p.stop());
-    removeTempDir(dir);
+  // The servers under test: one, or (--store redis) one on SQLite and one on Redis.
+  type Kind = 'sqlite' | 'memory' | 'redis';
+  const kinds: Kind[] = opts.store === 'redis' ? ['sqlite', 'redis'] : [opts.store as Kind];
+  const subjects: Subject[] = [];
+  try {
+    for (const kind of kinds) {
+      const storeArgs = (): string[] => {
+        if (kind === 'redis') return ['--store', 'redis', '--redis-url', opts.redisUrl, '--redis-prefix', registerPrefix(redis!, deletedKeys)];
+        return ['--data', tempDataDir(), '--store', kind];
+      };
+      const startups: number[] = [];
+      const stopCodes: (number | string | null)[] = [];
+      // Start-up: extra samples on throw-away data (a fresh data dir or Redis prefix), then the server under test.
+      for (let i = 1; i < opts.startups; i++) {
+        const args = storeArgs();
+        const p = await startPresently(args);
+        startups.push(p.startupMs);
+        stopCodes.push(await p.stop());
+        if (kind !== 'redis') removeTempDir(args[1]!);
+      }
+      const args = storeArgs();
+      const proc = await startPresently(args);
+      startups.push(proc.startupMs);
+      const label = opts.store === 'redis' ? kind : 'presently';
+      const who = kinds.length > 1 ? `${label}: ` : '';
+      log(`${who}start-up to ready line: ${startups.map((s) => `${Math.round(s)} ms`).join(', ')}`);
+      if (stopCodes.some((c) => c !== 0)) {
+        warnings.push(`${who}a start-up sample did not stop cleanly on SIGTERM sent right after its ready line: exit ${stopCodes.map(String).join(', ')}`);
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+      const idle = readMemory(proc.pid);
+      log(`${who}idle RSS after start-up + 2 s: ${idle ? fmt.mb(idle.rssMb) : 'unknown (no /proc)'}`);
+      const { setupMs, ...ctx } = await setUp(proc.url, opts.users);
+      log(`${who}created ${ctx.users.length} users in ${Math.round(setupMs)} ms`);
+      subjects.push({
+        label, store: kind, proc, args, ctx, startups, stopCodes, idle, afterSetup: readMemory(proc.pid),
+        ...(kind === 'redis' ? { prefix: args[args.indexOf('--redis-prefix') + 1]! } : {}),
+      });
+    }
+  } catch (err) {
+    await runCleanups();
+    await redis?.close();
+    throw err;
   }
-  const dataDir = tempDataDir();
-  let presently = await startPresently(storeArgs(dataDir));
-  startups.push(presently.startupMs);
-  log(`start-up to ready line: ${startups.map((s) => `${Math.round(s)} ms`).join(', ')}`);
-  if (stopCodes.some((c) => c !== 0)) {
-    warnings.push(`a start-up sample did not stop cleanly on SIGTERM sent right after its ready line: exit ${stopCodes.map(String).join(', ')}`);
-  }
-
-  await new Promise((r) => setTimeout(r, 2000));
-  const idle = readMemory(presently.pid);
-  log(`idle RSS after start-up + 2 s: ${idle ? fmt.mb(idle.rssMb) : 'unknown (no /proc)'}`);
-
-  // Tokens and users.
-  const token = async (body: object) =>
-    ((await call(presently.url, 'POST', '/_presently/tokens', { body: { ...body, expiresIn: 3600 } })).json as { access_token: string }).access_token;
-  const adeleToken = await token({ userId: ADELE });
-  const appToken = await token({ roles: ['Presence.ReadWrite.All'] });
-  const t0 = performance.now();
-  const stamp = Date.now().toString(36);
-  const users = await mapLimit(Array.from({ length: opts.users }, (_, i) => i), 8, async (i) => {
-    const res = await call(presently.url, 'POST', `/_presently/tenants/${TENANT}/users`, {
-      body: { userPrincipalName: `bench${i}-${stamp}@contoso.example`, displayName: `Bench ${i}` },
-      expect: 201,
-    });
-    return (res.json as { id: string }).id;
-  });
-  log(`created ${users.length} users in ${Math.round(performance.now() - t0)} ms`);
-  const ctx: BenchContext = { url: presently.url, adeleToken, appToken, users };
-  const afterSetup = readMemory(presently.pid);
 
   const bare = await startBare();
+  const watch: Watched[] = redis?.pid ? [{ name: 'redis-server', pid: redis.pid }] : [];
+  if (redis) {
+    if (redis.single) {
+      try {
+        ceiling = await runRedisBenchmark(redis, REDIS_BENCHMARK);
+        printCeiling(ceiling);
+      } catch (err) {
+        warnings.push(`no ceiling: ${(err as Error).message}`);
+      }
+    } else {
+      warnings.push('no ceiling: redis-benchmark is run against one Redis, not a cluster');
+    }
+    background = await redisBackground(redis, 2000);
+    log(
+      `redis-server with nothing of ours running (2 s): ${fmt.pct(background.cpuPct)} of a core, ` +
+        `${background.commandsPerS === null ? '?' : fmt.int(background.commandsPerS)} commands/s from elsewhere`,
+    );
+  }
   log();
 
   // Scenarios.
   const results: ScenarioResult[] = [];
   for (const sc of opts.scenarios) {
     const progress = process.stdout.isTTY;
-    if (progress) process.stdout.write(`… ${sc.title} (${2 * (opts.warmup + opts.duration)} s)`);
+    if (progress) process.stdout.write(`… ${sc.title} (${(1 + subjects.length) * (opts.warmup + opts.duration)} s)`);
     let r: ScenarioResult;
     try {
-      r = await runScenario(sc, ctx, presently, bare, opts);
+      r = await runScenario(sc, subjects, bare, opts, watch, redis, results.length % 2 === 1);
     } catch (err) {
-      r = { name: sc.name, title: sc.title, target: describeTarget(sc.target), result: 'ERROR', problems: [(err as Error).message], notes: [] };
+      r = { name: sc.name, title: sc.title, target: describeTarget(sc.target), result: 'ERROR', runs: [], problems: [(err as Error).message], notes: [] };
     }
     results.push(r);
     if (progress) process.stdout.write('\r\x1b[K');
@@ -435,43 +612,66 @@ async function main(): Promise<number> {
   }
 
   await new Promise((r) => setTimeout(r, 1000));
-  const afterLoad = readMemory(presently.pid);
+  for (const s of subjects) s.afterLoad = readMemory(s.proc.pid);
 
-  // Durability: everything read back must survive kill -9 and a restart on the same data dir (sqlite only).
-  let restartMs: number | undefined;
-  if (opts.store === 'sqlite') {
+  // Durability: everything read back must survive kill -9 and a restart on the same data (the same data dir, or the
+  // same Redis prefix). Not for memory, which keeps nothing.
+  for (const s of subjects) {
+    if (s.store === 'memory') continue;
+    const who = subjects.length > 1 ? `${s.label}: ` : '';
     try {
-      const before = JSON.stringify(await readPresences(ctx, users));
-      await presently.kill9();
-      presently = await startPresently(storeArgs(dataDir));
-      restartMs = presently.startupMs;
-      const after = JSON.stringify(await readPresences({ ...ctx, url: presently.url }, users));
-      if (after !== before) problems.push('presences read after kill -9 and restart differ from those read before');
-      else log(`kill -9 + restart on the same data: all ${users.length} presences read back identical; restart to ready line ${Math.round(restartMs)} ms`);
+      const before = JSON.stringify(await readPresences(s.ctx, s.ctx.users));
+      await s.proc.kill9();
+      s.proc = await startPresently(s.args);
+      s.restartMs = s.proc.startupMs;
+      const after = JSON.stringify(await readPresences({ ...s.ctx, url: s.proc.url }, s.ctx.users));
+      if (after !== before) problems.push(`${who}presences read after kill -9 and restart differ from those read before`);
+      else log(`${who}kill -9 + restart on the same data: all ${s.ctx.users.length} presences read back identical; restart to ready line ${Math.round(s.restartMs)} ms`);
     } catch (err) {
-      problems.push(`durability check failed: ${(err as Error).message}`);
+      problems.push(`${who}durability check failed: ${(err as Error).message}`);
     }
   }
-  const stopCode = await presently.stop();
-  if (stopCode !== 0) warnings.push(`Presently did not stop cleanly on SIGTERM: exit ${String(stopCode)}`);
+  const stderrErrors: string[] = [];
+  for (const s of subjects) {
+    const stopCode = await s.proc.stop();
+    if (stopCode !== 0) warnings.push(`${subjects.length > 1 ? `${s.label}: ` : ''}Presently did not stop cleanly on SIGTERM: exit ${String(stopCode)}`);
+    stderrErrors.push(...s.proc.stderr().split('\n').filter((l) => /"level":(50|60)|\bError\b|Unhandled/.test(l)).map((l) => (subjects.length > 1 ? `${s.label}: ${l}` : l)));
+  }
   await bare.stop();
-  const stderrErrors = presently.stderr().split('\n').filter((l) => /"level":(50|60)|\bError\b|Unhandled/.test(l));
+  await runCleanups();
+  if (redis) {
+    const total = [...deletedKeys.values()].reduce((a, b) => a + b, 0);
+    log(`deleted the run's ${deletedKeys.size} Redis prefix(es): ${fmt.int(total)} keys`);
+    await redis.close();
+  }
 
   // Summary.
+  log();
   log('Summary');
   log(table([HEADER, ...results.flatMap(scenarioRows)], RIGHT));
   log();
-  const startupMedian = median(startups);
-  const startupOk = startupMedian < TARGET_STARTUP_MS;
-  log(
-    `start-up to ready line: median ${Math.round(startupMedian)} ms of ${startups.length} (max ${Math.round(Math.max(...startups))} ms)` +
-      `${restartMs !== undefined ? `; restart on existing data ${Math.round(restartMs)} ms` : ''}` +
-      `   target < ${TARGET_STARTUP_MS} ms   ${startupOk ? 'PASS' : 'MISS'}`,
-  );
-  const rssOk = idle ? idle.rssMb < TARGET_IDLE_RSS_MB : undefined;
-  log(`idle RSS: ${idle ? fmt.mb(idle.rssMb) : '?'}   target < ${TARGET_IDLE_RSS_MB} MB   ${rssOk === undefined ? '?' : rssOk ? 'PASS' : 'MISS'}`);
-  const memLine = (label: string, m: Memory | null) => (m ? `${label} ${fmt.mb(m.rssMb)} (peak ${fmt.mb(m.peakMb)})` : `${label} ?`);
-  log(`RSS: ${memLine('after creating users', afterSetup)}; ${memLine('after the load', afterLoad)}`);
+  if (opts.store === 'redis') {
+    log('Redis node vs SQLite node (same run); node µs/req: CPU of the Presently process per request; redis: redis-server during the Redis node\'s load;');
+    log('outbox at end: change events not yet dispatched when the load ended (and how long the dispatcher took to catch up);');
+    log("incl. catch-up: the load's requests ÷ (its duration + that catch-up), judged against the same target");
+    log(table(redisRows(results, ceiling), new Set([1, 2, 3, 6, 7, 8, 9, 10, 11, 12, 13, 14])));
+    log();
+  }
+  const summary = subjects.map((s) => {
+    const startupMedian = median(s.startups);
+    const startupOk = startupMedian < TARGET_STARTUP_MS;
+    const rssOk = s.idle ? s.idle.rssMb < TARGET_IDLE_RSS_MB : undefined;
+    const who = subjects.length > 1 ? `${s.label}: ` : '';
+    log(
+      `${who}start-up to ready line: median ${Math.round(startupMedian)} ms of ${s.startups.length} (max ${Math.round(Math.max(...s.startups))} ms)` +
+        `${s.restartMs !== undefined ? `; restart on existing data ${Math.round(s.restartMs)} ms` : ''}` +
+        `   target < ${TARGET_STARTUP_MS} ms   ${startupOk ? 'PASS' : 'MISS'}`,
+    );
+    log(`${who}idle RSS: ${s.idle ? fmt.mb(s.idle.rssMb) : '?'}   target < ${TARGET_IDLE_RSS_MB} MB   ${rssOk === undefined ? '?' : rssOk ? 'PASS' : 'MISS'}`);
+    const memLine = (label: string, m: Memory | null | undefined) => (m ? `${label} ${fmt.mb(m.rssMb)} (peak ${fmt.mb(m.peakMb)})` : `${label} ?`);
+    log(`${who}RSS: ${memLine('after creating users', s.afterSetup)}; ${memLine('after the load', s.afterLoad)}`);
+    return { s, startupMedian, startupOk, rssOk };
+  });
   if (stderrErrors.length) log(`Presently's stderr has ${stderrErrors.length} error line(s), e.g.: ${stderrErrors[0]!.slice(0, 300)}`);
   const scenarioErrors = results.filter((r) => r.result === 'ERROR');
   for (const w of warnings) log(`! warning: ${w}`);
@@ -481,25 +681,40 @@ async function main(): Promise<number> {
   log(`bench took ${totalS.toFixed(0)} s; load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
   if (opts.json) {
+    const first = summary[0]!;
     const json = {
       date: new Date().toISOString(),
       machine: { ...mach, loadavgAfter: loadavg().map((l) => Math.round(l * 100) / 100) },
-      options: { duration: opts.duration, warmup: opts.warmup, connections: opts.connections, store: opts.store, users: opts.users },
+      options: {
+        duration: opts.duration, warmup: opts.warmup, connections: opts.connections, store: opts.store, users: opts.users,
+        ...(opts.store === 'redis' ? { ownRedis: opts.ownRedis, redisAof: opts.redisAof } : {}),
+      },
+      // The first (or only) Presently, as in runs before --store redis.
       startup: {
-        samplesMs: startups.map(Math.round),
-        medianMs: Math.round(startupMedian),
-        restartMs: restartMs === undefined ? null : Math.round(restartMs),
+        samplesMs: first.s.startups.map(Math.round),
+        medianMs: Math.round(first.startupMedian),
+        restartMs: first.s.restartMs === undefined ? null : Math.round(first.s.restartMs),
         targetMs: TARGET_STARTUP_MS,
-        result: startupOk ? 'PASS' : 'MISS',
+        result: first.startupOk ? 'PASS' : 'MISS',
       },
       rss: {
-        idleMb: idle?.rssMb ?? null,
-        afterSetupMb: afterSetup?.rssMb ?? null,
-        afterLoadMb: afterLoad?.rssMb ?? null,
-        peakMb: afterLoad?.peakMb ?? null,
+        idleMb: first.s.idle?.rssMb ?? null,
+        afterSetupMb: first.s.afterSetup?.rssMb ?? null,
+        afterLoadMb: first.s.afterLoad?.rssMb ?? null,
+        peakMb: first.s.afterLoad?.peakMb ?? null,
         targetIdleMb: TARGET_IDLE_RSS_MB,
-        result: rssOk === undefined ? null : rssOk ? 'PASS' : 'MISS',
+        result: first.rssOk === undefined ? null : first.rssOk ? 'PASS' : 'MISS',
       },
+      servers: summary.map(({ s, startupMedian }) => ({
+        label: s.label,
+        store: s.store,
+        startupSamplesMs: s.startups.map(Math.round),
+        startupMedianMs: Math.round(startupMedian),
+        restartMs: s.restartMs === undefined ? null : Math.round(s.restartMs),
+        idleRssMb: s.idle?.rssMb ?? null,
+        afterLoadRssMb: s.afterLoad?.rssMb ?? null,
+      })),
+      redis: redis ? { url: opts.redisUrl, pid: redis.pid, ceiling, background, deletedKeys: Object.fromEntries(deletedKeys) } : null,
       scenarios: results,
       problems,
       warnings,
@@ -514,8 +729,9 @@ async function main(): Promise<number> {
 
 main().then(
   (code) => process.exit(code),
-  (err: unknown) => {
+  async (err: unknown) => {
     process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    await runCleanups().catch(() => {});
     process.exit(1);
   },
 );
