@@ -879,6 +879,21 @@ function toUser(h: UserHash): User | null {
 }
 
 /**
+ * While Redis is away, a request should fail fast with a 503, not hang: a command gives up after one reconnect
+ * attempt, and one that gets no answer (a hung Redis) after 3 s. (ioredis's defaults are 20 attempts, no timeout.)
+ */
+const FAIL_FAST = { maxRetriesPerRequest: 1, commandTimeout: 3000 } as const;
+
+/** True for the errors ioredis raises when Redis cannot be reached or does not answer. */
+export function isRedisUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; code?: string } | null;
+  if (!e || typeof e !== 'object') return false;
+  return e.name === 'MaxRetriesPerRequestError'
+    || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'EPIPE'
+    || /Command timed out|Connection is closed|Stream isn't writeable|ClusterAllFailedError|Failed to refresh slots cache/.test(e.message ?? '');
+}
+
+/**
  * Connects to the Redis (or Redis Cluster) the URL names and checks it answers; rejects with "cannot reach Redis at
  * <url>: <why>" otherwise. `prefix` starts every key (default `presently:`), so several deployments or test runs can
  * share one Redis; it must not contain `{` or `}` (they would change the hash tags).
@@ -889,11 +904,12 @@ export async function openRedisStore(opts: { url: string; prefix?: string }): Pr
   const target = parseRedisUrl(opts.url);
   let lastError: Error | null = null;
   const client: Client = target.kind === 'single'
-    ? new Redis(target.url, { lazyConnect: true, enableAutoPipelining: true })
+    ? new Redis(target.url, { lazyConnect: true, enableAutoPipelining: true, ...FAIL_FAST })
     : new Cluster(target.nodes, {
       lazyConnect: true,
       enableAutoPipelining: true,
       redisOptions: {
+        ...FAIL_FAST,
         ...(target.username !== undefined ? { username: target.username } : {}),
         ...(target.password !== undefined ? { password: target.password } : {}),
         ...(target.tls ? { tls: {} } : {}),
