@@ -138,13 +138,16 @@ export class Dispatcher {
     for (;;) {
       const events = await this.store.readChanges(this.readLimit);
       if (events.length === 0) return;
-      const subsByUser = new Map<string, Subscription[]>();
+      // Each user's subscriptions once per pass, all asked for at once (one pipelined round trip on Redis, not one
+      // per event).
+      const users = new Map<string, ChangeEvent>();
+      for (const event of events) users.set(`${event.tenantId}/${event.userId}`, event);
+      const lookups = await Promise.all([...users.values()].map((e) => this.store.subscriptionsForUser(e.tenantId, e.userId)));
+      const subsByUser = new Map<string, Subscription[]>([...users.keys()].map((key, i) => [key, lookups[i]!]));
       let chunk: EventDeliveries[] = [];
       let size = 0;
       for (const event of events) {
-        const key = `${event.tenantId}/${event.userId}`;
-        let subs = subsByUser.get(key);
-        if (!subs) subsByUser.set(key, (subs = await this.store.subscriptionsForUser(event.tenantId, event.userId)));
+        const subs = subsByUser.get(`${event.tenantId}/${event.userId}`)!;
         const deliveries = deliveriesFor(event, subs, this.clock.now());
         chunk.push({ id: event.id, deliveries });
         size += deliveries.length;
