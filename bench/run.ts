@@ -90,7 +90,9 @@ const USAGE = `usage: npm run bench -- [options]
   --only A,B        run only these scenarios (--store redis and --nodes default to ${REDIS_SCENARIOS.join(',')})
   --json FILE       also write the results as JSON
   --list            list the scenarios and exit
-  --scheduler       run only the scheduler benchmark instead (bench/scheduler.ts; --scheduler --help for its options)`;
+  --scheduler       run only the scheduler benchmark instead (bench/scheduler.ts; --scheduler --help for its options)
+  --notifications   run only the change-notification benchmark (1,000-subscription fan-out, sustained rate;
+                    --subscriptions N, --changes N)`;
 
 function options() {
   const { values } = parseArgs({
@@ -472,6 +474,11 @@ function redisRows(results: ScenarioResult[], ceiling: RedisBenchmarkResult | nu
 // Main
 
 async function main(): Promise<number> {
+  // The notifications benchmark is a separate run too (bench/notifications.ts).
+  if (process.argv.includes('--notifications')) {
+    const { runNotificationsBench } = await import('./notifications.ts');
+    return runNotificationsBench();
+  }
   // The scheduler benchmark is a separate run with its own options (bench/scheduler.ts).
   if (process.argv.includes('--scheduler')) {
     const { runSchedulerBench } = await import('./scheduler.ts');
