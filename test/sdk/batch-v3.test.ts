@@ -9,15 +9,14 @@
  * does (msgraph-sdk-javascript#1178, #1451).
  */
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { storeUnderTest } from '../helpers/redis.ts';
 import { ADELE, ALEX, MEGAN, startProcess, tempDir, type ServerProcess } from '../helpers/server.ts';
 import type { BatchCall, BatchItemSeen, BatchResult, GetCall, SdkAuth, SdkOutcome } from './batch-v3.worker.ts';
+import { WorkerHost } from './workerHost.ts';
 
 const WORKER = new URL('./batch-v3.worker.ts', import.meta.url).pathname;
-const ROOT = new URL('../../', import.meta.url).pathname;
 const ODATA_JSON = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 
 const AS_ADELE: SdkAuth = { userId: ADELE };
@@ -26,63 +25,11 @@ const AS_APP: SdkAuth = { roles: ['Presence.ReadWrite.All'] };
 type Presence = Record<string, unknown> & { id: string; statusMessage: null | { message: { content: string } } };
 type ErrorJson = { error: { code: string; message: string; innerError: Record<string, string> } };
 
-class BatchWorker {
-  private next = 1;
-  private readonly pending = new Map<number, (o: SdkOutcome) => void>();
-  private output = '';
-
-  private constructor(private readonly child: ChildProcess) {
-    child.on('message', (msg: { id?: number; outcome?: SdkOutcome }) => {
-      if (msg.id === undefined || !msg.outcome) return;
-      this.pending.get(msg.id)?.(msg.outcome);
-      this.pending.delete(msg.id);
-    });
-    child.on('exit', (code) => {
-      for (const settle of this.pending.values()) {
-        settle({ ok: false, error: { name: 'WorkerExited', isGraphError: false, message: `worker exited with ${code}\n${this.output}` } });
-      }
-      this.pending.clear();
-    });
-  }
-
-  static start(url: string, certPath: string): Promise<BatchWorker> {
-    const child = fork(WORKER, [], {
-      cwd: ROOT,
-      execArgv: ['--import', 'tsx'],
-      env: { ...process.env, PRESENTLY_URL: url, NODE_EXTRA_CA_CERTS: certPath },
-      serialization: 'advanced',
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    const worker = new BatchWorker(child);
-    for (const stream of [child.stdout!, child.stderr!]) {
-      stream.setEncoding('utf8');
-      stream.on('data', (d: string) => { worker.output += d; });
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`batch worker not ready in 15 s\n${worker.output}`)), 15_000);
-      child.on('message', (msg: { ready?: boolean; health?: number }) => {
-        if (!msg.ready) return;
-        clearTimeout(timer);
-        if (msg.health === 200) resolve(worker);
-        else reject(new Error(`worker health check answered ${msg.health}`));
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`batch worker exited with ${code} before it was ready\n${worker.output}`));
-      });
-    });
-  }
-
-  private call(call: BatchCall | GetCall): Promise<SdkOutcome> {
-    const id = this.next++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`SDK call timed out: ${JSON.stringify(call)}\n${this.output}`));
-      }, 10_000);
-      this.pending.set(id, (o) => { clearTimeout(timer); resolve(o); });
-      this.child.send({ id, call });
-    });
+class BatchWorker extends WorkerHost<BatchCall | GetCall, SdkOutcome> {
+  static async start(url: string, certPath: string): Promise<BatchWorker> {
+    const worker = new BatchWorker(await WorkerHost.fork(WORKER, url, certPath));
+    await worker.ready();
+    return worker;
   }
 
   async batch(call: Omit<BatchCall, 'kind'>): Promise<BatchResult & { byId: Map<string, BatchItemSeen> }> {
@@ -96,10 +43,6 @@ class BatchWorker {
     const o = await this.call({ kind: 'get', ...call });
     if (!o.ok) assert.fail(`GET ${call.path} failed in the SDK: ${JSON.stringify(o.error)}`);
     return o.value as T;
-  }
-
-  close(): void {
-    if (this.child.connected) this.child.disconnect();
   }
 }
 

@@ -7,16 +7,15 @@
  * threw, as a user of the SDK would see it.
  */
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { storeUnderTest } from '../helpers/redis.ts';
 import { ADELE, ALEX, APP, startProcess, tempDir, type ServerProcess } from '../helpers/server.ts';
 import type { SdkAuth, SdkCall, SdkError, SdkOutcome } from './graph-client-v3.worker.ts';
+import { WorkerHost } from './workerHost.ts';
 
 const WORKER = new URL('./graph-client-v3.worker.ts', import.meta.url).pathname;
-const ROOT = new URL('../../', import.meta.url).pathname;
 
 const AS_ADELE: SdkAuth = { userId: ADELE };
 const AS_ALEX: SdkAuth = { userId: ALEX };
@@ -72,66 +71,11 @@ type Presence = Record<string, unknown> & {
 };
 
 /** Drives the worker: one SDK call per message. */
-class SdkWorker {
-  private next = 1;
-  private readonly pending = new Map<number, (o: SdkOutcome) => void>();
-  /** The worker's output, shown when it fails. */
-  private output = '';
-
-  private constructor(private readonly child: ChildProcess) {
-    child.on('message', (msg: { id?: number; outcome?: SdkOutcome }) => {
-      if (msg.id !== undefined && msg.outcome) {
-        this.pending.get(msg.id)?.(msg.outcome);
-        this.pending.delete(msg.id);
-      }
-    });
-    child.on('exit', (code) => {
-      for (const settle of this.pending.values()) {
-        settle({ ok: false, error: { name: 'WorkerExited', isGraphError: false, message: `SDK worker exited with ${code}\n${this.output}` } });
-      }
-      this.pending.clear();
-    });
-  }
-
-  static start(url: string, certPath: string): Promise<SdkWorker> {
-    const child = fork(WORKER, [], {
-      cwd: ROOT,
-      execArgv: ['--import', 'tsx'],
-      env: { ...process.env, PRESENTLY_URL: url, NODE_EXTRA_CA_CERTS: certPath },
-      serialization: 'advanced',
-      // Not 'inherit': under `node --test` this process's stdout carries the runner's protocol.
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    const worker = new SdkWorker(child);
-    for (const stream of [child.stdout!, child.stderr!]) {
-      stream.setEncoding('utf8');
-      stream.on('data', (d: string) => { worker.output += d; });
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`SDK worker not ready in 15 s\n${worker.output}`)), 15_000);
-      child.on('message', (msg: { ready?: boolean; health?: number }) => {
-        if (!msg.ready) return;
-        clearTimeout(timer);
-        if (msg.health !== 200) reject(new Error(`worker health check answered ${msg.health}`));
-        else resolve(worker);
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`SDK worker exited with ${code} before it was ready\n${worker.output}`));
-      });
-    });
-  }
-
-  call(call: SdkCall): Promise<SdkOutcome> {
-    const id = this.next++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`SDK call timed out: ${JSON.stringify(call)}\n${this.output}`));
-      }, 10_000);
-      this.pending.set(id, (o) => { clearTimeout(timer); resolve(o); });
-      this.child.send({ id, call });
-    });
+class SdkWorker extends WorkerHost<SdkCall, SdkOutcome> {
+  static async start(url: string, certPath: string): Promise<SdkWorker> {
+    const worker = new SdkWorker(await WorkerHost.fork(WORKER, url, certPath));
+    await worker.ready();
+    return worker;
   }
 
   /** The call must succeed; returns the SDK's value. */
@@ -146,10 +90,6 @@ class SdkWorker {
     const o = await this.call(call);
     if (o.ok) assert.fail(`${call.method.toUpperCase()} ${call.path} succeeded but should have failed: ${JSON.stringify(o.value)}`);
     return o.error;
-  }
-
-  close(): void {
-    if (this.child.connected) this.child.disconnect();
   }
 }
 

@@ -7,7 +7,6 @@
  * printed; the webhook receivers are plain HTTP servers in this process (dev mode allows http://127.0.0.1).
  */
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,9 +14,9 @@ import { after, before, describe, it } from 'node:test';
 import { storeUnderTest } from '../helpers/redis.ts';
 import { ADELE, ALEX, APP, TENANT, startProcess, tempDir, type ServerProcess } from '../helpers/server.ts';
 import type { CallError, CallOutcome, SubscriptionCall } from './subscriptions-v3.worker.ts';
+import { WorkerHost } from './workerHost.ts';
 
 const WORKER = new URL('./subscriptions-v3.worker.ts', import.meta.url).pathname;
-const ROOT = new URL('../../', import.meta.url).pathname;
 const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MIN = 60_000;
 
@@ -43,58 +42,11 @@ interface SubscriptionJson {
 
 // ---- the SDK worker ----
 
-class Worker {
-  private next = 1;
-  private readonly pending = new Map<number, (o: CallOutcome) => void>();
-  private output = '';
-
-  private constructor(private readonly child: ChildProcess) {
-    child.on('message', (msg: { id?: number; outcome?: CallOutcome }) => {
-      if (msg.id === undefined || !msg.outcome) return;
-      this.pending.get(msg.id)?.(msg.outcome);
-      this.pending.delete(msg.id);
-    });
-    child.on('exit', (code) => {
-      for (const settle of this.pending.values()) settle({ ok: false, error: { name: 'WorkerExited', isGraphError: false, message: `worker exited with ${code}\n${this.output}` } });
-      this.pending.clear();
-    });
-  }
-
-  static start(url: string, certPath: string): Promise<Worker> {
-    const child = fork(WORKER, [], {
-      cwd: ROOT,
-      execArgv: ['--import', 'tsx'],
-      env: { ...process.env, PRESENTLY_URL: url, NODE_EXTRA_CA_CERTS: certPath },
-      serialization: 'advanced',
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    const worker = new Worker(child);
-    for (const stream of [child.stdout!, child.stderr!]) stream.setEncoding('utf8').on('data', (d: string) => { worker.output += d; });
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`SDK worker not ready in 15 s\n${worker.output}`)), 15_000);
-      child.on('message', (msg: { ready?: boolean; health?: number }) => {
-        if (!msg.ready) return;
-        clearTimeout(timer);
-        if (msg.health === 200) resolve(worker);
-        else reject(new Error(`worker health check answered ${msg.health}`));
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`SDK worker exited with ${code} before it was ready\n${worker.output}`));
-      });
-    });
-  }
-
-  call(call: SubscriptionCall): Promise<CallOutcome> {
-    const id = this.next++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`SDK call timed out: ${JSON.stringify(call)}\n${this.output}`));
-      }, 15_000);
-      this.pending.set(id, (o) => { clearTimeout(timer); resolve(o); });
-      this.child.send({ id, call });
-    });
+class Worker extends WorkerHost<SubscriptionCall, CallOutcome> {
+  static async start(url: string, certPath: string): Promise<Worker> {
+    const worker = new Worker(await WorkerHost.fork(WORKER, url, certPath));
+    await worker.ready();
+    return worker;
   }
 
   async ok<T = unknown>(call: SubscriptionCall): Promise<T> {
@@ -107,10 +59,6 @@ class Worker {
     const o = await this.call(call);
     if (o.ok) assert.fail(`${call.method.toUpperCase()} ${call.path} succeeded but should have failed: ${JSON.stringify(o.value)}`);
     return o.error;
-  }
-
-  close(): void {
-    if (this.child.connected) this.child.disconnect();
   }
 }
 
