@@ -10,6 +10,7 @@ import { authorizeAdmin } from '../../auth/permissions.ts';
 import type { TokenVerifier } from '../../auth/verify.ts';
 import type { ManualClock } from '../../clock/manual.ts';
 import type { Clock } from '../../domain/clock.ts';
+import { parseDuration } from '../../domain/duration.ts';
 import { InvalidInput } from '../../domain/errors.ts';
 import { formatUtc } from '../../domain/timezones.ts';
 import { isGuid, readObject, readString } from '../../domain/validate.ts';
@@ -18,7 +19,6 @@ import type { Store } from '../../store/types.ts';
 import type { Directory } from '../../service/directory.ts';
 import { GraphError, badRequest, notFound } from '../errors.ts';
 import { resource } from '../wire.ts';
-import { Temporal } from 'temporal-polyfill';
 
 export interface AdminDeps {
   store: Store;
@@ -159,23 +159,9 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
       // that is the shared time, and the move is a compare-and-set, so concurrent moves on several nodes all count.
       let to: (current: number) => number;
       if (advance != null) {
-        const invalid = () => new InvalidInput(`Property 'advance' must be an ISO-8601 duration such as PT10M, not '${advance.slice(0, 64)}'.`, 'advance');
-        let duration: Temporal.Duration;
-        try {
-          duration = Temporal.Duration.from(advance);
-        } catch {
-          throw invalid();
-        }
-        to = (current) => {
-          let ms: number;
-          try {
-            ms = duration.total({ unit: 'milliseconds', relativeTo: Temporal.Instant.fromEpochMilliseconds(current).toZonedDateTimeISO('UTC') });
-          } catch {
-            throw invalid();
-          }
-          if (ms < 0) throw new InvalidInput("Property 'advance' must not be negative: the clock only moves forward.", 'advance');
-          return current + ms;
-        };
+        const ms = parseDuration(advance, 'advance');
+        if (ms < 0) throw new InvalidInput("Property 'advance' must not be negative: the clock only moves forward.", 'advance');
+        to = (current) => current + ms;
       } else {
         const t = Date.parse(now!);
         if (!/^\d{4}-\d{2}-\d{2}T.*(?:Z|[+-]\d{2}:\d{2})$/i.test(now!) || Number.isNaN(t)) throw new InvalidInput(`Property 'now' must be an ISO-8601 instant such as 2026-11-28T08:00:00Z, not '${now!.slice(0, 64)}'.`, 'now');
