@@ -5,9 +5,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
+import { startReceiver, tokenOf, type Receiver, type Respond } from '../helpers/receiver.ts';
 import { ALEX, ADELE, startInProcess, type TestServer } from '../helpers/server.ts';
 import { assertGraphError, bearer } from '../api/helpers.ts';
 import {
@@ -18,45 +17,8 @@ import {
 const T0 = Date.parse('2026-11-28T08:00:00Z');
 const TIMEOUT_MS = 500;
 
-interface Received { method: string; url: string; headers: IncomingHttpHeaders; body: string }
-type Respond = (req: Received, res: ServerResponse) => void;
-interface Receiver { url: string; received: Received[]; close(): Promise<void> }
 
-const tokenOf = (req: Received) => new URL(req.url, 'http://receiver').searchParams.get('validationToken');
 
-/** A correct endpoint. */
-const echo: Respond = (req, res) => {
-  const token = tokenOf(req);
-  if (token === null) {
-    res.writeHead(202).end();
-    return;
-  }
-  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(token);
-};
-
-async function startReceiver(respond: Respond = echo): Promise<Receiver> {
-  const received: Received[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (d: string) => { body += d; });
-    req.on('end', () => {
-      const r = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
-      received.push(r);
-      respond(r, res);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-}
 
 /** Receivers that get the handshake wrong in one way each. */
 const wrong: Record<string, Respond> = {

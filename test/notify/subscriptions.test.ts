@@ -6,10 +6,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { LightMyRequestResponse } from 'fastify';
 import selfsigned from 'selfsigned';
+import { startReceiver, type Receiver } from '../helpers/receiver.ts';
 import { ADELE, ALEX, APP, MEGAN, TENANT, startInProcess, type TestServer } from '../helpers/server.ts';
 import {
   GUID_RE, assertBadProperty, assertGraphError, assertJsonHeaders, bearer, createUser, mintToken, moveClock,
@@ -23,43 +22,7 @@ const OTHER_APP = '0d7c6a57-52c4-4bd2-9d5b-4f4e1c8a9a10';
 
 // ---- A webhook receiver ----
 
-interface Received { method: string; url: string; headers: IncomingHttpHeaders; body: string }
-type Respond = (req: Received, res: ServerResponse) => void;
-interface Receiver { url: string; received: Received[]; close(): Promise<void> }
 
-/** Answers the handshake as a correct endpoint does: 200, text/plain, the decoded token. */
-const echo: Respond = (req, res) => {
-  const token = new URL(req.url, 'http://receiver').searchParams.get('validationToken');
-  if (token === null) {
-    res.writeHead(202).end();
-    return;
-  }
-  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(token);
-};
-
-async function startReceiver(respond: Respond = echo): Promise<Receiver> {
-  const received: Received[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (d: string) => { body += d; });
-    req.on('end', () => {
-      const r = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
-      received.push(r);
-      respond(r, res);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    received,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-}
 
 // ---- Requests ----
 
