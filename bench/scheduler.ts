@@ -26,10 +26,11 @@
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, release, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { call, send } from './http.ts';
+import { machine } from './load.ts';
 import {
   installCleanup, readCpuSeconds, readMemory, readRunQueueWaitMs, readThreadCpu, startPresently, tempDataDir, type PresentlyProcess,
 } from './procs.ts';
@@ -136,23 +137,6 @@ async function eventLoopDelay(url: string): Promise<Record<string, number>> {
 
 /** `YYYY-MM-DDThh:mm:ss.fff` in UTC (setStatusMessage's dateTime with timeZone UTC). */
 const utcDateTime = (ms: number) => new Date(ms).toISOString().slice(0, 23);
-
-function machine() {
-  let cpuModel = 'unknown';
-  try {
-    cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpuModel;
-  } catch {
-    // not Linux
-  }
-  return {
-    cpus: availableParallelism(),
-    cpuModel,
-    memoryGb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    node: process.version,
-    os: `${process.platform} ${release()}`,
-    loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The run
