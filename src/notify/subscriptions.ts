@@ -50,19 +50,10 @@ const UPDATABLE = ['expirationDateTime', 'notificationUrl', 'lifecycleNotificati
 
 // ---- Request bodies ----
 
-export interface CreateInput {
-  changeType: 'updated';
-  resource: string;
-  userIds: string[];
-  notificationUrl: string;
-  lifecycleNotificationUrl: string | null;
-  expiresAt: number;
-  clientState: string | null;
-  includeResourceData: boolean;
-  encryptionCertificate: string | null;
-  encryptionCertificateId: string | null;
-  latestSupportedTlsVersion: string;
-}
+/** What a valid create body asks for: the subscription's client-given fields. */
+export type CreateInput = Pick<Subscription,
+  'changeType' | 'resource' | 'userIds' | 'notificationUrl' | 'lifecycleNotificationUrl' | 'expiresAt' | 'clientState'
+  | 'includeResourceData' | 'encryptionCertificate' | 'encryptionCertificateId' | 'latestSupportedTlsVersion'>;
 
 export interface UpdateInput {
   expiresAt?: number;
