@@ -6,34 +6,34 @@ import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { DevIssuer } from './auth/devIssuer.ts';
 import { devVerifier } from './auth/verify.ts';
-import { manualClock, type ManualClock } from './clock/manual.ts';
-import { sharedManualClock } from './clock/shared.ts';
-import { systemClock } from './clock/system.ts';
+import { manualClock, type ManualClock } from './platform/clock/manual.ts';
+import { sharedManualClock } from './platform/clock/shared.ts';
+import { systemClock } from './platform/clock/system.ts';
 import { CLOUDS, graphAudiences } from './config/clouds.ts';
 import type { Config } from './config/config.ts';
-import type { Clock } from './domain/clock.ts';
+import type { Clock } from './platform/clock/clock.ts';
 import { installMetrics } from './http/metrics.ts';
-import { adminRoutes } from './http/routes/admin.ts';
-import { batchRoutes } from './http/routes/batch.ts';
-import { deliveriesRoutes } from './http/routes/deliveries.ts';
-import { mailboxSettingsRoutes } from './http/routes/mailboxSettings.ts';
-import { presenceRoutes } from './http/routes/presence.ts';
-import { sinkRoutes } from './http/routes/sink.ts';
-import { subscriptionRoutes } from './http/routes/subscriptions.ts';
+import { adminRoutes } from './admin/routes.ts';
+import { batchRoutes } from './http/batch.ts';
+import { deliveriesRoutes } from './admin/deliveries.ts';
+import { mailboxSettingsRoutes } from './presence/mailboxSettings.ts';
+import { presenceRoutes } from './presence/routes.ts';
+import { sinkRoutes } from './admin/sinkRoutes.ts';
+import { subscriptionRoutes } from './subscriptions/routes.ts';
 import { installThrottle } from './http/throttle.ts';
-import { loadTls, type TlsMaterial } from './http/tls.ts';
+import { loadTls, type TlsMaterial } from './config/tls.ts';
 import { frameworkErrorHandler, genReqId, installWire } from './http/wire.ts';
-import { Deliverer } from './notify/deliverer.ts';
-import { DeliveryLog } from './notify/deliveryLog.ts';
-import { Dispatcher } from './notify/dispatcher.ts';
-import { Lifecycle } from './notify/lifecycle.ts';
-import { SinkStore } from './notify/sink.ts';
-import { SubscriptionService } from './notify/subscriptions.ts';
-import type { WebhookMode } from './notify/urlPolicy.ts';
-import { Scheduler } from './scheduler/scheduler.ts';
-import { Directory } from './service/directory.ts';
-import { PresenceService } from './service/presence.ts';
-import { DEMO_TENANT_ID, DEV_APP_ID, applySeed, readSeedFile, seedDemoOnce } from './service/seed.ts';
+import { Deliverer } from './notifications/deliverer.ts';
+import { DeliveryLog } from './notifications/deliveryLog.ts';
+import { Dispatcher } from './notifications/dispatcher.ts';
+import { Lifecycle } from './notifications/lifecycle.ts';
+import { SinkStore } from './admin/sink.ts';
+import { SubscriptionService } from './subscriptions/service.ts';
+import type { WebhookMode } from './subscriptions/urlPolicy.ts';
+import { Scheduler } from './presence/dueLoop.ts';
+import { Directory } from './directory/directory.ts';
+import { PresenceService } from './presence/service.ts';
+import { DEMO_TENANT_ID, DEV_APP_ID, applySeed, readSeedFile, seedDemoOnce } from './directory/seed.ts';
 import { openStore } from './store/index.ts';
 import type { Store } from './store/types.ts';
 
@@ -76,7 +76,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
   let clockError: (err: unknown) => void = () => {};
   try {
     // A store shared by several nodes keeps the manual clock's time, so every node sees the same time and a move on
-    // any node moves it for all (src/clock/shared.ts); otherwise the manual clock lives in this process.
+    // any node moves it for all (src/platform/clock/shared.ts); otherwise the manual clock lives in this process.
     if (config.clock === 'manual') {
       const start = opts.manualStart ?? Date.now();
       const shared = store.sharedClock?.();

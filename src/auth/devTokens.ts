@@ -8,8 +8,8 @@
  *   roles default to Presence.ReadWrite.All. Apps need not be registered.
  * `scopes`/`roles` are arrays of names; a single space- (or comma-) separated string is accepted too.
  */
-import { InvalidInput } from '../domain/errors.ts';
-import { isGuid, readObject, readString, typeName, type Json, type JsonObject } from '../domain/validate.ts';
+import { InvalidInput } from '../platform/json/errors.ts';
+import { isGuid, readObject, readString, typeName, type Json, type JsonObject } from '../platform/json/validate.ts';
 import type { Store, User } from '../store/types.ts';
 import type { DevIssuer, IssuedToken } from './devIssuer.ts';
 

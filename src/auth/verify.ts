@@ -3,8 +3,8 @@
  * `InvalidAuthenticationToken` with a message naming the check that failed, or 403 for personal Microsoft accounts.
  */
 import { createLocalJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
-import type { Clock } from '../domain/clock.ts';
-import { isGuid } from '../domain/validate.ts';
+import type { Clock } from '../platform/clock/clock.ts';
+import { isGuid } from '../platform/json/validate.ts';
 import { DEV_ALG, type DevIssuer } from './devIssuer.ts';
 import { TokenCache } from './tokenCache.ts';
 import { AuthError, type Principal } from './types.ts';

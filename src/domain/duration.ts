@@ -2,7 +2,7 @@
  * ISO-8601 durations (`PT5M`, `PT1H`, `P1D`) as milliseconds, through Temporal. Days are 24 hours.
  */
 import { Temporal } from 'temporal-polyfill';
-import { InvalidInput } from './errors.ts';
+import { InvalidInput } from '../platform/json/errors.ts';
 
 const ANCHOR = Temporal.ZonedDateTime.from('2000-01-01T00:00:00[UTC]');
 

@@ -11,10 +11,10 @@
  *   A window already over is accepted (it simply never shows).
  * - An empty `internalReplyMessage` shows as `message: null` in the presence.
  */
-import { InvalidInput } from './errors.ts';
+import { InvalidInput } from '../platform/json/errors.ts';
 import { ceilToMillis, parseDateTimeTimeZone, resolveZone } from './timezones.ts';
 import type { DateTimeTimeZone, OutOfOfficeFact, PresenceFacts } from './types.ts';
-import { readEnum, readObject, readString, type JsonObject } from './validate.ts';
+import { readEnum, readObject, readString, type JsonObject } from '../platform/json/validate.ts';
 
 export const OOF_STATUSES = ['disabled', 'alwaysEnabled', 'scheduled'] as const;
 export type OofStatus = (typeof OOF_STATUSES)[number];

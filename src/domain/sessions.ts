@@ -2,9 +2,9 @@
  * Presence sessions and the preferred presence (presence-api.md §4): body validation and the commands on facts.
  */
 import { parseDuration } from './duration.ts';
-import { InvalidInput, NotFound } from './errors.ts';
+import { InvalidInput, NotFound } from '../platform/json/errors.ts';
 import { ACTIVITIES, AVAILABILITIES, type Activity, type Availability, type PresenceFacts } from './types.ts';
-import { isGuid, readEnum, readObject, readString, type JsonObject } from './validate.ts';
+import { isGuid, readEnum, readObject, readString, type JsonObject } from '../platform/json/validate.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

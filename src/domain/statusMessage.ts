@@ -1,10 +1,10 @@
 /**
  * setStatusMessage: body validation and the command on facts. Rules: presence-api.md §3.
  */
-import { InvalidInput } from './errors.ts';
+import { InvalidInput } from '../platform/json/errors.ts';
 import { ceilToMillis, parseDateTimeTimeZone } from './timezones.ts';
 import type { PresenceFacts, StatusMessageFact } from './types.ts';
-import { readObject, readString } from './validate.ts';
+import { readObject, readString } from '../platform/json/validate.ts';
 
 export const DEFAULT_MAX_STATUS_LENGTH = 280;
 export const PINNED_NOTE_MARKER = '<pinnednote></pinnednote>';

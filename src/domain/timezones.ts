@@ -5,7 +5,7 @@
  */
 import { Temporal } from 'temporal-polyfill';
 import { WINDOWS_TO_IANA_MAP } from 'windows-iana';
-import { InvalidInput } from './errors.ts';
+import { InvalidInput } from '../platform/json/errors.ts';
 import type { DateTimeTimeZone } from './types.ts';
 
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?(Z|[+-]\d{2}:\d{2})?$/;

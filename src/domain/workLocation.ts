@@ -3,7 +3,7 @@
  * layer; clearAutomaticLocation clears the automatic one; clearLocation clears manual and automatic.
  */
 import type { PresenceFacts, WorkLocationLayer, WorkLocationType } from './types.ts';
-import { readEnum, readObject, readString } from './validate.ts';
+import { readEnum, readObject, readString } from '../platform/json/validate.ts';
 
 export const WORK_LOCATION_INPUTS: readonly WorkLocationType[] = ['office', 'remote', 'timeOff'];
 

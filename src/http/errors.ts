@@ -4,9 +4,8 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../auth/types.ts';
-import { InvalidInput, NotFound } from '../domain/errors.ts';
-import { UpnTaken } from '../store/errors.ts';
-import { isRedisUnavailable } from '../store/redis/redisStore.ts';
+import { InvalidInput, NotFound } from '../platform/json/errors.ts';
+import { UpnTaken, isStoreUnavailable } from '../store/errors.ts';
 
 export class GraphError extends Error {
   constructor(
@@ -53,7 +52,7 @@ export function toGraphError(err: unknown, bodyLimit?: number): GraphError | nul
   if (err instanceof InvalidInput) return new GraphError(400, err.code, err.message);
   if (err instanceof NotFound) return new GraphError(404, 'ResourceNotFound', err.message);
   if (err instanceof AuthError) return new GraphError(err.status, err.code, err.message);
-  if (isRedisUnavailable(err)) {
+  if (isStoreUnavailable(err)) {
     return new GraphError(503, 'ServiceUnavailable', 'The presence store (Redis) is not reachable right now; retry shortly.', { 'Retry-After': '5' });
   }
   if (err instanceof UpnTaken) return new GraphError(409, 'Conflict', `The userPrincipalName '${err.userPrincipalName}' is already taken.`);

@@ -22,7 +22,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthError } from '../auth/types.ts';
 import type { TokenVerifier } from '../auth/verify.ts';
-import type { Clock } from '../domain/clock.ts';
+import type { Clock } from '../platform/clock/clock.ts';
 import { GraphError } from './errors.ts';
 import './types.ts';
 

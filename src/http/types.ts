@@ -1,6 +1,6 @@
 /** What the HTTP layer adds to Fastify's request and instance. */
 import type { Principal } from '../auth/types.ts';
-import type { Clock } from '../domain/clock.ts';
+import type { Clock } from '../platform/clock/clock.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, RouteHandlerMethod } from 'fastify';
-import type { Clock } from '../domain/clock.ts';
+import type { Clock } from '../platform/clock/clock.ts';
 import './types.ts';
 import { GraphError, clientRequestId, sendGraphError, toGraphError } from './errors.ts';
 

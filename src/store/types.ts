@@ -2,10 +2,10 @@
  * The store contract. One implementation per backend (sqlite/, later redis/), one shared test suite
  * (test/store/contract.ts) run against each. Operations are named for what the product needs, not for SQL.
  */
-import type { SharedClockBackend } from '../clock/shared.ts';
+import type { SharedClockBackend } from '../platform/clock/shared.ts';
 import type { PresenceRecord } from '../domain/types.ts';
 import type { Transition } from '../domain/record.ts';
-import type { ChangeEvent, Delivery, NewDelivery, Subscription } from '../notify/types.ts';
+import type { ChangeEvent, Delivery, NewDelivery, Subscription } from '../domain/subscription.ts';
 
 export interface Tenant {
   id: string;
@@ -34,7 +34,7 @@ export interface PresenceKey {
   userId: string;
 }
 
-/** One POST to a webhook endpoint, for the slow-endpoint rule (src/notify/deliverer.ts). */
+/** One POST to a webhook endpoint, for the slow-endpoint rule (src/notifications/deliverer.ts). */
 export interface EndpointSample {
   /** When it was recorded (the server Clock, epoch ms). */
   at: number;
@@ -133,7 +133,7 @@ export interface Store {
   nextSubscriptionExpiry(): Promise<number | null>;
   /**
    * The conditional write that makes a subscription's `reauthorizationRequired` notice exactly-once over every node
-   * (src/notify/lifecycle.ts): sets its `reauthorizationNotifiedAt` to `at` — changing nothing else — only if the
+   * (src/notifications/lifecycle.ts): sets its `reauthorizationNotifiedAt` to `at` — changing nothing else — only if the
    * subscription exists, still expires at `expiresAt`, and has no notice recorded at or after `since` (its
    * reauthorizationNotifiedAt is null or earlier: `since` is where the current lifetime's notice window starts), then
    * enqueues `notice`, if given. Resolves to true when this call set it; false when it changed and enqueued nothing.
@@ -184,7 +184,7 @@ export interface Store {
   takeEndpointTurn(url: string, now: number, until: number): Promise<{ taken: boolean; until: number }>;
 
   /**
-   * Where a manual clock shared by every node keeps its time (src/clock/shared.ts). Only stores shared by several
+   * Where a manual clock shared by every node keeps its time (src/platform/clock/shared.ts). Only stores shared by several
    * nodes (redis) have it; with the others, the manual clock lives in the process.
    */
   sharedClock?(): SharedClockBackend;

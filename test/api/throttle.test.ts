@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
-import type { ManualClock } from '../../src/clock/manual.ts';
+import type { ManualClock } from '../../src/platform/clock/manual.ts';
 import { UsageError, toConfig } from '../../src/cli/options.ts';
 import { DEFAULTS } from '../../src/config/config.ts';
 import { Throttle, classify } from '../../src/http/throttle.ts';

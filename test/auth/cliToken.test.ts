@@ -9,7 +9,7 @@ import { registerTokenCommand, type TokenCommandIo } from '../../src/cli/token.t
 import { DevIssuer } from '../../src/auth/devIssuer.ts';
 import { mintDevToken, type MintDeps } from '../../src/auth/devTokens.ts';
 import { devVerifier, type TokenVerifier } from '../../src/auth/verify.ts';
-import { InvalidInput } from '../../src/domain/errors.ts';
+import { InvalidInput } from '../../src/platform/json/errors.ts';
 import { ADELE, CONTOSO, DEV_APP, GRAPH, fakeClock, fakeStore } from './fakes.ts';
 
 let deps: MintDeps;

@@ -4,7 +4,7 @@ import { decodeJwt } from 'jose';
 import { DevIssuer } from '../../src/auth/devIssuer.ts';
 import { mintDevToken, type MintDeps } from '../../src/auth/devTokens.ts';
 import { devVerifier, type TokenVerifier } from '../../src/auth/verify.ts';
-import { InvalidInput } from '../../src/domain/errors.ts';
+import { InvalidInput } from '../../src/platform/json/errors.ts';
 import { ADELE, ALEX, CONTOSO, DEV_APP, FABRIKAM, FAB_USER, GRAPH, fakeClock, fakeStore } from './fakes.ts';
 
 const OTHER_APP = 'c0ffee00-1111-4222-8333-444455556666';

@@ -1,5 +1,5 @@
 /** Test doubles for the auth tests: a store with only the methods auth uses, and a clock that moves when told. */
-import type { Clock } from '../../src/domain/clock.ts';
+import type { Clock } from '../../src/platform/clock/clock.ts';
 import type { Store, Tenant, User } from '../../src/store/types.ts';
 
 export const CONTOSO = '2b5f4ac6-0f43-4b31-8a3c-2d8b8e4f5c01';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidInput } from '../../src/domain/errors.ts';
+import { InvalidInput } from '../../src/platform/json/errors.ts';
 import {
   mailboxSettingsOf, mergeOutOfOffice, parseAutomaticRepliesPatch, parseMailboxSettingsPatch, patchMailboxSettings,
   type MailboxSettingsPatch,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { InvalidInput } from '../../src/domain/errors.ts';
+import { InvalidInput } from '../../src/platform/json/errors.ts';
 import {
   DEFAULT_MAX_STATUS_LENGTH, PINNED_NOTE_MARKER, parseSetStatusMessage, setStatusMessage, visibleLength,
   type StatusMessageInput,

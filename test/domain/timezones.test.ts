@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { InvalidInput } from '../../src/domain/errors.ts';
+import { InvalidInput } from '../../src/platform/json/errors.ts';
 import { ceilToMillis, formatUtc, parseDateTimeTimeZone, resolveZone } from '../../src/domain/timezones.ts';
 import { at } from './fixtures.ts';
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { DEFAULTS, type Config } from '../../src/config/config.ts';
 import { buildPresently, type Presently } from '../../src/server.ts';
-import { DEMO_TENANT_ID, DEV_APP_ID } from '../../src/service/seed.ts';
+import { DEMO_TENANT_ID, DEV_APP_ID } from '../../src/directory/seed.ts';
 import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix, onRedis, redisPrefixFor } from './redis.ts';
 
 export const ADELE = 'fa8bf3dc-eca7-46b7-bad1-db199b62afc3';

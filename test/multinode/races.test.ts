@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
-import type { Subscription } from '../../src/notify/types.ts';
+import type { Subscription } from '../../src/domain/subscription.ts';
 import { redact } from '../../src/store/redis/redisStore.ts';
 import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix, redisUnreachable } from '../helpers/redis.ts';
 import { ADELE, ALEX, APP, TENANT, startInProcess, type TestServer } from '../helpers/server.ts';

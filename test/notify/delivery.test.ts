@@ -11,10 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import selfsigned from 'selfsigned';
 import { formatUtc } from '../../src/domain/timezones.ts';
-import { backoffDelay, endpointState, nextAttempt } from '../../src/notify/deliverer.ts';
-import { decryptContent } from '../../src/notify/encryption.ts';
-import type { Subscription } from '../../src/notify/types.ts';
-import { verifyValidationToken } from '../../src/notify/validationTokens.ts';
+import { backoffDelay, endpointState, nextAttempt } from '../../src/notifications/deliverer.ts';
+import { decryptContent } from '../../src/notifications/encryption.ts';
+import type { Subscription } from '../../src/domain/subscription.ts';
+import { verifyValidationToken } from '../../src/notifications/validationTokens.ts';
 import { storeUnderTest } from '../helpers/redis.ts';
 import { ADELE, ALEX, APP, TENANT, startInProcess, tempDir, type TestServer } from '../helpers/server.ts';
 import { message, moveClock, postJson, readPresence, setStatusOk } from '../api/helpers.ts';
@@ -334,7 +334,7 @@ describe('delivery: restart', () => {
     const s2 = await startInProcess({ store: storeUnderTest('sqlite'), clock: 'manual', dataDir }, { manualStart: START + MIN });
     cleanups.push(() => s2.close());
     if (s2.storeKind === 'redis') {
-      // On a shared store the manual clock's time is part of the data (src/clock/shared.ts): a restart continues from
+      // On a shared store the manual clock's time is part of the data (src/platform/clock/shared.ts): a restart continues from
       // the stored time, not from manualStart. Move it to where the sqlite restart starts.
       assert.equal(s2.presently.clock.now(), START);
       await moveClock(s2, { advance: 'PT1M' });

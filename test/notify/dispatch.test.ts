@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { manualClock } from '../../src/clock/manual.ts';
+import { manualClock } from '../../src/platform/clock/manual.ts';
 import { newRecord, transition } from '../../src/domain/record.ts';
 import { formatUtc } from '../../src/domain/timezones.ts';
 import type { PresenceView } from '../../src/domain/types.ts';
-import { Dispatcher, changeItem, deliveriesFor } from '../../src/notify/dispatcher.ts';
-import type { ChangeEvent, Subscription } from '../../src/notify/types.ts';
+import { Dispatcher, changeItem, deliveriesFor } from '../../src/notifications/dispatcher.ts';
+import type { ChangeEvent, Subscription } from '../../src/domain/subscription.ts';
 import type { Store } from '../../src/store/types.ts';
 import { openTestStore } from '../helpers/redis.ts';
 

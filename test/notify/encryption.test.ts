@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, constants, createDecipheriv, createHmac, privateDecrypt } from 'node:crypto';
 import selfsigned from 'selfsigned';
-import { InvalidInput } from '../../src/domain/errors.ts';
-import { decryptContent, encryptContent, parseEncryptionCertificate, type EncryptedContent } from '../../src/notify/encryption.ts';
+import { InvalidInput } from '../../src/platform/json/errors.ts';
+import { decryptContent, encryptContent, parseEncryptionCertificate, type EncryptedContent } from '../../src/notifications/encryption.ts';
 
 const NOW = Date.parse('2026-11-28T08:00:00Z');
 const DAY = 86_400_000;

@@ -12,7 +12,7 @@ import { assertGraphError, bearer } from '../api/helpers.ts';
 import {
   LIFECYCLE_VALIDATION_FAILED, LIFECYCLE_VALIDATION_TIMED_OUT, VALIDATION_FAILED, VALIDATION_TIMED_OUT, handshakeUrl,
   newValidationToken, validateEndpoint,
-} from '../../src/notify/handshake.ts';
+} from '../../src/subscriptions/handshake.ts';
 
 const T0 = Date.parse('2026-11-28T08:00:00Z');
 const TIMEOUT_MS = 500;

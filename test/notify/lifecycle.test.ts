@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { formatUtc } from '../../src/domain/timezones.ts';
-import type { Subscription } from '../../src/notify/types.ts';
+import type { Subscription } from '../../src/domain/subscription.ts';
 import { storeUnderTest } from '../helpers/redis.ts';
 import { ADELE, ALEX, APP, MEGAN, TENANT, startInProcess, type TestServer } from '../helpers/server.ts';
 import { message, moveClock, setStatusOk } from '../api/helpers.ts';

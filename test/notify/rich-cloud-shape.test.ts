@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, it } from 'node:test';
 import selfsigned from 'selfsigned';
-import { decryptContent } from '../../src/notify/encryption.ts';
+import { decryptContent } from '../../src/notifications/encryption.ts';
 import { ADELE, ALEX, startInProcess, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;

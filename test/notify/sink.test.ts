@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADELE, ALEX, startInProcess, type TestServer } from '../helpers/server.ts';
 import { assertGraphError, bearer } from '../api/helpers.ts';
-import { SinkStore, type SinkRecord } from '../../src/notify/sink.ts';
+import { SinkStore, type SinkRecord } from '../../src/admin/sink.ts';
 
 const T0 = Date.parse('2026-11-28T08:00:00Z');
 

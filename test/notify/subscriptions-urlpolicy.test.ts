@@ -4,8 +4,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { InvalidInput } from '../../src/domain/errors.ts';
-import { checkWebhookUrl, isBlockedAddress, type Resolver, type UrlPolicy } from '../../src/notify/urlPolicy.ts';
+import { InvalidInput } from '../../src/platform/json/errors.ts';
+import { checkWebhookUrl, isBlockedAddress, type Resolver, type UrlPolicy } from '../../src/subscriptions/urlPolicy.ts';
 import { UsageError, toConfig } from '../../src/cli/options.ts';
 
 /** A resolver from a fixed table; unknown names fail like ENOTFOUND. It records what it was asked. */

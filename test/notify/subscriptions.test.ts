@@ -13,7 +13,7 @@ import { ADELE, ALEX, APP, MEGAN, TENANT, startInProcess, type TestServer } from
 import {
   GUID_RE, assertBadProperty, assertGraphError, assertJsonHeaders, bearer, createUser, mintToken, moveClock,
 } from '../api/helpers.ts';
-import { VALIDATION_FAILED } from '../../src/notify/handshake.ts';
+import { VALIDATION_FAILED } from '../../src/subscriptions/handshake.ts';
 
 const T0 = Date.parse('2026-11-28T08:00:00Z');
 const MIN = 60_000;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from 'jose';
 import { DevIssuer } from '../../src/auth/devIssuer.ts';
-import { GRAPH_CHANGE_TRACKING_APP_ID, validationToken, verifyValidationToken } from '../../src/notify/validationTokens.ts';
+import { GRAPH_CHANGE_TRACKING_APP_ID, validationToken, verifyValidationToken } from '../../src/notifications/validationTokens.ts';
 import { CONTOSO, DEV_APP, FABRIKAM, fakeClock, fakeStore } from '../auth/fakes.ts';
 
 const NOW = Date.parse('2026-11-28T08:00:00.750Z');

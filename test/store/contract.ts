@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { newRecord, parseSequence, transition, type Transition } from '../../src/domain/record.ts';
 import { setStatusMessage } from '../../src/domain/statusMessage.ts';
 import { emptyFacts, type PresenceFacts, type PresenceRecord } from '../../src/domain/types.ts';
-import type { ChangeEvent, Delivery, NewDelivery, Subscription } from '../../src/notify/types.ts';
+import type { ChangeEvent, Delivery, NewDelivery, Subscription } from '../../src/domain/subscription.ts';
 import { UpnTaken } from '../../src/store/errors.ts';
 import type { PresenceKey, PresenceSnapshot, Store, User } from '../../src/store/types.ts';
 

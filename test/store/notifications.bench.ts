@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { newRecord, transition } from '../../src/domain/record.ts';
 import { setStatusMessage } from '../../src/domain/statusMessage.ts';
-import type { NewDelivery, Subscription } from '../../src/notify/types.ts';
+import type { NewDelivery, Subscription } from '../../src/domain/subscription.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqliteStore.ts';
 
 const SUBSCRIPTIONS = 1000;

@@ -15,7 +15,7 @@ import { Cluster, Redis } from 'ioredis';
 import { newRecord, parseSequence, transition } from '../../src/domain/record.ts';
 import { setStatusMessage } from '../../src/domain/statusMessage.ts';
 import type { PresenceRecord } from '../../src/domain/types.ts';
-import type { NewDelivery } from '../../src/notify/types.ts';
+import type { NewDelivery } from '../../src/domain/subscription.ts';
 import { UpnTaken } from '../../src/store/errors.ts';
 import { openStore } from '../../src/store/index.ts';
 import { SHARDS, openRedisStore, parseRedisUrl, redact, shardOf, type RedisStore } from '../../src/store/redis/redisStore.ts';

@@ -43,7 +43,7 @@
  *
  * ## The shared manual clock
  *
- * With `--clock manual`, the time lives in `<prefix>clock` (src/clock/shared.ts): set if absent at start, so the
+ * With `--clock manual`, the time lives in `<prefix>clock` (src/platform/clock/shared.ts): set if absent at start, so the
  * nodes agree on one start; moved only forward by a script that also publishes the new time, so each node's local
  * copy follows. Pub/sub needs a connection of its own: `sharedClock().subscribe` opens one (closed by the returned
  * function, or by close()).
@@ -107,10 +107,10 @@
  */
 import { createHash } from 'node:crypto';
 import { Cluster, Redis, type ClusterNode } from 'ioredis';
-import type { SharedClockBackend } from '../../clock/shared.ts';
+import type { SharedClockBackend } from '../../platform/clock/shared.ts';
 import type { Transition } from '../../domain/record.ts';
 import type { PresenceFacts, PresenceRecord, PresenceView } from '../../domain/types.ts';
-import type { ChangeEvent, Delivery, NewDelivery, Subscription } from '../../notify/types.ts';
+import type { ChangeEvent, Delivery, NewDelivery, Subscription } from '../../domain/subscription.ts';
 import { UpnTaken } from '../errors.ts';
 import type { App, EndpointSample, PresenceKey, PresenceSnapshot, PresenceUpdate, Store, Tenant, User } from '../types.ts';
 import {
@@ -883,15 +883,6 @@ function toUser(h: UserHash): User | null {
  * attempt, and one that gets no answer (a hung Redis) after 3 s. (ioredis's defaults are 20 attempts, no timeout.)
  */
 const FAIL_FAST = { maxRetriesPerRequest: 1, commandTimeout: 3000 } as const;
-
-/** True for the errors ioredis raises when Redis cannot be reached or does not answer. */
-export function isRedisUnavailable(err: unknown): boolean {
-  const e = err as { name?: string; message?: string; code?: string } | null;
-  if (!e || typeof e !== 'object') return false;
-  return e.name === 'MaxRetriesPerRequestError'
-    || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'EPIPE'
-    || /Command timed out|Connection is closed|Stream isn't writeable|ClusterAllFailedError|Failed to refresh slots cache/.test(e.message ?? '');
-}
 
 /**
  * Connects to the Redis (or Redis Cluster) the URL names and checks it answers; rejects with "cannot reach Redis at

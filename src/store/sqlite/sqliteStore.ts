@@ -12,7 +12,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Transition } from '../../domain/record.ts';
 import type { PresenceFacts, PresenceRecord, PresenceView } from '../../domain/types.ts';
-import type { ChangeEvent, Delivery, NewDelivery, Subscription } from '../../notify/types.ts';
+import type { ChangeEvent, Delivery, NewDelivery, Subscription } from '../../domain/subscription.ts';
 import { UpnTaken } from '../errors.ts';
 import type { App, EndpointSample, PresenceKey, PresenceSnapshot, PresenceUpdate, Store, Tenant, User } from '../types.ts';
 import { migrate } from './migrations.ts';

@@ -12,7 +12,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
-import { InvalidInput } from '../domain/errors.ts';
+import { InvalidInput } from '../platform/json/errors.ts';
 
 export type WebhookMode = 'development' | 'production';
 

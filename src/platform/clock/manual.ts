@@ -1,4 +1,4 @@
-import type { Clock } from '../domain/clock.ts';
+import type { Clock } from './clock.ts';
 
 /**
  * A clock that moves only when told (`--clock manual`, POST /_presently/clock). Timers due by the new time run,

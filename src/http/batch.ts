@@ -13,9 +13,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { GraphError, badRequest, errorBody } from '../errors.ts';
-import type { ApiVersion } from '../odata.ts';
-import { ODATA_JSON, resource } from '../wire.ts';
+import { GraphError, badRequest, errorBody } from './errors.ts';
+import type { ApiVersion } from './odata.ts';
+import { ODATA_JSON, resource } from './wire.ts';
 
 /** Graph's limit of requests in one batch. */
 export const MAX_BATCH_REQUESTS = 20;

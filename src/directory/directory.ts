@@ -2,14 +2,14 @@
  * Users of a tenant: creating and deleting them together with their presence. A deleted user's last
  * sequenceNumber is remembered, so that a user created again with the same id continues after it.
  */
-import type { Clock } from '../domain/clock.ts';
+import type { Clock } from '../platform/clock/clock.ts';
 import { newRecord } from '../domain/record.ts';
 import type { Store, User } from '../store/types.ts';
-import type { PresenceService } from './presence.ts';
+import type { PresenceService } from '../presence/service.ts';
 
 const lastSequenceKey = (tenantId: string, userId: string) => `presence.lastSequence.${tenantId}.${userId}`;
 
-/** Told after a user was deleted; awaited before deleteUser resolves (their subscriptions end: src/notify/lifecycle.ts). */
+/** Told after a user was deleted; awaited before deleteUser resolves (their subscriptions end: src/notifications/lifecycle.ts). */
 export type UserDeletedListener = (tenantId: string, userId: string) => Promise<void>;
 
 export class Directory {

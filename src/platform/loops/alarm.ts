@@ -2,7 +2,7 @@
  * One pending wake-up on the Clock (system or manual): `set` moves it, `clear` removes it, and once `close`d it never
  * arms again — so a loop that is stopping cannot leave a timer behind, whatever its in-flight work does.
  */
-import type { Clock } from '../domain/clock.ts';
+import type { Clock } from '../clock/clock.ts';
 
 export class Alarm {
   private cancel: (() => void) | null = null;

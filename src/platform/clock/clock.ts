@@ -1,5 +1,5 @@
 /**
- * The only source of time. The system clock and the manual clock implement it (src/clock/); the domain receives
+ * The only source of time. The system clock and the manual clock implement it (src/platform/clock/); the domain receives
  * `now` as an argument and never reads time itself.
  */
 export interface Clock {

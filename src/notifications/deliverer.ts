@@ -25,15 +25,15 @@
  */
 import { clearInterval, setInterval, setTimeout } from 'node:timers';
 import type { DevIssuer } from '../auth/devIssuer.ts';
-import type { Clock } from '../domain/clock.ts';
+import type { Clock } from '../platform/clock/clock.ts';
 import { presenceForCloud } from '../domain/projection.ts';
 import { formatUtc } from '../domain/timezones.ts';
 import type { EndpointSample, Store } from '../store/types.ts';
-import { Alarm } from '../scheduler/alarm.ts';
-import { SingleFlight } from '../scheduler/singleFlight.ts';
+import { Alarm } from '../platform/loops/alarm.ts';
+import { SingleFlight } from '../platform/loops/singleFlight.ts';
 import type { DeliveryLog, DropReason } from './deliveryLog.ts';
 import { encryptContent, parseEncryptionCertificate } from './encryption.ts';
-import type { Delivery, Subscription } from './types.ts';
+import type { Delivery, Subscription } from '../domain/subscription.ts';
 import { validationToken } from './validationTokens.ts';
 import { postJson, type WebhookOutcome } from './webhookClient.ts';
 

@@ -9,11 +9,11 @@
  * committed by another node sharing the store, or a wake lost to an error).
  */
 import { clearInterval, setInterval } from 'node:timers';
-import type { Clock } from '../domain/clock.ts';
+import type { Clock } from '../platform/clock/clock.ts';
 import { formatUtc } from '../domain/timezones.ts';
 import type { Store } from '../store/types.ts';
-import { SingleFlight } from '../scheduler/singleFlight.ts';
-import type { ChangeEvent, NewDelivery, Subscription } from './types.ts';
+import { SingleFlight } from '../platform/loops/singleFlight.ts';
+import type { ChangeEvent, NewDelivery, Subscription } from '../domain/subscription.ts';
 
 export interface DispatcherOptions {
   /** Events read per store call. */

@@ -4,21 +4,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { DevIssuer } from '../../auth/devIssuer.ts';
-import { mintDevToken } from '../../auth/devTokens.ts';
-import { authorizeAdmin } from '../../auth/permissions.ts';
-import type { TokenVerifier } from '../../auth/verify.ts';
-import type { ManualClock } from '../../clock/manual.ts';
-import type { Clock } from '../../domain/clock.ts';
-import { parseDuration } from '../../domain/duration.ts';
-import { InvalidInput } from '../../domain/errors.ts';
-import { formatUtc } from '../../domain/timezones.ts';
-import { isGuid, readObject, readString } from '../../domain/validate.ts';
-import { parseUser } from '../../service/seed.ts';
-import type { Store } from '../../store/types.ts';
-import type { Directory } from '../../service/directory.ts';
-import { GraphError, badRequest, notFound } from '../errors.ts';
-import { resource } from '../wire.ts';
+import type { DevIssuer } from '../auth/devIssuer.ts';
+import { mintDevToken } from '../auth/devTokens.ts';
+import { authorizeAdmin } from '../auth/permissions.ts';
+import type { TokenVerifier } from '../auth/verify.ts';
+import type { ManualClock } from '../platform/clock/manual.ts';
+import type { Clock } from '../platform/clock/clock.ts';
+import { parseDuration } from '../domain/duration.ts';
+import { InvalidInput } from '../platform/json/errors.ts';
+import { formatUtc } from '../domain/timezones.ts';
+import { isGuid, readObject, readString } from '../platform/json/validate.ts';
+import { parseUser } from '../directory/seed.ts';
+import type { Store } from '../store/types.ts';
+import type { Directory } from '../directory/directory.ts';
+import { GraphError, badRequest, notFound } from '../http/errors.ts';
+import { resource } from '../http/wire.ts';
 
 export interface AdminDeps {
   store: Store;
@@ -36,7 +36,7 @@ export interface AdminDeps {
   settle: () => Promise<void>;
   /**
    * Withdraws an app's access to a tenant: its subscriptions there get `reauthorizationRequired` and end
-   * (src/notify/lifecycle.ts). Resolves to how many ended.
+   * (src/notifications/lifecycle.ts). Resolves to how many ended.
    */
   revokeAppAccess?: (tenantId: string, appId: string) => Promise<number>;
 }

@@ -5,12 +5,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { authorizeAdmin } from '../../auth/permissions.ts';
-import type { TokenVerifier } from '../../auth/verify.ts';
-import type { DeliveryLog } from '../../notify/deliveryLog.ts';
-import type { Store } from '../../store/types.ts';
-import { badRequest } from '../errors.ts';
-import { resource } from '../wire.ts';
+import { authorizeAdmin } from '../auth/permissions.ts';
+import type { TokenVerifier } from '../auth/verify.ts';
+import type { DeliveryLog } from '../notifications/deliveryLog.ts';
+import type { Store } from '../store/types.ts';
+import { badRequest } from '../http/errors.ts';
+import { resource } from '../http/wire.ts';
 
 export interface DeliveriesDeps {
   log: DeliveryLog;

@@ -3,13 +3,13 @@
  * validation handshake), read, list, renew or move (PATCH), delete and reauthorize.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Principal } from '../../auth/types.ts';
-import type { TokenVerifier } from '../../auth/verify.ts';
-import type { Cloud } from '../../config/clouds.ts';
-import { subscriptionJson, type SubscriptionService } from '../../notify/subscriptions.ts';
-import { GraphError } from '../errors.ts';
-import { baseUrl, type ApiVersion } from '../odata.ts';
-import { resource } from '../wire.ts';
+import type { Principal } from '../auth/types.ts';
+import type { TokenVerifier } from '../auth/verify.ts';
+import type { Cloud } from '../config/clouds.ts';
+import { subscriptionJson, type SubscriptionService } from './service.ts';
+import { GraphError } from '../http/errors.ts';
+import { baseUrl, type ApiVersion } from '../http/odata.ts';
+import { resource } from '../http/wire.ts';
 
 export interface SubscriptionRouteDeps {
   subscriptions: SubscriptionService;

@@ -4,8 +4,8 @@
  * missing and updates names), so it can be kept under version control next to the tests that rely on it.
  */
 import { readFileSync } from 'node:fs';
-import { InvalidInput } from '../domain/errors.ts';
-import { isGuid, readArray, readObject, readString } from '../domain/validate.ts';
+import { InvalidInput } from '../platform/json/errors.ts';
+import { isGuid, readArray, readObject, readString } from '../platform/json/validate.ts';
 import type { App, Store, Tenant, User } from '../store/types.ts';
 import type { Directory } from './directory.ts';
 

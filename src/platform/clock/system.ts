@@ -1,4 +1,4 @@
-import type { Clock } from '../domain/clock.ts';
+import type { Clock } from './clock.ts';
 
 /** Longest single setTimeout Node allows; longer waits are chained. */
 const MAX_TIMEOUT = 2 ** 31 - 1;

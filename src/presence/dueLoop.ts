@@ -3,11 +3,11 @@
  * then, and sleeps until the next one. Writes that create an earlier due instant wake it sooner (`wake`).
  * With the manual clock, moving the clock runs the loop to completion before the move returns.
  */
-import type { Clock } from '../domain/clock.ts';
-import type { PresenceService } from '../service/presence.ts';
+import type { Clock } from '../platform/clock/clock.ts';
+import type { PresenceService } from './service.ts';
 import type { Store } from '../store/types.ts';
-import { Alarm } from './alarm.ts';
-import { SingleFlight } from './singleFlight.ts';
+import { Alarm } from '../platform/loops/alarm.ts';
+import { SingleFlight } from '../platform/loops/singleFlight.ts';
 
 const BATCH = 500;
 /**

@@ -24,12 +24,12 @@
  * by a real-time safety timer, and by the manual clock's settle.
  */
 import { clearInterval, setInterval } from 'node:timers';
-import type { Clock } from '../domain/clock.ts';
+import type { Clock } from '../platform/clock/clock.ts';
 import { formatUtc } from '../domain/timezones.ts';
 import type { Store } from '../store/types.ts';
-import { Alarm } from '../scheduler/alarm.ts';
-import { SingleFlight } from '../scheduler/singleFlight.ts';
-import type { NewDelivery, Subscription } from './types.ts';
+import { Alarm } from '../platform/loops/alarm.ts';
+import { SingleFlight } from '../platform/loops/singleFlight.ts';
+import type { NewDelivery, Subscription } from '../domain/subscription.ts';
 
 /** How long before expiry `reauthorizationRequired` is sent [P]. */
 export const REAUTHORIZE_BEFORE_MS = 10 * 60_000;

@@ -8,12 +8,12 @@
  * token; GET and DELETE are admin calls like the rest of `/_presently` (open in dev mode, else `Presently.Admin`).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
-import { authorizeAdmin } from '../../auth/permissions.ts';
-import type { TokenVerifier } from '../../auth/verify.ts';
-import type { Clock } from '../../domain/clock.ts';
-import { formatUtc } from '../../domain/timezones.ts';
-import { SINK_NAME, decodeBody, pickHeaders, type SinkStore } from '../../notify/sink.ts';
-import { GraphError, badRequest, sendGraphError } from '../errors.ts';
+import { authorizeAdmin } from '../auth/permissions.ts';
+import type { TokenVerifier } from '../auth/verify.ts';
+import type { Clock } from '../platform/clock/clock.ts';
+import { formatUtc } from '../domain/timezones.ts';
+import { SINK_NAME, decodeBody, pickHeaders, type SinkStore } from './sink.ts';
+import { GraphError, badRequest, sendGraphError } from '../http/errors.ts';
 
 export interface SinkRouteDeps {
   sinks: SinkStore;

@@ -7,7 +7,7 @@
  * getPresencesByUserId above all) need no store round trip. Snapshot objects are replaced, never mutated, so
  * callers may cache what they derive from one (its JSON) by object identity.
  */
-import type { Clock } from '../domain/clock.ts';
+import type { Clock } from '../platform/clock/clock.ts';
 import { advance, transition, type Transition } from '../domain/record.ts';
 import type { PresenceFacts, PresenceRecord } from '../domain/types.ts';
 import type { PresenceSnapshot, Store } from '../store/types.ts';

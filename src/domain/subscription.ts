@@ -3,7 +3,7 @@
  * events that presence updates append in the same transaction, and the delivery queue the deliverer works from.
  * Times are epoch milliseconds.
  */
-import type { PresenceView } from '../domain/types.ts';
+import type { PresenceView } from './types.ts';
 
 export interface Subscription {
   /** A GUID, lower-case. */

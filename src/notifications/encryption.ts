@@ -26,7 +26,7 @@ import {
   type KeyLike,
   type KeyObject,
 } from 'node:crypto';
-import { InvalidInput } from '../domain/errors.ts';
+import { InvalidInput } from '../platform/json/errors.ts';
 
 export interface EncryptionCertificate {
   /** SHA-1 of the certificate's DER encoding, upper-case hex (Graph's `encryptionCertificateThumbprint`). */

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { GraphError } from '../http/errors.ts';
-import { postText, type WebhookOutcome } from './webhookClient.ts';
+import { postText, type WebhookOutcome } from '../notifications/webhookClient.ts';
 
 /** Graph's limit. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;

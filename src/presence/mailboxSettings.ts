@@ -3,20 +3,20 @@
  * `/{version}/users/{id}/mailboxSettings` and `/me/mailboxSettings`, and of their `/automaticRepliesSetting`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { authorizeMailboxSettingsRead, authorizeMailboxSettingsWrite, resolveMe } from '../../auth/permissions.ts';
-import type { Principal } from '../../auth/types.ts';
-import type { TokenVerifier } from '../../auth/verify.ts';
+import { authorizeMailboxSettingsRead, authorizeMailboxSettingsWrite, resolveMe } from '../auth/permissions.ts';
+import type { Principal } from '../auth/types.ts';
+import type { TokenVerifier } from '../auth/verify.ts';
 import {
   mailboxSettingsOf, mergeOutOfOffice, parseAutomaticRepliesPatch, parseMailboxSettingsPatch, type MailboxSettings,
   type MailboxSettingsPatch,
-} from '../../domain/outOfOffice.ts';
-import type { OutOfOfficeFact } from '../../domain/types.ts';
-import { isGuid } from '../../domain/validate.ts';
-import type { PresenceService } from '../../service/presence.ts';
-import type { Store } from '../../store/types.ts';
-import { badRequest, notFound, type GraphError } from '../errors.ts';
-import { baseUrl, type ApiVersion } from '../odata.ts';
-import { resource } from '../wire.ts';
+} from '../domain/outOfOffice.ts';
+import type { OutOfOfficeFact } from '../domain/types.ts';
+import { isGuid } from '../platform/json/validate.ts';
+import type { PresenceService } from './service.ts';
+import type { Store } from '../store/types.ts';
+import { badRequest, notFound, type GraphError } from '../http/errors.ts';
+import { baseUrl, type ApiVersion } from '../http/odata.ts';
+import { resource } from '../http/wire.ts';
 
 export interface MailboxSettingsRouteDeps {
   presence: PresenceService;

@@ -16,14 +16,14 @@
 import { randomUUID } from 'node:crypto';
 import { Temporal } from 'temporal-polyfill';
 import { AuthError, type Principal } from '../auth/types.ts';
-import type { Clock } from '../domain/clock.ts';
-import { InvalidInput, NotFound } from '../domain/errors.ts';
+import type { Clock } from '../platform/clock/clock.ts';
+import { InvalidInput, NotFound } from '../platform/json/errors.ts';
 import { formatUtc } from '../domain/timezones.ts';
-import { isGuid, readBoolean, readObject, readString, type JsonObject } from '../domain/validate.ts';
+import { isGuid, readBoolean, readObject, readString, type JsonObject } from '../platform/json/validate.ts';
 import type { Store } from '../store/types.ts';
-import { parseEncryptionCertificate } from './encryption.ts';
+import { parseEncryptionCertificate } from '../notifications/encryption.ts';
 import { HANDSHAKE_TIMEOUT_MS, handshakeError, validateEndpoint, type HandshakeResult, type PostText } from './handshake.ts';
-import type { Subscription } from './types.ts';
+import type { Subscription } from '../domain/subscription.ts';
 import { checkWebhookUrl, type UrlPolicy } from './urlPolicy.ts';
 
 export const MAX_RESOURCE_IDS = 650;

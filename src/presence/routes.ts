@@ -5,24 +5,24 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   authorizePresenceRead, authorizePresenceWrite, authorizeReadMany, authorizeWorkLocationWrite, resolveMe,
-} from '../../auth/permissions.ts';
-import type { Principal } from '../../auth/types.ts';
-import type { TokenVerifier } from '../../auth/verify.ts';
-import type { Cloud } from '../../config/clouds.ts';
-import { InvalidInput } from '../../domain/errors.ts';
-import { LIMITED_PROPERTIES, presenceForCloud, type Audience, type GraphPresence } from '../../domain/projection.ts';
+} from '../auth/permissions.ts';
+import type { Principal } from '../auth/types.ts';
+import type { TokenVerifier } from '../auth/verify.ts';
+import type { Cloud } from '../config/clouds.ts';
+import { InvalidInput } from '../platform/json/errors.ts';
+import { LIMITED_PROPERTIES, presenceForCloud, type Audience, type GraphPresence } from '../domain/projection.ts';
 import {
   clearPreferred, clearPresence, parseClearPresence, parseEmptyBody, parseSetPreferred, parseSetPresence, setPreferred, setPresence,
-} from '../../domain/sessions.ts';
-import { parseSetStatusMessage, setStatusMessage } from '../../domain/statusMessage.ts';
-import type { PresenceFacts } from '../../domain/types.ts';
-import { clearLocation, parseWorkLocation, setLocationLayer } from '../../domain/workLocation.ts';
-import { isGuid, readArray, readObject, typeName } from '../../domain/validate.ts';
-import type { PresenceService } from '../../service/presence.ts';
-import type { PresenceSnapshot } from '../../store/types.ts';
-import { GraphError, badRequest, notFound } from '../errors.ts';
-import { PRESENCE_PROPERTIES, applySelect, baseUrl, parseSelect, type ApiVersion } from '../odata.ts';
-import { resource } from '../wire.ts';
+} from '../domain/sessions.ts';
+import { parseSetStatusMessage, setStatusMessage } from '../domain/statusMessage.ts';
+import type { PresenceFacts } from '../domain/types.ts';
+import { clearLocation, parseWorkLocation, setLocationLayer } from '../domain/workLocation.ts';
+import { isGuid, readArray, readObject, typeName } from '../platform/json/validate.ts';
+import type { PresenceService } from './service.ts';
+import type { PresenceSnapshot } from '../store/types.ts';
+import { GraphError, badRequest, notFound } from '../http/errors.ts';
+import { PRESENCE_PROPERTIES, applySelect, baseUrl, parseSelect, type ApiVersion } from '../http/odata.ts';
+import { resource } from '../http/wire.ts';
 
 export interface PresenceRouteDeps {
   presence: PresenceService;
