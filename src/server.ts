@@ -16,7 +16,7 @@ import { installMetrics } from './http/metrics.ts';
 import { adminRoutes } from './admin/routes.ts';
 import { batchRoutes } from './http/batch.ts';
 import { deliveriesRoutes } from './admin/deliveries.ts';
-import { mailboxSettingsRoutes } from './presence/mailboxSettings.ts';
+import { mailboxSettingsRoutes } from './presence/mailboxSettingsRoutes.ts';
 import { presenceRoutes } from './presence/routes.ts';
 import { sinkRoutes } from './admin/sinkRoutes.ts';
 import { subscriptionRoutes } from './subscriptions/routes.ts';
