@@ -8,10 +8,10 @@
  * token; GET and DELETE are admin calls like the rest of `/_presently` (open in dev mode, else `Presently.Admin`).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
-import { authorizeAdmin } from '../auth/permissions.ts';
 import type { TokenVerifier } from '../auth/verify.ts';
 import type { Clock } from '../platform/clock/clock.ts';
 import { formatUtc } from '../domain/timezones.ts';
+import { adminGuard } from './guard.ts';
 import { SINK_NAME, decodeBody, pickHeaders, type SinkStore } from './sink.ts';
 import { GraphError, badRequest, sendGraphError } from '../http/errors.ts';
 
@@ -30,10 +30,7 @@ export const SINK_PATH = '/_presently/sink/:name';
 export function sinkRoutes(app: FastifyInstance, deps: SinkRouteDeps): void {
   const { sinks, clock } = deps;
 
-  const guard = async (request: FastifyRequest) => {
-    if (deps.authMode === 'dev') return;
-    authorizeAdmin(await deps.verifier.verify(request.headers.authorization));
-  };
+  const guard = adminGuard(deps);
 
   const nameOf = (request: FastifyRequest): string => {
     const name = (request.params as { name: string }).name;
