@@ -15,8 +15,6 @@ import { getPresencesByUserIdHandler } from './readMany.ts';
 import type { PresenceService } from './service.ts';
 import { commitWrite, userNotFound } from './write.ts';
 
-export { MAX_IDS, parseIds } from './readMany.ts';
-
 export interface PresenceRouteDeps {
   presence: PresenceService;
   cloud: Cloud;
