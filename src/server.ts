@@ -16,7 +16,8 @@ import { installMetrics } from './http/metrics.ts';
 import { adminRoutes } from './admin/routes.ts';
 import { batchRoutes } from './http/batch.ts';
 import { deliveriesRoutes } from './admin/deliveries.ts';
-import { mailboxSettingsRoutes } from './presence/mailboxSettings.ts';
+import { installDeliveryMetrics } from './admin/metrics.ts';
+import { mailboxSettingsRoutes } from './presence/mailboxSettingsRoutes.ts';
 import { presenceRoutes } from './presence/routes.ts';
 import { sinkRoutes } from './admin/sinkRoutes.ts';
 import { subscriptionRoutes } from './subscriptions/routes.ts';
@@ -175,7 +176,8 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
       if ((request.method === 'POST' || request.method === 'PATCH') && reply.statusCode < 300
         && /\/subscriptions(?:[/?]|$)/i.test(request.url)) lifecycle.wake();
     });
-    deliveriesRoutes(app, { log: deliveryLog, store, authMode: config.auth, verifier, registry });
+    deliveriesRoutes(app, { log: deliveryLog, authMode: config.auth, verifier });
+    installDeliveryMetrics(registry, deliveryLog, store);
     adminRoutes(app, {
       store, directory, clock, issuer, verifier, authMode: config.auth, cloud: config.cloud, version: VERSION,
       audience: cloud.graphRoot, defaultTenantId: DEMO_TENANT_ID, defaultAppId: DEV_APP_ID,

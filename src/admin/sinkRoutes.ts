@@ -8,10 +8,10 @@
  * token; GET and DELETE are admin calls like the rest of `/_presently` (open in dev mode, else `Presently.Admin`).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
-import { authorizeAdmin } from '../auth/permissions.ts';
 import type { TokenVerifier } from '../auth/verify.ts';
 import type { Clock } from '../platform/clock/clock.ts';
 import { formatUtc } from '../domain/timezones.ts';
+import { adminGuard } from './guard.ts';
 import { SINK_NAME, decodeBody, pickHeaders, type SinkStore } from './sink.ts';
 import { GraphError, badRequest, sendGraphError } from '../http/errors.ts';
 
@@ -29,19 +29,7 @@ export const SINK_PATH = '/_presently/sink/:name';
 
 export function sinkRoutes(app: FastifyInstance, deps: SinkRouteDeps): void {
   const { sinks, clock } = deps;
-
-  const guard = async (request: FastifyRequest) => {
-    if (deps.authMode === 'dev') return;
-    authorizeAdmin(await deps.verifier.verify(request.headers.authorization));
-  };
-
-  const nameOf = (request: FastifyRequest): string => {
-    const name = (request.params as { name: string }).name;
-    if (!SINK_NAME.test(name)) {
-      throw badRequest(`Invalid sink name '${name.slice(0, 100)}': use 1 to 100 letters, digits, '.', '_', '~' or '-'.`);
-    }
-    return name;
-  };
+  const guard = adminGuard(deps);
 
   // Encapsulated, so that the catch-all body parser applies to the sink only.
   void app.register(async (sink) => {
@@ -52,22 +40,7 @@ export function sinkRoutes(app: FastifyInstance, deps: SinkRouteDeps): void {
       method: 'POST',
       url: SINK_PATH,
       bodyLimit: SINK_BODY_LIMIT,
-      handler: async (request: FastifyRequest, reply: FastifyReply) => {
-        const name = nameOf(request);
-        const raw = (request.query as Record<string, unknown>).validationToken;
-        const token = Array.isArray(raw) ? raw[0] : raw;
-        if (typeof token === 'string') return reply.code(200).type('text/plain; charset=utf-8').send(token);
-        const body = request.body as Buffer | undefined;
-        const contentType = request.headers['content-type'];
-        sinks.record(name, {
-          receivedDateTime: formatUtc(clock.now()),
-          method: request.method,
-          url: request.url,
-          headers: pickHeaders(request.headers),
-          body: decodeBody(body, contentType),
-        }, body?.length ?? 0);
-        return reply.code(202).send();
-      },
+      handler: sinkPostHandler(deps),
     });
 
     sink.route({
@@ -100,4 +73,34 @@ export function sinkRoutes(app: FastifyInstance, deps: SinkRouteDeps): void {
       },
     });
   });
+}
+
+/** The sink's name from the path; a 400 unless it is 1 to 100 safe characters. */
+function nameOf(request: FastifyRequest): string {
+  const name = (request.params as { name: string }).name;
+  if (!SINK_NAME.test(name)) {
+    throw badRequest(`Invalid sink name '${name.slice(0, 100)}': use 1 to 100 letters, digits, '.', '_', '~' or '-'.`);
+  }
+  return name;
+}
+
+/** A POST: the validation handshake is answered; anything else is recorded and answered 202. */
+function sinkPostHandler(deps: SinkRouteDeps) {
+  const { sinks, clock } = deps;
+  return async function receive(request: FastifyRequest, reply: FastifyReply) {
+    const name = nameOf(request);
+    const raw = (request.query as Record<string, unknown>).validationToken;
+    const token = Array.isArray(raw) ? raw[0] : raw;
+    if (typeof token === 'string') return reply.code(200).type('text/plain; charset=utf-8').send(token);
+    const body = request.body as Buffer | undefined;
+    const contentType = request.headers['content-type'];
+    sinks.record(name, {
+      receivedDateTime: formatUtc(clock.now()),
+      method: request.method,
+      url: request.url,
+      headers: pickHeaders(request.headers),
+      body: decodeBody(body, contentType),
+    }, body?.length ?? 0);
+    return reply.code(202).send();
+  };
 }

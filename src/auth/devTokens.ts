@@ -9,7 +9,8 @@
  * `scopes`/`roles` are arrays of names; a single space- (or comma-) separated string is accepted too.
  */
 import { InvalidInput } from '../platform/json/errors.ts';
-import { isGuid, readObject, readString, typeName, type Json, type JsonObject } from '../platform/json/validate.ts';
+import { readBody } from '../platform/json/body.ts';
+import { isGuid, readString, typeName, type Json, type JsonObject } from '../platform/json/validate.ts';
 import type { Store, User } from '../store/types.ts';
 import type { DevIssuer, IssuedToken } from './devIssuer.ts';
 
@@ -33,7 +34,7 @@ const NAME = /^[\x21\x23-\x5b\x5d-\x7e]{1,200}$/;
 const ALLOWED = ['userId', 'appId', 'tenantId', 'scopes', 'roles', 'expiresIn'] as const;
 
 export async function mintDevToken(deps: MintDeps, body: unknown): Promise<IssuedToken> {
-  const obj = readObject(body === undefined || body === null ? {} : body, '', ALLOWED);
+  const obj = readBody(body, { allowed: ALLOWED, whenAbsent: 'empty-object' });
 
   const userRef = readString(obj, 'userId', '');
   const appId = readGuid(obj, 'appId') ?? deps.defaultAppId.toLowerCase();

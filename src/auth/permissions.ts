@@ -75,6 +75,19 @@ export function authorizeWorkLocationWrite(p: Principal, targetUserId: string): 
   requireScopes(p, [PRESENCE_READWRITE]);
 }
 
+/**
+ * Presence subscriptions: a delegated caller with Presence.Read.All. Application tokens are 403 (Graph has no
+ * app-only presence subscriptions).
+ */
+export function authorizeSubscriptions(p: Principal): Principal & { userId: string } {
+  if (p.kind !== 'delegated' || p.userId === null) {
+    throw new AuthError(403, 'Forbidden',
+      `Presence subscriptions require delegated permissions: application permissions are not supported for presence change notifications. Use a delegated token with ${PRESENCE_READ_ALL}.`);
+  }
+  requireScopes(p, [PRESENCE_READ_ALL]);
+  return p as Principal & { userId: string };
+}
+
 /** The `/_presently/…` admin API outside dev mode: the app role `Presently.Admin` (granted to an app or a user). */
 export function authorizeAdmin(p: Principal): void {
   if (!hasAny(p.roles, [PRESENTLY_ADMIN])) {

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { InvalidInput } from '../platform/json/errors.ts';
-import { isGuid, readArray, readObject, readString } from '../platform/json/validate.ts';
+import { readArray, readObject, readString } from '../platform/json/validate.ts';
 import type { App, Store, Tenant, User } from '../store/types.ts';
-import type { Directory } from './directory.ts';
+import { guid, parseUser, type Directory } from './directory.ts';
 
 export interface SeedData {
   tenants: Array<Tenant & { users: Array<Omit<User, 'tenantId'>> }>;
@@ -87,20 +87,4 @@ export function parseSeed(json: unknown): SeedData {
     return { id, displayName: readString(app, 'displayName', path) ?? id };
   });
   return { tenants, apps };
-}
-
-export function parseUser(value: unknown, path: string, generateId?: () => string): Omit<User, 'tenantId'> {
-  const user = readObject(value, path, ['id', 'displayName', 'userPrincipalName']);
-  const rawId = readString(user, 'id', path, { required: !generateId }) ?? generateId?.();
-  const id = guid(rawId ?? '', `${path ? `${path}.` : ''}id`);
-  const userPrincipalName = readString(user, 'userPrincipalName', path, { required: true });
-  if (!/^[^@\s]+@[^@\s]+$/.test(userPrincipalName)) {
-    throw new InvalidInput(`Property '${path ? `${path}.` : ''}userPrincipalName' must look like name@domain, not '${userPrincipalName.slice(0, 64)}'.`);
-  }
-  return { id, displayName: readString(user, 'displayName', path) ?? userPrincipalName, userPrincipalName };
-}
-
-function guid(value: string, name: string): string {
-  if (!isGuid(value)) throw new InvalidInput(`Property '${name}' must be a GUID, not '${value.slice(0, 64)}'.`, name);
-  return value.toLowerCase();
 }

@@ -97,12 +97,6 @@ export function parseSetPreferred(body: unknown): PreferredInput {
   return { availability, activity, durationMs };
 }
 
-/** clearUserPreferredPresence takes `{}` or no body. */
-export function parseEmptyBody(body: unknown): void {
-  if (body === undefined || body === null) return;
-  readObject(body, '', []);
-}
-
 export function setPresence(facts: PresenceFacts, input: SetPresenceInput, now: number): PresenceFacts {
   const session = {
     sessionId: input.sessionId, availability: input.availability, activity: input.activity,

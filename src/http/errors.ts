@@ -4,7 +4,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../auth/types.ts';
-import { InvalidInput, NotFound } from '../platform/json/errors.ts';
+import { Conflict, InvalidInput, NotFound } from '../platform/json/errors.ts';
 import { UpnTaken, isStoreUnavailable } from '../store/errors.ts';
 
 export class GraphError extends Error {
@@ -51,6 +51,7 @@ export function toGraphError(err: unknown, bodyLimit?: number): GraphError | nul
   if (err instanceof GraphError) return err;
   if (err instanceof InvalidInput) return new GraphError(400, err.code, err.message);
   if (err instanceof NotFound) return new GraphError(404, 'ResourceNotFound', err.message);
+  if (err instanceof Conflict) return new GraphError(409, 'Conflict', err.message);
   if (err instanceof AuthError) return new GraphError(err.status, err.code, err.message);
   if (isStoreUnavailable(err)) {
     return new GraphError(503, 'ServiceUnavailable', 'The presence store (Redis) is not reachable right now; retry shortly.', { 'Retry-After': '5' });

@@ -42,9 +42,7 @@ export function installWire(app: FastifyInstance, clock: Clock): void {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
-    sendGraphError(reply, clock.now(), new GraphError(404, 'ResourceNotFound',
-      `Resource not found for the segment '${lastSegment(path)}'. No resource exists at ${request.method} ${path}.`));
+    sendGraphError(reply, clock.now(), noResourceAt(request.method, request.url));
   });
 
   app.setErrorHandler((err, request, reply) => {
@@ -71,6 +69,13 @@ export function frameworkErrorHandler(clock: Clock) {
       : err.message;
     return sendGraphError(reply, clock.now(), new GraphError(err.statusCode && err.statusCode < 500 ? err.statusCode : 400, 'BadRequest', message));
   };
+}
+
+/** The 404 of a path nothing is registered at (`url` may carry a query, which is left out). */
+export function noResourceAt(method: string, url: string): GraphError {
+  const path = url.split('?')[0] ?? '';
+  return new GraphError(404, 'ResourceNotFound',
+    `Resource not found for the segment '${lastSegment(path)}'. No resource exists at ${method} ${path}.`);
 }
 
 function lastSegment(path: string): string {

@@ -78,10 +78,10 @@ export class PresenceService {
     return snapshots;
   }
 
-  /** Applies a command to the user's facts. Resolves false when the user does not exist. */
-  async apply(tenantId: string, userId: string, command: (facts: PresenceFacts, now: number) => PresenceFacts): Promise<boolean> {
+  /** Applies a command to the user's facts. Resolves to the committed transition, or undefined when the user does not exist. */
+  async apply(tenantId: string, userId: string, command: (facts: PresenceFacts, now: number) => PresenceFacts): Promise<Transition | undefined> {
     const result = await this.update(tenantId, userId, (record, now) => transition(record, command(record.facts, now), now));
-    return result !== undefined;
+    return result ?? undefined;
   }
 
   /** Makes the timed transitions that are due for a user (the scheduler's path). */

@@ -1,12 +1,14 @@
 /**
  * Presence change-notification subscriptions under /v1.0 and /beta (notifications.md §1): create (after the
- * validation handshake), read, list, renew or move (PATCH), delete and reauthorize.
+ * validation handshake), read, list, renew or move (PATCH), delete and reauthorize. Each handler finds the caller,
+ * calls the service (./service.ts) and answers Graph's JSON (./wire.ts).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/types.ts';
 import type { TokenVerifier } from '../auth/verify.ts';
 import type { Cloud } from '../config/clouds.ts';
-import { subscriptionJson, type SubscriptionService } from './service.ts';
+import type { SubscriptionService } from './service.ts';
+import { subscriptionJson } from './wire.ts';
 import { GraphError } from '../http/errors.ts';
 import { baseUrl, type ApiVersion } from '../http/odata.ts';
 import { resource } from '../http/wire.ts';
@@ -18,59 +20,82 @@ export interface SubscriptionRouteDeps {
   publicUrl: string | null;
 }
 
+/** What the handlers of one API version share. */
+interface Api {
+  service: SubscriptionService;
+  caller(request: FastifyRequest): Promise<Principal>;
+  context(request: FastifyRequest, suffix: string): string;
+}
+
 export function subscriptionRoutes(app: FastifyInstance, version: ApiVersion, deps: SubscriptionRouteDeps): void {
-  const { subscriptions, verifier, cloud } = deps;
-  const offered = version === 'v1.0' ? cloud.presenceV1 : cloud.presenceBeta;
-  const context = (request: FastifyRequest, suffix: string) =>
-    `${deps.publicUrl ?? (cloud.name === 'global' ? baseUrl(request, null) : cloud.graphRoot)}/${version}/$metadata#subscriptions${suffix}`;
-
-  async function caller(request: FastifyRequest): Promise<Principal> {
-    if (!offered) {
-      throw new GraphError(404, 'ResourceNotFound', cloud.presenceV1
-        ? `Presence subscriptions are not available under /${version} in the ${cloud.displayName} cloud; use /v1.0.`
-        : `Presence subscriptions are not available in the ${cloud.displayName} cloud.`);
-    }
-    const principal = await verifier.verify(request.headers.authorization);
-    request.principal = principal;
-    return principal;
-  }
-
-  const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
+  const api = subscriptionApi(version, deps);
   const prefix = `/${version}`;
+  resource(app, `${prefix}/subscriptions`, { GET: listHandler(api), POST: createHandler(api) });
+  resource(app, `${prefix}/subscriptions/:id`, { GET: getHandler(api), PATCH: updateHandler(api), DELETE: deleteHandler(api) });
+  resource(app, `${prefix}/subscriptions/:id/reauthorize`, { POST: reauthorizeHandler(api) });
+}
 
-  resource(app, `${prefix}/subscriptions`, {
-    GET: async (request, reply) => {
-      const list = await subscriptions.list(await caller(request));
-      return reply.send({
-        '@odata.context': context(request, ''),
-        value: list.map((s) => subscriptionJson(s, { hideClientState: true })),
-      });
+function subscriptionApi(version: ApiVersion, deps: SubscriptionRouteDeps): Api {
+  const { cloud } = deps;
+  const offered = version === 'v1.0' ? cloud.presenceV1 : cloud.presenceBeta;
+  return {
+    service: deps.subscriptions,
+    /** The verified caller; national clouds without presence (or without beta) answer 404 naming the cloud first. */
+    async caller(request) {
+      if (!offered) {
+        throw new GraphError(404, 'ResourceNotFound', cloud.presenceV1
+          ? `Presence subscriptions are not available under /${version} in the ${cloud.displayName} cloud; use /v1.0.`
+          : `Presence subscriptions are not available in the ${cloud.displayName} cloud.`);
+      }
+      const principal = await deps.verifier.verify(request.headers.authorization);
+      request.principal = principal;
+      return principal;
     },
-    POST: async (request, reply) => {
-      const created = await subscriptions.create(await caller(request), request.body);
-      return reply.code(201).send({ '@odata.context': context(request, '/$entity'), ...subscriptionJson(created) });
-    },
-  });
+    context: (request, suffix) =>
+      `${deps.publicUrl ?? (cloud.name === 'global' ? baseUrl(request, null) : cloud.graphRoot)}/${version}/$metadata#subscriptions${suffix}`,
+  };
+}
 
-  resource(app, `${prefix}/subscriptions/:id`, {
-    GET: async (request, reply) => {
-      const sub = await subscriptions.get(await caller(request), idOf(request));
-      return reply.send({ '@odata.context': context(request, '/$entity'), ...subscriptionJson(sub) });
-    },
-    PATCH: async (request, reply) => {
-      const sub = await subscriptions.update(await caller(request), idOf(request), request.body);
-      return reply.send({ '@odata.context': context(request, '/$entity'), ...subscriptionJson(sub) });
-    },
-    DELETE: async (request, reply) => {
-      await subscriptions.delete(await caller(request), idOf(request));
-      return reply.code(204).send();
-    },
-  });
+const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
 
-  resource(app, `${prefix}/subscriptions/:id/reauthorize`, {
-    POST: async (request, reply) => {
-      await subscriptions.reauthorize(await caller(request), idOf(request));
-      return reply.code(204).send();
-    },
-  });
+function listHandler(api: Api) {
+  return async function listSubscriptions(request: FastifyRequest, reply: FastifyReply) {
+    const list = await api.service.list(await api.caller(request));
+    return reply.send({ '@odata.context': api.context(request, ''), value: list.map((s) => subscriptionJson(s, { hideClientState: true })) });
+  };
+}
+
+function createHandler(api: Api) {
+  return async function createSubscription(request: FastifyRequest, reply: FastifyReply) {
+    const created = await api.service.create(await api.caller(request), request.body);
+    return reply.code(201).send({ '@odata.context': api.context(request, '/$entity'), ...subscriptionJson(created) });
+  };
+}
+
+function getHandler(api: Api) {
+  return async function getSubscription(request: FastifyRequest, reply: FastifyReply) {
+    const sub = await api.service.get(await api.caller(request), idOf(request));
+    return reply.send({ '@odata.context': api.context(request, '/$entity'), ...subscriptionJson(sub) });
+  };
+}
+
+function updateHandler(api: Api) {
+  return async function updateSubscription(request: FastifyRequest, reply: FastifyReply) {
+    const sub = await api.service.update(await api.caller(request), idOf(request), request.body);
+    return reply.send({ '@odata.context': api.context(request, '/$entity'), ...subscriptionJson(sub) });
+  };
+}
+
+function deleteHandler(api: Api) {
+  return async function deleteSubscription(request: FastifyRequest, reply: FastifyReply) {
+    await api.service.delete(await api.caller(request), idOf(request));
+    return reply.code(204).send();
+  };
+}
+
+function reauthorizeHandler(api: Api) {
+  return async function reauthorizeSubscription(request: FastifyRequest, reply: FastifyReply) {
+    await api.service.reauthorize(await api.caller(request), idOf(request));
+    return reply.code(204).send();
+  };
 }

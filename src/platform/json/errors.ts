@@ -20,3 +20,11 @@ export class NotFound extends Error {
     this.name = 'NotFound';
   }
 }
+
+/** The request conflicts with what exists (a user principal name another user has, say): 409 Conflict. */
+export class Conflict extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Conflict';
+  }
+}

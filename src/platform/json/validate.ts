@@ -19,8 +19,11 @@ function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
 
-/** The value as an object whose keys are all in `allowed` (case-sensitive, as OData is), else InvalidInput. */
-export function readObject(value: unknown, path: string, allowed: readonly string[]): JsonObject {
+/**
+ * The value as an object whose keys are all in `allowed` (case-sensitive, as OData is), else InvalidInput. An unknown
+ * key is reported against `type` when given (`microsoft.graph.subscription`), else against the path's last segment.
+ */
+export function readObject(value: unknown, path: string, allowed: readonly string[], type?: string): JsonObject {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new InvalidInput(
       path ? `Property '${path}' must be an object, not ${typeName(value)}.` : `The request body must be a JSON object, not ${typeName(value)}.`,
@@ -31,7 +34,7 @@ export function readObject(value: unknown, path: string, allowed: readonly strin
     if (key.includes('@')) continue; // instance annotations such as @odata.type
     if (!allowed.includes(key)) {
       throw new InvalidInput(
-        `The property '${join(path, key)}' does not exist on type '${typeLabel(path)}'. Make sure to only use property names that are defined by the type.`,
+        `The property '${join(path, key).slice(0, 100)}' does not exist on type '${type ?? typeLabel(path)}'. Make sure to only use property names that are defined by the type.`,
         join(path, key),
       );
     }

@@ -1,0 +1,25 @@
+/**
+ * `GET /_presently/keys` (the JWKS of the dev issuer; open) and `POST /_presently/tokens` (mints a dev token). The
+ * token endpoint exists only in dev auth mode: in any other mode it answers 404 before reading the body, so its
+ * messages about unknown users cannot be used to learn who exists.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { DevIssuer } from '../auth/devIssuer.ts';
+import { mintDevToken, type MintDeps } from '../auth/devTokens.ts';
+import { GraphError } from '../http/errors.ts';
+import { resource } from '../http/wire.ts';
+
+export interface TokenRouteDeps extends MintDeps {
+  issuer: DevIssuer;
+  authMode: string;
+}
+
+export function tokenRoutes(app: FastifyInstance, deps: TokenRouteDeps): void {
+  resource(app, '/_presently/keys', { GET: async function keys() { return deps.issuer.jwks(); } });
+  resource(app, '/_presently/tokens', {
+    POST: async function mintToken(request: FastifyRequest) {
+      if (deps.authMode !== 'dev') throw new GraphError(404, 'ResourceNotFound', 'Tokens are issued only in dev auth mode.');
+      return mintDevToken(deps, request.body);
+    },
+  });
+}

@@ -1,0 +1,47 @@
+/**
+ * The users of a tenant: `GET` and `POST /_presently/tenants/{tid}/users`, `DELETE …/users/{id}`. Behind the admin
+ * guard (./guard.ts). The rules are the directory's (src/directory/directory.ts).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Directory } from '../directory/directory.ts';
+import { isGuid } from '../platform/json/validate.ts';
+import type { Store, User } from '../store/types.ts';
+import { badRequest, notFound } from '../http/errors.ts';
+import { resource } from '../http/wire.ts';
+
+export interface UserRouteDeps {
+  store: Pick<Store, 'listUsers'>;
+  directory: Directory;
+}
+
+/** The tenant id in the path, lower-cased; a 400 unless it is a GUID. */
+export function tenantOf(request: FastifyRequest): string {
+  const tid = (request.params as { tid: string }).tid;
+  if (!isGuid(tid)) throw badRequest(`Invalid tenant id '${tid.slice(0, 64)}': a GUID is expected.`);
+  return tid.toLowerCase();
+}
+
+export function userRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
+  resource(app, '/_presently/tenants/:tid/users', {
+    GET: async function listUsers(request: FastifyRequest) {
+      const users = await deps.store.listUsers(tenantOf(request));
+      return { value: users.map(userJson) };
+    },
+    POST: async function putUser(request: FastifyRequest, reply: FastifyReply) {
+      const { user, created } = await deps.directory.addUser(tenantOf(request), request.body);
+      return reply.code(created ? 201 : 200).send(userJson(user));
+    },
+  });
+  resource(app, '/_presently/tenants/:tid/users/:id', {
+    DELETE: async function deleteUser(request: FastifyRequest, reply: FastifyReply) {
+      const tid = tenantOf(request);
+      const id = (request.params as { id: string }).id.toLowerCase();
+      if (!(await deps.directory.deleteUser(tid, id))) throw notFound(`No user '${id.slice(0, 64)}' in tenant '${tid}'.`);
+      return reply.code(204).send();
+    },
+  });
+}
+
+function userJson(u: User) {
+  return { id: u.id, tenantId: u.tenantId, displayName: u.displayName, userPrincipalName: u.userPrincipalName };
+}

@@ -1,0 +1,92 @@
+/**
+ * `POST /communications/getPresencesByUserId`: the presences of up to 650 users of the caller's tenant in one answer.
+ * Clients poll the same list again and again, so the encoded answer is reused while nothing in it changed.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { authorizeReadMany } from '../auth/permissions.ts';
+import type { Principal } from '../auth/types.ts';
+import { readBody } from '../platform/json/body.ts';
+import { InvalidInput } from '../platform/json/errors.ts';
+import { isGuid, readArray, typeName } from '../platform/json/validate.ts';
+import type { PresenceSnapshot } from '../store/types.ts';
+import { audienceOf, type PresenceAddressing, type Shapeable } from './addressing.ts';
+import type { PresenceService } from './service.ts';
+
+export const MAX_IDS = 650;
+/** How many distinct getPresencesByUserId answers are kept for reuse (about 200 KB each at 650 ids). */
+const ANSWER_CACHE_LIMIT = 32;
+
+/** The unknown-user answer of getPresencesByUserId [P]. */
+const UNKNOWN_VIEW: Shapeable = {
+  view: {
+    availability: 'PresenceUnknown', activity: 'PresenceUnknown', statusMessage: null,
+    outOfOffice: { isOutOfOffice: false, message: null },
+    workLocation: { workLocationType: 'unspecified', source: 'none', placeId: null },
+  },
+  sequenceNumber: null,
+};
+
+/** The handler of one API version, with its caches. */
+export function getPresencesByUserIdHandler(presence: PresenceService, api: PresenceAddressing) {
+  /** A watcher's JSON of a snapshot, by snapshot identity (snapshots are replaced on change, never mutated). */
+  const watcherJson = new WeakMap<PresenceSnapshot, string>();
+  /** Recent answers, with the snapshots they were built from (most recent last). */
+  const answers = new Map<string, { snapshots: Array<PresenceSnapshot | undefined>; body: Buffer }>();
+
+  /** One item's JSON: a watcher's is rendered once per snapshot and reused until the presence changes. */
+  function itemJson(viewer: Principal, id: string, snap: PresenceSnapshot | undefined): string {
+    if (!snap) return JSON.stringify(api.shape(id, UNKNOWN_VIEW, 'watcher'));
+    const audience = audienceOf(viewer, id);
+    if (audience === 'owner') return JSON.stringify(api.shape(id, snap, audience));
+    let json = watcherJson.get(snap);
+    if (json === undefined) {
+      json = JSON.stringify(api.shape(id, snap, audience));
+      watcherJson.set(snap, json);
+    }
+    return json;
+  }
+
+  return async function getPresencesByUserId(request: FastifyRequest, reply: FastifyReply) {
+    api.ensureOffered();
+    const principal = await api.caller(request);
+    authorizeReadMany(principal);
+    const ids = parseIds(request.body);
+    const snaps = await presence.readMany(principal.tenantId, ids);
+    const context = `${api.contextBase(request)}/${api.version}/$metadata#Collection(microsoft.graph.presence)`;
+    // While every snapshot in the list is the same object as last time (nothing changed), the answer is reused.
+    const key = `${principal.tenantId}|${principal.userId ?? ''}|${context}|${ids.join(',')}`;
+    const current = ids.map((id) => snaps.get(id));
+    const previous = answers.get(key);
+    if (previous && previous.snapshots.every((snap, i) => snap === current[i])) {
+      return reply.type('application/json').send(previous.body);
+    }
+    const items = ids.map((id, i) => itemJson(principal, id, current[i]));
+    const body = Buffer.from(`{"@odata.context":${JSON.stringify(context)},"value":[${items.join(',')}]}`);
+    answers.delete(key);
+    if (answers.size >= ANSWER_CACHE_LIMIT) answers.delete(answers.keys().next().value!);
+    answers.set(key, { snapshots: current, body });
+    return reply.type('application/json').send(body);
+  };
+}
+
+/** `{"ids": [...]}`: 1 to 650 GUIDs, duplicates answered once, request order kept. */
+export function parseIds(body: unknown): string[] {
+  const root = readBody(body, { allowed: ['ids'], whenAbsent: 'empty-object' });
+  const raw = readArray(root, 'ids', '');
+  if (raw.length === 0) throw new InvalidInput("Property 'ids' must contain at least one user id.", 'ids');
+  if (raw.length > MAX_IDS) throw new InvalidInput(`Property 'ids' has ${raw.length} ids; the limit is ${MAX_IDS}.`, 'ids');
+  const seen = new Set<string>();
+  const ids: string[] = [];
+  raw.forEach((value, i) => {
+    if (!isGuid(value)) {
+      const shown = typeof value === 'string' ? `'${value.slice(0, 64)}'` : typeName(value);
+      throw new InvalidInput(`Property 'ids[${i}]' must be a user id (a GUID), not ${shown}.`, `ids[${i}]`);
+    }
+    const id = (value as string).toLowerCase();
+    if (!seen.has(id)) {
+      seen.add(id);
+      ids.push(id);
+    }
+  });
+  return ids;
+}
