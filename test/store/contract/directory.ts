@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { newRecord } from '../../../src/domain/record.ts';
 import { UpnTaken } from '../../../src/store/errors.ts';
-import type { User } from '../../../src/store/types.ts';
 import type { Store } from '../../../src/store/types.ts';
 import { T1, T2, APP, NOW, MIN, HOUR, uid, user, withStatus, recordDueAt, key, byId } from './fixtures.ts';
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import type { Store } from '../../../src/store/types.ts';
-import { APP, NOW, MIN, HOUR } from './fixtures.ts';
+import { NOW, MIN, HOUR } from './fixtures.ts';
 
 export function endpointsContract(use: () => Store): void {
   let store: Store;

@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import type { Store } from '../../../src/store/types.ts';
-import { key } from './fixtures.ts';
 
 export function metaContract(use: () => Store): void {
   let store: Store;

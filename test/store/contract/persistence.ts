@@ -4,7 +4,7 @@ import { beforeEach, describe, it } from 'node:test';
 import { newRecord } from '../../../src/domain/record.ts';
 import type { Delivery } from '../../../src/domain/subscription.ts';
 import type { Store } from '../../../src/store/types.ts';
-import { T1, APP, NOW, MIN, HOUR, uid, user, withStatus, richRecord, key, byId, ids, sid, richSubscription, delivery, withoutId } from './fixtures.ts';
+import { T1, APP, NOW, MIN, HOUR, uid, user, withStatus, richRecord, key, byId, sid, richSubscription, delivery, withoutId } from './fixtures.ts';
 
 /** The store under test, and a way to close it and open its data again (which becomes the store under test). */
 export interface Reopenable {

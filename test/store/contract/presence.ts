@@ -4,7 +4,7 @@ import { beforeEach, describe, it } from 'node:test';
 import { newRecord, parseSequence, transition } from '../../../src/domain/record.ts';
 import type { PresenceRecord } from '../../../src/domain/types.ts';
 import type { Store } from '../../../src/store/types.ts';
-import { T1, T2, NOW, MIN, HOUR, uid, user, withStatus, clearStatus, recordDueAt, richRecord, snapshotOf, key, ids } from './fixtures.ts';
+import { T1, T2, NOW, MIN, HOUR, uid, user, withStatus, clearStatus, recordDueAt, richRecord, snapshotOf, key } from './fixtures.ts';
 
 export function presenceContract(use: () => Store): void {
   let store: Store;

@@ -4,7 +4,7 @@ import { beforeEach, describe, it } from 'node:test';
 import type { NewDelivery } from '../../../src/domain/subscription.ts';
 import { markReauthorizationNotice } from '../../../src/notifications/reauthorization.ts';
 import type { Store } from '../../../src/store/types.ts';
-import { T1, T2, APP, NOW, MIN, HOUR, uid, user, byId, ids, sid, subscription, richSubscription, delivery, withoutId } from './fixtures.ts';
+import { T1, T2, APP, NOW, MIN, HOUR, uid, byId, ids, sid, subscription, richSubscription, delivery, withoutId } from './fixtures.ts';
 
 export function subscriptionsContract(use: () => Store): void {
   let store: Store;
