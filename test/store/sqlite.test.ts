@@ -53,6 +53,7 @@ describe('openStore', () => {
     const store = openStore({ kind: 'sqlite', dataDir });
     try {
       assert.equal(store.kind, 'sqlite');
+      assert.equal(store.facts.soleWriter, true, 'one process writes a SQLite file');
       assert.ok(fs.statSync(path.join(dataDir, 'presently.db')).isFile());
     } finally {
       await store.close();
