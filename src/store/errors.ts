@@ -20,10 +20,4 @@ export class StoreUnavailable extends Error {
   }
 }
 
-/** Another writer committed first too many times in a row (./retry.ts): the update gave up. */
-export class TooManyConflicts extends Error {
-  constructor(what: string, attempts: number) {
-    super(`${what}: another writer committed first ${attempts} times in a row; gave up`);
-    this.name = 'TooManyConflicts';
-  }
-}
+export { TooManyConflicts } from '../platform/retry.ts';

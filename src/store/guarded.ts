@@ -6,14 +6,14 @@
  *   which HTTP answers with 503 and Retry-After; nothing above the store knows a driver's errors.
  * - Guards and limits: a `limit` of 0 or less asks for nothing, and gets [] without a call; `keep` is at least 1.
  * - Empty input: an empty list of ids or deliveries changes nothing and costs no call.
- * - The read–decide–write loop of updateSubscription, over the backend's compare-and-set (./retry.ts).
+ * - The read–decide–write loop of updateSubscription, over the backend's compare-and-set (src/platform/retry.ts).
  */
 import type { Delivery, NewDelivery, Subscription } from '../domain/subscription.ts';
 import type { SharedClockBackend } from '../platform/clock/shared.ts';
 import { StoreUnavailable } from './errors.ts';
 import type { Store, StoreBackend } from './ports/index.ts';
 import type { SubscriptionFilter, SubscriptionUpdate } from './ports/subscriptions.ts';
-import { CONFLICT, retryOnConflict } from './retry.ts';
+import { CONFLICT, retryOnConflict } from '../platform/retry.ts';
 
 /** The name the wrapper gives a backend in StoreUnavailable (it reaches users in the 503 message). */
 const BACKEND_NAMES: Record<Store['kind'], string> = { sqlite: 'SQLite', memory: 'memory', redis: 'Redis' };

@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { newRecord } from '../../src/domain/record.ts';
 import { toGraphError } from '../../src/http/errors.ts';
+import { CONFLICT, TooManyConflicts, retryOnConflict } from '../../src/platform/retry.ts';
 import { StoreUnavailable, UpnTaken } from '../../src/store/errors.ts';
 import { GuardedStore } from '../../src/store/guarded.ts';
 import { RedisBackend } from '../../src/store/redis/redisStore.ts';
@@ -78,5 +79,45 @@ describe('the store wrapper: outages', () => {
     assert.match(e.message, /presence store \(Redis\) is not reachable/);
     assert.equal(toGraphError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })), null,
       'a driver error that did not come through the store is no 503');
+  });
+});
+
+describe('the store wrapper: conflicts', () => {
+  const sub = {
+    id: '5ab5c000-0000-4000-8000-000000000001', tenantId: 't', applicationId: 'a', creatorId: 'c', changeType: 'updated',
+    resource: 'communications/presences', userIds: ['u1'], notificationUrl: 'https://app.example/h', lifecycleNotificationUrl: null,
+    expiresAt: 1000, clientState: '', includeResourceData: false, encryptionCertificate: null, encryptionCertificateId: null,
+    latestSupportedTlsVersion: 'v1_2', reauthorizationNotifiedAt: null, createdAt: 0,
+  } as const;
+
+  it('updateSubscription re-reads and re-decides when another writer got in first', async () => {
+    const store = openSqliteStore({ path: ':memory:' });
+    await store.putSubscription({ ...sub, userIds: [...sub.userIds] });
+    const cas = store.backend.subscriptions.compareAndSetSubscription.bind(store.backend.subscriptions);
+    let writes = 0;
+    // Another writer appends to clientState just before each of this caller's first two compare-and-sets.
+    store.backend.subscriptions.compareAndSetSubscription = async (expected, next, enqueue) => {
+      if (writes < 2) await store.putSubscription({ ...expected, clientState: `${expected.clientState}w${++writes}` });
+      return cas(expected, next, enqueue);
+    };
+    const decisions: string[] = [];
+    const stored = await store.updateSubscription(sub.id, (s) => {
+      decisions.push(s.clientState ?? '');
+      return { ...s, clientState: `${s.clientState}!` };
+    });
+    assert.deepEqual(decisions, ['', 'w1', 'w1w2'], 'decided again on what the other writer stored');
+    assert.equal(stored?.clientState, 'w1w2!');
+    assert.equal((await store.getSubscription(sub.id))?.clientState, 'w1w2!');
+    await store.close();
+  });
+
+  it('gives up with TooManyConflicts after losing `max` times in a row', async () => {
+    let attempts = 0;
+    await assert.rejects(retryOnConflict('updating x', async () => {
+      attempts++;
+      return CONFLICT;
+    }, 3), (err: Error) => err instanceof TooManyConflicts && /updating x: another writer committed first 3 times in a row/.test(err.message));
+    assert.equal(attempts, 3);
+    assert.equal(await retryOnConflict('y', async () => (++attempts < 5 ? CONFLICT : 'done'), 3), 'done', 'a win within `max` attempts returns its result');
   });
 });

@@ -4,7 +4,7 @@
  * updatePresence reads the record and its `rev`, runs the pure `fn` in JS, and commits with one Lua script (COMMIT in
  * ./scripts.ts) that checks `rev` is unchanged and then writes the record, a fresh `rev`, the due-index entry and —
  * when the view changed — the outbox event, all at once. A changed `rev` means another node committed first: read
- * again and re-run `fn` (the store's one retry loop, ../retry.ts). No WATCH: that would need a connection per update
+ * again and re-run `fn` (the one retry loop, src/platform/retry.ts). No WATCH: that would need a connection per update
  * in flight. Within one process, updates of the same user are queued one behind another, so conflicts only come from
  * other nodes and cost one extra round trip, not a storm of retries.
  *
@@ -19,7 +19,7 @@ import type { Transition } from '../../domain/record.ts';
 import type { PresenceRecord } from '../../domain/types.ts';
 import { decodeDue, decodeRecord, decodeView, encodeDue, encodeRecord } from '../codec.ts';
 import type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from '../ports/presence.ts';
-import { CONFLICT, retryOnConflict } from '../retry.ts';
+import { CONFLICT, retryOnConflict } from '../../platform/retry.ts';
 import { byString, splitMember, type RedisContext } from './context.ts';
 import { COMMIT } from './scripts.ts';
 
