@@ -10,10 +10,10 @@
  *   whether or not the renewal cleared the mark); a reauthorize alone does not (same expiry: no second notice).
  *   Several nodes sharing a store all run this loop: the notice is queued only by the one whose conditional mark
  *   (./reauthorization.ts via `Store.updateSubscription`: set only while the expiry is unchanged and no notice of this
- *   lifetime is recorded) succeeds — mark and notice in one transaction on sqlite; on redis mark first, then queue, so a node
- *   dying between the two loses that notice (it is never sent twice). Known limit: a reauthorize clears the mark
- *   without moving the expiry; the node that sent the notice remembers it (`noticed`), but another node (or this one
- *   after a restart) does not, and may send one more notice in that lifetime.
+ *   lifetime is recorded) succeeds — mark and notice in one transaction on sqlite; on redis mark first, then queue,
+ *   so a node dying between the two loses that notice (it is never sent twice). Known limit: a reauthorize clears
+ *   the mark without moving the expiry; the node that sent the notice remembers it (`noticed`), but another node (or
+ *   this one after a restart) does not, and may send one more notice in that lifetime.
  * - When the creator's access is revoked — the creating user is deleted, or the app's access in the tenant is
  *   withdrawn (`DELETE /_presently/tenants/{tid}/apps/{appId}/access`) — each affected subscription is deleted and
  *   then, when it has a `lifecycleNotificationUrl`, a `reauthorizationRequired` item is queued for it. Graph stops

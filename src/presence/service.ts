@@ -3,8 +3,8 @@
  * Reads use the stored view while it is exact, and bring an overdue record up to date first.
  *
  * With `readCache` (the composition root sets it when this process is the store's only writer: sqlite, memory), the
- * latest snapshot of each user is also kept in memory: every write passes through here, so the copy is always current, and reads (a 650-id
- * getPresencesByUserId above all) need no store round trip. Snapshot objects are replaced, never mutated, so
+ * latest snapshot of each user is also kept in memory: every write passes through here, so the copy is always
+ * current, and reads (a 650-id getPresencesByUserId above all) need no store round trip. Snapshot objects are replaced, never mutated, so
  * callers may cache what they derive from one (its JSON) by object identity.
  */
 import type { Clock } from '../platform/clock/clock.ts';
