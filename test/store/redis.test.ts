@@ -16,6 +16,7 @@ import { newRecord, parseSequence, transition } from '../../src/domain/record.ts
 import { setStatusMessage } from '../../src/domain/statusMessage.ts';
 import type { PresenceRecord } from '../../src/domain/types.ts';
 import type { NewDelivery } from '../../src/domain/subscription.ts';
+import { markReauthorizationNotice } from '../../src/notifications/reauthorization.ts';
 import { UpnTaken } from '../../src/store/errors.ts';
 import { openStore } from '../../src/store/index.ts';
 import { SHARDS, openRedisStore, parseRedisUrl, redact, shardOf, type RedisStore } from '../../src/store/redis/redisStore.ts';
@@ -303,6 +304,30 @@ function redisSuite(name: string, url: string, skip: string | false): void {
         assert.deepEqual(await b.readChanges(100), []);
         const claimed = await b.claimDeliveries(NOW, 100, 60_000);
         assert.deepEqual(claimed.map((d) => d.userId).sort(), users.map(uid).sort(), 'one delivery per event');
+      } finally {
+        await closeAll(stores);
+      }
+    });
+
+    it('four nodes marking one subscription\'s reauthorisation notice: exactly one wins and queues it', async () => {
+      const stores = await nodes(4);
+      try {
+        const sub = {
+          id: '5ab5c000-0000-4000-8000-000000000042', tenantId: T1, applicationId: T1, creatorId: uid(1),
+          changeType: 'updated' as const, resource: `communications/presences/${uid(1)}`, userIds: [uid(1)],
+          notificationUrl: 'https://app.example/h', lifecycleNotificationUrl: 'https://app.example/life',
+          expiresAt: NOW + 3_600_000, clientState: null, includeResourceData: false, encryptionCertificate: null,
+          encryptionCertificateId: null, latestSupportedTlsVersion: 'v1_2', reauthorizationNotifiedAt: null, createdAt: NOW,
+        };
+        await stores[0]!.putSubscription(sub);
+        const lifetime = { expiresAt: sub.expiresAt, since: sub.expiresAt - 600_000 };
+        const notice = { ...delivery(1), kind: 'lifecycle' as const, userId: null, url: sub.lifecycleNotificationUrl };
+        const results = await Promise.all(stores.flatMap((s, n) => [0, 1, 2].map((i) => s.updateSubscription(
+          sub.id, (current) => markReauthorizationNotice(current, lifetime, lifetime.since + n * 3 + i), [notice]))));
+        const winners = results.filter((r) => r !== null);
+        assert.equal(winners.length, 1, `winners: ${winners.length}`);
+        assert.deepEqual(await stores[3]!.getSubscription(sub.id), winners[0]);
+        assert.equal(await stores[2]!.countDeliveries(), 1, 'one notice over all nodes');
       } finally {
         await closeAll(stores);
       }
