@@ -89,7 +89,10 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     const issuer = await DevIssuer.load(store, clock);
     const verifier = devVerifier(issuer, clock, audiences);
 
-    const presence = new PresenceService(store, clock);
+    // Decided once, here, from how the store is deployed: with one writer (sqlite, memory) reads may be cached and the
+    // notification loops need not allow for other nodes; a shared store (redis) needs both.
+    const solo = store.facts.soleWriter;
+    const presence = new PresenceService(store, clock, { readCache: solo });
     const directory = new Directory(store, presence, clock);
     await seedDemoOnce(store, directory, clock.now());
     if (config.seedFile) await applySeed(store, directory, readSeedFile(config.seedFile));
@@ -108,16 +111,16 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     app.decorateRequest('principal', null);
     clockError = (err) => app.log.warn({ err }, 'reading the shared manual clock failed');
 
-    const scheduler = new Scheduler(store, presence, clock, (err) => app.log.error({ err }, 'scheduler failed'));
+    const scheduler = new Scheduler(store, presence, clock, (err) => app.log.error({ err }, 'scheduler failed'), { pollDue: !solo });
 
     // Notification delivery (notifications.md §2): committed changes → dispatcher → deliveries → deliverer → POSTs;
     // the lifecycle loop expires subscriptions and sends reauthorizationRequired.
     const deliveryLog = new DeliveryLog();
     const deliverer = new Deliverer(store, clock, {
-      log: deliveryLog, issuer, limitedShape: cloud.limitedShape, onError: (err) => app.log.error({ err }, 'notification deliverer failed'),
+      log: deliveryLog, issuer, limitedShape: cloud.limitedShape, queue: solo ? 'local' : 'shared', onError: (err) => app.log.error({ err }, 'notification deliverer failed'),
     });
     const dispatcher = new Dispatcher(store, clock, {
-      onDispatched: () => deliverer.wake(), onError: (err) => app.log.error({ err }, 'notification dispatcher failed'),
+      dispatch: solo ? 'local' : 'shared', onDispatched: () => deliverer.wake(), onError: (err) => app.log.error({ err }, 'notification dispatcher failed'),
     });
     const lifecycle = new Lifecycle(store, clock, {
       onEnqueued: () => deliverer.wake(), onError: (err) => app.log.error({ err }, 'subscription lifecycle failed'),

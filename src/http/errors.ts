@@ -5,7 +5,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../auth/types.ts';
 import { Conflict, InvalidInput, NotFound } from '../platform/json/errors.ts';
-import { UpnTaken, isStoreUnavailable } from '../store/errors.ts';
+import { StoreUnavailable, UpnTaken } from '../store/errors.ts';
 
 export class GraphError extends Error {
   constructor(
@@ -53,8 +53,8 @@ export function toGraphError(err: unknown, bodyLimit?: number): GraphError | nul
   if (err instanceof NotFound) return new GraphError(404, 'ResourceNotFound', err.message);
   if (err instanceof Conflict) return new GraphError(409, 'Conflict', err.message);
   if (err instanceof AuthError) return new GraphError(err.status, err.code, err.message);
-  if (isStoreUnavailable(err)) {
-    return new GraphError(503, 'ServiceUnavailable', 'The presence store (Redis) is not reachable right now; retry shortly.', { 'Retry-After': '5' });
+  if (err instanceof StoreUnavailable) {
+    return new GraphError(503, 'ServiceUnavailable', `The presence store (${err.backend}) is not reachable right now; retry shortly.`, { 'Retry-After': '5' });
   }
   if (err instanceof UpnTaken) return new GraphError(409, 'Conflict', `The userPrincipalName '${err.userPrincipalName}' is already taken.`);
   const fe = err as Partial<FastifyError> & { type?: string };

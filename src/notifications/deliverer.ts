@@ -65,6 +65,11 @@ export interface DelivererOptions {
   maxHeld?: number;
   /** Real-time safety net, milliseconds (0: none). */
   safetyIntervalMs?: number;
+  /**
+   * 'shared' (the default): other nodes claim from the same queue and record endpoint samples too, so `settle` waits
+   * for their leases and samples are re-read at each claim. 'local': this process is the store's only deliverer.
+   */
+  queue?: 'local' | 'shared';
   onError?: (err: unknown) => void;
 }
 
@@ -287,7 +292,7 @@ export class Deliverer {
       await this.pump();
       await this.idle();
       if (this.claims !== 0 || this.held.size !== 0) continue;
-      if (this.store.exclusive) return;
+      if (this.opts.queue === 'local') return;
       // A shared store: another node may have claimed some of the due items (its timers fired too) and still be
       // sending them. Wait for their leases to be completed or released, then look again — for at most a POST's
       // timeout and a margin (real time), so a node that died holding a lease does not hold the clock up for good.
@@ -356,7 +361,7 @@ export class Deliverer {
    * a shared store all of them (other nodes record there too). A failed read keeps what this node knows.
    */
   private async loadSamples(urls: string[]): Promise<void> {
-    const stale = [...new Set(urls)].map((url) => this.endpoint(url)).filter((ep) => !ep.loaded || !this.store.exclusive);
+    const stale = [...new Set(urls)].map((url) => this.endpoint(url)).filter((ep) => !ep.loaded || this.opts.queue !== 'local');
     await Promise.all(stale.map(async (ep) => {
       try {
         ep.setSamples(await this.store.endpointDurations(ep.url));

@@ -24,6 +24,11 @@ export interface DispatcherOptions {
   safetyIntervalMs?: number;
   /** Called after deliveries were enqueued (the deliverer's wake). */
   onDispatched?: () => void;
+  /**
+   * 'local': this is the store's only dispatcher (a store with one writer), so a whole chunk goes in one call;
+   * 'shared' (the default): other nodes' dispatchers read the same outbox, so each event goes in a call of its own.
+   */
+  dispatch?: 'local' | 'shared';
   onError?: (err: unknown) => void;
 }
 
@@ -165,7 +170,7 @@ export class Dispatcher {
   private async commit(chunk: EventDeliveries[]): Promise<void> {
     let events = 0;
     let deliveries = 0;
-    if (this.store.exclusive) {
+    if (this.opts.dispatch === 'local') {
       // The only dispatcher on the store (and single-flight): one atomic call for the whole chunk.
       const all = chunk.flatMap((e) => e.deliveries);
       if (await this.store.dispatchChanges(chunk.map((e) => e.id), all)) {

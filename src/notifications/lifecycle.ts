@@ -9,11 +9,11 @@
  *   `expiresAt`, which starts a new lifetime (a notification older than the new warning instant no longer counts,
  *   whether or not the renewal cleared the mark); a reauthorize alone does not (same expiry: no second notice).
  *   Several nodes sharing a store all run this loop: the notice is queued only by the one whose conditional mark
- *   (`Store.markReauthorizationNotified`: set only while the expiry is unchanged and no notice of this lifetime is
- *   recorded) succeeds — mark and notice in one transaction on sqlite; on redis mark first, then queue, so a node
- *   dying between the two loses that notice (it is never sent twice). Known limit: a reauthorize clears the mark
- *   without moving the expiry; the node that sent the notice remembers it (`noticed`), but another node (or this one
- *   after a restart) does not, and may send one more notice in that lifetime.
+ *   (./reauthorization.ts via `Store.updateSubscription`: set only while the expiry is unchanged and no notice of this
+ *   lifetime is recorded) succeeds — mark and notice in one transaction on sqlite; on redis mark first, then queue,
+ *   so a node dying between the two loses that notice (it is never sent twice). Known limit: a reauthorize clears
+ *   the mark without moving the expiry; the node that sent the notice remembers it (`noticed`), but another node (or
+ *   this one after a restart) does not, and may send one more notice in that lifetime.
  * - When the creator's access is revoked — the creating user is deleted, or the app's access in the tenant is
  *   withdrawn (`DELETE /_presently/tenants/{tid}/apps/{appId}/access`) — each affected subscription is deleted and
  *   then, when it has a `lifecycleNotificationUrl`, a `reauthorizationRequired` item is queued for it. Graph stops
@@ -30,6 +30,7 @@ import type { Store } from '../store/types.ts';
 import { Alarm } from '../platform/loops/alarm.ts';
 import { SingleFlight } from '../platform/loops/singleFlight.ts';
 import type { NewDelivery, Subscription } from '../domain/subscription.ts';
+import { markReauthorizationNotice } from './reauthorization.ts';
 
 /** How long before expiry `reauthorizationRequired` is sent [P]. */
 export const REAUTHORIZE_BEFORE_MS = 10 * 60_000;
@@ -187,8 +188,9 @@ export class Lifecycle {
         if (!needsReauthorizationNotice(sub) || sub.expiresAt <= now || this.noticed.get(sub.id) === sub.expiresAt) continue;
         // Exactly once over every node sharing the store: the conditional mark decides who sends it, and only the
         // winner's notice is queued (see the header for what a crash can do).
-        const won = await this.store.markReauthorizationNotified(
-          sub.id, sub.expiresAt, now, sub.expiresAt - REAUTHORIZE_BEFORE_MS, lifecycleDelivery(sub, now)!);
+        const lifetime = { expiresAt: sub.expiresAt, since: sub.expiresAt - REAUTHORIZE_BEFORE_MS };
+        const won = await this.store.updateSubscription(
+          sub.id, (s) => markReauthorizationNotice(s, lifetime, now), [lifecycleDelivery(sub, now)!]) !== null;
         // Won or lost (another node sent it, or the subscription was renewed or deleted meanwhile): this lifetime is
         // settled as far as this node is concerned.
         if (this.noticed.size >= 100_000) this.noticed.clear();

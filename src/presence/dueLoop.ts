@@ -29,6 +29,8 @@ export class Scheduler {
     private readonly presence: PresenceService,
     private readonly clock: Clock,
     private readonly onError: (err: unknown) => void = () => {},
+    /** pollDue: look at the due index every SHARED_STORE_POLL_MS too (a store shared with other nodes). */
+    private readonly opts: { pollDue?: boolean } = {},
   ) {
     presence.onDue = (dueAt) => this.wake(dueAt);
     this.alarm = new Alarm(clock, () => void this.runDue());
@@ -40,7 +42,7 @@ export class Scheduler {
     this.stopped = false;
     this.alarm.open();
     await this.runDue();
-    if (!this.store.exclusive && !this.poll) {
+    if ((this.opts.pollDue ?? true) && !this.poll) {
       this.poll = setInterval(() => void this.rearm(), SHARED_STORE_POLL_MS);
       this.poll.unref();
     }

@@ -2,9 +2,9 @@
  * The presence use cases: domain commands applied through the store's atomic update, at the clock's `now`.
  * Reads use the stored view while it is exact, and bring an overdue record up to date first.
  *
- * When the store is exclusive to this process (sqlite, memory), the latest snapshot of each user is also kept in
- * memory: every write passes through here, so the copy is always current, and reads (a 650-id
- * getPresencesByUserId above all) need no store round trip. Snapshot objects are replaced, never mutated, so
+ * With `readCache` (the composition root sets it when this process is the store's only writer: sqlite, memory), the
+ * latest snapshot of each user is also kept in memory: every write passes through here, so the copy is always
+ * current, and reads (a 650-id getPresencesByUserId above all) need no store round trip. Snapshot objects are replaced, never mutated, so
  * callers may cache what they derive from one (its JSON) by object identity.
  */
 import type { Clock } from '../platform/clock/clock.ts';
@@ -31,8 +31,9 @@ export class PresenceService {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
+    opts: { readCache?: boolean } = {},
   ) {
-    this.cache = store.exclusive ? new Map() : null;
+    this.cache = opts.readCache ? new Map() : null;
   }
 
   onChange(listener: PresenceListener): void {

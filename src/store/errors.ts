@@ -1,4 +1,4 @@
-/** Errors every Store implementation raises the same way, so callers need not know the backend. */
+/** Errors every Store raises the same way, whatever the backend, so callers need not know which one it is. */
 
 /** putUser was given a user principal name that another user already has (UPNs are unique, ignoring case). */
 export class UpnTaken extends Error {
@@ -9,13 +9,15 @@ export class UpnTaken extends Error {
 }
 
 /**
- * True when the backend cannot be reached or does not answer: the caller should answer 503 with Retry-After, not
- * wait and not 500. Recognises the errors ioredis raises (refused, reset, timed out, cluster down).
+ * The backend cannot be reached or does not answer (a connection refused, reset or timed out, a cluster down). The
+ * caller should answer 503 with Retry-After, not wait and not 500. Raised by the wrapper (./guarded.ts) from the
+ * errors the backend recognises as outages; the driver's own error is the `cause`.
  */
-export function isStoreUnavailable(err: unknown): boolean {
-  const e = err as { name?: string; message?: string; code?: string } | null;
-  if (!e || typeof e !== 'object') return false;
-  return e.name === 'MaxRetriesPerRequestError'
-    || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === 'EPIPE'
-    || /Command timed out|Connection is closed|Stream isn't writeable|ClusterAllFailedError|Failed to refresh slots cache/.test(e.message ?? '');
+export class StoreUnavailable extends Error {
+  constructor(readonly backend: string, cause: unknown) {
+    super(`the ${backend} store is not reachable: ${(cause as Error | null)?.message ?? String(cause)}`, { cause });
+    this.name = 'StoreUnavailable';
+  }
 }
+
+export { TooManyConflicts } from '../platform/retry.ts';

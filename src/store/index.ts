@@ -1,8 +1,8 @@
-/** Opens the store the configuration names. */
+/** Opens the store the configuration names: its backend behind the common wrapper (./guarded.ts). */
 import path from 'node:path';
 import { openRedisStore, type RedisStore } from './redis/redisStore.ts';
 import { openSqliteStore, type SqliteStore } from './sqlite/sqliteStore.ts';
-import type { Store } from './types.ts';
+import type { Store } from './ports/index.ts';
 
 /** The database file inside the data directory. */
 export const DB_FILE = 'presently.db';

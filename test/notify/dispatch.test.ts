@@ -31,6 +31,9 @@ function sub(over: Partial<Subscription> = {}): Subscription {
   };
 }
 
+/** What the composition root chooses for this store (the one place that decides it). */
+const dispatchFor = (store: Store): 'local' | 'shared' => (store.facts.soleWriter ? 'local' : 'shared');
+
 async function storeWithUsers(): Promise<Store> {
   const store = await openTestStore();
   await store.putTenant({ id: TENANT, displayName: 'Contoso' });
@@ -96,7 +99,7 @@ describe('dispatch: the outbox', () => {
     const seq1 = await change(store, ADELE, 'one');
     const seq2 = await change(store, ADELE, 'two');
     let woken = 0;
-    const d = new Dispatcher(store, clock, { safetyIntervalMs: 0, onDispatched: () => woken++ });
+    const d = new Dispatcher(store, clock, { dispatch: dispatchFor(store), safetyIntervalMs: 0, onDispatched: () => woken++ });
     await d.start();
     assert.equal(woken, 1);
     assert.deepEqual(await store.readChanges(10), []);
@@ -131,7 +134,7 @@ describe('dispatch: the outbox', () => {
     await real.putSubscription(sub());
     await change(real, ADELE, 'one');
     const errors: unknown[] = [];
-    const d = new Dispatcher(store, manualClock(T0), { safetyIntervalMs: 0, onError: (e) => errors.push(e) });
+    const d = new Dispatcher(store, manualClock(T0), { dispatch: dispatchFor(store), safetyIntervalMs: 0, onError: (e) => errors.push(e) });
     await d.start();
     assert.equal(errors.length, 1);
     assert.equal((await real.readChanges(10)).length, 1, 'the event is still in the outbox');
@@ -147,8 +150,8 @@ describe('dispatch: the outbox', () => {
     const store = await storeWithUsers();
     for (let i = 0; i < 5; i++) await store.putSubscription(sub());
     for (let i = 0; i < 20; i++) await change(store, ADELE, `m${i}`);
-    const d1 = new Dispatcher(store, manualClock(T0), { safetyIntervalMs: 0, readLimit: 7 });
-    const d2 = new Dispatcher(store, manualClock(T0), { safetyIntervalMs: 0, readLimit: 7 });
+    const d1 = new Dispatcher(store, manualClock(T0), { dispatch: dispatchFor(store), safetyIntervalMs: 0, readLimit: 7 });
+    const d2 = new Dispatcher(store, manualClock(T0), { dispatch: dispatchFor(store), safetyIntervalMs: 0, readLimit: 7 });
     await Promise.all([d1.start(), d2.start()]);
     assert.equal(await store.countDeliveries(), 100);
     assert.equal(d1.events + d2.events, 20);
@@ -161,7 +164,7 @@ describe('dispatch: the outbox', () => {
     for (let i = 0; i < 1000; i++) await store.putSubscription(sub());
     await change(store, ADELE, 'one');
     await change(store, ADELE, 'two');
-    const d = new Dispatcher(store, manualClock(T0), { safetyIntervalMs: 0, chunkDeliveries: 300 });
+    const d = new Dispatcher(store, manualClock(T0), { dispatch: dispatchFor(store), safetyIntervalMs: 0, chunkDeliveries: 300 });
     await d.start();
     assert.equal(await store.countDeliveries(), 2000);
     assert.deepEqual(await store.readChanges(10), []);
@@ -176,7 +179,7 @@ describe('dispatch: the outbox', () => {
     await store.putSubscription(sub({ expiresAt: T0 + 1000 }));
     await change(store, ADELE, 'last words');
     await store.deleteUser(TENANT, ADELE);
-    const d = new Dispatcher(store, manualClock(T0 + 1000), { safetyIntervalMs: 0 });
+    const d = new Dispatcher(store, manualClock(T0 + 1000), { dispatch: dispatchFor(store), safetyIntervalMs: 0 });
     await d.start();
     const queued = await store.claimDeliveries(T0 + 1000, 10, 1000);
     assert.deepEqual(queued.map((q) => q.subscriptionId), [live.id]);

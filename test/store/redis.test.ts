@@ -16,10 +16,11 @@ import { newRecord, parseSequence, transition } from '../../src/domain/record.ts
 import { setStatusMessage } from '../../src/domain/statusMessage.ts';
 import type { PresenceRecord } from '../../src/domain/types.ts';
 import type { NewDelivery } from '../../src/domain/subscription.ts';
+import { markReauthorizationNotice } from '../../src/notifications/reauthorization.ts';
 import { UpnTaken } from '../../src/store/errors.ts';
 import { openStore } from '../../src/store/index.ts';
 import { SHARDS, openRedisStore, parseRedisUrl, redact, shardOf, type RedisStore } from '../../src/store/redis/redisStore.ts';
-import { storeContract } from './contract.ts';
+import { storeContract } from './contract/index.ts';
 
 const REDIS_URL = process.env.PRESENTLY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CLUSTER_URL = process.env.PRESENTLY_TEST_REDIS_CLUSTER_URL;
@@ -96,14 +97,14 @@ if (!unreachable) {
   storeContract(
     'redis',
     () => openRedisStore({ url: REDIS_URL, prefix: freshPrefix() }),
-    (closed) => openRedisStore({ url: closed.url, prefix: closed.prefix }),
+    (closed) => openRedisStore({ url: closed.backend.url, prefix: closed.backend.prefix }),
   );
 }
 if (CLUSTER_URL) {
   storeContract(
     'redis cluster',
     () => openRedisStore({ url: CLUSTER_URL, prefix: freshPrefix() }),
-    (closed) => openRedisStore({ url: closed.url, prefix: closed.prefix }),
+    (closed) => openRedisStore({ url: closed.backend.url, prefix: closed.backend.prefix }),
   );
 }
 
@@ -201,11 +202,11 @@ function redisSuite(name: string, url: string, skip: string | false): void {
       const [store] = await nodes(1) as [RedisStore];
       try {
         for (let n = 0; n < 40; n++) {
-          const keys = store.keysOfUser(T1, uid(n));
+          const keys = store.backend.keysOfUser(T1, uid(n));
           assert.equal(new Set(keys.map(keySlot)).size, 1, `keys of ${uid(n)}: ${keys.join(', ')}`);
-          assert.equal(keySlot(keys[0]!), keySlot(`${store.shardBase(shardOf(`${T1}/${uid(n)}`))}:anything`));
+          assert.equal(keySlot(keys[0]!), keySlot(`${store.backend.shardBase(shardOf(`${T1}/${uid(n)}`))}:anything`));
         }
-        const slots = new Set(Array.from({ length: SHARDS }, (_, k) => keySlot(store.shardBase(k))));
+        const slots = new Set(Array.from({ length: SHARDS }, (_, k) => keySlot(store.backend.shardBase(k))));
         assert.equal(slots.size, SHARDS, 'one slot per shard');
 
         // What the store really wrote: every key with a hash tag is in its shard's slot, and a user's keys are in
@@ -214,8 +215,8 @@ function redisSuite(name: string, url: string, skip: string | false): void {
         await store.updatePresence(T1, uid(1), increment);
         const [event] = await store.readChanges(10);
         await store.dispatchChanges([event!.id], [delivery(1)]);
-        const written = await scanKeys(admin, `${store.prefix}*`);
-        const userSlot = keySlot(store.keysOfUser(T1, uid(1))[0]!);
+        const written = await scanKeys(admin, `${store.backend.prefix}*`);
+        const userSlot = keySlot(store.backend.keysOfUser(T1, uid(1))[0]!);
         const tagged = written.filter((k) => k.includes('{'));
         assert.ok(tagged.length >= 6, tagged.join(', '));
         for (const key of tagged) assert.equal(keySlot(key), userSlot, key);
@@ -308,6 +309,30 @@ function redisSuite(name: string, url: string, skip: string | false): void {
       }
     });
 
+    it('four nodes marking one subscription\'s reauthorisation notice: exactly one wins and queues it', async () => {
+      const stores = await nodes(4);
+      try {
+        const sub = {
+          id: '5ab5c000-0000-4000-8000-000000000042', tenantId: T1, applicationId: T1, creatorId: uid(1),
+          changeType: 'updated' as const, resource: `communications/presences/${uid(1)}`, userIds: [uid(1)],
+          notificationUrl: 'https://app.example/h', lifecycleNotificationUrl: 'https://app.example/life',
+          expiresAt: NOW + 3_600_000, clientState: null, includeResourceData: false, encryptionCertificate: null,
+          encryptionCertificateId: null, latestSupportedTlsVersion: 'v1_2', reauthorizationNotifiedAt: null, createdAt: NOW,
+        };
+        await stores[0]!.putSubscription(sub);
+        const lifetime = { expiresAt: sub.expiresAt, since: sub.expiresAt - 600_000 };
+        const notice = { ...delivery(1), kind: 'lifecycle' as const, userId: null, url: sub.lifecycleNotificationUrl };
+        const results = await Promise.all(stores.flatMap((s, n) => [0, 1, 2].map((i) => s.updateSubscription(
+          sub.id, (current) => markReauthorizationNotice(current, lifetime, lifetime.since + n * 3 + i), [notice]))));
+        const winners = results.filter((r) => r !== null);
+        assert.equal(winners.length, 1, `winners: ${winners.length}`);
+        assert.deepEqual(await stores[3]!.getSubscription(sub.id), winners[0]);
+        assert.equal(await stores[2]!.countDeliveries(), 1, 'one notice over all nodes');
+      } finally {
+        await closeAll(stores);
+      }
+    });
+
     it('readChanges merges the shards in commit order, a batch at a time', async () => {
       const [store] = await nodes(1) as [RedisStore];
       try {
@@ -335,7 +360,7 @@ function redisSuite(name: string, url: string, skip: string | false): void {
     it('takes over a UPN left claimed by an interrupted call once the claim is old, and never a live one', async () => {
       const [store] = await nodes(1) as [RedisStore];
       try {
-        const upnKey = `${store.prefix}upn:ghost@contoso.example`;
+        const upnKey = `${store.backend.prefix}upn:ghost@contoso.example`;
         // A claim whose owner never got written, made just now: kept (a putUser may be in flight).
         const serverNow = Number((await admin.time())[0]);
         await admin.set(upnKey, `${T1}/${uid(99)}|${serverNow}`);
@@ -366,7 +391,7 @@ function redisSuite(name: string, url: string, skip: string | false): void {
         assert.equal(await store.countDeliveries(), 4);
         await store.deleteSubscription(sub);
         assert.equal(await store.countDeliveries(), 1);
-        assert.deepEqual(await scanKeys(admin, `${store.prefix}*:ds:${sub}`), [], 'no delivery set left behind');
+        assert.deepEqual(await scanKeys(admin, `${store.backend.prefix}*:ds:${sub}`), [], 'no delivery set left behind');
       } finally {
         await store.close();
       }
@@ -383,7 +408,7 @@ function redisSuite(name: string, url: string, skip: string | false): void {
       const store = await openStore({ kind: 'redis', redisUrl: url, redisPrefix: prefix });
       try {
         assert.equal(store.kind, 'redis');
-        assert.equal(store.exclusive, false);
+        assert.equal(store.facts.soleWriter, false);
         await store.setMeta('k', 'v');
         assert.equal(await admin.hget(`${prefix}meta`, 'k'), 'v');
       } finally {

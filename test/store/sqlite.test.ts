@@ -14,7 +14,7 @@ import { newRecord, transition } from '../../src/domain/record.ts';
 import { DB_FILE, openStore } from '../../src/store/index.ts';
 import { MIGRATIONS, SCHEMA_VERSION, migrate } from '../../src/store/sqlite/migrations.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqliteStore.ts';
-import { storeContract } from './contract.ts';
+import { storeContract } from './contract/index.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'presently-'));
@@ -43,7 +43,7 @@ const tableNames = (db: Database.Database) =>
 storeContract(
   'sqlite file',
   () => openSqliteStore({ path: path.join(freshDir(), DB_FILE) }),
-  (closed) => openSqliteStore({ path: closed.path }),
+  (closed) => openSqliteStore({ path: closed.backend.path }),
 );
 storeContract('sqlite :memory:', () => openStore({ kind: 'memory', dataDir: freshDir() }));
 
@@ -53,6 +53,7 @@ describe('openStore', () => {
     const store = openStore({ kind: 'sqlite', dataDir });
     try {
       assert.equal(store.kind, 'sqlite');
+      assert.equal(store.facts.soleWriter, true, 'one process writes a SQLite file');
       assert.ok(fs.statSync(path.join(dataDir, 'presently.db')).isFile());
     } finally {
       await store.close();

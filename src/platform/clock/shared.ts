@@ -27,6 +27,7 @@
  */
 import type { ManualClock } from './manual.ts';
 import { manualCore } from './manual.ts';
+import { CONFLICT, retryOnConflict } from '../retry.ts';
 
 /** Where a shared manual clock keeps its time (implemented by the Redis store). */
 export interface SharedClockBackend {
@@ -95,15 +96,14 @@ export async function sharedManualClock(
       return clock.update((now) => now + ms);
     },
     async update(to) {
-      for (let conflicts = 0; ; conflicts++) {
+      await retryOnConflict('moving the shared clock', async () => {
         const from = await refresh();
         const target = to(from);
-        if (target <= from) break;
+        if (target <= from) return;
         const result = await backend.advanceTo(target, from);
         core.observe(result.now);
-        if (result.moved) break;
-        if (conflicts + 1 >= MAX_CONFLICTS) throw new Error(`the shared clock moved under this node ${MAX_CONFLICTS} times in a row; gave up`);
-      }
+        return result.moved ? undefined : CONFLICT;
+      }, MAX_CONFLICTS);
       await core.settle();
     },
     sync: refresh,

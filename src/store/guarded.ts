@@ -1,0 +1,179 @@
+/**
+ * The wrapper around every backend: the rules every store follows, written once, so a backend implements only the
+ * storage itself.
+ *
+ * - Outages: an error the backend recognises as an outage (StoreBackend.isOutage) is rethrown as StoreUnavailable,
+ *   which HTTP answers with 503 and Retry-After; nothing above the store knows a driver's errors.
+ * - Guards and limits: a `limit` of 0 or less asks for nothing, and gets [] without a call; `keep` is at least 1.
+ * - Empty input: an empty list of ids or deliveries changes nothing and costs no call.
+ * - The read–decide–write loop of updateSubscription, over the backend's compare-and-set (src/platform/retry.ts).
+ */
+import type { Delivery, NewDelivery, Subscription } from '../domain/subscription.ts';
+import type { SharedClockBackend } from '../platform/clock/shared.ts';
+import { StoreUnavailable } from './errors.ts';
+import type { Store, StoreBackend } from './ports/index.ts';
+import type { SubscriptionFilter, SubscriptionUpdate } from './ports/subscriptions.ts';
+import { CONFLICT, retryOnConflict } from '../platform/retry.ts';
+
+/** The name the wrapper gives a backend in StoreUnavailable (it reaches users in the 503 message). */
+const BACKEND_NAMES: Record<Store['kind'], string> = { sqlite: 'SQLite', memory: 'memory', redis: 'Redis' };
+
+export class GuardedStore<B extends StoreBackend = StoreBackend> implements Store {
+  readonly kind: Store['kind'];
+  readonly facts: Store['facts'];
+
+  constructor(readonly backend: B) {
+    this.kind = backend.kind;
+    this.facts = backend.facts;
+    if (backend.clock) {
+      const clock = this.guardClock(backend.clock);
+      this.sharedClock = () => clock;
+    }
+  }
+
+  sharedClock?: () => SharedClockBackend;
+
+  /** Runs a backend call, turning an outage into StoreUnavailable. */
+  private async call<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (!(err instanceof StoreUnavailable) && this.backend.isOutage(err)) throw new StoreUnavailable(BACKEND_NAMES[this.kind], err);
+      throw err;
+    }
+  }
+
+  private guardClock(clock: SharedClockBackend): SharedClockBackend {
+    return {
+      read: () => this.call(() => clock.read()),
+      init: (start) => this.call(() => clock.init(start)),
+      advanceTo: (to, from) => this.call(() => clock.advanceTo(to, from)),
+      subscribe: (onChange) => this.call(() => clock.subscribe(onChange)),
+    };
+  }
+
+  ping(): Promise<boolean> {
+    return this.backend.ping();
+  }
+
+  close(): Promise<void> {
+    return this.backend.close();
+  }
+
+  // ---- meta ----
+
+  getMeta(key: string) { return this.call(() => this.backend.meta.getMeta(key)); }
+  setMeta(key: string, value: string) { return this.call(() => this.backend.meta.setMeta(key, value)); }
+  setMetaIfAbsent(key: string, value: string) { return this.call(() => this.backend.meta.setMetaIfAbsent(key, value)); }
+
+  // ---- directory ----
+
+  putTenant(...a: Parameters<Store['putTenant']>) { return this.call(() => this.backend.directory.putTenant(...a)); }
+  getTenant(id: string) { return this.call(() => this.backend.directory.getTenant(id)); }
+  listTenants() { return this.call(() => this.backend.directory.listTenants()); }
+  putUser(...a: Parameters<Store['putUser']>) { return this.call(() => this.backend.directory.putUser(...a)); }
+  getUser(tenantId: string, userId: string) { return this.call(() => this.backend.directory.getUser(tenantId, userId)); }
+  findUserByUpn(upn: string) { return this.call(() => this.backend.directory.findUserByUpn(upn)); }
+  listUsers(tenantId: string) { return this.call(() => this.backend.directory.listUsers(tenantId)); }
+  deleteUser(tenantId: string, userId: string) { return this.call(() => this.backend.directory.deleteUser(tenantId, userId)); }
+  putApp(...a: Parameters<Store['putApp']>) { return this.call(() => this.backend.directory.putApp(...a)); }
+  getApp(id: string) { return this.call(() => this.backend.directory.getApp(id)); }
+  listApps() { return this.call(() => this.backend.directory.listApps()); }
+
+  // ---- presence ----
+
+  getPresence(tenantId: string, userId: string) { return this.call(() => this.backend.presence.getPresence(tenantId, userId)); }
+
+  async getSnapshots(tenantId: string, userIds: readonly string[]): ReturnType<Store['getSnapshots']> {
+    if (userIds.length === 0) return new Map();
+    return this.call(() => this.backend.presence.getSnapshots(tenantId, [...new Set(userIds)]));
+  }
+
+  updatePresence(...a: Parameters<Store['updatePresence']>) { return this.call(() => this.backend.presence.updatePresence(...a)); }
+
+  async dueUsers(now: number, limit: number): ReturnType<Store['dueUsers']> {
+    if (!(limit > 0)) return [];
+    return this.call(() => this.backend.presence.dueUsers(now, Math.floor(limit)));
+  }
+
+  nextDueAt() { return this.call(() => this.backend.presence.nextDueAt()); }
+
+  // ---- outbox ----
+
+  async readChanges(limit: number): ReturnType<Store['readChanges']> {
+    if (!(limit > 0)) return [];
+    return this.call(() => this.backend.outbox.readChanges(Math.floor(limit)));
+  }
+
+  async dispatchChanges(eventIds: readonly string[], deliveries: readonly NewDelivery[]): Promise<boolean> {
+    if (eventIds.length === 0) return false;
+    return this.call(() => this.backend.outbox.dispatchChanges(eventIds, deliveries));
+  }
+
+  // ---- subscriptions ----
+
+  putSubscription(s: Subscription) { return this.call(() => this.backend.subscriptions.putSubscription(s)); }
+  getSubscription(id: string) { return this.call(() => this.backend.subscriptions.getSubscription(id)); }
+  deleteSubscription(id: string) { return this.call(() => this.backend.subscriptions.deleteSubscription(id)); }
+  listSubscriptions(filter: SubscriptionFilter) { return this.call(() => this.backend.subscriptions.listSubscriptions(filter)); }
+  subscriptionsForUser(tenantId: string, userId: string) {
+    return this.call(() => this.backend.subscriptions.subscriptionsForUser(tenantId, userId));
+  }
+
+  async subscriptionsExpiringBy(at: number, limit: number): Promise<Subscription[]> {
+    if (!(limit > 0)) return [];
+    return this.call(() => this.backend.subscriptions.subscriptionsExpiringBy(at, Math.floor(limit)));
+  }
+
+  nextSubscriptionExpiry() { return this.call(() => this.backend.subscriptions.nextSubscriptionExpiry()); }
+
+  async compareAndSetSubscription(expected: Subscription, next: Subscription, enqueue?: readonly NewDelivery[]): Promise<boolean> {
+    if (next.id !== expected.id) throw new Error(`compareAndSetSubscription: cannot change a subscription's id (${expected.id} → ${next.id})`);
+    return this.call(() => this.backend.subscriptions.compareAndSetSubscription(expected, next, enqueue?.length ? enqueue : undefined));
+  }
+
+  updateSubscription(id: string, fn: SubscriptionUpdate, enqueue?: readonly NewDelivery[]): Promise<Subscription | null> {
+    return retryOnConflict(`updateSubscription of ${id}`, async () => {
+      const current = await this.getSubscription(id);
+      if (current === null) return null;
+      const next = fn(current);
+      if (next === null) return null;
+      return (await this.compareAndSetSubscription(current, next, enqueue)) ? next : CONFLICT;
+    });
+  }
+
+  // ---- delivery queue ----
+
+  async enqueueDeliveries(deliveries: readonly NewDelivery[]): Promise<void> {
+    if (deliveries.length > 0) await this.call(() => this.backend.deliveries.enqueueDeliveries(deliveries));
+  }
+
+  async claimDeliveries(now: number, limit: number, leaseMs: number): Promise<Delivery[]> {
+    if (!(limit > 0)) return [];
+    return this.call(() => this.backend.deliveries.claimDeliveries(now, Math.floor(limit), leaseMs));
+  }
+
+  async completeDeliveries(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.call(() => this.backend.deliveries.completeDeliveries([...new Set(ids)]));
+  }
+
+  rescheduleDelivery(id: string, nextAttemptAt: number, attempt: number) {
+    return this.call(() => this.backend.deliveries.rescheduleDelivery(id, nextAttemptAt, attempt));
+  }
+
+  nextDeliveryAt() { return this.call(() => this.backend.deliveries.nextDeliveryAt()); }
+  countDeliveries() { return this.call(() => this.backend.deliveries.countDeliveries()); }
+  countLeasedDeliveries(now: number) { return this.call(() => this.backend.deliveries.countLeasedDeliveries(now)); }
+
+  // ---- endpoint health ----
+
+  recordEndpointDuration(url: string, durationMs: number, at: number, keep: number) {
+    const kept = Math.max(1, Math.floor(keep) || 1);
+    return this.call(() => this.backend.endpoints.recordEndpointDuration(url, durationMs, at, kept));
+  }
+
+  endpointDurations(url: string) { return this.call(() => this.backend.endpoints.endpointDurations(url)); }
+  takeEndpointTurn(url: string, now: number, until: number) {
+    return this.call(() => this.backend.endpoints.takeEndpointTurn(url, now, until));
+  }
+}

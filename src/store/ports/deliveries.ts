@@ -1,0 +1,25 @@
+/** The delivery queue port: notifications waiting for their webhook POST, claimed with a lease. */
+import type { Delivery, NewDelivery } from '../../domain/subscription.ts';
+
+export interface DeliveryQueuePort {
+  enqueueDeliveries(deliveries: readonly NewDelivery[]): Promise<void>;
+  /**
+   * Deliveries due by `now` that nobody holds, earliest first; each returned one is leased until now + leaseMs (not
+   * returned again before that unless completed or rescheduled).
+   */
+  claimDeliveries(now: number, limit: number, leaseMs: number): Promise<Delivery[]>;
+  /** Removes deliveries that were sent (or dropped). Ids this store never handed out are ignored. */
+  completeDeliveries(ids: readonly string[]): Promise<void>;
+  /** Releases a delivery for another attempt at `nextAttemptAt`. */
+  rescheduleDelivery(id: string, nextAttemptAt: number, attempt: number): Promise<void>;
+  /** The earliest nextAttemptAt of any delivery (leased ones count from their lease end), or null. */
+  nextDeliveryAt(): Promise<number | null>;
+  /** How many deliveries are queued. */
+  countDeliveries(): Promise<number>;
+  /**
+   * How many deliveries due by `now` are leased at `now`: claimed by a deliverer (this node's or another's) and not
+   * yet completed or rescheduled. The manual clock's settle waits for those of other nodes. Its cost may grow with
+   * the deliveries not yet due.
+   */
+  countLeasedDeliveries(now: number): Promise<number>;
+}

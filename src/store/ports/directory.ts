@@ -1,0 +1,47 @@
+/**
+ * The directory port: tenants, users and apps. A user is created together with their presence record (and its due
+ * instant), and deleted together with it, so the directory and presence ports share one atomic unit per user.
+ */
+import type { PresenceRecord } from '../../domain/types.ts';
+
+export interface Tenant {
+  id: string;
+  displayName: string;
+}
+
+export interface User {
+  tenantId: string;
+  /** Object id: a lower-case GUID. */
+  id: string;
+  displayName: string;
+  userPrincipalName: string;
+}
+
+export interface App {
+  /** Application (client) id: a lower-case GUID. */
+  id: string;
+  displayName: string;
+}
+
+export interface DirectoryPort {
+  putTenant(tenant: Tenant): Promise<void>;
+  getTenant(id: string): Promise<Tenant | null>;
+  listTenants(): Promise<Tenant[]>;
+
+  /**
+   * Creates the user with `initial` as their presence record, or updates the name and UPN of an existing user (their
+   * presence is kept). Returns true when the user was created. UPNs are unique across all tenants, ignoring case:
+   * rejects with UpnTaken (../errors.ts), changing nothing, when another user has the UPN.
+   */
+  putUser(user: User, initial: PresenceRecord): Promise<boolean>;
+  getUser(tenantId: string, userId: string): Promise<User | null>;
+  /** Case-insensitive. */
+  findUserByUpn(upn: string): Promise<User | null>;
+  listUsers(tenantId: string): Promise<User[]>;
+  /** Removes the user and their presence. Returns false when there was no such user. */
+  deleteUser(tenantId: string, userId: string): Promise<boolean>;
+
+  putApp(app: App): Promise<void>;
+  getApp(id: string): Promise<App | null>;
+  listApps(): Promise<App[]>;
+}

@@ -1,0 +1,73 @@
+/**
+ * The store as small role ports. Each consumer is typed by the port(s) it uses; `Store` is their composition, what
+ * openStore (../index.ts) returns: a backend (StoreBackend) behind the wrapper (../guarded.ts) that applies the
+ * common rules once — argument guards, empty-input short cuts, the conflict-retry loop, and outages turned into
+ * StoreUnavailable (../errors.ts). docs/contributing/store.md explains the whole and how to add a backend.
+ */
+import type { SharedClockBackend } from '../../platform/clock/shared.ts';
+import type { DeliveryQueuePort } from './deliveries.ts';
+import type { DirectoryPort } from './directory.ts';
+import type { EndpointHealthPort } from './endpoints.ts';
+import type { MetaPort } from './meta.ts';
+import type { OutboxPort } from './outbox.ts';
+import type { PresencePort } from './presence.ts';
+import type { SubscriptionStorage, SubscriptionsPort } from './subscriptions.ts';
+
+export type { DeliveryQueuePort } from './deliveries.ts';
+export type { App, DirectoryPort, Tenant, User } from './directory.ts';
+export type { EndpointHealthPort, EndpointSample } from './endpoints.ts';
+export type { MetaPort } from './meta.ts';
+export type { OutboxPort } from './outbox.ts';
+export type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from './presence.ts';
+export type { SubscriptionFilter, SubscriptionStorage, SubscriptionUpdate, SubscriptionsPort } from './subscriptions.ts';
+
+/**
+ * Facts about how a store is deployed. Only the composition root (src/server.ts) reads them, to choose the options
+ * it gives the features (read cache, dispatch strategy, due-index polling); features never branch on the backend.
+ */
+export interface StoreFacts {
+  /**
+   * True when this process is the store's only writer (sqlite, memory): everything written goes through it, so it
+   * may keep what it reads in memory. False when several nodes share the store (redis).
+   */
+  readonly soleWriter: boolean;
+}
+
+/** The shared clock port: where a manual clock shared by every node keeps its time (src/platform/clock/shared.ts). */
+export interface SharedClockPort {
+  /** Only stores shared by several nodes (redis) have it; with the others, the manual clock lives in the process. */
+  sharedClock?(): SharedClockBackend;
+}
+
+/** What every store has besides its ports. */
+export interface StoreHandle {
+  readonly kind: 'sqlite' | 'memory' | 'redis';
+  readonly facts: StoreFacts;
+  /** True when the backend answers. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Every port together: what openStore returns and what the composition root hands out. */
+export interface Store extends StoreHandle, MetaPort, DirectoryPort, PresencePort, OutboxPort, SubscriptionsPort,
+  DeliveryQueuePort, EndpointHealthPort, SharedClockPort {}
+
+/**
+ * What a backend implements: one object per port (so each lives in a file of its own), and how to recognise its
+ * outages. The wrapper (../guarded.ts) turns it into a Store.
+ */
+export interface StoreBackend extends StoreHandle {
+  readonly meta: MetaPort;
+  readonly directory: DirectoryPort;
+  readonly presence: PresencePort;
+  readonly outbox: OutboxPort;
+  readonly subscriptions: SubscriptionStorage;
+  readonly deliveries: DeliveryQueuePort;
+  readonly endpoints: EndpointHealthPort;
+  readonly clock?: SharedClockBackend;
+  /**
+   * True when `err` means the backend cannot be reached or does not answer (refused, reset, timed out): the
+   * wrapper rethrows it as StoreUnavailable, so nothing above the store knows a driver's errors.
+   */
+  isOutage(err: unknown): boolean;
+}

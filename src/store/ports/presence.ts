@@ -1,0 +1,39 @@
+/**
+ * The presence port: each user's record, its due index, and the outbox append that goes with every visible change.
+ * An update commits the record, its due instant and (when the view changed) one change event atomically.
+ */
+import type { Transition } from '../../domain/record.ts';
+import type { PresenceRecord } from '../../domain/types.ts';
+
+/** What a read needs: the published view. Exact while `dueAt` is null or still ahead. */
+export type PresenceSnapshot = Pick<PresenceRecord, 'view' | 'sequenceNumber' | 'dueAt'>;
+
+export interface PresenceKey {
+  tenantId: string;
+  userId: string;
+}
+
+/**
+ * `fn` receives the current record and returns the transition to store, or null to change nothing. It must be
+ * pure: a backend may call it more than once (optimistic retries). The returned record is committed atomically
+ * together with its due instant before the promise resolves.
+ */
+export type PresenceUpdate = (current: PresenceRecord) => Transition | null;
+
+export interface PresencePort {
+  /** The full record of a user, or null when the tenant has no such user. */
+  getPresence(tenantId: string, userId: string): Promise<PresenceRecord | null>;
+  /** Snapshots of the users that exist, keyed by user id; missing ids are absent from the map. */
+  getSnapshots(tenantId: string, userIds: readonly string[]): Promise<Map<string, PresenceSnapshot>>;
+  /**
+   * Atomically applies `fn` to the user's record. Resolves to the committed transition, to null when `fn` returned
+   * null, or to undefined when the user does not exist. When the committed transition has `changed` true, a
+   * ChangeEvent is appended to the outbox (./outbox.ts) in the same atomic update.
+   */
+  updatePresence(tenantId: string, userId: string, fn: PresenceUpdate): Promise<Transition | null | undefined>;
+
+  /** Users whose `dueAt` is at or before `now`, earliest first. A read: asking twice gives the same answer. */
+  dueUsers(now: number, limit: number): Promise<PresenceKey[]>;
+  /** The earliest `dueAt` of any user, or null. */
+  nextDueAt(): Promise<number | null>;
+}

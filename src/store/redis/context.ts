@@ -1,0 +1,116 @@
+/**
+ * What every port module of the Redis store shares: the connection, the key layout (shards, hash tags), running a
+ * Lua script, and the per-user queue of this process. See ./redisStore.ts for the layout as a whole.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import type { PresenceKey } from '../ports/presence.ts';
+import type { Script } from './scripts.ts';
+
+export type Client = Redis | Cluster;
+
+/** How many shards the keyspace is cut into. Part of the data layout: changing it needs a migration. */
+export const SHARDS = 16;
+export const LAYOUT = `v1 shards=${SHARDS} hash=fnv1a32`;
+
+/** FNV-1a, 32 bits, over UTF-16 code units: the shard function (part of the layout). */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+export function shardOf(key: string): number {
+  return fnv1a(key) % SHARDS;
+}
+
+export const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** `<tenantId>/<userId>` → its parts. */
+export function splitMember(member: string): PresenceKey {
+  const i = member.indexOf('/');
+  return { tenantId: member.slice(0, i), userId: member.slice(i + 1) };
+}
+
+export function groupBy<T>(items: Iterable<T>, key: (item: T) => number | null): Map<number, T[]> {
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    if (k === null) continue;
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = []));
+    g.push(item);
+  }
+  return groups;
+}
+
+export class RedisContext {
+  /** Every shard number, 0 … SHARDS - 1. */
+  readonly shards: readonly number[] = Array.from({ length: SHARDS }, (_, k) => k);
+  /** Updates of one user queued in this process (see ./presence.ts). */
+  private readonly userQueues = new Map<string, Promise<void>>();
+
+  constructor(readonly client: Client, readonly prefix: string) {}
+
+  /** The common start of shard k's keys, hash tag included. */
+  shardBase(k: number): string {
+    return `${this.prefix}{${this.prefix}s${k}}`;
+  }
+
+  userShard(tenantId: string, userId: string): number {
+    return shardOf(`${tenantId}/${userId}`);
+  }
+
+  /** The base of the user's shard. */
+  userBase(tenantId: string, userId: string): string {
+    return this.shardBase(this.userShard(tenantId, userId));
+  }
+
+  userKey(tenantId: string, userId: string): string {
+    return `${this.userBase(tenantId, userId)}:u:${tenantId}/${userId}`;
+  }
+
+  /** Runs a script by its hash, loading it on a node that does not have it yet (first use, restart, failover). */
+  async run(script: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
+    try {
+      return await this.client.evalsha(script.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (err instanceof Error && err.message.startsWith('NOSCRIPT')) {
+        return this.client.eval(script.lua, keys.length, ...keys, ...args);
+      }
+      throw err;
+    }
+  }
+
+  /** Runs `fn` after every earlier call queued under `key` in this process has finished. */
+  async queued<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.userQueues.get(key) ?? Promise.resolve();
+    const result = previous.then(fn);
+    const tail = result.then(() => {}, () => {});
+    this.userQueues.set(key, tail);
+    try {
+      return await result;
+    } finally {
+      if (this.userQueues.get(key) === tail) this.userQueues.delete(key);
+    }
+  }
+
+  /** Resolves when every queued call has finished (close). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.userQueues.values()]);
+  }
+
+  /** The earliest score over every shard's zset `suffix` (the due index, the delivery queue). */
+  async earliest(suffix: string): Promise<number | null> {
+    const firsts = await Promise.all(this.shards.map((k) => this.client.zrange(`${this.shardBase(k)}:${suffix}`, 0, 0, 'WITHSCORES')));
+    let min: number | null = null;
+    for (const f of firsts) {
+      if (f.length < 2) continue;
+      const at = Number(f[1]);
+      if (min === null || at < min) min = at;
+    }
+    return min;
+  }
+}

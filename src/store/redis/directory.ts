@@ -1,0 +1,120 @@
+/**
+ * The directory port on Redis. Tenants and apps are one hash each. A user is a hash in their shard (with their
+ * presence: ./presence.ts), plus a member of the shard's tenant-users set.
+ *
+ * A UPN is unique across tenants: putUser first claims the UPN key (a script: set if free, or already ours), then
+ * creates or renames the user (one script in their shard), then releases their previous UPN if it changed. A claim
+ * left behind by an interrupted call (its owner missing, or now having another UPN) may be taken over once it is
+ * STALE_CLAIM_SECONDS old; findUserByUpn checks the owner still has the UPN.
+ */
+import type { PresenceRecord } from '../../domain/types.ts';
+import { encodeDue, encodeRecord } from '../codec.ts';
+import { UpnTaken } from '../errors.ts';
+import type { App, DirectoryPort, Tenant, User } from '../ports/directory.ts';
+import { byString, splitMember, type RedisContext } from './context.ts';
+import { CLAIM_UPN, DELETE_USER, PUT_USER, RELEASE_UPN, STEAL_UPN } from './scripts.ts';
+
+/** A UPN claim whose owner does not have the UPN may be taken over after this long (an interrupted putUser). */
+const STALE_CLAIM_SECONDS = 30;
+
+export class RedisDirectory implements DirectoryPort {
+  constructor(private readonly ctx: RedisContext) {}
+
+  private upnKey(upn: string): string {
+    return `${this.ctx.prefix}upn:${upn.toLowerCase()}`;
+  }
+
+  private async putNamed(hash: 'tenants' | 'apps', item: Tenant | App): Promise<void> {
+    await this.ctx.client.hset(`${this.ctx.prefix}${hash}`, item.id, item.displayName);
+  }
+
+  private async getNamed(hash: 'tenants' | 'apps', id: string): Promise<Tenant | App | null> {
+    const displayName = await this.ctx.client.hget(`${this.ctx.prefix}${hash}`, id);
+    return displayName === null ? null : { id, displayName };
+  }
+
+  private async listNamed(hash: 'tenants' | 'apps'): Promise<(Tenant | App)[]> {
+    const all = await this.ctx.client.hgetall(`${this.ctx.prefix}${hash}`);
+    return Object.keys(all).sort(byString).map((id) => ({ id, displayName: all[id]! }));
+  }
+
+  putTenant(tenant: Tenant) { return this.putNamed('tenants', tenant); }
+  getTenant(id: string) { return this.getNamed('tenants', id); }
+  listTenants() { return this.listNamed('tenants'); }
+  putApp(app: App) { return this.putNamed('apps', app); }
+  getApp(id: string) { return this.getNamed('apps', id); }
+  listApps() { return this.listNamed('apps'); }
+
+  private async readUser(tenantId: string, userId: string): Promise<User | null> {
+    const [tid, id, name, upn] = await this.ctx.client.hmget(this.ctx.userKey(tenantId, userId), 'tid', 'id', 'name', 'upn');
+    if ((tid ?? null) === null || (id ?? null) === null || (name ?? null) === null || (upn ?? null) === null) return null;
+    return { tenantId: tid!, id: id!, displayName: name!, userPrincipalName: upn! };
+  }
+
+  /** Claims the UPN for `owner`; resolves to whether this call took it fresh (so a failure must release it). */
+  private async claimUpn(upn: string, owner: string): Promise<boolean> {
+    const upnKey = this.upnKey(upn);
+    const claim = await this.ctx.run(CLAIM_UPN, [upnKey], [owner]);
+    if (typeof claim !== 'string') return claim === 2;
+    // Someone else's claim: theirs if they still have the UPN; a leftover of an interrupted call otherwise.
+    const other = splitMember(claim.slice(0, claim.lastIndexOf('|')));
+    const theirs = await this.ctx.client.hget(this.ctx.userKey(other.tenantId, other.userId), 'upn');
+    if (theirs !== null && theirs.toLowerCase() === upn.toLowerCase()) throw new UpnTaken(upn);
+    if (await this.ctx.run(STEAL_UPN, [upnKey], [claim, owner, STALE_CLAIM_SECONDS]) !== 1) throw new UpnTaken(upn);
+    return true;
+  }
+
+  async putUser(user: User, initial: PresenceRecord): Promise<boolean> {
+    const { tenantId, id: userId } = user;
+    const owner = `${tenantId}/${userId}`;
+    const upn = user.userPrincipalName;
+    const fresh = await this.claimUpn(upn, owner);
+    const b = this.ctx.userBase(tenantId, userId);
+    const { facts, view } = encodeRecord(initial);
+    let result: [number, string?];
+    try {
+      result = await this.ctx.run(PUT_USER, [`${b}:u:${owner}`, `${b}:due`, `${b}:tu:${tenantId}`, `${b}:ctr`], [
+        tenantId, userId, user.displayName, upn, facts, view, initial.sequenceNumber, encodeDue(initial.dueAt), owner,
+      ]) as [number, string?];
+    } catch (err) {
+      if (fresh) await this.ctx.run(RELEASE_UPN, [this.upnKey(upn)], [owner]).catch(() => {});
+      throw err;
+    }
+    const [created, previousUpn] = result;
+    if (created === 0 && previousUpn !== undefined && previousUpn.toLowerCase() !== upn.toLowerCase()) {
+      await this.ctx.run(RELEASE_UPN, [this.upnKey(previousUpn)], [owner]);
+    }
+    return created === 1;
+  }
+
+  async getUser(tenantId: string, userId: string): Promise<User | null> {
+    return this.readUser(tenantId, userId);
+  }
+
+  async findUserByUpn(upn: string): Promise<User | null> {
+    const claim = await this.ctx.client.get(this.upnKey(upn));
+    if (claim === null) return null;
+    const owner = splitMember(claim.slice(0, claim.lastIndexOf('|')));
+    const user = await this.readUser(owner.tenantId, owner.userId);
+    // A claim left by an interrupted call names a user who does not have the UPN.
+    return user && user.userPrincipalName.toLowerCase() === upn.toLowerCase() ? user : null;
+  }
+
+  async listUsers(tenantId: string): Promise<User[]> {
+    const { ctx } = this;
+    const perShard = await Promise.all(ctx.shards.map((k) => ctx.client.smembers(`${ctx.shardBase(k)}:tu:${tenantId}`)));
+    const ids = perShard.flat().sort(byString);
+    const users = await Promise.all(ids.map((id) => this.readUser(tenantId, id)));
+    return users.filter((u): u is User => u !== null);
+  }
+
+  async deleteUser(tenantId: string, userId: string): Promise<boolean> {
+    const owner = `${tenantId}/${userId}`;
+    const b = this.ctx.userBase(tenantId, userId);
+    const upn = await this.ctx.queued(owner, async () =>
+      await this.ctx.run(DELETE_USER, [`${b}:u:${owner}`, `${b}:due`, `${b}:tu:${tenantId}`], [userId, owner]) as string | null);
+    if (upn === null) return false;
+    await this.ctx.run(RELEASE_UPN, [this.upnKey(upn)], [owner]);
+    return true;
+  }
+}

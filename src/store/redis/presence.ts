@@ -1,0 +1,81 @@
+/**
+ * The presence port on Redis: optimistic, atomic per shard.
+ *
+ * updatePresence reads the record and its `rev`, runs the pure `fn` in JS, and commits with one Lua script (COMMIT in
+ * ./scripts.ts) that checks `rev` is unchanged and then writes the record, a fresh `rev`, the due-index entry and —
+ * when the view changed — the outbox event, all at once. A changed `rev` means another node committed first: read
+ * again and re-run `fn` (the one retry loop, src/platform/retry.ts). No WATCH: that would need a connection per update
+ * in flight. Within one process, updates of the same user are queued one behind another, so conflicts only come from
+ * other nodes and cost one extra round trip, not a storm of retries.
+ *
+ * The due index is a zset per shard; dueUsers and nextDueAt read every shard (one pipelined round trip) and merge.
+ * Exactly-once transitions come from the optimistic commit, not from a lease: every node's scheduler may see the same
+ * due user, but the transition is only made by `fn` when the record it reads is still due, and only one commit of a
+ * given `rev` succeeds — the others re-read a record that is no longer due and change nothing (catchUp returns null).
+ * A claim-with-lease inside dueUsers would break its contract (it is a read: the contract suite calls it repeatedly
+ * and expects the same answer) and would only save duplicate reads, which are bounded by the number of nodes.
+ */
+import type { Transition } from '../../domain/record.ts';
+import type { PresenceRecord } from '../../domain/types.ts';
+import { decodeDue, decodeRecord, decodeView, encodeDue, encodeRecord } from '../codec.ts';
+import type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from '../ports/presence.ts';
+import { CONFLICT, retryOnConflict } from '../../platform/retry.ts';
+import { byString, splitMember, type RedisContext } from './context.ts';
+import { COMMIT } from './scripts.ts';
+
+export class RedisPresence implements PresencePort {
+  constructor(private readonly ctx: RedisContext) {}
+
+  async getPresence(tenantId: string, userId: string): Promise<PresenceRecord | null> {
+    const [facts, view, seq, due] = await this.ctx.client.hmget(this.ctx.userKey(tenantId, userId), 'facts', 'view', 'seq', 'due');
+    if (!facts || !view || seq === null || seq === undefined) return null;
+    return decodeRecord(facts, view, seq, decodeDue(due));
+  }
+
+  async getSnapshots(tenantId: string, userIds: readonly string[]): Promise<Map<string, PresenceSnapshot>> {
+    const result = new Map<string, PresenceSnapshot>();
+    // One HMGET per user, issued together: ioredis sends them as one pipeline per node.
+    const rows = await Promise.all(userIds.map((id) => this.ctx.client.hmget(this.ctx.userKey(tenantId, id), 'view', 'seq', 'due')));
+    for (const [i, [view, seq, due]] of rows.entries()) {
+      if (!view || seq === null || seq === undefined) continue;
+      result.set(userIds[i]!, { view: decodeView(view), sequenceNumber: seq, dueAt: decodeDue(due) });
+    }
+    return result;
+  }
+
+  async updatePresence(tenantId: string, userId: string, fn: PresenceUpdate): Promise<Transition | null | undefined> {
+    const owner = `${tenantId}/${userId}`;
+    const b = this.ctx.userBase(tenantId, userId);
+    const keys = [`${b}:u:${owner}`, `${b}:due`, `${b}:out`, `${b}:ctr`];
+    return this.ctx.queued(owner, () => retryOnConflict(`updatePresence of ${owner}`, async () => {
+      const [facts, view, seq, due, rev] = await this.ctx.client.hmget(keys[0]!, 'facts', 'view', 'seq', 'due', 'rev');
+      if (!facts || !view || seq === null || seq === undefined || rev === null || rev === undefined) return undefined;
+      const result = fn(decodeRecord(facts, view, seq, decodeDue(due)));
+      if (result === null) return null;
+      const { record } = result;
+      const encoded = encodeRecord(record);
+      const outcome = await this.ctx.run(COMMIT, keys, [
+        rev, encoded.facts, encoded.view, record.sequenceNumber, encodeDue(record.dueAt),
+        result.changed ? '1' : '0', owner, tenantId, userId, String(result.at),
+      ]);
+      if (outcome === -1) return undefined;
+      return outcome === 0 ? CONFLICT : result;
+    }));
+  }
+
+  async dueUsers(now: number, limit: number): Promise<PresenceKey[]> {
+    const { ctx } = this;
+    const perShard = await Promise.all(ctx.shards.map((k) =>
+      ctx.client.zrangebyscore(`${ctx.shardBase(k)}:due`, '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit)));
+    const due: { at: number; key: PresenceKey }[] = [];
+    for (const flat of perShard) {
+      for (let i = 0; i < flat.length; i += 2) due.push({ at: Number(flat[i + 1]), key: splitMember(flat[i]!) });
+    }
+    due.sort((a, b) => a.at - b.at || byString(a.key.tenantId, b.key.tenantId) || byString(a.key.userId, b.key.userId));
+    return due.slice(0, limit).map((d) => d.key);
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    return this.ctx.earliest('due');
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The subscriptions port on Redis. A subscription is one JSON string plus its index entries (tenant set, one set per
+ * watched user, expiry zset), on different slots. putSubscription writes the subscription first and its index entries
+ * after; deleteSubscription removes the subscription first (GETDEL) and its index entries and deliveries after.
+ * Readers look each id up and ignore those whose subscription is missing or no longer matches (tenant, users,
+ * expiry), so an interrupted call never shows a wrong subscription.
+ *
+ * compareAndSetSubscription is SET_IF_UNCHANGED on the JSON, then the enqueue. The subscription key and the delivery
+ * queue are on different slots, so the two cannot be one script on a cluster: a node dying between them loses what it
+ * would have enqueued (never enqueues it twice) — the order the port asks for.
+ */
+import type { NewDelivery, Subscription } from '../../domain/subscription.ts';
+import { decodeSubscription, encodeSubscription } from '../codec.ts';
+import type { SubscriptionFilter, SubscriptionStorage } from '../ports/subscriptions.ts';
+import { byString, type RedisContext } from './context.ts';
+import type { RedisDeliveries } from './deliveries.ts';
+import { DROP_SUBSCRIPTION_DELIVERIES, SET_IF_UNCHANGED } from './scripts.ts';
+
+export class RedisSubscriptions implements SubscriptionStorage {
+  constructor(private readonly ctx: RedisContext, private readonly deliveries: RedisDeliveries) {}
+
+  private key(id: string): string {
+    return `${this.ctx.prefix}sub:${id}`;
+  }
+
+  private ofUserKey(tenantId: string, userId: string): string {
+    return `${this.ctx.prefix}subs:u:${tenantId}/${userId}`;
+  }
+
+  private ofTenantKey(tenantId: string): string {
+    return `${this.ctx.prefix}subs:t:${tenantId}`;
+  }
+
+  private get expiryKey(): string {
+    return `${this.ctx.prefix}subs:exp`;
+  }
+
+  private async read(ids: readonly string[]): Promise<(Subscription | null)[]> {
+    const raw = await Promise.all(ids.map((id) => this.ctx.client.get(this.key(id))));
+    return raw.map((json) => (json === null ? null : decodeSubscription(json)));
+  }
+
+  /** Removes the index entries of `old` that `now` (the subscription as written now, if any) no longer has. */
+  private dropIndexEntries(id: string, old: Subscription, now?: Subscription): Promise<unknown>[] {
+    const { client } = this.ctx;
+    const sameTenant = now !== undefined && old.tenantId === now.tenantId;
+    const users = new Set(now?.userIds);
+    const ops: Promise<unknown>[] = [];
+    if (!sameTenant) ops.push(client.srem(this.ofTenantKey(old.tenantId), id));
+    for (const u of new Set(old.userIds)) {
+      if (!sameTenant || !users.has(u)) ops.push(client.srem(this.ofUserKey(old.tenantId, u), id));
+    }
+    return ops;
+  }
+
+  async putSubscription(subscription: Subscription): Promise<void> {
+    const { id, tenantId } = subscription;
+    const { client } = this.ctx;
+    const previous = await client.get(this.key(id));
+    // The subscription first, then its index entries: readers ignore entries that do not match the subscription.
+    await client.set(this.key(id), encodeSubscription(subscription));
+    const ops: Promise<unknown>[] = [
+      client.sadd(this.ofTenantKey(tenantId), id),
+      client.zadd(this.expiryKey, subscription.expiresAt, id),
+      ...[...new Set(subscription.userIds)].map((u) => client.sadd(this.ofUserKey(tenantId, u), id)),
+    ];
+    if (previous !== null) ops.push(...this.dropIndexEntries(id, decodeSubscription(previous), subscription));
+    await Promise.all(ops);
+  }
+
+  async getSubscription(id: string): Promise<Subscription | null> {
+    const json = await this.ctx.client.get(this.key(id));
+    return json === null ? null : decodeSubscription(json);
+  }
+
+  async deleteSubscription(id: string): Promise<boolean> {
+    const { ctx } = this;
+    const json = await ctx.client.getdel(this.key(id));
+    const ops: Promise<unknown>[] = ctx.shards.map((k) => {
+      const b = ctx.shardBase(k);
+      return ctx.run(DROP_SUBSCRIPTION_DELIVERIES, [`${b}:dq`], [b, id]);
+    });
+    ops.push(ctx.client.zrem(this.expiryKey, id));
+    if (json !== null) ops.push(...this.dropIndexEntries(id, decodeSubscription(json)));
+    await Promise.all(ops);
+    return json !== null;
+  }
+
+  async compareAndSetSubscription(expected: Subscription, next: Subscription, enqueue?: readonly NewDelivery[]): Promise<boolean> {
+    const set = await this.ctx.run(SET_IF_UNCHANGED, [this.key(expected.id)], [encodeSubscription(expected), encodeSubscription(next)]);
+    if (set !== 1) return false;
+    // What the index entries hold (tenant, users, expiry) may have changed too.
+    await this.reindex(expected, next);
+    // Won: only this call enqueues (see the header for the window between the two).
+    if (enqueue) await this.deliveries.enqueueDeliveries(enqueue);
+    return true;
+  }
+
+  private async reindex(old: Subscription, now: Subscription): Promise<void> {
+    if (old.tenantId === now.tenantId && old.expiresAt === now.expiresAt && old.userIds.join() === now.userIds.join()) return;
+    const { client } = this.ctx;
+    await Promise.all([
+      client.sadd(this.ofTenantKey(now.tenantId), now.id),
+      client.zadd(this.expiryKey, now.expiresAt, now.id),
+      ...[...new Set(now.userIds)].map((u) => client.sadd(this.ofUserKey(now.tenantId, u), now.id)),
+      ...this.dropIndexEntries(now.id, old, now),
+    ]);
+  }
+
+  async listSubscriptions(filter: SubscriptionFilter): Promise<Subscription[]> {
+    const ids = (await this.ctx.client.smembers(this.ofTenantKey(filter.tenantId))).sort(byString);
+    return (await this.read(ids)).filter((s): s is Subscription => s !== null
+      && s.tenantId === filter.tenantId
+      && (filter.applicationId === undefined || s.applicationId === filter.applicationId)
+      && (filter.creatorId === undefined || s.creatorId === filter.creatorId));
+  }
+
+  async subscriptionsForUser(tenantId: string, userId: string): Promise<Subscription[]> {
+    const ids = (await this.ctx.client.smembers(this.ofUserKey(tenantId, userId))).sort(byString);
+    return (await this.read(ids)).filter((s): s is Subscription => s !== null
+      && s.tenantId === tenantId && s.userIds.includes(userId));
+  }
+
+  async subscriptionsExpiringBy(at: number, limit: number): Promise<Subscription[]> {
+    const ids = await this.ctx.client.zrangebyscore(this.expiryKey, '-inf', at, 'LIMIT', 0, limit);
+    return (await this.read(ids)).filter((s): s is Subscription => s !== null && s.expiresAt <= at);
+  }
+
+  async nextSubscriptionExpiry(): Promise<number | null> {
+    const first = await this.ctx.client.zrange(this.expiryKey, 0, 0, 'WITHSCORES');
+    return first.length < 2 ? null : Number(first[1]);
+  }
+}

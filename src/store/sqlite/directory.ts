@@ -1,0 +1,139 @@
+/**
+ * The directory port on SQLite: tenants, apps, and users. A user's row and their presence row are created and
+ * deleted in one transaction; the UPN's uniqueness is the `upn_lower` unique index.
+ */
+import type Database from 'better-sqlite3';
+import type { PresenceRecord } from '../../domain/types.ts';
+import { encodeRecord } from '../codec.ts';
+import { UpnTaken } from '../errors.ts';
+import type { App, DirectoryPort, Tenant, User } from '../ports/directory.ts';
+import { isUniqueViolation } from './ids.ts';
+
+interface NameRow { id: string; display_name: string }
+interface UserRow { tenant_id: string; id: string; display_name: string; upn: string }
+interface UserParams { tenantId: string; id: string; displayName: string; upn: string; upnLower: string }
+interface PresenceParams { tenantId: string; userId: string; facts: string; view: string; seq: string; dueAt: number | null }
+
+const toName = (r: NameRow): Tenant & App => ({ id: r.id, displayName: r.display_name });
+const toUser = (r: UserRow): User => ({
+  tenantId: r.tenant_id, id: r.id, displayName: r.display_name, userPrincipalName: r.upn,
+});
+
+function prepare(db: Database.Database) {
+  const named = (table: 'tenants' | 'apps') => ({
+    put: db.prepare<[string, string]>(
+      `INSERT INTO ${table} (id, display_name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name`,
+    ),
+    get: db.prepare<[string], NameRow>(`SELECT id, display_name FROM ${table} WHERE id = ?`),
+    list: db.prepare<[], NameRow>(`SELECT id, display_name FROM ${table} ORDER BY id`),
+  });
+  return {
+    tenants: named('tenants'),
+    apps: named('apps'),
+    updateUser: db.prepare<[UserParams]>(
+      `UPDATE users SET display_name = @displayName, upn = @upn, upn_lower = @upnLower
+       WHERE tenant_id = @tenantId AND id = @id`,
+    ),
+    insertUser: db.prepare<[UserParams]>(
+      `INSERT INTO users (tenant_id, id, display_name, upn, upn_lower)
+       VALUES (@tenantId, @id, @displayName, @upn, @upnLower)`,
+    ),
+    getUser: db.prepare<[string, string], UserRow>(
+      'SELECT tenant_id, id, display_name, upn FROM users WHERE tenant_id = ? AND id = ?',
+    ),
+    findUserByUpn: db.prepare<[string], UserRow>('SELECT tenant_id, id, display_name, upn FROM users WHERE upn_lower = ?'),
+    listUsers: db.prepare<[string], UserRow>(
+      'SELECT tenant_id, id, display_name, upn FROM users WHERE tenant_id = ? ORDER BY id',
+    ),
+    deleteUser: db.prepare<[string, string]>('DELETE FROM users WHERE tenant_id = ? AND id = ?'),
+    insertPresence: db.prepare<[PresenceParams]>(
+      `INSERT INTO presence (tenant_id, user_id, facts, view, seq, due_at)
+       VALUES (@tenantId, @userId, @facts, @view, @seq, @dueAt)`,
+    ),
+    deletePresence: db.prepare<[string, string]>('DELETE FROM presence WHERE tenant_id = ? AND user_id = ?'),
+  };
+}
+
+export class SqliteDirectory implements DirectoryPort {
+  private readonly stmt: ReturnType<typeof prepare>;
+  private readonly txPutUser: (user: User, initial: PresenceRecord) => boolean;
+  private readonly txDeleteUser: (tenantId: string, userId: string) => boolean;
+
+  constructor(db: Database.Database) {
+    const s = (this.stmt = prepare(db));
+    const putUser = db.transaction((user: User, initial: PresenceRecord): boolean => {
+      const row = {
+        tenantId: user.tenantId, id: user.id, displayName: user.displayName,
+        upn: user.userPrincipalName, upnLower: user.userPrincipalName.toLowerCase(),
+      };
+      if (s.updateUser.run(row).changes > 0) return false;
+      s.insertUser.run(row);
+      s.insertPresence.run({
+        tenantId: user.tenantId, userId: user.id, ...encodeRecord(initial), seq: initial.sequenceNumber, dueAt: initial.dueAt,
+      });
+      return true;
+    });
+    this.txPutUser = (user, initial) => {
+      try {
+        return putUser.immediate(user, initial);
+      } catch (err) {
+        // The primary key cannot clash (an existing user is updated), so a unique violation is the UPN's.
+        if (isUniqueViolation(err)) throw new UpnTaken(user.userPrincipalName);
+        throw err;
+      }
+    };
+    const deleteUser = db.transaction((tenantId: string, userId: string): boolean => {
+      s.deletePresence.run(tenantId, userId);
+      return s.deleteUser.run(tenantId, userId).changes > 0;
+    });
+    this.txDeleteUser = (tenantId, userId) => deleteUser.immediate(tenantId, userId);
+  }
+
+  async putTenant(tenant: Tenant): Promise<void> {
+    this.stmt.tenants.put.run(tenant.id, tenant.displayName);
+  }
+
+  async getTenant(id: string): Promise<Tenant | null> {
+    const row = this.stmt.tenants.get.get(id);
+    return row ? toName(row) : null;
+  }
+
+  async listTenants(): Promise<Tenant[]> {
+    return this.stmt.tenants.list.all().map(toName);
+  }
+
+  async putUser(user: User, initial: PresenceRecord): Promise<boolean> {
+    return this.txPutUser(user, initial);
+  }
+
+  async getUser(tenantId: string, userId: string): Promise<User | null> {
+    const row = this.stmt.getUser.get(tenantId, userId);
+    return row ? toUser(row) : null;
+  }
+
+  async findUserByUpn(upn: string): Promise<User | null> {
+    const row = this.stmt.findUserByUpn.get(upn.toLowerCase());
+    return row ? toUser(row) : null;
+  }
+
+  async listUsers(tenantId: string): Promise<User[]> {
+    return this.stmt.listUsers.all(tenantId).map(toUser);
+  }
+
+  async deleteUser(tenantId: string, userId: string): Promise<boolean> {
+    return this.txDeleteUser(tenantId, userId);
+  }
+
+  async putApp(app: App): Promise<void> {
+    this.stmt.apps.put.run(app.id, app.displayName);
+  }
+
+  async getApp(id: string): Promise<App | null> {
+    const row = this.stmt.apps.get.get(id);
+    return row ? toName(row) : null;
+  }
+
+  async listApps(): Promise<App[]> {
+    return this.stmt.apps.list.all().map(toName);
+  }
+}

@@ -1,0 +1,36 @@
+/** The meta port on SQLite: one row per key. */
+import type Database from 'better-sqlite3';
+import type { MetaPort } from '../ports/meta.ts';
+
+export class SqliteMeta implements MetaPort {
+  private readonly get;
+  private readonly set;
+  private readonly setIfAbsent: (key: string, value: string) => string;
+
+  constructor(db: Database.Database) {
+    const get = (this.get = db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck());
+    this.set = db.prepare<[string, string]>(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
+    const insertIfAbsent = db.prepare<[string, string]>(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',
+    );
+    const tx = db.transaction((key: string, value: string): string => {
+      insertIfAbsent.run(key, value);
+      return get.get(key)!;
+    });
+    this.setIfAbsent = (key, value) => tx.immediate(key, value);
+  }
+
+  async getMeta(key: string): Promise<string | null> {
+    return this.get.get(key) ?? null;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.set.run(key, value);
+  }
+
+  async setMetaIfAbsent(key: string, value: string): Promise<string> {
+    return this.setIfAbsent(key, value);
+  }
+}

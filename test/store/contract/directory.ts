@@ -1,0 +1,166 @@
+/** The store contract, the directory port: tenants, apps, users (and the UPN index). Run by ./index.ts against every backend. */
+import assert from 'node:assert/strict';
+import { beforeEach, describe, it } from 'node:test';
+import { newRecord } from '../../../src/domain/record.ts';
+import { UpnTaken } from '../../../src/store/errors.ts';
+import type { Store } from '../../../src/store/types.ts';
+import { T1, T2, APP, NOW, MIN, HOUR, uid, user, withStatus, recordDueAt, key, byId } from './fixtures.ts';
+
+export function directoryContract(use: () => Store): void {
+  let store: Store;
+  beforeEach(() => {
+    store = use();
+  });
+
+  describe('tenants', () => {
+    it('creates, reads, renames and lists tenants', async () => {
+      assert.equal(await store.getTenant(T1), null);
+      await store.putTenant({ id: T1, displayName: 'Contoso' });
+      await store.putTenant({ id: T2, displayName: 'Fabrikam' });
+      assert.deepEqual(await store.getTenant(T1), { id: T1, displayName: 'Contoso' });
+      await store.putTenant({ id: T1, displayName: 'Contoso Ltd' });
+      assert.deepEqual(await store.getTenant(T1), { id: T1, displayName: 'Contoso Ltd' });
+      assert.deepEqual(byId(await store.listTenants()), byId([
+        { id: T1, displayName: 'Contoso Ltd' },
+        { id: T2, displayName: 'Fabrikam' },
+      ]));
+    });
+  });
+
+  describe('apps', () => {
+    it('creates, reads, renames and lists apps', async () => {
+      const other = uid(42);
+      assert.equal(await store.getApp(APP), null);
+      await store.putApp({ id: APP, displayName: 'Presently Dev App' });
+      await store.putApp({ id: other, displayName: 'Busy Light' });
+      await store.putApp({ id: APP, displayName: 'Dev App' });
+      assert.deepEqual(await store.getApp(APP), { id: APP, displayName: 'Dev App' });
+      assert.deepEqual(byId(await store.listApps()), byId([
+        { id: APP, displayName: 'Dev App' },
+        { id: other, displayName: 'Busy Light' },
+      ]));
+    });
+  });
+
+  describe('users', () => {
+    it('putUser creates a user with their initial presence and returns true', async () => {
+      const initial = newRecord(NOW);
+      assert.equal(await store.putUser(user(1), initial), true);
+      assert.deepEqual(await store.getUser(T1, uid(1)), user(1));
+      assert.deepEqual(await store.getPresence(T1, uid(1)), initial);
+    });
+
+    it('putUser on an existing user updates name and UPN, keeps presence, and returns false', async () => {
+      await store.putUser(user(1), newRecord(NOW));
+      const changed = await store.updatePresence(T1, uid(1), (r) => withStatus(r, 'Working from home', NOW, null));
+      const renamed = { ...user(1), displayName: 'Adele Vance', userPrincipalName: 'AdeleV@contoso.example' };
+      assert.equal(await store.putUser(renamed, newRecord(NOW + HOUR)), false);
+      assert.deepEqual(await store.getUser(T1, uid(1)), renamed);
+      assert.deepEqual(await store.getPresence(T1, uid(1)), changed?.record);
+      assert.equal((await store.listUsers(T1)).length, 1);
+    });
+
+    it('finds a user by UPN ignoring case, keeping the UPN as given', async () => {
+      await store.putUser({ ...user(1), userPrincipalName: 'AdeleV@Contoso.example' }, newRecord(NOW));
+      await store.putUser({ ...user(2, T2), userPrincipalName: 'ÅSA@fabrikam.example' }, newRecord(NOW));
+      for (const upn of ['AdeleV@Contoso.example', 'adelev@contoso.example', 'ADELEV@CONTOSO.EXAMPLE']) {
+        assert.deepEqual(await store.findUserByUpn(upn), { ...user(1), userPrincipalName: 'AdeleV@Contoso.example' });
+      }
+      assert.equal((await store.findUserByUpn('åsa@fabrikam.example'))?.id, uid(2));
+      assert.equal(await store.findUserByUpn('nobody@contoso.example'), null);
+    });
+
+    it('finds a user by their new UPN after a change, and not by the old one', async () => {
+      await store.putUser(user(1), newRecord(NOW));
+      await store.putUser({ ...user(1), userPrincipalName: 'renamed@contoso.example' }, newRecord(NOW));
+      assert.equal(await store.findUserByUpn(user(1).userPrincipalName), null);
+      assert.equal((await store.findUserByUpn('RENAMED@contoso.example'))?.id, uid(1));
+    });
+
+    it('lets a user change the case of their own UPN', async () => {
+      await store.putUser(user(1), newRecord(NOW));
+      const upper = { ...user(1), userPrincipalName: user(1).userPrincipalName.toUpperCase() };
+      assert.equal(await store.putUser(upper, newRecord(NOW)), false);
+      assert.deepEqual(await store.findUserByUpn(user(1).userPrincipalName), upper);
+    });
+
+    it('rejects a UPN another user has (in any tenant, any case) with UpnTaken and changes nothing', async () => {
+      await store.putUser(user(1), newRecord(NOW));
+      await store.putUser(user(2), newRecord(NOW));
+      const taken = user(1).userPrincipalName.toLowerCase();
+      await assert.rejects(store.putUser({ ...user(3, T2), userPrincipalName: taken }, newRecord(NOW)), UpnTaken);
+      assert.equal(await store.getUser(T2, uid(3)), null);
+      assert.equal(await store.getPresence(T2, uid(3)), null);
+      await assert.rejects(store.putUser({ ...user(2), userPrincipalName: taken }, newRecord(NOW)), UpnTaken);
+      assert.deepEqual(await store.getUser(T1, uid(2)), user(2));
+      assert.deepEqual(await store.findUserByUpn(taken), user(1));
+    });
+
+    it('keeps tenants apart: the same user id in two tenants is two users', async () => {
+      await store.putUser(user(1), newRecord(NOW));
+      await store.putUser({ ...user(1, T2), userPrincipalName: 'one@fabrikam.example' }, newRecord(NOW));
+      await store.updatePresence(T2, uid(1), (r) => withStatus(r, 'Fabrikam only', NOW, null));
+      assert.equal((await store.getPresence(T1, uid(1)))?.facts.statusMessage, null);
+      assert.equal((await store.getPresence(T2, uid(1)))?.facts.statusMessage?.content, 'Fabrikam only');
+      assert.equal(await store.deleteUser(T1, uid(1)), true);
+      assert.equal(await store.getUser(T1, uid(1)), null);
+      assert.equal((await store.getUser(T2, uid(1)))?.displayName, 'User 1');
+      assert.notEqual(await store.getPresence(T2, uid(1)), null);
+    });
+
+    it('gets null for an unknown user or the wrong tenant', async () => {
+      await store.putUser(user(1), newRecord(NOW));
+      assert.equal(await store.getUser(T1, uid(2)), null);
+      assert.equal(await store.getUser(T2, uid(1)), null);
+      assert.equal(await store.getPresence(T2, uid(1)), null);
+    });
+
+    it('lists the users of one tenant only', async () => {
+      for (const n of [3, 1, 2]) await store.putUser(user(n), newRecord(NOW));
+      await store.putUser(user(4, T2), newRecord(NOW));
+      assert.deepEqual(byId(await store.listUsers(T1)), [user(1), user(2), user(3)]);
+      assert.deepEqual(await store.listUsers(T2), [user(4, T2)]);
+      assert.deepEqual(await store.listUsers(uid(77)), []);
+    });
+
+    it('deleteUser removes the user and everything about their presence', async () => {
+      await store.putUser(user(1), recordDueAt(NOW + MIN));
+      await store.putUser(user(2), recordDueAt(NOW + 2 * MIN));
+      assert.equal(await store.deleteUser(T1, uid(1)), true);
+
+      assert.equal(await store.getUser(T1, uid(1)), null);
+      assert.equal(await store.findUserByUpn(user(1).userPrincipalName), null);
+      assert.deepEqual(await store.listUsers(T1), [user(2)]);
+      assert.equal(await store.getPresence(T1, uid(1)), null);
+      assert.equal((await store.getSnapshots(T1, [uid(1)])).size, 0);
+      let called = false;
+      const result = await store.updatePresence(T1, uid(1), (r) => {
+        called = true;
+        return withStatus(r, 'ghost', NOW, null);
+      });
+      assert.equal(result, undefined);
+      assert.equal(called, false);
+      assert.equal(await store.getPresence(T1, uid(1)), null, 'an update must not bring a deleted user back');
+      assert.deepEqual(await store.dueUsers(NOW + HOUR, 10), [key(user(2))]);
+      assert.equal(await store.nextDueAt(), NOW + 2 * MIN);
+    });
+
+    it('deleteUser returns false when there is no such user', async () => {
+      assert.equal(await store.deleteUser(T1, uid(1)), false);
+      await store.putUser(user(1), newRecord(NOW));
+      assert.equal(await store.deleteUser(T2, uid(1)), false);
+      assert.equal(await store.deleteUser(T1, uid(1)), true);
+      assert.equal(await store.deleteUser(T1, uid(1)), false);
+    });
+
+    it('a deleted user can be created again, with fresh presence and their UPN free again', async () => {
+      await store.putUser(user(1), recordDueAt(NOW + MIN));
+      await store.deleteUser(T1, uid(1));
+      const fresh = newRecord(NOW + HOUR);
+      assert.equal(await store.putUser({ ...user(2), userPrincipalName: user(1).userPrincipalName }, newRecord(NOW)), true);
+      assert.equal(await store.putUser({ ...user(1), userPrincipalName: 'back@contoso.example' }, fresh), true);
+      assert.deepEqual(await store.getPresence(T1, uid(1)), fresh);
+      assert.equal(await store.nextDueAt(), null);
+    });
+  });
+}
