@@ -474,6 +474,7 @@ function redisRows(results: ScenarioResult[], ceiling: RedisBenchmarkResult | nu
 // Main
 
 async function main(): Promise<number> {
+  if (process.argv.includes('--abuse')) return (await import('./abuse/main.ts')).runAbuse(process.argv.slice(2)); // bench/abuse/main.ts
   // The notifications benchmark is a separate run too (bench/notifications.ts).
   if (process.argv.includes('--notifications')) {
     const { runNotificationsBench } = await import('./notifications.ts');
