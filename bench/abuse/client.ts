@@ -27,6 +27,8 @@ export interface Req {
   contentType?: string | null;
   headers?: Record<string, string>;
   timeoutMs?: number;
+  /** A connection of its own, closed after the answer (a request the server may answer by closing the connection). */
+  fresh?: boolean;
 }
 
 /** The most of an answer kept: a server that answers gigabytes must not take the run's memory with it. */
@@ -64,7 +66,7 @@ export class Client {
         resolve({ ...a, ms: performance.now() - t0 });
       };
       const req = http.request({
-        host: this.base.hostname, port: this.base.port, method: r.method, path: r.path, headers, agent: this.agent,
+        host: this.base.hostname, port: this.base.port, method: r.method, path: r.path, headers, agent: r.fresh ? false : this.agent,
       }, (res) => {
         const chunks: Buffer[] = [];
         let kept = 0;

@@ -8,7 +8,7 @@
  */
 import { sleep, type Tally } from './client.ts';
 import { startReceiver } from './receivers.ts';
-import { makeUsers, mint, serverNow, startServer, subscriptionBody, type Server } from './world.ts';
+import { makeUsers, mint, serverNow, startServer, subscriptionBody, watcherToken, type Server } from './world.ts';
 
 export interface CrashOptions {
   cycles: number;
@@ -36,16 +36,17 @@ export async function runCrash(t: Tally, o: CrashOptions): Promise<{ rssMb: numb
     const c0 = server.client;
     const users = await makeUsers(c0, o.writers);
     const token = await mint(c0, { roles: ['Presence.ReadWrite.All'] });
+    const watcher = await watcherToken(c0);
     const subs: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const a = await c0.must({ method: 'POST', path: '/v1.0/subscriptions', token, body: subscriptionBody(receiver.url, users, await serverNow(c0)) }, 201);
+      const a = await c0.must({ method: 'POST', path: '/v1.0/subscriptions', token: watcher, body: subscriptionBody(receiver.url, users, await serverNow(c0)) }, 201);
       subs.push((a.json as { id: string }).id);
     }
     const writers: Writer[] = users.map((user) => ({ user, attempted: 0, acked: 0 }));
     const expected = new Set<string>();
     for (; cycle < o.cycles && Date.now() < o.deadline; cycle++) {
       if (cycle > 0) await server.restart();
-      if (cycle % 10 === 9) await renew(server, token, subs);
+      if (cycle % 10 === 9) await renew(server, watcher, subs);
       let running = true;
       const loops = writers.map((w) => writeLoop(server, token, w, () => running, expected, subs, t));
       await sleep(200 + Math.random() * o.maxRunMs);

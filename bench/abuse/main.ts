@@ -157,11 +157,15 @@ function printTable(rows: Row[]): void {
       Number.isNaN(r.rssMb) ? '—' : Math.round(r.rssMb), ms(r.health?.p99), ms(r.health?.worst), ms(r.bystander?.p99), Math.round(r.seconds),
       miss.length ? `MISS (${miss.join(', ')})` : 'PASS'].map(String);
   });
+  const maxOf = (values: Array<number | undefined>) => {
+    const finite = values.filter((v): v is number => v !== undefined && Number.isFinite(v));
+    return finite.length ? Math.max(...finite) : NaN;
+  };
   const sum = (f: (t: Tally) => number) => String(rows.reduce((n, r) => n + f(r.tally), 0));
   body.push(['total', sum((t) => t.requests), sum((t) => t.fiveXx), sum((t) => t.nonGraph), sum((t) => t.noAnswer), sum((t) => t.stateChanges),
-    sum((t) => t.lostWrites), sum((t) => t.lostNotifications), sum((t) => t.outboundFetches), String(Math.round(Math.max(0, ...rows.map((r) => r.rssMb).filter(Number.isFinite)))),
-    ms(Math.max(...rows.map((r) => r.health?.p99 ?? NaN).filter(Number.isFinite))), ms(Math.max(...rows.map((r) => r.health?.worst ?? NaN).filter(Number.isFinite))),
-    ms(Math.max(...rows.map((r) => r.bystander?.p99 ?? NaN).filter(Number.isFinite))), String(Math.round(rows.reduce((n, r) => n + r.seconds, 0))),
+    sum((t) => t.lostWrites), sum((t) => t.lostNotifications), sum((t) => t.outboundFetches), String(Math.round(maxOf(rows.map((r) => r.rssMb)))),
+    ms(maxOf(rows.map((r) => r.health?.p99))), ms(maxOf(rows.map((r) => r.health?.worst))),
+    ms(maxOf(rows.map((r) => r.bystander?.p99))), String(Math.round(rows.reduce((n, r) => n + r.seconds, 0))),
     rows.some((r) => missed(r).length) ? 'MISS' : 'PASS']);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;

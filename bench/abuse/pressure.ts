@@ -12,7 +12,7 @@
 import net from 'node:net';
 import { HealthProbe, mapLimit, sleep, summarize, type Answer, type Client, type HealthStats, type Tally } from './client.ts';
 import { startReceiver } from './receivers.ts';
-import { ALL_SCOPES, makeUsers, mint, serverNow, startServer, subscriptionBody, type Server } from './world.ts';
+import { ALL_SCOPES, makeUsers, mint, serverNow, startServer, subscriptionBody, watcherToken, type Server } from './world.ts';
 
 export interface Probes {
   health: HealthStats;
@@ -81,13 +81,14 @@ export async function runFlood(t: Tally, o: FloodOptions) {
     return await probed(t, server, async (c) => {
       const users = await makeUsers(c, 650);
       const token = await mint(c, { roles: ['Presence.ReadWrite.All'] });
+      const watcher = await watcherToken(c);
       const now = await serverNow(c);
       let created = 0;
       let refused = 0;
       let t0 = performance.now();
       for (let i = 0; i < o.subscriptions && Date.now() < o.deadline; i += 4) {
         const answers = await Promise.all(Array.from({ length: Math.min(4, o.subscriptions - i) }, () =>
-          c.request({ method: 'POST', path: '/v1.0/subscriptions', token, body: subscriptionBody(receiver.url, users, now), timeoutMs: 60_000 })));
+          c.request({ method: 'POST', path: '/v1.0/subscriptions', token: watcher, body: subscriptionBody(receiver.url, users, now), timeoutMs: 60_000 })));
         for (const a of answers) {
           if (t.answer(a, 'subscription watching 650 users')) refused++;
           else created++;
@@ -99,7 +100,7 @@ export async function runFlood(t: Tally, o: FloodOptions) {
       }
       if (created + refused < o.subscriptions) t.problems.push(`flood: only ${created + refused} of ${o.subscriptions} subscriptions answered before the deadline`);
       t.notes.push(`flood: ${created} subscriptions of 650 users created, ${refused} refused; seconds per 100: ${per100.map((ms) => (ms / 1000).toFixed(1)).join(', ')}`);
-      const list = await c.request({ method: 'GET', path: '/v1.0/subscriptions', token, timeoutMs: 60_000 });
+      const list = await c.request({ method: 'GET', path: '/v1.0/subscriptions', token: watcher, timeoutMs: 60_000 });
       t.answer(list, 'GET /subscriptions after the flood');
       t.notes.push(`flood: GET /subscriptions took ${Math.round(list.ms)} ms, ${(list.text.length / 1024 / 1024).toFixed(1)} MiB kept of the answer`);
       const writes = await Promise.all(users.slice(0, 100).map((u, n) => c.request({
@@ -134,9 +135,10 @@ export async function runDeadReceivers(t: Tally, o: DeadOptions) {
     return await probed(t, server, async (c) => {
       const users = await makeUsers(c, o.usersPerSubscription);
       const token = await mint(c, { roles: ['Presence.ReadWrite.All'] });
+      const watcher = await watcherToken(c);
       const now = await serverNow(c);
       const subs = Array.from({ length: o.subscriptions }, (_, i) => (i % 5 === 4 ? slow : dead).url);
-      await mapLimit(subs, 4, async (url) => t.answer(await c.request({ method: 'POST', path: '/v1.0/subscriptions', token, body: subscriptionBody(url, users, now), timeoutMs: 30_000 }), 'subscription to a dead receiver'));
+      await mapLimit(subs, 4, async (url) => t.answer(await c.request({ method: 'POST', path: '/v1.0/subscriptions', token: watcher, body: subscriptionBody(url, users, now), timeoutMs: 30_000 }), 'subscription to a dead receiver'));
       const slowest: Answer[] = [];
       await mapLimit(Array.from({ length: o.writes }, (_, i) => i), 10, async (n) => {
         if (Date.now() > o.deadline) return;

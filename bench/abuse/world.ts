@@ -62,6 +62,15 @@ export async function mint(c: Client, body: object): Promise<string> {
   return (a.json as { access_token: string }).access_token;
 }
 
+/**
+ * A delegated token of a new user of the demo tenant, for subscriptions (presence subscriptions take delegated
+ * permissions only).
+ */
+export async function watcherToken(c: Client): Promise<string> {
+  const [watcher] = await makeUsers(c, 1);
+  return mint(c, { userId: watcher!, scopes: ALL_SCOPES });
+}
+
 /** `count` new users in `tenant`; returns their ids. */
 export async function makeUsers(c: Client, count: number, tenant = TENANT, tag = randomUUID().slice(0, 8)): Promise<string[]> {
   return mapLimit(Array.from({ length: count }, (_, i) => i), 8, async (i) => {
