@@ -13,6 +13,8 @@ export interface Answer {
   text: string;
   json: unknown;
   ms: number;
+  /** Bytes of the answer's body (of which at most KEEP_BYTES are kept in `text`). */
+  bytes: number;
   /** Why there was no answer. */
   error?: string;
 }
@@ -59,17 +61,17 @@ export class Client {
     }
     return new Promise((resolve) => {
       let done = false;
-      const finish = (a: Omit<Answer, 'ms'>) => {
+      let kept = 0;
+      const finish = (a: Omit<Answer, 'ms' | 'bytes'>) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        resolve({ ...a, ms: performance.now() - t0 });
+        resolve({ ...a, bytes: kept, ms: performance.now() - t0 });
       };
       const req = http.request({
         host: this.base.hostname, port: this.base.port, method: r.method, path: r.path, headers, agent: r.fresh ? false : this.agent,
       }, (res) => {
         const chunks: Buffer[] = [];
-        let kept = 0;
         res.on('data', (c: Buffer) => {
           if (kept < KEEP_BYTES) chunks.push(c);
           kept += c.length;

@@ -62,7 +62,7 @@ export async function runCrash(t: Tally, o: CrashOptions): Promise<{ rssMb: numb
     const missing = [...expected].filter((k) => !receiver.items.has(k));
     t.lostNotifications += missing.length;
     if (missing.length) t.example(`${missing.length} notifications of acknowledged writes never arrived, e.g. ${missing[0]}`);
-    t.notes.push(`kill -9: ${cycle} cycles, ${ackedTotal} acknowledged writes, ${expected.size} notifications expected, ${receiver.items.size} distinct received`);
+    t.notes.push(`${cycle} cycles, ${ackedTotal} acknowledged writes, ${expected.size} notifications expected, ${receiver.items.size} distinct received`);
     if (cycle < o.cycles) t.problems.push(`kill -9: only ${cycle} of ${o.cycles} cycles before the deadline`);
   } catch (err) {
     t.problems.push(`kill -9 stopped at cycle ${cycle}: ${(err as Error).message.slice(0, 300)}`);

@@ -87,7 +87,7 @@ async function fuzzAndTokens(o: ReturnType<typeof options>, rows: Row[]): Promis
       log(`abuse: fuzz — ${o.perEndpoint} bodies per endpoint (seed ${o.seed})`);
       try {
         const sent = await runFuzz(server.client, t, { perEndpoint: o.perEndpoint, chunk: 8, parallel: 4, seed: o.seed, deadline: Date.now() + o.fuzzMs, receiverUrl: receiver.url });
-        t.notes.push(`fuzz: ${sent.size} endpoints, ${Math.min(...sent.values())}–${Math.max(...sent.values())} bodies each (seed ${o.seed})`);
+        t.notes.push(`${sent.size} endpoints, ${Math.min(...sent.values())}–${Math.max(...sent.values())} bodies each (seed ${o.seed})`);
       } catch (err) {
         t.problems.push(`fuzz stopped: ${(err as Error).message.slice(0, 300)}`);
       }
@@ -100,7 +100,7 @@ async function fuzzAndTokens(o: ReturnType<typeof options>, rows: Row[]): Promis
       log('abuse: tokens — forgeries, foreign tenant, other app and user');
       try {
         const n = await runTokens(server.client, t, server.dataDir, receiver, trap);
-        t.notes.push(`tokens: ${n} forged or malformed tokens, each on up to 12 requests; ${trap.hits} hits on the jku/x5u trap`);
+        t.notes.push(`${n} forged or malformed tokens, each on up to 12 requests; ${trap.hits} hits on the jku/x5u trap`);
       } catch (err) {
         t.problems.push(`tokens stopped: ${(err as Error).message.slice(0, 300)}`);
       }

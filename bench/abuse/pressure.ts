@@ -99,16 +99,16 @@ export async function runFlood(t: Tally, o: FloodOptions) {
         }
       }
       if (created + refused < o.subscriptions) t.problems.push(`flood: only ${created + refused} of ${o.subscriptions} subscriptions answered before the deadline`);
-      t.notes.push(`flood: ${created} subscriptions of 650 users created, ${refused} refused; seconds per 100: ${per100.map((ms) => (ms / 1000).toFixed(1)).join(', ')}`);
+      t.notes.push(`${created} subscriptions of 650 users created, ${refused} refused; seconds per 100: ${per100.map((ms) => (ms / 1000).toFixed(1)).join(', ')}`);
       const list = await c.request({ method: 'GET', path: '/v1.0/subscriptions', token: watcher, timeoutMs: 60_000 });
       t.answer(list, 'GET /subscriptions after the flood');
-      t.notes.push(`flood: GET /subscriptions took ${Math.round(list.ms)} ms, ${(list.text.length / 1024 / 1024).toFixed(1)} MiB kept of the answer`);
+      t.notes.push(`GET /subscriptions took ${Math.round(list.ms)} ms, a body of ${(list.bytes / 1024 / 1024).toFixed(1)} MiB`);
       const writes = await Promise.all(users.slice(0, 100).map((u, n) => c.request({
         method: 'POST', path: `/v1.0/users/${u}/presence/setStatusMessage`, token, timeoutMs: 60_000,
         body: { statusMessage: { message: { content: `flood ${n}`, contentType: 'text' } } },
       })));
       writes.forEach((a) => t.answer(a, 'watched write after the flood'));
-      t.notes.push(`flood: 100 concurrent watched writes: slowest ${Math.round(Math.max(...writes.map((a) => a.ms)))} ms`);
+      t.notes.push(`100 concurrent watched writes: slowest ${Math.round(Math.max(...writes.map((a) => a.ms)))} ms`);
     });
   } finally {
     await receiver.close();
@@ -151,7 +151,7 @@ export async function runDeadReceivers(t: Tally, o: DeadOptions) {
       });
       const until = Math.min(o.deadline, Date.now() + o.observeMs);
       while (Date.now() < until) await sleep(250);
-      t.notes.push(`dead receivers: ${dead.held} notification POSTs held unanswered, ${slow.hits} reached the slow receiver; ${slowest.length} writes took over 1 s`);
+      t.notes.push(`${dead.held} notification POSTs held unanswered, ${slow.hits} reached the slow receiver; ${slowest.length} writes took over 1 s`);
     });
   } finally {
     await dead.close();
@@ -198,7 +198,7 @@ export async function runSlowloris(t: Tally, o: SlowlorisOptions) {
         for (const s of sockets) if (!s.destroyed) s.write('a'); // the drip that keeps a naive timeout from firing
       }
       const open = sockets.filter((s) => !s.destroyed).length;
-      t.notes.push(`slowloris: ${o.connections} connections held ${Math.round(o.holdMs / 1000)} s; the server closed ${closedByServer}, ${open} still open at the end, ${failedToOpen} could not open`);
+      t.notes.push(`${o.connections} connections held ${Math.round(o.holdMs / 1000)} s; the server closed ${closedByServer}, ${open} still open at the end, ${failedToOpen} could not open`);
     });
   } finally {
     for (const s of sockets) s.destroy();
