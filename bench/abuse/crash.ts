@@ -45,7 +45,6 @@ export async function runCrash(t: Tally, o: CrashOptions): Promise<{ rssMb: numb
     const writers: Writer[] = users.map((user) => ({ user, attempted: 0, acked: 0 }));
     const expected = new Set<string>();
     for (; cycle < o.cycles && Date.now() < o.deadline; cycle++) {
-      if (cycle > 0) await server.restart();
       if (cycle % 10 === 9) await renew(server, watcher, subs);
       let running = true;
       const loops = writers.map((w) => writeLoop(server, token, w, () => running, expected, subs, t));

@@ -19,7 +19,7 @@
  */
 import { parseArgs } from 'node:util';
 import { installCleanup, runCleanups } from '../procs.ts';
-import { HealthProbe, Tally, type HealthStats } from './client.ts';
+import { healthProbe, Tally, type HealthStats } from './client.ts';
 import { runCrash } from './crash.ts';
 import { runFuzz } from './fuzz.ts';
 import { runDeadReceivers, runFlood, runSlowloris } from './pressure.ts';
@@ -35,8 +35,8 @@ export const TARGETS = { rssMb: 1024, healthP99Ms: 50 };
 function scale(quick: boolean) {
   const min = 60_000;
   return quick
-    ? { perEndpoint: 200, fuzzMs: 3 * min, subs: 100, floodMs: 2 * min, dead: { subscriptions: 10, usersPerSubscription: 100, writes: 300, observeMs: 10_000, ms: 2 * min },
-      slowloris: { connections: 300, holdMs: 10_000 }, crash: { cycles: 5, writers: 16, maxRunMs: 800, drainMs: 45_000, ms: 3 * min } }
+    ? { perEndpoint: 120, fuzzMs: 3 * min, subs: 50, floodMs: 2 * min, dead: { subscriptions: 10, usersPerSubscription: 100, writes: 300, observeMs: 5_000, ms: 2 * min },
+      slowloris: { connections: 300, holdMs: 8_000 }, crash: { cycles: 4, writers: 16, maxRunMs: 1_000, drainMs: 45_000, ms: 3 * min } }
     : { perEndpoint: 10_000, fuzzMs: 45 * min, subs: 800, floodMs: 10 * min, dead: { subscriptions: 20, usersPerSubscription: 100, writes: 1_500, observeMs: 60_000, ms: 8 * min },
       slowloris: { connections: 2_000, holdMs: 60_000 }, crash: { cycles: 100, writers: 64, maxRunMs: 1_500, drainMs: 120_000, ms: 40 * min } };
 }
@@ -83,7 +83,7 @@ async function fuzzAndTokens(o: ReturnType<typeof options>, rows: Row[]): Promis
     if (o.phases.includes('fuzz')) {
       const t = new Tally();
       const t0 = performance.now();
-      const probe = new HealthProbe(server.proc.url, 100);
+      const probe = healthProbe(server.proc.url);
       log(`abuse: fuzz — ${o.perEndpoint} bodies per endpoint (seed ${o.seed})`);
       try {
         const sent = await runFuzz(server.client, t, { perEndpoint: o.perEndpoint, chunk: 8, parallel: 4, seed: o.seed, deadline: Date.now() + o.fuzzMs, receiverUrl: receiver.url });
@@ -96,7 +96,7 @@ async function fuzzAndTokens(o: ReturnType<typeof options>, rows: Row[]): Promis
     if (o.phases.includes('tokens')) {
       const t = new Tally();
       const t0 = performance.now();
-      const probe = new HealthProbe(server.proc.url, 100);
+      const probe = healthProbe(server.proc.url);
       log('abuse: tokens — forgeries, foreign tenant, other app and user');
       try {
         const n = await runTokens(server.client, t, server.dataDir, receiver, trap);
@@ -136,7 +136,7 @@ async function pressure(o: ReturnType<typeof options>, rows: Row[]): Promise<voi
 function missed(r: Row): string[] {
   const t = r.tally;
   const out: string[] = [];
-  for (const [k, v] of Object.entries({ '5xx': t.fiveXx, 'non-Graph': t.nonGraph, 'no answer': t.noAnswer, 'state Δ': t.stateChanges, 'lost writes': t.lostWrites, 'lost notif.': t.lostNotifications, outbound: t.outboundFetches })) {
+  for (const [k, v] of Object.entries({ '5xx': t.fiveXx, 'non-Graph': t.nonGraph, 'no answer': t.noAnswer, 'state Δ': t.stateChanges, 'lost writes': t.lostWrites, 'lost notif.': t.lostNotifications, outbound: t.outboundFetches, breaches: t.breaches })) {
     if (v > 0) out.push(k);
   }
   if (!(r.rssMb < TARGETS.rssMb)) out.push('RSS');
@@ -149,11 +149,11 @@ function missed(r: Row): string[] {
 
 function printTable(rows: Row[]): void {
   const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '—' : v >= 5_000 ? '≥5000' : v.toFixed(v < 10 ? 1 : 0));
-  const head = ['phase', 'requests', '5xx', 'non-Graph', 'no answer', 'state Δ', 'lost writes', 'lost notif.', 'outbound', 'peak RSS MiB', '/health p99 ms', '/health worst ms', 'bystander p99 ms', 'seconds', 'verdict'];
+  const head = ['phase', 'requests', '5xx', 'non-Graph', 'no answer', 'state Δ', 'lost writes', 'lost notif.', 'outbound', 'breaches', 'peak RSS MiB', '/health p99 ms', '/health worst ms', 'bystander p99 ms', 'seconds', 'verdict'];
   const body = rows.map((r) => {
     const t = r.tally;
     const miss = missed(r);
-    return [r.phase, t.requests, t.fiveXx, t.nonGraph, t.noAnswer, t.stateChanges, t.lostWrites, t.lostNotifications, t.outboundFetches,
+    return [r.phase, t.requests, t.fiveXx, t.nonGraph, t.noAnswer, t.stateChanges, t.lostWrites, t.lostNotifications, t.outboundFetches, t.breaches,
       Number.isNaN(r.rssMb) ? '—' : Math.round(r.rssMb), ms(r.health?.p99), ms(r.health?.worst), ms(r.bystander?.p99), Math.round(r.seconds),
       miss.length ? `MISS (${miss.join(', ')})` : 'PASS'].map(String);
   });
@@ -163,7 +163,7 @@ function printTable(rows: Row[]): void {
   };
   const sum = (f: (t: Tally) => number) => String(rows.reduce((n, r) => n + f(r.tally), 0));
   body.push(['total', sum((t) => t.requests), sum((t) => t.fiveXx), sum((t) => t.nonGraph), sum((t) => t.noAnswer), sum((t) => t.stateChanges),
-    sum((t) => t.lostWrites), sum((t) => t.lostNotifications), sum((t) => t.outboundFetches), String(Math.round(maxOf(rows.map((r) => r.rssMb)))),
+    sum((t) => t.lostWrites), sum((t) => t.lostNotifications), sum((t) => t.outboundFetches), sum((t) => t.breaches), String(Math.round(maxOf(rows.map((r) => r.rssMb)))),
     ms(maxOf(rows.map((r) => r.health?.p99))), ms(maxOf(rows.map((r) => r.health?.worst))),
     ms(maxOf(rows.map((r) => r.bystander?.p99))), String(Math.round(rows.reduce((n, r) => n + r.seconds, 0))),
     rows.some((r) => missed(r).length) ? 'MISS' : 'PASS']);
@@ -175,7 +175,7 @@ function printTable(rows: Row[]): void {
   console.log(`\nTargets: every count 0, peak RSS < ${TARGETS.rssMb} MiB, /health and bystander GET /me/presence p99 < ${TARGETS.healthP99Ms} ms (a probe without an answer in 5 s counts as 5000 ms).`);
   for (const r of rows) {
     for (const n of r.tally.notes) console.log(`  ${r.phase}: ${n}`);
-    for (const p of r.tally.problems) console.log(`  ${r.phase}: ✗ ${p}`);
+    for (const p of [...r.tally.problems, ...r.tally.examples]) console.log(`  ${r.phase}: ✗ ${p}`);
   }
 }
 

@@ -66,13 +66,18 @@ function refused(t: Tally, a: Answer, what: string): void {
     // getPresencesByUserId and $batch answer 200 around their items: those must not show the victim.
     const batchItem = (a.json as { responses?: Array<{ status?: number }> } | undefined)?.responses?.[0]?.status;
     const unknown = /PresenceUnknown/.test(a.text) && !/"Busy"/.test(a.text);
-    if (a.text.includes(SECRET) || (batchItem !== undefined ? batchItem < 400 : !unknown)) t.example(`accepted: ${what}: ${a.status} ${a.text.slice(0, 200)}`);
+    if (a.text.includes(SECRET) || (batchItem !== undefined ? batchItem < 400 : !unknown)) breach(t, `accepted: ${what}: ${a.status} ${a.text.slice(0, 200)}`);
   } else if (a.text.includes(SECRET)) {
-    t.example(`leaked the victim's data: ${what}: ${a.text.slice(0, 200)}`);
+    breach(t, `leaked the victim's data: ${what}: ${a.text.slice(0, 200)}`);
   }
 }
 
-interface Keys {
+function breach(t: Tally, line: string): void {
+  t.breaches++;
+  t.example(line);
+}
+
+export interface Keys {
   kid: string;
   publicJwk: JWK;
   publicPem: string;
@@ -84,6 +89,11 @@ interface Keys {
 
 async function keys(c: Client, dataDir: string): Promise<Keys> {
   const jwks = (await c.must({ method: 'GET', path: '/_presently/keys' })).json as { keys: JWK[] };
+  return keysFrom(jwks, await devKey(dataDir));
+}
+
+/** The server's public key (from its JWKS), an attacker's keys, and the dev key if known. */
+export async function keysFrom(jwks: { keys: JWK[] }, dev: CryptoKey | null): Promise<Keys> {
   const publicJwk = jwks.keys[0]!;
   const publicPem = createPublicKey({ key: publicJwk as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
   const pair = await generateKeyPair('RS256', { extractable: true });
@@ -91,7 +101,7 @@ async function keys(c: Client, dataDir: string): Promise<Keys> {
     kid: publicJwk.kid ?? '', publicJwk, publicPem,
     attacker: pair.privateKey as CryptoKey, attackerJwk: await exportJWK(pair.publicKey),
     attackerEc: (await generateKeyPair('ES256')).privateKey as CryptoKey,
-    dev: await devKey(dataDir),
+    dev,
   };
 }
 
@@ -114,8 +124,8 @@ async function hmac(alg: string, secret: Uint8Array, header: object, claims: JWT
   return new SignJWT(claims).setProtectedHeader({ alg, ...header }).sign(secret);
 }
 
-/** Every forged token, by name. */
-async function forgeries(k: Keys, real: string, trapUrl: string, victimId: string): Promise<Array<[string, string]>> {
+/** Every forged token, by name, made from a real token `real` and aimed at `victimId`. */
+export async function forgeries(k: Keys, real: string, trapUrl: string, victimId: string): Promise<Array<[string, string]>> {
   const claims = decodeJwt(real);
   const forged: JWTPayload = { ...claims, oid: victimId, sub: victimId, scp: 'Presence.ReadWrite Presence.Read.All MailboxSettings.ReadWrite', roles: ['Presence.ReadWrite.All', 'MailboxSettings.ReadWrite', 'Presently.Admin'] };
   const [h, , s] = real.split('.') as [string, string, string];
@@ -198,6 +208,7 @@ export async function runTokens(c: Client, t: Tally, dataDir: string, receiver: 
     t.stateChanges++;
     t.example("the victim's state changed during the token attacks");
   }
+  if (trap.hits > 0) t.example(`${trap.hits} requests reached the jku/x5u trap`);
   t.outboundFetches += trap.hits;
   return forged.length + BAD_HEADERS.length;
 }
@@ -234,12 +245,12 @@ async function crossTenant(c: Client, t: Tally, v: Victim): Promise<void> {
     await listWithout(c, t, v, who, token);
   }
   const theirs = await c.request({ method: 'GET', path: `/v1.0/subscriptions/${v.subscriptionId}`, token: v.token });
-  if (theirs.status !== 200) t.example(`the victim's subscription is gone after the attacks: ${theirs.status}`);
+  if (theirs.status !== 200) breach(t, `the victim's subscription is gone after the attacks: ${theirs.status}`);
 }
 
 /** The caller's own list of subscriptions answers, without the victim's. */
 async function listWithout(c: Client, t: Tally, v: Victim, who: string, token: string): Promise<void> {
   const list = await c.request({ method: 'GET', path: '/v1.0/subscriptions', token });
   t.answer(list, `${who}: list subscriptions`);
-  if (list.text.includes(v.subscriptionId)) t.example(`${who} lists the victim's subscription`);
+  if (list.text.includes(v.subscriptionId)) breach(t, `${who} lists the victim's subscription`);
 }
