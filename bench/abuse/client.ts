@@ -34,6 +34,8 @@ export interface Req {
   fresh?: boolean;
 }
 
+const MAX_SILENT = 20;
+
 /** The most of an answer kept: a server that answers gigabytes must not take the run's memory with it. */
 const KEEP_BYTES = 256 * 1024;
 
@@ -41,6 +43,11 @@ export class Client {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   readonly base: URL;
   sent = 0;
+  /**
+   * Requests in a row without an answer. At MAX_SILENT the server is taken for frozen or dead and every further
+   * request rejects at once, so a phase stops (and reports) instead of waiting out a deadline per request.
+   */
+  private silent = 0;
 
   constructor(url: string, readonly defaultTimeoutMs = 10_000) {
     this.base = new URL(url);
@@ -49,6 +56,7 @@ export class Client {
   }
 
   request(r: Req): Promise<Answer> {
+    if (this.silent >= MAX_SILENT) return Promise.reject(new Error(`the server gave no answer to ${MAX_SILENT} requests in a row`));
     this.sent++;
     const t0 = performance.now();
     const payload = r.body === undefined ? undefined
@@ -67,6 +75,7 @@ export class Client {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        this.silent = a.status === 0 ? this.silent + 1 : 0;
         resolve({ ...a, bytes: kept, ms: performance.now() - t0 });
       };
       const req = http.request({

@@ -73,6 +73,11 @@ export async function runCrash(t: Tally, o: CrashOptions): Promise<{ rssMb: numb
 }
 
 async function writeLoop(server: Server, token: string, w: Writer, running: () => boolean, expected: Set<string>, subs: string[], t: Tally): Promise<void> {
+  // A client of a killed process rejects once it has seen enough requests go unanswered: that ends this writer too.
+  await writes(server, token, w, running, expected, subs, t).catch(() => {});
+}
+
+async function writes(server: Server, token: string, w: Writer, running: () => boolean, expected: Set<string>, subs: string[], t: Tally): Promise<void> {
   while (running()) {
     const n = ++w.attempted;
     const c = server.client;

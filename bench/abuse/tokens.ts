@@ -188,6 +188,7 @@ const BAD_HEADERS = ['', 'Bearer', 'Bearer ', 'Basic YWRtaW46YWRtaW4=', 'bearer 
 export async function runTokens(c: Client, t: Tally, dataDir: string, receiver: Receiver, trap: Receiver): Promise<number> {
   const v = await victim(c, receiver.url);
   const before = await state(c, v);
+  if (!before.split('\n').every((line) => line.startsWith('200 '))) throw new Error(`the victim's state is not readable: ${before.slice(0, 300)}`);
   const k = await keys(c, dataDir);
   if (!k.dev) t.notes.push('the dev key was not readable from the data folder: audience/issuer/tenant/lifetime forgeries skipped');
   const forged = await forgeries(k, v.token, trap.url.replace(/\/hook$/, ''), v.userId);
