@@ -211,6 +211,7 @@ export async function runTokens(c: Client, t: Tally, dataDir: string, receiver: 
   }
   if (trap.hits > 0) t.example(`${trap.hits} requests reached the jku/x5u trap`);
   t.outboundFetches += trap.hits;
+  await expiredByClock(c, t, v);
   return forged.length + BAD_HEADERS.length;
 }
 
@@ -254,4 +255,19 @@ async function listWithout(c: Client, t: Tally, v: Victim, who: string, token: s
   const list = await c.request({ method: 'GET', path: '/v1.0/subscriptions', token });
   t.answer(list, `${who}: list subscriptions`);
   if (list.text.includes(v.subscriptionId)) breach(t, `${who} lists the victim's subscription`);
+}
+
+/**
+ * A token that expired by the server's own (manual) clock: minted for a minute, the clock moved two hours on. Last in
+ * the phase, as it moves the clock of the server for good.
+ */
+async function expiredByClock(c: Client, t: Tally, v: Victim): Promise<void> {
+  const token = await mint(c, { userId: v.userId, scopes: ALL_SCOPES, expiresIn: 60 });
+  const fresh = await c.request({ method: 'GET', path: '/v1.0/me/presence', token });
+  const moved = await c.request({ method: 'POST', path: '/_presently/clock', body: { advance: 'PT2H' } });
+  if (fresh.status !== 200 || moved.status !== 200) {
+    t.notes.push(`expired-token check skipped: a fresh token answered ${fresh.status}, moving the clock ${moved.status}`);
+    return;
+  }
+  for (const r of attacks(v).slice(0, 5)) refused(t, await c.request({ ...r, token }), `token expired by the clock: ${r.method} ${r.path}`);
 }

@@ -16,7 +16,7 @@ import { startReceiver, type Receiver } from '../../bench/abuse/receivers.ts';
 import { forgeries, keysFrom } from '../../bench/abuse/tokens.ts';
 import { APP, TENANT, startInProcess, type TestServer } from '../helpers/server.ts';
 
-const RUNS = Number(process.env.ABUSE_RUNS ?? 30);
+const RUNS = Number(process.env.ABUSE_RUNS ?? 20);
 const SEED = Number(process.env.ABUSE_SEED ?? 1414);
 const SCOPES = ['Presence.Read.All', 'Presence.ReadWrite', 'MailboxSettings.ReadWrite'];
 
