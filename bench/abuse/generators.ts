@@ -117,8 +117,8 @@ const deep = fc.record({ n: fc.oneof(fc.integer({ min: 50, max: 600 }), fc.integ
       : '[{"a":'.repeat(n) + 'null' + '}]'.repeat(n)));
 
 const HUGE_CHARS = ['a', 'é', '😀', '\u202e', '\u0000', '\ud800', '<', '"', '\\', ' '];
-/** Strings from 1 KiB to about 1.2 MB (the default body limit is 64 KiB: most are refused by size, some just fit). */
-const huge = fc.record({ ch: fc.constantFrom(...HUGE_CHARS), n: fc.oneof(fc.integer({ min: 1_000, max: 70_000 }), fc.integer({ min: 100_000, max: 300_000 })) })
+/** Strings from 1,000 to 200,000 characters (the default body limit is 64 KiB: most are refused by size, some just fit). */
+const huge = fc.record({ ch: fc.constantFrom(...HUGE_CHARS), n: fc.oneof(fc.integer({ min: 1_000, max: 70_000 }), fc.integer({ min: 100_000, max: 200_000 })) })
   .map(({ ch, n }) => ch.repeat(n));
 
 const UNICODE = [
@@ -137,6 +137,9 @@ const BAD_DATES = [
   'P1D', 'PT-1H', 'P', 'PT0S', 'P999999999999D', 'PT1H\u0000', 'now', 'tomorrow', '1e99', '2026-06-15T10:00:00.1234567890123',
   '1900-01-01T00:00:00', '2026-01-01T00:00:00.000-00:00',
 ];
+
+/** Unknown zone names, each different and up to 60 KB (just under the default body limit): nothing may keep them. */
+const uniqueZone = fc.tuple(fc.nat(), fc.integer({ min: 100, max: 60_000 })).map(([n, len]) => `Bad/Zone_${n}_${'x'.repeat(len)}`);
 
 const protoKey = fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__');
 
@@ -158,6 +161,7 @@ export const evilValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
   { weight: 2, arbitrary: fc.constantFrom(...UNICODE) },
   { weight: 2, arbitrary: fc.constantFrom(...BAD_ZONES) },
+  { weight: 1, arbitrary: uniqueZone },
   { weight: 2, arbitrary: fc.constantFrom(...BAD_DATES) },
   { weight: 1, arbitrary: fc.record({ dateTime: fc.constantFrom(...BAD_DATES), timeZone: fc.constantFrom(...BAD_ZONES, 'UTC') }) },
   { weight: 1, arbitrary: protoObject },
