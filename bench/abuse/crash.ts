@@ -25,6 +25,8 @@ interface Writer {
   /** Last number attempted, and last acknowledged. */
   attempted: number;
   acked: number;
+  /** How many writes were acknowledged in all. */
+  acks: number;
 }
 
 export async function runCrash(t: Tally, o: CrashOptions): Promise<{ rssMb: number; cycles: number; acked: number }> {
@@ -42,7 +44,7 @@ export async function runCrash(t: Tally, o: CrashOptions): Promise<{ rssMb: numb
       const a = await c0.must({ method: 'POST', path: '/v1.0/subscriptions', token: watcher, body: subscriptionBody(receiver.url, users, await serverNow(c0)) }, 201);
       subs.push((a.json as { id: string }).id);
     }
-    const writers: Writer[] = users.map((user) => ({ user, attempted: 0, acked: 0 }));
+    const writers: Writer[] = users.map((user) => ({ user, attempted: 0, acked: 0, acks: 0 }));
     const expected = new Set<string>();
     for (; cycle < o.cycles && Date.now() < o.deadline; cycle++) {
       if (cycle % 10 === 9) await renew(server, watcher, subs);
@@ -56,7 +58,7 @@ export async function runCrash(t: Tally, o: CrashOptions): Promise<{ rssMb: numb
       await server.restart();
       await readBack(server, token, writers, t);
     }
-    ackedTotal = writers.reduce((n, w) => n + w.acked, 0);
+    ackedTotal = writers.reduce((n, w) => n + w.acks, 0);
     await waitForNotifications(receiver.items, expected, o.drainMs);
     const missing = [...expected].filter((k) => !receiver.items.has(k));
     t.lostNotifications += missing.length;
@@ -89,7 +91,10 @@ async function writes(server: Server, token: string, w: Writer, running: () => b
     t.answer(a, 'write before kill -9');
     if (a.status !== 200) return;
     w.acked = n;
+    w.acks++;
     const r = await c.request({ method: 'GET', path: `/v1.0/users/${w.user}/presence`, token, timeoutMs: 10_000 });
+    if (r.status === 0) return;
+    t.answer(r, 'read after a write');
     if (r.status !== 200) return;
     const p = r.json as { sequenceNumber?: string; statusMessage?: { message?: { content?: string } } };
     // Only this writer writes this user, so what it reads is its own write (unless the process died in between).
