@@ -80,6 +80,13 @@ async function fuzzAndTokens(o: ReturnType<typeof options>, rows: Row[]): Promis
   const trap = await startReceiver('trap');
   const server = await startServer(['--clock', 'manual']);
   try {
+    // The baseline: /health of an idle server on this machine now. If it misses the target, so will every phase,
+    // and the machine (not the server) is what the run measured.
+    const t0 = performance.now();
+    const idle = healthProbe(server.proc.url);
+    await new Promise((r) => setTimeout(r, o.quick ? 3_000 : 10_000));
+    rows.push({ phase: 'idle (baseline)', tally: new Tally(), rssMb: server.peakRssMb(), health: await idle.stop(), seconds: (performance.now() - t0) / 1000 });
+    rows.at(-1)!.tally.requests = rows.at(-1)!.health!.samples;
     if (o.phases.includes('fuzz')) {
       const t = new Tally();
       const t0 = performance.now();
