@@ -35,6 +35,13 @@ export interface PresenceKey {
 }
 
 /** One POST to a webhook endpoint, for the slow-endpoint rule (src/notifications/deliverer.ts). */
+/** One delivery put back in the queue: tried next at `nextAttemptAt`, with `attempt` tries made. */
+export interface DeliveryReschedule {
+  id: string;
+  nextAttemptAt: number;
+  attempt: number;
+}
+
 export interface EndpointSample {
   /** When it was recorded (the server Clock, epoch ms). */
   at: number;
@@ -153,6 +160,16 @@ export interface Store {
   completeDeliveries(ids: readonly string[]): Promise<void>;
   /** Releases a delivery for another attempt at `nextAttemptAt`. */
   rescheduleDelivery(id: string, nextAttemptAt: number, attempt: number): Promise<void>;
+  /**
+   * `rescheduleDelivery` for many deliveries in one call (one transaction, or one pipelined round trip): a deliverer
+   * putting back an endpoint's held items must not make one store call per item.
+   */
+  rescheduleDeliveries(items: readonly DeliveryReschedule[]): Promise<void>;
+  /**
+   * Ends every delivery lease at once (their deliveries become claimable now), resolving to how many there were. Only
+   * for a store exclusive to one process: at start nothing can hold a lease but the process that died before it.
+   */
+  releaseDeliveryLeases?(): Promise<number>;
   /** The earliest nextAttemptAt of any delivery (leased ones count from their lease end), or null. */
   nextDeliveryAt(): Promise<number | null>;
   /** How many deliveries are queued. */

@@ -112,7 +112,7 @@ import type { Transition } from '../../domain/record.ts';
 import type { PresenceFacts, PresenceRecord, PresenceView } from '../../domain/types.ts';
 import type { ChangeEvent, Delivery, NewDelivery, Subscription } from '../../domain/subscription.ts';
 import { UpnTaken } from '../errors.ts';
-import type { App, EndpointSample, PresenceKey, PresenceSnapshot, PresenceUpdate, Store, Tenant, User } from '../types.ts';
+import type { App, DeliveryReschedule, EndpointSample, PresenceKey, PresenceSnapshot, PresenceUpdate, Store, Tenant, User } from '../types.ts';
 import {
   CLAIM, CLAIM_UPN, CLOCK_ADVANCE, CLOCK_INIT, COMMIT, COMPLETE, COUNT_LEASED, DELETE_USER, DISPATCH,
   DROP_SUBSCRIPTION_DELIVERIES, ENQUEUE, META_IF_ABSENT, PUT_USER, RECORD_ENDPOINT_DURATION, RELEASE_UPN, RESCHEDULE,
@@ -779,6 +779,11 @@ export class RedisStore implements Store {
     if (k === null) return;
     const b = this.shardBase(k);
     await this.run(RESCHEDULE, [`${b}:dq`], [b, id, nextAttemptAt, attempt]);
+  }
+
+  async rescheduleDeliveries(items: readonly DeliveryReschedule[]): Promise<void> {
+    // Sent together: the client pipelines them into one round trip per node.
+    await Promise.all(items.map((d) => this.rescheduleDelivery(d.id, d.nextAttemptAt, d.attempt)));
   }
 
   async nextDeliveryAt(): Promise<number | null> {

@@ -14,7 +14,7 @@ import type { Transition } from '../../domain/record.ts';
 import type { PresenceFacts, PresenceRecord, PresenceView } from '../../domain/types.ts';
 import type { ChangeEvent, Delivery, NewDelivery, Subscription } from '../../domain/subscription.ts';
 import { UpnTaken } from '../errors.ts';
-import type { App, EndpointSample, PresenceKey, PresenceSnapshot, PresenceUpdate, Store, Tenant, User } from '../types.ts';
+import type { App, DeliveryReschedule, EndpointSample, PresenceKey, PresenceSnapshot, PresenceUpdate, Store, Tenant, User } from '../types.ts';
 import { migrate } from './migrations.ts';
 
 interface NameRow { id: string; display_name: string }
@@ -279,6 +279,7 @@ function prepare(db: Database.Database) {
     rescheduleDelivery: db.prepare<[number, number, number]>(
       'UPDATE deliveries SET next_attempt_at = ?, attempt = ?, leased_until = NULL WHERE id = ?',
     ),
+    releaseDeliveryLeases: db.prepare<[]>('UPDATE deliveries SET leased_until = NULL WHERE leased_until IS NOT NULL'),
     // Written exactly as deliveries_ready_at is defined, so this is one index lookup, not a scan.
     nextDeliveryAt: db.prepare<[], number | null>(
       'SELECT min(max(next_attempt_at, coalesce(leased_until, 0))) FROM deliveries',
@@ -305,6 +306,7 @@ export class SqliteStore implements Store {
   private readonly txMarkReauthorizationNotified: (id: string, expiresAt: number, at: number, since: number, notice?: NewDelivery) => boolean;
   private readonly txEnqueueDeliveries: (deliveries: readonly NewDelivery[]) => void;
   private readonly txClaimDeliveries: (now: number, limit: number, leaseMs: number) => Delivery[];
+  private readonly txRescheduleDeliveries: (items: readonly DeliveryReschedule[]) => void;
   /** Webhook endpoint health, by URL (see the header). */
   private readonly endpoints = new Map<string, { samples: EndpointSample[]; turnUntil: number }>();
   /**
@@ -423,6 +425,14 @@ export class SqliteStore implements Store {
       return rows.map(toDelivery);
     });
     this.txClaimDeliveries = (now, limit, leaseMs) => claimDeliveries.immediate(now, limit, leaseMs);
+
+    const rescheduleDeliveries = db.transaction((items: readonly DeliveryReschedule[]): void => {
+      for (const d of items) {
+        const n = rowId(d.id);
+        if (n !== null) s.rescheduleDelivery.run(d.nextAttemptAt, d.attempt, n);
+      }
+    });
+    this.txRescheduleDeliveries = (items) => rescheduleDeliveries.immediate(items);
   }
 
   async ping(): Promise<boolean> {
@@ -610,6 +620,14 @@ export class SqliteStore implements Store {
   async rescheduleDelivery(id: string, nextAttemptAt: number, attempt: number): Promise<void> {
     const n = rowId(id);
     if (n !== null) this.stmt.rescheduleDelivery.run(nextAttemptAt, attempt, n);
+  }
+
+  async rescheduleDeliveries(items: readonly DeliveryReschedule[]): Promise<void> {
+    if (items.length > 0) this.txRescheduleDeliveries(items);
+  }
+
+  async releaseDeliveryLeases(): Promise<number> {
+    return this.stmt.releaseDeliveryLeases.run().changes;
   }
 
   async nextDeliveryAt(): Promise<number | null> {
