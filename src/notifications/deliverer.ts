@@ -28,9 +28,10 @@ import type { DevIssuer } from '../auth/devIssuer.ts';
 import type { Clock } from '../platform/clock/clock.ts';
 import { presenceForCloud } from '../domain/projection.ts';
 import { formatUtc } from '../domain/timezones.ts';
-import type { EndpointSample, Store } from '../store/types.ts';
+import type { DeliveryReschedule, EndpointSample, Store } from '../store/types.ts';
 import { Alarm } from '../platform/loops/alarm.ts';
 import { SingleFlight } from '../platform/loops/singleFlight.ts';
+import { yieldToIo } from '../platform/loops/yieldToIo.ts';
 import type { DeliveryLog, DropReason } from './deliveryLog.ts';
 import { encryptContent, parseEncryptionCertificate } from './encryption.ts';
 import type { Delivery, Subscription } from '../domain/subscription.ts';
@@ -65,6 +66,11 @@ export interface DelivererOptions {
   maxHeld?: number;
   /** Real-time safety net, milliseconds (0: none). */
   safetyIntervalMs?: number;
+  /**
+   * At start, end every lease in the store: true only when the store is this process's alone (SQLite), where a lease
+   * can only be one a killed run of this process left behind. On a shared store leases belong to live nodes too.
+   */
+  reclaimLeasesAtStart?: boolean;
   onError?: (err: unknown) => void;
 }
 
@@ -235,6 +241,8 @@ export class Deliverer {
 
   /** Starts delivering: what was pending in the store (before a restart, say) goes out now. */
   async start(): Promise<void> {
+    // What a killed run was sending goes out now, rather than when its lease runs out.
+    if (this.opts.reclaimLeasesAtStart) await this.store.releaseDeliveryLeases?.();
     this.stopped = false;
     this.alarm.open();
     const every = this.opts.safetyIntervalMs ?? 5000;
@@ -257,11 +265,7 @@ export class Deliverer {
     this.alarm.close();
     await this.flight.idle();
     const unsent = [...this.endpoints.values()].flatMap((ep) => ep.takeAll());
-    const now = this.clock.now();
-    for (const d of unsent) {
-      this.held.delete(d.id);
-      await this.store.rescheduleDelivery(d.id, now, d.attempt).catch((err: unknown) => this.opts.onError?.(err));
-    }
+    await this.release(unsent, this.clock.now()).catch((err: unknown) => this.opts.onError?.(err));
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       this.idle(),
@@ -340,6 +344,8 @@ export class Deliverer {
       }
       this.startSends();
       if (claimed.length < this.claimLimit) break;
+      // More is due: let requests and sockets in between claims.
+      await yieldToIo();
     }
     this.startSends();
   }
@@ -394,12 +400,17 @@ export class Deliverer {
           continue;
         }
         if (state === 'throttled') {
+          // It turned throttled while a POST of its own is in flight: that POST's end decides its next turn (taken at
+          // once), so its items stay held until then. Released now, they would be due again before the turn is known,
+          // and be claimed and released over and over.
+          if (ep.inFlight > 0 && ep.nextAllowedAt <= now) continue;
           if (ep.inFlight === 0 && now >= ep.nextAllowedAt) {
             ep.nextAllowedAt = now + THROTTLE_WAIT_MS;
             // Only if no other node had the endpoint's turn meanwhile: send() takes it in the store first.
             this.launch(ep, ep.take(this.batchSize), ep.nextAllowedAt);
             progressed = true;
           }
+          // The rest wait for the endpoint's next turn, in the store (one call for all of them).
           const rest = ep.takeAll();
           if (rest.length > 0) this.track(this.release(rest, Math.max(ep.nextAllowedAt, now + 1000)));
           continue;
@@ -428,10 +439,8 @@ export class Deliverer {
 
   /** Back to the store for a later try, attempt count unchanged (not an attempt). */
   private async release(items: Delivery[], at: number): Promise<void> {
-    for (const d of items) {
-      this.held.delete(d.id);
-      await this.store.rescheduleDelivery(d.id, at, d.attempt);
-    }
+    for (const d of items) this.held.delete(d.id);
+    await this.store.rescheduleDeliveries(items.map((d) => ({ id: d.id, nextAttemptAt: at, attempt: d.attempt })));
   }
 
   private async drop(url: string, items: Delivery[], reason: DropReason, error: string): Promise<void> {
@@ -536,6 +545,7 @@ export class Deliverer {
     totals.failedPosts++;
     const state = ep.state(now);
     const dropped: Delivery[] = [];
+    const retries: DeliveryReschedule[] = [];
     // One jitter draw per POST: the items of a batch stay together, in order, for their next try.
     const jitter = this.random();
     for (const d of sending) {
@@ -543,8 +553,9 @@ export class Deliverer {
         random: () => jitter, maxAgeMs: this.maxAgeMs, minWaitMs: state === 'throttled' ? THROTTLE_WAIT_MS : 0,
       });
       if (at === null) dropped.push(d);
-      else await this.store.rescheduleDelivery(d.id, at, d.attempt + 1);
+      else retries.push({ id: d.id, nextAttemptAt: at, attempt: d.attempt + 1 });
     }
+    await this.store.rescheduleDeliveries(retries);
     if (dropped.length > 0) await this.store.completeDeliveries(dropped.map((d) => d.id));
     totals.retried += sending.length - dropped.length;
     totals.dropped[state === 'dropping' ? 'slowEndpoint' : 'expired'] += dropped.length;
