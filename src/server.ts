@@ -35,12 +35,22 @@ import { Directory } from './directory/directory.ts';
 import { PresenceService } from './presence/service.ts';
 import { DEMO_TENANT_ID, DEV_APP_ID, applySeed, readSeedFile, seedDemoOnce } from './directory/seed.ts';
 import { openStore } from './store/index.ts';
+import { EventBus } from './platform/events.ts';
+import type { PresenceEvents } from './presence/events.ts';
+import type { DirectoryEvents } from './directory/events.ts';
+import type { NotificationEvents } from './notifications/events.ts';
+import type { SubscriptionEvents } from './subscriptions/events.ts';
 import type { Store } from './store/types.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
+/** Every event of every feature: what the one bus carries. */
+export type PresentlyEvents = PresenceEvents & DirectoryEvents & SubscriptionEvents & NotificationEvents;
+
 export interface Presently {
   app: FastifyInstance;
+  /** The event bus (subscribe with `events.on`: tests watch presence changes this way). */
+  events: EventBus<PresentlyEvents>;
   store: Store;
   clock: Clock;
   presence: PresenceService;
@@ -88,8 +98,11 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     const issuer = await DevIssuer.load(store, clock);
     const verifier = devVerifier(issuer, clock, audiences);
 
-    const presence = new PresenceService(store, clock);
-    const directory = new Directory(store, presence, clock);
+    // One event bus for every feature; who reacts to what is wired below, after the loops exist.
+    let logEventError: (err: unknown, event: string) => void = () => {};
+    const events = new EventBus<PresentlyEvents>((err, event) => logEventError(err, event));
+    const presence = new PresenceService(store, clock, events);
+    const directory = new Directory(store, presence, clock, events);
     await seedDemoOnce(store, directory, clock.now());
     if (config.seedFile) await applySeed(store, directory, readSeedFile(config.seedFile));
 
@@ -106,6 +119,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     }) as unknown as FastifyInstance;
     app.decorateRequest('principal', null);
     clockError = (err) => app.log.warn({ err }, 'reading the shared manual clock failed');
+    logEventError = (err, event) => app.log.error({ err, event }, 'an event listener failed');
 
     const scheduler = new Scheduler(store, presence, clock, (err) => app.log.error({ err }, 'scheduler failed'));
 
@@ -116,15 +130,17 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
       log: deliveryLog, issuer, limitedShape: cloud.limitedShape, reclaimLeasesAtStart: store.exclusive, onError: (err) => app.log.error({ err }, 'notification deliverer failed'),
     });
     const dispatcher = new Dispatcher(store, clock, {
-      onDispatched: () => deliverer.wake(), onError: (err) => app.log.error({ err }, 'notification dispatcher failed'),
+      events, onError: (err) => app.log.error({ err }, 'notification dispatcher failed'),
     });
     const lifecycle = new Lifecycle(store, clock, {
-      onEnqueued: () => deliverer.wake(), onError: (err) => app.log.error({ err }, 'subscription lifecycle failed'),
+      events, onError: (err) => app.log.error({ err }, 'subscription lifecycle failed'),
     });
-    presence.onChange(() => dispatcher.wake());
-    directory.onUserDeleted(async (tenantId, userId) => {
-      await lifecycle.revokeCreator(tenantId, userId);
-    });
+    events.on('dueChanged', ({ dueAt }) => scheduler.wake(dueAt));
+    events.on('presenceChanged', () => dispatcher.wake());
+    events.on('deliveriesEnqueued', () => deliverer.wake());
+    // A created or renewed subscription may need the lifecycle loop sooner than it is armed for.
+    events.on('subscriptionChanged', () => lifecycle.wake());
+    events.on('userDeleted', ({ tenantId, userId }) => lifecycle.revokeCreator(tenantId, userId));
     /** Manual clock: everything due by the new time is transitioned, expired, dispatched and attempted, in order. */
     const settle = async () => {
       await scheduler.runDue();
@@ -156,7 +172,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     /** Origins of this server, so its own sink is always an allowed webhook URL; the listen address is added later. */
     const ownOrigins = new Set<string>(routeDeps.publicUrl ? [new URL(routeDeps.publicUrl).origin] : []);
     const subscriptions = new SubscriptionService({
-      store, clock, handshakeTimeoutMs: config.handshakeTimeoutMs,
+      store, clock, events, handshakeTimeoutMs: config.handshakeTimeoutMs,
       policy: {
         mode: webhookMode,
         allowHosts: config.webhookAllow,
@@ -170,11 +186,6 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     subscriptionRoutes(app, 'v1.0', subscriptionDeps);
     subscriptionRoutes(app, 'beta', subscriptionDeps);
     sinkRoutes(app, { sinks, clock, authMode: config.auth, verifier });
-    // A created or renewed subscription may need the lifecycle loop sooner than it is armed for.
-    app.addHook('onResponse', async (request, reply) => {
-      if ((request.method === 'POST' || request.method === 'PATCH') && reply.statusCode < 300
-        && /\/subscriptions(?:[/?]|$)/i.test(request.url)) lifecycle.wake();
-    });
     deliveriesRoutes(app, { log: deliveryLog, store, authMode: config.auth, verifier, registry });
     adminRoutes(app, {
       store, directory, clock, issuer, verifier, authMode: config.auth, cloud: config.cloud, version: VERSION,
@@ -191,7 +202,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
 
     let closed = false;
     return {
-      app, store, clock, presence, scheduler, issuer, subscriptions, sinks, tls,
+      app, events, store, clock, presence, scheduler, issuer, subscriptions, sinks, tls,
       notifications: { dispatcher, deliverer, lifecycle, log: deliveryLog },
       async listen() {
         await app.listen({ port: config.port, host: config.host });

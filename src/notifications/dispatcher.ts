@@ -5,7 +5,7 @@
  * means the events are read again — no change is lost, and none is fanned out twice. On a store shared by several
  * nodes, whose dispatchers race on the same outbox, each event is dispatched by a call of its own (see `commit`).
  *
- * Woken by PresenceService.onChange (every committed change), at start, and by a real-time safety timer (changes
+ * Woken by the presenceChanged event (every committed change), at start, and by a real-time safety timer (changes
  * committed by another node sharing the store, or a wake lost to an error).
  */
 import { clearInterval, setInterval } from 'node:timers';
@@ -14,6 +14,8 @@ import { formatUtc } from '../domain/timezones.ts';
 import type { Store } from '../store/types.ts';
 import { SingleFlight } from '../platform/loops/singleFlight.ts';
 import type { ChangeEvent, NewDelivery, Subscription } from '../domain/subscription.ts';
+import type { Emitter } from '../platform/events.ts';
+import type { NotificationEvents } from './events.ts';
 
 export interface DispatcherOptions {
   /** Events read per store call. */
@@ -22,8 +24,8 @@ export interface DispatcherOptions {
   chunkDeliveries?: number;
   /** Real-time safety net, milliseconds (0: none). */
   safetyIntervalMs?: number;
-  /** Called after deliveries were enqueued (the deliverer's wake). */
-  onDispatched?: () => void;
+  /** Told when deliveries were enqueued (the deliverer sends them). */
+  events?: Emitter<NotificationEvents>;
   onError?: (err: unknown) => void;
 }
 
@@ -197,6 +199,6 @@ export class Dispatcher {
   private count(events: number, deliveries: number): void {
     this.events += events;
     this.deliveries += deliveries;
-    if (deliveries > 0) this.opts.onDispatched?.();
+    if (deliveries > 0) this.opts.events?.emit('deliveriesEnqueued', { count: deliveries });
   }
 }

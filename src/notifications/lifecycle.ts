@@ -20,7 +20,7 @@
  *   delivering once access is gone and the subscription cannot be reauthorised; deleting it says so plainly
  *   (reads answer 404), and the lifecycle item outlives it in the delivery queue.
  *
- * Woken at start, at the next instant it computed (`clock.at`), when a subscription is created or changed (`wake`),
+ * Woken at start, at the next instant it computed (`clock.at`), when a subscription is created or changed (`wake`, on the subscriptionChanged event),
  * by a real-time safety timer, and by the manual clock's settle.
  */
 import { clearInterval, setInterval } from 'node:timers';
@@ -30,6 +30,8 @@ import type { Store } from '../store/types.ts';
 import { Alarm } from '../platform/loops/alarm.ts';
 import { SingleFlight } from '../platform/loops/singleFlight.ts';
 import type { NewDelivery, Subscription } from '../domain/subscription.ts';
+import type { Emitter } from '../platform/events.ts';
+import type { NotificationEvents } from './events.ts';
 
 /** How long before expiry `reauthorizationRequired` is sent [P]. */
 export const REAUTHORIZE_BEFORE_MS = 10 * 60_000;
@@ -75,8 +77,8 @@ function dueInstant(sub: Subscription): number {
 }
 
 export interface LifecycleOptions {
-  /** Called after lifecycle deliveries were enqueued (the deliverer's wake). */
-  onEnqueued?: () => void;
+  /** Told when lifecycle deliveries were enqueued (the deliverer sends them). */
+  events?: Emitter<NotificationEvents>;
   onError?: (err: unknown) => void;
   /** Real-time safety net, milliseconds (0: none). */
   safetyIntervalMs?: number;
@@ -151,7 +153,7 @@ export class Lifecycle {
 
   private async revoke(subs: Subscription[]): Promise<number> {
     let n = 0;
-    let enqueued = false;
+    let enqueued = 0;
     for (const sub of subs) {
       // Delete first, then queue: deleteSubscription removes the subscription's queued deliveries.
       this.noticed.delete(sub.id);
@@ -160,11 +162,11 @@ export class Lifecycle {
       const d = lifecycleDelivery(sub, this.clock.now());
       if (d) {
         await this.store.enqueueDeliveries([d]);
-        enqueued = true;
+        enqueued++;
       }
     }
     this.revoked += n;
-    if (enqueued) this.opts.onEnqueued?.();
+    if (enqueued > 0) this.opts.events?.emit('deliveriesEnqueued', { count: enqueued });
     if (n > 0) this.wake();
     return n;
   }
@@ -179,7 +181,7 @@ export class Lifecycle {
       }
       if (expired.length < BATCH || this.stopped) break;
     }
-    let enqueued = false;
+    let enqueued = 0;
     // Already-notified subscriptions stay in the answer, so widen it until it holds everyone in the window.
     for (let limit = 1000; !this.stopped; limit *= 2) {
       const soon = await this.store.subscriptionsExpiringBy(now + REAUTHORIZE_BEFORE_MS, limit);
@@ -194,12 +196,12 @@ export class Lifecycle {
         if (this.noticed.size >= 100_000) this.noticed.clear();
         this.noticed.set(sub.id, sub.expiresAt);
         if (!won) continue;
-        enqueued = true;
+        enqueued++;
         this.warned++;
       }
       if (soon.length < limit) break;
     }
-    if (enqueued) this.opts.onEnqueued?.();
+    if (enqueued > 0) this.opts.events?.emit('deliveriesEnqueued', { count: enqueued });
   }
 
   private async rearm(): Promise<void> {

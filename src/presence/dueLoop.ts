@@ -30,7 +30,6 @@ export class Scheduler {
     private readonly clock: Clock,
     private readonly onError: (err: unknown) => void = () => {},
   ) {
-    presence.onDue = (dueAt) => this.wake(dueAt);
     this.alarm = new Alarm(clock, () => void this.runDue());
     this.flight = new SingleFlight(() => this.drain(), { onError: this.onError, after: () => this.rearm() });
   }

@@ -13,6 +13,8 @@ import type { PresenceView } from '../../src/domain/types.ts';
 import { Dispatcher, changeItem, deliveriesFor } from '../../src/notifications/dispatcher.ts';
 import type { ChangeEvent, Subscription } from '../../src/domain/subscription.ts';
 import type { Store } from '../../src/store/types.ts';
+import { EventBus } from '../../src/platform/events.ts';
+import type { NotificationEvents } from '../../src/notifications/events.ts';
 import { openTestStore } from '../helpers/redis.ts';
 
 const T0 = Date.parse('2026-11-28T08:00:00Z');
@@ -95,10 +97,12 @@ describe('dispatch: the outbox', () => {
     for (const s of [a, b, other]) await store.putSubscription(s);
     const seq1 = await change(store, ADELE, 'one');
     const seq2 = await change(store, ADELE, 'two');
-    let woken = 0;
-    const d = new Dispatcher(store, clock, { safetyIntervalMs: 0, onDispatched: () => woken++ });
+    const enqueued: number[] = [];
+    const events = new EventBus<NotificationEvents>();
+    events.on('deliveriesEnqueued', ({ count }) => enqueued.push(count));
+    const d = new Dispatcher(store, clock, { safetyIntervalMs: 0, events });
     await d.start();
-    assert.equal(woken, 1);
+    assert.deepEqual(enqueued, [4], 'the deliverer is told once, of all four');
     assert.deepEqual(await store.readChanges(10), []);
     const queued = await store.claimDeliveries(T0, 100, 1000);
     const seqOf = (q: (typeof queued)[number]) => (q.item.resourceData as { sequenceNumber: string }).sequenceNumber;
