@@ -30,7 +30,7 @@ import { Lifecycle } from './notifications/lifecycle.ts';
 import { SinkStore } from './admin/sink.ts';
 import { SubscriptionService } from './subscriptions/service.ts';
 import type { WebhookMode } from './subscriptions/urlPolicy.ts';
-import { Scheduler } from './presence/dueLoop.ts';
+import { SHARED_STORE_POLL_MS, Scheduler } from './presence/dueLoop.ts';
 import { Directory } from './directory/directory.ts';
 import { PresenceService } from './presence/service.ts';
 import { DEMO_TENANT_ID, DEV_APP_ID, applySeed, readSeedFile, seedDemoOnce } from './directory/seed.ts';
@@ -121,7 +121,10 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     clockError = (err) => app.log.warn({ err }, 'reading the shared manual clock failed');
     logEventError = (err, event) => app.log.error({ err, event }, 'an event listener failed');
 
-    const scheduler = new Scheduler(store, presence, clock, (err) => app.log.error({ err }, 'scheduler failed'));
+    const scheduler = new Scheduler(store, presence, clock, {
+      // A shared store: other nodes store due instants this one hears nothing of.
+      pollMs: store.exclusive ? 0 : SHARED_STORE_POLL_MS, onError: (err) => app.log.error({ err }, 'scheduler failed'),
+    });
 
     // Notification delivery (notifications.md §2): committed changes → dispatcher → deliveries → deliverer → POSTs;
     // the lifecycle loop expires subscriptions and sends reauthorizationRequired.

@@ -8,11 +8,11 @@
  * Woken by the presenceChanged event (every committed change), at start, and by a real-time safety timer (changes
  * committed by another node sharing the store, or a wake lost to an error).
  */
-import { clearInterval, setInterval } from 'node:timers';
 import type { Clock } from '../platform/clock/clock.ts';
 import { formatUtc } from '../domain/timezones.ts';
 import type { Store } from '../store/types.ts';
-import { SingleFlight } from '../platform/loops/singleFlight.ts';
+import { BackgroundLoop } from '../platform/loops/backgroundLoop.ts';
+import { yieldToIo } from '../platform/loops/yieldToIo.ts';
 import type { ChangeEvent, NewDelivery, Subscription } from '../domain/subscription.ts';
 import type { Emitter } from '../platform/events.ts';
 import type { NotificationEvents } from './events.ts';
@@ -77,12 +77,7 @@ interface EventDeliveries {
 }
 
 export class Dispatcher {
-  private readonly flight = new SingleFlight(() => this.drain(), {
-    onError: (err) => this.opts.onError?.(err),
-    stopped: () => this.stopped,
-  });
-  private stopped = true;
-  private interval: ReturnType<typeof setInterval> | null = null;
+  private readonly loop: BackgroundLoop;
   private readonly readLimit: number;
   private readonly chunkDeliveries: number;
   /** Events dispatched and deliveries enqueued since start (tests, metrics). */
@@ -96,26 +91,21 @@ export class Dispatcher {
   ) {
     this.readLimit = opts.readLimit ?? 500;
     this.chunkDeliveries = opts.chunkDeliveries ?? 5000;
+    this.loop = new BackgroundLoop({
+      clock, pass: () => this.drain(), safetyIntervalMs: opts.safetyIntervalMs ?? 1000,
+      onError: (err) => this.opts.onError?.(err),
+    });
   }
 
-  async start(): Promise<void> {
-    this.stopped = false;
-    const every = this.opts.safetyIntervalMs ?? 1000;
-    if (every > 0) {
-      this.interval = setInterval(() => void this.run(), every);
-      this.interval.unref();
-    }
-    await this.run();
+  start(): Promise<void> {
+    return this.loop.start();
   }
 
   private wakePending = false;
 
   /** Stops waking; resolves when a run in progress has finished. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.interval) clearInterval(this.interval);
-    this.interval = null;
-    await this.flight.idle();
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /**
@@ -123,7 +113,7 @@ export class Dispatcher {
    * that the writes of one busy moment are dispatched together rather than one outbox round trip per write.
    */
   wake(): void {
-    if (this.stopped || this.wakePending) return;
+    if (!this.loop.running || this.wakePending) return;
     this.wakePending = true;
     setImmediate(() => {
       this.wakePending = false;
@@ -133,7 +123,7 @@ export class Dispatcher {
 
   /** Dispatches the whole outbox; resolves when it is empty (or a store call failed). Safe to call concurrently. */
   run(): Promise<void> {
-    return this.flight.run();
+    return this.loop.run();
   }
 
   private async drain(): Promise<void> {
@@ -160,7 +150,8 @@ export class Dispatcher {
         }
       }
       if (chunk.length > 0) await this.commit(chunk);
-      if (events.length < this.readLimit || this.stopped) return;
+      if (events.length < this.readLimit || !this.loop.running) return;
+      await yieldToIo();
     }
   }
 

@@ -23,12 +23,10 @@
  * Woken at start, at the next instant it computed (`clock.at`), when a subscription is created or changed (`wake`, on the subscriptionChanged event),
  * by a real-time safety timer, and by the manual clock's settle.
  */
-import { clearInterval, setInterval } from 'node:timers';
 import type { Clock } from '../platform/clock/clock.ts';
 import { formatUtc } from '../domain/timezones.ts';
 import type { Store } from '../store/types.ts';
-import { Alarm } from '../platform/loops/alarm.ts';
-import { SingleFlight } from '../platform/loops/singleFlight.ts';
+import { BackgroundLoop } from '../platform/loops/backgroundLoop.ts';
 import type { NewDelivery, Subscription } from '../domain/subscription.ts';
 import type { Emitter } from '../platform/events.ts';
 import type { NotificationEvents } from './events.ts';
@@ -85,14 +83,7 @@ export interface LifecycleOptions {
 }
 
 export class Lifecycle {
-  private readonly flight = new SingleFlight(() => this.drain(), {
-    onError: (err) => this.opts.onError?.(err),
-    after: () => this.rearm(),
-    stopped: () => this.stopped,
-  });
-  private stopped = true;
-  private readonly alarm: Alarm;
-  private interval: ReturnType<typeof setInterval> | null = null;
+  private readonly loop: BackgroundLoop;
   /** Since start (tests, metrics). */
   expired = 0;
   warned = 0;
@@ -109,36 +100,28 @@ export class Lifecycle {
     private readonly clock: Clock,
     private readonly opts: LifecycleOptions = {},
   ) {
-    this.alarm = new Alarm(clock, () => void this.runDue());
+    this.loop = new BackgroundLoop({
+      clock, pass: () => this.drain(), nextAt: () => this.nextAt(), safetyIntervalMs: opts.safetyIntervalMs ?? 30_000,
+      onError: (err) => this.opts.onError?.(err),
+    });
   }
 
-  async start(): Promise<void> {
-    this.stopped = false;
-    this.alarm.open();
-    const every = this.opts.safetyIntervalMs ?? 30_000;
-    if (every > 0) {
-      this.interval = setInterval(() => void this.runDue(), every);
-      this.interval.unref();
-    }
-    await this.runDue();
+  start(): Promise<void> {
+    return this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.interval) clearInterval(this.interval);
-    this.interval = null;
-    this.alarm.close();
-    await this.flight.idle();
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** A subscription was created, renewed or reauthorised: look again (its instants may come before the armed one). */
   wake(): void {
-    if (!this.stopped) void this.runDue();
+    if (this.loop.running) void this.runDue();
   }
 
   /** Expires and warns everything due by now; resolves when done. Safe to call concurrently. */
   runDue(): Promise<void> {
-    return this.flight.run();
+    return this.loop.run();
   }
 
   /** The creating user's access is gone (the user was deleted). Resolves to the number of subscriptions ended. */
@@ -179,11 +162,11 @@ export class Lifecycle {
         this.noticed.delete(sub.id);
         if (await this.store.deleteSubscription(sub.id)) this.expired++;
       }
-      if (expired.length < BATCH || this.stopped) break;
+      if (expired.length < BATCH || !this.loop.running) break;
     }
     let enqueued = 0;
     // Already-notified subscriptions stay in the answer, so widen it until it holds everyone in the window.
-    for (let limit = 1000; !this.stopped; limit *= 2) {
+    for (let limit = 1000; this.loop.running; limit *= 2) {
       const soon = await this.store.subscriptionsExpiringBy(now + REAUTHORIZE_BEFORE_MS, limit);
       for (const sub of soon) {
         if (!needsReauthorizationNotice(sub) || sub.expiresAt <= now || this.noticed.get(sub.id) === sub.expiresAt) continue;
@@ -204,27 +187,19 @@ export class Lifecycle {
     if (enqueued > 0) this.opts.events?.emit('deliveriesEnqueued', { count: enqueued });
   }
 
-  private async rearm(): Promise<void> {
-    if (this.stopped) return;
-    try {
-      const first = await this.store.nextSubscriptionExpiry();
-      if (first === null) {
-        this.alarm.clear();
-        return;
-      }
-      // Every subscription's instant is at least its expiry minus the warning lead, so only those expiring by
-      // `first + lead` can come before `first`.
-      let next = first;
-      for (let limit = 1000; ; limit *= 2) {
-        const subs = await this.store.subscriptionsExpiringBy(first + REAUTHORIZE_BEFORE_MS, limit);
-        for (const sub of subs) next = Math.min(next, this.noticed.get(sub.id) === sub.expiresAt ? sub.expiresAt : dueInstant(sub));
-        if (subs.length < limit) break;
-      }
-      // Something due now that the drain could not settle (a store error): look again shortly, without spinning.
-      if (next <= this.clock.now()) next = this.clock.now() + 1000;
-      this.alarm.set(next);
-    } catch (err) {
-      this.opts.onError?.(err);
+  /** The first instant the loop must look at a subscription again, or null when there is none. */
+  private async nextAt(): Promise<number | null> {
+    const first = await this.store.nextSubscriptionExpiry();
+    if (first === null) return null;
+    // Every subscription's instant is at least its expiry minus the warning lead, so only those expiring by
+    // `first + lead` can come before `first`.
+    let next = first;
+    for (let limit = 1000; ; limit *= 2) {
+      const subs = await this.store.subscriptionsExpiringBy(first + REAUTHORIZE_BEFORE_MS, limit);
+      for (const sub of subs) next = Math.min(next, this.noticed.get(sub.id) === sub.expiresAt ? sub.expiresAt : dueInstant(sub));
+      if (subs.length < limit) break;
     }
+    // Something due now that the drain could not settle (a store error): look again shortly, without spinning.
+    return next <= this.clock.now() ? this.clock.now() + 1000 : next;
   }
 }
