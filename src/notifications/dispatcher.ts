@@ -9,13 +9,13 @@
  * committed by another node sharing the store, or a wake lost to an error).
  */
 import type { Clock } from '../platform/clock/clock.ts';
-import { formatUtc } from '../domain/timezones.ts';
 import type { Store } from '../store/types.ts';
 import { BackgroundLoop } from '../platform/loops/backgroundLoop.ts';
 import { yieldToIo } from '../platform/loops/yieldToIo.ts';
 import type { ChangeEvent, NewDelivery, Subscription } from '../domain/subscription.ts';
 import type { Emitter } from '../platform/events.ts';
 import type { NotificationEvents } from './events.ts';
+import { changeItem } from './items.ts';
 
 export interface DispatcherOptions {
   /** Events read per store call. */
@@ -27,24 +27,6 @@ export interface DispatcherOptions {
   /** Told when deliveries were enqueued (the deliverer sends them). */
   events?: Emitter<NotificationEvents>;
   onError?: (err: unknown) => void;
-}
-
-/** The notification item of one change for one subscription, exactly as notifications.md §2 shows it. */
-export function changeItem(sub: Subscription, event: Pick<ChangeEvent, 'userId' | 'sequenceNumber'>): Record<string, unknown> {
-  return {
-    subscriptionId: sub.id,
-    subscriptionExpirationDateTime: formatUtc(sub.expiresAt),
-    changeType: 'updated',
-    resource: `communications/presences/${event.userId}`,
-    resourceData: {
-      '@odata.id': `users/${event.userId}/presence`,
-      '@odata.type': '#microsoft.graph.presence',
-      id: event.userId,
-      sequenceNumber: event.sequenceNumber,
-    },
-    clientState: sub.clientState,
-    tenantId: sub.tenantId,
-  };
 }
 
 /** The deliveries one event produces for the subscriptions watching its user (expired ones get nothing). */

@@ -24,27 +24,17 @@
  * by a real-time safety timer, and by the manual clock's settle.
  */
 import type { Clock } from '../platform/clock/clock.ts';
-import { formatUtc } from '../domain/timezones.ts';
 import type { Store } from '../store/types.ts';
 import { BackgroundLoop } from '../platform/loops/backgroundLoop.ts';
 import type { NewDelivery, Subscription } from '../domain/subscription.ts';
 import type { Emitter } from '../platform/events.ts';
 import type { NotificationEvents } from './events.ts';
+import { lifecycleItem } from './items.ts';
 
 /** How long before expiry `reauthorizationRequired` is sent [P]. */
 export const REAUTHORIZE_BEFORE_MS = 10 * 60_000;
 
 const BATCH = 500;
-
-export function lifecycleItem(sub: Subscription, lifecycleEvent = 'reauthorizationRequired'): Record<string, unknown> {
-  return {
-    subscriptionId: sub.id,
-    subscriptionExpirationDateTime: formatUtc(sub.expiresAt),
-    tenantId: sub.tenantId,
-    clientState: sub.clientState,
-    lifecycleEvent,
-  };
-}
 
 /** The lifecycle delivery for a subscription, or null when it has no lifecycleNotificationUrl. */
 export function lifecycleDelivery(sub: Subscription, now: number): NewDelivery | null {
