@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { storeUnderTest } from '../helpers/redis.ts';
 import { ADELE, TENANT, startInProcess, type TestServer } from '../helpers/server.ts';
 import { createUser, message, mintToken, postJson } from '../api/helpers.ts';
 
@@ -48,18 +49,25 @@ describe('dead webhook receivers slow down nobody else', () => {
   let otherToken = '';
 
   before(async () => {
-    s = await startInProcess({ store: 'sqlite', clock: 'system' });
+    s = await startInProcess({ store: storeUnderTest('sqlite'), clock: 'system' });
     // Count what goes back to the queue: the spin this test guards against puts the same items back again and again.
     const store = s.presently.store;
     const one = store.rescheduleDelivery.bind(store);
     const many = store.rescheduleDeliveries.bind(store);
+    /** True while the batched call runs (a backend may make it of single calls: those are not counted twice). */
+    let inBatch = false;
     store.rescheduleDelivery = (id, at, attempt) => {
-      putBack++;
+      if (!inBatch) putBack++;
       return one(id, at, attempt);
     };
     store.rescheduleDeliveries = (items) => {
       putBack += items.length;
-      return many(items);
+      inBatch = true;
+      try {
+        return many(items);
+      } finally {
+        inBatch = false;
+      }
     };
     const users: string[] = [];
     for (let i = 0; i < USERS; i++) {
