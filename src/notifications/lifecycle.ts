@@ -26,6 +26,7 @@
 import type { Clock } from '../platform/clock/clock.ts';
 import type { Store } from '../store/types.ts';
 import { BackgroundLoop } from '../platform/loops/backgroundLoop.ts';
+import { yieldToIo } from '../platform/loops/yieldToIo.ts';
 import type { NewDelivery, Subscription } from '../domain/subscription.ts';
 import type { Emitter } from '../platform/events.ts';
 import type { NotificationEvents } from './events.ts';
@@ -153,6 +154,7 @@ export class Lifecycle {
         if (await this.store.deleteSubscription(sub.id)) this.expired++;
       }
       if (expired.length < BATCH || !this.loop.running) break;
+      await yieldToIo();
     }
     let enqueued = 0;
     // Already-notified subscriptions stay in the answer, so widen it until it holds everyone in the window.

@@ -95,8 +95,16 @@ export class BackgroundLoop {
     try {
       const next = await this.opts.nextAt();
       if (next === undefined) return;
-      if (next === null) this.alarm.clear();
-      else this.alarm.set(next);
+      if (next === null) {
+        this.alarm.clear();
+      } else if (next <= this.opts.clock.now()) {
+        // Still due after a pass (work it could not finish): go again on the next turn of the event loop, so such a
+        // loop cannot keep requests, timers and sockets waiting as an alarm firing at once would.
+        this.alarm.clear();
+        setImmediate(() => void this.run());
+      } else {
+        this.alarm.set(next);
+      }
     } catch (err) {
       this.opts.onError?.(err);
     }
