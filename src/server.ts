@@ -29,7 +29,8 @@ import { Dispatcher } from './notifications/dispatcher.ts';
 import { Lifecycle } from './notifications/lifecycle.ts';
 import { SinkStore } from './admin/sink.ts';
 import { SubscriptionService } from './subscriptions/service.ts';
-import type { WebhookMode } from './subscriptions/urlPolicy.ts';
+import { connectGuard, type Resolver, type UrlPolicy, type WebhookMode } from './subscriptions/urlPolicy.ts';
+import { webhookClient } from './notifications/webhookClient.ts';
 import { Scheduler } from './presence/dueLoop.ts';
 import { Directory } from './directory/directory.ts';
 import { PresenceService } from './presence/service.ts';
@@ -64,6 +65,8 @@ export interface BuildOptions {
    * started — or restarted — on data that has one continues from it.
    */
   manualStart?: number;
+  /** Name resolution for webhook hosts (the URL policy and every connection); tests inject their own. */
+  resolve?: Resolver;
 }
 
 export async function buildPresently(config: Config, opts: BuildOptions = {}): Promise<Presently> {
@@ -111,9 +114,22 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
 
     // Notification delivery (notifications.md §2): committed changes → dispatcher → deliveries → deliverer → POSTs;
     // the lifecycle loop expires subscriptions and sends reauthorizationRequired.
+    // The webhook URL policy is --webhook-policy, by default development with dev auth (http to localhost allowed) and
+    // production otherwise. One client makes every webhook call (handshake, notification, lifecycle); under the
+    // production policy it checks, on every connection, the address it connects to.
+    const webhookMode: WebhookMode = config.webhookPolicy ?? (config.auth === 'dev' ? 'development' : 'production');
+    /** Origins of this server, so its own sink is always an allowed webhook URL; the listen address is added later. */
+    const ownOrigins = new Set<string>(config.publicUrl ? [new URL(config.publicUrl).origin] : []);
+    const webhookPolicy: UrlPolicy = {
+      mode: webhookMode,
+      allowHosts: config.webhookAllow,
+      isOwnSink: (url) => ownOrigins.has(url.origin) && url.pathname.toLowerCase().startsWith('/_presently/sink/'),
+      ...(opts.resolve ? { resolve: opts.resolve } : {}),
+    };
+    const webhook = webhookClient({ guard: connectGuard(webhookPolicy), ...(opts.resolve ? { resolve: opts.resolve } : {}) });
     const deliveryLog = new DeliveryLog();
     const deliverer = new Deliverer(store, clock, {
-      log: deliveryLog, issuer, limitedShape: cloud.limitedShape, onError: (err) => app.log.error({ err }, 'notification deliverer failed'),
+      log: deliveryLog, issuer, limitedShape: cloud.limitedShape, post: webhook.postJson, onError: (err) => app.log.error({ err }, 'notification deliverer failed'),
     });
     const dispatcher = new Dispatcher(store, clock, {
       onDispatched: () => deliverer.wake(), onError: (err) => app.log.error({ err }, 'notification dispatcher failed'),
@@ -150,18 +166,9 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     mailboxSettingsRoutes(app, 'v1.0', { ...routeDeps, store });
     mailboxSettingsRoutes(app, 'beta', { ...routeDeps, store });
 
-    // Change notifications: subscriptions and the built-in sink (notifications.md §1, §3, §4). The webhook URL policy
-    // is --webhook-policy, by default development with dev auth (http to localhost allowed) and production otherwise.
-    const webhookMode: WebhookMode = config.webhookPolicy ?? (config.auth === 'dev' ? 'development' : 'production');
-    /** Origins of this server, so its own sink is always an allowed webhook URL; the listen address is added later. */
-    const ownOrigins = new Set<string>(routeDeps.publicUrl ? [new URL(routeDeps.publicUrl).origin] : []);
+    // Change notifications: subscriptions and the built-in sink (notifications.md §1, §3, §4).
     const subscriptions = new SubscriptionService({
-      store, clock, handshakeTimeoutMs: config.handshakeTimeoutMs,
-      policy: {
-        mode: webhookMode,
-        allowHosts: config.webhookAllow,
-        isOwnSink: (url) => ownOrigins.has(url.origin) && url.pathname.toLowerCase().startsWith('/_presently/sink/'),
-      },
+      store, clock, handshakeTimeoutMs: config.handshakeTimeoutMs, policy: webhookPolicy, post: webhook.postText,
       onHandshakeFailure: ({ property, url, result }) =>
         app.log.info({ property, url, reason: result.reason, detail: result.detail }, 'webhook validation handshake failed'),
     });
