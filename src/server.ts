@@ -23,6 +23,7 @@ import { subscriptionRoutes } from './subscriptions/routes.ts';
 import { installThrottle } from './http/throttle.ts';
 import { loadTls, type TlsMaterial } from './config/tls.ts';
 import { frameworkErrorHandler, genReqId, installWire } from './http/wire.ts';
+import { capConnections, connectionLimits, nodeServerLimits } from './http/connectionLimits.ts';
 import { Deliverer } from './notifications/deliverer.ts';
 import { DeliveryLog } from './notifications/deliveryLog.ts';
 import { Dispatcher } from './notifications/dispatcher.ts';
@@ -105,8 +106,10 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
       routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 2048 },
       bodyLimit: config.bodyLimit,
       frameworkErrors: frameworkErrorHandler(clock),
-      ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
+      ...connectionLimits(config),
+      ...(tls ? { https: { cert: tls.cert, key: tls.key, ...nodeServerLimits(config) } } : {}),
     }) as unknown as FastifyInstance;
+    capConnections(app.server, config.maxConnections);
     app.decorateRequest('principal', null);
     clockError = (err) => app.log.warn({ err }, 'reading the shared manual clock failed');
 
