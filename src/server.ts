@@ -24,6 +24,7 @@ import { installThrottle } from './http/throttle.ts';
 import { loadTls, type TlsMaterial } from './config/tls.ts';
 import { frameworkErrorHandler, genReqId, installWire } from './http/wire.ts';
 import { capConnections, connectionLimits, nodeServerLimits } from './http/connectionLimits.ts';
+import { clientErrorHandler } from './http/clientErrors.ts';
 import { Deliverer } from './notifications/deliverer.ts';
 import { DeliveryLog } from './notifications/deliveryLog.ts';
 import { Dispatcher } from './notifications/dispatcher.ts';
@@ -106,6 +107,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
       routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 2048 },
       bodyLimit: config.bodyLimit,
       frameworkErrors: frameworkErrorHandler(clock),
+      clientErrorHandler: clientErrorHandler(clock),
       ...connectionLimits(config),
       ...(tls ? { https: { cert: tls.cert, key: tls.key, ...nodeServerLimits(config) } } : {}),
     }) as unknown as FastifyInstance;
