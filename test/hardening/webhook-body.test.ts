@@ -47,6 +47,14 @@ describe('webhook response bodies are read up to 64 KiB', () => {
     for (const r of receivers) await r.close();
   });
 
+  const subscribe = async (notificationUrl: string) => s.inject({
+    method: 'POST', url: '/v1.0/subscriptions', headers: { authorization: `Bearer ${await s.userToken(ALEX)}` },
+    payload: {
+      changeType: 'updated', notificationUrl, resource: `/communications/presences/${ADELE}`,
+      expirationDateTime: new Date(T0 + 50 * 60_000).toISOString(),
+    },
+  });
+
   it('four endless handshake answers at once: 64 KiB each is read, the connections are dropped, memory stays flat', async () => {
     const floods: Flood[] = [];
     const rx = await startReceiver((_req, res) => {
@@ -77,14 +85,7 @@ describe('webhook response bodies are read up to 64 KiB', () => {
     const stats = { sent: 0, cut: false };
     const rx = await startReceiver((req, res) => flood(res, 200, tokenOf(req) ?? '', stats));
     receivers.push(rx);
-    const token = await s.userToken(ALEX);
-    const res = await s.inject({
-      method: 'POST', url: '/v1.0/subscriptions', headers: { authorization: `Bearer ${token}` },
-      payload: {
-        changeType: 'updated', notificationUrl: `${rx.url}/hook`, resource: `/communications/presences/${ADELE}`,
-        expirationDateTime: new Date(T0 + 50 * 60_000).toISOString(),
-      },
-    });
+    const res = await subscribe(`${rx.url}/hook`);
     assert.equal(res.statusCode, 400, res.body);
     assert.equal((res.json() as { error: { code: string } }).error.code, 'ValidationError');
     assert.ok(stats.sent < 32 * MiB, `the receiver got to send ${Math.round(stats.sent / MiB)} MiB`);
@@ -98,14 +99,7 @@ describe('webhook response bodies are read up to 64 KiB', () => {
       else flood(res, 202, '', stats);
     });
     receivers.push(rx);
-    const token = await s.userToken(ALEX);
-    const created = await s.inject({
-      method: 'POST', url: '/v1.0/subscriptions', headers: { authorization: `Bearer ${token}` },
-      payload: {
-        changeType: 'updated', notificationUrl: `${rx.url}/hook`, resource: `/communications/presences/${ADELE}`,
-        expirationDateTime: new Date(T0 + 50 * 60_000).toISOString(),
-      },
-    });
+    const created = await subscribe(`${rx.url}/hook`);
     assert.equal(created.statusCode, 201, created.body);
     await setStatusOk(s, ADELE, await s.userToken(ADELE), message('flooding receiver'));
     await moveClock(s, { advance: 'PT1S' });
