@@ -108,67 +108,73 @@ function readCapped(res: http.IncomingMessage): Promise<string> {
   });
 }
 
+/** What one client's requests share. */
+interface ClientContext {
+  guard: AddressGuard | null;
+  resolve: Resolver;
+  agents: Record<'http:' | 'https:', http.Agent>;
+}
+
+/** Checks a fresh connection's peer, the address actually connected to; a reused one was checked when it opened. */
+function checkPeer(ctx: ClientContext, url: URL, socket: Socket, fail: (err: Error) => void): void {
+  const check = () => {
+    const address = socket.remoteAddress;
+    if (ctx.guard && address !== undefined && ctx.guard(url, address)) fail(new BlockedAddress(address));
+  };
+  if (socket.connecting) socket.once('connect', check);
+}
+
+/** One POST with a hard timeout over the whole exchange. Never rejects. */
+function send(ctx: ClientContext, raw: string, headers: Record<string, string>, payload: string, timeoutMs: number): Promise<WebhookOutcome> {
+  return new Promise<WebhookOutcome>((done) => {
+    const started = performance.now();
+    const url = URL.canParse(raw) ? new URL(raw) : null;
+    if (url === null) return done(failure(started, 'invalid URL'));
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return done(failure(started, `unsupported protocol ${url.protocol}`));
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    // An IP literal is connected to without a lookup: guard it here.
+    if (ctx.guard && isIP(host) !== 0 && ctx.guard(url, host)) return done(failure(started, new BlockedAddress(host).code));
+    const request = (url.protocol === 'https:' ? https : http).request({
+      method: 'POST', protocol: url.protocol, hostname: host, port: url.port || undefined, path: `${url.pathname}${url.search}`,
+      headers: { ...headers, 'content-length': String(Buffer.byteLength(payload)) },
+      agent: ctx.agents[url.protocol], lookup: guardedLookup(url, ctx.resolve, ctx.guard),
+    });
+    let settled = false;
+    const finish = (outcome: WebhookOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      done(outcome);
+    };
+    const timer = setTimeout(() => {
+      finish(failure(started, 'timeout'));
+      request.destroy();
+    }, timeoutMs);
+    request.on('socket', (socket) => checkPeer(ctx, url, socket, (err) => request.destroy(err)));
+    request.on('error', (err: NodeJS.ErrnoException) => finish(failure(started, err.code ?? err.message)));
+    request.on('response', (res) => {
+      readCapped(res).then((body) => finish({
+        status: res.statusCode ?? 0,
+        durationMs: performance.now() - started,
+        body,
+        contentType: typeof res.headers['content-type'] === 'string' ? res.headers['content-type'] : null,
+        error: null,
+      }), (err: NodeJS.ErrnoException) => finish(failure(started, err.code ?? err.message)));
+    });
+    request.end(payload);
+  });
+}
+
 /** Creates a client; each has its own connection pools. */
 export function webhookClient(opts: WebhookClientOptions = {}): WebhookClient {
-  const guard = opts.guard ?? null;
-  const resolve = opts.resolve ?? systemResolver;
-  const agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
-
-  /** Checks a fresh connection's peer: the address actually connected to. */
-  const checkPeer = (url: URL, socket: Socket, fail: (err: Error) => void) => {
-    const check = () => {
-      const address = socket.remoteAddress;
-      if (guard && address !== undefined && guard(url, address)) fail(new BlockedAddress(address));
-    };
-    if (socket.connecting) socket.once('connect', check);
+  const ctx: ClientContext = {
+    guard: opts.guard ?? null,
+    resolve: opts.resolve ?? systemResolver,
+    agents: { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) },
   };
-
-  const send = (raw: string, headers: Record<string, string>, payload: string, timeoutMs: number) =>
-    new Promise<WebhookOutcome>((done) => {
-      const started = performance.now();
-      let url: URL;
-      try {
-        url = new URL(raw);
-      } catch {
-        return done(failure(started, 'invalid URL'));
-      }
-      const host = url.hostname.replace(/^\[|\]$/g, '');
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') return done(failure(started, `unsupported protocol ${url.protocol}`));
-      // An IP literal is connected to without a lookup: guard it here.
-      if (guard && isIP(host) !== 0 && guard(url, host)) return done(failure(started, new BlockedAddress(host).code));
-      const request = (url.protocol === 'https:' ? https : http).request({
-        method: 'POST', protocol: url.protocol, hostname: host, port: url.port || undefined, path: `${url.pathname}${url.search}`,
-        headers: { ...headers, 'content-length': String(Buffer.byteLength(payload)) },
-        agent: agents[url.protocol], lookup: guardedLookup(url, resolve, guard),
-      });
-      let settled = false;
-      const finish = (outcome: WebhookOutcome) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        done(outcome);
-      };
-      const timer = setTimeout(() => {
-        finish(failure(started, 'timeout'));
-        request.destroy();
-      }, timeoutMs);
-      request.on('socket', (socket) => checkPeer(url, socket, (err) => request.destroy(err)));
-      request.on('error', (err: NodeJS.ErrnoException) => finish(failure(started, err.code ?? err.message)));
-      request.on('response', (res) => {
-        readCapped(res).then((body) => finish({
-          status: res.statusCode ?? 0,
-          durationMs: performance.now() - started,
-          body,
-          contentType: typeof res.headers['content-type'] === 'string' ? res.headers['content-type'] : null,
-          error: null,
-        }), (err: NodeJS.ErrnoException) => finish(failure(started, err.code ?? err.message)));
-      });
-      request.end(payload);
-    });
-
   return {
-    postJson: (url, body, timeoutMs) => send(url, { 'content-type': 'application/json' }, JSON.stringify(body), timeoutMs),
-    postText: (url, text, timeoutMs) => send(url, { 'content-type': 'text/plain; charset=utf-8' }, text, timeoutMs),
+    postJson: (url, body, timeoutMs) => send(ctx, url, { 'content-type': 'application/json' }, JSON.stringify(body), timeoutMs),
+    postText: (url, text, timeoutMs) => send(ctx, url, { 'content-type': 'text/plain; charset=utf-8' }, text, timeoutMs),
   };
 }
 
