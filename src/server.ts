@@ -26,13 +26,16 @@ import { subscriptionRoutes } from './subscriptions/routes.ts';
 import { installThrottle } from './http/throttle.ts';
 import { loadTls, type TlsMaterial } from './config/tls.ts';
 import { frameworkErrorHandler, genReqId, installWire } from './http/wire.ts';
+import { capConnections, connectionLimits, nodeServerLimits } from './http/connectionLimits.ts';
+import { clientErrorHandler } from './http/clientErrors.ts';
 import { Deliverer } from './notifications/deliverer.ts';
 import { DeliveryLog } from './notifications/deliveryLog.ts';
 import { Dispatcher } from './notifications/dispatcher.ts';
 import { Lifecycle } from './notifications/lifecycle.ts';
 import { SinkStore } from './admin/sink.ts';
 import { SubscriptionService } from './subscriptions/service.ts';
-import type { WebhookMode } from './subscriptions/urlPolicy.ts';
+import { connectGuard, type Resolver, type UrlPolicy, type WebhookMode } from './subscriptions/urlPolicy.ts';
+import { webhookClient, type WebhookClient } from './notifications/webhookClient.ts';
 import { SHARED_STORE_POLL_MS, Scheduler } from './presence/dueLoop.ts';
 import { Directory } from './directory/directory.ts';
 import { PresenceService } from './presence/service.ts';
@@ -77,6 +80,8 @@ export interface BuildOptions {
    * started — or restarted — on data that has one continues from it.
    */
   manualStart?: number;
+  /** Name resolution for webhook hosts (the URL policy and every connection); tests inject their own. */
+  resolve?: Resolver;
 }
 
 export async function buildPresently(config: Config, opts: BuildOptions = {}): Promise<Presently> {
@@ -86,7 +91,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
   let clocks: Clocks | null = null;
   try {
     clocks = await openClock(config, store, opts);
-    const core = await buildCore(config, store, clocks);
+    const core = await buildCore(config, store, clocks, opts);
     // Decided once, here, from how the store is deployed: with one writer (sqlite, memory) reads may be cached and the
     // background loops need not allow for other nodes; a shared store (redis) needs both.
     const presence = new PresenceService(store, core.clock, core.events, { readCache: store.facts.soleWriter });
@@ -119,6 +124,15 @@ interface Core {
   tls: TlsMaterial | null;
   app: FastifyInstance;
   events: EventBus<PresentlyEvents>;
+  webhooks: Webhooks;
+}
+
+/** Every webhook call (handshake, notification, lifecycle) goes through one client under one URL policy. */
+interface Webhooks {
+  policy: UrlPolicy;
+  client: WebhookClient;
+  /** Origins of this server, so its own sink is always an allowed webhook URL; the listen address is added later. */
+  ownOrigins: Set<string>;
 }
 
 interface Clocks {
@@ -154,7 +168,7 @@ async function openClock(config: Config, store: Store, opts: BuildOptions): Prom
 }
 
 /** Auth, TLS, the Fastify app and the event bus (its listener errors go to the app's log). */
-async function buildCore(config: Config, store: Store, clocks: Clocks): Promise<Core> {
+async function buildCore(config: Config, store: Store, clocks: Clocks, opts: BuildOptions): Promise<Core> {
   const { clock } = clocks;
   const cloud = CLOUDS[config.cloud];
   const issuer = await DevIssuer.load(store, clock);
@@ -167,19 +181,41 @@ async function buildCore(config: Config, store: Store, clocks: Clocks): Promise<
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 2048 },
     bodyLimit: config.bodyLimit,
     frameworkErrors: frameworkErrorHandler(clock),
-    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
+    clientErrorHandler: clientErrorHandler(clock),
+    ...connectionLimits(config),
+    ...(tls ? { https: { cert: tls.cert, key: tls.key, ...nodeServerLimits(config) } } : {}),
   }) as unknown as FastifyInstance;
+  capConnections(app.server, config.maxConnections);
   app.decorateRequest('principal', null);
   clocks.report.error = (err) => app.log.warn({ err }, 'reading the shared manual clock failed');
   const events = new EventBus<PresentlyEvents>((err, event) => app.log.error({ err, event }, 'an event listener failed'));
-  return { config, store, clock, cloud, issuer, verifier, tls, app, events };
+  return { config, store, clock, cloud, issuer, verifier, tls, app, events, webhooks: buildWebhooks(config, opts) };
+}
+
+/**
+ * The webhook URL policy is --webhook-policy, by default development with dev auth (http to localhost allowed) and
+ * production otherwise. Under the production policy the one client checks, on every connection, the address it
+ * actually connects to (no DNS rebinding past the check made at subscription time).
+ */
+function buildWebhooks(config: Config, opts: BuildOptions): Webhooks {
+  const mode: WebhookMode = config.webhookPolicy ?? (config.auth === 'dev' ? 'development' : 'production');
+  const own = publicUrl(config);
+  const ownOrigins = new Set<string>(own ? [new URL(own).origin] : []);
+  const policy: UrlPolicy = {
+    mode,
+    allowHosts: config.webhookAllow,
+    isOwnSink: (url) => ownOrigins.has(url.origin) && url.pathname.startsWith('/_presently/sink/'),
+    ...(opts.resolve ? { resolve: opts.resolve } : {}),
+  };
+  const client = webhookClient({ guard: connectGuard(policy), ...(opts.resolve ? { resolve: opts.resolve } : {}) });
+  return { policy, client, ownOrigins };
 }
 
 /**
  * Notification delivery (notifications.md §2): committed changes → dispatcher → deliveries → deliverer → POSTs; the
  * lifecycle loop expires subscriptions and sends reauthorizationRequired; the due loop makes timed transitions.
  */
-function buildPipeline({ store, clock, cloud, issuer, app, events }: Core, presence: PresenceService): Pipeline {
+function buildPipeline({ store, clock, cloud, issuer, app, events, webhooks }: Core, presence: PresenceService): Pipeline {
   const failed = (what: string) => (err: unknown) => app.log.error({ err }, `${what} failed`);
   const solo = store.facts.soleWriter;
   const scheduler = new Scheduler(store, presence, clock, {
@@ -188,7 +224,7 @@ function buildPipeline({ store, clock, cloud, issuer, app, events }: Core, prese
   });
   const log = new DeliveryLog();
   const deliverer = new Deliverer(store, clock, {
-    log, issuer, limitedShape: cloud.limitedShape, queue: solo ? 'local' : 'shared', reclaimLeasesAtStart: solo,
+    log, issuer, limitedShape: cloud.limitedShape, post: webhooks.client.postJson, queue: solo ? 'local' : 'shared', reclaimLeasesAtStart: solo,
     onError: failed('notification deliverer'),
   });
   const dispatcher = new Dispatcher(store, clock, { events, dispatch: solo ? 'local' : 'shared', onError: failed('notification dispatcher') });
@@ -242,38 +278,24 @@ function publicUrl(config: Config): string | null {
 interface NotificationRoutes {
   subscriptions: SubscriptionService;
   sinks: SinkStore;
-  /** Origins of this server, so its own sink is always an allowed webhook URL; the listen address is added later. */
-  ownOrigins: Set<string>;
 }
 
-/**
- * Change notifications: subscriptions, the built-in sink and the deliveries log (notifications.md §1, §3, §4). The
- * webhook URL policy is --webhook-policy, by default development with dev auth (http to localhost allowed) and
- * production otherwise.
- */
+/** Change notifications: subscriptions, the built-in sink and the deliveries log (docs/notifications/). */
 function registerNotificationRoutes(core: Core, pipeline: Pipeline, registry: Registry): NotificationRoutes {
-  const { config, store, clock, cloud, verifier, app, events } = core;
-  const webhookMode: WebhookMode = config.webhookPolicy ?? (config.auth === 'dev' ? 'development' : 'production');
-  const own = publicUrl(config);
-  const ownOrigins = new Set<string>(own ? [new URL(own).origin] : []);
+  const { config, store, clock, cloud, verifier, app, events, webhooks } = core;
   const subscriptions = new SubscriptionService({
-    store, clock, events, handshakeTimeoutMs: config.handshakeTimeoutMs,
-    policy: {
-      mode: webhookMode,
-      allowHosts: config.webhookAllow,
-      isOwnSink: (url) => ownOrigins.has(url.origin) && url.pathname.toLowerCase().startsWith('/_presently/sink/'),
-    },
+    store, clock, events, handshakeTimeoutMs: config.handshakeTimeoutMs, policy: webhooks.policy, post: webhooks.client.postText,
     onHandshakeFailure: ({ property, url, result }) =>
       app.log.info({ property, url, reason: result.reason, detail: result.detail }, 'webhook validation handshake failed'),
   });
   const sinks = new SinkStore();
-  const subscriptionDeps = { subscriptions, verifier, cloud, publicUrl: own };
+  const subscriptionDeps = { subscriptions, verifier, cloud, publicUrl: publicUrl(config) };
   subscriptionRoutes(app, 'v1.0', subscriptionDeps);
   subscriptionRoutes(app, 'beta', subscriptionDeps);
   sinkRoutes(app, { sinks, clock, authMode: config.auth, verifier });
   deliveriesRoutes(app, { log: pipeline.log, authMode: config.auth, verifier });
   installDeliveryMetrics(registry, pipeline.log, store);
-  return { subscriptions, sinks, ownOrigins };
+  return { subscriptions, sinks };
 }
 
 function registerAdminRoutes({ config, store, clock, cloud, issuer, verifier, app }: Core, directory: Directory, pipeline: Pipeline): void {
@@ -300,7 +322,7 @@ function assemble(core: Core, clocks: Clocks, presence: PresenceService, pipelin
   return {
     app, events, store, clock, presence, scheduler, issuer, subscriptions: routes.subscriptions, sinks: routes.sinks, tls,
     notifications: { dispatcher, deliverer, lifecycle, log },
-    listen: () => listen(core, routes.ownOrigins),
+    listen: () => listen(core, core.webhooks.ownOrigins),
     async close() {
       if (closed) return;
       closed = true;

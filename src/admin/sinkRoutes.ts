@@ -12,7 +12,7 @@ import type { TokenVerifier } from '../auth/verify.ts';
 import type { Clock } from '../platform/clock/clock.ts';
 import { formatUtc } from '../domain/timezones.ts';
 import { adminGuard } from './guard.ts';
-import { SINK_NAME, decodeBody, pickHeaders, type SinkStore } from './sink.ts';
+import { SINK_NAME, pickHeaders, type SinkStore } from './sink.ts';
 import { GraphError, badRequest, sendGraphError } from '../http/errors.ts';
 
 export interface SinkRouteDeps {
@@ -48,7 +48,7 @@ export function sinkRoutes(app: FastifyInstance, deps: SinkRouteDeps): void {
       url: SINK_PATH,
       handler: async (request: FastifyRequest, reply: FastifyReply) => {
         await guard(request);
-        return reply.type('application/json').send({ value: sinks.list(nameOf(request)) });
+        return reply.type('application/json').send(sinks.listJson(nameOf(request)));
       },
     });
 
@@ -92,15 +92,12 @@ function sinkPostHandler(deps: SinkRouteDeps) {
     const raw = (request.query as Record<string, unknown>).validationToken;
     const token = Array.isArray(raw) ? raw[0] : raw;
     if (typeof token === 'string') return reply.code(200).type('text/plain; charset=utf-8').send(token);
-    const body = request.body as Buffer | undefined;
-    const contentType = request.headers['content-type'];
     sinks.record(name, {
       receivedDateTime: formatUtc(clock.now()),
       method: request.method,
       url: request.url,
       headers: pickHeaders(request.headers),
-      body: decodeBody(body, contentType),
-    }, body?.length ?? 0);
+    }, request.body as Buffer | undefined, request.headers['content-type']);
     return reply.code(202).send();
   };
 }

@@ -39,6 +39,12 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { key: 'webhookPolicy', flag: '--webhook-policy', arg: '<mode>', help: 'development (http://localhost receivers allowed; the default with dev auth) or production (https only, no private addresses)' },
   { key: 'webhookAllow', flag: '--webhook-allow', arg: '<hosts>', help: 'comma-separated webhook hosts allowed to resolve to private or loopback addresses (production mode)' },
   { key: 'handshakeTimeoutMs', flag: '--handshake-timeout', arg: '<ms>', help: 'how long a webhook endpoint has to answer the validation handshake (Graph: 10000)' },
+  { key: 'headersTimeoutMs', flag: '--headers-timeout', arg: '<ms>', help: 'how long a client has to send a request\'s headers (then 408, connection closed)' },
+  { key: 'requestTimeoutMs', flag: '--request-timeout', arg: '<ms>', help: 'how long a client has to send a whole request, headers and body (then 408, connection closed)' },
+  { key: 'idleTimeoutMs', flag: '--idle-timeout', arg: '<ms>', help: 'a connection with no traffic for this long is closed' },
+  { key: 'keepAliveTimeoutMs', flag: '--keep-alive-timeout', arg: '<ms>', help: 'how long an idle keep-alive connection stays open between requests' },
+  { key: 'maxRequestsPerSocket', flag: '--max-requests-per-socket', arg: '<n>', help: 'requests on one keep-alive connection before it is closed; 0: no limit' },
+  { key: 'maxConnections', flag: '--max-connections', arg: '<n>', help: 'open connections at most; more are closed at once' },
 ];
 
 /** `--public-url` → `PRESENTLY_PUBLIC_URL`. */
@@ -112,7 +118,16 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
       case 'webhookPolicy': config.webhookPolicy = oneOf(value, ['development', 'production'] as const, flag); break;
       case 'webhookAllow': config.webhookAllow = hostList(value, flag); break;
       case 'handshakeTimeoutMs': config.handshakeTimeoutMs = integer(value, flag, 100, 60_000); break;
+      case 'headersTimeoutMs': config.headersTimeoutMs = integer(value, flag, 100, 600_000); break;
+      case 'requestTimeoutMs': config.requestTimeoutMs = integer(value, flag, 100, 3_600_000); break;
+      case 'idleTimeoutMs': config.idleTimeoutMs = integer(value, flag, 100, 3_600_000); break;
+      case 'keepAliveTimeoutMs': config.keepAliveTimeoutMs = integer(value, flag, 100, 3_600_000); break;
+      case 'maxRequestsPerSocket': config.maxRequestsPerSocket = integer(value, flag, 0, 100_000_000); break;
+      case 'maxConnections': config.maxConnections = integer(value, flag, 1, 1_000_000); break;
     }
+  }
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new UsageError(`--headers-timeout (${config.headersTimeoutMs}) must not be longer than --request-timeout (${config.requestTimeoutMs}).`);
   }
   if ((config.certFile === null) !== (config.keyFile === null)) throw new UsageError('--cert and --key go together: give both files.');
   return config;

@@ -47,6 +47,18 @@ export interface Config {
   webhookPolicy: 'development' | 'production' | null;
   /** How long a webhook endpoint has to answer the validation handshake, milliseconds (Graph: 10 s). */
   handshakeTimeoutMs: number;
+  /** How long a client has to send a request's headers, milliseconds; then 408 and the connection is closed. */
+  headersTimeoutMs: number;
+  /** How long a client has to send a whole request (headers and body), milliseconds; then 408 and closed. */
+  requestTimeoutMs: number;
+  /** A connection with no traffic either way for this long is closed, milliseconds. */
+  idleTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept open between requests, milliseconds. */
+  keepAliveTimeoutMs: number;
+  /** Requests served on one keep-alive connection before it is closed; 0: no limit. */
+  maxRequestsPerSocket: number;
+  /** Open connections at most; beyond it a new connection is closed at once. */
+  maxConnections: number;
 }
 
 export const DEFAULTS: Config = {
@@ -74,4 +86,11 @@ export const DEFAULTS: Config = {
   webhookAllow: [],
   webhookPolicy: null,
   handshakeTimeoutMs: 10_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  idleTimeoutMs: 60_000,
+  // Longer than the 60 s idle timeout of common load balancers, so they never reuse a connection being closed.
+  keepAliveTimeoutMs: 72_000,
+  maxRequestsPerSocket: 0,
+  maxConnections: 10_000,
 };

@@ -21,7 +21,16 @@ const WINDOWS_ZONES: ReadonlyMap<string, string> = (() => {
   return map;
 })();
 
-const zoneCache = new Map<string, string | null>();
+/**
+ * Valid names only (lower-cased), so the cache is bounded by the zone table itself: caching rejected names would let
+ * every bad request (any length, any number of them) grow it.
+ */
+const zoneCache = new Map<string, string>();
+
+/** How many names the zone cache holds (for the test that it keeps no invalid ones). */
+export function cachedZoneCount(): number {
+  return zoneCache.size;
+}
 
 /** The IANA zone id for a Windows or IANA zone name (both case-insensitive), or null when it is neither. */
 export function resolveZone(name: string): string | null {
@@ -37,7 +46,7 @@ export function resolveZone(name: string): string | null {
       zone = null;
     }
   }
-  if (zoneCache.size < 10_000) zoneCache.set(key, zone);
+  if (zone !== null) zoneCache.set(key, zone);
   return zone;
 }
 

@@ -28,14 +28,19 @@ function errorDate(now: number): string {
 }
 
 export function errorBody(request: FastifyRequest, now: number, code: string, message: string) {
+  return errorJson(now, code, message, request.id, clientRequestId(request));
+}
+
+/** Graph's error body for given ids (errorBody for a request; also for errors raised before there is one). */
+export function errorJson(now: number, code: string, message: string, requestId: string, clientRequestIdValue: string) {
   return {
     error: {
       code,
       message,
       innerError: {
         date: errorDate(now),
-        'request-id': request.id,
-        'client-request-id': clientRequestId(request),
+        'request-id': requestId,
+        'client-request-id': clientRequestIdValue,
       },
     },
   };

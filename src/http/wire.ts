@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, RouteHandlerMethod } from 'fastify';
 import type { Clock } from '../platform/clock/clock.ts';
+import { TOO_DEEP_MESSAGE, nestedDeeperThan } from '../platform/json/depth.ts';
 import './types.ts';
 import { GraphError, clientRequestId, sendGraphError, toGraphError } from './errors.ts';
 
@@ -33,6 +34,8 @@ export function installWire(app: FastifyInstance, clock: Clock): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);
+    // Before parsing: a deeply nested value would overflow the stack of whatever walks it later ($batch items).
+    if (nestedDeeperThan(text)) return done(new GraphError(400, 'BadRequest', TOO_DEEP_MESSAGE), undefined);
     try {
       done(null, JSON.parse(text));
     } catch (err) {

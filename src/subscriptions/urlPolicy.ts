@@ -7,17 +7,20 @@
  *   loopback, link-local, private, unspecified or otherwise non-public address, unless the allow-list names the host.
  * - Presently's own sink (`/_presently/sink/…` on one of the server's own origins) is always allowed.
  *
- * The address check happens at subscribe time; a deliverer that wants to close the DNS-rebinding window can call
- * `isBlockedAddress` again on the address it connects to.
+ * The address check happens at subscribe time, and again on every connection the webhook client makes (handshake,
+ * notification, lifecycle notification) through `connectGuard`, on the address it actually connects to: a name that
+ * resolves to a public address at subscribe time and to loopback later (DNS rebinding) is refused then.
  */
-import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { InvalidInput } from '../platform/json/errors.ts';
+import { systemResolver, type AddressGuard, type Resolver } from '../notifications/webhookClient.ts';
+import { isBlockedAddress } from './blockedAddresses.ts';
+
+export { isBlockedAddress };
 
 export type WebhookMode = 'development' | 'production';
 
-/** All addresses a host name resolves to (IPv4 and IPv6). Rejects when it does not resolve. */
-export type Resolver = (hostname: string) => Promise<string[]>;
+export { systemResolver, type Resolver };
 
 export interface UrlPolicy {
   mode: WebhookMode;
@@ -32,63 +35,6 @@ export interface UrlPolicy {
 export const MAX_URL_LENGTH = 2048;
 
 const DEV_HTTP_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
-
-export const systemResolver: Resolver = async (hostname) => {
-  const found = await lookup(hostname, { all: true, verbatim: true });
-  return found.map((a) => a.address);
-};
-
-/** Non-public ranges: loopback, link-local, private (RFC 1918, ULA), CGNAT, unspecified, multicast, reserved. */
-const BLOCKED = (() => {
-  const list = new BlockList();
-  const v4: Array<[string, number]> = [
-    ['0.0.0.0', 8], // "this network", unspecified
-    ['10.0.0.0', 8], // private
-    ['100.64.0.0', 10], // shared address space (CGNAT)
-    ['127.0.0.0', 8], // loopback
-    ['169.254.0.0', 16], // link-local (cloud metadata endpoints live here)
-    ['172.16.0.0', 12], // private
-    ['192.0.0.0', 24], // IETF protocol assignments
-    ['192.168.0.0', 16], // private
-    ['198.18.0.0', 15], // benchmarking
-    ['224.0.0.0', 4], // multicast
-    ['240.0.0.0', 4], // reserved, broadcast
-  ];
-  for (const [net, prefix] of v4) list.addSubnet(net, prefix, 'ipv4');
-  const v6: Array<[string, number]> = [
-    ['::', 128], // unspecified
-    ['::1', 128], // loopback
-    ['fe80::', 10], // link-local
-    ['fec0::', 10], // site-local (deprecated)
-    ['fc00::', 7], // unique local
-    ['ff00::', 8], // multicast
-  ];
-  for (const [net, prefix] of v6) list.addSubnet(net, prefix, 'ipv6');
-  return list;
-})();
-
-/** Matches IPv4-mapped (::ffff:a.b.c.d / ::ffff:xxxx:xxxx) and NAT64 (64:ff9b::/96) forms, which embed an IPv4. */
-function embeddedIpv4(address: string): string | null {
-  const m = /^(?:::ffff:|64:ff9b::)(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/i.exec(address);
-  if (!m) return null;
-  if (m[1]) return m[1];
-  const hi = parseInt(m[2]!, 16);
-  const lo = parseInt(m[3]!, 16);
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-}
-
-/** True when the address (IPv4 or IPv6 literal, no brackets) is not a public unicast address. Unparsable: true. */
-export function isBlockedAddress(address: string): boolean {
-  const bare = address.replace(/^\[|\]$/g, '').replace(/%.*$/, ''); // brackets, IPv6 zone id
-  const family = isIP(bare);
-  if (family === 4) return BLOCKED.check(bare, 'ipv4');
-  if (family === 6) {
-    const v4 = embeddedIpv4(bare);
-    if (v4 !== null) return BLOCKED.check(v4, 'ipv4');
-    return BLOCKED.check(bare, 'ipv6');
-  }
-  return true;
-}
 
 /** `a.example, B.example ,[::1]` → `['a.example', 'b.example', '::1']`. */
 export function normalizeHosts(hosts: readonly string[]): string[] {
@@ -161,4 +107,14 @@ export async function checkWebhookUrl(raw: string, property: string, policy: Url
       'Name the host in --webhook-allow (PRESENTLY_WEBHOOK_ALLOW) to allow it.');
   }
   return url;
+}
+
+/**
+ * The connect-time half of the policy, for the webhook client: in production mode an address that is not public is
+ * refused unless the URL is exempt (its host on the allow-list, or Presently's own sink). Null in development mode.
+ */
+export function connectGuard(policy: UrlPolicy): AddressGuard | null {
+  if (policy.mode === 'development') return null;
+  const allowed = new Set(normalizeHosts(policy.allowHosts));
+  return (url, address) => !allowed.has(normalizeHost(url.hostname)) && !policy.isOwnSink?.(url) && isBlockedAddress(address);
 }

@@ -158,30 +158,33 @@ describe('sink over inject: errors', () => {
 });
 
 describe('SinkStore limits', () => {
-  const rec = (n: number): SinkRecord => ({ receivedDateTime: `t${n}`, method: 'POST', url: '/', headers: {}, body: n });
+  const meta = (n: number) => ({ receivedDateTime: `t${n}`, method: 'POST', url: '/', headers: {} });
+  const put = (sinks: SinkStore, name: string, n: number, body = String(n)) => sinks.record(name, meta(n), Buffer.from(body), 'application/json');
+  /** Bytes one record of put(…, n) with a one-digit body takes. */
+  const ONE = JSON.stringify({ ...meta(1), body: 1 }).length;
 
   it('keeps the most recent maxRecords per sink', () => {
     const sinks = new SinkStore({ maxRecords: 3, maxBytes: 1e9, maxSinks: 10 });
-    for (let i = 1; i <= 5; i++) sinks.record('a', rec(i), 1);
+    for (let i = 1; i <= 5; i++) put(sinks, 'a', i);
     assert.deepEqual(sinks.list('a').map((r) => r.body), [3, 4, 5]);
   });
 
   it('drops the oldest records beyond maxBytes, but keeps the latest even when it alone is over', () => {
-    const sinks = new SinkStore({ maxRecords: 100, maxBytes: 10, maxSinks: 10 });
-    sinks.record('a', rec(1), 4);
-    sinks.record('a', rec(2), 4);
-    sinks.record('a', rec(3), 4);
+    const sinks = new SinkStore({ maxRecords: 100, maxBytes: 2 * ONE + 1, maxSinks: 10 });
+    put(sinks, 'a', 1);
+    put(sinks, 'a', 2);
+    put(sinks, 'a', 3);
     assert.deepEqual(sinks.list('a').map((r) => r.body), [2, 3]);
-    sinks.record('a', rec(4), 50);
-    assert.deepEqual(sinks.list('a').map((r) => r.body), [4]);
+    put(sinks, 'a', 4, `"${'x'.repeat(10 * ONE)}"`);
+    assert.deepEqual(sinks.list('a').map((r) => r.body), ['x'.repeat(10 * ONE)]);
   });
 
   it('forgets the least recently written sink beyond maxSinks', () => {
     const sinks = new SinkStore({ maxRecords: 10, maxBytes: 1e9, maxSinks: 2 });
-    sinks.record('a', rec(1), 1);
-    sinks.record('b', rec(2), 1);
-    sinks.record('a', rec(3), 1);
-    sinks.record('c', rec(4), 1);
+    put(sinks, 'a', 1);
+    put(sinks, 'b', 2);
+    put(sinks, 'a', 3);
+    put(sinks, 'c', 4);
     assert.deepEqual(sinks.list('b'), []);
     assert.deepEqual(sinks.list('a').map((r) => r.body), [1, 3]);
     assert.equal(sinks.clear('c'), 1);
