@@ -66,6 +66,11 @@ export interface StoreBackend extends StoreHandle {
   readonly endpoints: EndpointHealthPort;
   readonly clock?: SharedClockBackend;
   /**
+   * For a backend over the network: the longest any call may take, queues and retries included, before the wrapper
+   * answers it as an outage (StoreUnavailable). Undefined for a backend that never waits (in process).
+   */
+  readonly timeoutMs?: number;
+  /**
    * True when `err` means the backend cannot be reached or does not answer (refused, reset, timed out): the
    * wrapper rethrows it as StoreUnavailable, so nothing above the store knows a driver's errors.
    */

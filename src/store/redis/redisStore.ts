@@ -36,8 +36,11 @@
  *
  * ## Outages
  *
- * A command gives up fast while Redis is away (FAIL_FAST); the errors ioredis raises then are recognised by
- * ./outage.ts and become StoreUnavailable in the wrapper: a 503 with Retry-After, not a hang or a 500.
+ * Every store call is answered within TIMEOUT_MS while Redis is away: refused at once when the connection is down,
+ * given up after TIMEOUT_MS when Redis does not answer (FAIL_FAST; the wrapper also bounds the whole call by
+ * `timeoutMs`, whatever queue or retry loop it waits in). The errors ioredis raises then are recognised by ./outage.ts
+ * and become StoreUnavailable in the wrapper: a 503 with Retry-After, not a hang or a 500. What a 503 means for a
+ * write is in docs/operations/scaling.md#when-redis-fails.
  */
 import { Cluster, Redis } from 'ioredis';
 import type { SharedClockBackend } from '../../platform/clock/shared.ts';
@@ -49,13 +52,14 @@ import { RedisDeliveries } from './deliveries.ts';
 import { RedisDirectory } from './directory.ts';
 import { RedisEndpointHealth } from './endpoints.ts';
 import { RedisMeta } from './meta.ts';
-import { isRedisOutage } from './outage.ts';
+import { isRedisOutage, TIMEOUT_MS } from './outage.ts';
 import { RedisOutbox } from './outbox.ts';
 import { RedisPresence } from './presence.ts';
 import { RedisSubscriptions } from './subscriptions.ts';
 import { parseRedisUrl, redact } from './url.ts';
 
 export { SHARDS, shardOf } from './context.ts';
+export { TIMEOUT_MS } from './outage.ts';
 export { parseRedisUrl, redact, type RedisTarget } from './url.ts';
 
 export const DEFAULT_PREFIX = 'presently:';
@@ -66,6 +70,7 @@ export class RedisBackend implements StoreBackend {
   readonly kind = 'redis' as const;
   /** Other nodes write too: nothing read may be kept as the truth. */
   readonly facts = { soleWriter: false } as const;
+  readonly timeoutMs = TIMEOUT_MS;
   private readonly ctx: RedisContext;
   readonly meta: RedisMeta;
   readonly directory: RedisDirectory;
@@ -139,14 +144,27 @@ export class RedisBackend implements StoreBackend {
 export type RedisStore = GuardedStore<RedisBackend> & { sharedClock(): SharedClockBackend };
 
 /**
- * While Redis is away, a request should fail fast with a 503, not hang: a command gives up after one reconnect
- * attempt, and one that gets no answer (a hung Redis) after 3 s. (ioredis's defaults are 20 attempts, no timeout.)
+ * While Redis is away, a request should fail fast with a 503, not hang (ioredis's defaults: 20 reconnect attempts
+ * per command, no timeout, an offline queue without bound).
+ * - A command that gets no answer (a hung Redis) gives up after TIMEOUT_MS.
+ * - While the connection is down, a command is refused at once instead of waiting in the offline queue: a queued
+ *   command would be sent when the connection comes back, after its caller was told 503 (single Redis only; a
+ *   cluster keeps its queue while it looks for the slot's node, bounded by the same timeout).
+ * - Commands in flight when a connection drops are not sent again on the next one, for the same reason.
+ * - Reconnect attempts at most a second apart, so a node serves again within about a second of Redis's return.
  */
-const FAIL_FAST = { maxRetriesPerRequest: 1, commandTimeout: 3000 } as const;
+const FAIL_FAST = {
+  maxRetriesPerRequest: 1,
+  commandTimeout: TIMEOUT_MS,
+  autoResendUnfulfilledCommands: false,
+  retryStrategy: (attempt: number) => Math.min(attempt * 50, 1000),
+} as const;
 
 function connect(url: string): Client {
   const target = parseRedisUrl(url);
-  if (target.kind === 'single') return new Redis(target.url, { lazyConnect: true, enableAutoPipelining: true, ...FAIL_FAST });
+  if (target.kind === 'single') {
+    return new Redis(target.url, { lazyConnect: true, enableAutoPipelining: true, enableOfflineQueue: false, ...FAIL_FAST });
+  }
   return new Cluster(target.nodes, {
     lazyConnect: true,
     enableAutoPipelining: true,
