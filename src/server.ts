@@ -142,7 +142,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     const registry = installMetrics(app);
     if (config.throttle === 'graph') {
       installThrottle(app, {
-        clock, verifier,
+        clock, verifier, store,
         limits: { windowMs: config.throttleWindow * 1000, readLimit: config.throttleReadLimit, limit: config.throttleLimit },
       });
     }

@@ -197,4 +197,10 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
   takeEndpointTurn(url: string, now: number, until: number) {
     return this.call(() => this.backend.endpoints.takeEndpointTurn(url, now, until));
   }
+
+  // ---- rate limits ----
+
+  takeRate(key: string, limits: Readonly<Record<string, number>>, now: number, windowMs: number) {
+    return this.call(() => this.backend.rateLimits.takeRate(key, limits, now, windowMs));
+  }
 }

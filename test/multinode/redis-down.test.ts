@@ -52,7 +52,8 @@ before(async () => {
   if (skip.skip) return;
   port = await freePort();
   await startRedis();
-  server = await startInProcess({ store: 'redis', redisUrl: `redis://127.0.0.1:${port}`, redisPrefix: 'presently-down-test:' });
+  // With throttling on, so the throttle's counters, which are in Redis too, are part of the answer.
+  server = await startInProcess({ store: 'redis', redisUrl: `redis://127.0.0.1:${port}`, redisPrefix: 'presently-down-test:', throttle: 'graph' });
 });
 
 after(async () => {

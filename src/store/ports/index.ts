@@ -11,6 +11,7 @@ import type { EndpointHealthPort } from './endpoints.ts';
 import type { MetaPort } from './meta.ts';
 import type { OutboxPort } from './outbox.ts';
 import type { PresencePort } from './presence.ts';
+import type { RateLimitPort } from './rateLimits.ts';
 import type { SubscriptionStorage, SubscriptionsPort } from './subscriptions.ts';
 
 export type { DeliveryQueuePort } from './deliveries.ts';
@@ -19,6 +20,7 @@ export type { EndpointHealthPort, EndpointSample } from './endpoints.ts';
 export type { MetaPort } from './meta.ts';
 export type { OutboxPort } from './outbox.ts';
 export type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from './presence.ts';
+export type { RateLimitPort } from './rateLimits.ts';
 export type { SubscriptionFilter, SubscriptionStorage, SubscriptionUpdate, SubscriptionsPort } from './subscriptions.ts';
 
 /**
@@ -50,7 +52,7 @@ export interface StoreHandle {
 
 /** Every port together: what openStore returns and what the composition root hands out. */
 export interface Store extends StoreHandle, MetaPort, DirectoryPort, PresencePort, OutboxPort, SubscriptionsPort,
-  DeliveryQueuePort, EndpointHealthPort, SharedClockPort {}
+  DeliveryQueuePort, EndpointHealthPort, RateLimitPort, SharedClockPort {}
 
 /**
  * What a backend implements: one object per port (so each lives in a file of its own), and how to recognise its
@@ -64,6 +66,7 @@ export interface StoreBackend extends StoreHandle {
   readonly subscriptions: SubscriptionStorage;
   readonly deliveries: DeliveryQueuePort;
   readonly endpoints: EndpointHealthPort;
+  readonly rateLimits: RateLimitPort;
   readonly clock?: SharedClockBackend;
   /**
    * For a backend over the network: the longest any call may take, queues and retries included, before the wrapper

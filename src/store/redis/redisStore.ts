@@ -2,7 +2,7 @@
  * The store on Redis (ioredis): the scale-out backend. Several Presently nodes share one Redis, or one Redis Cluster,
  * through this store; everything a node needs to hand over to another lives in Redis. One module per port
  * (./meta.ts, ./directory.ts, ./presence.ts, ./outbox.ts, ./subscriptions.ts, ./deliveries.ts, ./endpoints.ts,
- * ./clock.ts), sharing ./context.ts; the Lua scripts are in ./scripts.ts.
+ * ./rateLimits.ts, ./clock.ts), sharing ./context.ts; the Lua scripts are in ./scripts.ts.
  *
  * ## Shards and keys
  *
@@ -32,6 +32,7 @@
  *   <prefix>ep:<sha1(url)>:d                      list   a webhook endpoint's latest POST durations, `<at> <ms>`
  *   <prefix>ep:<sha1(url)>:t                      string when a throttled endpoint's current turn ends
  *   <prefix>clock                                 string the shared manual clock's time (epoch ms)
+ *   <prefix>rl:<tenantId>/<appId>                 hash   a throttling window: e (its end), #<counter> (counts)
  * and one pub/sub channel, `<prefix>clock`, on which every move of the shared manual clock is announced.
  *
  * ## Outages
@@ -55,6 +56,7 @@ import { RedisMeta } from './meta.ts';
 import { isRedisOutage, TIMEOUT_MS } from './outage.ts';
 import { RedisOutbox } from './outbox.ts';
 import { RedisPresence } from './presence.ts';
+import { RedisRateLimits } from './rateLimits.ts';
 import { RedisSubscriptions } from './subscriptions.ts';
 import { parseRedisUrl, redact } from './url.ts';
 
@@ -79,6 +81,7 @@ export class RedisBackend implements StoreBackend {
   readonly subscriptions: RedisSubscriptions;
   readonly deliveries: RedisDeliveries;
   readonly endpoints: RedisEndpointHealth;
+  readonly rateLimits: RedisRateLimits;
   readonly clock: RedisSharedClock;
   private closed = false;
 
@@ -92,6 +95,7 @@ export class RedisBackend implements StoreBackend {
     this.deliveries = new RedisDeliveries(ctx);
     this.subscriptions = new RedisSubscriptions(ctx, this.deliveries);
     this.endpoints = new RedisEndpointHealth(ctx);
+    this.rateLimits = new RedisRateLimits(ctx);
     this.clock = new RedisSharedClock(ctx);
   }
 
