@@ -155,7 +155,8 @@ export type RedisStore = GuardedStore<RedisBackend> & { sharedClock(): SharedClo
  *   command would be sent when the connection comes back, after its caller was told 503 (single Redis only; a
  *   cluster keeps its queue while it looks for the slot's node, bounded by the same timeout).
  * - Commands in flight when a connection drops are not sent again on the next one, for the same reason.
- * - Reconnect attempts at most a second apart, so a node serves again within about a second of Redis's return.
+ * - Reconnect attempts at most a second apart, so a node serves again within about a second of Redis's return
+ *   (a cluster reconnects its nodes its own way).
  */
 const FAIL_FAST = {
   maxRetriesPerRequest: 1,
