@@ -50,7 +50,7 @@ export function groupBy<T>(items: Iterable<T>, key: (item: T) => number | null):
 export class RedisContext {
   /** Every shard number, 0 … SHARDS - 1. */
   readonly shards: readonly number[] = Array.from({ length: SHARDS }, (_, k) => k);
-  /** Updates of one user queued in this process (see ./presence.ts). */
+  /** Updates of one user queued in this process (see ./presence.ts); a tail is null, or the outage that ended it. */
   private readonly userQueues = new Map<string, Promise<unknown>>();
 
   constructor(readonly client: Client, readonly prefix: string) {}
