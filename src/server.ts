@@ -258,7 +258,7 @@ function registerGraphRoutes({ config, store, clock, cloud, verifier, app }: Cor
   const registry = installMetrics(app);
   if (config.throttle === 'graph') {
     installThrottle(app, {
-      clock, verifier,
+      clock, verifier, store,
       limits: { windowMs: config.throttleWindow * 1000, readLimit: config.throttleReadLimit, limit: config.throttleLimit },
     });
   }

@@ -14,15 +14,19 @@
  *   verifier, whose cache of verified tokens makes the routes' own `verify` of the same header a map lookup, not a
  *   second signature check. A request whose token does not verify is not counted and passes on: the route answers it
  *   with the precise 401/403, so authentication still has one decider.
- * - Fixed windows per key, opened by the key's first request: exact, O(1) memory per key, and `Retry-After` is
- *   simply the time left in the window — when the next request will succeed. Refused requests do not count.
- * - Windows that have ended are swept at most once per window length, so memory holds only the keys active in the
- *   last two windows.
+ * - Fixed windows per key, opened by the key's first request: exact, and `Retry-After` is simply the time left in
+ *   the window — when the next request will succeed. Refused requests do not count.
+ * - The counters are the store's (RateLimitPort), so every node on a shared store (Redis) counts against one budget:
+ *   N nodes allow what one does. A single-writer store (SQLite, memory) counts in process memory, no disk write.
+ * - When the store cannot count (StoreUnavailable), the request is answered 503 with Retry-After like any request
+ *   whose store is away — not let through: it would wait out a second timeout on the same store, and an outage would
+ *   lift the limits ([P: d-throttle-store-down]).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthError } from '../auth/types.ts';
 import type { TokenVerifier } from '../auth/verify.ts';
 import type { Clock } from '../platform/clock/clock.ts';
+import type { RateLimitPort } from '../store/ports/rateLimits.ts';
 import { GraphError } from './errors.ts';
 import './types.ts';
 
@@ -40,48 +44,24 @@ export const GRAPH_LIMITS: ThrottleLimits = { windowMs: 30_000, readLimit: 1500,
 
 export type RequestKind = 'read' | 'other';
 
-interface Window {
-  /** Epoch ms when this window ends and the counts start again. */
-  endsAt: number;
-  reads: number;
-  total: number;
-}
-
-/** The counters: pure, clock passed in, so they are testable on their own. */
+/** The policy over the store's counters: which counters a request of each kind takes, and Retry-After. */
 export class Throttle {
-  private readonly windows = new Map<string, Window>();
-  private nextSweep = -Infinity;
+  /** Per kind, the counters it counts against: every request the overall one, a read also the reads'. */
+  private readonly counters: Record<RequestKind, Readonly<Record<string, number>>>;
 
-  constructor(readonly limits: ThrottleLimits) {}
+  constructor(readonly limits: ThrottleLimits, private readonly store: RateLimitPort) {
+    this.counters = { read: { total: limits.limit, reads: limits.readLimit }, other: { total: limits.limit } };
+  }
 
   /**
-   * Counts one request of `kind` for (tenantId, appId) at `now`. Returns 0 when it may proceed, otherwise the whole
-   * seconds (≥ 1) until a request of that kind would succeed; a refused request is not counted.
+   * Counts one request of `kind` for (tenantId, appId) at `now`. Resolves to 0 when it may proceed, otherwise the
+   * whole seconds (≥ 1) until a request of that kind would succeed; a refused request is not counted.
    */
-  take(tenantId: string, appId: string, kind: RequestKind, now: number): number {
-    if (now >= this.nextSweep) this.sweep(now);
-    const key = `${tenantId} ${appId}`;
-    let w = this.windows.get(key);
-    if (!w || now >= w.endsAt) {
-      w = { endsAt: now + this.limits.windowMs, reads: 0, total: 0 };
-      this.windows.set(key, w);
-    }
-    if (w.total >= this.limits.limit || (kind === 'read' && w.reads >= this.limits.readLimit)) {
-      return Math.max(1, Math.ceil((w.endsAt - now) / 1000));
-    }
-    w.total++;
-    if (kind === 'read') w.reads++;
-    return 0;
-  }
-
-  /** How many (tenant, app) keys are held (for tests and diagnostics). */
-  get size(): number {
-    return this.windows.size;
-  }
-
-  private sweep(now: number): void {
-    for (const [key, w] of this.windows) if (now >= w.endsAt) this.windows.delete(key);
-    this.nextSweep = now + this.limits.windowMs;
+  async take(tenantId: string, appId: string, kind: RequestKind, now: number): Promise<number> {
+    const { windowMs } = this.limits;
+    const waitMs = await this.store.takeRate(`${tenantId}/${appId}`, this.counters[kind], now, windowMs);
+    // Nodes' clocks may disagree a little about when a shared window opened: never say more than one window.
+    return waitMs > 0 ? Math.max(1, Math.ceil(Math.min(waitMs, windowMs) / 1000)) : 0;
   }
 }
 
@@ -108,13 +88,15 @@ export function tooManyRequests(retryAfter: number): GraphError {
 export interface ThrottleDeps {
   clock: Clock;
   verifier: TokenVerifier;
+  /** Where the counters are kept: the store, so that nodes sharing it share them. */
+  store: RateLimitPort;
   limits: ThrottleLimits;
 }
 
 /** Installs the throttling hook (call only when throttling is on). Returns the counters. */
 export function installThrottle(app: FastifyInstance, deps: ThrottleDeps): Throttle {
   const { clock, verifier } = deps;
-  const throttle = new Throttle(deps.limits);
+  const throttle = new Throttle(deps.limits, deps.store);
   // Routes are few and fixed; remember each (method, route)'s kind rather than matching on every request.
   const kinds = new Map<string, RequestKind | null>();
   const kindOf = (request: FastifyRequest): RequestKind | null => {
@@ -139,7 +121,7 @@ export function installThrottle(app: FastifyInstance, deps: ThrottleDeps): Throt
       throw err;
     }
     request.principal = principal;
-    const retryAfter = throttle.take(principal.tenantId, principal.appId, kind, clock.now());
+    const retryAfter = await throttle.take(principal.tenantId, principal.appId, kind, clock.now());
     if (retryAfter > 0) throw tooManyRequests(retryAfter);
   });
   return throttle;

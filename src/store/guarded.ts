@@ -7,6 +7,8 @@
  * - Guards and limits: a `limit` of 0 or less asks for nothing, and gets [] without a call; `keep` is at least 1.
  * - Empty input: an empty list of ids or deliveries changes nothing and costs no call.
  * - The read–decide–write loop of updateSubscription, over the backend's compare-and-set (src/platform/retry.ts).
+ * - Time: a backend over the network (StoreBackend.timeoutMs) answers every call within its timeout, queues and retry
+ *   loops included, or the call is an outage.
  */
 import type { Delivery, NewDelivery, Subscription } from '../domain/subscription.ts';
 import type { SharedClockBackend } from '../platform/clock/shared.ts';
@@ -34,14 +36,32 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
 
   sharedClock?: () => SharedClockBackend;
 
-  /** Runs a backend call, turning an outage into StoreUnavailable. */
+  /** Runs a backend call, turning an outage into StoreUnavailable; bounded by the backend's timeoutMs, if any. */
   private async call<T>(run: () => Promise<T>): Promise<T> {
+    const ms = this.backend.timeoutMs;
     try {
-      return await run();
+      return await (ms === undefined ? run() : this.bounded(run, ms));
     } catch (err) {
       if (!(err instanceof StoreUnavailable) && this.backend.isOutage(err)) throw new StoreUnavailable(BACKEND_NAMES[this.kind], err);
       throw err;
     }
+  }
+
+  /**
+   * `run`, or StoreUnavailable once `ms` have passed without its answer. The driver's own timeout is per command; this
+   * one is per call, so a call that waits behind other commands, a reconnection or a retry loop still answers in time.
+   */
+  private bounded<T>(run: () => Promise<T>, ms: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new StoreUnavailable(BACKEND_NAMES[this.kind], new Error(`no answer within ${ms} ms`))), ms);
+      const settle = () => clearTimeout(timer);
+      try {
+        run().then(resolve, reject).finally(settle);
+      } catch (err) {
+        settle();
+        reject(err);
+      }
+    });
   }
 
   private guardClock(clock: SharedClockBackend): SharedClockBackend {
@@ -133,14 +153,15 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
     return this.call(() => this.backend.subscriptions.compareAndSetSubscription(expected, next, enqueue?.length ? enqueue : undefined));
   }
 
+  /** One call however many rounds it loses: the backend's timeout bounds the whole loop, not each round. */
   updateSubscription(id: string, fn: SubscriptionUpdate, enqueue?: readonly NewDelivery[]): Promise<Subscription | null> {
-    return retryOnConflict(`updateSubscription of ${id}`, async () => {
+    return this.call(() => retryOnConflict(`updateSubscription of ${id}`, async () => {
       const current = await this.getSubscription(id);
       if (current === null) return null;
       const next = fn(current);
       if (next === null) return null;
       return (await this.compareAndSetSubscription(current, next, enqueue)) ? next : CONFLICT;
-    });
+    }));
   }
 
   // ---- delivery queue ----
@@ -186,5 +207,11 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
   endpointDurations(url: string) { return this.call(() => this.backend.endpoints.endpointDurations(url)); }
   takeEndpointTurn(url: string, now: number, until: number) {
     return this.call(() => this.backend.endpoints.takeEndpointTurn(url, now, until));
+  }
+
+  // ---- rate limits ----
+
+  takeRate(key: string, limits: Readonly<Record<string, number>>, now: number, windowMs: number) {
+    return this.call(() => this.backend.rateLimits.takeRate(key, limits, now, windowMs));
   }
 }

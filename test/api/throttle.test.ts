@@ -10,7 +10,14 @@ import type { LightMyRequestResponse } from 'fastify';
 import type { ManualClock } from '../../src/platform/clock/manual.ts';
 import { UsageError, toConfig } from '../../src/cli/options.ts';
 import { DEFAULTS } from '../../src/config/config.ts';
-import { Throttle, classify } from '../../src/http/throttle.ts';
+import Fastify from 'fastify';
+import type { TokenVerifier } from '../../src/auth/verify.ts';
+import type { Principal } from '../../src/auth/types.ts';
+import { Throttle, classify, installThrottle } from '../../src/http/throttle.ts';
+import { genReqId, installWire } from '../../src/http/wire.ts';
+import { systemClock } from '../../src/platform/clock/system.ts';
+import { StoreUnavailable } from '../../src/store/errors.ts';
+import { LocalRateLimits } from '../../src/store/memory/rateLimits.ts';
 import { ADELE, ALEX, TENANT, startInProcess, type TestServer } from '../helpers/server.ts';
 import { assertGraphError, bearer, message, mintToken, postJson } from './helpers.ts';
 
@@ -191,25 +198,31 @@ describe('throttling: --throttle off (the default)', () => {
 describe('throttling: counters', () => {
   const limits = { windowMs: 30_000, readLimit: 3, limit: 5 };
 
-  it('drops the keys of windows that have ended', () => {
-    const t = new Throttle(limits);
-    for (let i = 0; i < 1000; i++) assert.equal(t.take('t', `app-${i}`, 'read', START), 0);
-    assert.equal(t.size, 1000);
-    assert.equal(t.take('t', 'later', 'other', START + 29_999), 0);
-    assert.equal(t.size, 1001); // no window has ended yet
-    assert.equal(t.take('t', 'last', 'other', START + 30_000), 0);
-    assert.equal(t.size, 2); // 'later' (ends at +59.999 s) and 'last'
-    assert.equal(t.take('t', 'x', 'other', START + 120_000), 0);
-    assert.equal(t.size, 1);
+  it('drops the keys of windows that have ended (a single-writer store counts in memory)', async () => {
+    const counters = new LocalRateLimits();
+    const t = new Throttle(limits, counters);
+    for (let i = 0; i < 1000; i++) assert.equal(await t.take('t', `app-${i}`, 'read', START), 0);
+    assert.equal(counters.size, 1000);
+    assert.equal(await t.take('t', 'later', 'other', START + 29_999), 0);
+    assert.equal(counters.size, 1001); // no window has ended yet
+    assert.equal(await t.take('t', 'last', 'other', START + 30_000), 0);
+    assert.equal(counters.size, 2); // 'later' (ends at +59.999 s) and 'last'
+    assert.equal(await t.take('t', 'x', 'other', START + 120_000), 0);
+    assert.equal(counters.size, 1);
   });
 
-  it('says how long until the next request would succeed, in whole seconds, at least 1', () => {
-    const t = new Throttle(limits);
-    for (let i = 0; i < 3; i++) assert.equal(t.take('t', 'a', 'read', START + i), 0);
-    assert.equal(t.take('t', 'a', 'read', START + 3), 30);
-    assert.equal(t.take('t', 'a', 'read', START + 15_000), 15);
-    assert.equal(t.take('t', 'a', 'read', START + 29_999), 1);
-    assert.equal(t.take('t', 'a', 'read', START + 30_000), 0);
+  it('says how long until the next request would succeed, in whole seconds, at least 1', async () => {
+    const t = new Throttle(limits, new LocalRateLimits());
+    for (let i = 0; i < 3; i++) assert.equal(await t.take('t', 'a', 'read', START + i), 0);
+    assert.equal(await t.take('t', 'a', 'read', START + 3), 30);
+    assert.equal(await t.take('t', 'a', 'read', START + 15_000), 15);
+    assert.equal(await t.take('t', 'a', 'read', START + 29_999), 1);
+    assert.equal(await t.take('t', 'a', 'read', START + 30_000), 0);
+  });
+
+  it('never says more than one window, whatever the store answers (nodes\' clocks differ a little)', async () => {
+    const t = new Throttle(limits, { takeRate: async () => 45_000 });
+    assert.equal(await t.take('t', 'a', 'read', START), 30);
   });
 
   it('classifies routes: reads, other presence-service requests, and what it does not count', () => {
@@ -226,6 +239,30 @@ describe('throttling: counters', () => {
     assert.equal(classify('GET', '/_presently/health'), null);
     assert.equal(classify('GET', '/metrics'), null);
     assert.equal(classify('GET', undefined), null);
+  });
+});
+
+describe('throttling: when the store cannot count', () => {
+  it('answers 503 ServiceUnavailable with Retry-After at once: the request is not let through', async () => {
+    const app = Fastify({ logger: false, genReqId });
+    installWire(app, systemClock());
+    let reachedRoute = false;
+    const principal: Principal = { kind: 'application', tenantId: TENANT, userId: null, appId: randomUUID(), scopes: new Set(), roles: new Set() };
+    installThrottle(app, {
+      clock: systemClock(),
+      verifier: { verify: async () => principal } as unknown as TokenVerifier,
+      store: { takeRate: () => Promise.reject(new StoreUnavailable('Redis', new Error('Command timed out'))) },
+      limits: { windowMs: 30_000, readLimit: 3, limit: 5 },
+    });
+    app.get('/v1.0/users/:id/presence', async () => {
+      reachedRoute = true;
+      return {};
+    });
+    const res = await app.inject({ method: 'GET', url: `/v1.0/users/${ADELE}/presence`, headers: bearer('any') });
+    assertGraphError(res, 503, 'ServiceUnavailable');
+    assert.equal(res.headers['retry-after'], '5');
+    assert.equal(reachedRoute, false);
+    await app.close();
   });
 });
 

@@ -11,6 +11,7 @@ import type { EndpointHealthPort } from './endpoints.ts';
 import type { MetaPort } from './meta.ts';
 import type { OutboxPort } from './outbox.ts';
 import type { PresencePort } from './presence.ts';
+import type { RateLimitPort } from './rateLimits.ts';
 import type { SubscriptionStorage, SubscriptionsPort } from './subscriptions.ts';
 
 export type { DeliveryQueuePort, DeliveryReschedule } from './deliveries.ts';
@@ -19,6 +20,7 @@ export type { EndpointHealthPort, EndpointSample } from './endpoints.ts';
 export type { MetaPort } from './meta.ts';
 export type { OutboxPort } from './outbox.ts';
 export type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from './presence.ts';
+export type { RateLimitPort } from './rateLimits.ts';
 export type { SubscriptionFilter, SubscriptionStorage, SubscriptionUpdate, SubscriptionsPort } from './subscriptions.ts';
 
 /**
@@ -50,7 +52,7 @@ export interface StoreHandle {
 
 /** Every port together: what openStore returns and what the composition root hands out. */
 export interface Store extends StoreHandle, MetaPort, DirectoryPort, PresencePort, OutboxPort, SubscriptionsPort,
-  DeliveryQueuePort, EndpointHealthPort, SharedClockPort {
+  DeliveryQueuePort, EndpointHealthPort, RateLimitPort, SharedClockPort {
   /** Every store answers it; one whose backend has no lease release (a shared one) answers 0. */
   releaseDeliveryLeases(): Promise<number>;
 }
@@ -67,7 +69,13 @@ export interface StoreBackend extends StoreHandle {
   readonly subscriptions: SubscriptionStorage;
   readonly deliveries: DeliveryQueuePort;
   readonly endpoints: EndpointHealthPort;
+  readonly rateLimits: RateLimitPort;
   readonly clock?: SharedClockBackend;
+  /**
+   * For a backend over the network: the longest any call may take, queues and retries included, before the wrapper
+   * answers it as an outage (StoreUnavailable). Undefined for a backend that never waits (in process).
+   */
+  readonly timeoutMs?: number;
   /**
    * True when `err` means the backend cannot be reached or does not answer (refused, reset, timed out): the
    * wrapper rethrows it as StoreUnavailable, so nothing above the store knows a driver's errors.

@@ -51,6 +51,8 @@ export class RedisSharedClock implements SharedClockBackend {
     });
     this.subscribers.add(sub);
     try {
+      // The copy is lazy like the original, and refuses commands until connected (no offline queue): connect first.
+      await sub.connect();
       await sub.subscribe(channel);
     } catch (err) {
       this.subscribers.delete(sub);

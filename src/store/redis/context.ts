@@ -4,6 +4,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { PresenceKey } from '../ports/presence.ts';
+import { isRedisOutage } from './outage.ts';
 import type { Script } from './scripts.ts';
 
 export type Client = Redis | Cluster;
@@ -49,8 +50,8 @@ export function groupBy<T>(items: Iterable<T>, key: (item: T) => number | null):
 export class RedisContext {
   /** Every shard number, 0 … SHARDS - 1. */
   readonly shards: readonly number[] = Array.from({ length: SHARDS }, (_, k) => k);
-  /** Updates of one user queued in this process (see ./presence.ts). */
-  private readonly userQueues = new Map<string, Promise<void>>();
+  /** Updates of one user queued in this process (see ./presence.ts); a tail is null, or the outage that ended it. */
+  private readonly userQueues = new Map<string, Promise<unknown>>();
 
   constructor(readonly client: Client, readonly prefix: string) {}
 
@@ -84,11 +85,18 @@ export class RedisContext {
     }
   }
 
-  /** Runs `fn` after every earlier call queued under `key` in this process has finished. */
+  /**
+   * Runs `fn` after every earlier call queued under `key` in this process has finished. When the one before failed
+   * because Redis is away, this one fails with the same error at once: waiting out another timeout behind it would
+   * only answer later, and would pile up calls while Redis hangs.
+   */
   async queued<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.userQueues.get(key) ?? Promise.resolve();
-    const result = previous.then(fn);
-    const tail = result.then(() => {}, () => {});
+    const previous = this.userQueues.get(key) ?? Promise.resolve(null);
+    const result = previous.then((outage) => {
+      if (outage !== null) throw outage;
+      return fn();
+    });
+    const tail = result.then(() => null, (err: unknown) => (isRedisOutage(err) ? err : null));
     this.userQueues.set(key, tail);
     try {
       return await result;

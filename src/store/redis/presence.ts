@@ -21,7 +21,11 @@ import { decodeDue, decodeRecord, decodeView, encodeDue, encodeRecord } from '..
 import type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from '../ports/presence.ts';
 import { CONFLICT, retryOnConflict } from '../../platform/retry.ts';
 import { byString, splitMember, type RedisContext } from './context.ts';
+import { CallerGaveUp, TIMEOUT_MS } from './outage.ts';
 import { COMMIT } from './scripts.ts';
+
+/** A commit is sent only with at least this long left before its caller's timeout (the wrapper's timer ran first). */
+const COMMIT_MARGIN_MS = 100;
 
 export class RedisPresence implements PresencePort {
   constructor(private readonly ctx: RedisContext) {}
@@ -47,11 +51,14 @@ export class RedisPresence implements PresencePort {
     const owner = `${tenantId}/${userId}`;
     const b = this.ctx.userBase(tenantId, userId);
     const keys = [`${b}:u:${owner}`, `${b}:due`, `${b}:out`, `${b}:ctr`];
+    const started = performance.now();
     return this.ctx.queued(owner, () => retryOnConflict(`updatePresence of ${owner}`, async () => {
       const [facts, view, seq, due, rev] = await this.ctx.client.hmget(keys[0]!, 'facts', 'view', 'seq', 'due', 'rev');
       if (!facts || !view || seq === null || seq === undefined || rev === null || rev === undefined) return undefined;
       const result = fn(decodeRecord(facts, view, seq, decodeDue(due)));
       if (result === null) return null;
+      // The wrapper answers this call 503 once TIMEOUT_MS have passed: past that, the commit must not be sent.
+      if (performance.now() - started > TIMEOUT_MS - COMMIT_MARGIN_MS) throw new CallerGaveUp(`the commit of ${owner}`);
       const { record } = result;
       const encoded = encodeRecord(record);
       const outcome = await this.ctx.run(COMMIT, keys, [

@@ -2,7 +2,7 @@
  * The store on Redis (ioredis): the scale-out backend. Several Presently nodes share one Redis, or one Redis Cluster,
  * through this store; everything a node needs to hand over to another lives in Redis. One module per port
  * (./meta.ts, ./directory.ts, ./presence.ts, ./outbox.ts, ./subscriptions.ts, ./deliveries.ts, ./endpoints.ts,
- * ./clock.ts), sharing ./context.ts; the Lua scripts are in ./scripts.ts.
+ * ./rateLimits.ts, ./clock.ts), sharing ./context.ts; the Lua scripts are in ./scripts.ts.
  *
  * ## Shards and keys
  *
@@ -32,12 +32,16 @@
  *   <prefix>ep:<sha1(url)>:d                      list   a webhook endpoint's latest POST durations, `<at> <ms>`
  *   <prefix>ep:<sha1(url)>:t                      string when a throttled endpoint's current turn ends
  *   <prefix>clock                                 string the shared manual clock's time (epoch ms)
+ *   <prefix>rl:<tenantId>/<appId>                 hash   a throttling window: e (its end), #<counter> (counts)
  * and one pub/sub channel, `<prefix>clock`, on which every move of the shared manual clock is announced.
  *
  * ## Outages
  *
- * A command gives up fast while Redis is away (FAIL_FAST); the errors ioredis raises then are recognised by
- * ./outage.ts and become StoreUnavailable in the wrapper: a 503 with Retry-After, not a hang or a 500.
+ * Every store call is answered within TIMEOUT_MS while Redis is away: refused at once when the connection is down,
+ * given up after TIMEOUT_MS when Redis does not answer (FAIL_FAST; the wrapper also bounds the whole call by
+ * `timeoutMs`, whatever queue or retry loop it waits in). The errors ioredis raises then are recognised by ./outage.ts
+ * and become StoreUnavailable in the wrapper: a 503 with Retry-After, not a hang or a 500. What a 503 means for a
+ * write is in docs/operations/scaling.md#when-redis-fails.
  */
 import { Cluster, Redis } from 'ioredis';
 import type { SharedClockBackend } from '../../platform/clock/shared.ts';
@@ -49,13 +53,15 @@ import { RedisDeliveries } from './deliveries.ts';
 import { RedisDirectory } from './directory.ts';
 import { RedisEndpointHealth } from './endpoints.ts';
 import { RedisMeta } from './meta.ts';
-import { isRedisOutage } from './outage.ts';
+import { isRedisOutage, TIMEOUT_MS } from './outage.ts';
 import { RedisOutbox } from './outbox.ts';
 import { RedisPresence } from './presence.ts';
+import { RedisRateLimits } from './rateLimits.ts';
 import { RedisSubscriptions } from './subscriptions.ts';
 import { parseRedisUrl, redact } from './url.ts';
 
 export { SHARDS, shardOf } from './context.ts';
+export { TIMEOUT_MS } from './outage.ts';
 export { parseRedisUrl, redact, type RedisTarget } from './url.ts';
 
 export const DEFAULT_PREFIX = 'presently:';
@@ -66,6 +72,7 @@ export class RedisBackend implements StoreBackend {
   readonly kind = 'redis' as const;
   /** Other nodes write too: nothing read may be kept as the truth. */
   readonly facts = { soleWriter: false } as const;
+  readonly timeoutMs = TIMEOUT_MS;
   private readonly ctx: RedisContext;
   readonly meta: RedisMeta;
   readonly directory: RedisDirectory;
@@ -74,6 +81,7 @@ export class RedisBackend implements StoreBackend {
   readonly subscriptions: RedisSubscriptions;
   readonly deliveries: RedisDeliveries;
   readonly endpoints: RedisEndpointHealth;
+  readonly rateLimits: RedisRateLimits;
   readonly clock: RedisSharedClock;
   private closed = false;
 
@@ -87,6 +95,7 @@ export class RedisBackend implements StoreBackend {
     this.deliveries = new RedisDeliveries(ctx);
     this.subscriptions = new RedisSubscriptions(ctx, this.deliveries);
     this.endpoints = new RedisEndpointHealth(ctx);
+    this.rateLimits = new RedisRateLimits(ctx);
     this.clock = new RedisSharedClock(ctx);
   }
 
@@ -139,14 +148,28 @@ export class RedisBackend implements StoreBackend {
 export type RedisStore = GuardedStore<RedisBackend> & { sharedClock(): SharedClockBackend };
 
 /**
- * While Redis is away, a request should fail fast with a 503, not hang: a command gives up after one reconnect
- * attempt, and one that gets no answer (a hung Redis) after 3 s. (ioredis's defaults are 20 attempts, no timeout.)
+ * While Redis is away, a request should fail fast with a 503, not hang (ioredis's defaults: 20 reconnect attempts
+ * per command, no timeout, an offline queue without bound).
+ * - A command that gets no answer (a hung Redis) gives up after TIMEOUT_MS.
+ * - While the connection is down, a command is refused at once instead of waiting in the offline queue: a queued
+ *   command would be sent when the connection comes back, after its caller was told 503 (single Redis only; a
+ *   cluster keeps its queue while it looks for the slot's node, bounded by the same timeout).
+ * - Commands in flight when a connection drops are not sent again on the next one, for the same reason.
+ * - Reconnect attempts at most a second apart, so a node serves again within about a second of Redis's return
+ *   (a cluster reconnects its nodes its own way).
  */
-const FAIL_FAST = { maxRetriesPerRequest: 1, commandTimeout: 3000 } as const;
+const FAIL_FAST = {
+  maxRetriesPerRequest: 1,
+  commandTimeout: TIMEOUT_MS,
+  autoResendUnfulfilledCommands: false,
+  retryStrategy: (attempt: number) => Math.min(attempt * 50, 1000),
+} as const;
 
 function connect(url: string): Client {
   const target = parseRedisUrl(url);
-  if (target.kind === 'single') return new Redis(target.url, { lazyConnect: true, enableAutoPipelining: true, ...FAIL_FAST });
+  if (target.kind === 'single') {
+    return new Redis(target.url, { lazyConnect: true, enableAutoPipelining: true, enableOfflineQueue: false, ...FAIL_FAST });
+  }
   return new Cluster(target.nodes, {
     lazyConnect: true,
     enableAutoPipelining: true,

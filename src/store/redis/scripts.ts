@@ -298,3 +298,24 @@ redis.call('SET', KEYS[1], ARGV[1])
 redis.call('PUBLISH', ARGV[3], ARGV[1])
 return {1, ARGV[1]}
 `);
+
+/**
+ * A throttling window (see ./rateLimits.ts). KEYS: the window's hash. ARGV: now, window length, key TTL (ms), then
+ * pairs of counter field and limit. Opens a new window when there is none or it has ended at `now`; then, unless a
+ * counter has reached its limit, counts one against each. Returns 0 when counted, else the ms left in the window.
+ */
+export const TAKE_RATE = new Script('takeRate', `
+local now = tonumber(ARGV[1])
+local ends = tonumber(redis.call('HGET', KEYS[1], 'e'))
+if not ends or now >= ends then
+  ends = now + tonumber(ARGV[2])
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'e', ends)
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+for i = 4, #ARGV, 2 do
+  if tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0') >= tonumber(ARGV[i + 1]) then return ends - now end
+end
+for i = 4, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], 1) end
+return 0
+`);

@@ -12,6 +12,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { GuardedStore } from '../guarded.ts';
 import { LocalEndpointHealth } from '../memory/endpointHealth.ts';
+import { LocalRateLimits } from '../memory/rateLimits.ts';
 import type { StoreBackend } from '../ports/index.ts';
 import { SqliteDeliveries } from './deliveries.ts';
 import { SqliteDirectory } from './directory.ts';
@@ -32,6 +33,7 @@ export class SqliteBackend implements StoreBackend {
   readonly subscriptions: SqliteSubscriptions;
   readonly deliveries: SqliteDeliveries;
   readonly endpoints = new LocalEndpointHealth();
+  readonly rateLimits = new LocalRateLimits();
   private readonly pingStmt: Database.Statement;
 
   /** Use openSqliteStore. */

@@ -20,6 +20,7 @@ import { metaContract } from './meta.ts';
 import { outboxContract } from './outbox.ts';
 import { persistenceContract } from './persistence.ts';
 import { presenceContract } from './presence.ts';
+import { rateLimitsContract } from './rateLimits.ts';
 import { subscriptionsContract } from './subscriptions.ts';
 
 export function storeContract<S extends Store>(
@@ -63,6 +64,7 @@ export function storeContract<S extends Store>(
     subscriptionsContract(use);
     deliveriesContract(use);
     endpointsContract(use);
+    rateLimitsContract(use);
     guardsContract(use);
     if (reopen) {
       persistenceContract({
