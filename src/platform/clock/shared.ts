@@ -56,6 +56,15 @@ export interface SharedClockOptions {
 const MAX_CONFLICTS = 100;
 export const SHARED_CLOCK_POLL_MS = 1000;
 
+/** The real-time safety net: reads the shared time every `pollMs` without an announcement; null when off. */
+function startPolling(refresh: () => Promise<number>, opts: SharedClockOptions): NodeJS.Timeout | null {
+  const every = opts.pollMs ?? SHARED_CLOCK_POLL_MS;
+  if (every <= 0) return null;
+  const poll = setInterval(() => void refresh().catch((err: unknown) => opts.onError?.(err)), every);
+  poll.unref();
+  return poll;
+}
+
 export async function sharedManualClock(
   backend: SharedClockBackend, start: number, opts: SharedClockOptions = {},
 ): Promise<ManualClock> {
@@ -69,7 +78,6 @@ export async function sharedManualClock(
     if (now !== null && !closed) core.observe(now);
     return core.now();
   };
-  let poll: NodeJS.Timeout | null = null;
   try {
     // A move made between init and subscribe was announced to nobody here.
     await refresh();
@@ -77,11 +85,7 @@ export async function sharedManualClock(
     await unsubscribe();
     throw err;
   }
-  const every = opts.pollMs ?? SHARED_CLOCK_POLL_MS;
-  if (every > 0) {
-    poll = setInterval(() => void refresh().catch((err: unknown) => opts.onError?.(err)), every);
-    poll.unref();
-  }
+  const poll = startPolling(refresh, opts);
 
   const clock: ManualClock = {
     mode: 'manual',
