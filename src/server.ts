@@ -161,6 +161,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     const ownOrigins = new Set<string>(routeDeps.publicUrl ? [new URL(routeDeps.publicUrl).origin] : []);
     const subscriptions = new SubscriptionService({
       store, clock, handshakeTimeoutMs: config.handshakeTimeoutMs,
+      limits: { perApp: config.maxSubscriptionsPerApp, perTenant: config.maxSubscriptionsPerTenant },
       policy: {
         mode: webhookMode,
         allowHosts: config.webhookAllow,

@@ -39,6 +39,8 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { key: 'webhookPolicy', flag: '--webhook-policy', arg: '<mode>', help: 'development (http://localhost receivers allowed; the default with dev auth) or production (https only, no private addresses)' },
   { key: 'webhookAllow', flag: '--webhook-allow', arg: '<hosts>', help: 'comma-separated webhook hosts allowed to resolve to private or loopback addresses (production mode)' },
   { key: 'handshakeTimeoutMs', flag: '--handshake-timeout', arg: '<ms>', help: 'how long a webhook endpoint has to answer the validation handshake (Graph: 10000)' },
+  { key: 'maxSubscriptionsPerApp', flag: '--max-subscriptions-per-app', arg: '<n>', help: 'most subscriptions one application may have in one tenant (default 1000)' },
+  { key: 'maxSubscriptionsPerTenant', flag: '--max-subscriptions-per-tenant', arg: '<n>', help: 'most subscriptions one tenant may have, all applications together (default 10000)' },
 ];
 
 /** `--public-url` → `PRESENTLY_PUBLIC_URL`. */
@@ -112,6 +114,8 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
       case 'webhookPolicy': config.webhookPolicy = oneOf(value, ['development', 'production'] as const, flag); break;
       case 'webhookAllow': config.webhookAllow = hostList(value, flag); break;
       case 'handshakeTimeoutMs': config.handshakeTimeoutMs = integer(value, flag, 100, 60_000); break;
+      case 'maxSubscriptionsPerApp': config.maxSubscriptionsPerApp = integer(value, flag, 1, 1_000_000); break;
+      case 'maxSubscriptionsPerTenant': config.maxSubscriptionsPerTenant = integer(value, flag, 1, 10_000_000); break;
     }
   }
   if ((config.certFile === null) !== (config.keyFile === null)) throw new UsageError('--cert and --key go together: give both files.');

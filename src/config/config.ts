@@ -47,6 +47,10 @@ export interface Config {
   webhookPolicy: 'development' | 'production' | null;
   /** How long a webhook endpoint has to answer the validation handshake, milliseconds (Graph: 10 s). */
   handshakeTimeoutMs: number;
+  /** Most subscriptions one application may have in one tenant; more are refused with 403 [P: d-subscription-caps]. */
+  maxSubscriptionsPerApp: number;
+  /** Most subscriptions one tenant may have, all applications together [P: d-subscription-caps]. */
+  maxSubscriptionsPerTenant: number;
 }
 
 export const DEFAULTS: Config = {
@@ -74,4 +78,6 @@ export const DEFAULTS: Config = {
   webhookAllow: [],
   webhookPolicy: null,
   handshakeTimeoutMs: 10_000,
+  maxSubscriptionsPerApp: 1_000,
+  maxSubscriptionsPerTenant: 10_000,
 };

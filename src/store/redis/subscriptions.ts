@@ -1,6 +1,7 @@
 /**
  * The subscriptions port on Redis. A subscription is one JSON string plus its index entries (tenant set, one set per
- * watched user, expiry zset), on different slots. putSubscription writes the subscription first and its index entries
+ * watched user, expiry zset, and the application's zset `subs:a:<tenantId>/<appId>` of `<createdAt>:<id>` members,
+ * all scored 0 so that they sort by creation: counting and paging), on different slots. putSubscription writes the subscription first and its index entries
  * after; deleteSubscription removes the subscription first (GETDEL) and its index entries and deliveries after.
  * Readers look each id up and ignore those whose subscription is missing or no longer matches (tenant, users,
  * expiry), so an interrupted call never shows a wrong subscription.
@@ -11,10 +12,18 @@
  */
 import type { NewDelivery, Subscription } from '../../domain/subscription.ts';
 import { decodeSubscription, encodeSubscription } from '../codec.ts';
-import type { SubscriptionFilter, SubscriptionStorage } from '../ports/subscriptions.ts';
+import type {
+  SubscriptionCount, SubscriptionCursor, SubscriptionFilter, SubscriptionOwner, SubscriptionStorage,
+} from '../ports/subscriptions.ts';
 import { byString, type RedisContext } from './context.ts';
 import type { RedisDeliveries } from './deliveries.ts';
 import { DROP_SUBSCRIPTION_DELIVERIES, SET_IF_UNCHANGED } from './scripts.ts';
+
+/** A subscription's member of its application's zset: 15 digits of createdAt (epoch ms) sort as numbers. */
+const appMember = (at: SubscriptionCursor): string => `${String(at.createdAt).padStart(15, '0')}:${at.id}`;
+
+/** How many members of the application's zset a page reads at a time (other creators' are skipped). */
+const PAGE_CHUNK = 200;
 
 export class RedisSubscriptions implements SubscriptionStorage {
   constructor(private readonly ctx: RedisContext, private readonly deliveries: RedisDeliveries) {}
@@ -29,6 +38,10 @@ export class RedisSubscriptions implements SubscriptionStorage {
 
   private ofTenantKey(tenantId: string): string {
     return `${this.ctx.prefix}subs:t:${tenantId}`;
+  }
+
+  private ofAppKey(tenantId: string, applicationId: string): string {
+    return `${this.ctx.prefix}subs:a:${tenantId}/${applicationId}`;
   }
 
   private get expiryKey(): string {
@@ -47,6 +60,9 @@ export class RedisSubscriptions implements SubscriptionStorage {
     const users = new Set(now?.userIds);
     const ops: Promise<unknown>[] = [];
     if (!sameTenant) ops.push(client.srem(this.ofTenantKey(old.tenantId), id));
+    if (!sameTenant || old.applicationId !== now.applicationId || old.createdAt !== now.createdAt) {
+      ops.push(client.zrem(this.ofAppKey(old.tenantId, old.applicationId), appMember(old)));
+    }
     for (const u of new Set(old.userIds)) {
       if (!sameTenant || !users.has(u)) ops.push(client.srem(this.ofUserKey(old.tenantId, u), id));
     }
@@ -61,6 +77,7 @@ export class RedisSubscriptions implements SubscriptionStorage {
     await client.set(this.key(id), encodeSubscription(subscription));
     const ops: Promise<unknown>[] = [
       client.sadd(this.ofTenantKey(tenantId), id),
+      client.zadd(this.ofAppKey(tenantId, subscription.applicationId), 0, appMember(subscription)),
       client.zadd(this.expiryKey, subscription.expiresAt, id),
       ...[...new Set(subscription.userIds)].map((u) => client.sadd(this.ofUserKey(tenantId, u), id)),
     ];
@@ -97,10 +114,12 @@ export class RedisSubscriptions implements SubscriptionStorage {
   }
 
   private async reindex(old: Subscription, now: Subscription): Promise<void> {
-    if (old.tenantId === now.tenantId && old.expiresAt === now.expiresAt && old.userIds.join() === now.userIds.join()) return;
+    if (old.tenantId === now.tenantId && old.applicationId === now.applicationId && old.createdAt === now.createdAt
+      && old.expiresAt === now.expiresAt && old.userIds.join() === now.userIds.join()) return;
     const { client } = this.ctx;
     await Promise.all([
       client.sadd(this.ofTenantKey(now.tenantId), now.id),
+      client.zadd(this.ofAppKey(now.tenantId, now.applicationId), 0, appMember(now)),
       client.zadd(this.expiryKey, now.expiresAt, now.id),
       ...[...new Set(now.userIds)].map((u) => client.sadd(this.ofUserKey(now.tenantId, u), now.id)),
       ...this.dropIndexEntries(now.id, old, now),
@@ -113,6 +132,31 @@ export class RedisSubscriptions implements SubscriptionStorage {
       && s.tenantId === filter.tenantId
       && (filter.applicationId === undefined || s.applicationId === filter.applicationId)
       && (filter.creatorId === undefined || s.creatorId === filter.creatorId));
+  }
+
+  async countSubscriptions(filter: SubscriptionCount): Promise<number> {
+    const { client } = this.ctx;
+    return filter.applicationId === undefined
+      ? client.scard(this.ofTenantKey(filter.tenantId))
+      : client.zcard(this.ofAppKey(filter.tenantId, filter.applicationId));
+  }
+
+  async listSubscriptionPage(owner: SubscriptionOwner, after: SubscriptionCursor | null, limit: number): Promise<Subscription[]> {
+    const key = this.ofAppKey(owner.tenantId, owner.applicationId);
+    const page: Subscription[] = [];
+    let from = after === null ? '-' : `(${appMember(after)}`;
+    while (page.length < limit) {
+      const members = await this.ctx.client.zrangebylex(key, from, '+', 'LIMIT', 0, PAGE_CHUNK);
+      const subs = await this.read(members.map((m) => m.slice(m.indexOf(':') + 1)));
+      subs.forEach((s, i) => {
+        // Entries of an interrupted write or delete do not match their subscription: skipped.
+        if (s === null || s.tenantId !== owner.tenantId || s.applicationId !== owner.applicationId || appMember(s) !== members[i]) return;
+        if (s.creatorId === owner.creatorId && page.length < limit) page.push(s);
+      });
+      if (members.length < PAGE_CHUNK) break;
+      from = `(${members[members.length - 1]!}`;
+    }
+    return page;
   }
 
   async subscriptionsForUser(tenantId: string, userId: string): Promise<Subscription[]> {

@@ -120,6 +120,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX deliveries_ready_at ON deliveries (max(next_attempt_at, coalesce(leased_until, 0)));
     `,
   },
+  {
+    name: 'subscription counts and pages',
+    // GET /subscriptions pages through one creator's subscriptions of one app, oldest first: created_at (a copy of
+    // data's createdAt) and id end the index, so a page is one index range, found without reading the ones before.
+    // The caps count a tenant's or an app's subscriptions from the same index. It starts with the old
+    // subscriptions_tenant, which it replaces.
+    sql: `
+      ALTER TABLE subscriptions ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+      UPDATE subscriptions SET created_at = json_extract(data, '$.createdAt');
+      CREATE INDEX subscriptions_owner ON subscriptions (tenant_id, application_id, creator_id, created_at, id);
+      DROP INDEX subscriptions_tenant;
+    `,
+  },
 ];
 
 /** The schema version this code writes and expects. */

@@ -7,12 +7,14 @@ import { isDeepStrictEqual } from 'node:util';
 import type Database from 'better-sqlite3';
 import type { NewDelivery, Subscription } from '../../domain/subscription.ts';
 import { encodeList, joinSubscription, splitSubscription } from '../codec.ts';
-import type { SubscriptionFilter, SubscriptionStorage } from '../ports/subscriptions.ts';
+import type {
+  SubscriptionCount, SubscriptionCursor, SubscriptionFilter, SubscriptionOwner, SubscriptionStorage,
+} from '../ports/subscriptions.ts';
 import type { SqliteDeliveries } from './deliveries.ts';
 
 interface SubscriptionRow { id: string; tenant_id: string; application_id: string; creator_id: string; expires_at: number; data: string }
 interface SubscriptionParams {
-  id: string; tenantId: string; applicationId: string; creatorId: string; expiresAt: number; data: string; userIds: string;
+  id: string; tenantId: string; applicationId: string; creatorId: string; expiresAt: number; createdAt: number; data: string; userIds: string;
 }
 
 const toSubscription = (r: SubscriptionRow): Subscription => joinSubscription(
@@ -20,7 +22,7 @@ const toSubscription = (r: SubscriptionRow): Subscription => joinSubscription(
 
 function subscriptionParams(s: Subscription): SubscriptionParams {
   const { columns, data } = splitSubscription(s);
-  return { ...columns, data, userIds: encodeList(s.userIds) };
+  return { ...columns, createdAt: s.createdAt, data, userIds: encodeList(s.userIds) };
 }
 
 /** A copy the caller may change without touching the cached one (userIds is the only part that is not a value). */
@@ -33,10 +35,10 @@ function prepare(db: Database.Database) {
     `SELECT ${COLUMNS} FROM subscriptions WHERE tenant_id = @tenantId${where} ORDER BY id`);
   return {
     upsert: db.prepare<[SubscriptionParams]>(
-      `INSERT INTO subscriptions (id, tenant_id, application_id, creator_id, expires_at, data)
-       VALUES (@id, @tenantId, @applicationId, @creatorId, @expiresAt, @data)
+      `INSERT INTO subscriptions (id, tenant_id, application_id, creator_id, expires_at, created_at, data)
+       VALUES (@id, @tenantId, @applicationId, @creatorId, @expiresAt, @createdAt, @data)
        ON CONFLICT (id) DO UPDATE SET tenant_id = excluded.tenant_id, application_id = excluded.application_id,
-         creator_id = excluded.creator_id, expires_at = excluded.expires_at, data = excluded.data`,
+         creator_id = excluded.creator_id, expires_at = excluded.expires_at, created_at = excluded.created_at, data = excluded.data`,
     ),
     // OR IGNORE: a resource that names a user twice watches them once.
     insertUsers: db.prepare<[SubscriptionParams]>(
@@ -47,7 +49,16 @@ function prepare(db: Database.Database) {
     deleteDeliveries: db.prepare<[string]>('DELETE FROM deliveries WHERE subscription_id = ?'),
     delete: db.prepare<[string]>('DELETE FROM subscriptions WHERE id = ?'),
     get: db.prepare<[string], SubscriptionRow>(`SELECT ${COLUMNS} FROM subscriptions WHERE id = ?`),
-    // One statement per combination of filters, so each uses as much of subscriptions_tenant as it can.
+    // Both read subscriptions_owner alone.
+    countTenant: db.prepare<[string], number>('SELECT count(*) FROM subscriptions WHERE tenant_id = ?').pluck(),
+    countApp: db.prepare<[string, string], number>('SELECT count(*) FROM subscriptions WHERE tenant_id = ? AND application_id = ?').pluck(),
+    // One range of subscriptions_owner, from just after the cursor.
+    page: db.prepare<[SubscriptionOwner & { createdAt: number; id: string; limit: number }], SubscriptionRow>(
+      `SELECT ${COLUMNS} FROM subscriptions
+       WHERE tenant_id = @tenantId AND application_id = @applicationId AND creator_id = @creatorId AND (created_at, id) > (@createdAt, @id)
+       ORDER BY created_at, id LIMIT @limit`,
+    ),
+    // One statement per combination of filters, so each uses as much of subscriptions_owner as it can.
     list: {
       all: list(''),
       app: list(' AND application_id = @applicationId'),
@@ -141,6 +152,18 @@ export class SqliteSubscriptions implements SubscriptionStorage {
     const byCreator = filter.creatorId !== undefined;
     const stmt = byApp ? (byCreator ? appCreator : app) : (byCreator ? creator : all);
     return stmt.all(filter).map(toSubscription);
+  }
+
+  async countSubscriptions(filter: SubscriptionCount): Promise<number> {
+    return filter.applicationId === undefined
+      ? this.stmt.countTenant.get(filter.tenantId) ?? 0
+      : this.stmt.countApp.get(filter.tenantId, filter.applicationId) ?? 0;
+  }
+
+  async listSubscriptionPage(owner: SubscriptionOwner, after: SubscriptionCursor | null, limit: number): Promise<Subscription[]> {
+    // Nothing sorts before (-1, ''): createdAt is an epoch instant.
+    const from = after ?? { createdAt: -1, id: '' };
+    return this.stmt.page.all({ ...owner, createdAt: from.createdAt, id: from.id, limit }).map(toSubscription);
   }
 
   async subscriptionsForUser(tenantId: string, userId: string): Promise<Subscription[]> {
