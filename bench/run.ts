@@ -92,7 +92,8 @@ const USAGE = `usage: npm run bench -- [options]
   --list            list the scenarios and exit
   --scheduler       run only the scheduler benchmark instead (bench/scheduler.ts; --scheduler --help for its options)
   --notifications   run only the change-notification benchmark (1,000-subscription fan-out, sustained rate;
-                    --subscriptions N, --changes N)`;
+                    --subscriptions N, --changes N)
+  --abuse           run only the adversarial run (bench/abuse/main.ts; --abuse-quick, --abuse-only, --abuse-seed)`;
 
 function options() {
   const { values } = parseArgs({
@@ -474,6 +475,7 @@ function redisRows(results: ScenarioResult[], ceiling: RedisBenchmarkResult | nu
 // Main
 
 async function main(): Promise<number> {
+  if (process.argv.some((a) => a.startsWith('--abuse'))) return (await import('./abuse/main.ts')).runAbuse(process.argv.slice(2));
   // The notifications benchmark is a separate run too (bench/notifications.ts).
   if (process.argv.includes('--notifications')) {
     const { runNotificationsBench } = await import('./notifications.ts');

@@ -1,18 +1,20 @@
 /**
- * The composition root: reads a Config, builds the store, clock, auth, services, scheduler and HTTP app, and
- * starts and stops them. Nothing else constructs these pieces.
+ * The composition root: reads a Config, builds the store, clock, auth, services, the notification pipeline and the
+ * HTTP app, wires who reacts to which event (`wireEvents`), and starts and stops them. Nothing else constructs these
+ * pieces. Each step is a small function below, in the order buildPresently calls them.
  */
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { DevIssuer } from './auth/devIssuer.ts';
-import { devVerifier } from './auth/verify.ts';
+import { devVerifier, type TokenVerifier } from './auth/verify.ts';
 import { manualClock, type ManualClock } from './platform/clock/manual.ts';
 import { sharedManualClock } from './platform/clock/shared.ts';
 import { systemClock } from './platform/clock/system.ts';
-import { CLOUDS, graphAudiences } from './config/clouds.ts';
+import { CLOUDS, graphAudiences, type Cloud } from './config/clouds.ts';
 import type { Config } from './config/config.ts';
 import type { Clock } from './platform/clock/clock.ts';
 import { installMetrics } from './http/metrics.ts';
+import type { Registry } from 'prom-client';
 import { adminRoutes } from './admin/routes.ts';
 import { batchRoutes } from './http/batch.ts';
 import { deliveriesRoutes } from './admin/deliveries.ts';
@@ -31,17 +33,27 @@ import { Lifecycle } from './notifications/lifecycle.ts';
 import { SinkStore } from './admin/sink.ts';
 import { SubscriptionService } from './subscriptions/service.ts';
 import type { WebhookMode } from './subscriptions/urlPolicy.ts';
-import { Scheduler } from './presence/dueLoop.ts';
+import { SHARED_STORE_POLL_MS, Scheduler } from './presence/dueLoop.ts';
 import { Directory } from './directory/directory.ts';
 import { PresenceService } from './presence/service.ts';
 import { DEMO_TENANT_ID, DEV_APP_ID, applySeed, readSeedFile, seedDemoOnce } from './directory/seed.ts';
 import { openStore } from './store/index.ts';
+import { EventBus } from './platform/events.ts';
+import type { PresenceEvents } from './presence/events.ts';
+import type { DirectoryEvents } from './directory/events.ts';
+import type { NotificationEvents } from './notifications/events.ts';
+import type { SubscriptionEvents } from './subscriptions/events.ts';
 import type { Store } from './store/types.ts';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
+/** Every event of every feature: what the one bus carries. */
+export type PresentlyEvents = PresenceEvents & DirectoryEvents & SubscriptionEvents & NotificationEvents;
+
 export interface Presently {
   app: FastifyInstance;
+  /** The event bus (subscribe with `events.on`: tests watch presence changes this way). */
+  events: EventBus<PresentlyEvents>;
   store: Store;
   clock: Clock;
   presence: PresenceService;
@@ -71,162 +83,250 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
   const store: Store = config.store === 'redis'
     ? await openStore({ kind: 'redis', redisUrl: config.redisUrl, redisPrefix: config.redisPrefix })
     : openStore({ kind: config.store, dataDir: config.dataDir });
-  /** The manual clock, if any; closed with the server (a shared one stops following the store). */
-  let manual: ManualClock | null = null;
-  /** Where the shared clock reports a failed refresh; the logger once there is one. */
-  let clockError: (err: unknown) => void = () => {};
+  let clocks: Clocks | null = null;
   try {
-    // A store shared by several nodes keeps the manual clock's time, so every node sees the same time and a move on
-    // any node moves it for all (src/platform/clock/shared.ts); otherwise the manual clock lives in this process.
-    if (config.clock === 'manual') {
-      const start = opts.manualStart ?? Date.now();
-      const shared = store.sharedClock?.();
-      manual = shared ? await sharedManualClock(shared, start, { onError: (err) => clockError(err) }) : manualClock(start);
-    }
-    const clock: Clock = manual ?? systemClock();
-    const cloud = CLOUDS[config.cloud];
-    const audiences = graphAudiences(cloud);
-    const issuer = await DevIssuer.load(store, clock);
-    const verifier = devVerifier(issuer, clock, audiences);
-
+    clocks = await openClock(config, store, opts);
+    const core = await buildCore(config, store, clocks);
     // Decided once, here, from how the store is deployed: with one writer (sqlite, memory) reads may be cached and the
-    // notification loops need not allow for other nodes; a shared store (redis) needs both.
-    const solo = store.facts.soleWriter;
-    const presence = new PresenceService(store, clock, { readCache: solo });
-    const directory = new Directory(store, presence, clock);
-    await seedDemoOnce(store, directory, clock.now());
+    // background loops need not allow for other nodes; a shared store (redis) needs both.
+    const presence = new PresenceService(store, core.clock, core.events, { readCache: store.facts.soleWriter });
+    const directory = new Directory(store, presence, core.clock, core.events);
+    await seedDemoOnce(store, directory, core.clock.now());
     if (config.seedFile) await applySeed(store, directory, readSeedFile(config.seedFile));
+    const pipeline = buildPipeline(core, presence);
+    clocks.manual?.onSettle(pipeline.settle);
+    const registry = registerGraphRoutes(core, presence);
+    const notifications = registerNotificationRoutes(core, pipeline, registry);
+    registerAdminRoutes(core, directory, pipeline);
+    await core.app.ready();
+    await startLoops(pipeline);
+    return assemble(core, clocks, presence, pipeline, notifications);
+  } catch (err) {
+    await clocks?.manual?.close().catch(() => {});
+    await store.close().catch(() => {});
+    throw err;
+  }
+}
 
-    const tls = config.https || config.certFile || config.keyFile ? await loadTls(config) : null;
+/** What every part is built from. */
+interface Core {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  cloud: Cloud;
+  issuer: DevIssuer;
+  verifier: TokenVerifier;
+  tls: TlsMaterial | null;
+  app: FastifyInstance;
+  events: EventBus<PresentlyEvents>;
+}
 
-    const app = Fastify({
-      logger: { level: config.logLevel },
-      genReqId,
-      // Long ids are answered by the routes (400 naming the id), not by the router's 414.
-      routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 2048 },
-      bodyLimit: config.bodyLimit,
-      frameworkErrors: frameworkErrorHandler(clock),
-      ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
-    }) as unknown as FastifyInstance;
-    app.decorateRequest('principal', null);
-    clockError = (err) => app.log.warn({ err }, 'reading the shared manual clock failed');
+interface Clocks {
+  clock: Clock;
+  /** The manual clock, if any; closed with the server (a shared one stops following the store). */
+  manual: ManualClock | null;
+  /** Where the shared clock reports a failed refresh; the logger once there is one. */
+  report: { error: (err: unknown) => void };
+}
 
-    const scheduler = new Scheduler(store, presence, clock, (err) => app.log.error({ err }, 'scheduler failed'), { pollDue: !solo });
+/** The background loops of the due index and of notification delivery, and the manual clock's settle. */
+interface Pipeline {
+  scheduler: Scheduler;
+  dispatcher: Dispatcher;
+  lifecycle: Lifecycle;
+  deliverer: Deliverer;
+  log: DeliveryLog;
+  /** Manual clock: everything due by the new time is transitioned, expired, dispatched and attempted, in order. */
+  settle: () => Promise<void>;
+}
 
-    // Notification delivery (notifications.md §2): committed changes → dispatcher → deliveries → deliverer → POSTs;
-    // the lifecycle loop expires subscriptions and sends reauthorizationRequired.
-    const deliveryLog = new DeliveryLog();
-    const deliverer = new Deliverer(store, clock, {
-      log: deliveryLog, issuer, limitedShape: cloud.limitedShape, queue: solo ? 'local' : 'shared', onError: (err) => app.log.error({ err }, 'notification deliverer failed'),
-    });
-    const dispatcher = new Dispatcher(store, clock, {
-      dispatch: solo ? 'local' : 'shared', onDispatched: () => deliverer.wake(), onError: (err) => app.log.error({ err }, 'notification dispatcher failed'),
-    });
-    const lifecycle = new Lifecycle(store, clock, {
-      onEnqueued: () => deliverer.wake(), onError: (err) => app.log.error({ err }, 'subscription lifecycle failed'),
-    });
-    presence.onChange(() => dispatcher.wake());
-    directory.onUserDeleted(async (tenantId, userId) => {
-      await lifecycle.revokeCreator(tenantId, userId);
-    });
-    /** Manual clock: everything due by the new time is transitioned, expired, dispatched and attempted, in order. */
-    const settle = async () => {
+/**
+ * A store shared by several nodes keeps the manual clock's time, so every node sees the same time and a move on any
+ * node moves it for all (src/platform/clock/shared.ts); otherwise the manual clock lives in this process.
+ */
+async function openClock(config: Config, store: Store, opts: BuildOptions): Promise<Clocks> {
+  const report = { error: (_err: unknown): void => {} };
+  if (config.clock !== 'manual') return { clock: systemClock(), manual: null, report };
+  const start = opts.manualStart ?? Date.now();
+  const shared = store.sharedClock?.();
+  const manual = shared ? await sharedManualClock(shared, start, { onError: (err) => report.error(err) }) : manualClock(start);
+  return { clock: manual, manual, report };
+}
+
+/** Auth, TLS, the Fastify app and the event bus (its listener errors go to the app's log). */
+async function buildCore(config: Config, store: Store, clocks: Clocks): Promise<Core> {
+  const { clock } = clocks;
+  const cloud = CLOUDS[config.cloud];
+  const issuer = await DevIssuer.load(store, clock);
+  const verifier = devVerifier(issuer, clock, graphAudiences(cloud));
+  const tls = config.https || config.certFile || config.keyFile ? await loadTls(config) : null;
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    genReqId,
+    // Long ids are answered by the routes (400 naming the id), not by the router's 414.
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 2048 },
+    bodyLimit: config.bodyLimit,
+    frameworkErrors: frameworkErrorHandler(clock),
+    ...(tls ? { https: { cert: tls.cert, key: tls.key } } : {}),
+  }) as unknown as FastifyInstance;
+  app.decorateRequest('principal', null);
+  clocks.report.error = (err) => app.log.warn({ err }, 'reading the shared manual clock failed');
+  const events = new EventBus<PresentlyEvents>((err, event) => app.log.error({ err, event }, 'an event listener failed'));
+  return { config, store, clock, cloud, issuer, verifier, tls, app, events };
+}
+
+/**
+ * Notification delivery (notifications.md §2): committed changes → dispatcher → deliveries → deliverer → POSTs; the
+ * lifecycle loop expires subscriptions and sends reauthorizationRequired; the due loop makes timed transitions.
+ */
+function buildPipeline({ store, clock, cloud, issuer, app, events }: Core, presence: PresenceService): Pipeline {
+  const failed = (what: string) => (err: unknown) => app.log.error({ err }, `${what} failed`);
+  const solo = store.facts.soleWriter;
+  const scheduler = new Scheduler(store, presence, clock, {
+    // A shared store: other nodes store due instants this one hears nothing of.
+    pollMs: solo ? 0 : SHARED_STORE_POLL_MS, onError: failed('scheduler'),
+  });
+  const log = new DeliveryLog();
+  const deliverer = new Deliverer(store, clock, {
+    log, issuer, limitedShape: cloud.limitedShape, queue: solo ? 'local' : 'shared', reclaimLeasesAtStart: solo,
+    onError: failed('notification deliverer'),
+  });
+  const dispatcher = new Dispatcher(store, clock, { events, dispatch: solo ? 'local' : 'shared', onError: failed('notification dispatcher') });
+  const lifecycle = new Lifecycle(store, clock, { events, onError: failed('subscription lifecycle') });
+  const pipeline: Pipeline = {
+    scheduler, dispatcher, lifecycle, deliverer, log,
+    settle: async () => {
       await scheduler.runDue();
       await lifecycle.runDue();
       await dispatcher.run();
       await deliverer.settle();
-    };
-    manual?.onSettle(settle);
+    },
+  };
+  wireEvents(events, pipeline);
+  return pipeline;
+}
 
-    installWire(app, clock);
-    const registry = installMetrics(app);
-    if (config.throttle === 'graph') {
-      installThrottle(app, {
-        clock, verifier,
-        limits: { windowMs: config.throttleWindow * 1000, readLimit: config.throttleReadLimit, limit: config.throttleLimit },
-      });
-    }
-    const routeDeps = { presence, cloud, verifier, publicUrl: config.publicUrl?.replace(/\/+$/, '') ?? null, maxStatusLength: config.maxStatusLength };
-    presenceRoutes(app, 'v1.0', routeDeps);
-    presenceRoutes(app, 'beta', routeDeps);
-    batchRoutes(app, 'v1.0');
-    batchRoutes(app, 'beta');
-    mailboxSettingsRoutes(app, 'v1.0', { ...routeDeps, store });
-    mailboxSettingsRoutes(app, 'beta', { ...routeDeps, store });
+/** Who reacts to what: every event of the bus and the loop it wakes. */
+function wireEvents(events: EventBus<PresentlyEvents>, { scheduler, dispatcher, lifecycle, deliverer }: Pipeline): void {
+  events.on('dueChanged', ({ dueAt }) => scheduler.wake(dueAt));
+  events.on('presenceChanged', () => dispatcher.wake());
+  events.on('deliveriesEnqueued', () => deliverer.wake());
+  // A created or renewed subscription may need the lifecycle loop sooner than it is armed for.
+  events.on('subscriptionChanged', () => lifecycle.wake());
+  events.on('userDeleted', ({ tenantId, userId }) => lifecycle.revokeCreator(tenantId, userId));
+}
 
-    // Change notifications: subscriptions and the built-in sink (notifications.md §1, §3, §4). The webhook URL policy
-    // is --webhook-policy, by default development with dev auth (http to localhost allowed) and production otherwise.
-    const webhookMode: WebhookMode = config.webhookPolicy ?? (config.auth === 'dev' ? 'development' : 'production');
-    /** Origins of this server, so its own sink is always an allowed webhook URL; the listen address is added later. */
-    const ownOrigins = new Set<string>(routeDeps.publicUrl ? [new URL(routeDeps.publicUrl).origin] : []);
-    const subscriptions = new SubscriptionService({
-      store, clock, handshakeTimeoutMs: config.handshakeTimeoutMs,
-      limits: { perApp: config.maxSubscriptionsPerApp, perTenant: config.maxSubscriptionsPerTenant },
-      policy: {
-        mode: webhookMode,
-        allowHosts: config.webhookAllow,
-        isOwnSink: (url) => ownOrigins.has(url.origin) && url.pathname.toLowerCase().startsWith('/_presently/sink/'),
-      },
-      onHandshakeFailure: ({ property, url, result }) =>
-        app.log.info({ property, url, reason: result.reason, detail: result.detail }, 'webhook validation handshake failed'),
+/** The wire format, metrics, throttling, and the Graph presence API; resolves to the metrics registry. */
+function registerGraphRoutes({ config, store, clock, cloud, verifier, app }: Core, presence: PresenceService): Registry {
+  installWire(app, clock);
+  const registry = installMetrics(app);
+  if (config.throttle === 'graph') {
+    installThrottle(app, {
+      clock, verifier,
+      limits: { windowMs: config.throttleWindow * 1000, readLimit: config.throttleReadLimit, limit: config.throttleLimit },
     });
-    const sinks = new SinkStore();
-    const subscriptionDeps = { subscriptions, verifier, cloud, publicUrl: routeDeps.publicUrl };
-    subscriptionRoutes(app, 'v1.0', subscriptionDeps);
-    subscriptionRoutes(app, 'beta', subscriptionDeps);
-    sinkRoutes(app, { sinks, clock, authMode: config.auth, verifier });
-    // A created or renewed subscription may need the lifecycle loop sooner than it is armed for.
-    app.addHook('onResponse', async (request, reply) => {
-      if ((request.method === 'POST' || request.method === 'PATCH') && reply.statusCode < 300
-        && /\/subscriptions(?:[/?]|$)/i.test(request.url)) lifecycle.wake();
-    });
-    deliveriesRoutes(app, { log: deliveryLog, authMode: config.auth, verifier });
-    installDeliveryMetrics(registry, deliveryLog, store);
-    adminRoutes(app, {
-      store, directory, clock, issuer, verifier, authMode: config.auth, cloud: config.cloud, version: VERSION,
-      audience: cloud.graphRoot, defaultTenantId: DEMO_TENANT_ID, defaultAppId: DEV_APP_ID,
-      settle,
-      revokeAppAccess: (tenantId, appId) => lifecycle.revokeApp(tenantId, appId),
-    });
-    await app.ready();
-    await scheduler.start();
-    // After the scheduler's catch-up: pending deliveries go out, expiries pass, and the outbox drains.
-    await deliverer.start();
-    await lifecycle.start();
-    await dispatcher.start();
-
-    let closed = false;
-    return {
-      app, store, clock, presence, scheduler, issuer, subscriptions, sinks, tls,
-      notifications: { dispatcher, deliverer, lifecycle, log: deliveryLog },
-      async listen() {
-        await app.listen({ port: config.port, host: config.host });
-        const address = app.server.address();
-        const port = typeof address === 'object' && address ? address.port : config.port;
-        const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-        const scheme = tls ? 'https' : 'http';
-        ownOrigins.add(new URL(`${scheme}://${host}:${port}`).origin);
-        if (['0.0.0.0', '::', '127.0.0.1', '::1', 'localhost'].includes(config.host)) {
-          for (const loopback of ['127.0.0.1', 'localhost', '[::1]']) ownOrigins.add(new URL(`${scheme}://${loopback}:${port}`).origin);
-        }
-        return `${scheme}://${host}:${port}`;
-      },
-      async close() {
-        if (closed) return;
-        closed = true;
-        await scheduler.stop();
-        await lifecycle.stop();
-        await dispatcher.stop();
-        // Before the app closes: a POST to this server's own sink needs it to answer. Bounded by the POST timeout.
-        await deliverer.stop(5000);
-        await app.close();
-        await manual?.close();
-        await store.close();
-      },
-    };
-  } catch (err) {
-    await manual?.close().catch(() => {});
-    await store.close().catch(() => {});
-    throw err;
   }
+  const routeDeps = { presence, cloud, verifier, publicUrl: publicUrl(config), maxStatusLength: config.maxStatusLength };
+  for (const version of ['v1.0', 'beta'] as const) {
+    presenceRoutes(app, version, routeDeps);
+    batchRoutes(app, version);
+    mailboxSettingsRoutes(app, version, { ...routeDeps, store });
+  }
+  return registry;
+}
+
+function publicUrl(config: Config): string | null {
+  return config.publicUrl?.replace(/\/+$/, '') ?? null;
+}
+
+interface NotificationRoutes {
+  subscriptions: SubscriptionService;
+  sinks: SinkStore;
+  /** Origins of this server, so its own sink is always an allowed webhook URL; the listen address is added later. */
+  ownOrigins: Set<string>;
+}
+
+/**
+ * Change notifications: subscriptions, the built-in sink and the deliveries log (notifications.md §1, §3, §4). The
+ * webhook URL policy is --webhook-policy, by default development with dev auth (http to localhost allowed) and
+ * production otherwise.
+ */
+function registerNotificationRoutes(core: Core, pipeline: Pipeline, registry: Registry): NotificationRoutes {
+  const { config, store, clock, cloud, verifier, app, events } = core;
+  const webhookMode: WebhookMode = config.webhookPolicy ?? (config.auth === 'dev' ? 'development' : 'production');
+  const own = publicUrl(config);
+  const ownOrigins = new Set<string>(own ? [new URL(own).origin] : []);
+  const subscriptions = new SubscriptionService({
+    store, clock, events, handshakeTimeoutMs: config.handshakeTimeoutMs,
+    limits: { perApp: config.maxSubscriptionsPerApp, perTenant: config.maxSubscriptionsPerTenant },
+    policy: {
+      mode: webhookMode,
+      allowHosts: config.webhookAllow,
+      isOwnSink: (url) => ownOrigins.has(url.origin) && url.pathname.toLowerCase().startsWith('/_presently/sink/'),
+    },
+    onHandshakeFailure: ({ property, url, result }) =>
+      app.log.info({ property, url, reason: result.reason, detail: result.detail }, 'webhook validation handshake failed'),
+  });
+  const sinks = new SinkStore();
+  const subscriptionDeps = { subscriptions, verifier, cloud, publicUrl: own };
+  subscriptionRoutes(app, 'v1.0', subscriptionDeps);
+  subscriptionRoutes(app, 'beta', subscriptionDeps);
+  sinkRoutes(app, { sinks, clock, authMode: config.auth, verifier });
+  deliveriesRoutes(app, { log: pipeline.log, authMode: config.auth, verifier });
+  installDeliveryMetrics(registry, pipeline.log, store);
+  return { subscriptions, sinks, ownOrigins };
+}
+
+function registerAdminRoutes({ config, store, clock, cloud, issuer, verifier, app }: Core, directory: Directory, pipeline: Pipeline): void {
+  adminRoutes(app, {
+    store, directory, clock, issuer, verifier, authMode: config.auth, cloud: config.cloud, version: VERSION,
+    audience: cloud.graphRoot, defaultTenantId: DEMO_TENANT_ID, defaultAppId: DEV_APP_ID,
+    settle: pipeline.settle,
+    revokeAppAccess: (tenantId, appId) => pipeline.lifecycle.revokeApp(tenantId, appId),
+  });
+}
+
+async function startLoops({ scheduler, deliverer, lifecycle, dispatcher }: Pipeline): Promise<void> {
+  await scheduler.start();
+  // After the scheduler's catch-up: pending deliveries go out, expiries pass, and the outbox drains.
+  await deliverer.start();
+  await lifecycle.start();
+  await dispatcher.start();
+}
+
+function assemble(core: Core, clocks: Clocks, presence: PresenceService, pipeline: Pipeline, routes: NotificationRoutes): Presently {
+  const { app, events, store, clock, issuer, tls } = core;
+  const { scheduler, dispatcher, deliverer, lifecycle, log } = pipeline;
+  let closed = false;
+  return {
+    app, events, store, clock, presence, scheduler, issuer, subscriptions: routes.subscriptions, sinks: routes.sinks, tls,
+    notifications: { dispatcher, deliverer, lifecycle, log },
+    listen: () => listen(core, routes.ownOrigins),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await scheduler.stop();
+      await lifecycle.stop();
+      await dispatcher.stop();
+      // Before the app closes: a POST to this server's own sink needs it to answer. Bounded by the POST timeout.
+      await deliverer.stop(5000);
+      await app.close();
+      await clocks.manual?.close();
+      await store.close();
+    },
+  };
+}
+
+/** Listens on the configured host and port, and adds the address to the server's own origins (its sink). */
+async function listen({ app, config, tls }: Core, ownOrigins: Set<string>): Promise<string> {
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const scheme = tls ? 'https' : 'http';
+  ownOrigins.add(new URL(`${scheme}://${host}:${port}`).origin);
+  if (['0.0.0.0', '::', '127.0.0.1', '::1', 'localhost'].includes(config.host)) {
+    for (const loopback of ['127.0.0.1', 'localhost', '[::1]']) ownOrigins.add(new URL(`${scheme}://${loopback}:${port}`).origin);
+  }
+  return `${scheme}://${host}:${port}`;
 }

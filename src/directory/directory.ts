@@ -11,19 +11,18 @@ import { Conflict, InvalidInput } from '../platform/json/errors.ts';
 import { isGuid, readObject, readString } from '../platform/json/validate.ts';
 import type { Store, User } from '../store/types.ts';
 import type { PresenceService } from '../presence/service.ts';
+import { silentEmitter, type Emitter } from '../platform/events.ts';
+import type { DirectoryEvents } from './events.ts';
 
 const lastSequenceKey = (tenantId: string, userId: string) => `presence.lastSequence.${tenantId}.${userId}`;
 
-/** Told after a user was deleted; awaited before deleteUser resolves (their subscriptions end: src/notifications/lifecycle.ts). */
-export type UserDeletedListener = (tenantId: string, userId: string) => Promise<void>;
-
 export class Directory {
-  private readonly deletedListeners: UserDeletedListener[] = [];
-
   constructor(
     private readonly store: Store,
     private readonly presence: PresenceService,
     private readonly clock: Clock,
+    /** Told of deleted users, and awaited (their subscriptions end: src/notifications/lifecycle.ts). */
+    private readonly events: Emitter<DirectoryEvents> = silentEmitter(),
   ) {}
 
   /** Creates the user (with an empty presence) or updates their names. Resolves true when created. */
@@ -47,12 +46,8 @@ export class Directory {
     return { user, created: await this.putUser(user) };
   }
 
-  onUserDeleted(listener: UserDeletedListener): void {
-    this.deletedListeners.push(listener);
-  }
-
   /**
-   * Removes the user and their presence, then tells the listeners (the subscriptions the user created lose their
+   * Removes the user and their presence, then tells the rest and waits for it (the subscriptions the user created lose their
    * access). Resolves false when there was no such user.
    */
   async deleteUser(tenantId: string, userId: string): Promise<boolean> {
@@ -61,7 +56,7 @@ export class Directory {
     await this.store.setMeta(lastSequenceKey(tenantId, userId), record.sequenceNumber);
     const deleted = await this.store.deleteUser(tenantId, userId);
     this.presence.forget(tenantId, userId);
-    if (deleted) for (const listener of this.deletedListeners) await listener(tenantId, userId);
+    if (deleted) await this.events.emitAndWait('userDeleted', { tenantId, userId });
     return deleted;
   }
 }

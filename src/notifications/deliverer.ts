@@ -1,43 +1,37 @@
 /**
- * The deliverer (notifications.md §2, §3): sends the queued deliveries to their endpoints, at least once.
+ * The deliverer (notifications.md §2, §3): sends the queued deliveries to their endpoints, at least once. It claims
+ * and shares fairly; the parts it uses each do one thing: the sender makes one POST (./sender.ts), endpoint health
+ * judges slow endpoints (./endpointHealth.ts), the retry policy says when a failed item goes again (./retryPolicy.ts),
+ * and the loop shell wakes it (src/platform/loops/backgroundLoop.ts).
  *
  * - Claims due deliveries from the store with a lease (`claimDeliveries`), holds them in memory per endpoint (URL),
- *   and POSTs them in batches of up to `batchSize` items: `{"value": [...]}`, plus `validationTokens` (one per app
- *   and tenant) when an item is rich. Rich items are encrypted at each send with a fresh key.
- * - A `2xx` within `timeoutMs` (3 s) completes the items; anything else reschedules each item with exponential
- *   back-off and jitter (1 s, 2 s, 4 s … capped at 10 min, ±50 %) on the server Clock, until `maxAgeMs` (4 h) after
- *   it was created; then it is dropped and counted.
- * - Isolation: at most `perEndpoint` POSTs in flight per URL and `maxInFlight` overall, so a slow or dead endpoint
- *   holds only its own items. With the system clock an endpoint holds in memory only what it can drain in about
- *   20 s at its measured pace (at least `holdPerEndpoint`); claimed items beyond that are left to their lease, and
- *   come back when it lapses — so one endpoint's backlog can neither fill memory nor hold up the claim order.
- * - Slow endpoints (Graph's rule): each URL keeps the durations of its last 100 POSTs; when more than 10 % took over
- *   2.9 s it is throttled (one POST per 10 minutes, failed items wait at least 10 minutes); at 15 % its items are
- *   dropped. Durations are real network time; samples older than an hour are forgotten, so an endpoint recovers
- *   [P]. The samples and the throttled endpoint's turn are kept in the store (`recordEndpointDuration`,
- *   `takeEndpointTurn`), so every node sharing it judges an endpoint by the same last 100 POSTs, whichever node made
- *   them, and a throttled endpoint gets one POST per 10 minutes from all nodes together; the rule itself stays here
- *   (`endpointState`). Each node caches an endpoint's samples: refreshed by every POST it records and, on a shared
- *   store, whenever it claims items for the endpoint.
- * - Wakes: right after a dispatch (`wake`), at the store's next due instant (`clock.at`), after each POST, and on
- *   a real-time safety timer. With the manual clock, `settle` runs everything due and waits for the POSTs — on a
+ *   and POSTs them in batches of up to `batchSize` items. A `2xx` within `timeoutMs` (3 s) completes the items;
+ *   anything else reschedules them by the retry policy, until `maxAgeMs` (4 h) after each was made.
+ * - Isolation: at most `perEndpoint` POSTs in flight per URL and `maxInFlight` overall, round-robin over the
+ *   endpoints, so a slow or dead endpoint holds only its own items. With the system clock an endpoint holds in memory
+ *   only what it can drain in about 20 s at its measured pace (at least `holdPerEndpoint`); claimed items beyond that
+ *   are left to their lease, and come back when it lapses — so one endpoint's backlog can neither fill memory nor
+ *   hold up the claim order. A throttled endpoint's items wait in the store for its next turn, put back in one call.
+ * - Wakes: on the deliveriesEnqueued event (`wake`), at the store's next due instant, after each POST, and on a
+ *   real-time safety timer. With the manual clock, `settle` runs everything due and waits for the POSTs — on a
  *   shared store also for those of the due items another node claimed first (bounded: see `settle`).
  */
-import { clearInterval, setInterval, setTimeout } from 'node:timers';
+import { setTimeout } from 'node:timers';
 import type { DevIssuer } from '../auth/devIssuer.ts';
 import type { Clock } from '../platform/clock/clock.ts';
-import { presenceForCloud } from '../domain/projection.ts';
 import { formatUtc } from '../domain/timezones.ts';
-import type { EndpointSample, Store } from '../store/types.ts';
-import { Alarm } from '../platform/loops/alarm.ts';
-import { SingleFlight } from '../platform/loops/singleFlight.ts';
+import type { Store } from '../store/types.ts';
+import { BackgroundLoop } from '../platform/loops/backgroundLoop.ts';
+import { yieldToIo } from '../platform/loops/yieldToIo.ts';
 import type { DeliveryLog, DropReason } from './deliveryLog.ts';
-import { encryptContent, parseEncryptionCertificate } from './encryption.ts';
-import type { Delivery, Subscription } from '../domain/subscription.ts';
-import { validationToken } from './validationTokens.ts';
-import { postJson, type WebhookOutcome } from './webhookClient.ts';
+import type { Delivery } from '../domain/subscription.ts';
+import { EndpointHealth, SLOW_ENDPOINT_ERROR, THROTTLE_WAIT_MS } from './endpointHealth.ts';
+import { Endpoint } from './endpointShare.ts';
+import { MAX_AGE_MS, planRetries } from './retryPolicy.ts';
+import { Sender, type PostJson } from './sender.ts';
+import type { WebhookOutcome } from './webhookClient.ts';
 
-export type PostJson = (url: string, body: unknown, timeoutMs: number) => Promise<WebhookOutcome>;
+export type { PostJson } from './sender.ts';
 
 export interface DelivererOptions {
   log: DeliveryLog;
@@ -52,7 +46,9 @@ export interface DelivererOptions {
   perEndpoint?: number;
   maxInFlight?: number;
   claimLimit?: number;
+  /** How long a claimed delivery is this node's before another claim may take it (default 30 s). */
   leaseMs?: number;
+  /** How long an endpoint has to answer a POST (default 3 s). */
   timeoutMs?: number;
   maxAgeMs?: number;
   /**
@@ -70,184 +66,71 @@ export interface DelivererOptions {
    * for their leases and samples are re-read at each claim. 'local': this process is the store's only deliverer.
    */
   queue?: 'local' | 'shared';
+  /**
+   * At start, end every lease in the store: true only when the store is this process's alone (SQLite), where a lease
+   * can only be one a killed run of this process left behind. On a shared store leases belong to live nodes too.
+   */
+  reclaimLeasesAtStart?: boolean;
   onError?: (err: unknown) => void;
 }
 
-// ---- policy: pure functions ----
-
-export const SLOW_MS = 2900;
-export const HEALTH_WINDOW = 100;
-export const THROTTLE_WAIT_MS = 10 * 60_000;
-export const SAMPLE_MAX_AGE_MS = 60 * 60_000;
-export const BACKOFF_BASE_MS = 1000;
-export const BACKOFF_CAP_MS = 10 * 60_000;
-export const MAX_AGE_MS = 4 * 60 * 60_000;
-
-export type EndpointState = 'ok' | 'throttled' | 'dropping';
-
-/**
- * Graph's slow-endpoint rule over the durations (ms) of an endpoint's last 100 deliveries (only the last 100 of
- * `durations` count; fewer count as that many of 100): more than 10 % over 2.9 s is `throttled`, 15 % or more is
- * `dropping`.
- */
-export function endpointState(durations: readonly number[]): EndpointState {
-  const from = Math.max(0, durations.length - HEALTH_WINDOW);
-  let slow = 0;
-  for (let i = from; i < durations.length; i++) if (durations[i]! > SLOW_MS) slow++;
-  if (slow * 100 >= 15 * HEALTH_WINDOW) return 'dropping';
-  if (slow * 100 > 10 * HEALTH_WINDOW) return 'throttled';
-  return 'ok';
-}
-
-/**
- * The wait before attempt `attempt + 1` after `attempt` failed tries (attempt ≥ 1): 1 s, 2 s, 4 s … capped at
- * 10 minutes, times a jitter factor in [0.5, 1.5).
- */
-export function backoffDelay(attempt: number, random: () => number = Math.random): number {
-  const exp = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, Math.min(30, attempt - 1)));
-  return Math.floor(exp * (0.5 + random()));
-}
-
-/**
- * When a failed item is tried next, or null to drop it: never later than `maxAge` after it was created, and dropped
- * once that has passed.
- */
-export function nextAttempt(
-  d: Pick<Delivery, 'attempt' | 'createdAt'>, failedAttempt: number, now: number,
-  opts: { random?: () => number; minWaitMs?: number; maxAgeMs?: number } = {},
-): number | null {
-  const deadline = d.createdAt + (opts.maxAgeMs ?? MAX_AGE_MS);
-  if (now >= deadline) return null;
-  const wait = Math.max(backoffDelay(failedAttempt, opts.random), opts.minWaitMs ?? 0);
-  return Math.min(now + wait, deadline);
-}
-
-// ---- the deliverer ----
-
-class Endpoint {
-  /** Held (claimed, not yet sent) items. Lifecycle items go first and are never batched with change items. */
-  readonly lifecycle: Delivery[] = [];
-  readonly change: Delivery[] = [];
-  inFlight = 0;
-  /** Throttled: no POST before this clock instant (this node's view; the turn itself is taken in the store). */
-  nextAllowedAt = 0;
-  /** The store's samples of the endpoint, as last read or recorded here. */
-  private samples: EndpointSample[] = [];
-  /** Whether `samples` has been read from the store since this object was made. */
-  loaded = false;
-
-  constructor(readonly url: string) {}
-
-  get heldCount(): number {
-    return this.lifecycle.length + this.change.length;
-  }
-
-  hold(d: Delivery): void {
-    (d.kind === 'lifecycle' ? this.lifecycle : this.change).push(d);
-  }
-
-  /** Up to `max` held items of one kind, lifecycle first. */
-  take(max: number): Delivery[] {
-    return (this.lifecycle.length > 0 ? this.lifecycle : this.change).splice(0, max);
-  }
-
-  takeAll(): Delivery[] {
-    return [...this.lifecycle.splice(0), ...this.change.splice(0)];
-  }
-
-  /** The samples the store keeps (its latest HEALTH_WINDOW), oldest first. */
-  setSamples(samples: EndpointSample[]): void {
-    this.samples = samples.slice(-HEALTH_WINDOW);
-    this.loaded = true;
-  }
-
-  /** When the store could not record a sample: kept here, so this node still sees it. */
-  addSample(sample: EndpointSample): void {
-    this.samples = [...this.samples, sample].slice(-HEALTH_WINDOW);
-  }
-
-  /** The rule over the last 100 samples, less those older than an hour (by the server clock). */
-  state(now: number): EndpointState {
-    return endpointState(this.samples.filter((s) => now - s.at <= SAMPLE_MAX_AGE_MS).map((s) => s.ms));
-  }
-
-  /** Average POST duration, for estimating how fast the endpoint drains. */
-  averageMs(): number {
-    if (this.samples.length === 0) return 100;
-    return this.samples.reduce((a, s) => a + s.ms, 0) / this.samples.length;
-  }
-
-  /** True when forgetting it loses nothing: no work (its samples and turn are in the store). */
-  idle(): boolean {
-    return this.heldCount === 0 && this.inFlight === 0;
-  }
-}
-
 export class Deliverer {
-  private readonly post: PostJson;
   private readonly random: () => number;
   private readonly batchSize: number;
   private readonly perEndpoint: number;
   private readonly maxInFlight: number;
   private readonly claimLimit: number;
   private readonly leaseMs: number;
-  private readonly timeoutMs: number;
   private readonly maxAgeMs: number;
   private readonly holdPerEndpoint: number;
   private readonly holdDrainMs: number;
   private readonly maxHeld: number;
   /** settle on a shared store: how long (real time) it waits at most for the due items other nodes hold. */
   private readonly settleWaitMs: number;
+  private readonly sender: Sender;
+  private readonly loop: BackgroundLoop;
 
   private readonly endpoints = new Map<string, Endpoint>();
   /** Ids of the deliveries held or in flight here (a re-claim after a lease lapse is ignored). */
   private readonly held = new Set<string>();
   private inFlight = 0;
-  /** Sends and store writes started outside the pump; `settle` and `stop` wait for them. */
+  /** Sends and store writes started outside the pass; `settle` and `stop` wait for them. */
   private readonly tasks = new Set<Promise<void>>();
-  private readonly flight = new SingleFlight(() => this.claimAndSend(), {
-    onError: (err) => this.opts.onError?.(err),
-    after: () => this.rearm(),
-    stopped: () => this.stopped,
-  });
-  private stopped = true;
-  private readonly alarm: Alarm;
-  private interval: ReturnType<typeof setInterval> | null = null;
   /** Fresh claims since the counter was last reset (settle's progress check). */
   private claims = 0;
-  private readonly tokens = new Map<string, { token: string; at: number }>();
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly opts: DelivererOptions,
   ) {
-    this.alarm = new Alarm(clock, () => void this.pump());
-    this.post = opts.post ?? postJson;
     this.random = opts.random ?? Math.random;
     this.batchSize = opts.batchSize ?? 100;
     this.perEndpoint = opts.perEndpoint ?? 2;
     this.maxInFlight = opts.maxInFlight ?? 64;
     this.claimLimit = opts.claimLimit ?? 1000;
     this.leaseMs = opts.leaseMs ?? 30_000;
-    this.timeoutMs = opts.timeoutMs ?? 3000;
+    const timeoutMs = opts.timeoutMs ?? 3000;
     this.maxAgeMs = opts.maxAgeMs ?? MAX_AGE_MS;
     this.holdPerEndpoint = opts.holdPerEndpoint ?? (clock.mode === 'manual' ? Infinity : 500);
     this.holdDrainMs = opts.holdDrainMs ?? 20_000;
     this.maxHeld = opts.maxHeld ?? 50_000;
-    this.settleWaitMs = 2 * this.timeoutMs + 1000;
+    this.settleWaitMs = 2 * timeoutMs + 1000;
+    this.sender = new Sender({
+      store, issuer: opts.issuer, timeoutMs,
+      ...(opts.limitedShape !== undefined ? { limitedShape: opts.limitedShape } : {}), ...(opts.post ? { post: opts.post } : {}),
+    });
+    this.loop = new BackgroundLoop({
+      clock, pass: () => this.claimAndSend(), nextAt: () => this.nextAt(), safetyIntervalMs: opts.safetyIntervalMs ?? 5000,
+      onError: (err) => this.opts.onError?.(err),
+    });
   }
 
   /** Starts delivering: what was pending in the store (before a restart, say) goes out now. */
   async start(): Promise<void> {
-    this.stopped = false;
-    this.alarm.open();
-    const every = this.opts.safetyIntervalMs ?? 5000;
-    if (every > 0) {
-      this.interval = setInterval(() => void this.pump(), every);
-      this.interval.unref();
-    }
-    await this.pump();
+    // What a killed run was sending goes out now, rather than when its lease runs out.
+    if (this.opts.reclaimLeasesAtStart) await this.store.releaseDeliveryLeases();
+    await this.loop.start();
   }
 
   /**
@@ -255,18 +138,10 @@ export class Deliverer {
    * send back to the store, due now, so the next start sends them at once.
    */
   async stop(graceMs = 5000): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    if (this.interval) clearInterval(this.interval);
-    this.interval = null;
-    this.alarm.close();
-    await this.flight.idle();
+    if (!this.loop.running) return;
+    await this.loop.stop();
     const unsent = [...this.endpoints.values()].flatMap((ep) => ep.takeAll());
-    const now = this.clock.now();
-    for (const d of unsent) {
-      this.held.delete(d.id);
-      await this.store.rescheduleDelivery(d.id, now, d.attempt).catch((err: unknown) => this.opts.onError?.(err));
-    }
+    await this.release(unsent, this.clock.now()).catch((err: unknown) => this.opts.onError?.(err));
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       this.idle(),
@@ -277,7 +152,7 @@ export class Deliverer {
 
   /** Deliveries were enqueued: send them now. */
   wake(): void {
-    if (!this.stopped) void this.pump();
+    if (this.loop.running) void this.loop.run();
   }
 
   /**
@@ -285,11 +160,11 @@ export class Deliverer {
    * due, if anything, too). For the manual clock.
    */
   async settle(): Promise<void> {
-    if (this.stopped) return;
+    if (!this.loop.running) return;
     let waitUntil: number | null = null;
     for (let round = 0; round < 10_000; round++) {
       this.claims = 0;
-      await this.pump();
+      await this.loop.run();
       await this.idle();
       if (this.claims !== 0 || this.held.size !== 0) continue;
       if (this.opts.queue === 'local') return;
@@ -309,8 +184,8 @@ export class Deliverer {
   }
 
   private async idle(): Promise<void> {
-    while (this.tasks.size > 0 || this.flight.busy) {
-      await Promise.all([...this.tasks, this.flight.idle()]);
+    while (this.tasks.size > 0 || this.loop.busy) {
+      await Promise.all([...this.tasks, this.loop.idle()]);
     }
   }
 
@@ -319,67 +194,62 @@ export class Deliverer {
     this.tasks.add(t);
   }
 
-  /** Claims what is due and starts the POSTs it can. Single-flight: a call during a run makes the run go again. */
-  private pump(): Promise<void> {
-    return this.flight.run();
-  }
-
+  /** The pass: claims what is due, holds what each endpoint may, and starts the POSTs it can. */
   private async claimAndSend(): Promise<void> {
     for (;;) {
-      if (this.stopped || this.held.size >= this.maxHeld) break;
-      const now = this.clock.now();
-      const claimed = await this.store.claimDeliveries(now, this.claimLimit, this.leaseMs);
-      await this.loadSamples(claimed.filter((d) => !this.held.has(d.id)).map((d) => d.url));
-      const caps = new Map<Endpoint, number>();
-      for (const d of claimed) {
-        // A held item whose lease lapsed comes back: the claim renewed its lease; we still have it.
-        if (this.held.has(d.id)) continue;
-        this.claims++;
-        const ep = this.endpoint(d.url);
-        let cap = caps.get(ep);
-        if (cap === undefined) caps.set(ep, (cap = this.holdCap(ep)));
-        // Beyond what it can drain soon: leave it leased; it comes back when the lease lapses.
-        if (ep.heldCount >= cap) continue;
-        this.held.add(d.id);
-        ep.hold(d);
-      }
+      if (!this.loop.running || this.held.size >= this.maxHeld) break;
+      const claimed = await this.store.claimDeliveries(this.clock.now(), this.claimLimit, this.leaseMs);
+      await this.loadHealth(claimed.filter((d) => !this.held.has(d.id)).map((d) => d.url));
+      this.hold(claimed);
       this.startSends();
       if (claimed.length < this.claimLimit) break;
+      // More is due: let requests and sockets in between claims.
+      await yieldToIo();
     }
     this.startSends();
+  }
+
+  /** Holds the fresh claims, each endpoint up to its cap; beyond it an item stays leased and comes back later. */
+  private hold(claimed: Delivery[]): void {
+    const caps = new Map<Endpoint, number>();
+    for (const d of claimed) {
+      // A held item whose lease lapsed comes back: the claim renewed its lease; we still have it.
+      if (this.held.has(d.id)) continue;
+      this.claims++;
+      const ep = this.endpoint(d.url);
+      let cap = caps.get(ep);
+      if (cap === undefined) caps.set(ep, (cap = this.holdCap(ep)));
+      if (ep.heldCount >= cap) continue;
+      this.held.add(d.id);
+      ep.hold(d);
+    }
   }
 
   /** How many items an endpoint may hold: what it drains in `holdDrainMs` at its measured pace, at least the floor. */
   private holdCap(ep: Endpoint): number {
     if (this.holdPerEndpoint === Infinity) return Infinity;
-    const perMs = (this.perEndpoint * this.batchSize) / Math.max(ep.averageMs(), 1);
+    const perMs = (this.perEndpoint * this.batchSize) / Math.max(ep.health.averageMs(), 1);
     return Math.max(this.holdPerEndpoint, Math.floor(perMs * this.holdDrainMs));
   }
 
   /**
-   * Reads the samples of the endpoints about to get items: those never read since this node last forgot them, and on
+   * Reads the health of the endpoints about to get items: those never read since this node last forgot them, and on
    * a shared store all of them (other nodes record there too). A failed read keeps what this node knows.
    */
-  private async loadSamples(urls: string[]): Promise<void> {
-    const stale = [...new Set(urls)].map((url) => this.endpoint(url)).filter((ep) => !ep.loaded || this.opts.queue !== 'local');
-    await Promise.all(stale.map(async (ep) => {
-      try {
-        ep.setSamples(await this.store.endpointDurations(ep.url));
-      } catch (err) {
-        this.opts.onError?.(err);
-      }
-    }));
+  private async loadHealth(urls: string[]): Promise<void> {
+    const stale = [...new Set(urls)].map((url) => this.endpoint(url)).filter((ep) => !ep.health.loaded || this.opts.queue !== 'local');
+    await Promise.all(stale.map((ep) => ep.health.refresh().catch((err: unknown) => this.opts.onError?.(err))));
   }
 
   private endpoint(url: string): Endpoint {
     let ep = this.endpoints.get(url);
-    if (!ep) this.endpoints.set(url, (ep = new Endpoint(url)));
+    if (!ep) this.endpoints.set(url, (ep = new Endpoint(new EndpointHealth(url, this.store))));
     return ep;
   }
 
   /** Starts POSTs while the limits allow, round-robin over the endpoints. */
   private startSends(): void {
-    if (this.stopped) return;
+    if (!this.loop.running) return;
     const now = this.clock.now();
     let progressed = true;
     while (progressed && this.inFlight < this.maxInFlight) {
@@ -391,28 +261,37 @@ export class Deliverer {
           continue;
         }
         if (ep.inFlight >= this.perEndpoint) continue;
-        const state = ep.state(now);
-        if (state === 'dropping') {
-          const items = ep.takeAll();
-          this.track(this.drop(ep.url, items, 'slowEndpoint',
-            'endpoint too slow: 15 % or more of its last 100 deliveries took over 2.9 s'));
-          continue;
-        }
-        if (state === 'throttled') {
-          if (ep.inFlight === 0 && now >= ep.nextAllowedAt) {
-            ep.nextAllowedAt = now + THROTTLE_WAIT_MS;
-            // Only if no other node had the endpoint's turn meanwhile: send() takes it in the store first.
-            this.launch(ep, ep.take(this.batchSize), ep.nextAllowedAt);
-            progressed = true;
-          }
-          const rest = ep.takeAll();
-          if (rest.length > 0) this.track(this.release(rest, Math.max(ep.nextAllowedAt, now + 1000)));
-          continue;
-        }
-        this.launch(ep, ep.take(this.batchSize));
-        progressed = true;
+        if (this.startSend(ep, now)) progressed = true;
       }
     }
+  }
+
+  /** Starts one POST to `ep` if its health allows; resolves true when it did. */
+  private startSend(ep: Endpoint, now: number): boolean {
+    const state = ep.health.state(now);
+    if (state === 'dropping') {
+      this.track(this.drop(ep.url, ep.takeAll(), 'slowEndpoint', SLOW_ENDPOINT_ERROR));
+      return false;
+    }
+    if (state === 'ok') {
+      this.launch(ep, ep.take(this.batchSize));
+      return true;
+    }
+    // Throttled. It turned so while a POST of its own is in flight: that POST's end decides its next turn (taken at
+    // once), so its items stay held until then. Released now, they would be due again before the turn is known, and
+    // be claimed and released over and over.
+    if (ep.inFlight > 0 && ep.health.nextAllowedAt <= now) return false;
+    let launched = false;
+    if (ep.inFlight === 0 && now >= ep.health.nextAllowedAt) {
+      ep.health.nextAllowedAt = now + THROTTLE_WAIT_MS;
+      // Only if no other node had the endpoint's turn meanwhile: send() takes it in the store first.
+      this.launch(ep, ep.take(this.batchSize), ep.health.nextAllowedAt);
+      launched = true;
+    }
+    // The rest wait for the endpoint's next turn, in the store (one call for all of them).
+    const rest = ep.takeAll();
+    if (rest.length > 0) this.track(this.release(rest, Math.max(ep.health.nextAllowedAt, now + 1000)));
+    return launched;
   }
 
   /** Starts a POST of `batch`; `turnUntil`: the endpoint is throttled, and the POST needs its turn until then. */
@@ -424,162 +303,67 @@ export class Deliverer {
       ep.inFlight--;
       this.inFlight--;
       for (const d of batch) this.held.delete(d.id);
-      if (!this.stopped) {
+      if (this.loop.running) {
         this.startSends();
-        void this.pump();
+        void this.loop.run();
       }
     }));
   }
 
-  /** Back to the store for a later try, attempt count unchanged (not an attempt). */
+  /** Back to the store for a later try, attempt count unchanged (not an attempt): one store call for all. */
   private async release(items: Delivery[], at: number): Promise<void> {
-    for (const d of items) {
-      this.held.delete(d.id);
-      await this.store.rescheduleDelivery(d.id, at, d.attempt);
-    }
+    for (const d of items) this.held.delete(d.id);
+    await this.store.rescheduleDeliveries(items.map((d) => ({ id: d.id, nextAttemptAt: at, attempt: d.attempt })));
   }
 
   private async drop(url: string, items: Delivery[], reason: DropReason, error: string): Promise<void> {
     if (items.length === 0) return;
     for (const d of items) this.held.delete(d.id);
     await this.store.completeDeliveries(items.map((d) => d.id));
-    this.opts.log.totals.dropped[reason] += items.length;
-    this.opts.log.add({
-      time: formatUtc(this.clock.now()), subscriptionIds: unique(items.map((d) => d.subscriptionId)), url,
-      kind: items[0]!.kind, items: items.length, status: 0, error, latencyMs: 0,
-      attempt: Math.max(...items.map((d) => d.attempt)), outcome: 'dropped', dropped: items.length,
-    });
+    this.opts.log.recordDrop(formatUtc(this.clock.now()), url, items, reason, error);
   }
 
+  /** One POST: the endpoint's turn if it is throttled, the items that can go, the POST, and what it means for them. */
   private async send(ep: Endpoint, batch: Delivery[], turnUntil?: number): Promise<void> {
     const started = this.clock.now();
     if (turnUntil !== undefined) {
-      const turn = await this.store.takeEndpointTurn(ep.url, started, turnUntil);
-      if (!turn.taken) {
-        // Another node has the throttled endpoint's turn: the batch waits for the next one (not an attempt).
-        ep.nextAllowedAt = Math.max(ep.nextAllowedAt, turn.until);
-        await this.release(batch, Math.max(turn.until, started + 1000));
-        return;
-      }
+      const turn = await ep.health.takeTurn(started, turnUntil);
+      // Another node has the throttled endpoint's turn: the batch waits for the next one (not an attempt).
+      if (!turn.taken) return this.release(batch, Math.max(turn.until, started + 1000));
     }
-    const subs = new Map<string, Subscription | null>();
-    for (const d of batch) {
-      if (d.kind === 'change' && !subs.has(d.subscriptionId)) subs.set(d.subscriptionId, await this.store.getSubscription(d.subscriptionId));
-    }
-    const items: Record<string, unknown>[] = [];
-    const sending: Delivery[] = [];
-    const gone: Delivery[] = [];
-    const unencryptable: Delivery[] = [];
-    let encryptionError = '';
-    const apps = new Map<string, { appId: string; tenantId: string }>();
-    for (const d of batch) {
-      if (d.kind === 'lifecycle') {
-        // Sent even when the subscription is gone: access revocation notifies and then deletes it.
-        items.push(d.item);
-        sending.push(d);
-        continue;
-      }
-      const sub = subs.get(d.subscriptionId);
-      if (!sub || sub.expiresAt <= started) {
-        gone.push(d);
-        continue;
-      }
-      const item: Record<string, unknown> = { ...d.item, subscriptionExpirationDateTime: formatUtc(sub.expiresAt) };
-      if (sub.includeResourceData && d.resourceView && d.userId) {
-        try {
-          const cert = parseEncryptionCertificate(sub.encryptionCertificate ?? '', started);
-          const seq = (d.item.resourceData as { sequenceNumber?: string } | undefined)?.sequenceNumber ?? null;
-          item.encryptedContent = encryptContent(presenceForCloud(d.userId, d.resourceView, seq, 'watcher', this.opts.limitedShape ?? false), cert, sub.encryptionCertificateId ?? '');
-        } catch (err) {
-          encryptionError = (err as Error).message;
-          unencryptable.push(d);
-          continue;
-        }
-        apps.set(`${sub.applicationId}|${sub.tenantId}`, { appId: sub.applicationId, tenantId: sub.tenantId });
-      }
-      items.push(item);
-      sending.push(d);
-    }
-    await this.drop(ep.url, gone, 'subscriptionGone', 'subscription expired or deleted');
-    await this.drop(ep.url, unencryptable, 'encryption', `cannot encrypt: ${encryptionError}`);
-    if (sending.length === 0) return;
-
-    const body: { value: Record<string, unknown>[]; validationTokens?: string[] } = { value: items };
-    let outcome: WebhookOutcome;
-    let posted = false;
-    try {
-      if (apps.size > 0) body.validationTokens = await Promise.all([...apps.values()].map((a) => this.token(a.appId, a.tenantId, started)));
-      posted = true;
-      outcome = await this.post(ep.url, body, this.timeoutMs);
-    } catch (err) {
-      outcome = { status: 0, durationMs: 0, body: '', contentType: null, error: `not sent: ${(err as Error).message}` };
-    }
+    const prepared = await this.sender.prepare(batch, started);
+    await this.drop(ep.url, prepared.gone, 'subscriptionGone', 'subscription expired or deleted');
+    await this.drop(ep.url, prepared.unencryptable, 'encryption', `cannot encrypt: ${prepared.encryptionError}`);
+    if (prepared.sending.length === 0) return;
+    const { outcome, posted } = await this.sender.send(ep.url, prepared, started);
     const now = this.clock.now();
-    if (posted) {
-      try {
-        ep.setSamples(await this.store.recordEndpointDuration(ep.url, outcome.durationMs, now, HEALTH_WINDOW));
-      } catch (err) {
-        ep.addSample({ at: now, ms: outcome.durationMs });
-        this.opts.onError?.(err);
-      }
-    }
-    const ok = outcome.status >= 200 && outcome.status < 300 && outcome.durationMs <= this.timeoutMs;
-    const attempt = Math.max(...sending.map((d) => d.attempt)) + 1;
-    const totals = this.opts.log.totals;
-    totals.posts++;
-    const entry = {
-      time: formatUtc(now), subscriptionIds: unique(sending.map((d) => d.subscriptionId)), url: ep.url,
-      kind: sending[0]!.kind, items: sending.length, status: outcome.status,
-      error: outcome.error ?? (ok ? null : `HTTP ${outcome.status}`), latencyMs: Math.round(outcome.durationMs), attempt,
+    if (posted) await ep.health.record(outcome.durationMs, now, (err) => this.opts.onError?.(err));
+    await this.conclude(ep, prepared.sending, outcome, now);
+  }
+
+  /** Completes delivered items; reschedules or drops failed ones by the retry policy. Logs the POST. */
+  private async conclude(ep: Endpoint, items: Delivery[], outcome: WebhookOutcome, now: number): Promise<void> {
+    const post = {
+      time: formatUtc(now), url: ep.url, items, status: outcome.status, error: outcome.error, latencyMs: outcome.durationMs,
     };
-    if (ok) {
-      await this.store.completeDeliveries(sending.map((d) => d.id));
-      totals.delivered += sending.length;
-      this.opts.log.add({ ...entry, outcome: 'delivered', dropped: 0 });
+    if (this.sender.delivered(outcome)) {
+      await this.store.completeDeliveries(items.map((d) => d.id));
+      this.opts.log.recordPost({ ...post, delivered: true });
       return;
     }
-    totals.failedPosts++;
-    const state = ep.state(now);
-    const dropped: Delivery[] = [];
-    // One jitter draw per POST: the items of a batch stay together, in order, for their next try.
-    const jitter = this.random();
-    for (const d of sending) {
-      const at = state === 'dropping' ? null : nextAttempt(d, d.attempt + 1, now, {
-        random: () => jitter, maxAgeMs: this.maxAgeMs, minWaitMs: state === 'throttled' ? THROTTLE_WAIT_MS : 0,
-      });
-      if (at === null) dropped.push(d);
-      else await this.store.rescheduleDelivery(d.id, at, d.attempt + 1);
-    }
+    const state = ep.health.state(now);
+    const { retries, dropped } = planRetries(items, state, now, { random: this.random, maxAgeMs: this.maxAgeMs });
+    await this.store.rescheduleDeliveries(retries);
     if (dropped.length > 0) await this.store.completeDeliveries(dropped.map((d) => d.id));
-    totals.retried += sending.length - dropped.length;
-    totals.dropped[state === 'dropping' ? 'slowEndpoint' : 'expired'] += dropped.length;
-    this.opts.log.add({ ...entry, outcome: dropped.length === sending.length ? 'dropped' : 'retry', dropped: dropped.length });
+    this.opts.log.recordPost({
+      ...post, delivered: false, dropped: dropped.length, reason: state === 'dropping' ? 'slowEndpoint' : 'expired',
+    });
   }
 
-  /** A validation token for (app, tenant), reused for 10 minutes of its hour. */
-  private async token(appId: string, tenantId: string, now: number): Promise<string> {
-    const key = `${appId}|${tenantId}`;
-    const cached = this.tokens.get(key);
-    if (cached && now >= cached.at && now - cached.at < 10 * 60_000) return cached.token;
-    const token = await validationToken(this.opts.issuer, { appId, tenantId, now });
-    if (this.tokens.size > 10_000) this.tokens.clear();
-    this.tokens.set(key, { token, at: now });
-    return token;
-  }
-
-  private async rearm(): Promise<void> {
+  /** When the store's next delivery is due; undefined (leave the alarm) while holding all it may. */
+  private async nextAt(): Promise<number | null | undefined> {
     // Holding all it may: the POSTs in flight pump again as they finish (arming for a due instant would spin).
-    if (this.stopped || this.held.size >= this.maxHeld) return;
-    try {
-      const next = await this.store.nextDeliveryAt();
-      if (next === null) this.alarm.clear();
-      else this.alarm.set(next);
-    } catch (err) {
-      this.opts.onError?.(err);
-    }
+    if (this.held.size >= this.maxHeld) return undefined;
+    return this.store.nextDeliveryAt();
   }
-}
-
-function unique(xs: string[]): string[] {
-  return [...new Set(xs)];
 }

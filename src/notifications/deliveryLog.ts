@@ -5,6 +5,8 @@
  * failure). Also keeps running totals for /metrics.
  */
 
+import type { Delivery } from '../domain/subscription.ts';
+
 export type DeliveryOutcome = 'delivered' | 'retry' | 'dropped';
 
 export interface DeliveryLogEntry {
@@ -56,6 +58,41 @@ export class DeliveryLog {
     this.ring = new Array<DeliveryLogEntry | undefined>(capacity);
   }
 
+  /** Items given up on without a POST, and why. */
+  recordDrop(time: string, url: string, items: readonly Delivery[], reason: DropReason, error: string): void {
+    if (items.length === 0) return;
+    this.totals.dropped[reason] += items.length;
+    this.add({
+      time, subscriptionIds: unique(items.map((d) => d.subscriptionId)), url, kind: items[0]!.kind, items: items.length,
+      status: 0, error, latencyMs: 0, attempt: Math.max(...items.map((d) => d.attempt)), outcome: 'dropped', dropped: items.length,
+    });
+  }
+
+  /**
+   * One POST of `items` (not yet counted as attempted): delivered, or failed with `dropped` of them given up on (for
+   * `reason`) and the rest to be tried again.
+   */
+  recordPost(post: {
+    time: string; url: string; items: readonly Delivery[]; status: number; error: string | null; latencyMs: number;
+  } & ({ delivered: true } | { delivered: false; dropped: number; reason: DropReason })): void {
+    const { items } = post;
+    this.totals.posts++;
+    const entry = {
+      time: post.time, subscriptionIds: unique(items.map((d) => d.subscriptionId)), url: post.url, kind: items[0]!.kind,
+      items: items.length, status: post.status, error: post.error ?? (post.delivered ? null : `HTTP ${post.status}`),
+      latencyMs: Math.round(post.latencyMs), attempt: Math.max(...items.map((d) => d.attempt)) + 1,
+    };
+    if (post.delivered) {
+      this.totals.delivered += items.length;
+      this.add({ ...entry, outcome: 'delivered', dropped: 0 });
+      return;
+    }
+    this.totals.failedPosts++;
+    this.totals.retried += items.length - post.dropped;
+    this.totals.dropped[post.reason] += post.dropped;
+    this.add({ ...entry, outcome: post.dropped === items.length ? 'dropped' : 'retry', dropped: post.dropped });
+  }
+
   add(entry: DeliveryLogEntry): void {
     this.ring[this.next] = entry;
     this.next = (this.next + 1) % this.capacity;
@@ -79,4 +116,8 @@ export class DeliveryLog {
     this.next = 0;
     this.size = 0;
   }
+}
+
+function unique(xs: string[]): string[] {
+  return [...new Set(xs)];
 }

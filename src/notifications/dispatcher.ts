@@ -5,15 +5,17 @@
  * means the events are read again — no change is lost, and none is fanned out twice. On a store shared by several
  * nodes, whose dispatchers race on the same outbox, each event is dispatched by a call of its own (see `commit`).
  *
- * Woken by PresenceService.onChange (every committed change), at start, and by a real-time safety timer (changes
+ * Woken by the presenceChanged event (every committed change), at start, and by a real-time safety timer (changes
  * committed by another node sharing the store, or a wake lost to an error).
  */
-import { clearInterval, setInterval } from 'node:timers';
 import type { Clock } from '../platform/clock/clock.ts';
-import { formatUtc } from '../domain/timezones.ts';
 import type { Store } from '../store/types.ts';
-import { SingleFlight } from '../platform/loops/singleFlight.ts';
+import { BackgroundLoop } from '../platform/loops/backgroundLoop.ts';
+import { yieldToIo } from '../platform/loops/yieldToIo.ts';
 import type { ChangeEvent, NewDelivery, Subscription } from '../domain/subscription.ts';
+import type { Emitter } from '../platform/events.ts';
+import type { NotificationEvents } from './events.ts';
+import { changeItem } from './items.ts';
 
 export interface DispatcherOptions {
   /** Events read per store call. */
@@ -22,32 +24,14 @@ export interface DispatcherOptions {
   chunkDeliveries?: number;
   /** Real-time safety net, milliseconds (0: none). */
   safetyIntervalMs?: number;
-  /** Called after deliveries were enqueued (the deliverer's wake). */
-  onDispatched?: () => void;
   /**
    * 'local': this is the store's only dispatcher (a store with one writer), so a whole chunk goes in one call;
    * 'shared' (the default): other nodes' dispatchers read the same outbox, so each event goes in a call of its own.
    */
   dispatch?: 'local' | 'shared';
+  /** Told when deliveries were enqueued (the deliverer sends them). */
+  events?: Emitter<NotificationEvents>;
   onError?: (err: unknown) => void;
-}
-
-/** The notification item of one change for one subscription, exactly as notifications.md §2 shows it. */
-export function changeItem(sub: Subscription, event: Pick<ChangeEvent, 'userId' | 'sequenceNumber'>): Record<string, unknown> {
-  return {
-    subscriptionId: sub.id,
-    subscriptionExpirationDateTime: formatUtc(sub.expiresAt),
-    changeType: 'updated',
-    resource: `communications/presences/${event.userId}`,
-    resourceData: {
-      '@odata.id': `users/${event.userId}/presence`,
-      '@odata.type': '#microsoft.graph.presence',
-      id: event.userId,
-      sequenceNumber: event.sequenceNumber,
-    },
-    clientState: sub.clientState,
-    tenantId: sub.tenantId,
-  };
 }
 
 /** The deliveries one event produces for the subscriptions watching its user (expired ones get nothing). */
@@ -80,12 +64,7 @@ interface EventDeliveries {
 }
 
 export class Dispatcher {
-  private readonly flight = new SingleFlight(() => this.drain(), {
-    onError: (err) => this.opts.onError?.(err),
-    stopped: () => this.stopped,
-  });
-  private stopped = true;
-  private interval: ReturnType<typeof setInterval> | null = null;
+  private readonly loop: BackgroundLoop;
   private readonly readLimit: number;
   private readonly chunkDeliveries: number;
   /** Events dispatched and deliveries enqueued since start (tests, metrics). */
@@ -99,26 +78,21 @@ export class Dispatcher {
   ) {
     this.readLimit = opts.readLimit ?? 500;
     this.chunkDeliveries = opts.chunkDeliveries ?? 5000;
+    this.loop = new BackgroundLoop({
+      clock, pass: () => this.drain(), safetyIntervalMs: opts.safetyIntervalMs ?? 1000,
+      onError: (err) => this.opts.onError?.(err),
+    });
   }
 
-  async start(): Promise<void> {
-    this.stopped = false;
-    const every = this.opts.safetyIntervalMs ?? 1000;
-    if (every > 0) {
-      this.interval = setInterval(() => void this.run(), every);
-      this.interval.unref();
-    }
-    await this.run();
+  start(): Promise<void> {
+    return this.loop.start();
   }
 
   private wakePending = false;
 
   /** Stops waking; resolves when a run in progress has finished. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.interval) clearInterval(this.interval);
-    this.interval = null;
-    await this.flight.idle();
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /**
@@ -126,7 +100,7 @@ export class Dispatcher {
    * that the writes of one busy moment are dispatched together rather than one outbox round trip per write.
    */
   wake(): void {
-    if (this.stopped || this.wakePending) return;
+    if (!this.loop.running || this.wakePending) return;
     this.wakePending = true;
     setImmediate(() => {
       this.wakePending = false;
@@ -136,7 +110,7 @@ export class Dispatcher {
 
   /** Dispatches the whole outbox; resolves when it is empty (or a store call failed). Safe to call concurrently. */
   run(): Promise<void> {
-    return this.flight.run();
+    return this.loop.run();
   }
 
   private async drain(): Promise<void> {
@@ -163,7 +137,8 @@ export class Dispatcher {
         }
       }
       if (chunk.length > 0) await this.commit(chunk);
-      if (events.length < this.readLimit || this.stopped) return;
+      if (events.length < this.readLimit || !this.loop.running) return;
+      await yieldToIo();
     }
   }
 
@@ -202,6 +177,6 @@ export class Dispatcher {
   private count(events: number, deliveries: number): void {
     this.events += events;
     this.deliveries += deliveries;
-    if (deliveries > 0) this.opts.onDispatched?.();
+    if (deliveries > 0) this.opts.events?.emit('deliveriesEnqueued', { count: deliveries });
   }
 }

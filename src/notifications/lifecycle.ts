@@ -20,32 +20,23 @@
  *   delivering once access is gone and the subscription cannot be reauthorised; deleting it says so plainly
  *   (reads answer 404), and the lifecycle item outlives it in the delivery queue.
  *
- * Woken at start, at the next instant it computed (`clock.at`), when a subscription is created or changed (`wake`),
+ * Woken at start, at the next instant it computed (`clock.at`), when a subscription is created or changed (`wake`, on the subscriptionChanged event),
  * by a real-time safety timer, and by the manual clock's settle.
  */
-import { clearInterval, setInterval } from 'node:timers';
 import type { Clock } from '../platform/clock/clock.ts';
-import { formatUtc } from '../domain/timezones.ts';
 import type { Store } from '../store/types.ts';
-import { Alarm } from '../platform/loops/alarm.ts';
-import { SingleFlight } from '../platform/loops/singleFlight.ts';
+import { BackgroundLoop } from '../platform/loops/backgroundLoop.ts';
+import { yieldToIo } from '../platform/loops/yieldToIo.ts';
 import type { NewDelivery, Subscription } from '../domain/subscription.ts';
 import { markReauthorizationNotice } from './reauthorization.ts';
+import type { Emitter } from '../platform/events.ts';
+import type { NotificationEvents } from './events.ts';
+import { lifecycleItem } from './items.ts';
 
 /** How long before expiry `reauthorizationRequired` is sent [P]. */
 export const REAUTHORIZE_BEFORE_MS = 10 * 60_000;
 
 const BATCH = 500;
-
-export function lifecycleItem(sub: Subscription, lifecycleEvent = 'reauthorizationRequired'): Record<string, unknown> {
-  return {
-    subscriptionId: sub.id,
-    subscriptionExpirationDateTime: formatUtc(sub.expiresAt),
-    tenantId: sub.tenantId,
-    clientState: sub.clientState,
-    lifecycleEvent,
-  };
-}
 
 /** The lifecycle delivery for a subscription, or null when it has no lifecycleNotificationUrl. */
 export function lifecycleDelivery(sub: Subscription, now: number): NewDelivery | null {
@@ -76,22 +67,15 @@ function dueInstant(sub: Subscription): number {
 }
 
 export interface LifecycleOptions {
-  /** Called after lifecycle deliveries were enqueued (the deliverer's wake). */
-  onEnqueued?: () => void;
+  /** Told when lifecycle deliveries were enqueued (the deliverer sends them). */
+  events?: Emitter<NotificationEvents>;
   onError?: (err: unknown) => void;
   /** Real-time safety net, milliseconds (0: none). */
   safetyIntervalMs?: number;
 }
 
 export class Lifecycle {
-  private readonly flight = new SingleFlight(() => this.drain(), {
-    onError: (err) => this.opts.onError?.(err),
-    after: () => this.rearm(),
-    stopped: () => this.stopped,
-  });
-  private stopped = true;
-  private readonly alarm: Alarm;
-  private interval: ReturnType<typeof setInterval> | null = null;
+  private readonly loop: BackgroundLoop;
   /** Since start (tests, metrics). */
   expired = 0;
   warned = 0;
@@ -108,36 +92,28 @@ export class Lifecycle {
     private readonly clock: Clock,
     private readonly opts: LifecycleOptions = {},
   ) {
-    this.alarm = new Alarm(clock, () => void this.runDue());
+    this.loop = new BackgroundLoop({
+      clock, pass: () => this.drain(), nextAt: () => this.nextAt(), safetyIntervalMs: opts.safetyIntervalMs ?? 30_000,
+      onError: (err) => this.opts.onError?.(err),
+    });
   }
 
-  async start(): Promise<void> {
-    this.stopped = false;
-    this.alarm.open();
-    const every = this.opts.safetyIntervalMs ?? 30_000;
-    if (every > 0) {
-      this.interval = setInterval(() => void this.runDue(), every);
-      this.interval.unref();
-    }
-    await this.runDue();
+  start(): Promise<void> {
+    return this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.interval) clearInterval(this.interval);
-    this.interval = null;
-    this.alarm.close();
-    await this.flight.idle();
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** A subscription was created, renewed or reauthorised: look again (its instants may come before the armed one). */
   wake(): void {
-    if (!this.stopped) void this.runDue();
+    if (this.loop.running) void this.runDue();
   }
 
   /** Expires and warns everything due by now; resolves when done. Safe to call concurrently. */
   runDue(): Promise<void> {
-    return this.flight.run();
+    return this.loop.run();
   }
 
   /** The creating user's access is gone (the user was deleted). Resolves to the number of subscriptions ended. */
@@ -152,7 +128,7 @@ export class Lifecycle {
 
   private async revoke(subs: Subscription[]): Promise<number> {
     let n = 0;
-    let enqueued = false;
+    let enqueued = 0;
     for (const sub of subs) {
       // Delete first, then queue: deleteSubscription removes the subscription's queued deliveries.
       this.noticed.delete(sub.id);
@@ -161,11 +137,11 @@ export class Lifecycle {
       const d = lifecycleDelivery(sub, this.clock.now());
       if (d) {
         await this.store.enqueueDeliveries([d]);
-        enqueued = true;
+        enqueued++;
       }
     }
     this.revoked += n;
-    if (enqueued) this.opts.onEnqueued?.();
+    if (enqueued > 0) this.opts.events?.emit('deliveriesEnqueued', { count: enqueued });
     if (n > 0) this.wake();
     return n;
   }
@@ -178,11 +154,12 @@ export class Lifecycle {
         this.noticed.delete(sub.id);
         if (await this.store.deleteSubscription(sub.id)) this.expired++;
       }
-      if (expired.length < BATCH || this.stopped) break;
+      if (expired.length < BATCH || !this.loop.running) break;
+      await yieldToIo();
     }
-    let enqueued = false;
+    let enqueued = 0;
     // Already-notified subscriptions stay in the answer, so widen it until it holds everyone in the window.
-    for (let limit = 1000; !this.stopped; limit *= 2) {
+    for (let limit = 1000; this.loop.running; limit *= 2) {
       const soon = await this.store.subscriptionsExpiringBy(now + REAUTHORIZE_BEFORE_MS, limit);
       for (const sub of soon) {
         if (!needsReauthorizationNotice(sub) || sub.expiresAt <= now || this.noticed.get(sub.id) === sub.expiresAt) continue;
@@ -196,35 +173,27 @@ export class Lifecycle {
         if (this.noticed.size >= 100_000) this.noticed.clear();
         this.noticed.set(sub.id, sub.expiresAt);
         if (!won) continue;
-        enqueued = true;
+        enqueued++;
         this.warned++;
       }
       if (soon.length < limit) break;
     }
-    if (enqueued) this.opts.onEnqueued?.();
+    if (enqueued > 0) this.opts.events?.emit('deliveriesEnqueued', { count: enqueued });
   }
 
-  private async rearm(): Promise<void> {
-    if (this.stopped) return;
-    try {
-      const first = await this.store.nextSubscriptionExpiry();
-      if (first === null) {
-        this.alarm.clear();
-        return;
-      }
-      // Every subscription's instant is at least its expiry minus the warning lead, so only those expiring by
-      // `first + lead` can come before `first`.
-      let next = first;
-      for (let limit = 1000; ; limit *= 2) {
-        const subs = await this.store.subscriptionsExpiringBy(first + REAUTHORIZE_BEFORE_MS, limit);
-        for (const sub of subs) next = Math.min(next, this.noticed.get(sub.id) === sub.expiresAt ? sub.expiresAt : dueInstant(sub));
-        if (subs.length < limit) break;
-      }
-      // Something due now that the drain could not settle (a store error): look again shortly, without spinning.
-      if (next <= this.clock.now()) next = this.clock.now() + 1000;
-      this.alarm.set(next);
-    } catch (err) {
-      this.opts.onError?.(err);
+  /** The first instant the loop must look at a subscription again, or null when there is none. */
+  private async nextAt(): Promise<number | null> {
+    const first = await this.store.nextSubscriptionExpiry();
+    if (first === null) return null;
+    // Every subscription's instant is at least its expiry minus the warning lead, so only those expiring by
+    // `first + lead` can come before `first`.
+    let next = first;
+    for (let limit = 1000; ; limit *= 2) {
+      const subs = await this.store.subscriptionsExpiringBy(first + REAUTHORIZE_BEFORE_MS, limit);
+      for (const sub of subs) next = Math.min(next, this.noticed.get(sub.id) === sub.expiresAt ? sub.expiresAt : dueInstant(sub));
+      if (subs.length < limit) break;
     }
+    // Something due now that the drain could not settle (a store error): look again shortly, without spinning.
+    return next <= this.clock.now() ? this.clock.now() + 1000 : next;
   }
 }

@@ -1,13 +1,14 @@
 /**
  * The due-index loop: wakes at the earliest due instant in the store, makes the transitions of every user due by
- * then, and sleeps until the next one. Writes that create an earlier due instant wake it sooner (`wake`).
- * With the manual clock, moving the clock runs the loop to completion before the move returns.
+ * then, and sleeps until the next one. Writes that create an earlier due instant wake it sooner (`wake`, on the
+ * dueChanged event). With the manual clock, moving the clock runs the loop to completion before the move returns.
+ * The loop shell (alarm, single flight, safety interval) is src/platform/loops/backgroundLoop.ts.
  */
 import type { Clock } from '../platform/clock/clock.ts';
 import type { PresenceService } from './service.ts';
 import type { Store } from '../store/types.ts';
-import { Alarm } from '../platform/loops/alarm.ts';
-import { SingleFlight } from '../platform/loops/singleFlight.ts';
+import { BackgroundLoop } from '../platform/loops/backgroundLoop.ts';
+import { yieldToIo } from '../platform/loops/yieldToIo.ts';
 
 const BATCH = 500;
 /**
@@ -16,11 +17,14 @@ const BATCH = 500;
  */
 export const SHARED_STORE_POLL_MS = 1000;
 
+export interface SchedulerOptions {
+  /** How often (real time) to look at the due index for instants no event reported (0: never; a shared store). */
+  pollMs?: number;
+  onError?: (err: unknown) => void;
+}
+
 export class Scheduler {
-  private readonly alarm: Alarm;
-  private readonly flight: SingleFlight;
-  private stopped = false;
-  private poll: NodeJS.Timeout | null = null;
+  private readonly loop: BackgroundLoop;
   /** Transitions made since start (for tests and metrics). */
   transitions = 0;
 
@@ -28,44 +32,32 @@ export class Scheduler {
     private readonly store: Store,
     private readonly presence: PresenceService,
     private readonly clock: Clock,
-    private readonly onError: (err: unknown) => void = () => {},
-    /** pollDue: look at the due index every SHARED_STORE_POLL_MS too (a store shared with other nodes). */
-    private readonly opts: { pollDue?: boolean } = {},
+    opts: SchedulerOptions = {},
   ) {
-    presence.onDue = (dueAt) => this.wake(dueAt);
-    this.alarm = new Alarm(clock, () => void this.runDue());
-    this.flight = new SingleFlight(() => this.drain(), { onError: this.onError, after: () => this.rearm() });
+    this.loop = new BackgroundLoop({
+      clock, pass: () => this.drain(), nextAt: () => this.store.nextDueAt(),
+      safetyIntervalMs: opts.pollMs ?? 0, safety: 'rearm', ...(opts.onError ? { onError: opts.onError } : {}),
+    });
   }
 
   /** Starts the loop: anything that fell due while the server was down happens now. */
-  async start(): Promise<void> {
-    this.stopped = false;
-    this.alarm.open();
-    await this.runDue();
-    if ((this.opts.pollDue ?? true) && !this.poll) {
-      this.poll = setInterval(() => void this.rearm(), SHARED_STORE_POLL_MS);
-      this.poll.unref();
-    }
+  start(): Promise<void> {
+    return this.loop.start();
   }
 
   /** Stops the loop; resolves when a run in progress has finished. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.poll) clearInterval(this.poll);
-    this.poll = null;
-    this.alarm.close();
-    await this.flight.idle();
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** A due instant was just stored: arm for it if it is earlier than what we wait for. */
   wake(dueAt: number): void {
-    if (this.stopped) return;
-    if (this.alarm.armedFor === null || dueAt < this.alarm.armedFor) this.alarm.set(dueAt);
+    this.loop.wakeAt(dueAt);
   }
 
   /** Runs every due transition now; resolves when none is due. Safe to call concurrently. */
   runDue(): Promise<void> {
-    return this.flight.run();
+    return this.loop.run();
   }
 
   private async drain(): Promise<void> {
@@ -76,17 +68,7 @@ export class Scheduler {
         if (t?.changed) this.transitions++;
       }
       if (due.length < BATCH) return;
-    }
-  }
-
-  private async rearm(): Promise<void> {
-    if (this.stopped) return;
-    try {
-      const next = await this.store.nextDueAt();
-      if (next === null) this.alarm.clear();
-      else this.alarm.set(next);
-    } catch (err) {
-      this.onError(err);
+      await yieldToIo();
     }
   }
 }

@@ -11,33 +11,25 @@ import type { Clock } from '../platform/clock/clock.ts';
 import { advance, transition, type Transition } from '../domain/record.ts';
 import type { PresenceFacts, PresenceRecord } from '../domain/types.ts';
 import type { PresenceSnapshot, Store } from '../store/types.ts';
-
-export interface PresenceListener {
-  /** Called after a committed change of a user's visible presence. */
-  (tenantId: string, userId: string, t: Transition): void;
-}
+import { silentEmitter, type Emitter } from '../platform/events.ts';
+import type { PresenceEvents } from './events.ts';
 
 /** Most snapshots kept in memory; beyond it the cache starts over (and reads go to the store until it refills). */
 const CACHE_LIMIT = 200_000;
 
 export class PresenceService {
-  private readonly listeners: PresenceListener[] = [];
   /** tenant id → user id → latest snapshot; null when the store is shared with other processes. */
   private readonly cache: Map<string, Map<string, PresenceSnapshot>> | null;
   private cacheSize = 0;
-  /** Called with every committed due instant, so the scheduler can wake earlier than it planned. */
-  onDue: (dueAt: number) => void = () => {};
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
+    /** Told of every committed change and due instant (the dispatcher and the due loop react). */
+    private readonly events: Emitter<PresenceEvents> = silentEmitter(),
     opts: { readCache?: boolean } = {},
   ) {
     this.cache = opts.readCache ? new Map() : null;
-  }
-
-  onChange(listener: PresenceListener): void {
-    this.listeners.push(listener);
   }
 
   /** The user's presence as of now, or null when the tenant has no such user. */
@@ -129,8 +121,8 @@ export class PresenceService {
     if (result === undefined) this.forget(tenantId, userId);
     if (result) {
       this.remember(tenantId, userId, result.record);
-      if (result.record.dueAt !== null) this.onDue(result.record.dueAt);
-      if (result.changed) for (const listener of this.listeners) listener(tenantId, userId, result);
+      if (result.record.dueAt !== null) this.events.emit('dueChanged', { tenantId, userId, dueAt: result.record.dueAt });
+      if (result.changed) this.events.emit('presenceChanged', { tenantId, userId, transition: result });
     }
     return result;
   }

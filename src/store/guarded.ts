@@ -12,6 +12,7 @@ import type { Delivery, NewDelivery, Subscription } from '../domain/subscription
 import type { SharedClockBackend } from '../platform/clock/shared.ts';
 import { StoreUnavailable } from './errors.ts';
 import type { Store, StoreBackend } from './ports/index.ts';
+import type { DeliveryReschedule } from './ports/deliveries.ts';
 import type {
   SubscriptionCount, SubscriptionCursor, SubscriptionFilter, SubscriptionOwner, SubscriptionUpdate,
 } from './ports/subscriptions.ts';
@@ -168,6 +169,16 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
 
   rescheduleDelivery(id: string, nextAttemptAt: number, attempt: number) {
     return this.call(() => this.backend.deliveries.rescheduleDelivery(id, nextAttemptAt, attempt));
+  }
+
+  async rescheduleDeliveries(items: readonly DeliveryReschedule[]): Promise<void> {
+    if (items.length > 0) await this.call(() => this.backend.deliveries.rescheduleDeliveries(items));
+  }
+
+  /** 0 on a backend without it (a shared one): other nodes' leases are left to run out. */
+  async releaseDeliveryLeases(): Promise<number> {
+    const deliveries = this.backend.deliveries;
+    return deliveries.releaseDeliveryLeases ? this.call(() => deliveries.releaseDeliveryLeases!()) : 0;
   }
 
   nextDeliveryAt() { return this.call(() => this.backend.deliveries.nextDeliveryAt()); }

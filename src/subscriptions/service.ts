@@ -27,6 +27,8 @@ import { HANDSHAKE_TIMEOUT_MS, handshakeError, validateEndpoint, type HandshakeR
 import { decodeSkipToken, nextPage, SUBSCRIPTION_PAGE_SIZE, type SubscriptionPage } from './paging.ts';
 import { parseCreate, parseUpdate } from './requests.ts';
 import { checkWebhookUrl, type UrlPolicy } from './urlPolicy.ts';
+import type { Emitter } from '../platform/events.ts';
+import type { SubscriptionEvents } from './events.ts';
 
 export interface SubscriptionServiceOptions {
   store: Store;
@@ -39,6 +41,8 @@ export interface SubscriptionServiceOptions {
   newId?: () => string;
   /** The caps on live subscriptions; default DEFAULT_SUBSCRIPTION_LIMITS. */
   limits?: SubscriptionLimits;
+  /** Told of every subscription created, changed or deleted (the lifecycle loop looks again). */
+  events?: Emitter<SubscriptionEvents>;
   /** Told about each failed handshake (the client only sees Graph's fixed message). */
   onHandshakeFailure?: (info: { property: string; url: string; result: Extract<HandshakeResult, { ok: false }> }) => void;
 }
@@ -95,6 +99,7 @@ export class SubscriptionService {
       createdAt: now,
     };
     await this.store.putSubscription(subscription);
+    this.changed('created', subscription);
     return subscription;
   }
 
@@ -136,18 +141,25 @@ export class SubscriptionService {
       ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt, reauthorizationNotifiedAt: null } : {}),
     };
     await this.store.putSubscription(updated);
+    this.changed('updated', updated);
     return updated;
   }
 
   async delete(principal: Principal, id: string): Promise<void> {
     const sub = await this.visible(authorizeSubscriptions(principal), id);
     if (!(await this.store.deleteSubscription(sub.id))) throw notFound(id);
+    this.changed('deleted', sub);
   }
 
   /** Clears `reauthorizationNotifiedAt`: the app has confirmed it still has access. */
   async reauthorize(principal: Principal, id: string): Promise<void> {
     const sub = await this.visible(authorizeSubscriptions(principal), id);
     if (sub.reauthorizationNotifiedAt !== null) await this.store.putSubscription({ ...sub, reauthorizationNotifiedAt: null });
+    this.changed('reauthorized', sub);
+  }
+
+  private changed(change: SubscriptionEvents['subscriptionChanged']['change'], sub: Subscription): void {
+    this.opts.events?.emit('subscriptionChanged', { change, tenantId: sub.tenantId, subscriptionId: sub.id });
   }
 
   /** The subscription if the caller may see it: same tenant, app and creator, and not expired. Else NotFound. */

@@ -373,8 +373,8 @@ describe('mailboxSettings in the presence: a scheduled window across the DST fal
   before(async () => {
     s = await startInProcess({ clock: 'manual' }, { manualStart: ms('2026-10-31T12:00:00Z') });
     app = await s.appToken(READWRITE);
-    s.presently.presence.onChange((_tenant, userId, t) => {
-      if (userId === ADELE && t.changed) changes++;
+    s.presently.events.on('presenceChanged', ({ userId, transition }) => {
+      if (userId === ADELE && transition.changed) changes++;
     });
   });
   after(() => s?.close());

@@ -206,7 +206,7 @@ describe('setStatusMessage: expiry and time zones (manual clock)', () => {
 
   before(async () => {
     s = await startInProcess({ clock: 'manual' }, { manualStart: START });
-    s.presently.presence.onChange((_tid, userId) => changes.push(userId));
+    s.presently.events.on('presenceChanged', ({ userId }) => changes.push(userId));
   });
   after(() => s?.close());
 
@@ -371,7 +371,7 @@ describe('setStatusMessage: expiry with the system clock', () => {
   it('the message expires on time by itself, with nobody reading (one change event at the instant)', async () => {
     const adele = await s.userToken(ADELE);
     const changes: number[] = [];
-    s.presently.presence.onChange((_tid, userId) => {
+    s.presently.events.on('presenceChanged', ({ userId }) => {
       if (userId === ADELE) changes.push(Date.now());
     });
     const at = Date.now() + 300;

@@ -58,7 +58,7 @@ describe('mailbox settings PATCH answers the committed settings', () => {
     const current = transition(stale, { ...stale.facts, outOfOffice: mergeOutOfOffice(null, { timeZone: 'Pacific Standard Time' }) }, NOW).record;
     let runs = 0;
     const store = {
-      exclusive: false,
+      facts: { soleWriter: false },
       async updatePresence(_tenantId: string, _userId: string, fn: (r: PresenceRecord) => ReturnType<typeof transition> | null) {
         runs++;
         fn(stale); // the first run loses the race
@@ -75,7 +75,7 @@ describe('mailbox settings PATCH answers the committed settings', () => {
   });
 
   it('a user that does not exist is a 404 naming the user, and a missing body says it is empty', async () => {
-    const store = { exclusive: false, async updatePresence() { return undefined; }, async getPresence() { return null; } } as unknown as Store;
+    const store = { facts: { soleWriter: false }, async updatePresence() { return undefined; }, async getPresence() { return null; } } as unknown as Store;
     const settings = new MailboxSettingsService(new PresenceService(store, manualClock(NOW)), store);
     await assert.rejects(settings.patch(caller, ADELE, 'all', { timeZone: 'UTC' }), (err: Error) => err.name === 'NotFound' && err.message.includes(ADELE));
     await assert.rejects(settings.patch(caller, ADELE, 'all', undefined), /request body is empty/);

@@ -11,7 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import selfsigned from 'selfsigned';
 import { formatUtc } from '../../src/domain/timezones.ts';
-import { backoffDelay, endpointState, nextAttempt } from '../../src/notifications/deliverer.ts';
+import { endpointState } from '../../src/notifications/endpointHealth.ts';
+import { backoffDelay, nextAttempt } from '../../src/notifications/retryPolicy.ts';
 import { decryptContent } from '../../src/notifications/encryption.ts';
 import type { Subscription } from '../../src/domain/subscription.ts';
 import { verifyValidationToken } from '../../src/notifications/validationTokens.ts';
@@ -346,6 +347,27 @@ describe('delivery: restart', () => {
     // Retries may reorder items: the sequenceNumber tells the receiver which is the latest.
     assert.equal([...seqs].sort().at(-1), seq);
     await sleep(100);
+    assert.equal(await s2.presently.store.countDeliveries(), 0);
+  });
+
+  it('on SQLite, what the dead process was sending goes out at restart, not after its 30 s lease', async (t) => {
+    // On a store shared by several nodes a lease may be another live node's: there it runs out (multinode tests).
+    if (storeUnderTest('sqlite') === 'redis') return t.skip('leases on a shared store belong to other nodes');
+    const dataDir = tempDir();
+    cleanups.push(async () => (await import('node:fs')).rmSync(dataDir, { recursive: true, force: true }));
+    const rx = await receiver(() => 202);
+    const s1 = await startInProcess({ store: 'sqlite', clock: 'manual', dataDir }, { manualStart: START });
+    await subscribe(s1, { notificationUrl: rx.url, expiresAt: START + 3 * HOUR });
+    // The deliverer of the process about to die has claimed the item (leased for 30 s) and is mid-POST.
+    await s1.presently.notifications.deliverer.stop(0);
+    await setStatusOk(s1, ADELE, await s1.userToken(ADELE), message('in flight at the kill'));
+    await s1.presently.notifications.dispatcher.run();
+    assert.equal((await s1.presently.store.claimDeliveries(START, 10, 30_000)).length, 1);
+    await s1.presently.close();
+
+    const s2 = await startInProcess({ store: 'sqlite', clock: 'manual', dataDir }, { manualStart: START + 1000 });
+    cleanups.push(() => s2.close());
+    await rx.waitFor(() => rx.items().length === 1, 2000, 'the item the dead process held');
     assert.equal(await s2.presently.store.countDeliveries(), 0);
   });
 });

@@ -13,7 +13,7 @@ import type { OutboxPort } from './outbox.ts';
 import type { PresencePort } from './presence.ts';
 import type { SubscriptionStorage, SubscriptionsPort } from './subscriptions.ts';
 
-export type { DeliveryQueuePort } from './deliveries.ts';
+export type { DeliveryQueuePort, DeliveryReschedule } from './deliveries.ts';
 export type { App, DirectoryPort, Tenant, User } from './directory.ts';
 export type { EndpointHealthPort, EndpointSample } from './endpoints.ts';
 export type { MetaPort } from './meta.ts';
@@ -52,7 +52,10 @@ export interface StoreHandle {
 
 /** Every port together: what openStore returns and what the composition root hands out. */
 export interface Store extends StoreHandle, MetaPort, DirectoryPort, PresencePort, OutboxPort, SubscriptionsPort,
-  DeliveryQueuePort, EndpointHealthPort, SharedClockPort {}
+  DeliveryQueuePort, EndpointHealthPort, SharedClockPort {
+  /** Every store answers it; one whose backend has no lease release (a shared one) answers 0. */
+  releaseDeliveryLeases(): Promise<number>;
+}
 
 /**
  * What a backend implements: one object per port (so each lives in a file of its own), and how to recognise its

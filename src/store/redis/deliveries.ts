@@ -8,7 +8,7 @@
  */
 import type { Delivery, NewDelivery } from '../../domain/subscription.ts';
 import { decodeDeliveryFixed, encodeDeliveryFixed } from '../codec.ts';
-import type { DeliveryQueuePort } from '../ports/deliveries.ts';
+import type { DeliveryQueuePort, DeliveryReschedule } from '../ports/deliveries.ts';
 import { SHARDS, byString, groupBy, shardOf, type RedisContext } from './context.ts';
 import { CLAIM, COMPLETE, COUNT_LEASED, ENQUEUE, RESCHEDULE } from './scripts.ts';
 
@@ -93,6 +93,11 @@ export class RedisDeliveries implements DeliveryQueuePort {
     if (k === null) return;
     const b = this.ctx.shardBase(k);
     await this.ctx.run(RESCHEDULE, [`${b}:dq`], [b, id, nextAttemptAt, attempt]);
+  }
+
+  async rescheduleDeliveries(items: readonly DeliveryReschedule[]): Promise<void> {
+    // Sent together: the client pipelines them into one round trip per node.
+    await Promise.all(items.map((d) => this.rescheduleDelivery(d.id, d.nextAttemptAt, d.attempt)));
   }
 
   async nextDeliveryAt(): Promise<number | null> {

@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import type { Delivery, NewDelivery } from '../../domain/subscription.ts';
 import { decodeItem, decodeResourceView, encodeItem, encodeList, encodeResourceView } from '../codec.ts';
-import type { DeliveryQueuePort } from '../ports/deliveries.ts';
+import type { DeliveryQueuePort, DeliveryReschedule } from '../ports/deliveries.ts';
 import { rowId, rowIds } from './ids.ts';
 
 interface DeliveryRow {
@@ -50,6 +50,7 @@ function prepare(db: Database.Database) {
     reschedule: db.prepare<[number, number, number]>(
       'UPDATE deliveries SET next_attempt_at = ?, attempt = ?, leased_until = NULL WHERE id = ?',
     ),
+    releaseAll: db.prepare<[]>('UPDATE deliveries SET leased_until = NULL WHERE leased_until IS NOT NULL'),
     // Written exactly as deliveries_ready_at is defined, so this is one index lookup, not a scan.
     nextAt: db.prepare<[], number | null>(
       'SELECT min(max(next_attempt_at, coalesce(leased_until, 0))) FROM deliveries',
@@ -65,6 +66,7 @@ export class SqliteDeliveries implements DeliveryQueuePort {
   private readonly stmt: ReturnType<typeof prepare>;
   private readonly txEnqueue: (deliveries: readonly NewDelivery[]) => void;
   private readonly txClaim: (now: number, limit: number, leaseMs: number) => Delivery[];
+  private readonly txReschedule: (items: readonly DeliveryReschedule[]) => void;
 
   constructor(db: Database.Database) {
     const s = (this.stmt = prepare(db));
@@ -76,6 +78,13 @@ export class SqliteDeliveries implements DeliveryQueuePort {
       return rows.map(toDelivery);
     });
     this.txClaim = (now, limit, leaseMs) => claim.immediate(now, limit, leaseMs);
+    const reschedule = db.transaction((items: readonly DeliveryReschedule[]): void => {
+      for (const d of items) {
+        const n = rowId(d.id);
+        if (n !== null) s.reschedule.run(d.nextAttemptAt, d.attempt, n);
+      }
+    });
+    this.txReschedule = (items) => reschedule.immediate(items);
   }
 
   /** Inserts inside the caller's transaction (the outbox's dispatch, a subscription's compare-and-set). */
@@ -98,6 +107,14 @@ export class SqliteDeliveries implements DeliveryQueuePort {
   async rescheduleDelivery(id: string, nextAttemptAt: number, attempt: number): Promise<void> {
     const n = rowId(id);
     if (n !== null) this.stmt.reschedule.run(nextAttemptAt, attempt, n);
+  }
+
+  async rescheduleDeliveries(items: readonly DeliveryReschedule[]): Promise<void> {
+    this.txReschedule(items);
+  }
+
+  async releaseDeliveryLeases(): Promise<number> {
+    return this.stmt.releaseAll.run().changes;
   }
 
   async nextDeliveryAt(): Promise<number | null> {

@@ -86,6 +86,39 @@ export function deliveriesContract(use: () => Store): void {
       assert.equal(await store.countDeliveries(), 1);
     });
 
+    it('rescheduleDeliveries puts many back at once, each with its own next attempt; unknown ids are ignored', async () => {
+      await store.enqueueDeliveries([delivery(1), delivery(2), delivery(3)]);
+      const claimed = await store.claimDeliveries(NOW, 10, HOUR);
+      const [a, b, c] = claimed as [Delivery, Delivery, Delivery];
+      await store.rescheduleDeliveries([
+        { id: a.id, nextAttemptAt: NOW + 1_000, attempt: 1 },
+        { id: b.id, nextAttemptAt: NOW + 2_000, attempt: 2 },
+        { id: 'no-such-delivery', nextAttemptAt: NOW, attempt: 9 },
+      ]);
+      await store.rescheduleDeliveries([]);
+      assert.deepEqual(await store.claimDeliveries(NOW + 999, 10, HOUR), [], 'c is still leased; a and b not yet due');
+      assert.deepEqual(await store.claimDeliveries(NOW + 2_000, 10, HOUR), [
+        { ...a, attempt: 1, nextAttemptAt: NOW + 1_000 },
+        { ...b, attempt: 2, nextAttemptAt: NOW + 2_000 },
+      ]);
+      assert.equal(await store.countDeliveries(), 3);
+      assert.ok(c);
+    });
+
+    it('releaseDeliveryLeases makes every leased delivery claimable at once on a store written by one process, and leaves a shared store\'s leases alone', async () => {
+      await store.enqueueDeliveries([delivery(1), delivery(2)]);
+      const claimed = await store.claimDeliveries(NOW, 10, HOUR);
+      assert.equal(claimed.length, 2);
+      assert.deepEqual(await store.claimDeliveries(NOW, 10, HOUR), []);
+      if (store.facts.soleWriter) {
+        assert.equal(await store.releaseDeliveryLeases(), 2);
+        assert.deepEqual(ids(await store.claimDeliveries(NOW, 10, HOUR)).sort(), ids(claimed).sort());
+      } else {
+        assert.equal(await store.releaseDeliveryLeases(), 0, 'the leases may be live nodes\'');
+        assert.deepEqual(await store.claimDeliveries(NOW, 10, HOUR), []);
+      }
+    });
+
     it('nextDeliveryAt is the earliest next attempt, counting a leased delivery from its lease end', async () => {
       assert.equal(await store.nextDeliveryAt(), null);
       await store.enqueueDeliveries([delivery(1, { nextAttemptAt: NOW }), delivery(2, { nextAttemptAt: NOW + 5 * MIN })]);
