@@ -212,7 +212,7 @@ function wireEvents(events: EventBus<PresentlyEvents>, { scheduler, dispatcher, 
   events.on('presenceChanged', () => dispatcher.wake());
   events.on('deliveriesEnqueued', () => deliverer.wake());
   // A created or renewed subscription may need the lifecycle loop sooner than it is armed for.
-  events.on('subscriptionChanged', () => lifecycle.wake());
+  events.on('subscriptionChanged', ({ subscriptionId }) => lifecycle.changed(subscriptionId));
   events.on('userDeleted', ({ tenantId, userId }) => lifecycle.revokeCreator(tenantId, userId));
 }
 

@@ -10,6 +10,11 @@ import { startReceiver, type Receiver } from '../helpers/receiver.ts';
 import { ADELE, ALEX, startInProcess, type TestServer } from '../helpers/server.ts';
 import { assertGraphError, bearer, mintToken, moveClock } from '../api/helpers.ts';
 import { toConfig } from '../../src/cli/options.ts';
+import { manualClock } from '../../src/platform/clock/manual.ts';
+import { Lifecycle } from '../../src/notifications/lifecycle.ts';
+import { openStore } from '../../src/store/index.ts';
+import type { Store } from '../../src/store/types.ts';
+import { subscription } from '../store/contract/fixtures.ts';
 import { SUBSCRIPTION_PAGE_SIZE } from '../../src/subscriptions/paging.ts';
 
 const T0 = Date.parse('2026-11-28T08:00:00Z');
@@ -168,5 +173,57 @@ describe('GET /subscriptions pages', () => {
       assertGraphError(await send(s, 'GET', `/v1.0/subscriptions?$skiptoken=${bad}`, adele), 400, 'BadRequest', /\$skiptoken/);
     }
     assertGraphError(await send(s, 'GET', '/v1.0/subscriptions?$skiptoken=a&$skiptoken=b', adele), 400, 'BadRequest', /more than once/);
+  });
+});
+
+describe('the lifecycle reacts to the one subscription that changed', () => {
+  /** The store, counting the calls that read many subscriptions. */
+  function counting(store: Store): { store: Store; reads: () => number } {
+    let reads = 0;
+    const spied = new Proxy(store, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (name === 'subscriptionsExpiringBy' || name === 'listSubscriptions') reads++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    return { store: spied, reads: () => reads };
+  }
+
+  it('a create or renewal reads only that subscription, and still arms the loop for its earlier notice', async () => {
+    const backing = openStore({ kind: 'memory', dataDir: '' });
+    const { store, reads } = counting(backing);
+    const clock = manualClock(T0);
+    const lifecycle = new Lifecycle(store, clock, { safetyIntervalMs: 0 });
+    try {
+      const withUrl = (n: number, expiresAt: number) =>
+        subscription(n, undefined, { expiresAt, createdAt: T0, lifecycleNotificationUrl: `https://app.example/life/${n}` });
+      for (let n = 1; n <= 50; n++) await store.putSubscription(withUrl(n, T0 + 60 * MIN));
+      await lifecycle.start();
+      const afterStart = reads();
+      // Fifty more creates, then one whose notice (at 40 minutes) comes before every other (at 50).
+      for (let n = 51; n <= 100; n++) {
+        await store.putSubscription(withUrl(n, T0 + 60 * MIN));
+        await lifecycle.changed(withUrl(n, 0).id);
+      }
+      await store.putSubscription(withUrl(101, T0 + 50 * MIN));
+      await lifecycle.changed(withUrl(101, 0).id);
+      assert.equal(reads(), afterStart, 'no create read the other subscriptions');
+      assert.equal(await store.countDeliveries(), 0);
+
+      await clock.set(T0 + 40 * MIN - 1);
+      await lifecycle.idle();
+      assert.equal(lifecycle.warned, 0, 'nothing before its instant');
+      await clock.set(T0 + 40 * MIN);
+      await lifecycle.idle(); // the pass the alarm started
+      assert.equal(lifecycle.warned, 1, 'the notice of the subscription created last went out at its instant');
+      assert.equal(await store.countDeliveries(), 1);
+    } finally {
+      await lifecycle.stop();
+      await backing.close();
+    }
   });
 });

@@ -65,9 +65,10 @@ function prepare(db: Database.Database) {
     watched: db.prepare<[], { id: string; tenant_id: string; users: string }>(
       "SELECT id, tenant_id, json_extract(data, '$.userIds') AS users FROM subscriptions",
     ),
-    expiringBy: db.prepare<[number, number], SubscriptionRow>(
-      `SELECT ${COLUMNS} FROM subscriptions WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?`,
-    ),
+    // Ids only, from the index: the subscriptions come from the cache (the lifecycle asks every pass).
+    idsExpiringBy: db.prepare<[number, number], string>(
+      'SELECT id FROM subscriptions WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?',
+    ).pluck(),
     nextExpiry: db.prepare<[], number | null>('SELECT min(expires_at) FROM subscriptions').pluck(),
   };
 }
@@ -180,9 +181,14 @@ export class SqliteSubscriptions implements SubscriptionStorage {
   }
 
   async subscriptionsForUser(tenantId: string, userId: string): Promise<Subscription[]> {
+    // Always found: the index follows every committed write of this, the only writer.
+    return this.copies(this.watchers.of(tenantId, userId));
+  }
+
+  /** Copies of the (cached) subscriptions with these ids, in this order; ids with no subscription are skipped. */
+  private copies(ids: readonly string[]): Subscription[] {
     const result: Subscription[] = [];
-    for (const id of this.watchers.of(tenantId, userId)) {
-      // Always found: the index follows every committed write of this, the only writer.
+    for (const id of ids) {
       const s = this.cached(id);
       if (s) result.push(copy(s));
     }
@@ -190,7 +196,7 @@ export class SqliteSubscriptions implements SubscriptionStorage {
   }
 
   async subscriptionsExpiringBy(at: number, limit: number): Promise<Subscription[]> {
-    return this.stmt.expiringBy.all(at, limit).map(toSubscription);
+    return this.copies(this.stmt.idsExpiringBy.all(at, limit));
   }
 
   async nextSubscriptionExpiry(): Promise<number | null> {
