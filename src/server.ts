@@ -248,7 +248,7 @@ function wireEvents(events: EventBus<PresentlyEvents>, { scheduler, dispatcher, 
   events.on('presenceChanged', () => dispatcher.wake());
   events.on('deliveriesEnqueued', () => deliverer.wake());
   // A created or renewed subscription may need the lifecycle loop sooner than it is armed for.
-  events.on('subscriptionChanged', () => lifecycle.wake());
+  events.on('subscriptionChanged', ({ subscriptionId }) => lifecycle.changed(subscriptionId));
   events.on('userDeleted', ({ tenantId, userId }) => lifecycle.revokeCreator(tenantId, userId));
 }
 
@@ -285,6 +285,7 @@ function registerNotificationRoutes(core: Core, pipeline: Pipeline, registry: Re
   const { config, store, clock, cloud, verifier, app, events, webhooks } = core;
   const subscriptions = new SubscriptionService({
     store, clock, events, handshakeTimeoutMs: config.handshakeTimeoutMs, policy: webhooks.policy, post: webhooks.client.postText,
+    limits: { perApp: config.maxSubscriptionsPerApp, perTenant: config.maxSubscriptionsPerTenant },
     onHandshakeFailure: ({ property, url, result }) =>
       app.log.info({ property, url, reason: result.reason, detail: result.detail }, 'webhook validation handshake failed'),
   });

@@ -45,6 +45,8 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { key: 'keepAliveTimeoutMs', flag: '--keep-alive-timeout', arg: '<ms>', help: 'how long an idle keep-alive connection stays open between requests' },
   { key: 'maxRequestsPerSocket', flag: '--max-requests-per-socket', arg: '<n>', help: 'requests on one keep-alive connection before it is closed; 0: no limit' },
   { key: 'maxConnections', flag: '--max-connections', arg: '<n>', help: 'open connections at most; more are closed at once' },
+  { key: 'maxSubscriptionsPerApp', flag: '--max-subscriptions-per-app', arg: '<n>', help: 'most subscriptions one application may have in one tenant (default 1000)' },
+  { key: 'maxSubscriptionsPerTenant', flag: '--max-subscriptions-per-tenant', arg: '<n>', help: 'most subscriptions one tenant may have, all applications together (default 10000)' },
 ];
 
 /** `--public-url` → `PRESENTLY_PUBLIC_URL`. */
@@ -124,6 +126,8 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
       case 'keepAliveTimeoutMs': config.keepAliveTimeoutMs = integer(value, flag, 100, 3_600_000); break;
       case 'maxRequestsPerSocket': config.maxRequestsPerSocket = integer(value, flag, 0, 100_000_000); break;
       case 'maxConnections': config.maxConnections = integer(value, flag, 1, 1_000_000); break;
+      case 'maxSubscriptionsPerApp': config.maxSubscriptionsPerApp = integer(value, flag, 1, 1_000_000); break;
+      case 'maxSubscriptionsPerTenant': config.maxSubscriptionsPerTenant = integer(value, flag, 1, 10_000_000); break;
     }
   }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {

@@ -59,6 +59,10 @@ export interface Config {
   maxRequestsPerSocket: number;
   /** Open connections at most; beyond it a new connection is closed at once. */
   maxConnections: number;
+  /** Most subscriptions one application may have in one tenant; more are refused with 403 [P: d-subscription-caps]. */
+  maxSubscriptionsPerApp: number;
+  /** Most subscriptions one tenant may have, all applications together [P: d-subscription-caps]. */
+  maxSubscriptionsPerTenant: number;
 }
 
 export const DEFAULTS: Config = {
@@ -93,4 +97,6 @@ export const DEFAULTS: Config = {
   keepAliveTimeoutMs: 72_000,
   maxRequestsPerSocket: 0,
   maxConnections: 10_000,
+  maxSubscriptionsPerApp: 1_000,
+  maxSubscriptionsPerTenant: 10_000,
 };

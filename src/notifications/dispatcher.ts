@@ -5,6 +5,10 @@
  * means the events are read again — no change is lost, and none is fanned out twice. On a store shared by several
  * nodes, whose dispatchers race on the same outbox, each event is dispatched by a call of its own (see `commit`).
  *
+ * A fan-out goes in bounded steps that yield to I/O: the outbox is taken in groups of at most LOOKUP_USERS users, and
+ * each group's deliveries are committed in chunks of about `chunkDeliveries`, so a write watched by thousands of
+ * subscriptions never keeps another request (or /health) waiting until its fan-out is done.
+ *
  * Woken by the presenceChanged event (every committed change), at start, and by a real-time safety timer (changes
  * committed by another node sharing the store, or a wake lost to an error).
  */
@@ -55,6 +59,28 @@ export function deliveriesFor(event: ChangeEvent, subs: readonly Subscription[],
     });
   }
   return out;
+}
+
+/** Users whose subscriptions one fan-out step looks up together. */
+const LOOKUP_USERS = 50;
+
+/** The events cut, in order, into runs of at most `maxUsers` distinct users each. */
+export function userGroups(events: readonly ChangeEvent[], maxUsers: number): ChangeEvent[][] {
+  const groups: ChangeEvent[][] = [];
+  let group: ChangeEvent[] = [];
+  let users = new Set<string>();
+  for (const event of events) {
+    const key = `${event.tenantId}/${event.userId}`;
+    if (!users.has(key) && users.size >= maxUsers) {
+      groups.push(group);
+      group = [];
+      users = new Set();
+    }
+    users.add(key);
+    group.push(event);
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
 }
 
 /** One change event and the deliveries it produced. */
@@ -117,27 +143,43 @@ export class Dispatcher {
     for (;;) {
       const events = await this.store.readChanges(this.readLimit);
       if (events.length === 0) return;
-      // Each user's subscriptions once per pass, all asked for at once (one pipelined round trip on Redis, not one
-      // per event).
-      const users = new Map<string, ChangeEvent>();
-      for (const event of events) users.set(`${event.tenantId}/${event.userId}`, event);
-      const lookups = await Promise.all([...users.values()].map((e) => this.store.subscriptionsForUser(e.tenantId, e.userId)));
-      const subsByUser = new Map<string, Subscription[]>([...users.keys()].map((key, i) => [key, lookups[i]!]));
-      let chunk: EventDeliveries[] = [];
-      let size = 0;
-      for (const event of events) {
-        const subs = subsByUser.get(`${event.tenantId}/${event.userId}`)!;
-        const deliveries = deliveriesFor(event, subs, this.clock.now());
-        chunk.push({ id: event.id, deliveries });
-        size += deliveries.length;
-        if (size >= this.chunkDeliveries) {
-          await this.commit(chunk);
-          chunk = [];
-          size = 0;
-        }
+      for (const group of userGroups(events, LOOKUP_USERS)) {
+        await this.fanOut(group);
+        if (!this.loop.running) return;
       }
-      if (chunk.length > 0) await this.commit(chunk);
-      if (events.length < this.readLimit || !this.loop.running) return;
+      if (events.length < this.readLimit) return;
+    }
+  }
+
+  /**
+   * Dispatches a group of events, in order, in chunks of about `chunkDeliveries` deliveries, and lets the event loop
+   * serve I/O after each chunk: on SQLite every store call resolves as a microtask, so a fan-out of many thousands
+   * of deliveries would otherwise keep every request (and /health) waiting until it is done.
+   */
+  private async fanOut(events: readonly ChangeEvent[]): Promise<void> {
+    // Each user's subscriptions once per group, all asked for at once (one pipelined round trip on Redis, not one
+    // per event); a group has at most LOOKUP_USERS users, which bounds what a pass holds in memory.
+    const users = new Map<string, ChangeEvent>();
+    for (const event of events) users.set(`${event.tenantId}/${event.userId}`, event);
+    const lookups = await Promise.all([...users.values()].map((e) => this.store.subscriptionsForUser(e.tenantId, e.userId)));
+    const subsByUser = new Map<string, Subscription[]>([...users.keys()].map((key, i) => [key, lookups[i]!]));
+    await yieldToIo();
+    let chunk: EventDeliveries[] = [];
+    let size = 0;
+    for (const event of events) {
+      const subs = subsByUser.get(`${event.tenantId}/${event.userId}`)!;
+      const deliveries = deliveriesFor(event, subs, this.clock.now());
+      chunk.push({ id: event.id, deliveries });
+      size += deliveries.length;
+      if (size >= this.chunkDeliveries) {
+        await this.commit(chunk);
+        chunk = [];
+        size = 0;
+        await yieldToIo();
+      }
+    }
+    if (chunk.length > 0) {
+      await this.commit(chunk);
       await yieldToIo();
     }
   }

@@ -20,8 +20,10 @@
  *   delivering once access is gone and the subscription cannot be reauthorised; deleting it says so plainly
  *   (reads answer 404), and the lifecycle item outlives it in the delivery queue.
  *
- * Woken at start, at the next instant it computed (`clock.at`), when a subscription is created or changed (`wake`, on the subscriptionChanged event),
- * by a real-time safety timer, and by the manual clock's settle.
+ * Woken at start, at the next instant it computed (`clock.at`), by a real-time safety timer, and by the manual
+ * clock's settle. A subscription created or changed through the API (the subscriptionChanged event) only moves the
+ * alarm earlier when its own instant comes first (`changed`): it reads that one subscription, not every one in the
+ * 10-minute window, so creating many subscriptions does not make each create dearer.
  */
 import type { Clock } from '../platform/clock/clock.ts';
 import type { Store } from '../store/types.ts';
@@ -106,9 +108,33 @@ export class Lifecycle {
     return this.loop.stop();
   }
 
-  /** A subscription was created, renewed or reauthorised: look again (its instants may come before the armed one). */
+  /** Look again at everything (after a revocation). */
   wake(): void {
     if (this.loop.running) void this.runDue();
+  }
+
+  /**
+   * One subscription was created, renewed, moved, reauthorised or deleted: arm for its instant if that comes before
+   * what the loop waits for; a pass now if it is already due. Reads only that subscription.
+   */
+  async changed(subscriptionId: string): Promise<void> {
+    if (!this.loop.running) return;
+    const sub = await this.store.getSubscription(subscriptionId);
+    // Deleted: nothing can come sooner than what the loop is armed for (an alarm with nothing due finds nothing).
+    if (sub === null) return;
+    const at = this.instantOf(sub);
+    if (at <= this.clock.now()) await this.runDue();
+    else this.loop.wakeAt(at);
+  }
+
+  /** When the loop must next look at a subscription, given what this node has already sent. */
+  private instantOf(sub: Subscription): number {
+    return this.noticed.get(sub.id) === sub.expiresAt ? sub.expiresAt : dueInstant(sub);
+  }
+
+  /** Resolves when the pass in progress (one an alarm started, say), if any, has finished. */
+  idle(): Promise<void> {
+    return this.loop.idle();
   }
 
   /** Expires and warns everything due by now; resolves when done. Safe to call concurrently. */
@@ -190,7 +216,7 @@ export class Lifecycle {
     let next = first;
     for (let limit = 1000; ; limit *= 2) {
       const subs = await this.store.subscriptionsExpiringBy(first + REAUTHORIZE_BEFORE_MS, limit);
-      for (const sub of subs) next = Math.min(next, this.noticed.get(sub.id) === sub.expiresAt ? sub.expiresAt : dueInstant(sub));
+      for (const sub of subs) next = Math.min(next, this.instantOf(sub));
       if (subs.length < limit) break;
     }
     // Something due now that the drain could not settle (a store error): look again shortly, without spinning.

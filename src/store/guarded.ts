@@ -15,7 +15,9 @@ import type { SharedClockBackend } from '../platform/clock/shared.ts';
 import { StoreUnavailable } from './errors.ts';
 import type { Store, StoreBackend } from './ports/index.ts';
 import type { DeliveryReschedule } from './ports/deliveries.ts';
-import type { SubscriptionFilter, SubscriptionUpdate } from './ports/subscriptions.ts';
+import type {
+  SubscriptionCount, SubscriptionCursor, SubscriptionFilter, SubscriptionOwner, SubscriptionUpdate,
+} from './ports/subscriptions.ts';
 import { CONFLICT, retryOnConflict } from '../platform/retry.ts';
 
 /** The name the wrapper gives a backend in StoreUnavailable (it reaches users in the 503 message). */
@@ -137,6 +139,13 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
   getSubscription(id: string) { return this.call(() => this.backend.subscriptions.getSubscription(id)); }
   deleteSubscription(id: string) { return this.call(() => this.backend.subscriptions.deleteSubscription(id)); }
   listSubscriptions(filter: SubscriptionFilter) { return this.call(() => this.backend.subscriptions.listSubscriptions(filter)); }
+  countSubscriptions(filter: SubscriptionCount) { return this.call(() => this.backend.subscriptions.countSubscriptions(filter)); }
+
+  async listSubscriptionPage(owner: SubscriptionOwner, after: SubscriptionCursor | null, limit: number): Promise<Subscription[]> {
+    if (!(limit > 0)) return [];
+    return this.call(() => this.backend.subscriptions.listSubscriptionPage(owner, after, Math.floor(limit)));
+  }
+
   subscriptionsForUser(tenantId: string, userId: string) {
     return this.call(() => this.backend.subscriptions.subscriptionsForUser(tenantId, userId));
   }

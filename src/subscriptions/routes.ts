@@ -25,6 +25,8 @@ interface Api {
   service: SubscriptionService;
   caller(request: FastifyRequest): Promise<Principal>;
   context(request: FastifyRequest, suffix: string): string;
+  /** The absolute URL of the collection, on the same base as `@odata.context` (--public-url when given). */
+  collection(request: FastifyRequest): string;
 }
 
 export function subscriptionRoutes(app: FastifyInstance, version: ApiVersion, deps: SubscriptionRouteDeps): void {
@@ -51,17 +53,33 @@ function subscriptionApi(version: ApiVersion, deps: SubscriptionRouteDeps): Api 
       request.principal = principal;
       return principal;
     },
-    context: (request, suffix) =>
-      `${deps.publicUrl ?? (cloud.name === 'global' ? baseUrl(request, null) : cloud.graphRoot)}/${version}/$metadata#subscriptions${suffix}`,
+    context: (request, suffix) => `${root(request)}/${version}/$metadata#subscriptions${suffix}`,
+    collection: (request) => `${root(request)}/${version}/subscriptions`,
   };
+  function root(request: FastifyRequest): string {
+    return deps.publicUrl ?? (cloud.name === 'global' ? baseUrl(request, null) : cloud.graphRoot);
+  }
+}
+
+/** `$skiptoken` from the query (OData option names ignore case), or undefined; given twice is a 400. */
+function skipTokenOf(request: FastifyRequest): string | undefined {
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  const values = Object.keys(query).filter((k) => k.toLowerCase() === '$skiptoken').flatMap((k) => query[k] as string | string[]);
+  if (values.length > 1) throw new GraphError(400, 'BadRequest', 'The query option $skiptoken is given more than once.');
+  return values[0];
 }
 
 const idOf = (request: FastifyRequest) => (request.params as { id: string }).id;
 
 function listHandler(api: Api) {
   return async function listSubscriptions(request: FastifyRequest, reply: FastifyReply) {
-    const list = await api.service.list(await api.caller(request));
-    return reply.send({ '@odata.context': api.context(request, ''), value: list.map((s) => subscriptionJson(s, { hideClientState: true })) });
+    const page = await api.service.list(await api.caller(request), skipTokenOf(request));
+    return reply.send({
+      '@odata.context': api.context(request, ''),
+      // Before `value`, where Graph writes it.
+      ...(page.skipToken === null ? {} : { '@odata.nextLink': `${api.collection(request)}?$skiptoken=${page.skipToken}` }),
+      value: page.value.map((s) => subscriptionJson(s, { hideClientState: true })),
+    });
   };
 }
 

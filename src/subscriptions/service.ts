@@ -9,7 +9,10 @@
  * - a subscription id that is not a GUID, or a subscription of another app, user or tenant, or an expired one, is
  *   `404`: callers cannot tell them apart;
  * - a new expiry by PATCH, like reauthorize, clears `reauthorizationNotifiedAt`, so that the lifecycle worker warns
- *   again before the new expiry.
+ *   again before the new expiry;
+ * - a create over a cap (subscriptions per application per tenant, per tenant) is `403` naming the cap, checked
+ *   before any handshake [P: d-subscription-caps];
+ * - the list comes in pages of ./paging.ts, oldest first [P: d-subscription-pages].
  */
 import { randomUUID } from 'node:crypto';
 import { authorizeSubscriptions } from '../auth/permissions.ts';
@@ -19,7 +22,9 @@ import type { Clock } from '../platform/clock/clock.ts';
 import { InvalidInput, NotFound } from '../platform/json/errors.ts';
 import { isGuid } from '../platform/json/validate.ts';
 import type { Store } from '../store/types.ts';
+import { GraphError } from '../http/errors.ts';
 import { HANDSHAKE_TIMEOUT_MS, handshakeError, validateEndpoint, type HandshakeResult, type PostText } from './handshake.ts';
+import { decodeSkipToken, nextPage, SUBSCRIPTION_PAGE_SIZE, type SubscriptionPage } from './paging.ts';
 import { parseCreate, parseUpdate } from './requests.ts';
 import { checkWebhookUrl, type UrlPolicy } from './urlPolicy.ts';
 import type { Emitter } from '../platform/events.ts';
@@ -34,11 +39,21 @@ export interface SubscriptionServiceOptions {
   /** The HTTP call of the handshake; defaults to webhookClient.postText. */
   post?: PostText;
   newId?: () => string;
+  /** The caps on live subscriptions; default DEFAULT_SUBSCRIPTION_LIMITS. */
+  limits?: SubscriptionLimits;
   /** Told of every subscription created, changed or deleted (the lifecycle loop looks again). */
   events?: Emitter<SubscriptionEvents>;
   /** Told about each failed handshake (the client only sees Graph's fixed message). */
   onHandshakeFailure?: (info: { property: string; url: string; result: Extract<HandshakeResult, { ok: false }> }) => void;
 }
+
+/** How many subscriptions one application may have in a tenant, and a tenant in all [P: d-subscription-caps]. */
+export interface SubscriptionLimits {
+  perApp: number;
+  perTenant: number;
+}
+
+export const DEFAULT_SUBSCRIPTION_LIMITS: SubscriptionLimits = { perApp: 1_000, perTenant: 10_000 };
 
 export class SubscriptionService {
   private readonly store: Store;
@@ -56,6 +71,7 @@ export class SubscriptionService {
     const now = this.clock.now();
     const input = parseCreate(body, now);
     await this.ensureUsers(caller.tenantId, input.userIds);
+    await this.ensureRoom(caller.tenantId, caller.appId);
     await checkWebhookUrl(input.notificationUrl, 'notificationUrl', this.opts.policy);
     if (input.lifecycleNotificationUrl !== null) {
       await checkWebhookUrl(input.lifecycleNotificationUrl, 'lifecycleNotificationUrl', this.opts.policy);
@@ -91,12 +107,17 @@ export class SubscriptionService {
     return this.visible(authorizeSubscriptions(principal), id);
   }
 
-  /** The caller's app's subscriptions created by the caller, oldest first; expired ones are left out. */
-  async list(principal: Principal): Promise<Subscription[]> {
+  /**
+   * One page of the caller's app's subscriptions created by the caller, oldest first, from the start or from a
+   * `$skiptoken` of an earlier page; expired ones are left out.
+   */
+  async list(principal: Principal, skipToken?: string): Promise<SubscriptionPage> {
     const caller = authorizeSubscriptions(principal);
-    const now = this.clock.now();
-    const all = await this.store.listSubscriptions({ tenantId: caller.tenantId, applicationId: caller.appId, creatorId: caller.userId });
-    return all.filter((s) => s.expiresAt > now).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    const after = skipToken === undefined ? null : decodeSkipToken(skipToken);
+    const owner = { tenantId: caller.tenantId, applicationId: caller.appId, creatorId: caller.userId };
+    // One more than a page: whether there is a next one.
+    const read = await this.store.listSubscriptionPage(owner, after, SUBSCRIPTION_PAGE_SIZE + 1);
+    return nextPage(read, SUBSCRIPTION_PAGE_SIZE, this.clock.now());
   }
 
   async update(principal: Principal, id: string, body: unknown): Promise<Subscription> {
@@ -164,12 +185,33 @@ export class SubscriptionService {
     );
   }
 
+  /** Refuses a create over a cap, before any handshake: a full tenant costs no outbound call. */
+  private async ensureRoom(tenantId: string, applicationId: string): Promise<void> {
+    const limits = this.opts.limits ?? DEFAULT_SUBSCRIPTION_LIMITS;
+    const [ofApp, ofTenant] = await Promise.all([
+      this.store.countSubscriptions({ tenantId, applicationId }),
+      this.store.countSubscriptions({ tenantId }),
+    ]);
+    if (ofApp >= limits.perApp) throw capReached(`${limits.perApp} subscriptions per application in a tenant`, ofApp);
+    if (ofTenant >= limits.perTenant) throw capReached(`${limits.perTenant} subscriptions per tenant, all applications together`, ofTenant);
+  }
+
   private async handshake(url: string, property: 'notificationUrl' | 'lifecycleNotificationUrl'): Promise<void> {
     const result = await validateEndpoint(url, { timeoutMs: this.timeoutMs, ...(this.opts.post ? { post: this.opts.post } : {}) });
     if (result.ok) return;
     this.opts.onHandshakeFailure?.({ property, url, result });
     throw handshakeError(result, property);
   }
+}
+
+/**
+ * Graph answers a subscription over one of its caps with 403 whose message says which cap; the shape is the one its
+ * subscription service gives such refusals [P: d-subscription-caps].
+ */
+function capReached(cap: string, count: number): GraphError {
+  return new GraphError(403, 'ExtensionError',
+    `Operation: Create; Exception: [Status Code: Forbidden; Reason: Maximum number of subscriptions has been reached: the limit is ${cap}, `
+    + `and ${count} exist. Delete subscriptions that are no longer needed, or let them expire.]`);
 }
 
 function notFound(id: string): NotFound {

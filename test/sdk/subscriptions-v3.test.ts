@@ -12,7 +12,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { storeUnderTest } from '../helpers/redis.ts';
-import { ADELE, ALEX, APP, TENANT, startProcess, tempDir, type ServerProcess } from '../helpers/server.ts';
+import { ADELE, ALEX, APP, MEGAN, TENANT, startProcess, tempDir, type ServerProcess } from '../helpers/server.ts';
 import type { CallError, CallOutcome, SubscriptionCall } from './subscriptions-v3.worker.ts';
 import { WorkerHost } from './workerHost.ts';
 
@@ -296,6 +296,27 @@ describe('graph-client v3: refused subscriptions', () => {
     const err = await worker.fails({ auth: { roles: ['Presence.Read.All'] }, method: 'post', path: '/subscriptions', body: body(rx.url) });
     assert.deepEqual([err.isGraphError, err.statusCode, err.code], [true, 403, 'Forbidden']);
     assert.equal(rx.handshakes.length, 0, 'refused before any handshake');
+  });
+
+  it("PageIterator follows GET /subscriptions' @odata.nextLink to the end: every subscription once", async () => {
+    const rx = await receiver();
+    const asMegan = { userId: MEGAN };
+    const made: string[] = [];
+    for (let i = 0; i < 230; i++) {
+      const sub = await worker.ok<SubscriptionJson>({
+        auth: asMegan, method: 'post', path: '/subscriptions',
+        body: { changeType: 'updated', notificationUrl: rx.url, resource: `/communications/presences/${ALEX}`, expirationDateTime: new Date(Date.now() + 50 * MIN).toISOString() },
+      });
+      made.push(sub.id);
+    }
+    const first = await worker.ok<{ '@odata.nextLink'?: string; value: SubscriptionJson[] }>({ auth: asMegan, method: 'get', version: 'v1.0', path: '/subscriptions' });
+    assert.equal(first.value.length, 100);
+    assert.ok(first['@odata.nextLink']?.startsWith(`${server.url}/v1.0/subscriptions?$skiptoken=`), first['@odata.nextLink']);
+    for (const version of ['v1.0', 'beta']) {
+      const seen = await worker.ok<string[]>({ auth: asMegan, method: 'iterate', version, path: '/subscriptions' });
+      assert.equal(new Set(seen).size, seen.length, `${version}: none twice`);
+      assert.deepEqual([...seen].sort(), [...made].sort(), `${version}: none missing`);
+    }
   });
 
   it('a user of no tenant of the caller is a 400 naming the id', async () => {

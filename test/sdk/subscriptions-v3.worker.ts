@@ -8,14 +8,15 @@
  * `{ id, outcome: CallOutcome }`. It sends `{ ready: true, health }` once it has reached the server over verified
  * TLS, and exits when the parent disconnects.
  */
-import { Client, GraphError } from '@microsoft/microsoft-graph-client';
+import { Client, GraphError, PageIterator, type PageCollection } from '@microsoft/microsoft-graph-client';
 
 export interface SubscriptionCall {
   /** A delegated user (`userId`), or an application (`roles`). */
   auth: { userId: string } | { roles: string[] };
   /** As given to `client.api(path)`, e.g. `/subscriptions/{id}`. */
   path: string;
-  method: 'get' | 'post' | 'patch' | 'delete';
+  /** `iterate`: GET the collection, then follow every `@odata.nextLink` with the SDK's PageIterator; the ids seen. */
+  method: 'get' | 'post' | 'patch' | 'delete' | 'iterate';
   body?: unknown;
   /** `.version(v)`; without it the client's default (`beta`). */
   version?: string;
@@ -68,6 +69,16 @@ async function run(call: SubscriptionCall): Promise<unknown> {
     case 'post': value = await req.post(call.body); break;
     case 'patch': value = await req.patch(call.body); break;
     case 'delete': value = await req.delete(); break;
+    case 'iterate': {
+      const ids: string[] = [];
+      const iterator = new PageIterator(client, (await req.get()) as PageCollection, (item: { id: string }) => {
+        ids.push(item.id);
+        return true;
+      });
+      await iterator.iterate();
+      value = ids;
+      break;
+    }
   }
   if (value instanceof ReadableStream) return { streamText: await new Response(value).text() };
   return value;

@@ -14,7 +14,9 @@ import { newRecord, transition } from '../../src/domain/record.ts';
 import { DB_FILE, openStore } from '../../src/store/index.ts';
 import { MIGRATIONS, SCHEMA_VERSION, migrate } from '../../src/store/sqlite/migrations.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqliteStore.ts';
+import { splitSubscription } from '../../src/store/codec.ts';
 import { storeContract } from './contract/index.ts';
+import { APP, NOW, T1, sid, subscription, uid } from './contract/fixtures.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'presently-'));
@@ -84,7 +86,7 @@ describe('sqlite file', () => {
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
       assert.equal(userVersion(db), SCHEMA_VERSION);
       assert.deepEqual(tableNames(db), [
-        'apps', 'changes', 'deliveries', 'meta', 'presence', 'sqlite_sequence', 'subscription_users', 'subscriptions',
+        'apps', 'changes', 'deliveries', 'meta', 'presence', 'sqlite_sequence', 'subscriptions',
         'tenants', 'users',
       ]);
     });
@@ -146,6 +148,33 @@ describe('sqlite file', () => {
       await store.close();
     }
     inspect(file, (db) => assert.equal(userVersion(db), SCHEMA_VERSION));
+  });
+
+  it('upgrades a schema-2 database with subscriptions: they are counted, paged oldest first, and fan out', async () => {
+    const file = path.join(freshDir(), DB_FILE);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const subs = [subscription(1, [uid(1), uid(2)], { createdAt: NOW + 5 }), subscription(2, [uid(2)], { createdAt: NOW })];
+    inspect(file, (db) => {
+      migrate(db, MIGRATIONS.slice(0, 2));
+      const insert = db.prepare('INSERT INTO subscriptions VALUES (?, ?, ?, ?, ?, ?)');
+      const watch = db.prepare('INSERT INTO subscription_users VALUES (?, ?, ?)');
+      for (const sub of subs) {
+        const { columns: c, data } = splitSubscription(sub);
+        insert.run(c.id, c.tenantId, c.applicationId, c.creatorId, c.expiresAt, data);
+        for (const u of sub.userIds) watch.run(sub.tenantId, u, sub.id);
+      }
+    });
+    const store = openSqliteStore({ path: file });
+    try {
+      assert.equal(await store.countSubscriptions({ tenantId: T1, applicationId: APP }), 2);
+      const owner = { tenantId: T1, applicationId: APP, creatorId: subs[0]!.creatorId };
+      assert.deepEqual(await store.listSubscriptionPage(owner, null, 10), [subs[1], subs[0]]);
+      assert.deepEqual((await store.subscriptionsForUser(T1, uid(2))).map((x) => x.id), [sid(1), sid(2)]);
+      assert.deepEqual(await store.subscriptionsForUser(T1, uid(1)), [subs[0]]);
+    } finally {
+      await store.close();
+    }
+    inspect(file, (db) => assert.ok(!tableNames(db).includes('subscription_users')));
   });
 
   it('a failing migration leaves the database as it was', () => {

@@ -21,7 +21,9 @@ export type { MetaPort } from './meta.ts';
 export type { OutboxPort } from './outbox.ts';
 export type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from './presence.ts';
 export type { RateLimitPort } from './rateLimits.ts';
-export type { SubscriptionFilter, SubscriptionStorage, SubscriptionUpdate, SubscriptionsPort } from './subscriptions.ts';
+export type {
+  SubscriptionCount, SubscriptionCursor, SubscriptionFilter, SubscriptionOwner, SubscriptionStorage, SubscriptionUpdate, SubscriptionsPort,
+} from './subscriptions.ts';
 
 /**
  * Facts about how a store is deployed. Only the composition root (src/server.ts) reads them, to choose the options

@@ -13,6 +13,25 @@ export interface SubscriptionFilter {
   creatorId?: string;
 }
 
+/** Which subscriptions countSubscriptions counts: a tenant's, or one application's in a tenant. */
+export interface SubscriptionCount {
+  tenantId: string;
+  applicationId?: string;
+}
+
+/** One creator's subscriptions of one application in a tenant: what GET /subscriptions pages through. */
+export interface SubscriptionOwner {
+  tenantId: string;
+  applicationId: string;
+  creatorId: string;
+}
+
+/** A position in the (createdAt, id) order of listSubscriptionPage: the last subscription of the page before. */
+export interface SubscriptionCursor {
+  createdAt: number;
+  id: string;
+}
+
 /**
  * Given the subscription as stored, the one to store instead, or null to change nothing. Must be pure: it is run
  * again on the newer subscription when another writer got in first.
@@ -27,6 +46,17 @@ export interface SubscriptionStorage {
   deleteSubscription(id: string): Promise<boolean>;
   /** A tenant's subscriptions, optionally only one application's and/or one creator's. */
   listSubscriptions(filter: SubscriptionFilter): Promise<Subscription[]>;
+  /**
+   * How many subscriptions are stored for a tenant, or for one application in it (expired ones the lifecycle has not
+   * removed yet included). Costs no read of the subscriptions themselves.
+   */
+  countSubscriptions(filter: SubscriptionCount): Promise<number>;
+  /**
+   * Up to `limit` of one creator's subscriptions of one application, in (createdAt, id) order, starting after
+   * `after` (from the first when null). Reads only what it returns (and, on redis, the application's others in that
+   * range), so a page costs the same however many pages come before it.
+   */
+  listSubscriptionPage(owner: SubscriptionOwner, after: SubscriptionCursor | null, limit: number): Promise<Subscription[]>;
   /** The subscriptions that watch a user. */
   subscriptionsForUser(tenantId: string, userId: string): Promise<Subscription[]>;
   /** Subscriptions whose expiresAt is at or before `at`, earliest first. */

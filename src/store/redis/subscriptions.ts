@@ -1,6 +1,7 @@
 /**
  * The subscriptions port on Redis. A subscription is one JSON string plus its index entries (tenant set, one set per
- * watched user, expiry zset), on different slots. putSubscription writes the subscription first and its index entries
+ * watched user, expiry zset, and the application's zset `subs:a:<tenantId>/<appId>` of `<createdAt>:<id>` members,
+ * all scored 0 so that they sort by creation: counting and paging), on different slots. putSubscription writes the subscription first and its index entries
  * after; deleteSubscription removes the subscription first (GETDEL) and its index entries and deliveries after.
  * Readers look each id up and ignore those whose subscription is missing or no longer matches (tenant, users,
  * expiry), so an interrupted call never shows a wrong subscription.
@@ -9,12 +10,24 @@
  * queue are on different slots, so the two cannot be one script on a cluster: a node dying between them loses what it
  * would have enqueued (never enqueues it twice) — the order the port asks for.
  */
+import { Redis } from 'ioredis';
 import type { NewDelivery, Subscription } from '../../domain/subscription.ts';
 import { decodeSubscription, encodeSubscription } from '../codec.ts';
-import type { SubscriptionFilter, SubscriptionStorage } from '../ports/subscriptions.ts';
+import type {
+  SubscriptionCount, SubscriptionCursor, SubscriptionFilter, SubscriptionOwner, SubscriptionStorage,
+} from '../ports/subscriptions.ts';
 import { byString, type RedisContext } from './context.ts';
 import type { RedisDeliveries } from './deliveries.ts';
 import { DROP_SUBSCRIPTION_DELIVERIES, SET_IF_UNCHANGED } from './scripts.ts';
+
+/** One index write: `[command, key, ...args]`. */
+type IndexWrite = [command: 'sadd' | 'srem' | 'zadd' | 'zrem', key: string, ...args: (string | number)[]];
+
+/** A subscription's member of its application's zset: 15 digits of createdAt (epoch ms) sort as numbers. */
+const appMember = (at: SubscriptionCursor): string => `${String(at.createdAt).padStart(15, '0')}:${at.id}`;
+
+/** How many members of the application's zset a page reads at a time (other creators' are skipped). */
+const PAGE_CHUNK = 200;
 
 export class RedisSubscriptions implements SubscriptionStorage {
   constructor(private readonly ctx: RedisContext, private readonly deliveries: RedisDeliveries) {}
@@ -31,6 +44,10 @@ export class RedisSubscriptions implements SubscriptionStorage {
     return `${this.ctx.prefix}subs:t:${tenantId}`;
   }
 
+  private ofAppKey(tenantId: string, applicationId: string): string {
+    return `${this.ctx.prefix}subs:a:${tenantId}/${applicationId}`;
+  }
+
   private get expiryKey(): string {
     return `${this.ctx.prefix}subs:exp`;
   }
@@ -40,32 +57,54 @@ export class RedisSubscriptions implements SubscriptionStorage {
     return raw.map((json) => (json === null ? null : decodeSubscription(json)));
   }
 
-  /** Removes the index entries of `old` that `now` (the subscription as written now, if any) no longer has. */
-  private dropIndexEntries(id: string, old: Subscription, now?: Subscription): Promise<unknown>[] {
-    const { client } = this.ctx;
+  /** The writes that remove the index entries of `old` that `now` (the subscription as written now, if any) no longer has. */
+  private dropIndexEntries(id: string, old: Subscription, now?: Subscription): IndexWrite[] {
     const sameTenant = now !== undefined && old.tenantId === now.tenantId;
     const users = new Set(now?.userIds);
-    const ops: Promise<unknown>[] = [];
-    if (!sameTenant) ops.push(client.srem(this.ofTenantKey(old.tenantId), id));
-    for (const u of new Set(old.userIds)) {
-      if (!sameTenant || !users.has(u)) ops.push(client.srem(this.ofUserKey(old.tenantId, u), id));
+    const writes: IndexWrite[] = [];
+    if (!sameTenant) writes.push(['srem', this.ofTenantKey(old.tenantId), id]);
+    if (!sameTenant || old.applicationId !== now.applicationId || old.createdAt !== now.createdAt) {
+      writes.push(['zrem', this.ofAppKey(old.tenantId, old.applicationId), appMember(old)]);
     }
-    return ops;
+    for (const u of new Set(old.userIds)) {
+      if (!sameTenant || !users.has(u)) writes.push(['srem', this.ofUserKey(old.tenantId, u), id]);
+    }
+    return writes;
+  }
+
+  /** The writes that put every index entry of `s` (idempotent: entries it already has are kept). */
+  private indexEntries(s: Subscription): IndexWrite[] {
+    return [
+      ['sadd', this.ofTenantKey(s.tenantId), s.id],
+      ['zadd', this.ofAppKey(s.tenantId, s.applicationId), 0, appMember(s)],
+      ['zadd', this.expiryKey, s.expiresAt, s.id],
+      ...[...new Set(s.userIds)].map((u): IndexWrite => ['sadd', this.ofUserKey(s.tenantId, u), s.id]),
+    ];
+  }
+
+  /**
+   * Sends index writes in one round trip: a pipeline on one Redis. On a cluster the keys are on many nodes, which
+   * one ioredis pipeline cannot span; sent together, ioredis still has them all in flight at once.
+   */
+  private async writeIndex(writes: IndexWrite[]): Promise<void> {
+    const { client } = this.ctx;
+    if (client instanceof Redis) {
+      const results = (await client.pipeline(writes).exec()) ?? [];
+      const failed = results.find(([err]) => err !== null);
+      if (failed) throw failed[0];
+      return;
+    }
+    await Promise.all(writes.map(([command, ...args]) => client.call(command, ...args)));
   }
 
   async putSubscription(subscription: Subscription): Promise<void> {
-    const { id, tenantId } = subscription;
+    const { id } = subscription;
     const { client } = this.ctx;
-    const previous = await client.get(this.key(id));
     // The subscription first, then its index entries: readers ignore entries that do not match the subscription.
-    await client.set(this.key(id), encodeSubscription(subscription));
-    const ops: Promise<unknown>[] = [
-      client.sadd(this.ofTenantKey(tenantId), id),
-      client.zadd(this.expiryKey, subscription.expiresAt, id),
-      ...[...new Set(subscription.userIds)].map((u) => client.sadd(this.ofUserKey(tenantId, u), id)),
-    ];
-    if (previous !== null) ops.push(...this.dropIndexEntries(id, decodeSubscription(previous), subscription));
-    await Promise.all(ops);
+    const previous = await client.set(this.key(id), encodeSubscription(subscription), 'GET');
+    const writes = this.indexEntries(subscription);
+    if (previous !== null) writes.push(...this.dropIndexEntries(id, decodeSubscription(previous), subscription));
+    await this.writeIndex(writes);
   }
 
   async getSubscription(id: string): Promise<Subscription | null> {
@@ -80,8 +119,9 @@ export class RedisSubscriptions implements SubscriptionStorage {
       const b = ctx.shardBase(k);
       return ctx.run(DROP_SUBSCRIPTION_DELIVERIES, [`${b}:dq`], [b, id]);
     });
-    ops.push(ctx.client.zrem(this.expiryKey, id));
-    if (json !== null) ops.push(...this.dropIndexEntries(id, decodeSubscription(json)));
+    const writes: IndexWrite[] = [['zrem', this.expiryKey, id]];
+    if (json !== null) writes.push(...this.dropIndexEntries(id, decodeSubscription(json)));
+    ops.push(this.writeIndex(writes));
     await Promise.all(ops);
     return json !== null;
   }
@@ -97,14 +137,9 @@ export class RedisSubscriptions implements SubscriptionStorage {
   }
 
   private async reindex(old: Subscription, now: Subscription): Promise<void> {
-    if (old.tenantId === now.tenantId && old.expiresAt === now.expiresAt && old.userIds.join() === now.userIds.join()) return;
-    const { client } = this.ctx;
-    await Promise.all([
-      client.sadd(this.ofTenantKey(now.tenantId), now.id),
-      client.zadd(this.expiryKey, now.expiresAt, now.id),
-      ...[...new Set(now.userIds)].map((u) => client.sadd(this.ofUserKey(now.tenantId, u), now.id)),
-      ...this.dropIndexEntries(now.id, old, now),
-    ]);
+    if (old.tenantId === now.tenantId && old.applicationId === now.applicationId && old.createdAt === now.createdAt
+      && old.expiresAt === now.expiresAt && old.userIds.join() === now.userIds.join()) return;
+    await this.writeIndex([...this.indexEntries(now), ...this.dropIndexEntries(now.id, old, now)]);
   }
 
   async listSubscriptions(filter: SubscriptionFilter): Promise<Subscription[]> {
@@ -113,6 +148,31 @@ export class RedisSubscriptions implements SubscriptionStorage {
       && s.tenantId === filter.tenantId
       && (filter.applicationId === undefined || s.applicationId === filter.applicationId)
       && (filter.creatorId === undefined || s.creatorId === filter.creatorId));
+  }
+
+  async countSubscriptions(filter: SubscriptionCount): Promise<number> {
+    const { client } = this.ctx;
+    return filter.applicationId === undefined
+      ? client.scard(this.ofTenantKey(filter.tenantId))
+      : client.zcard(this.ofAppKey(filter.tenantId, filter.applicationId));
+  }
+
+  async listSubscriptionPage(owner: SubscriptionOwner, after: SubscriptionCursor | null, limit: number): Promise<Subscription[]> {
+    const key = this.ofAppKey(owner.tenantId, owner.applicationId);
+    const page: Subscription[] = [];
+    let from = after === null ? '-' : `(${appMember(after)}`;
+    while (page.length < limit) {
+      const members = await this.ctx.client.zrangebylex(key, from, '+', 'LIMIT', 0, PAGE_CHUNK);
+      const subs = await this.read(members.map((m) => m.slice(m.indexOf(':') + 1)));
+      subs.forEach((s, i) => {
+        // Entries of an interrupted write or delete do not match their subscription: skipped.
+        if (s === null || s.tenantId !== owner.tenantId || s.applicationId !== owner.applicationId || appMember(s) !== members[i]) return;
+        if (s.creatorId === owner.creatorId && page.length < limit) page.push(s);
+      });
+      if (members.length < PAGE_CHUNK) break;
+      from = `(${members[members.length - 1]!}`;
+    }
+    return page;
   }
 
   async subscriptionsForUser(tenantId: string, userId: string): Promise<Subscription[]> {

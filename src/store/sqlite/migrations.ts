@@ -120,6 +120,28 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX deliveries_ready_at ON deliveries (max(next_attempt_at, coalesce(leased_until, 0)));
     `,
   },
+  {
+    name: 'subscription counts and pages',
+    // GET /subscriptions pages through one creator's subscriptions of one app, oldest first: created_at (a copy of
+    // data's createdAt) and id end the index, so a page is one index range, found without reading the ones before.
+    // The caps count a tenant's or an app's subscriptions from the same index. It starts with the old
+    // subscriptions_tenant, which it replaces.
+    sql: `
+      ALTER TABLE subscriptions ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+      UPDATE subscriptions SET created_at = json_extract(data, '$.createdAt');
+      CREATE INDEX subscriptions_owner ON subscriptions (tenant_id, application_id, creator_id, created_at, id);
+      DROP INDEX subscriptions_tenant;
+    `,
+  },
+  {
+    name: 'fan-out index in memory',
+    // One row per watched user made a subscription of 650 users dirty ~650 pages of a b-tree spread over every user,
+    // ~40 ms of commit each and more as the table outgrew the page cache. This process is the only writer, so the
+    // index (tenant/user → subscriptions) is kept in memory instead, built from data's userIds at open.
+    sql: `
+      DROP TABLE subscription_users;
+    `,
+  },
 ];
 
 /** The schema version this code writes and expects. */

@@ -1,18 +1,22 @@
 /**
- * The subscriptions port on SQLite: one row per subscription (indexed fields in columns, the rest in `data`), and
- * one `subscription_users` row per watched user for the fan-out. The compare-and-set and its enqueue are one
- * IMMEDIATE transaction, so a crash can neither lose what it enqueues nor let it happen twice.
+ * The subscriptions port on SQLite: one row per subscription (indexed fields in columns, the rest in `data`). The
+ * fan-out index (which subscriptions watch a user) lives in memory, built from the rows at open and changed after
+ * each committed write: this process is the only writer, and one row per watched user made each create of a
+ * 650-user subscription write ~650 pages (see migration 4). The compare-and-set and its enqueue are one IMMEDIATE
+ * transaction, so a crash can neither lose what it enqueues nor let it happen twice.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type Database from 'better-sqlite3';
 import type { NewDelivery, Subscription } from '../../domain/subscription.ts';
-import { encodeList, joinSubscription, splitSubscription } from '../codec.ts';
-import type { SubscriptionFilter, SubscriptionStorage } from '../ports/subscriptions.ts';
+import { joinSubscription, splitSubscription } from '../codec.ts';
+import type {
+  SubscriptionCount, SubscriptionCursor, SubscriptionFilter, SubscriptionOwner, SubscriptionStorage,
+} from '../ports/subscriptions.ts';
 import type { SqliteDeliveries } from './deliveries.ts';
 
 interface SubscriptionRow { id: string; tenant_id: string; application_id: string; creator_id: string; expires_at: number; data: string }
 interface SubscriptionParams {
-  id: string; tenantId: string; applicationId: string; creatorId: string; expiresAt: number; data: string; userIds: string;
+  id: string; tenantId: string; applicationId: string; creatorId: string; expiresAt: number; createdAt: number; data: string;
 }
 
 const toSubscription = (r: SubscriptionRow): Subscription => joinSubscription(
@@ -20,7 +24,7 @@ const toSubscription = (r: SubscriptionRow): Subscription => joinSubscription(
 
 function subscriptionParams(s: Subscription): SubscriptionParams {
   const { columns, data } = splitSubscription(s);
-  return { ...columns, data, userIds: encodeList(s.userIds) };
+  return { ...columns, createdAt: s.createdAt, data };
 }
 
 /** A copy the caller may change without touching the cached one (userIds is the only part that is not a value). */
@@ -33,34 +37,38 @@ function prepare(db: Database.Database) {
     `SELECT ${COLUMNS} FROM subscriptions WHERE tenant_id = @tenantId${where} ORDER BY id`);
   return {
     upsert: db.prepare<[SubscriptionParams]>(
-      `INSERT INTO subscriptions (id, tenant_id, application_id, creator_id, expires_at, data)
-       VALUES (@id, @tenantId, @applicationId, @creatorId, @expiresAt, @data)
+      `INSERT INTO subscriptions (id, tenant_id, application_id, creator_id, expires_at, created_at, data)
+       VALUES (@id, @tenantId, @applicationId, @creatorId, @expiresAt, @createdAt, @data)
        ON CONFLICT (id) DO UPDATE SET tenant_id = excluded.tenant_id, application_id = excluded.application_id,
-         creator_id = excluded.creator_id, expires_at = excluded.expires_at, data = excluded.data`,
+         creator_id = excluded.creator_id, expires_at = excluded.expires_at, created_at = excluded.created_at, data = excluded.data`,
     ),
-    // OR IGNORE: a resource that names a user twice watches them once.
-    insertUsers: db.prepare<[SubscriptionParams]>(
-      `INSERT OR IGNORE INTO subscription_users (tenant_id, user_id, subscription_id)
-       SELECT @tenantId, value, @id FROM json_each(@userIds)`,
-    ),
-    deleteUsers: db.prepare<[string]>('DELETE FROM subscription_users WHERE subscription_id = ?'),
     deleteDeliveries: db.prepare<[string]>('DELETE FROM deliveries WHERE subscription_id = ?'),
     delete: db.prepare<[string]>('DELETE FROM subscriptions WHERE id = ?'),
     get: db.prepare<[string], SubscriptionRow>(`SELECT ${COLUMNS} FROM subscriptions WHERE id = ?`),
-    // One statement per combination of filters, so each uses as much of subscriptions_tenant as it can.
+    // Both read subscriptions_owner alone.
+    countTenant: db.prepare<[string], number>('SELECT count(*) FROM subscriptions WHERE tenant_id = ?').pluck(),
+    countApp: db.prepare<[string, string], number>('SELECT count(*) FROM subscriptions WHERE tenant_id = ? AND application_id = ?').pluck(),
+    // One range of subscriptions_owner, from just after the cursor.
+    page: db.prepare<[SubscriptionOwner & { createdAt: number; id: string; limit: number }], SubscriptionRow>(
+      `SELECT ${COLUMNS} FROM subscriptions
+       WHERE tenant_id = @tenantId AND application_id = @applicationId AND creator_id = @creatorId AND (created_at, id) > (@createdAt, @id)
+       ORDER BY created_at, id LIMIT @limit`,
+    ),
+    // One statement per combination of filters, so each uses as much of subscriptions_owner as it can.
     list: {
       all: list(''),
       app: list(' AND application_id = @applicationId'),
       creator: list(' AND creator_id = @creatorId'),
       appCreator: list(' AND application_id = @applicationId AND creator_id = @creatorId'),
     },
-    // One primary-key range of subscription_users, read from the index alone.
-    idsForUser: db.prepare<[string, string], string>(
-      'SELECT subscription_id FROM subscription_users WHERE tenant_id = ? AND user_id = ? ORDER BY subscription_id',
-    ).pluck(),
-    expiringBy: db.prepare<[number, number], SubscriptionRow>(
-      `SELECT ${COLUMNS} FROM subscriptions WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?`,
+    // What the fan-out index is built from: each subscription's tenant and watched users, nothing else parsed.
+    watched: db.prepare<[], { id: string; tenant_id: string; users: string }>(
+      "SELECT id, tenant_id, json_extract(data, '$.userIds') AS users FROM subscriptions",
     ),
+    // Ids only, from the index: the subscriptions come from the cache (the lifecycle asks every pass).
+    idsExpiringBy: db.prepare<[number, number], string>(
+      'SELECT id FROM subscriptions WHERE expires_at <= ? ORDER BY expires_at, id LIMIT ?',
+    ).pluck(),
     nextExpiry: db.prepare<[], number | null>('SELECT min(expires_at) FROM subscriptions').pluck(),
   };
 }
@@ -77,20 +85,18 @@ export class SqliteSubscriptions implements SubscriptionStorage {
    * always get copies.
    */
   private readonly cache = new Map<string, Subscription>();
+  private readonly watchers = new WatcherIndex();
 
   constructor(db: Database.Database, deliveries: SqliteDeliveries) {
     const s = (this.stmt = prepare(db));
+    for (const row of s.watched.iterate()) this.watchers.add(row.id, row.tenant_id, JSON.parse(row.users) as string[]);
     const write = (subscription: Subscription) => {
-      const params = subscriptionParams(subscription);
-      s.upsert.run(params);
-      s.deleteUsers.run(params.id);
-      s.insertUsers.run(params);
+      s.upsert.run(subscriptionParams(subscription));
     };
     const put = db.transaction(write);
     this.txPut = (subscription) => put.immediate(subscription);
     const del = db.transaction((id: string): boolean => {
       s.deleteDeliveries.run(id);
-      s.deleteUsers.run(id);
       return s.delete.run(id).changes > 0;
     });
     this.txDelete = (id) => del.immediate(id);
@@ -115,9 +121,22 @@ export class SqliteSubscriptions implements SubscriptionStorage {
     return s;
   }
 
+  /** After a committed write: the fan-out index and the cache follow. */
+  private replaced(old: Subscription | null, now: Subscription | null): void {
+    const id = (old ?? now)!.id;
+    if (old) this.watchers.remove(id, old.tenantId, old.userIds);
+    this.cache.delete(id);
+    if (now) {
+      this.watchers.add(id, now.tenantId, now.userIds);
+      this.cache.set(id, copy(now));
+    }
+  }
+
   async putSubscription(subscription: Subscription): Promise<void> {
+    const old = this.cached(subscription.id);
     this.cache.delete(subscription.id);
     this.txPut(subscription);
+    this.replaced(old, subscription);
   }
 
   async getSubscription(id: string): Promise<Subscription | null> {
@@ -126,13 +145,19 @@ export class SqliteSubscriptions implements SubscriptionStorage {
   }
 
   async deleteSubscription(id: string): Promise<boolean> {
+    const old = this.cached(id);
     this.cache.delete(id);
-    return this.txDelete(id);
+    const deleted = this.txDelete(id);
+    if (old) this.replaced(old, null);
+    return deleted;
   }
 
   async compareAndSetSubscription(expected: Subscription, next: Subscription, enqueue?: readonly NewDelivery[]): Promise<boolean> {
     this.cache.delete(expected.id);
-    return this.txCompareAndSet(expected, next, enqueue);
+    const stored = this.txCompareAndSet(expected, next, enqueue);
+    // Stored over exactly `expected`: that is what the index held.
+    if (stored) this.replaced(expected, next);
+    return stored;
   }
 
   async listSubscriptions(filter: SubscriptionFilter): Promise<Subscription[]> {
@@ -143,10 +168,27 @@ export class SqliteSubscriptions implements SubscriptionStorage {
     return stmt.all(filter).map(toSubscription);
   }
 
+  async countSubscriptions(filter: SubscriptionCount): Promise<number> {
+    return filter.applicationId === undefined
+      ? this.stmt.countTenant.get(filter.tenantId) ?? 0
+      : this.stmt.countApp.get(filter.tenantId, filter.applicationId) ?? 0;
+  }
+
+  async listSubscriptionPage(owner: SubscriptionOwner, after: SubscriptionCursor | null, limit: number): Promise<Subscription[]> {
+    // Nothing sorts before (-1, ''): createdAt is an epoch instant.
+    const from = after ?? { createdAt: -1, id: '' };
+    return this.stmt.page.all({ ...owner, createdAt: from.createdAt, id: from.id, limit }).map(toSubscription);
+  }
+
   async subscriptionsForUser(tenantId: string, userId: string): Promise<Subscription[]> {
+    // Always found: the index follows every committed write of this, the only writer.
+    return this.copies(this.watchers.of(tenantId, userId));
+  }
+
+  /** Copies of the (cached) subscriptions with these ids, in this order; ids with no subscription are skipped. */
+  private copies(ids: readonly string[]): Subscription[] {
     const result: Subscription[] = [];
-    for (const id of this.stmt.idsForUser.all(tenantId, userId)) {
-      // Always found: a subscription and its subscription_users rows are written and deleted together.
+    for (const id of ids) {
       const s = this.cached(id);
       if (s) result.push(copy(s));
     }
@@ -154,10 +196,37 @@ export class SqliteSubscriptions implements SubscriptionStorage {
   }
 
   async subscriptionsExpiringBy(at: number, limit: number): Promise<Subscription[]> {
-    return this.stmt.expiringBy.all(at, limit).map(toSubscription);
+    return this.copies(this.stmt.idsExpiringBy.all(at, limit));
   }
 
   async nextSubscriptionExpiry(): Promise<number | null> {
     return this.stmt.nextExpiry.get() ?? null;
+  }
+}
+
+/** tenant/user → the ids of the subscriptions watching them. */
+class WatcherIndex {
+  private readonly byUser = new Map<string, Set<string>>();
+
+  add(id: string, tenantId: string, userIds: readonly string[]): void {
+    for (const u of userIds) {
+      const key = `${tenantId}/${u}`;
+      let ids = this.byUser.get(key);
+      if (!ids) this.byUser.set(key, (ids = new Set()));
+      ids.add(id);
+    }
+  }
+
+  remove(id: string, tenantId: string, userIds: readonly string[]): void {
+    for (const u of userIds) {
+      const key = `${tenantId}/${u}`;
+      const ids = this.byUser.get(key);
+      if (ids?.delete(id) && ids.size === 0) this.byUser.delete(key);
+    }
+  }
+
+  /** In id order, as the fan-out has always been. */
+  of(tenantId: string, userId: string): string[] {
+    return [...(this.byUser.get(`${tenantId}/${userId}`) ?? [])].sort();
   }
 }

@@ -121,6 +121,71 @@ export function subscriptionsContract(use: () => Store): void {
       assert.deepEqual(byId(await store.listSubscriptions({ tenantId: T1 })), subs, 'whole subscriptions');
     });
 
+    it('countSubscriptions counts a tenant\'s, or one application\'s in it; deletes and moves follow', async () => {
+      const otherApp = uid(42);
+      for (const sub of [subscription(1), subscription(2, [uid(1)], { applicationId: otherApp }), subscription(3, [uid(1)], { creatorId: uid(501) }),
+        subscription(4, [uid(1)], { tenantId: T2 })]) await store.putSubscription(sub);
+      const counts = async () => [
+        await store.countSubscriptions({ tenantId: T1 }), await store.countSubscriptions({ tenantId: T1, applicationId: APP }),
+        await store.countSubscriptions({ tenantId: T1, applicationId: otherApp }), await store.countSubscriptions({ tenantId: T2 }),
+        await store.countSubscriptions({ tenantId: T2, applicationId: APP }), await store.countSubscriptions({ tenantId: uid(77) }),
+      ];
+      assert.deepEqual(await counts(), [3, 2, 1, 1, 1, 0]);
+      await store.putSubscription(subscription(1, [uid(2)], { expiresAt: NOW + 2 * HOUR })); // replaced: still one
+      assert.deepEqual(await counts(), [3, 2, 1, 1, 1, 0]);
+      await store.deleteSubscription(sid(3));
+      await store.putSubscription(subscription(2, [uid(1)], { tenantId: T2 })); // moved to T2 and to APP
+      assert.deepEqual(await counts(), [1, 1, 0, 2, 2, 0]);
+    });
+
+    it('listSubscriptionPage: one creator\'s subscriptions of one app, by (createdAt, id), from after a cursor', async () => {
+      const creator = uid(500);
+      const owner = { tenantId: T1, applicationId: APP, creatorId: creator };
+      // Created at three instants, out of id order; others of another creator, app or tenant interleaved.
+      const mine = [
+        subscription(7, [uid(1)], { createdAt: NOW }), subscription(3, [uid(1)], { createdAt: NOW + 5 }),
+        subscription(9, [uid(1)], { createdAt: NOW + 5 }), subscription(1, [uid(1)], { createdAt: NOW + 9 }),
+        subscription(2, [uid(1)], { createdAt: NOW + 9 }),
+      ];
+      const others = [
+        subscription(4, [uid(1)], { createdAt: NOW + 5, creatorId: uid(501) }),
+        subscription(5, [uid(1)], { createdAt: NOW + 5, applicationId: uid(42) }),
+        subscription(6, [uid(1)], { createdAt: NOW + 5, tenantId: T2 }),
+      ];
+      for (const sub of [...others, ...mine].reverse()) await store.putSubscription(sub);
+      assert.deepEqual(await store.listSubscriptionPage(owner, null, 100), mine, 'whole subscriptions, in order');
+      assert.deepEqual(ids(await store.listSubscriptionPage(owner, null, 2)), [sid(7), sid(3)]);
+      assert.deepEqual(ids(await store.listSubscriptionPage(owner, { createdAt: NOW + 5, id: sid(3) }, 2)), [sid(9), sid(1)]);
+      assert.deepEqual(ids(await store.listSubscriptionPage(owner, { createdAt: NOW + 9, id: sid(1) }, 2)), [sid(2)]);
+      assert.deepEqual(await store.listSubscriptionPage(owner, { createdAt: NOW + 9, id: sid(2) }, 2), []);
+      // A cursor needs no subscription behind it: one deleted since still marks the place.
+      await store.deleteSubscription(sid(3));
+      assert.deepEqual(ids(await store.listSubscriptionPage(owner, { createdAt: NOW + 5, id: sid(3) }, 5)), [sid(9), sid(1), sid(2)]);
+      assert.deepEqual(await store.listSubscriptionPage({ ...owner, creatorId: uid(502) }, null, 5), []);
+      assert.deepEqual(await store.listSubscriptionPage(owner, null, 0), [], 'a limit of 0 asks for nothing');
+    });
+
+    it('listSubscriptionPage pages through many subscriptions of one app among many of other creators', async () => {
+      const owner = { tenantId: T1, applicationId: APP, creatorId: uid(500) };
+      const mine: string[] = [];
+      for (let n = 1; n <= 450; n++) {
+        const other = n % 3 !== 0;
+        await store.putSubscription(subscription(n, [uid(1)], { createdAt: NOW + (n % 7), ...(other ? { creatorId: uid(501) } : {}) }));
+        if (!other) mine.push(sid(n));
+      }
+      const seen: string[] = [];
+      let after: { createdAt: number; id: string } | null = null;
+      for (;;) {
+        const page = await store.listSubscriptionPage(owner, after, 40);
+        seen.push(...ids(page));
+        if (page.length < 40) break;
+        const last = page[page.length - 1]!;
+        after = { createdAt: last.createdAt, id: last.id };
+      }
+      assert.equal(seen.length, 150);
+      assert.deepEqual([...seen].sort(), [...mine].sort(), 'every one once');
+    });
+
     it('subscriptionsExpiringBy lists those expiring at or before an instant, earliest first, up to limit', async () => {
       assert.equal(await store.nextSubscriptionExpiry(), null);
       await store.putSubscription(subscription(1, [uid(1)], { expiresAt: NOW + 30 * MIN }));
