@@ -38,8 +38,12 @@ export interface PresenceAction<I> extends Write<I, ActionContext> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyPresenceAction = PresenceAction<any>;
 
-/** Types one row: its parser's result is what its command takes. */
-const action = <I>(row: PresenceAction<I>): AnyPresenceAction => row;
+/**
+ * Types one row: its parser's result is what its command takes. Every presence action is bound at every address and
+ * takes a missing body as `{}`, unless its row says otherwise.
+ */
+const action = <I>(row: Omit<PresenceAction<I>, 'paths' | 'whenAbsent'> & Partial<Pick<PresenceAction<I>, 'paths' | 'whenAbsent'>>): AnyPresenceAction =>
+  ({ paths: EVERY_ADDRESS, whenAbsent: 'empty-object', ...row });
 
 /** Actions whose body is `{}` or nothing at all. */
 function parseNoInput(body: unknown): null {
@@ -50,47 +54,47 @@ function parseNoInput(body: unknown): null {
 /** Every bound action of the presence resource. */
 export const PRESENCE_ACTIONS: readonly AnyPresenceAction[] = [
   action({
-    name: 'setStatusMessage', paths: EVERY_ADDRESS, authorize: authorizePresenceWrite, whenAbsent: 'empty-object',
+    name: 'setStatusMessage', authorize: authorizePresenceWrite,
     parse: (body, context) => parseSetStatusMessage(body, context.maxStatusLength),
     command: setStatusMessage,
   }),
   action({
-    name: 'setPresence', paths: EVERY_ADDRESS, authorize: authorizePresenceWrite, whenAbsent: 'empty-object',
+    name: 'setPresence', authorize: authorizePresenceWrite,
     parse: (body, context) => parseSetPresence(body, context.appId),
     command: setPresence,
   }),
   action({
-    name: 'clearPresence', paths: EVERY_ADDRESS, authorize: authorizePresenceWrite, whenAbsent: 'empty-object',
+    name: 'clearPresence', authorize: authorizePresenceWrite,
     parse: (body, context) => parseClearPresence(body, context.appId),
     command: clearPresence,
   }),
   action({
-    name: 'setUserPreferredPresence', paths: EVERY_ADDRESS, authorize: authorizePresenceWrite, whenAbsent: 'empty-object',
+    name: 'setUserPreferredPresence', authorize: authorizePresenceWrite,
     parse: parseSetPreferred,
     command: setPreferred,
   }),
   action({
-    name: 'clearUserPreferredPresence', paths: EVERY_ADDRESS, authorize: authorizePresenceWrite, whenAbsent: 'empty-object',
+    name: 'clearUserPreferredPresence', authorize: authorizePresenceWrite,
     parse: parseNoInput,
     command: clearPreferred,
   }),
   action({
-    name: 'setManualLocation', paths: EVERY_ADDRESS, authorize: authorizeWorkLocationWrite, whenAbsent: 'empty-object',
+    name: 'setManualLocation', authorize: authorizeWorkLocationWrite,
     parse: parseWorkLocation,
     command: (facts, layer) => setLocationLayer(facts, 'manual', layer),
   }),
   action({
-    name: 'setAutomaticLocation', paths: EVERY_ADDRESS, authorize: authorizeWorkLocationWrite, whenAbsent: 'empty-object',
+    name: 'setAutomaticLocation', authorize: authorizeWorkLocationWrite,
     parse: parseWorkLocation,
     command: (facts, layer) => setLocationLayer(facts, 'automatic', layer),
   }),
   action({
-    name: 'clearAutomaticLocation', paths: EVERY_ADDRESS, authorize: authorizeWorkLocationWrite, whenAbsent: 'empty-object',
+    name: 'clearAutomaticLocation', authorize: authorizeWorkLocationWrite,
     parse: parseNoInput,
     command: (facts) => clearLocation(facts, 'automatic'),
   }),
   action({
-    name: 'clearLocation', paths: EVERY_ADDRESS, authorize: authorizeWorkLocationWrite, whenAbsent: 'empty-object',
+    name: 'clearLocation', authorize: authorizeWorkLocationWrite,
     parse: parseNoInput,
     command: (facts) => clearLocation(facts, 'manualAndAutomatic'),
   }),
