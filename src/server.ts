@@ -113,7 +113,8 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     // the lifecycle loop expires subscriptions and sends reauthorizationRequired.
     const deliveryLog = new DeliveryLog();
     const deliverer = new Deliverer(store, clock, {
-      log: deliveryLog, issuer, limitedShape: cloud.limitedShape, onError: (err) => app.log.error({ err }, 'notification deliverer failed'),
+      log: deliveryLog, issuer, limitedShape: cloud.limitedShape, leaseMs: config.deliveryLeaseMs, timeoutMs: config.webhookTimeoutMs,
+      onError: (err) => app.log.error({ err }, 'notification deliverer failed'),
     });
     const dispatcher = new Dispatcher(store, clock, {
       onDispatched: () => deliverer.wake(), onError: (err) => app.log.error({ err }, 'notification dispatcher failed'),

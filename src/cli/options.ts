@@ -39,6 +39,8 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { key: 'webhookPolicy', flag: '--webhook-policy', arg: '<mode>', help: 'development (http://localhost receivers allowed; the default with dev auth) or production (https only, no private addresses)' },
   { key: 'webhookAllow', flag: '--webhook-allow', arg: '<hosts>', help: 'comma-separated webhook hosts allowed to resolve to private or loopback addresses (production mode)' },
   { key: 'handshakeTimeoutMs', flag: '--handshake-timeout', arg: '<ms>', help: 'how long a webhook endpoint has to answer the validation handshake (Graph: 10000)' },
+  { key: 'webhookTimeoutMs', flag: '--webhook-timeout', arg: '<time>', help: 'how long a webhook endpoint has to answer a notification POST: 3000 (ms) or 3s (default 3s)' },
+  { key: 'deliveryLeaseMs', flag: '--delivery-lease', arg: '<time>', help: 'how long a node holds a claimed delivery before another node may send it: 30000 (ms) or 30s (default 30s); longer than --webhook-timeout' },
 ];
 
 /** `--public-url` → `PRESENTLY_PUBLIC_URL`. */
@@ -54,6 +56,16 @@ function oneOf<T extends string>(value: string, allowed: readonly T[], flag: str
 function integer(value: string, flag: string, min: number, max: number): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < min || n > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}; got '${value}'.`);
+  return n;
+}
+
+/** `3000` (milliseconds) or `3s` (seconds, may have a fraction: `1.5s`) → milliseconds, from `min` to `max`. */
+function duration(value: string, flag: string, min: number, max: number): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(value.trim());
+  const n = m ? Math.round(Number(m[1]) * (m[2] === 's' ? 1000 : 1)) : NaN;
+  if (!m || (m[2] !== 's' && m[1]!.includes('.')) || n < min || n > max) {
+    throw new UsageError(`${flag} takes milliseconds (3000) or seconds (3s), from ${min} ms to ${max / 1000} s; got '${value}'.`);
+  }
   return n;
 }
 
@@ -112,8 +124,14 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
       case 'webhookPolicy': config.webhookPolicy = oneOf(value, ['development', 'production'] as const, flag); break;
       case 'webhookAllow': config.webhookAllow = hostList(value, flag); break;
       case 'handshakeTimeoutMs': config.handshakeTimeoutMs = integer(value, flag, 100, 60_000); break;
+      case 'webhookTimeoutMs': config.webhookTimeoutMs = duration(value, flag, 100, 60_000); break;
+      case 'deliveryLeaseMs': config.deliveryLeaseMs = duration(value, flag, 1000, 3_600_000); break;
     }
   }
   if ((config.certFile === null) !== (config.keyFile === null)) throw new UsageError('--cert and --key go together: give both files.');
+  if (config.deliveryLeaseMs <= config.webhookTimeoutMs) {
+    // A lease that lapses while its POST is still in flight would let a second node send the same notification.
+    throw new UsageError(`--delivery-lease (${config.deliveryLeaseMs} ms) must be longer than --webhook-timeout (${config.webhookTimeoutMs} ms).`);
+  }
   return config;
 }

@@ -47,6 +47,13 @@ export interface Config {
   webhookPolicy: 'development' | 'production' | null;
   /** How long a webhook endpoint has to answer the validation handshake, milliseconds (Graph: 10 s). */
   handshakeTimeoutMs: number;
+  /**
+   * How long a node that claimed a notification delivery holds it, milliseconds: if the node dies while sending,
+   * another node sends it once the lease lapses. Longer than the webhook timeout, so a POST in flight keeps its lease.
+   */
+  deliveryLeaseMs: number;
+  /** How long a webhook endpoint has to answer a notification POST, milliseconds; slower counts as failed. */
+  webhookTimeoutMs: number;
 }
 
 export const DEFAULTS: Config = {
@@ -74,4 +81,6 @@ export const DEFAULTS: Config = {
   webhookAllow: [],
   webhookPolicy: null,
   handshakeTimeoutMs: 10_000,
+  deliveryLeaseMs: 30_000,
+  webhookTimeoutMs: 3000,
 };

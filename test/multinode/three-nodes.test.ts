@@ -500,9 +500,12 @@ describe('three nodes on one Redis: kill -9 of a node under write load', { skip,
   const WRITERS = 8;
   const KILL_AT = 300;
   const AFTER_KILL = 100;
+  /** The nodes' delivery lease (--delivery-lease); the POST timeout stays at its default, 3 s. */
+  const LEASE_MS = 8000;
 
   it('loses no acknowledged write; the survivors make its timers happen and deliver its pending notifications', async (t) => {
-    const cluster = await threeNodes();
+    // The delivery lease is shortened from 30 s to LEASE_MS so that waiting it out takes seconds, not half a minute.
+    const cluster = await threeNodes(['--delivery-lease', String(LEASE_MS)]);
     t.after(() => cluster.close());
     const cleanups: (() => Promise<void>)[] = [];
     t.after(async () => {
@@ -638,16 +641,17 @@ describe('three nodes on one Redis: kill -9 of a node under write load', { skip,
     }
 
     // (b) The delivery node 2 had rescheduled (no lease) is sent by a survivor once it is due. On a loaded machine node
-    // 2 may have been re-sending it at the kill; then its 30 s lease is what hands it over, hence the long wait.
-    const retried = (await eventually(() => rxRetry.items.filter((i) => i.userId === retryUser), (v) => v.length >= 1, 40_000,
+    // 2 may have been re-sending it at the kill; then its lease is what hands it over, hence the longer wait.
+    const retried = (await eventually(() => rxRetry.items.filter((i) => i.userId === retryUser), (v) => v.length >= 1, LEASE_MS + 10_000,
       'the retry node 2 had scheduled'))[0]!;
-    // (c) The delivery node 2 was sending when it died stays leased to it for the lease (30 s of clock time from its
-    // claim), then a survivor sends it. That wait is the one long part of this file.
-    const leased = (await eventually(() => rxLeased.items.filter((i) => i.userId === leasedUser), (v) => v.length >= 1, 45_000,
+    // (c) The delivery node 2 was sending when it died stays leased to it for the lease (LEASE_MS of clock time from
+    // its claim), then a survivor sends it. That wait is the one long part of this file.
+    const leased = (await eventually(() => rxLeased.items.filter((i) => i.userId === leasedUser), (v) => v.length >= 1, LEASE_MS + 15_000,
       'the delivery leased to node 2'))[0]!;
     process.stderr.write(`# kill -9 take-over: expiries notified ${expiryLag} ms after their instant; rescheduled delivery sent ${retried.at - killedAt} ms `
       + `after the kill; leased delivery ${leased.at - hung.at} ms after node 2 began its POST\n`);
-    assert.ok(leased.at - hung.at >= 25_000, 'the lease was honoured: nobody sent it while node 2 held it');
+    // Well beyond the POST timeout (3 s) and the kill (< 2.5 s after the POST began): the survivors waited for the lease.
+    assert.ok(leased.at - hung.at >= LEASE_MS - 2000, 'the lease was honoured: nobody sent it while node 2 held it');
 
     await sleep(1000);
     for (const [i, u] of timed.entries()) assert.equal(notifiedSeqs(rxTimers, u, baseline.get(u)).size, expired[i]!.length, 'no further bump');

@@ -15,6 +15,7 @@ import { backoffDelay, endpointState, nextAttempt } from '../../src/notification
 import { decryptContent } from '../../src/notifications/encryption.ts';
 import type { Subscription } from '../../src/domain/subscription.ts';
 import { verifyValidationToken } from '../../src/notifications/validationTokens.ts';
+import { UsageError, toConfig } from '../../src/cli/options.ts';
 import { storeUnderTest } from '../helpers/redis.ts';
 import { ADELE, ALEX, APP, TENANT, startInProcess, tempDir, type TestServer } from '../helpers/server.ts';
 import { message, moveClock, postJson, readPresence, setStatusOk } from '../api/helpers.ts';
@@ -110,9 +111,12 @@ function subscription(s: TestServer, over: Partial<Subscription> & { notificatio
   };
 }
 
-async function server(opts: { manual?: boolean; dataDir?: string; manualStart?: number } = {}): Promise<TestServer> {
+async function server(opts: { manual?: boolean; dataDir?: string; manualStart?: number; webhookTimeoutMs?: number } = {}): Promise<TestServer> {
   const s = await startInProcess(
-    { store: storeUnderTest('sqlite'), clock: opts.manual ? 'manual' : 'system', ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) },
+    {
+      store: storeUnderTest('sqlite'), clock: opts.manual ? 'manual' : 'system', ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+      ...(opts.webhookTimeoutMs ? { webhookTimeoutMs: opts.webhookTimeoutMs } : {}),
+    },
     opts.manual ? { manualStart: opts.manualStart ?? START } : {},
   );
   cleanups.push(() => s.close());
@@ -178,10 +182,10 @@ describe('delivery: latency and shape (system clock)', () => {
     assert.deepEqual(rx.items(), [expectedItem(sub, ADELE, seq!)]);
   });
 
-  it('a slow endpoint (4 s, times out) does not delay a fast one', async () => {
-    const slow = await receiver(async () => { await sleep(4000); return 200; });
+  it('a slow endpoint (times out: --webhook-timeout) does not delay a fast one', async () => {
+    const slow = await receiver(async () => { await sleep(2500); return 200; });
     const fast = await receiver();
-    const s = await server();
+    const s = await server({ webhookTimeoutMs: 1000 });
     await subscribe(s, { notificationUrl: slow.url });
     await subscribe(s, { notificationUrl: fast.url });
     const token = await s.userToken(ADELE);
@@ -193,10 +197,11 @@ describe('delivery: latency and shape (system clock)', () => {
     }
     assert.ok(slow.posts.length >= 1, 'the slow endpoint got its POST');
     assert.equal(slow.answered, 0, 'and is still stuck in it');
-    // The timeout (3 s) is a failure: the slow endpoint's items are rescheduled, not lost.
-    await sleep(3300);
-    const log = s.presently.notifications.log.entries();
-    assert.ok(log.some((e) => e.url === slow.url && e.error === 'timeout' && e.outcome === 'retry'), JSON.stringify(log));
+    // The timeout (1 s here) is a failure: the slow endpoint's items are rescheduled, not lost. Waiting less than the
+    // slow answer (2.5 s) proves the configured timeout, not the default 3 s, gave up on it.
+    const log = () => s.presently.notifications.log.entries();
+    await slow.waitFor(() => log().some((e) => e.url === slow.url && e.error === 'timeout' && e.outcome === 'retry'), 2000, 'the timeout');
+    assert.equal(slow.answered, 0);
   });
 
   it('batching: 50 quick changes to one endpoint arrive in fewer POSTs, each exactly once', async () => {
@@ -389,6 +394,39 @@ describe('delivery: rich notifications', () => {
       assert.equal(plain.sequenceNumber, owner.sequenceNumber);
       assert.equal(plain.availability, owner.availability);
     }
+  });
+});
+
+describe('flags: --webhook-timeout, --delivery-lease', () => {
+  it('defaults: a POST has 3 s, a claimed delivery is leased for 30 s', () => {
+    const config = toConfig({}, {});
+    assert.equal(config.webhookTimeoutMs, 3000);
+    assert.equal(config.deliveryLeaseMs, 30_000);
+  });
+
+  it('milliseconds or seconds, from the flag or PRESENTLY_WEBHOOK_TIMEOUT / PRESENTLY_DELIVERY_LEASE', () => {
+    assert.equal(toConfig({ webhookTimeout: '500' }, {}).webhookTimeoutMs, 500);
+    assert.equal(toConfig({ webhookTimeout: '1.5s' }, {}).webhookTimeoutMs, 1500);
+    assert.equal(toConfig({}, { PRESENTLY_WEBHOOK_TIMEOUT: '2s' }).webhookTimeoutMs, 2000);
+    assert.equal(toConfig({ deliveryLease: '8s' }, {}).deliveryLeaseMs, 8000);
+    assert.equal(toConfig({}, { PRESENTLY_DELIVERY_LEASE: '12000' }).deliveryLeaseMs, 12_000);
+    assert.equal(toConfig({ deliveryLease: '9s' }, { PRESENTLY_DELIVERY_LEASE: '12s' }).deliveryLeaseMs, 9000, 'the flag wins');
+  });
+
+  it('bad values are usage errors naming the flag', () => {
+    for (const [options, flag] of [
+      [{ webhookTimeout: 'soon' }, '--webhook-timeout'], [{ webhookTimeout: '50' }, '--webhook-timeout'],
+      [{ webhookTimeout: '1.5' }, '--webhook-timeout'], [{ deliveryLease: '-3s' }, '--delivery-lease'],
+      [{ deliveryLease: '500' }, '--delivery-lease'], [{ deliveryLease: '2h' }, '--delivery-lease'],
+    ] as const) {
+      assert.throws(() => toConfig(options, {}), (err: Error) => err instanceof UsageError && err.message.startsWith(flag), JSON.stringify(options));
+    }
+  });
+
+  it('the lease must outlast the POST timeout (else a second node could send a notification still in flight)', () => {
+    assert.throws(() => toConfig({ deliveryLease: '3s' }, {}), /--delivery-lease \(3000 ms\) must be longer than --webhook-timeout \(3000 ms\)/);
+    assert.throws(() => toConfig({ deliveryLease: '5s', webhookTimeout: '6s' }, {}), UsageError);
+    assert.equal(toConfig({ deliveryLease: '5s', webhookTimeout: '4s' }, {}).deliveryLeaseMs, 5000);
   });
 });
 
