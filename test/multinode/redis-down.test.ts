@@ -5,28 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, before, it } from 'node:test';
-import { ADELE, startInProcess, type TestServer } from '../helpers/server.ts';
+import { freePort } from '../kit/receiver.ts';
+import { ADELE, startInProcess, type TestServer } from '../kit/server.ts';
+import { eventually, sleep } from '../kit/time.ts';
 
 const haveRedisServer = spawnSync('redis-server', ['--version']).status === 0;
 let port = 0;
 let redis: ChildProcess | null = null;
 let server: TestServer | null = null;
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const p = (s.address() as { port: number }).port;
-  await new Promise((resolve) => s.close(resolve));
-  return p;
-}
-
 async function startRedis(): Promise<void> {
   redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     if (spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() === 'PONG') return;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   throw new Error('private redis-server did not start');
 }
@@ -75,11 +68,7 @@ it('Redis unreachable: 503 ServiceUnavailable with Retry-After within seconds; b
 
     // Back (empty: this Redis keeps nothing). The node reconnects by itself; the user's data is gone, so 404.
     await startRedis();
-    let status = 0;
-    for (let i = 0; i < 100 && status !== 404; i++) {
-      status = (await read()).statusCode;
-      if (status !== 404) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(status, 404, 'served again (a Graph 404 for the user lost with the data) once Redis is back');
+    await eventually(async () => (await read()).statusCode, (status) => status === 404, 10_000,
+      'served again (a Graph 404 for the user lost with the data) once Redis is back');
     assert.equal((await s.inject({ url: '/_presently/ready' })).statusCode, 200);
   });
