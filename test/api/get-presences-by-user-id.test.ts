@@ -147,6 +147,24 @@ await forEachBackend(['memory', 'redis'], (backend) => {
       }
     });
 
+    it('a list polled again shows each change made in between, and each caller its own view of it', async () => {
+      const megan = await s.userToken(MEGAN);
+      const ids = [ALEX, MEGAN];
+      const first = await ok({ ids });
+      assert.deepEqual(await ok({ ids }), first, 'nothing changed: the same answer');
+      await setStatusOk(s, MEGAN, megan, message('Megan changed her mind'));
+      const second = await ok({ ids });
+      assert.deepEqual(second.value[0], first.value[0], 'Alex did not change');
+      assert.deepEqual(second.value[1]!.statusMessage, { message: { content: 'Megan changed her mind', contentType: 'text' } });
+      assert.ok(second.value[1]!.sequenceNumber! > first.value[1]!.sequenceNumber!, 'a new sequenceNumber for Megan');
+      await setStatusOk(s, MEGAN, megan, message('and again'));
+      assert.equal((await ok({ ids })).value[1]!.statusMessage?.message.content, 'and again');
+      // The same list asked by Megan herself: her own item is the owner's view (with publishedDateTime), not Adele's.
+      const own = await ok({ ids }, megan);
+      assert.match(own.value[1]!.statusMessage?.publishedDateTime ?? '', /Z$/, 'Megan sees her own publishedDateTime');
+      assert.equal((await ok({ ids })).value[1]!.statusMessage?.publishedDateTime, undefined, 'Adele still sees a watcher\'s view');
+    });
+
     it('no token is 401', async () => {
       const res = await s.inject({
         method: 'POST', url: '/v1.0/communications/getPresencesByUserId', headers: { 'content-type': 'application/json' },

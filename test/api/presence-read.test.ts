@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { ADELE, ALEX, MEGAN, startInProcess, type TestServer } from '../kit/server.ts';
 import {
   ODATA_JSON, VERSIONS, addresses, assertBaseHeaders, assertGraphError, assertJsonHeaders, bearer, getPresence,
-  message, readPresence, setStatus, setStatusOk, type PresenceJson,
+  message, postJson, readPresence, setStatus, setStatusOk, type PresenceJson,
 } from '../kit/graph.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
@@ -277,6 +277,40 @@ await forEachBackend(['memory', 'redis'], (backend) => {
       // The same number at every address.
       const comm = await readPresence(s, `/beta/communications/presences/${ADELE}`, adele);
       assert.equal(comm.sequenceNumber, seqs.at(-1));
+    });
+  });
+
+  describe('GET presence: a read does not wait for the due loop', () => {
+    const START = Date.parse('2026-11-28T08:00:00Z');
+    let s: TestServer;
+
+    before(async () => {
+      s = await startInProcess({ store: backend, clock: 'manual' }, { manualStart: START });
+    });
+    after(() => s?.close());
+
+    it('a status message past its expiry reads as gone, with a new sequenceNumber, though the due loop has not got to it', async () => {
+      // The due loop is behind (on a busy node, or a node that died holding the timer): stopped, and its runs —
+      // moving the manual clock runs it — do nothing. Only the read path can make the transition now.
+      await s.presently.scheduler.stop();
+      s.presently.scheduler.runDue = async () => {};
+      const adele = await s.userToken(ADELE);
+      const alex = await s.userToken(ALEX);
+      await setStatusOk(s, ADELE, adele, message('back at 8:10', { dateTime: '2026-11-28T08:10:00', timeZone: 'UTC' }));
+      const before = await readPresence(s, `/v1.0/users/${ADELE}/presence`, alex);
+      assert.equal(before.statusMessage?.message.content, 'back at 8:10');
+
+      const moved = await s.inject({ method: 'POST', url: '/_presently/clock', payload: { advance: 'PT11M' } });
+      assert.equal(moved.statusCode, 200, moved.body);
+      const after = await readPresence(s, `/v1.0/users/${ADELE}/presence`, alex);
+      assert.equal(after.statusMessage, null, 'expired at 8:10');
+      assert.ok(after.sequenceNumber! > before.sequenceNumber!, `sequenceNumber ${after.sequenceNumber} after ${before.sequenceNumber}`);
+      // Made once and stored: every later read, at any address and through getPresencesByUserId, agrees.
+      assert.deepEqual(await readPresence(s, '/v1.0/me/presence', adele).then((p) => [p.statusMessage, p.sequenceNumber]), [null, after.sequenceNumber]);
+      const list = await postJson(s, '/v1.0/communications/getPresencesByUserId', alex, { ids: [ADELE] });
+      assert.equal(list.statusCode, 200, list.body);
+      const [item] = (list.json() as { value: PresenceJson[] }).value;
+      assert.deepEqual([item!.statusMessage, item!.sequenceNumber], [null, after.sequenceNumber]);
     });
   });
 

@@ -18,7 +18,7 @@ import { ADELE, ALEX, APP, TENANT, startInProcess, tempDir, type TestServer } fr
 import { message, moveClock, postJson, readPresence, setStatusOk } from '../kit/graph.ts';
 import { forEachBackend } from '../kit/backends.ts';
 import { freePort, startReceiver, type Receiver } from '../kit/receiver.ts';
-import { sleep } from '../kit/time.ts';
+import { eventually, sleep } from '../kit/time.ts';
 
 const START = Date.parse('2026-11-28T08:00:00Z');
 const MIN = 60_000;
@@ -153,6 +153,34 @@ await forEachBackend(['sqlite', 'redis'], (backend) => {
       assert.equal(seqs.length, 50);
       assert.equal(new Set(seqs).size, 50);
       assert.ok(rx.posts.length < 50 / 2, `${rx.posts.length} POSTs`);
+    });
+
+    it('items waiting in the deliverer when their subscription is deleted are dropped, not sent', async () => {
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => { release = resolve; });
+      // The first two POSTs are held open: the endpoint has its two POSTs in flight, so a third item waits.
+      const rx = await receiver(async (n) => { if (n < 2) await gate; return 202; });
+      const s = await server();
+      const sub = await subscribe(s, { notificationUrl: rx.url });
+      const token = await s.userToken(ADELE);
+      for (const [i, text] of ['one', 'two'].entries()) {
+        await setStatusOk(s, ADELE, token, message(text));
+        await rx.waitFor(() => rx.posts.length > i, 2000, `POST ${i + 1}`);
+      }
+      await setStatusOk(s, ADELE, token, message('three'));
+      const deliverer = s.presently.notifications.deliverer;
+      await eventually(() => deliverer.holding, (n) => n >= 3, 2000, 'the third item, claimed and waiting for the endpoint');
+
+      const deleted = await s.inject({ method: 'DELETE', url: `/v1.0/subscriptions/${sub.id}`, headers: { authorization: `Bearer ${await s.userToken(ALEX)}` } });
+      assert.equal(deleted.statusCode, 204, deleted.body);
+      release();
+      const log = () => s.presently.notifications.log.entries({ subscriptionId: sub.id });
+      const dropped = await eventually(() => log().filter((e) => e.outcome === 'dropped'), (d) => d.length > 0, 3000, 'the drop');
+      assert.deepEqual(dropped.map((e) => [e.items, e.error]), [[1, 'subscription expired or deleted']]);
+      assert.equal(s.presently.notifications.log.totals.dropped.subscriptionGone, 1);
+      await eventually(() => deliverer.holding, (n) => n === 0, 2000, 'nothing left in the deliverer');
+      assert.equal(rx.posts.length, 2, 'the third item was never POSTed');
+      assert.deepEqual(rx.items().map((i) => i.subscriptionId), [sub.id, sub.id]);
     });
 
     it('one change fanned out to 300 subscriptions on one endpoint: batches of at most 100', async () => {
