@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose';
-import { ADELE, ALEX, APP, TENANT, startInProcess, type TestServer } from '../kit/server.ts';
+import { ADELE, ALEX, APP, TENANT, sharedServer, startInProcess, type TestServer } from '../kit/server.ts';
 import {
   assertBadProperty, assertGraphError, assertJsonHeaders, getPresence, message, mintToken, moveClock, readPresence,
   setStatusOk,
@@ -14,6 +14,7 @@ import { VERSION } from '../../src/server.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
 await forEachBackend(['memory', 'redis'], (backend) => {
+  const shared = sharedServer(() => startInProcess({ store: backend }));
   const START = Date.parse('2026-11-28T08:00:00Z');
 
   describe('admin: health, ready, info, keys, metrics', () => {
@@ -22,9 +23,8 @@ await forEachBackend(['memory', 'redis'], (backend) => {
     const expectedStore = backend;
 
     before(async () => {
-      s = await startInProcess({ store: backend });
+      s = await shared();
     });
-    after(() => s?.close());
 
     it('GET /_presently/health: 200 {"status":"ok"}', async () => {
       const res = await s.inject({ method: 'GET', url: '/_presently/health' });
@@ -91,9 +91,8 @@ await forEachBackend(['memory', 'redis'], (backend) => {
     let s: TestServer;
 
     before(async () => {
-      s = await startInProcess({ store: backend });
+      s = await shared();
     });
-    after(() => s?.close());
 
     const mint = (body: unknown) => s.inject({
       method: 'POST', url: '/_presently/tokens', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body),
@@ -196,9 +195,8 @@ await forEachBackend(['memory', 'redis'], (backend) => {
     });
 
     before(async () => {
-      s = await startInProcess({ store: backend });
+      s = await shared();
     });
-    after(() => s?.close());
 
     it('lists the demo tenant\'s users (Adele, Alex and three more)', async () => {
       const res = await s.inject({ method: 'GET', url: users() });
@@ -304,9 +302,8 @@ await forEachBackend(['memory', 'redis'], (backend) => {
     let s: TestServer;
 
     before(async () => {
-      s = await startInProcess({ store: backend });
+      s = await shared();
     });
-    after(() => s?.close());
 
     it('GET shows the system clock; POST is 409 Conflict', async () => {
       const get = await s.inject({ method: 'GET', url: '/_presently/clock' });

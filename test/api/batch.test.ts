@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
-import { ADELE, ALEX, MEGAN, TENANT, startInProcess, type TestServer } from '../kit/server.ts';
+import { ADELE, ALEX, MEGAN, TENANT, sharedServer, startInProcess, type TestServer } from '../kit/server.ts';
 import {
   GUID_RE, ODATA_JSON, VERSIONS, assertGraphError, assertJsonHeaders, bearer, createUser, message, readPresence,
   setStatusOk, type GraphErrorBody, type PresenceJson,
@@ -15,6 +15,7 @@ import {
 import { forEachBackend } from '../kit/backends.ts';
 
 await forEachBackend(['memory', 'redis'], (backend) => {
+  const shared = sharedServer(() => startInProcess({ store: backend }));
   const HOST = 'presently.test:8080';
 
   interface BatchRequest {
@@ -98,14 +99,13 @@ await forEachBackend(['memory', 'redis'], (backend) => {
     const users: string[] = [];
 
     before(async () => {
-      s = await startInProcess({ store: backend });
+      s = await shared();
       app = await s.appToken(['Presence.ReadWrite.All']);
       adele = await s.userToken(ADELE);
       users.push(ADELE, ALEX, MEGAN, '5f7c2a10-3b9e-4d1a-8e2f-6a4b9c1d2e30', 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f');
       for (let i = users.length; i < 20; i++) users.push(await createUser(s, TENANT, { userPrincipalName: `batch${i}@contoso.example` }));
       await setStatusOk(s, MEGAN, app, message('Megan is batched'));
     });
-    after(() => s?.close());
 
     it('20 GETs of 20 users: all 200, each body equal to the direct GET, headers as Graph writes them', async () => {
       const requests = users.map((u, i) => get(String(i + 1), i % 2 ? `/users/${u}/presence` : `users/${u}/presence`));
@@ -267,10 +267,9 @@ await forEachBackend(['memory', 'redis'], (backend) => {
     let app: string;
 
     before(async () => {
-      s = await startInProcess({ store: backend });
+      s = await shared();
       app = await s.appToken();
     });
-    after(() => s?.close());
 
     const ok = (id: string): BatchRequest => get(id, `/users/${ADELE}/presence`);
     const cases: Array<[string, unknown, RegExp]> = [

@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { ADELE, ALEX, MEGAN, startInProcess, type TestServer } from '../kit/server.ts';
+import { ADELE, ALEX, MEGAN, sharedServer, startInProcess, type TestServer } from '../kit/server.ts';
 import {
   ODATA_JSON, VERSIONS, addresses, assertBaseHeaders, assertGraphError, assertJsonHeaders, bearer, getPresence,
   message, postJson, readPresence, setStatus, setStatusOk, type PresenceJson,
@@ -13,6 +13,7 @@ import {
 import { forEachBackend } from '../kit/backends.ts';
 
 await forEachBackend(['memory', 'redis'], (backend) => {
+  const shared = sharedServer(() => startInProcess({ store: backend }));
   const HOST = 'presently.test:8080';
   const PRESENCE_KEYS = ['@odata.context', 'id', 'availability', 'activity', 'statusMessage', 'outOfOfficeSettings', 'workLocation', 'sequenceNumber'];
 
@@ -21,10 +22,9 @@ await forEachBackend(['memory', 'redis'], (backend) => {
     let adele: string;
 
     before(async () => {
-      s = await startInProcess({ store: backend });
+      s = await shared();
       adele = await s.userToken(ADELE);
     });
-    after(() => s?.close());
 
     for (const version of VERSIONS) {
       const a = addresses(ADELE);
@@ -104,12 +104,11 @@ await forEachBackend(['memory', 'redis'], (backend) => {
     let adele: string;
 
     before(async () => {
-      s = await startInProcess({ store: backend });
+      s = await shared();
       adele = await s.userToken(ADELE);
       // An expiry with 2 fractional digits and a lower-case Windows zone name: read back normalised / as sent.
       await setStatusOk(s, ADELE, adele, message('In a meeting', { dateTime: '2099-10-18T17:05:33.12', timeZone: 'pacific standard time' }));
     });
-    after(() => s?.close());
 
     it('the owner sees expiryDateTime (dateTime normalised to 7 digits, timeZone exactly as sent) and publishedDateTime', async () => {
       for (const version of VERSIONS) {
@@ -158,10 +157,9 @@ await forEachBackend(['memory', 'redis'], (backend) => {
     let adele: string;
 
     before(async () => {
-      s = await startInProcess({ store: backend });
+      s = await shared();
       adele = await s.userToken(ADELE);
     });
-    after(() => s?.close());
 
     for (const version of VERSIONS) {
       it(`${version}: $select=availability,activity returns only id + those, and the selection in @odata.context`, async () => {
@@ -201,10 +199,9 @@ await forEachBackend(['memory', 'redis'], (backend) => {
     let adele: string;
 
     before(async () => {
-      s = await startInProcess({ store: backend });
+      s = await shared();
       adele = await s.userToken(ADELE);
     });
-    after(() => s?.close());
 
     it('an upper-case GUID in the path answers the lower-case id (and context)', async () => {
       for (const path of [`/v1.0/users/${ADELE.toUpperCase()}/presence`, `/beta/communications/presences/${ADELE.toUpperCase()}`]) {
@@ -255,10 +252,9 @@ await forEachBackend(['memory', 'redis'], (backend) => {
     let adele: string;
 
     before(async () => {
-      s = await startInProcess({ store: backend });
+      s = await shared();
       adele = await s.userToken(ADELE);
     });
-    after(() => s?.close());
 
     it('changes on each write, sorts lexicographically in write order, and is stable across reads', async () => {
       const seqs: string[] = [];
@@ -319,10 +315,9 @@ await forEachBackend(['memory', 'redis'], (backend) => {
     let adele: string;
 
     before(async () => {
-      s = await startInProcess({ store: backend });
+      s = await shared();
       adele = await s.userToken(ADELE);
     });
-    after(() => s?.close());
 
     it('a 200: request-id GUID, client-request-id = request-id when none sent, Date, exact Content-Type, OData-Version', async () => {
       const res = await getPresence(s, '/v1.0/me/presence', adele);

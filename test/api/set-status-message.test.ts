@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADELE, ALEX, MEGAN, startInProcess, type TestServer } from '../kit/server.ts';
+import { ADELE, ALEX, MEGAN, sharedServer, startInProcess, type TestServer } from '../kit/server.ts';
 import {
   VERSIONS, addresses, assertBadProperty, assertGraphError, message, moveClock, postJson, readPresence, setStatus,
   setStatusOk, type PresenceJson,
@@ -13,6 +13,7 @@ import { forEachBackend } from '../kit/backends.ts';
 import { eventually } from '../kit/time.ts';
 
 await forEachBackend(['memory', 'redis'], (backend) => {
+  const shared = sharedServer(() => startInProcess({ store: backend }));
   const START = Date.parse('2026-11-28T08:00:00Z');
   const PINNED = '<pinnednote></pinnednote>';
 
@@ -22,10 +23,9 @@ await forEachBackend(['memory', 'redis'], (backend) => {
     const own = () => readPresence(s, '/v1.0/me/presence', adele);
 
     before(async () => {
-      s = await startInProcess({ store: backend });
+      s = await shared();
       adele = await s.userToken(ADELE);
     });
-    after(() => s?.close());
 
     it('contentType html is 400 naming contentType and saying only text is supported', async () => {
       for (const contentType of ['html', 'HTML']) {
@@ -117,7 +117,7 @@ await forEachBackend(['memory', 'redis'], (backend) => {
     let adele: string;
 
     before(async () => {
-      s = await startInProcess({ store: backend });
+      s = await shared();
       adele = await s.userToken(ADELE);
       await setStatusOk(s, ADELE, adele, message('kept'));
     });
@@ -126,7 +126,6 @@ await forEachBackend(['memory', 'redis'], (backend) => {
       const p = await readPresence(s, '/v1.0/me/presence', adele);
       assert.equal(p.statusMessage?.message.content, 'kept');
       assert.equal(p.statusMessage?.expiryDateTime, undefined);
-      await s?.close();
     });
 
     const exp = (dateTime: unknown, timeZone: unknown) => ({ statusMessage: { message: { content: 'x' }, expiryDateTime: { dateTime, timeZone } } });
@@ -367,9 +366,8 @@ await forEachBackend(['memory', 'redis'], (backend) => {
     let s: TestServer;
 
     before(async () => {
-      s = await startInProcess({ store: backend });
+      s = await shared();
     });
-    after(() => s?.close());
 
     it('the message expires on time by itself, with nobody reading (one change event at the instant)', async () => {
       const adele = await s.userToken(ADELE);

@@ -4,11 +4,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADELE, startInProcess, type TestServer } from '../kit/server.ts';
+import { ADELE, sharedServer, startInProcess, type TestServer } from '../kit/server.ts';
 import { assertBadProperty, assertGraphError, bearer, message, readPresence, setStatusOk } from '../kit/graph.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
 await forEachBackend(['memory', 'redis'], (backend) => {
+  const shared = sharedServer(() => startInProcess({ store: backend }));
   /** A setStatusMessage body of exactly `size` bytes (valid JSON; its content is over the length limit when large). */
   function bodyOfSize(size: number): string {
     const empty = JSON.stringify(message(''));
@@ -22,10 +23,9 @@ await forEachBackend(['memory', 'redis'], (backend) => {
     let adele: string;
 
     before(async () => {
-      s = await startInProcess({ store: backend });
+      s = await shared();
       adele = await s.userToken(ADELE);
     });
-    after(() => s?.close());
 
     it('405 with an Allow header for a wrong method on a known path', async () => {
       const cases: Array<[string, string, string]> = [
@@ -95,7 +95,7 @@ await forEachBackend(['memory', 'redis'], (backend) => {
       s.inject({ method: 'POST', url, headers: { ...bearer(adele), ...headers }, payload });
 
     before(async () => {
-      s = await startInProcess({ store: backend });
+      s = await shared();
       adele = await s.userToken(ADELE);
       await setStatusOk(s, ADELE, adele, message('kept'));
     });
@@ -181,7 +181,6 @@ await forEachBackend(['memory', 'redis'], (backend) => {
       s = await startInProcess({ store: backend, bodyLimit: 1024 });
       adele = await s.userToken(ADELE);
     });
-    after(() => s?.close());
 
     const headers = () => ({ 'content-type': 'application/json', ...bearer(adele) });
     const url = `/v1.0/users/${ADELE}/presence/setStatusMessage`;

@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { DEFAULTS, type Config } from '../../src/config/config.ts';
 import { buildPresently, type Presently } from '../../src/server.ts';
@@ -88,6 +89,19 @@ export async function startInProcess(overrides: Partial<Config> = {}, opts: { ma
       if (!overrides.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One server for the describes of a suite that need no server of their own (each starting one cost a signing key
+ * and a store): started by the first that asks, closed when the enclosing suite ends. Call it in the suite's body;
+ * its tests keep apart by user, tenant or application, or read only.
+ */
+export function sharedServer(start: () => Promise<TestServer>): () => Promise<TestServer> {
+  let server: Promise<TestServer> | null = null;
+  after(async () => {
+    if (server) await (await server).close();
+  });
+  return () => server ??= start();
 }
 
 export interface ServerProcess {
