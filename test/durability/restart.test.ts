@@ -26,7 +26,7 @@ const live = new Set<ServerProcess>();
 const dirs: string[] = [];
 
 async function start(dataDir: string, extra: string[] = []): Promise<ServerProcess> {
-  // The sqlite store, named: these tests read its file, whatever store the run's other suites use (test/on-redis).
+  // The sqlite store, named: these tests read its file, whatever stores the other suites run on.
   const p = await startProcess(['--store', 'sqlite', '--data', dataDir, '--log-level', 'warn', ...extra]);
   live.add(p);
   return p;

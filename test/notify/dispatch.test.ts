@@ -1,5 +1,5 @@
 /**
- * The dispatcher (notifications.md §2) against the sqlite store (Redis under test/on-redis): outbox → one delivery
+ * The dispatcher (notifications.md §2) against the memory and the Redis store: outbox → one delivery
  * per live subscription, the exact item, nothing lost when dispatching fails, nothing doubled when two dispatchers
  * race, big fan-outs chunked.
  */
