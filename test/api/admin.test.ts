@@ -13,7 +13,7 @@ import {
 import { VERSION } from '../../src/server.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
-await forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'redis'], (backend) => {
   const shared = sharedServer(() => startInProcess({ store: backend }));
   const START = Date.parse('2026-11-28T08:00:00Z');
 

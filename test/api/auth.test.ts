@@ -13,7 +13,7 @@ import {
 } from '../kit/graph.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
-await forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'redis'], (backend) => {
   const INVALID = 'InvalidAuthenticationToken';
 
   describe('401: missing and bad tokens', () => {

@@ -14,7 +14,7 @@ import {
 } from '../kit/graph.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
-await forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'redis'], (backend) => {
   const shared = sharedServer(() => startInProcess({ store: backend }));
   const HOST = 'presently.test:8080';
 

@@ -11,7 +11,7 @@ import {
 } from '../kit/graph.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
-await forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'redis'], (backend) => {
   interface ListJson {
     '@odata.context': string;
     value: PresenceJson[];

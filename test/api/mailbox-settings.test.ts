@@ -13,7 +13,7 @@ import {
 } from '../kit/graph.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
-await forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'redis'], (backend) => {
   const HOST = 'presently.test:8080';
   const READ = ['MailboxSettings.Read'];
   const READWRITE = ['MailboxSettings.ReadWrite'];

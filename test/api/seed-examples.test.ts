@@ -61,7 +61,7 @@ const WRITE_ADDRESSES = [
   { name: '/me/presence', path: '/me/presence/setStatusMessage' },
 ] as const;
 
-await forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'redis'], (backend) => {
   describe('seed page examples (presence-setStatusMessage.txt)', () => {
     let s: TestServer;
     let adele: string;

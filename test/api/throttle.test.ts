@@ -15,7 +15,7 @@ import { ADELE, ALEX, TENANT, startInProcess, type TestServer } from '../kit/ser
 import { assertGraphError, bearer, message, mintToken, postJson } from '../kit/graph.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
-await forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'redis'], (backend) => {
   const START = Date.parse('2026-11-28T07:00:00Z');
   const LIMITS = { throttle: 'graph', throttleReadLimit: 3, throttleLimit: 5, throttleWindow: 30, clock: 'manual' } as const;
   const OTHER_TENANT = '0b7a8d1e-5c2f-4e3a-9d6b-1f2e3d4c5b6a';

@@ -8,7 +8,7 @@ import { ADELE, sharedServer, startInProcess, type TestServer } from '../kit/ser
 import { assertBadProperty, assertGraphError, bearer, message, readPresence, setStatusOk } from '../kit/graph.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
-await forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'redis'], (backend) => {
   const shared = sharedServer(() => startInProcess({ store: backend }));
   /** A setStatusMessage body of exactly `size` bytes (valid JSON; its content is over the length limit when large). */
   function bodyOfSize(size: number): string {

@@ -13,7 +13,7 @@ import {
 } from '../kit/graph.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
-await forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'redis'], (backend) => {
   const NOBODY = '0d1c5b4e-2f7a-4c3b-9e8d-7a6b5c4d3e2f';
 
   interface CloudCase {

@@ -17,12 +17,12 @@ import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix, redisUnreachable } f
 
 export type Backend = 'memory' | 'sqlite' | 'redis';
 
-let probe: Promise<string | null> | null = null;
-
-/** Why Redis cannot be used by this test process (probed once), or null when it answers. */
-export function whyNoRedis(): Promise<string | null> {
-  return probe ??= redisUnreachable();
-}
+/**
+ * Why Redis cannot be used by this test process, or null: probed once, when the kit is loaded, so that suites are
+ * registered synchronously (a describe registered after an await may land in another file's suite when several test
+ * files share a process, test/kit/suites.ts).
+ */
+export const whyNoRedis: string | null = await redisUnreachable();
 
 /** True when the run must not skip what needs Redis. */
 const strict = () => process.env.CI === 'true';
@@ -31,8 +31,8 @@ const strict = () => process.env.CI === 'true';
  * `suite` for a describe that needs Redis: registered as given when Redis answers; else skipped with the reason
  * (visible in the summary's `skipped` count), or, with CI=true, replaced by a failing test saying why.
  */
-export async function needsRedis(name: string, options: { timeout?: number }, suite: () => void | Promise<void>): Promise<void> {
-  const why = await whyNoRedis();
+export function needsRedis(name: string, options: { timeout?: number }, suite: () => void | Promise<void>): void {
+  const why = whyNoRedis;
   if (why === null) {
     describe(name, options, suite);
     return;
@@ -48,9 +48,9 @@ export async function needsRedis(name: string, options: { timeout?: number }, su
 }
 
 /** Registers `suite(backend)` once per backend, each in a describe named "on <backend>". */
-export async function forEachBackend(backends: readonly Backend[], suite: (backend: Backend) => void | Promise<void>): Promise<void> {
+export function forEachBackend(backends: readonly Backend[], suite: (backend: Backend) => void | Promise<void>): void {
   for (const backend of backends) {
-    if (backend === 'redis') await needsRedis(`on ${backend}`, {}, () => suite(backend));
+    if (backend === 'redis') needsRedis(`on ${backend}`, {}, () => suite(backend));
     else describe(`on ${backend}`, () => suite(backend));
   }
 }

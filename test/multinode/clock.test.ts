@@ -98,7 +98,7 @@ function subscription(users: string[], url: string): Subscription {
   };
 }
 
-await needsRedis('multi-node: the shared manual clock', {}, () => {
+needsRedis('multi-node: the shared manual clock', {}, () => {
   it('is one clock: the nodes start at the time the first node stored, and a move on either is seen by the other', async (t) => {
     const [a, b] = await twoNodes(t);
     assert.equal(a.presently.clock.now(), START);
@@ -224,7 +224,7 @@ await needsRedis('multi-node: the shared manual clock', {}, () => {
   });
 });
 
-await needsRedis('multi-node: the Redis store\'s shared clock backend', {}, () => {
+needsRedis('multi-node: the Redis store\'s shared clock backend', {}, () => {
   async function stores(t: TestContext, n: number): Promise<RedisStore[]> {
     const prefix = prefixFor(t);
     const opened = await Promise.all(Array.from({ length: n }, () => openRedisStore({ url: TEST_REDIS_URL, prefix })));
@@ -264,7 +264,7 @@ await needsRedis('multi-node: the Redis store\'s shared clock backend', {}, () =
   });
 });
 
-await needsRedis('multi-node: shared slow-endpoint accounting', {}, () => {
+needsRedis('multi-node: shared slow-endpoint accounting', {}, () => {
   it('a throttled endpoint, slow by POSTs of one node, gets one POST from all nodes together', async (t) => {
     const prefix = prefixFor(t);
     const [x, y] = await Promise.all([0, 1].map(() => openRedisStore({ url: TEST_REDIS_URL, prefix }))) as [RedisStore, RedisStore];

@@ -49,7 +49,7 @@ async function receiver(t: TestContext) {
   return { url: rx.url, get items() { return rx.items(); } };
 }
 
-await needsRedis('multi-node races: the dispatchers', {}, () => {
+needsRedis('multi-node races: the dispatchers', {}, () => {
   it('three dispatchers draining one outbox fan each change event out once', async (t) => {
     const nodes = await threeNodes(t);
     const store = nodes[0]!.presently.store;
@@ -75,7 +75,7 @@ await needsRedis('multi-node races: the dispatchers', {}, () => {
   });
 });
 
-await needsRedis('multi-node races: the lifecycle loops', {}, () => {
+needsRedis('multi-node races: the lifecycle loops', {}, () => {
   it('three lifecycle loops seeing one subscription in its warning window queue one reauthorizationRequired', async (t) => {
     const nodes = await threeNodes(t);
     const life = await receiver(t);

@@ -229,7 +229,7 @@ function loneShardUser(others: string[]): string {
 
 // ---- the tests ----
 
-await needsRedis('three nodes on one Redis: reads, writes and notifications', { timeout: 120_000 }, () => {
+needsRedis('three nodes on one Redis: reads, writes and notifications', { timeout: 120_000 }, () => {
   let cluster: Nodes;
   const cleanups: (() => Promise<void>)[] = [];
   before(async () => {
@@ -390,7 +390,7 @@ await needsRedis('three nodes on one Redis: reads, writes and notifications', { 
   });
 });
 
-await needsRedis('three nodes on one Redis: the shared manual clock', { timeout: 60_000 }, () => {
+needsRedis('three nodes on one Redis: the shared manual clock', { timeout: 60_000 }, () => {
   it('a timed transition makes one sequenceNumber bump and one notification; a reauthorizationRequired goes out once', async (t) => {
     const cluster = await threeNodes(['--clock', 'manual']);
     t.after(() => cluster.close());
@@ -443,7 +443,7 @@ await needsRedis('three nodes on one Redis: the shared manual clock', { timeout:
   });
 });
 
-await needsRedis('three nodes on one Redis: kill -9 of a node under write load', { timeout: 90_000 }, () => {
+needsRedis('three nodes on one Redis: kill -9 of a node under write load', { timeout: 90_000 }, () => {
   interface Write {
     user: string;
     content: string;

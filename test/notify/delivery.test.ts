@@ -24,7 +24,7 @@ const START = Date.parse('2026-11-28T08:00:00Z');
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
-await forEachBackend(['sqlite', 'redis'], (backend) => {
+forEachBackend(['sqlite', 'redis'], (backend) => {
   const cleanups: (() => Promise<void>)[] = [];
   after(async () => {
     for (const c of cleanups.reverse()) await c().catch(() => {});

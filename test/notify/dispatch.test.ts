@@ -15,7 +15,7 @@ import type { ChangeEvent, Subscription } from '../../src/domain/subscription.ts
 import type { Store } from '../../src/store/types.ts';
 import { forEachBackend, openTestStore } from '../kit/backends.ts';
 
-await forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'redis'], (backend) => {
   const T0 = Date.parse('2026-11-28T08:00:00Z');
   const TENANT = 'b8a3bd5c-3c8f-4e2a-9b1d-7f2e6c4a5d10';
   const ADELE = 'fa8bf3dc-eca7-46b7-bad1-db199b62afc3';

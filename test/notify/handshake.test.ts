@@ -15,7 +15,7 @@ import {
 } from '../../src/subscriptions/handshake.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
-await forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'redis'], (backend) => {
   const T0 = Date.parse('2026-11-28T08:00:00Z');
   const TIMEOUT_MS = 500;
 

@@ -14,7 +14,7 @@ import { forEachBackend } from '../kit/backends.ts';
 import { startReceiver, type Receiver } from '../kit/receiver.ts';
 import { sleep } from '../kit/time.ts';
 
-await forEachBackend(['sqlite', 'redis'], (backend) => {
+forEachBackend(['sqlite', 'redis'], (backend) => {
   const START = Date.parse('2026-11-28T08:00:00Z');
   const MIN = 60_000;
   const OTHER_APP = '0f6d6a1e-2a4b-4c3d-9e8f-1a2b3c4d5e6f';

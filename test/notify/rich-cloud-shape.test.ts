@@ -11,7 +11,7 @@ import { ADELE, ALEX, startInProcess, type TestServer } from '../kit/server.ts';
 import { forEachBackend } from '../kit/backends.ts';
 import { startReceiver, type Receiver } from '../kit/receiver.ts';
 
-await forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'redis'], (backend) => {
   let server: TestServer;
   let receiver: Receiver;
 

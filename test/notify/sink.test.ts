@@ -10,7 +10,7 @@ import { SinkStore, type SinkRecord } from '../../src/admin/sink.ts';
 import { forEachBackend } from '../kit/backends.ts';
 import { eventually } from '../kit/time.ts';
 
-await forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'redis'], (backend) => {
   const T0 = Date.parse('2026-11-28T08:00:00Z');
 
   describe('sink over the network', () => {

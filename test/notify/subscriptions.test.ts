@@ -16,7 +16,7 @@ import {
 import { VALIDATION_FAILED } from '../../src/subscriptions/handshake.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
-await forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'redis'], (backend) => {
   const T0 = Date.parse('2026-11-28T08:00:00Z');
   const MIN = 60_000;
   const HOST = 'presently.test:8080';

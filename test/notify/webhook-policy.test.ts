@@ -7,7 +7,7 @@ import { after, before, it } from 'node:test';
 import { ADELE, ALEX, startInProcess, type TestServer } from '../kit/server.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
-await forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'redis'], (backend) => {
   let strict: TestServer;
   let allowing: TestServer;
 

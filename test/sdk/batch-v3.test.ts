@@ -16,7 +16,7 @@ import type { BatchCall, BatchItemSeen, BatchResult, GetCall, SdkAuth, SdkOutcom
 import { WorkerHost, certificatePath } from '../kit/sdkWorker.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
-await forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'redis'], (backend) => {
   const WORKER = new URL('./batch-v3.worker.ts', import.meta.url).pathname;
   const ODATA_JSON = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 

@@ -15,7 +15,7 @@ import type { SdkAuth, SdkCall, SdkError, SdkOutcome } from './graph-client-v3.w
 import { WorkerHost, certificatePath } from '../kit/sdkWorker.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
-await forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'redis'], (backend) => {
   const WORKER = new URL('./graph-client-v3.worker.ts', import.meta.url).pathname;
 
   const AS_ADELE: SdkAuth = { userId: ADELE };

@@ -16,7 +16,7 @@ import { forEachBackend } from '../kit/backends.ts';
 import { startReceiver, tokenOf } from '../kit/receiver.ts';
 import { eventually, sleep } from '../kit/time.ts';
 
-await forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'redis'], (backend) => {
   const WORKER = new URL('./subscriptions-v3.worker.ts', import.meta.url).pathname;
   const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
   const MIN = 60_000;
