@@ -20,7 +20,8 @@ export const SUITES = {
   api: ['api/'],
   notify: ['notify/'],
   sdk: ['sdk/'],
-  pure: ['domain/', 'auth/', 'architecture/', 'property/'],
+  property: ['property/'],
+  pure: ['domain/', 'auth/', 'architecture/'],
   walkthroughs: ['sessions/', 'clouds/', 'examples/'],
   rest: [],
 } as const satisfies Record<string, readonly string[]>;
