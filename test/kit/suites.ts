@@ -48,6 +48,11 @@ export function suiteOf(file: string): SuiteName {
   return names.find((n) => claims(n, true)) ?? names.find((n) => claims(n, false)) ?? 'rest';
 }
 
+/** The test files suite `name` runs (`folder/file.test.ts`, relative to test/), sorted. */
+export function filesOf(name: SuiteName): string[] {
+  return allFiles().filter((f) => suiteOf(f) === name);
+}
+
 /** Registers the files of suite `name`, each in a describe named by its path. */
 export async function runSuite(name: SuiteName): Promise<void> {
   if (name === 'rest') {
@@ -59,7 +64,7 @@ export async function runSuite(name: SuiteName): Promise<void> {
       }
     });
   }
-  for (const file of allFiles().filter((f) => suiteOf(f) === name)) {
+  for (const file of filesOf(name)) {
     // One file at a time: the next is imported once this one has registered its tests. Imported together, a file
     // whose module waits on a shared import (the Redis probe) would register its describes under another file's.
     await new Promise<void>((registered) => {
