@@ -144,6 +144,12 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
       case 'deliveryLeaseMs': config.deliveryLeaseMs = duration(value, flag, 1000, 3_600_000); break;
     }
   }
+  checkTogether(config);
+  return config;
+}
+
+/** The rules between flags: each value may be valid on its own and still not go with another. */
+function checkTogether(config: Config): void {
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     throw new UsageError(`--headers-timeout (${config.headersTimeoutMs}) must not be longer than --request-timeout (${config.requestTimeoutMs}).`);
   }
@@ -152,5 +158,4 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
     // A lease that lapses while its POST is still in flight would let a second node send the same notification.
     throw new UsageError(`--delivery-lease (${config.deliveryLeaseMs} ms) must be longer than --webhook-timeout (${config.webhookTimeoutMs} ms).`);
   }
-  return config;
 }
