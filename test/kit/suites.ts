@@ -1,9 +1,11 @@
 /**
  * How `npm test` spreads the test files over processes. Each file of test/suites/ is one process of the runner
- * (two at a time) and runs the test files given to it here, one after another, each inside a describe named by its
- * path. One process per test file cost about 0.6 s of CPU each (tsx, then Fastify and the rest loaded again): on
- * two cores, a third of the run. Files that wait on real time or start many processes stay alone, so that the two
- * runner slots fill up evenly.
+ * (three at a time) and runs the test files given to it here, one after another, each inside a
+ * describe named by its path. One process per test file cost about 0.6 s of CPU each (tsx, then Fastify and the rest
+ * loaded again): on two cores, a third of the run. Files that wait on real time or start many processes stay alone,
+ * so that the runner slots fill up evenly. Three slots on two cores: with two, much of the run waited on sockets,
+ * child processes and webhook timeouts (about 115 % CPU, 142 s); with four, the suites that start processes slowed
+ * each other down more than the overlap gained.
  *
  * A file belongs to the first suite with a pattern that names it (`folder/file.test.ts`) or its folder (`folder/`);
  * `rest` takes every file no other suite claims, so a new test file or folder is run without being listed here.
@@ -17,6 +19,8 @@ export const SUITES = {
   'three-nodes': ['multinode/three-nodes.test.ts'],
   restart: ['durability/restart.test.ts'],
   delivery: ['notify/delivery.test.ts'],
+  'dead-receivers': ['notify/dead-receivers.test.ts'],
+  hardening: ['hardening/'],
   api: ['api/'],
   notify: ['notify/'],
   sdk: ['sdk/'],
