@@ -10,8 +10,8 @@
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { startReceiver } from '../test/helpers/receiver.ts';
-import { ADELE, TENANT, startInProcess, tempDir } from '../test/helpers/server.ts';
+import { startReceiver } from '../test/kit/receiver.ts';
+import { ADELE, TENANT, startInProcess, tempDir } from '../test/kit/server.ts';
 
 const { values } = parseArgs({
   options: { store: { type: 'string', default: 'sqlite' }, count: { type: 'string', default: '800' }, users: { type: 'string', default: '650' } },

@@ -215,7 +215,7 @@ function buildWebhooks(config: Config, opts: BuildOptions): Webhooks {
  * Notification delivery (notifications.md §2): committed changes → dispatcher → deliveries → deliverer → POSTs; the
  * lifecycle loop expires subscriptions and sends reauthorizationRequired; the due loop makes timed transitions.
  */
-function buildPipeline({ store, clock, cloud, issuer, app, events, webhooks }: Core, presence: PresenceService): Pipeline {
+function buildPipeline({ config, store, clock, cloud, issuer, app, events, webhooks }: Core, presence: PresenceService): Pipeline {
   const failed = (what: string) => (err: unknown) => app.log.error({ err }, `${what} failed`);
   const solo = store.facts.soleWriter;
   const scheduler = new Scheduler(store, presence, clock, {
@@ -225,7 +225,7 @@ function buildPipeline({ store, clock, cloud, issuer, app, events, webhooks }: C
   const log = new DeliveryLog();
   const deliverer = new Deliverer(store, clock, {
     log, issuer, limitedShape: cloud.limitedShape, post: webhooks.client.postJson, queue: solo ? 'local' : 'shared', reclaimLeasesAtStart: solo,
-    onError: failed('notification deliverer'),
+    leaseMs: config.deliveryLeaseMs, timeoutMs: config.webhookTimeoutMs, onError: failed('notification deliverer'),
   });
   const dispatcher = new Dispatcher(store, clock, { events, dispatch: solo ? 'local' : 'shared', onError: failed('notification dispatcher') });
   const lifecycle = new Lifecycle(store, clock, { events, onError: failed('subscription lifecycle') });

@@ -47,6 +47,8 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { key: 'maxConnections', flag: '--max-connections', arg: '<n>', help: 'open connections at most; more are closed at once' },
   { key: 'maxSubscriptionsPerApp', flag: '--max-subscriptions-per-app', arg: '<n>', help: 'most subscriptions one application may have in one tenant (default 1000)' },
   { key: 'maxSubscriptionsPerTenant', flag: '--max-subscriptions-per-tenant', arg: '<n>', help: 'most subscriptions one tenant may have, all applications together (default 10000)' },
+  { key: 'webhookTimeoutMs', flag: '--webhook-timeout', arg: '<time>', help: 'how long a webhook endpoint has to answer a notification POST: 3000 (ms) or 3s (default 3s)' },
+  { key: 'deliveryLeaseMs', flag: '--delivery-lease', arg: '<time>', help: 'how long a node holds a claimed delivery before another node may send it: 30000 (ms) or 30s (default 30s); longer than --webhook-timeout' },
 ];
 
 /** `--public-url` → `PRESENTLY_PUBLIC_URL`. */
@@ -62,6 +64,16 @@ function oneOf<T extends string>(value: string, allowed: readonly T[], flag: str
 function integer(value: string, flag: string, min: number, max: number): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < min || n > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}; got '${value}'.`);
+  return n;
+}
+
+/** `3000` (milliseconds) or `3s` (seconds, may have a fraction: `1.5s`) → milliseconds, from `min` to `max`. */
+function duration(value: string, flag: string, min: number, max: number): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(value.trim());
+  const n = m ? Math.round(Number(m[1]) * (m[2] === 's' ? 1000 : 1)) : NaN;
+  if (!m || (m[2] !== 's' && m[1]!.includes('.')) || n < min || n > max) {
+    throw new UsageError(`${flag} takes milliseconds (3000) or seconds (3s), from ${min} ms to ${max / 1000} s; got '${value}'.`);
+  }
   return n;
 }
 
@@ -128,11 +140,22 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
       case 'maxConnections': config.maxConnections = integer(value, flag, 1, 1_000_000); break;
       case 'maxSubscriptionsPerApp': config.maxSubscriptionsPerApp = integer(value, flag, 1, 1_000_000); break;
       case 'maxSubscriptionsPerTenant': config.maxSubscriptionsPerTenant = integer(value, flag, 1, 10_000_000); break;
+      case 'webhookTimeoutMs': config.webhookTimeoutMs = duration(value, flag, 100, 60_000); break;
+      case 'deliveryLeaseMs': config.deliveryLeaseMs = duration(value, flag, 1000, 3_600_000); break;
     }
   }
+  checkTogether(config);
+  return config;
+}
+
+/** The rules between flags: each value may be valid on its own and still not go with another. */
+function checkTogether(config: Config): void {
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     throw new UsageError(`--headers-timeout (${config.headersTimeoutMs}) must not be longer than --request-timeout (${config.requestTimeoutMs}).`);
   }
   if ((config.certFile === null) !== (config.keyFile === null)) throw new UsageError('--cert and --key go together: give both files.');
-  return config;
+  if (config.deliveryLeaseMs <= config.webhookTimeoutMs) {
+    // A lease that lapses while its POST is still in flight would let a second node send the same notification.
+    throw new UsageError(`--delivery-lease (${config.deliveryLeaseMs} ms) must be longer than --webhook-timeout (${config.webhookTimeoutMs} ms).`);
+  }
 }

@@ -63,6 +63,13 @@ export interface Config {
   maxSubscriptionsPerApp: number;
   /** Most subscriptions one tenant may have, all applications together [P: d-subscription-caps]. */
   maxSubscriptionsPerTenant: number;
+  /**
+   * How long a node that claimed a notification delivery holds it, milliseconds: if the node dies while sending,
+   * another node sends it once the lease lapses. Longer than the webhook timeout, so a POST in flight keeps its lease.
+   */
+  deliveryLeaseMs: number;
+  /** How long a webhook endpoint has to answer a notification POST, milliseconds; slower counts as failed. */
+  webhookTimeoutMs: number;
 }
 
 export const DEFAULTS: Config = {
@@ -99,4 +106,6 @@ export const DEFAULTS: Config = {
   maxConnections: 10_000,
   maxSubscriptionsPerApp: 1_000,
   maxSubscriptionsPerTenant: 10_000,
+  deliveryLeaseMs: 30_000,
+  webhookTimeoutMs: 3000,
 };

@@ -5,151 +5,172 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { ADELE, ALEX, MEGAN, startInProcess, type TestServer } from '../helpers/server.ts';
+import { ADELE, ALEX, MEGAN, startInProcess, type TestServer } from '../kit/server.ts';
 import {
   VERSIONS, assertBadProperty, assertGraphError, assertJsonHeaders, message, postJson, setStatusOk, type PresenceJson,
-} from './helpers.ts';
+} from '../kit/graph.ts';
+import { forEachBackend } from '../kit/backends.ts';
 
-interface ListJson {
-  '@odata.context': string;
-  value: PresenceJson[];
-}
-
-const HOST = 'presently.test:8080';
-
-describe('getPresencesByUserId', () => {
-  let s: TestServer;
-  let adele: string;
-  let app: string;
-
-  const call = (body: unknown, token = adele, version: (typeof VERSIONS)[number] = 'v1.0', path = 'getPresencesByUserId') =>
-    postJson(s, `/${version}/communications/${path}`, token, body, { host: HOST });
-  const ok = async (body: unknown, token = adele, version: (typeof VERSIONS)[number] = 'v1.0'): Promise<ListJson> => {
-    const res = await call(body, token, version);
-    assert.equal(res.statusCode, 200, res.body);
-    assertJsonHeaders(res);
-    return res.json() as ListJson;
-  };
-
-  before(async () => {
-    s = await startInProcess();
-    adele = await s.userToken(ADELE);
-    app = await s.appToken(['Presence.Read.All']);
-    await setStatusOk(s, ADELE, adele, message('Adele says hi', { dateTime: '2099-01-01T09:00:00', timeZone: 'W. Europe Standard Time' }));
-    await setStatusOk(s, ALEX, await s.userToken(ALEX), message('Alex says hi', { dateTime: '2099-01-01T09:00:00', timeZone: 'UTC' }));
-  });
-  after(() => s?.close());
-
-  for (const version of VERSIONS) {
-    it(`${version}: @odata.context is $metadata#Collection(microsoft.graph.presence)`, async () => {
-      const list = await ok({ ids: [ADELE] }, adele, version);
-      assert.deepEqual(Object.keys(list), ['@odata.context', 'value']);
-      assert.equal(list['@odata.context'], `http://${HOST}/${version}/$metadata#Collection(microsoft.graph.presence)`);
-    });
+forEachBackend(['memory', 'redis'], (backend) => {
+  interface ListJson {
+    '@odata.context': string;
+    value: PresenceJson[];
   }
 
-  it('the path matches case-insensitively', async () => {
-    const res = await call({ ids: [ADELE] }, adele, 'beta', 'GETPRESENCESBYUSERID');
-    assert.equal(res.statusCode, 200, res.body);
-  });
+  const HOST = 'presently.test:8080';
 
-  it('keeps request order and answers each id once (duplicates in any case answered once)', async () => {
-    const list = await ok({ ids: [MEGAN, ALEX, ADELE, ALEX, ADELE.toUpperCase(), MEGAN] });
-    assert.deepEqual(list.value.map((p) => p.id), [MEGAN, ALEX, ADELE]);
-    for (const p of list.value) {
-      assert.deepEqual(Object.keys(p), ['id', 'availability', 'activity', 'statusMessage', 'outOfOfficeSettings', 'workLocation', 'sequenceNumber']);
-    }
-  });
+  describe('getPresencesByUserId', () => {
+    let s: TestServer;
+    let adele: string;
+    let app: string;
 
-  it('items are the same as a single GET would show (apart from @odata.context)', async () => {
-    const list = await ok({ ids: [ALEX] });
-    const single = (await s.inject({ method: 'GET', url: `/v1.0/users/${ALEX}/presence`, headers: { authorization: `Bearer ${adele}` } })).json() as PresenceJson;
-    const { '@odata.context': _c, ...rest } = single;
-    assert.deepEqual(list.value[0], rest);
-  });
+    const call = (body: unknown, token = adele, version: (typeof VERSIONS)[number] = 'v1.0', path = 'getPresencesByUserId') =>
+      postJson(s, `/${version}/communications/${path}`, token, body, { host: HOST });
+    const ok = async (body: unknown, token = adele, version: (typeof VERSIONS)[number] = 'v1.0'): Promise<ListJson> => {
+      const res = await call(body, token, version);
+      assert.equal(res.statusCode, 200, res.body);
+      assertJsonHeaders(res);
+      return res.json() as ListJson;
+    };
 
-  it('privacy rule per item: the caller\'s own item has expiry and publishedDateTime, the others only message', async () => {
-    const list = await ok({ ids: [ALEX, ADELE] });
-    const [alex, own] = list.value;
-    assert.deepEqual(alex?.statusMessage, { message: { content: 'Alex says hi', contentType: 'text' } });
-    assert.deepEqual(own?.statusMessage?.message, { content: 'Adele says hi', contentType: 'text' });
-    assert.deepEqual(own?.statusMessage?.expiryDateTime, { dateTime: '2099-01-01T09:00:00.0000000', timeZone: 'W. Europe Standard Time' });
-    assert.match(own?.statusMessage?.publishedDateTime ?? '', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z$/);
-  });
-
-  it('an application token (Presence.Read.All or Presence.ReadWrite.All) is allowed and sees only messages', async () => {
-    for (const token of [app, await s.appToken(['Presence.ReadWrite.All'])]) {
-      const list = await ok({ ids: [ADELE, ALEX] }, token);
-      for (const p of list.value) assert.deepEqual(Object.keys(p.statusMessage ?? {}), ['message']);
-    }
-  });
-
-  it('an id with no user comes back as PresenceUnknown/PresenceUnknown, in its place', async () => {
-    const nobody = randomUUID();
-    const list = await ok({ ids: [ADELE, nobody.toUpperCase(), ALEX] });
-    assert.deepEqual(list.value.map((p) => p.id), [ADELE, nobody, ALEX]);
-    const unknown = list.value[1]!;
-    assert.equal(unknown.availability, 'PresenceUnknown');
-    assert.equal(unknown.activity, 'PresenceUnknown');
-    assert.equal(unknown.statusMessage, null);
-    assert.deepEqual(unknown.outOfOfficeSettings, { message: null, isOutOfOffice: false });
-  });
-
-  it('1 and 650 ids are accepted; 651 is 400', async () => {
-    assert.equal((await ok({ ids: [ADELE] })).value.length, 1);
-    const many = [ADELE, ALEX, MEGAN, ...Array.from({ length: 647 }, () => randomUUID())];
-    const list = await ok({ ids: many });
-    assert.equal(list.value.length, 650);
-    assert.deepEqual(list.value.map((p) => p.id), many);
-    assert.equal(list.value[0]?.statusMessage?.message.content, 'Adele says hi');
-    const body = assertBadProperty(await call({ ids: [...many, randomUUID()] }), 'ids');
-    assert.match(body.error.message, /650/);
-  });
-
-  it('650 ids with duplicates beyond 650 entries is still 400 (the list, not the distinct ids, is limited)', async () => {
-    assertBadProperty(await call({ ids: Array.from({ length: 651 }, () => ADELE) }), 'ids');
-  });
-
-  it('an empty list, a missing or non-array ids is 400 naming ids', async () => {
-    for (const body of [{ ids: [] }, {}, { ids: null }, { ids: ADELE }, { ids: { 0: ADELE } }]) {
-      assertBadProperty(await call(body), 'ids');
-    }
-  });
-
-  it('a non-GUID is 400 naming ids[i]', async () => {
-    const cases: Array<[unknown[], string]> = [
-      [['nope'], 'ids[0]'],
-      [[ADELE, ALEX, 'AdeleV@contoso.example'], 'ids[2]'],
-      [[ADELE, 42], 'ids[1]'],
-      [[ADELE, null], 'ids[1]'],
-      [[ADELE, ALEX, MEGAN, [ADELE]], 'ids[3]'],
-      [[`{${ADELE}}`], 'ids[0]'],
-    ];
-    for (const [ids, property] of cases) assertBadProperty(await call({ ids }), property);
-  });
-
-  it('an unknown property is 400 naming it', async () => {
-    assertBadProperty(await call({ ids: [ADELE], select: ['availability'] }), 'select');
-  });
-
-  it('delegated without Presence.Read.All is 403, even for one\'s own id', async () => {
-    for (const scopes of [['Presence.Read'], ['Presence.ReadWrite'], ['Presence.Read', 'Presence.ReadWrite'], []]) {
-      const token = await s.userToken(ADELE, scopes);
-      assertGraphError(await call({ ids: [ADELE] }, token), 403, 'Forbidden', /Presence\.Read\.All/);
-    }
-  });
-
-  it('an application without a presence read role is 403', async () => {
-    for (const roles of [[], ['User.Read.All']]) {
-      assertGraphError(await call({ ids: [ADELE] }, await s.appToken(roles)), 403, 'Forbidden');
-    }
-  });
-
-  it('no token is 401', async () => {
-    const res = await s.inject({
-      method: 'POST', url: '/v1.0/communications/getPresencesByUserId', headers: { 'content-type': 'application/json' },
-      payload: JSON.stringify({ ids: [ADELE] }),
+    before(async () => {
+      s = await startInProcess({ store: backend });
+      adele = await s.userToken(ADELE);
+      app = await s.appToken(['Presence.Read.All']);
+      await setStatusOk(s, ADELE, adele, message('Adele says hi', { dateTime: '2099-01-01T09:00:00', timeZone: 'W. Europe Standard Time' }));
+      await setStatusOk(s, ALEX, await s.userToken(ALEX), message('Alex says hi', { dateTime: '2099-01-01T09:00:00', timeZone: 'UTC' }));
     });
-    assertGraphError(res, 401, 'InvalidAuthenticationToken', 'Access token is empty.');
+    after(() => s?.close());
+
+    for (const version of VERSIONS) {
+      it(`${version}: @odata.context is $metadata#Collection(microsoft.graph.presence)`, async () => {
+        const list = await ok({ ids: [ADELE] }, adele, version);
+        assert.deepEqual(Object.keys(list), ['@odata.context', 'value']);
+        assert.equal(list['@odata.context'], `http://${HOST}/${version}/$metadata#Collection(microsoft.graph.presence)`);
+      });
+    }
+
+    it('the path matches case-insensitively', async () => {
+      const res = await call({ ids: [ADELE] }, adele, 'beta', 'GETPRESENCESBYUSERID');
+      assert.equal(res.statusCode, 200, res.body);
+    });
+
+    it('keeps request order and answers each id once (duplicates in any case answered once)', async () => {
+      const list = await ok({ ids: [MEGAN, ALEX, ADELE, ALEX, ADELE.toUpperCase(), MEGAN] });
+      assert.deepEqual(list.value.map((p) => p.id), [MEGAN, ALEX, ADELE]);
+      for (const p of list.value) {
+        assert.deepEqual(Object.keys(p), ['id', 'availability', 'activity', 'statusMessage', 'outOfOfficeSettings', 'workLocation', 'sequenceNumber']);
+      }
+    });
+
+    it('items are the same as a single GET would show (apart from @odata.context)', async () => {
+      const list = await ok({ ids: [ALEX] });
+      const single = (await s.inject({ method: 'GET', url: `/v1.0/users/${ALEX}/presence`, headers: { authorization: `Bearer ${adele}` } })).json() as PresenceJson;
+      const { '@odata.context': _c, ...rest } = single;
+      assert.deepEqual(list.value[0], rest);
+    });
+
+    it('privacy rule per item: the caller\'s own item has expiry and publishedDateTime, the others only message', async () => {
+      const list = await ok({ ids: [ALEX, ADELE] });
+      const [alex, own] = list.value;
+      assert.deepEqual(alex?.statusMessage, { message: { content: 'Alex says hi', contentType: 'text' } });
+      assert.deepEqual(own?.statusMessage?.message, { content: 'Adele says hi', contentType: 'text' });
+      assert.deepEqual(own?.statusMessage?.expiryDateTime, { dateTime: '2099-01-01T09:00:00.0000000', timeZone: 'W. Europe Standard Time' });
+      assert.match(own?.statusMessage?.publishedDateTime ?? '', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z$/);
+    });
+
+    it('an application token (Presence.Read.All or Presence.ReadWrite.All) is allowed and sees only messages', async () => {
+      for (const token of [app, await s.appToken(['Presence.ReadWrite.All'])]) {
+        const list = await ok({ ids: [ADELE, ALEX] }, token);
+        for (const p of list.value) assert.deepEqual(Object.keys(p.statusMessage ?? {}), ['message']);
+      }
+    });
+
+    it('an id with no user comes back as PresenceUnknown/PresenceUnknown, in its place', async () => {
+      const nobody = randomUUID();
+      const list = await ok({ ids: [ADELE, nobody.toUpperCase(), ALEX] });
+      assert.deepEqual(list.value.map((p) => p.id), [ADELE, nobody, ALEX]);
+      const unknown = list.value[1]!;
+      assert.equal(unknown.availability, 'PresenceUnknown');
+      assert.equal(unknown.activity, 'PresenceUnknown');
+      assert.equal(unknown.statusMessage, null);
+      assert.deepEqual(unknown.outOfOfficeSettings, { message: null, isOutOfOffice: false });
+    });
+
+    it('1 and 650 ids are accepted; 651 is 400', async () => {
+      assert.equal((await ok({ ids: [ADELE] })).value.length, 1);
+      const many = [ADELE, ALEX, MEGAN, ...Array.from({ length: 647 }, () => randomUUID())];
+      const list = await ok({ ids: many });
+      assert.equal(list.value.length, 650);
+      assert.deepEqual(list.value.map((p) => p.id), many);
+      assert.equal(list.value[0]?.statusMessage?.message.content, 'Adele says hi');
+      const body = assertBadProperty(await call({ ids: [...many, randomUUID()] }), 'ids');
+      assert.match(body.error.message, /650/);
+    });
+
+    it('650 ids with duplicates beyond 650 entries is still 400 (the list, not the distinct ids, is limited)', async () => {
+      assertBadProperty(await call({ ids: Array.from({ length: 651 }, () => ADELE) }), 'ids');
+    });
+
+    it('an empty list, a missing or non-array ids is 400 naming ids', async () => {
+      for (const body of [{ ids: [] }, {}, { ids: null }, { ids: ADELE }, { ids: { 0: ADELE } }]) {
+        assertBadProperty(await call(body), 'ids');
+      }
+    });
+
+    it('a non-GUID is 400 naming ids[i]', async () => {
+      const cases: Array<[unknown[], string]> = [
+        [['nope'], 'ids[0]'],
+        [[ADELE, ALEX, 'AdeleV@contoso.example'], 'ids[2]'],
+        [[ADELE, 42], 'ids[1]'],
+        [[ADELE, null], 'ids[1]'],
+        [[ADELE, ALEX, MEGAN, [ADELE]], 'ids[3]'],
+        [[`{${ADELE}}`], 'ids[0]'],
+      ];
+      for (const [ids, property] of cases) assertBadProperty(await call({ ids }), property);
+    });
+
+    it('an unknown property is 400 naming it', async () => {
+      assertBadProperty(await call({ ids: [ADELE], select: ['availability'] }), 'select');
+    });
+
+    it('delegated without Presence.Read.All is 403, even for one\'s own id', async () => {
+      for (const scopes of [['Presence.Read'], ['Presence.ReadWrite'], ['Presence.Read', 'Presence.ReadWrite'], []]) {
+        const token = await s.userToken(ADELE, scopes);
+        assertGraphError(await call({ ids: [ADELE] }, token), 403, 'Forbidden', /Presence\.Read\.All/);
+      }
+    });
+
+    it('an application without a presence read role is 403', async () => {
+      for (const roles of [[], ['User.Read.All']]) {
+        assertGraphError(await call({ ids: [ADELE] }, await s.appToken(roles)), 403, 'Forbidden');
+      }
+    });
+
+    it('a list polled again shows each change made in between, and each caller its own view of it', async () => {
+      const megan = await s.userToken(MEGAN);
+      const ids = [ALEX, MEGAN];
+      const first = await ok({ ids });
+      assert.deepEqual(await ok({ ids }), first, 'nothing changed: the same answer');
+      await setStatusOk(s, MEGAN, megan, message('Megan changed her mind'));
+      const second = await ok({ ids });
+      assert.deepEqual(second.value[0], first.value[0], 'Alex did not change');
+      assert.deepEqual(second.value[1]!.statusMessage, { message: { content: 'Megan changed her mind', contentType: 'text' } });
+      assert.ok(second.value[1]!.sequenceNumber! > first.value[1]!.sequenceNumber!, 'a new sequenceNumber for Megan');
+      await setStatusOk(s, MEGAN, megan, message('and again'));
+      assert.equal((await ok({ ids })).value[1]!.statusMessage?.message.content, 'and again');
+      // The same list asked by Megan herself: her own item is the owner's view (with publishedDateTime), not Adele's.
+      const own = await ok({ ids }, megan);
+      assert.match(own.value[1]!.statusMessage?.publishedDateTime ?? '', /Z$/, 'Megan sees her own publishedDateTime');
+      assert.equal((await ok({ ids })).value[1]!.statusMessage?.publishedDateTime, undefined, 'Adele still sees a watcher\'s view');
+    });
+
+    it('no token is 401', async () => {
+      const res = await s.inject({
+        method: 'POST', url: '/v1.0/communications/getPresencesByUserId', headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ ids: [ADELE] }),
+      });
+      assertGraphError(res, 401, 'InvalidAuthenticationToken', 'Access token is empty.');
+    });
   });
 });

@@ -17,7 +17,8 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { nextSequence, parseSequence } from '../../src/domain/record.ts';
 import type { PresenceView } from '../../src/domain/types.ts';
-import { ADELE, ALEX, APP, TENANT, startInProcess, startProcess, tempDir, type ServerProcess, type TestServer } from '../helpers/server.ts';
+import { ADELE, ALEX, APP, TENANT, startInProcess, startProcess, tempDir, type ServerProcess, type TestServer } from '../kit/server.ts';
+import { sleep } from '../kit/time.ts';
 
 const MIN = 60_000;
 
@@ -26,7 +27,7 @@ const inProcess = new Set<TestServer>();
 const dirs: string[] = [];
 
 async function start(dataDir: string): Promise<ServerProcess> {
-  // The sqlite store, named: these tests read its file, whatever store the run's other suites use (test/on-redis).
+  // The sqlite store, named: these tests read its file, whatever stores the other suites run on.
   const p = await startProcess(['--store', 'sqlite', '--data', dataDir, '--log-level', 'warn']);
   live.add(p);
   return p;
@@ -49,8 +50,6 @@ after(async () => {
   for (const p of live) await p.kill9().catch(() => {});
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 async function call(url: string, method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; text: string }> {
   const headers: Record<string, string> = {};

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { SCHEMA_VERSION } from '../../src/store/sqlite/migrations.ts';
-import { ADELE, ALEX, MEGAN, TENANT, startProcess, tempDir, type ServerProcess } from '../helpers/server.ts';
+import { ADELE, ALEX, MEGAN, TENANT, startProcess, tempDir, type ServerProcess } from '../kit/server.ts';
+import { sleep } from '../kit/time.ts';
 
 const LEE = '5f7c2a10-3b9e-4d1a-8e2f-6a4b9c1d2e30';
 const NESTOR = 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f';
@@ -25,7 +26,7 @@ const live = new Set<ServerProcess>();
 const dirs: string[] = [];
 
 async function start(dataDir: string, extra: string[] = []): Promise<ServerProcess> {
-  // The sqlite store, named: these tests read its file, whatever store the run's other suites use (test/on-redis).
+  // The sqlite store, named: these tests read its file, whatever stores the other suites run on.
   const p = await startProcess(['--store', 'sqlite', '--data', dataDir, '--log-level', 'warn', ...extra]);
   live.add(p);
   return p;
@@ -115,8 +116,6 @@ function runServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: 
     });
   });
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 // ---- the tests ----
 

@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import selfsigned from 'selfsigned';
-import { ADELE, ALEX, TENANT, startProcess, tempDir, type ServerProcess } from '../helpers/server.ts';
+import { freePort } from '../kit/receiver.ts';
+import { ADELE, ALEX, TENANT, startProcess, tempDir, type ServerProcess } from '../kit/server.ts';
+import { eventually } from '../kit/time.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -115,14 +115,6 @@ function startExample(file: string, args: string[]): Promise<Child> {
   });
 }
 
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 async function serve(args: string[] = []): Promise<ServerProcess> {
   const dataDir = tempDir();
   dirs.push(dataDir);
@@ -131,14 +123,9 @@ async function serve(args: string[] = []): Promise<ServerProcess> {
   return server;
 }
 
+/** What `probe` finds, once it finds something (within `ms` of real time). */
 async function waitFor<T>(what: string, ms: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  return (await eventually(probe, (found) => found !== undefined, ms, what))!;
 }
 
 // ---- HTTP as the walkthrough does it ----

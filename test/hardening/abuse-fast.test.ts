@@ -14,7 +14,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { ENDPOINTS, fuzzCases, onlyLoopbackUrls, type Endpoint, type FuzzCase, type FuzzTarget } from '../../bench/abuse/generators.ts';
 import { startReceiver, type Receiver } from '../../bench/abuse/receivers.ts';
 import { forgeries, keysFrom } from '../../bench/abuse/tokens.ts';
-import { APP, TENANT, startInProcess, type TestServer } from '../helpers/server.ts';
+import { APP, TENANT, startInProcess, type TestServer } from '../kit/server.ts';
 
 const RUNS = Number(process.env.ABUSE_RUNS ?? 20);
 const SEED = Number(process.env.ABUSE_SEED ?? 1414);

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { startInProcess, type TestServer } from '../helpers/server.ts';
+import { startInProcess, type TestServer } from '../kit/server.ts';
 import { UsageError, toConfig } from '../../src/cli/options.ts';
 
 interface Conn { socket: net.Socket; data: () => string; closed: Promise<number> }

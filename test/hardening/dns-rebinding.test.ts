@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { DEFAULTS } from '../../src/config/config.ts';
 import type { Subscription } from '../../src/domain/subscription.ts';
 import { buildPresently, type Presently } from '../../src/server.ts';
-import { ADELE, ALEX, APP, TENANT, tempDir } from '../helpers/server.ts';
+import { ADELE, ALEX, APP, TENANT, tempDir } from '../kit/server.ts';
 
 const T0 = Date.parse('2026-11-28T08:00:00Z');
 const MIN = 60_000;

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { transition } from '../../src/domain/record.ts';
 import { Dispatcher, userGroups } from '../../src/notifications/dispatcher.ts';
 import type { ChangeEvent } from '../../src/domain/subscription.ts';
-import { ADELE, ALEX, TENANT, startInProcess, type TestServer } from '../helpers/server.ts';
+import { ADELE, ALEX, TENANT, startInProcess, type TestServer } from '../kit/server.ts';
 import { subscription } from '../store/contract/fixtures.ts';
 
 const T0 = Date.parse('2026-11-28T08:00:00Z');

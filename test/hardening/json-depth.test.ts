@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ADELE, startInProcess, type TestServer } from '../helpers/server.ts';
+import { ADELE, startInProcess, type TestServer } from '../kit/server.ts';
 import { nestedDeeperThan } from '../../src/platform/json/depth.ts';
 
 const nested = (levels: number, leaf = '{}') => '{"a":'.repeat(levels) + leaf + '}'.repeat(levels);

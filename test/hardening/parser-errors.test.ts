@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { startInProcess, type TestServer } from '../helpers/server.ts';
+import { startInProcess, type TestServer } from '../kit/server.ts';
 
 /** Sends raw bytes; resolves to everything the server wrote before it closed the connection. */
 function exchange(port: number, raw: Buffer | string): Promise<string> {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { startInProcess, type TestServer } from '../helpers/server.ts';
+import { startInProcess, type TestServer } from '../kit/server.ts';
 import { DEFAULT_SINK_LIMITS, type SinkRecord } from '../../src/admin/sink.ts';
 
 setFlagsFromString('--expose-gc');

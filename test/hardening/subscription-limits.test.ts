@@ -6,9 +6,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
-import { startReceiver, type Receiver } from '../helpers/receiver.ts';
-import { ADELE, ALEX, startInProcess, type TestServer } from '../helpers/server.ts';
-import { assertGraphError, bearer, mintToken, moveClock } from '../api/helpers.ts';
+import { startReceiver, type Receiver } from '../kit/receiver.ts';
+import { ADELE, ALEX, startInProcess, type TestServer } from '../kit/server.ts';
+import { assertGraphError, bearer, mintToken, moveClock } from '../kit/graph.ts';
 import { toConfig } from '../../src/cli/options.ts';
 import { manualClock } from '../../src/platform/clock/manual.ts';
 import { Lifecycle } from '../../src/notifications/lifecycle.ts';

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { MAX_BODY, postText } from '../../src/notifications/webhookClient.ts';
-import { ADELE, ALEX, startInProcess, type TestServer } from '../helpers/server.ts';
-import { startReceiver, tokenOf, type Receiver } from '../helpers/receiver.ts';
-import { message, moveClock, setStatusOk } from '../api/helpers.ts';
+import { ADELE, ALEX, startInProcess, type TestServer } from '../kit/server.ts';
+import { startReceiver, tokenOf, type Receiver } from '../kit/receiver.ts';
+import { message, moveClock, setStatusOk } from '../kit/graph.ts';
 
 const MiB = 1024 * 1024;
 /** The most a flood sends before giving up on its own (the old client read all of it). */

@@ -10,43 +10,24 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { describe, it, type TestContext } from 'node:test';
+import { it, type TestContext } from 'node:test';
 import { DevIssuer } from '../../src/auth/devIssuer.ts';
 import { manualClock } from '../../src/platform/clock/manual.ts';
 import { Deliverer } from '../../src/notifications/deliverer.ts';
 import { DeliveryLog } from '../../src/notifications/deliveryLog.ts';
 import type { NewDelivery, Subscription } from '../../src/domain/subscription.ts';
-import { openRedisStore, redact, type RedisStore } from '../../src/store/redis/redisStore.ts';
-import { message, moveClock, readPresence, setStatusOk, type PresenceJson } from '../api/helpers.ts';
-import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix, redisUnreachable } from '../helpers/redis.ts';
-import { ADELE, ALEX, APP, MEGAN, TENANT, startInProcess, type TestServer } from '../helpers/server.ts';
+import { openRedisStore, type RedisStore } from '../../src/store/redis/redisStore.ts';
+import { message, moveClock, readPresence, setStatusOk, type PresenceJson } from '../kit/graph.ts';
+import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix } from '../kit/redis.ts';
+import { needsRedis } from '../kit/backends.ts';
+import { startReceiver } from '../kit/receiver.ts';
+import { eventually, sleep } from '../kit/time.ts';
+import { ADELE, ALEX, APP, MEGAN, TENANT, startInProcess, type TestServer } from '../kit/server.ts';
 
 const START = Date.parse('2026-11-28T08:00:00Z');
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const iso = (t: number) => new Date(t).toISOString();
-
-const unreachable = await redisUnreachable();
-if (unreachable) {
-  process.stderr.write(`\n*** Multi-node clock tests SKIPPED: cannot reach Redis at ${redact(TEST_REDIS_URL)} (${unreachable}).\n`
-    + '*** Start one (redis-server) or set PRESENTLY_TEST_REDIS_URL.\n\n');
-}
-const skip = unreachable ? `Redis not reachable at ${redact(TEST_REDIS_URL)} (${unreachable})` : false;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Polls `read` until `pred` holds of it, for at most `ms` (real time); resolves to the last value read. */
-async function eventually<T>(read: () => T | Promise<T>, pred: (v: T) => boolean, ms: number, what: string): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (pred(v)) return v;
-    if (Date.now() > until) assert.fail(`${what}: still ${JSON.stringify(v)} after ${ms} ms`);
-    await sleep(2);
-  }
-}
 
 /** A fresh key prefix for this test, whose keys are deleted when it ends (after everything the test closes). */
 function prefixFor(t: TestContext): string {
@@ -76,43 +57,34 @@ async function clockOf(s: TestServer, path: '/_presently/info' | '/_presently/cl
 /** Dates compared as instants (the info endpoint answers with milliseconds, the clock endpoint without). */
 const same = (a: string, b: string | number) => Date.parse(a) === (typeof b === 'number' ? b : Date.parse(b));
 
-interface Receiver {
-  url: string;
-  /** The items of the POSTs answered so far (counted when the answer is sent). */
-  items: { userId: string; seq: string }[];
-  /** POSTs received (answered or not). */
-  posts: number;
-}
-
 /**
- * A local webhook receiver. Each POST is answered `delayMs` after it arrived, with `status(n)` for the n-th POST
- * (from 0); its items count once answered with a 2xx — so a POST still in flight is not counted yet.
+ * The kit's receiver at /hooks. Each POST is answered `delayMs` after it arrived, with `status(n)` for the n-th POST
+ * (from 0); `items` are those of the POSTs answered 2xx — so a POST still in flight is not counted yet.
  */
-async function receiver(t: TestContext, status: (n: number) => number = () => 202, delayMs = 50): Promise<Receiver> {
-  const rx: Receiver = { url: '', items: [], posts: 0 };
-  const server = http.createServer((req, res) => {
-    let data = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => { data += c; });
-    req.on('end', () => {
-      const code = status(rx.posts++);
-      setTimeout(() => {
-        if (code < 300) {
-          for (const item of (JSON.parse(data) as { value: { resourceData: { id: string; sequenceNumber?: string } }[] }).value) {
-            rx.items.push({ userId: item.resourceData.id, seq: item.resourceData.sequenceNumber ?? '' });
-          }
+async function receiver(t: TestContext, status: (n: number) => number = () => 202, delayMs = 50) {
+  const items: { userId: string; seq: string }[] = [];
+  const rx = await startReceiver({
+    path: '/hooks',
+    answer: async (n, req) => {
+      await sleep(delayMs);
+      const code = status(n);
+      if (code < 300) {
+        for (const item of (JSON.parse(req.body) as { value: { resourceData: { id: string; sequenceNumber?: string } }[] }).value) {
+          items.push({ userId: item.resourceData.id, seq: item.resourceData.sequenceNumber ?? '' });
         }
-        res.writeHead(code).end();
-      }, delayMs);
-    });
+      }
+      return code;
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  rx.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
-  return rx;
+  t.after(rx.close);
+  return {
+    url: rx.url,
+    items,
+    /** POSTs received (answered or not). */
+    get posts() {
+      return rx.posts.length;
+    },
+  };
 }
 
 /** A change-notification subscription to `users` of the demo tenant, posting to `url`. */
@@ -126,7 +98,7 @@ function subscription(users: string[], url: string): Subscription {
   };
 }
 
-describe('multi-node: the shared manual clock', { skip }, () => {
+needsRedis('multi-node: the shared manual clock', {}, () => {
   it('is one clock: the nodes start at the time the first node stored, and a move on either is seen by the other', async (t) => {
     const [a, b] = await twoNodes(t);
     assert.equal(a.presently.clock.now(), START);
@@ -252,7 +224,7 @@ describe('multi-node: the shared manual clock', { skip }, () => {
   });
 });
 
-describe('multi-node: the Redis store\'s shared clock backend', { skip }, () => {
+needsRedis('multi-node: the Redis store\'s shared clock backend', {}, () => {
   async function stores(t: TestContext, n: number): Promise<RedisStore[]> {
     const prefix = prefixFor(t);
     const opened = await Promise.all(Array.from({ length: n }, () => openRedisStore({ url: TEST_REDIS_URL, prefix })));
@@ -292,7 +264,7 @@ describe('multi-node: the Redis store\'s shared clock backend', { skip }, () => 
   });
 });
 
-describe('multi-node: shared slow-endpoint accounting', { skip }, () => {
+needsRedis('multi-node: shared slow-endpoint accounting', {}, () => {
   it('a throttled endpoint, slow by POSTs of one node, gets one POST from all nodes together', async (t) => {
     const prefix = prefixFor(t);
     const [x, y] = await Promise.all([0, 1].map(() => openRedisStore({ url: TEST_REDIS_URL, prefix }))) as [RedisStore, RedisStore];

@@ -8,34 +8,15 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { describe, it, type TestContext } from 'node:test';
+import { it, type TestContext } from 'node:test';
 import type { Subscription } from '../../src/domain/subscription.ts';
-import { redact } from '../../src/store/redis/redisStore.ts';
-import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix, redisUnreachable } from '../helpers/redis.ts';
-import { ADELE, ALEX, APP, TENANT, startInProcess, type TestServer } from '../helpers/server.ts';
+import { deleteRedisPrefix, newRedisPrefix } from '../kit/redis.ts';
+import { needsRedis } from '../kit/backends.ts';
+import { startReceiver } from '../kit/receiver.ts';
+import { eventually, sleep } from '../kit/time.ts';
+import { ADELE, ALEX, APP, TENANT, startInProcess, type TestServer } from '../kit/server.ts';
 
 const MIN = 60_000;
-
-const unreachable = await redisUnreachable();
-if (unreachable) {
-  process.stderr.write(`\n*** Multi-node race tests SKIPPED: cannot reach Redis at ${redact(TEST_REDIS_URL)} (${unreachable}).\n`
-    + '*** Start one (redis-server) or set PRESENTLY_TEST_REDIS_URL.\n\n');
-}
-const skip = unreachable ? `Redis not reachable at ${redact(TEST_REDIS_URL)} (${unreachable})` : false;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function eventually<T>(read: () => T | Promise<T>, pred: (v: T) => boolean, ms: number, what: string): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (pred(v)) return v;
-    if (Date.now() > until) assert.fail(`${what}: still ${JSON.stringify(v)} after ${ms} ms`);
-    await sleep(5);
-  }
-}
 
 /** Three in-process nodes on one fresh prefix, closed (and the prefix deleted) when the test ends. */
 async function threeNodes(t: TestContext, clock: 'system' | 'manual' = 'system'): Promise<TestServer[]> {
@@ -61,27 +42,14 @@ function subscription(over: Partial<Subscription> & { notificationUrl: string })
   };
 }
 
-/** A receiver answering every POST 202, keeping the items. */
-async function receiver(t: TestContext): Promise<{ url: string; items: Record<string, unknown>[] }> {
-  const items: Record<string, unknown>[] = [];
-  const server = http.createServer((req, res) => {
-    let data = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => { data += c; });
-    req.on('end', () => {
-      items.push(...(JSON.parse(data) as { value: Record<string, unknown>[] }).value);
-      res.writeHead(202).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, items };
+/** The kit's receiver at /hooks (every POST answered 202), closed when the test ends. */
+async function receiver(t: TestContext) {
+  const rx = await startReceiver({ path: '/hooks' });
+  t.after(rx.close);
+  return { url: rx.url, get items() { return rx.items(); } };
 }
 
-describe('multi-node races: the dispatchers', { skip }, () => {
+needsRedis('multi-node races: the dispatchers', {}, () => {
   it('three dispatchers draining one outbox fan each change event out once', async (t) => {
     const nodes = await threeNodes(t);
     const store = nodes[0]!.presently.store;
@@ -107,7 +75,7 @@ describe('multi-node races: the dispatchers', { skip }, () => {
   });
 });
 
-describe('multi-node races: the lifecycle loops', { skip }, () => {
+needsRedis('multi-node races: the lifecycle loops', {}, () => {
   it('three lifecycle loops seeing one subscription in its warning window queue one reauthorizationRequired', async (t) => {
     const nodes = await threeNodes(t);
     const life = await receiver(t);

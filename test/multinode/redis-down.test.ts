@@ -6,13 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, before, it } from 'node:test';
 import { newRecord } from '../../src/domain/record.ts';
 import { StoreUnavailable } from '../../src/store/errors.ts';
 import { openRedisStore } from '../../src/store/redis/redisStore.ts';
 import { NOW, T1, uid, user, withStatus } from '../store/contract/fixtures.ts';
-import { ADELE, startInProcess, type TestServer } from '../helpers/server.ts';
+import { freePort } from '../kit/receiver.ts';
+import { ADELE, startInProcess, type TestServer } from '../kit/server.ts';
+import { sleep } from '../kit/time.ts';
 
 type Response = Awaited<ReturnType<TestServer['inject']>>;
 
@@ -23,19 +24,11 @@ let port = 0;
 let redis: ChildProcess | null = null;
 let server: TestServer | null = null;
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const p = (s.address() as { port: number }).port;
-  await new Promise((resolve) => s.close(resolve));
-  return p;
-}
-
 async function startRedis(): Promise<void> {
   redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     if (spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() === 'PONG') return;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   throw new Error('private redis-server did not start');
 }
@@ -105,7 +98,7 @@ it('Redis hung: reads and writes answer 503 within 3 s, however many wait; what 
 
   let res = await read();
   for (let i = 0; i < 50 && res.statusCode !== 200; i++) {
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     res = await read();
   }
   assert.equal(res.statusCode, 200, res.body);
@@ -150,7 +143,7 @@ it('Redis unreachable: 503 ServiceUnavailable with Retry-After within 3 s; back 
   let status = 0;
   for (let i = 0; i < 100 && status !== 404; i++) {
     status = (await read()).statusCode;
-    if (status !== 404) await new Promise((r) => setTimeout(r, 50));
+    if (status !== 404) await sleep(50);
   }
   assert.equal(status, 404, 'served again (a Graph 404 for the user lost with the data) once Redis is back');
   assert.ok(performance.now() - back < 2000, 'within about a second of Redis answering again');

@@ -15,40 +15,21 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import http, { type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { parseSequence } from '../../src/domain/record.ts';
 import { SESSION_PAIRS } from '../../src/domain/sessions.ts';
-import { redact, shardOf } from '../../src/store/redis/redisStore.ts';
-import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix, redisUnreachable } from '../helpers/redis.ts';
-import { ADELE, ALEX, APP, MEGAN, TENANT, startProcess, tempDir, type ServerProcess } from '../helpers/server.ts';
+import { shardOf } from '../../src/store/redis/redisStore.ts';
+import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix } from '../kit/redis.ts';
+import { needsRedis } from '../kit/backends.ts';
+import { startReceiver } from '../kit/receiver.ts';
+import { eventually, sleep } from '../kit/time.ts';
+import { ADELE, ALEX, APP, MEGAN, TENANT, startProcess, tempDir, type ServerProcess } from '../kit/server.ts';
 
 const LEE = '5f7c2a10-3b9e-4d1a-8e2f-6a4b9c1d2e30';
 const NESTOR = 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f';
 const MIN = 60_000;
-
-const unreachable = await redisUnreachable();
-if (unreachable) {
-  process.stderr.write(`\n*** Three-node tests SKIPPED: cannot reach Redis at ${redact(TEST_REDIS_URL)} (${unreachable}).\n`
-    + '*** Start one (redis-server) or set PRESENTLY_TEST_REDIS_URL.\n\n');
-}
-const skip = unreachable ? `Redis not reachable at ${redact(TEST_REDIS_URL)} (${unreachable})` : false;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Polls `read` until `pred` holds of it, for at most `ms` (real time); resolves to the last value read. */
-async function eventually<T>(read: () => T | Promise<T>, pred: (v: T) => boolean, ms: number, what: string): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (pred(v)) return v;
-    if (Date.now() > until) assert.fail(`${what}: still ${JSON.stringify(v)} after ${ms} ms`);
-    await sleep(5);
-  }
-}
 
 // ---- three nodes on one prefix ----
 
@@ -153,7 +134,7 @@ async function clockNow(base: string): Promise<number> {
 
 // ---- webhook receivers ----
 
-type Answer = 'ok' | 'fail' | 'hang';
+type Mode = 'ok' | 'fail' | 'hang';
 
 interface Item {
   userId: string;
@@ -165,60 +146,37 @@ interface Item {
 interface Receiver {
   url: string;
   /** Change items of the POSTs answered 2xx, in the order answered. */
-  items: Item[];
+  readonly items: Item[];
   /** Lifecycle items of the POSTs answered 2xx. */
-  lifecycle: Record<string, unknown>[];
+  readonly lifecycle: Record<string, unknown>[];
   /** Every notification POST received (any answer), with when it arrived. */
-  posts: { at: number; answer: Answer }[];
-  /** How the next POSTs are answered. */
-  answer: Answer;
+  readonly posts: { at: number }[];
+  /** How the next POSTs are answered: 202, 503, or never (held open until the receiver closes or the sender dies). */
+  answer: Mode;
 }
 
-/**
- * A local webhook receiver: answers the validation handshake, and each notification POST as `answer` says at the
- * time it arrives — 202, 503, or never (the request is held open until the receiver closes or the sender dies).
- */
+/** The kit's receiver at /hooks, answering each notification POST as `answer` says when it arrives. */
 async function receiver(cleanup: (fn: () => Promise<void>) => void): Promise<Receiver> {
-  const rx: Receiver = { url: '', items: [], lifecycle: [], posts: [], answer: 'ok' };
-  const held = new Set<ServerResponse>();
-  const server = http.createServer((req, res) => {
-    const token = new URL(req.url ?? '/', 'http://x').searchParams.get('validationToken');
-    let data = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => { data += c; });
-    req.on('end', () => {
-      if (token !== null) {
-        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(token);
-        return;
-      }
-      const answer = rx.answer;
-      rx.posts.push({ at: Date.now(), answer });
-      if (answer === 'hang') {
-        held.add(res);
-        res.on('close', () => held.delete(res));
-        return;
-      }
-      if (answer === 'fail') {
-        res.writeHead(503).end();
-        return;
-      }
-      const at = Date.now();
-      for (const item of (JSON.parse(data) as { value: Record<string, unknown>[] }).value) {
+  const status = { ok: 202, fail: 503, hang: 'hang' } as const;
+  const rx = await startReceiver({ path: '/hooks', answer: () => status[view.answer] });
+  cleanup(rx.close);
+  const answered = () => rx.posts.filter((p) => p.status === 202).sort((x, y) => x.answeredAt! - y.answeredAt!)
+    .flatMap((p) => (JSON.parse(p.body) as { value: Record<string, unknown>[] }).value.map((item) => ({ item, at: p.answeredAt! })));
+  const view: Receiver = {
+    url: rx.url,
+    get items() {
+      return answered().flatMap(({ item, at }) => {
         const rd = item.resourceData as { id: string; sequenceNumber: string } | undefined;
-        if (rd) rx.items.push({ userId: rd.id, seq: rd.sequenceNumber, at });
-        else rx.lifecycle.push(item);
-      }
-      res.writeHead(202).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanup(() => new Promise<void>((resolve) => {
-    for (const res of held) res.destroy();
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  rx.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
-  return rx;
+        return rd ? [{ userId: rd.id, seq: rd.sequenceNumber, at }] : [];
+      });
+    },
+    get lifecycle() {
+      return answered().filter(({ item }) => item.resourceData === undefined).map(({ item }) => item);
+    },
+    posts: rx.posts,
+    answer: 'ok',
+  };
+  return view;
 }
 
 /** Creates a change subscription through `base` (delegated token); resolves to its id. */
@@ -271,7 +229,7 @@ function loneShardUser(others: string[]): string {
 
 // ---- the tests ----
 
-describe('three nodes on one Redis: reads, writes and notifications', { skip, timeout: 120_000 }, () => {
+needsRedis('three nodes on one Redis: reads, writes and notifications', { timeout: 120_000 }, () => {
   let cluster: Nodes;
   const cleanups: (() => Promise<void>)[] = [];
   before(async () => {
@@ -432,7 +390,7 @@ describe('three nodes on one Redis: reads, writes and notifications', { skip, ti
   });
 });
 
-describe('three nodes on one Redis: the shared manual clock', { skip, timeout: 60_000 }, () => {
+needsRedis('three nodes on one Redis: the shared manual clock', { timeout: 60_000 }, () => {
   it('a timed transition makes one sequenceNumber bump and one notification; a reauthorizationRequired goes out once', async (t) => {
     const cluster = await threeNodes(['--clock', 'manual']);
     t.after(() => cluster.close());
@@ -485,7 +443,7 @@ describe('three nodes on one Redis: the shared manual clock', { skip, timeout: 6
   });
 });
 
-describe('three nodes on one Redis: kill -9 of a node under write load', { skip, timeout: 90_000 }, () => {
+needsRedis('three nodes on one Redis: kill -9 of a node under write load', { timeout: 90_000 }, () => {
   interface Write {
     user: string;
     content: string;
@@ -500,9 +458,12 @@ describe('three nodes on one Redis: kill -9 of a node under write load', { skip,
   const WRITERS = 8;
   const KILL_AT = 300;
   const AFTER_KILL = 100;
+  /** The nodes' delivery lease (--delivery-lease); the POST timeout stays at its default, 3 s. */
+  const LEASE_MS = 8000;
 
   it('loses no acknowledged write; the survivors make its timers happen and deliver its pending notifications', async (t) => {
-    const cluster = await threeNodes();
+    // The delivery lease is shortened from 30 s to LEASE_MS so that waiting it out takes seconds, not half a minute.
+    const cluster = await threeNodes(['--delivery-lease', String(LEASE_MS)]);
     t.after(() => cluster.close());
     const cleanups: (() => Promise<void>)[] = [];
     t.after(async () => {
@@ -638,16 +599,17 @@ describe('three nodes on one Redis: kill -9 of a node under write load', { skip,
     }
 
     // (b) The delivery node 2 had rescheduled (no lease) is sent by a survivor once it is due. On a loaded machine node
-    // 2 may have been re-sending it at the kill; then its 30 s lease is what hands it over, hence the long wait.
-    const retried = (await eventually(() => rxRetry.items.filter((i) => i.userId === retryUser), (v) => v.length >= 1, 40_000,
+    // 2 may have been re-sending it at the kill; then its lease is what hands it over, hence the longer wait.
+    const retried = (await eventually(() => rxRetry.items.filter((i) => i.userId === retryUser), (v) => v.length >= 1, LEASE_MS + 10_000,
       'the retry node 2 had scheduled'))[0]!;
-    // (c) The delivery node 2 was sending when it died stays leased to it for the lease (30 s of clock time from its
-    // claim), then a survivor sends it. That wait is the one long part of this file.
-    const leased = (await eventually(() => rxLeased.items.filter((i) => i.userId === leasedUser), (v) => v.length >= 1, 45_000,
+    // (c) The delivery node 2 was sending when it died stays leased to it for the lease (LEASE_MS of clock time from
+    // its claim), then a survivor sends it. That wait is the one long part of this file.
+    const leased = (await eventually(() => rxLeased.items.filter((i) => i.userId === leasedUser), (v) => v.length >= 1, LEASE_MS + 15_000,
       'the delivery leased to node 2'))[0]!;
     process.stderr.write(`# kill -9 take-over: expiries notified ${expiryLag} ms after their instant; rescheduled delivery sent ${retried.at - killedAt} ms `
       + `after the kill; leased delivery ${leased.at - hung.at} ms after node 2 began its POST\n`);
-    assert.ok(leased.at - hung.at >= 25_000, 'the lease was honoured: nobody sent it while node 2 held it');
+    // Well beyond the POST timeout (3 s) and the kill (< 2.5 s after the POST began): the survivors waited for the lease.
+    assert.ok(leased.at - hung.at >= LEASE_MS - 2000, 'the lease was honoured: nobody sent it while node 2 held it');
 
     await sleep(1000);
     for (const [i, u] of timed.entries()) assert.equal(notifiedSeqs(rxTimers, u, baseline.get(u)).size, expired[i]!.length, 'no further bump');

@@ -6,19 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import type { ManualClock } from '../../src/platform/clock/manual.ts';
-import { redact } from '../../src/store/redis/redisStore.ts';
-import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix, redisUnreachable } from '../helpers/redis.ts';
-import { ADELE, startInProcess, type TestServer } from '../helpers/server.ts';
-import { bearer, message, mintToken, postJson } from '../api/helpers.ts';
+import { needsRedis } from '../kit/backends.ts';
+import { deleteRedisPrefix, newRedisPrefix } from '../kit/redis.ts';
+import { ADELE, startInProcess, type TestServer } from '../kit/server.ts';
+import { bearer, message, mintToken, postJson } from '../kit/graph.ts';
 
 const START = Date.parse('2026-11-28T07:00:00Z');
 const LIMITS = { throttle: 'graph', throttleReadLimit: 3, throttleLimit: 5, throttleWindow: 30, clock: 'manual' } as const;
-const unreachable = await redisUnreachable();
-const skip = unreachable ? `*** Redis not reachable at ${redact(TEST_REDIS_URL)} (${unreachable}): skipped` : false;
 
-describe('throttling on two nodes sharing one Redis', { skip }, () => {
+needsRedis('throttling on two nodes sharing one Redis', {}, () => {
   const prefix = newRedisPrefix();
   let nodes: TestServer[] = [];
 

@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EventBus } from '../../src/platform/events.ts';
-import { startReceiver } from '../helpers/receiver.ts';
-import { ADELE, ALEX, TENANT, startInProcess } from '../helpers/server.ts';
-import { bearer, postJson } from '../api/helpers.ts';
+import { startReceiver } from '../kit/receiver.ts';
+import { ADELE, ALEX, TENANT, startInProcess } from '../kit/server.ts';
+import { bearer, postJson } from '../kit/graph.ts';
+import { forEachBackend } from '../kit/backends.ts';
 
 interface Events {
   ping: { n: number };
@@ -65,32 +66,34 @@ describe('event bus', () => {
   });
 });
 
-describe('the subscriptions feature reports its changes on the bus (the lifecycle loop looks again)', () => {
-  it('create, PATCH, reauthorize and delete each emit subscriptionChanged', async () => {
-    const rx = await startReceiver();
-    const s = await startInProcess({ clock: 'manual' }, { manualStart: Date.parse('2026-11-28T08:00:00Z') });
-    try {
-      const seen: string[] = [];
-      s.presently.events.on('subscriptionChanged', ({ change, tenantId }) => seen.push(`${change} ${tenantId}`));
-      const token = await s.userToken(ADELE);
-      const expiry = (min: number) => new Date(s.presently.clock.now() + min * 60_000).toISOString();
-      const created = await postJson(s, '/v1.0/subscriptions', token, {
-        changeType: 'updated', notificationUrl: `${rx.url}/hooks`, resource: `/communications/presences/${ALEX}`,
-        expirationDateTime: expiry(50), clientState: 'bus',
-      });
-      assert.equal(created.statusCode, 201, created.body);
-      const id = (created.json() as { id: string }).id;
-      const patched = await s.inject({
-        method: 'PATCH', url: `/v1.0/subscriptions/${id}`, headers: { ...bearer(token), 'content-type': 'application/json' },
-        payload: JSON.stringify({ expirationDateTime: expiry(55) }),
-      });
-      assert.equal(patched.statusCode, 200, patched.body);
-      assert.equal((await postJson(s, `/v1.0/subscriptions/${id}/reauthorize`, token, {})).statusCode, 204);
-      assert.equal((await s.inject({ method: 'DELETE', url: `/v1.0/subscriptions/${id}`, headers: bearer(token) })).statusCode, 204);
-      assert.deepEqual(seen, ['created', 'updated', 'reauthorized', 'deleted'].map((c) => `${c} ${TENANT}`));
-    } finally {
-      await s.close();
-      await rx.close();
-    }
+forEachBackend(['memory', 'redis'], (backend) => {
+  describe('the subscriptions feature reports its changes on the bus (the lifecycle loop looks again)', () => {
+    it('create, PATCH, reauthorize and delete each emit subscriptionChanged', async () => {
+      const rx = await startReceiver();
+      const s = await startInProcess({ store: backend, clock: 'manual' }, { manualStart: Date.parse('2026-11-28T08:00:00Z') });
+      try {
+        const seen: string[] = [];
+        s.presently.events.on('subscriptionChanged', ({ change, tenantId }) => seen.push(`${change} ${tenantId}`));
+        const token = await s.userToken(ADELE);
+        const expiry = (min: number) => new Date(s.presently.clock.now() + min * 60_000).toISOString();
+        const created = await postJson(s, '/v1.0/subscriptions', token, {
+          changeType: 'updated', notificationUrl: `${rx.url}/hooks`, resource: `/communications/presences/${ALEX}`,
+          expirationDateTime: expiry(50), clientState: 'bus',
+        });
+        assert.equal(created.statusCode, 201, created.body);
+        const id = (created.json() as { id: string }).id;
+        const patched = await s.inject({
+          method: 'PATCH', url: `/v1.0/subscriptions/${id}`, headers: { ...bearer(token), 'content-type': 'application/json' },
+          payload: JSON.stringify({ expirationDateTime: expiry(55) }),
+        });
+        assert.equal(patched.statusCode, 200, patched.body);
+        assert.equal((await postJson(s, `/v1.0/subscriptions/${id}/reauthorize`, token, {})).statusCode, 204);
+        assert.equal((await s.inject({ method: 'DELETE', url: `/v1.0/subscriptions/${id}`, headers: bearer(token) })).statusCode, 204);
+        assert.deepEqual(seen, ['created', 'updated', 'reauthorized', 'deleted'].map((c) => `${c} ${TENANT}`));
+      } finally {
+        await s.close();
+        await rx.close();
+      }
+    });
   });
 });

@@ -19,12 +19,12 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import selfsigned from 'selfsigned';
-import { ADELE, ALEX, APP, TENANT, startProcess, tempDir, type ServerProcess } from '../helpers/server.ts';
+import { startReceiver, type Receiver } from '../kit/receiver.ts';
+import { ADELE, ALEX, APP, TENANT, startProcess, tempDir, type ServerProcess } from '../kit/server.ts';
+import { eventually } from '../kit/time.ts';
 
 /** "Microsoft Graph Change Tracking", the publisher identity in Graph's validation tokens. */
 const CHANGE_TRACKING_APP = '0bf30f3b-4a52-48df-9a82-234910c4a086';
@@ -62,9 +62,9 @@ function decrypt(content: Pick<EncryptedContent, 'data' | 'dataKey' | 'dataSigna
 
 let server: ServerProcess;
 let dataDir: string;
-let receiver: http.Server;
+let receiver: Receiver;
 let receiverUrl: string;
-const posts: Post[] = [];
+const posts = () => receiver.bodies() as unknown as Post[];
 let privateKey: KeyObject;
 let certBase64: string;
 let certDer: Buffer;
@@ -97,15 +97,15 @@ async function presenceAs(token: string, version = 'v1.0'): Promise<Record<strin
 
 /** The item carrying `sequenceNumber`, once it arrived (and the POST it came in). */
 async function itemFor(sequenceNumber: string): Promise<{ item: Item; post: Post }> {
-  const until = Date.now() + 2000;
-  for (;;) {
-    for (const post of posts) {
+  const find = () => {
+    for (const post of posts()) {
       const item = post.value.find((i) => i.resourceData.sequenceNumber === sequenceNumber);
       if (item) return { item, post };
     }
-    if (Date.now() > until) assert.fail(`no notification with sequenceNumber ${sequenceNumber} within 2 s; got ${JSON.stringify(posts.map((p) => p.value.map((i) => i.resourceData.sequenceNumber)))}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+    return null;
+  };
+  const found = await eventually(find, (f) => f !== null, 2000, `the notification with sequenceNumber ${sequenceNumber}`);
+  return found!;
 }
 
 before(async () => {
@@ -120,17 +120,8 @@ before(async () => {
   certBase64 = certDer.toString('base64');
   privateKey = createPrivateKey(pems.private);
 
-  receiver = http.createServer((req, res) => {
-    const token = new URL(req.url ?? '/', 'http://x').searchParams.get('validationToken');
-    if (token !== null) return void res.writeHead(200, { 'content-type': 'text/plain' }).end(token);
-    let body = '';
-    req.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => {
-      posts.push(JSON.parse(body) as Post);
-      res.writeHead(202).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/rich`;
+  receiver = await startReceiver({ path: '/rich' });
+  receiverUrl = receiver.url;
 
   tokens.alex = await mint({ userId: ALEX });
   tokens.adele = await mint({ userId: ADELE });
@@ -139,8 +130,7 @@ before(async () => {
 });
 
 after(async () => {
-  receiver?.closeAllConnections();
-  await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+  await receiver?.close();
   await server?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
@@ -231,7 +221,7 @@ describe('rich notifications: decrypted content equals what GET shows a watcher'
   });
 
   it('every item of every POST decrypts, carries its own key, and a tampered item is refused before decryption', async () => {
-    const items = posts.flatMap((p) => p.value);
+    const items = posts().flatMap((p) => p.value);
     assert.ok(items.length >= changes.length);
     for (const item of items) {
       const plain = decrypt(item.encryptedContent, privateKey);
@@ -249,7 +239,7 @@ describe('rich notifications: decrypted content equals what GET shows a watcher'
 
 describe('rich notifications: validation tokens verify with jose against /_presently/keys', () => {
   it('signature (remote JWKS), aud = the app id, iss, tid, azp, lifetime', async () => {
-    const all = posts.flatMap((p) => p.validationTokens ?? []);
+    const all = posts().flatMap((p) => p.validationTokens ?? []);
     assert.ok(all.length >= 1, 'rich POSTs carry validation tokens');
     const jwks = createRemoteJWKSet(new URL(`${server.url}/_presently/keys`));
     const issuer = `https://presently.local/${TENANT}/v2.0`;
@@ -264,7 +254,7 @@ describe('rich notifications: validation tokens verify with jose against /_prese
   });
 
   it('another audience or issuer is refused', async () => {
-    const token = posts.find((p) => p.validationTokens)!.validationTokens![0]!;
+    const token = posts().find((p) => p.validationTokens)!.validationTokens![0]!;
     const jwks = createRemoteJWKSet(new URL(`${server.url}/_presently/keys`));
     await assert.rejects(jwtVerify(token, jwks, { audience: '5d9c2b1a-0e8f-4d7c-a6b5-4c3d2e1f0a9b' }), joseErrors.JWTClaimValidationFailed);
     await assert.rejects(jwtVerify(token, jwks, { issuer: 'https://login.microsoftonline.com/x/v2.0' }), joseErrors.JWTClaimValidationFailed);

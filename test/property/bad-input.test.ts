@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { WINDOWS_TO_IANA_MAP } from 'windows-iana';
-import { ADELE, ALEX, MEGAN, TENANT, startInProcess, type TestServer } from '../helpers/server.ts';
+import { ADELE, ALEX, MEGAN, TENANT, startInProcess, type TestServer } from '../kit/server.ts';
 
 const LEE = '5f7c2a10-3b9e-4d1a-8e2f-6a4b9c1d2e30';
 const NESTOR = 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f';

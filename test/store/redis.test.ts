@@ -21,6 +21,7 @@ import { UpnTaken } from '../../src/store/errors.ts';
 import { openStore } from '../../src/store/index.ts';
 import { SHARDS, openRedisStore, parseRedisUrl, redact, shardOf, type RedisStore } from '../../src/store/redis/redisStore.ts';
 import { storeContract } from './contract/index.ts';
+import { redisUnreachable } from '../kit/redis.ts';
 
 const REDIS_URL = process.env.PRESENTLY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CLUSTER_URL = process.env.PRESENTLY_TEST_REDIS_CLUSTER_URL;
@@ -28,24 +29,7 @@ const RUN = `presently-test-${process.pid}-${randomBytes(4).toString('hex')}:`;
 const T1 = '2b5f4ac6-0f43-4b31-8a3c-2d8b8e4f5c01';
 const NOW = Date.UTC(2026, 10, 28, 8, 0, 0);
 
-async function reachable(url: string): Promise<string | null> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  let why: string | null = null;
-  probe.on('error', (err: Error) => {
-    why = err.message;
-  });
-  try {
-    await probe.connect();
-    await probe.ping();
-    return null;
-  } catch (err) {
-    return why ?? (err as Error).message;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const unreachable = await reachable(REDIS_URL);
+const unreachable = await redisUnreachable(REDIS_URL);
 if (unreachable) {
   process.stderr.write(`\n*** Redis store tests SKIPPED: cannot reach Redis at ${redact(REDIS_URL)} (${unreachable}).\n`
     + '*** Start one (redis-server) or set PRESENTLY_TEST_REDIS_URL.\n\n');

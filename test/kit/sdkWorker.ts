@@ -3,7 +3,10 @@
  * NODE_EXTRA_CA_CERTS so it trusts Presently's self-signed certificate with real TLS checks (see
  * graph-client-v3.worker.ts). One message per SDK call; the worker answers `{ id, outcome }`.
  */
+import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
+import type { ServerProcess } from './server.ts';
+import { eventually } from './time.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -77,4 +80,15 @@ export class WorkerHost<Call, Outcome> {
   close(): void {
     if (this.child.connected) this.child.disconnect();
   }
+}
+
+/**
+ * The path of the self-signed certificate a `presently serve --https` process printed on stderr (the line goes to
+ * stderr just before the ready line goes to stdout: the pipe may need a moment).
+ */
+export async function certificatePath(server: ServerProcess): Promise<string> {
+  const found = await eventually(() => /TLS certificate: (\S+)/.exec(server.stderr()), (m) => m !== null, 1000,
+    'the certificate path printed on stderr').catch(() => null);
+  assert.ok(found, `no certificate path printed on stderr:\n${server.stderr()}`);
+  return found[1]!;
 }

@@ -1,20 +1,22 @@
 /**
- * Test harnesses: an in-process Presently driven with fastify.inject (fast, no port), and a real `presently serve`
- * process (for restarts, kill -9, TLS and the official SDKs).
+ * Test harnesses: an in-process Presently driven with fastify.inject (fast, no port; `listen()` gives it a real
+ * socket when a test needs one), and a real `presently serve` process (for restarts, kill -9, TLS and the official
+ * SDKs).
  *
- * The store: what the test asks for (`store` override, `--store` flag); otherwise memory in process and sqlite in
- * the data folder for a process — or, when PRESENTLY_TEST_STORE=redis (test/on-redis/), Redis with a key prefix of
- * the server's own (./redis.ts says how long its keys live).
+ * The store: what the test asks for (`store` override, `--store` flag — a suite of the backend matrix passes its
+ * backend, ./backends.ts); otherwise memory in process and sqlite in the data folder for a process. On Redis each
+ * server gets a key prefix of its own (./redis.ts says how long its keys live).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { DEFAULTS, type Config } from '../../src/config/config.ts';
 import { buildPresently, type Presently } from '../../src/server.ts';
 import { DEMO_TENANT_ID, DEV_APP_ID } from '../../src/directory/seed.ts';
-import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix, onRedis, redisPrefixFor } from './redis.ts';
+import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix, redisPrefixFor } from './redis.ts';
 
 export const ADELE = 'fa8bf3dc-eca7-46b7-bad1-db199b62afc3';
 export const ALEX = '66825e03-7ef5-42da-9069-724602c31f6b';
@@ -34,6 +36,8 @@ export interface TestServer {
   /** With the Redis store: the server's key prefix; else null. */
   redisPrefix: string | null;
   inject(opts: InjectOptions): Promise<LightMyRequestResponse>;
+  /** Listens on a free port of 127.0.0.1 (the first call; later calls return the same) and resolves to its URL. */
+  listen(): Promise<string>;
   /** A delegated token for a user of the demo tenant (default scopes: Presence.Read.All Presence.ReadWrite). */
   userToken(userId: string, scopes?: string[]): Promise<string>;
   /** An application token (default role: Presence.ReadWrite.All). */
@@ -48,7 +52,7 @@ export interface TestServer {
  */
 export async function startInProcess(overrides: Partial<Config> = {}, opts: { manualStart?: number } = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? tempDir();
-  const store = overrides.store ?? (onRedis() ? 'redis' : 'memory');
+  const store = overrides.store ?? 'memory';
   const redisUrl = overrides.redisUrl ?? TEST_REDIS_URL;
   const redisPrefix = store !== 'redis' ? null
     : overrides.redisPrefix ?? (overrides.dataDir ? redisPrefixFor(overrides.dataDir) : newRedisPrefix());
@@ -57,13 +61,14 @@ export async function startInProcess(overrides: Partial<Config> = {}, opts: { ma
   let presently: Presently;
   try {
     presently = await buildPresently({
-      ...DEFAULTS, logLevel: 'silent', ...overrides, store, dataDir, redisUrl, ...(redisPrefix ? { redisPrefix } : {}),
+      ...DEFAULTS, logLevel: 'silent', port: 0, ...overrides, store, dataDir, redisUrl, ...(redisPrefix ? { redisPrefix } : {}),
     }, opts);
   } catch (err) {
     if (ownKeys) await deleteRedisPrefix(ownKeys, redisUrl).catch(() => {});
     if (!overrides.dataDir) rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
+  let listening: Promise<string> | null = null;
   const mint = async (body: object) => {
     const res = await presently.app.inject({ method: 'POST', url: '/_presently/tokens', payload: body });
     if (res.statusCode !== 200) throw new Error(`token: ${res.statusCode} ${res.body}`);
@@ -75,6 +80,7 @@ export async function startInProcess(overrides: Partial<Config> = {}, opts: { ma
     storeKind: store,
     redisPrefix,
     inject: (o) => presently.app.inject(o),
+    listen: () => listening ??= presently.listen(),
     userToken: (userId, scopes) => mint({ userId, ...(scopes ? { scopes } : {}) }),
     appToken: (roles, appId) => mint({ ...(roles ? { roles } : {}), ...(appId ? { appId } : {}) }),
     async close() {
@@ -83,6 +89,19 @@ export async function startInProcess(overrides: Partial<Config> = {}, opts: { ma
       if (!overrides.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One server for the describes of a suite that need no server of their own (each starting one cost a signing key
+ * and a store): started by the first that asks, closed when the enclosing suite ends. Call it in the suite's body;
+ * its tests keep apart by user, tenant or application, or read only.
+ */
+export function sharedServer(start: () => Promise<TestServer>): () => Promise<TestServer> {
+  let server: Promise<TestServer> | null = null;
+  after(async () => {
+    if (server) await (await server).close();
+  });
+  return () => server ??= start();
 }
 
 export interface ServerProcess {
@@ -110,17 +129,15 @@ function flagValue(args: string[], flag: string): string | undefined {
 }
 
 /**
- * What `args` need for the run's store: nothing when the test names its `--store` (other than redis) or the run is
- * not on Redis; else `--store redis`, `--redis-url` and `--redis-prefix` (each unless given). The prefix is the one
+ * What `args` need for their store: nothing unless they name `--store redis`; then `--redis-url` and
+ * `--redis-prefix` (each unless given). The prefix is the one
  * bound to `--data` (a restart on the same folder finds its data; the keys are deleted when the test process ends),
  * or a fresh one, `temporary`, deleted once the process exits.
  */
 function storeArgs(args: string[]): { extra: string[]; prefix: string | null; url: string; temporary: boolean } {
-  const store = flagValue(args, '--store') ?? (onRedis() ? 'redis' : undefined);
   const url = flagValue(args, '--redis-url') ?? TEST_REDIS_URL;
-  if (store !== 'redis') return { extra: [], prefix: null, url, temporary: false };
+  if (flagValue(args, '--store') !== 'redis') return { extra: [], prefix: null, url, temporary: false };
   const extra: string[] = [];
-  if (flagValue(args, '--store') === undefined) extra.push('--store', 'redis');
   if (flagValue(args, '--redis-url') === undefined) extra.push('--redis-url', url);
   const own = flagValue(args, '--redis-prefix');
   if (own !== undefined) return { extra, prefix: own, url, temporary: false };
