@@ -86,7 +86,7 @@ interface PresenceJson {
   statusMessage?: { message?: { content?: string } } | null;
 }
 
-/** The pairs an application may set for its session (presence-api.md §4). */
+/** The pairs an application may set for its session (docs/api/sessions.md). */
 const SESSION_PAIRS = [
   ['Available', 'Available'], ['Busy', 'InACall'], ['Busy', 'InAConferenceCall'], ['Away', 'Away'], ['DoNotDisturb', 'Presenting'],
 ] as const;

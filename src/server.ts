@@ -212,7 +212,7 @@ function buildWebhooks(config: Config, opts: BuildOptions): Webhooks {
 }
 
 /**
- * Notification delivery (notifications.md §2): committed changes → dispatcher → deliveries → deliverer → POSTs; the
+ * Notification delivery (docs/notifications/delivery.md): committed changes → dispatcher → deliveries → deliverer → POSTs; the
  * lifecycle loop expires subscriptions and sends reauthorizationRequired; the due loop makes timed transitions.
  */
 function buildPipeline({ config, store, clock, cloud, issuer, app, events, webhooks }: Core, presence: PresenceService): Pipeline {

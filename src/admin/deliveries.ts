@@ -1,5 +1,5 @@
 /**
- * `GET /_presently/deliveries` (notifications.md §4): recent delivery attempts from the in-memory deliveries log,
+ * `GET /_presently/deliveries` (docs/notifications/testing.md): recent delivery attempts from the in-memory deliveries log,
  * newest last, optionally `?subscriptionId=`. Behind the admin guard (./guard.ts): open in dev auth mode, otherwise it
  * needs `Presently.Admin`; and outside dev mode a failed attempt's network error and timing are not shown: per-target
  * errors (refused, unreachable, TLS…) would make the endpoint an oracle for scanning the server's network through

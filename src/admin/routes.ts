@@ -1,5 +1,5 @@
 /**
- * The admin and testing API under /_presently (product.md §4), one concern per file: health and readiness
+ * The admin and testing API under /_presently (docs/operations/admin-api.md), one concern per file: health and readiness
  * (./health.ts), info (./info.ts), the dev token endpoint and JWKS (./tokens.ts), the users of a tenant
  * (./users.ts), app access (./apps.ts) and the manual clock (./clock.ts). Who may use it: ./guard.ts. Paths match
  * exactly: ./exactPaths.ts.

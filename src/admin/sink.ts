@@ -1,5 +1,5 @@
 /**
- * The built-in webhook sink (notifications.md §4) [P]: named in-memory mailboxes that record what Presently (or
+ * The built-in webhook sink (docs/notifications/testing.md) [P: d-sink]: named in-memory mailboxes that record what Presently (or
  * anyone) POSTs to `/_presently/sink/{name}`, so a test can read back the notifications that were sent.
  *
  * Bounded by what it really holds: at most `maxRecords` records and `maxBytes` per sink (the oldest go first), at most

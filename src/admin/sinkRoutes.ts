@@ -1,5 +1,5 @@
 /**
- * The built-in webhook sink, `/_presently/sink/{name}` (notifications.md §4) [P]:
+ * The built-in webhook sink, `/_presently/sink/{name}` (docs/notifications/testing.md) [P: d-sink]:
  * - `POST …?validationToken=…` answers the validation handshake: 200, text/plain, the decoded token;
  * - any other `POST` is recorded (time, headers of interest, body) and answered `202`;
  * - `GET` answers `{"value": [records, oldest first]}`; `DELETE` forgets them (`204`).

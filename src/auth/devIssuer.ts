@@ -1,5 +1,5 @@
 /**
- * The "dev" token issuer (product.md §3): one RS256 key pair, kept in the store so that every node sharing the store
+ * The "dev" token issuer (docs/operations/auth.md): one RS256 key pair, kept in the store so that every node sharing the store
  * signs and verifies with the same key, and tokens shaped like Entra ID v1 access tokens for Microsoft Graph.
  */
 import { randomBytes } from 'node:crypto';

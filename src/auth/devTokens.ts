@@ -1,5 +1,5 @@
 /**
- * `POST /_presently/tokens` (product.md §3, dev mode only): mints a dev token.
+ * `POST /_presently/tokens` (docs/operations/auth.md, dev mode only): mints a dev token.
  *
  * Body: `{"userId"?, "appId"?, "tenantId"?, "scopes"?: [...], "roles"?: [...], "expiresIn"?: seconds}`.
  * - With `userId` (an object id GUID or a userPrincipalName of an existing user): a delegated token for that user, in

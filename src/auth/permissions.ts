@@ -1,5 +1,5 @@
 /**
- * Who may do what: the table of presence-api.md §5, as code. Each check returns normally or throws an AuthError
+ * Who may do what: the table of docs/api/permissions.md, as code. Each check returns normally or throws an AuthError
  * (403 `Forbidden`, or 400 for `/me` with an app token). Scope and role names are compared case-insensitively.
  * User ids are compared case-insensitively (principals carry lower-case ids).
  */

@@ -1,5 +1,5 @@
 /**
- * Who is calling, as the presence API needs to know it (presence-api.md §5).
+ * Who is calling, as the presence API needs to know it (docs/api/permissions.md).
  */
 export interface Principal {
   kind: 'delegated' | 'application';

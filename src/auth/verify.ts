@@ -1,5 +1,5 @@
 /**
- * Token verification (presence-api.md §5, product.md §3). Every failure is an AuthError: 401
+ * Token verification (docs/api/permissions.md, docs/operations/auth.md). Every failure is an AuthError: 401
  * `InvalidAuthenticationToken` with a message naming the check that failed, or 403 for personal Microsoft accounts.
  */
 import { createLocalJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';

@@ -1,5 +1,5 @@
 /**
- * National clouds (presence-api.md §9): each has its own Graph root, which is both the base of `@odata.context` and
+ * National clouds (docs/api/national-clouds.md): each has its own Graph root, which is both the base of `@odata.context` and
  * the audience its tokens carry.
  */
 export type CloudName = 'global' | 'usgov' | 'dod' | 'china';

@@ -1,6 +1,6 @@
 /**
  * Presently's configuration: every `presently serve` flag, its PRESENTLY_* environment variable and its default
- * (product.md §1). Parsing lives in the CLI; this file says what the settings are.
+ * (docs/operations/README.md). Parsing lives in the CLI; this file says what the settings are.
  */
 import type { CloudName } from './clouds.ts';
 
@@ -23,11 +23,11 @@ export interface Config {
   cloud: CloudName;
   seedFile: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** Longest status message, in code points (presence-api.md §3). */
+  /** Longest status message, in code points (docs/api/status-message.md). */
   maxStatusLength: number;
   /** Largest request body, bytes. */
   bodyLimit: number;
-  /** Graph's per application per tenant limits (presence-api.md §8): off, or enforced with 429 + Retry-After. */
+  /** Graph's per application per tenant limits (docs/api/throttling.md): off, or enforced with 429 + Retry-After. */
   throttle: 'off' | 'graph';
   /** Throttling window, seconds. */
   throttleWindow: number;
@@ -36,12 +36,12 @@ export interface Config {
   /** Presence-service requests of any kind per application per tenant per window. */
   throttleLimit: number;
   /**
-   * Webhook hosts exempt from the private-address check of production mode (notifications.md §3), lower-case,
+   * Webhook hosts exempt from the private-address check of production mode (docs/notifications/url-policy.md), lower-case,
    * IPv6 without brackets.
    */
   webhookAllow: string[];
   /**
-   * Which notification URLs are accepted (notifications.md §3): development allows http://localhost receivers;
+   * Which notification URLs are accepted (docs/notifications/url-policy.md): development allows http://localhost receivers;
    * production requires https and refuses private addresses. Null: development with dev auth, else production.
    */
   webhookPolicy: 'development' | 'production' | null;

@@ -1,5 +1,5 @@
 /**
- * The demo tenant (product.md §2) and `--seed FILE`: tenants, users and apps created on start.
+ * The demo tenant (docs/operations/README.md#the-demo-tenant) and `--seed FILE`: tenants, users and apps created on start.
  * The demo tenant is seeded once, on first start; a seed file is applied on every start (it only adds what is
  * missing and updates names), so it can be kept under version control next to the tests that rely on it.
  */

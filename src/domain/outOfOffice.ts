@@ -1,5 +1,5 @@
 /**
- * Out of office through Graph's mailboxSettings (presence-api.md §4): the `automaticRepliesSetting` shape, PATCH
+ * Out of office through Graph's mailboxSettings (docs/api/out-of-office.md): the `automaticRepliesSetting` shape, PATCH
  * validation and merge, and the command on facts. The presence shows it through view.ts (`isOutOfOffice`, the
  * OutOfOffice activity rule); `internalReplyMessage` is the presence's `outOfOfficeSettings.message`.
  *

@@ -42,7 +42,7 @@ export function toGraphPresence(id: string, v: PresenceView, sequenceNumber: str
   };
 }
 
-/** What the US Government clouds return of a presence (presence-api.md §9). */
+/** What the US Government clouds return of a presence (docs/api/national-clouds.md). */
 export const LIMITED_PROPERTIES = ['id', 'availability', 'activity', 'statusMessage'] as const;
 
 /** The presence JSON in a cloud's shape: the full one, or (US Government clouds) only LIMITED_PROPERTIES. */

@@ -1,5 +1,5 @@
 /**
- * Presence sessions and the preferred presence (presence-api.md §4): body validation and the commands on facts.
+ * Presence sessions and the preferred presence (docs/api/sessions.md): body validation and the commands on facts.
  */
 import { parseDuration } from './duration.ts';
 import { InvalidInput, NotFound } from '../platform/json/errors.ts';
@@ -24,7 +24,7 @@ export const PREFERRED_PAIRS: ReadonlyArray<readonly [Availability, Activity]> =
 export const SESSION_DEFAULT_MS = 5 * MINUTE;
 export const SESSION_MIN_MS = 5 * MINUTE;
 export const SESSION_MAX_MS = 4 * HOUR;
-/** [P] A preferred presence lasts from 5 minutes to 7 days (the longest default). */
+/** [P: d-preferred-duration-range] A preferred presence lasts from 5 minutes to 7 days (the longest default). */
 export const PREFERRED_MIN_MS = 5 * MINUTE;
 export const PREFERRED_MAX_MS = 7 * DAY;
 

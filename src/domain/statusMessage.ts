@@ -1,5 +1,5 @@
 /**
- * setStatusMessage: body validation and the command on facts. Rules: presence-api.md §3.
+ * setStatusMessage: body validation and the command on facts. Rules: docs/api/status-message.md.
  */
 import { InvalidInput } from '../platform/json/errors.ts';
 import { ceilToMillis, parseDateTimeTimeZone } from './timezones.ts';

@@ -1,5 +1,5 @@
 /**
- * Change notifications (notifications.md): the data that lives in the store. Subscriptions, the outbox of change
+ * Change notifications (docs/notifications/README.md): the data that lives in the store. Subscriptions, the outbox of change
  * events that presence updates append in the same transaction, and the delivery queue the deliverer works from.
  * Times are epoch milliseconds.
  */

@@ -1,5 +1,5 @@
 /**
- * Work location (presence-api.md §4): manual > automatic > scheduled. setManualLocation / setAutomaticLocation set a
+ * Work location (docs/api/work-location.md): manual > automatic > scheduled. setManualLocation / setAutomaticLocation set a
  * layer; clearAutomaticLocation clears the automatic one; clearLocation clears manual and automatic.
  */
 import type { PresenceFacts, WorkLocationLayer, WorkLocationType } from './types.ts';

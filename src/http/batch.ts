@@ -3,7 +3,7 @@
  *
  * Each item runs through the real app with `inject`, so its rules, headers and errors are exactly those of a direct
  * call: authentication, permissions, validation, 404/405, and — when throttling is on — its own 429 with Retry-After
- * (each item counts on its own, presence-api.md §8). The outer request is not authenticated itself: its
+ * (each item counts on its own, docs/api/throttling.md). The outer request is not authenticated itself: its
  * `Authorization` is handed to every item (an item's own headers win), so a missing token gives each item its own 401,
  * as Graph answers.
  *

@@ -1,5 +1,5 @@
 /**
- * Graph's presence throttling (presence-api.md §8, `--throttle graph`): per application per tenant, at most
+ * Graph's presence throttling (docs/api/throttling.md, `--throttle graph`): per application per tenant, at most
  * `readLimit` reads (GET presence and getPresencesByUserId) and `limit` presence-service requests of any kind per
  * window; over either, `429 TooManyRequests` with `Retry-After`.
  *

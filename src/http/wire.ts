@@ -1,5 +1,5 @@
 /**
- * Graph's wire conventions (presence-api.md §6): request ids, OData headers and content type, the JSON body parser
+ * Graph's wire conventions (docs/api/wire-format.md): request ids, OData headers and content type, the JSON body parser
  * (empty bodies allowed, everything else must be JSON), 404/405 for unknown paths and methods, and the error handler.
  */
 import { randomUUID } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * The deliverer (notifications.md §2, §3): sends the queued deliveries to their endpoints, at least once. It claims
+ * The deliverer (docs/notifications/delivery.md): sends the queued deliveries to their endpoints, at least once. It claims
  * and shares fairly; the parts it uses each do one thing: the sender makes one POST (./sender.ts), endpoint health
  * judges slow endpoints (./endpointHealth.ts), the retry policy says when a failed item goes again (./retryPolicy.ts),
  * and the loop shell wakes it (src/platform/loops/backgroundLoop.ts).

@@ -1,5 +1,5 @@
 /**
- * The deliveries log (notifications.md §4): the most recent delivery attempts, in memory, for
+ * The deliveries log (docs/notifications/testing.md): the most recent delivery attempts, in memory, for
  * `GET /_presently/deliveries` and for tests. One entry per POST (a batch of items to one endpoint), plus entries
  * for items dropped without a POST (expired or deleted subscription, endpoint over the slow limit, encryption
  * failure). Also keeps running totals for /metrics.

@@ -1,5 +1,5 @@
 /**
- * The dispatcher (notifications.md §2): turns the outbox of committed presence changes into deliveries. Each change
+ * The dispatcher (docs/notifications/delivery.md): turns the outbox of committed presence changes into deliveries. Each change
  * event becomes one notification item per live subscription that watches the user; the events are removed and the
  * deliveries enqueued in one atomic store call (`dispatchChanges`), so a crash between reading and dispatching only
  * means the events are read again — no change is lost, and none is fanned out twice. On a store shared by several

@@ -1,5 +1,5 @@
 /**
- * Rich notifications (notifications.md §2): the `encryptedContent` of a change notification item, exactly as
+ * Rich notifications (docs/notifications/resource-data.md): the `encryptedContent` of a change notification item, exactly as
  * Microsoft Graph builds it, so receivers written for Graph decrypt Presently's notifications unchanged.
  *
  * - a fresh 32-byte symmetric key per item;

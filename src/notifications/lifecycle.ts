@@ -1,11 +1,11 @@
 /**
- * Subscription lifecycle (notifications.md §1, §2): a due-loop over the subscriptions' expiry instants, like the
+ * Subscription lifecycle (docs/notifications/lifecycle.md): a due-loop over the subscriptions' expiry instants, like the
  * presence scheduler's.
  *
  * - At `expiresAt` a subscription is deleted (with its pending deliveries): it delivers nothing more, and reads
  *   answer 404.
  * - 10 minutes before `expiresAt`, a subscription with a `lifecycleNotificationUrl` gets one `reauthorizationRequired`
- *   item there [P]; `reauthorizationNotifiedAt` records it, so it is sent once per lifetime. A renewal moves
+ *   item there [P: d-reauthorization-notice]; `reauthorizationNotifiedAt` records it, so it is sent once per lifetime. A renewal moves
  *   `expiresAt`, which starts a new lifetime (a notification older than the new warning instant no longer counts,
  *   whether or not the renewal cleared the mark); a reauthorize alone does not (same expiry: no second notice).
  *   Several nodes sharing a store all run this loop: the notice is queued only by the one whose conditional mark
@@ -35,7 +35,7 @@ import type { Emitter } from '../platform/events.ts';
 import type { NotificationEvents } from './events.ts';
 import { lifecycleItem } from './items.ts';
 
-/** How long before expiry `reauthorizationRequired` is sent [P]. */
+/** How long before expiry `reauthorizationRequired` is sent [P: d-reauthorization-notice]. */
 export const REAUTHORIZE_BEFORE_MS = 10 * 60_000;
 
 const BATCH = 500;

@@ -1,5 +1,5 @@
 /**
- * The `validationTokens` of rich notifications (notifications.md §2): one JWT per (app, tenant) in a POST, so that a
+ * The `validationTokens` of rich notifications (docs/notifications/resource-data.md): one JWT per (app, tenant) in a POST, so that a
  * receiver can check the notification came from the server it subscribed with.
  *
  * Graph's tokens are Entra ID v2.0 app-only tokens issued to the "Microsoft Graph Change Tracking" service

@@ -1,5 +1,5 @@
 /**
- * Out of office through Graph's mailboxSettings (presence-api.md §4, §5): GET and PATCH of
+ * Out of office through Graph's mailboxSettings (docs/api/out-of-office.md, docs/api/permissions.md): GET and PATCH of
  * `/{version}/users/{id}/mailboxSettings` and `/me/mailboxSettings`, and of their `/automaticRepliesSetting`.
  * The use cases are in ./mailboxSettings.ts.
  */

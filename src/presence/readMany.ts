@@ -16,7 +16,7 @@ export const MAX_IDS = 650;
 /** How many distinct getPresencesByUserId answers are kept for reuse (about 200 KB each at 650 ids). */
 const ANSWER_CACHE_LIMIT = 32;
 
-/** The unknown-user answer of getPresencesByUserId [P]. */
+/** The unknown-user answer of getPresencesByUserId [P: d-read-many-unknown-user]. */
 const UNKNOWN_VIEW: Shapeable = {
   view: {
     availability: 'PresenceUnknown', activity: 'PresenceUnknown', statusMessage: null,

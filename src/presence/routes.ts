@@ -1,6 +1,6 @@
 /**
  * The presence resource at its three addresses, under /v1.0 and /beta: GET, the bound actions (generated from the
- * table in ./actions.ts) and getPresencesByUserId (presence-api.md §1, §2, §3, §7).
+ * table in ./actions.ts) and getPresencesByUserId (docs/api/addresses.md, docs/api/presence.md, docs/api/status-message.md, docs/api/get-presences-by-user-id.md).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authorizePresenceRead } from '../auth/permissions.ts';

@@ -1,9 +1,9 @@
 /**
- * The validation handshake (notifications.md §1): before a subscription is created (or its notificationUrl changed),
+ * The validation handshake (docs/notifications/handshake.md): before a subscription is created (or its notificationUrl changed),
  * Presently POSTs to the endpoint with `?validationToken=<token>` appended (`&` when the URL already has a query),
  * `Content-Type: text/plain; charset=utf-8`. The endpoint must answer within the timeout (Graph: 10 s) with `200`, a
  * `text/plain` content type and the URL-decoded token as its body. The body must be the token exactly; a single
- * trailing newline (`\n` or `\r\n`) is tolerated [P], since many frameworks' "write a line" helpers add one.
+ * trailing newline (`\n` or `\r\n`) is tolerated [P: d-handshake-trailing-newline], since many frameworks' "write a line" helpers add one.
  */
 import { randomUUID } from 'node:crypto';
 import { GraphError } from '../http/errors.ts';

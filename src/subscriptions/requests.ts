@@ -1,5 +1,5 @@
 /**
- * The request rules of presence subscriptions (notifications.md §1, §3): what a create (POST) or update (PATCH) body
+ * The request rules of presence subscriptions (docs/notifications/subscriptions.md, docs/notifications/url-policy.md): what a create (POST) or update (PATCH) body
  * may say, read into the subscription's fields. Every refusal names the property at fault.
  *
  * Presently's own choices [P]:

@@ -1,5 +1,5 @@
 /**
- * Presence change-notification subscriptions under /v1.0 and /beta (notifications.md §1): create (after the
+ * Presence change-notification subscriptions under /v1.0 and /beta (docs/notifications/subscriptions.md): create (after the
  * validation handshake), read, list, renew or move (PATCH), delete and reauthorize. Each handler finds the caller,
  * calls the service (./service.ts) and answers Graph's JSON (./wire.ts).
  */

@@ -1,5 +1,5 @@
 /**
- * Presence subscriptions as use cases (notifications.md §1, §3): create (after the URL policy and the validation
+ * Presence subscriptions as use cases (docs/notifications/subscriptions.md, docs/notifications/url-policy.md): create (after the URL policy and the validation
  * handshake), read, list, renew or move (PATCH), delete and reauthorize. The request rules are in ./requests.ts,
  * who may subscribe in src/auth/permissions.ts, and the JSON Graph answers in ./wire.ts.
  *

@@ -1,5 +1,5 @@
 /**
- * Which webhook URLs Presently will call (notifications.md §3). Checked for `notificationUrl` and
+ * Which webhook URLs Presently will call (docs/notifications/url-policy.md). Checked for `notificationUrl` and
  * `lifecycleNotificationUrl` when a subscription is created or its URL is changed, before the validation handshake.
  *
  * - development (the default, dev auth mode): any `https://` URL, and `http://` to `localhost`, `127.0.0.1` or `[::1]`.

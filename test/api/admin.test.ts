@@ -1,5 +1,5 @@
 /**
- * The admin and testing API under /_presently (product.md §3, §4) and /metrics, in dev mode.
+ * The admin and testing API under /_presently (docs/operations/auth.md, docs/operations/admin-api.md) and /metrics, in dev mode.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

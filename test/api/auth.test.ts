@@ -1,5 +1,5 @@
 /**
- * Who may do what (presence-api.md §5) as a client sees it: 401 for missing or bad tokens, 403 for missing scopes
+ * Who may do what (docs/api/permissions.md) as a client sees it: 401 for missing or bad tokens, 403 for missing scopes
  * and roles, `/me` with an app token, personal accounts, and tenant isolation.
  */
 import { after, before, describe, it } from 'node:test';
@@ -132,7 +132,7 @@ forEachBackend(['memory', 'redis'], (backend) => {
     });
   });
 
-  describe('403: scopes and roles (the table of §5)', () => {
+  describe('403: scopes and roles (the table of docs/api/permissions.md)', () => {
     let s: TestServer;
     const forbidden = (res: Awaited<ReturnType<TestServer['inject']>>, message?: string | RegExp) =>
       assertGraphError(res, 403, 'Forbidden', message);

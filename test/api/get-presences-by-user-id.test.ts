@@ -1,5 +1,5 @@
 /**
- * POST /communications/getPresencesByUserId (presence-api.md §7): limits, validation, order, duplicates, unknown
+ * POST /communications/getPresencesByUserId (docs/api/get-presences-by-user-id.md): limits, validation, order, duplicates, unknown
  * ids, the privacy rule per item, permissions and @odata.context.
  */
 import { after, before, describe, it } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * Out of office through mailboxSettings (presence-api.md §4, §5, §6): GET and PATCH of
+ * Out of office through mailboxSettings (docs/api/out-of-office.md, docs/api/permissions.md, docs/api/wire-format.md): GET and PATCH of
  * `/{version}/users/{id}/mailboxSettings`, `/me/mailboxSettings` and their `/automaticRepliesSetting`; permissions;
  * defaults; validation; and how the settings show in the presence, including a schedule across a DST change.
  */
@@ -58,7 +58,7 @@ forEachBackend(['memory', 'redis'], (backend) => {
     assert.equal(res.statusCode, 200, res.body);
   }
 
-  describe('mailboxSettings: permissions (§5)', () => {
+  describe('mailboxSettings: permissions (docs/api/permissions.md)', () => {
     let s: TestServer;
     const t: Record<string, string> = {};
 

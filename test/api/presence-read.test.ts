@@ -1,5 +1,5 @@
 /**
- * GET of a presence (presence-api.md §1, §2, §6): the three addresses under both versions, @odata.context, the
+ * GET of a presence (docs/api/addresses.md, docs/api/presence.md, docs/api/wire-format.md): the three addresses under both versions, @odata.context, the
  * privacy rule, $select, ids and path matching, sequenceNumber, and the wire headers and error shape.
  */
 import { after, before, describe, it } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * The seed page (presence-setStatusMessage.txt): its three examples sent exactly as written — same paths, the same
+ * The seed page (docs/api/status-message.md#graphs-examples): its three examples sent exactly as written — same paths, the same
  * JSON bodies byte for byte, Content-Type application/json — and its response compared field by field.
  */
 import { after, before, describe, it } from 'node:test';
@@ -62,7 +62,7 @@ const WRITE_ADDRESSES = [
 ] as const;
 
 forEachBackend(['memory', 'redis'], (backend) => {
-  describe('seed page examples (presence-setStatusMessage.txt)', () => {
+  describe('seed page examples (docs/api/status-message.md#graphs-examples)', () => {
     let s: TestServer;
     let adele: string;
     let alex: string;
@@ -113,7 +113,7 @@ forEachBackend(['memory', 'redis'], (backend) => {
           // Privacy rule: another user sees only `message` — no expiryDateTime, no publishedDateTime.
           assert.deepEqual(body.statusMessage, EXAMPLE_3_RESPONSE.statusMessage);
           assert.deepEqual(Object.keys(body.statusMessage ?? {}), ['message']);
-          // Adele never had a presence session here, so she is PresenceUnknown [P]; see the next test for "Available".
+          // Adele never had a presence session here, so she is PresenceUnknown [P: d-presence-unknown]; see the next test for "Available".
           assert.equal(body.availability, 'PresenceUnknown');
           assert.equal(body.activity, 'PresenceUnknown');
 
@@ -144,7 +144,7 @@ forEachBackend(['memory', 'redis'], (backend) => {
 
     it('Example 3 with Adele online (Graph\'s setPresence example first): the whole page response matches', async () => {
       const app = await s.appToken(['Presence.ReadWrite.All']);
-      // Graph's own setPresence example; its sessionId is the dev app (product.md §2).
+      // Graph's own setPresence example; its sessionId is the dev app (docs/operations/README.md#the-demo-tenant).
       const online = await s.inject({
         method: 'POST',
         url: `/v1.0/users/${PAGE_USER}/presence/setPresence`,

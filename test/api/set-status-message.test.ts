@@ -1,5 +1,5 @@
 /**
- * setStatusMessage end to end (presence-api.md §3): content rules, clearing, time zones, expiry (with the manual
+ * setStatusMessage end to end (docs/api/status-message.md): content rules, clearing, time zones, expiry (with the manual
  * clock, to the millisecond), and the 400s that name the offending property.
  */
 import { after, before, describe, it } from 'node:test';

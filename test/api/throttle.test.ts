@@ -1,5 +1,5 @@
 /**
- * Throttling (presence-api.md §8, `--throttle graph`): per application per tenant, a read limit (GET presence and
+ * Throttling (docs/api/throttling.md, `--throttle graph`): per application per tenant, a read limit (GET presence and
  * getPresencesByUserId) and an overall limit, 429 TooManyRequests with a Retry-After that says when a request will
  * next succeed; /_presently is never throttled; with throttling off nothing is.
  */

@@ -1,5 +1,5 @@
 /**
- * Wire conventions (presence-api.md §6): 405 with Allow on known paths, 404 on unknown ones, 413, 415, invalid
+ * Wire conventions (docs/api/wire-format.md): 405 with Allow on known paths, 404 on unknown ones, 413, 415, invalid
  * JSON, empty bodies and unknown action segments — every one a Graph-shaped error.
  */
 import { after, before, describe, it } from 'node:test';

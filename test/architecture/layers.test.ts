@@ -1,5 +1,5 @@
 /**
- * The import arrows of src/ point down (docs/contributing/architecture.md). Each top-level folder of src/ is a layer;
+ * The import arrows of src/ point down (docs/contributing/design.md). Each top-level folder of src/ is a layer;
  * a file may import from its own layer and from the layers below it, never from one above. HTTP wire-format code
  * never imports a store backend: it sees only the store's ports and its StoreUnavailable error.
  */

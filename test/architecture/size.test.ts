@@ -1,5 +1,5 @@
 /**
- * Small pieces (docs/contributing/architecture.md): no file in src/ is over 400 lines and no function over 60, so each
+ * Small pieces (docs/contributing/design.md): no file in src/ is over 400 lines and no function over 60, so each
  * can be read on one screen or two. Declarative tables are data, not functions, and are not counted; a function
  * nested in another counts towards its parent too, as a reader has to read through it.
  */

@@ -1,5 +1,5 @@
 /**
- * National clouds (presence-api.md §9): each cloud's token audience and `@odata.context` root, the limited presence
+ * National clouds (docs/api/national-clouds.md): each cloud's token audience and `@odata.context` root, the limited presence
  * shape of the US Government clouds, beta missing there, and no presence at all in China — each refusal a 404 that
  * names the cloud. `--public-url` wins over the cloud's root.
  */

@@ -1,5 +1,5 @@
 /**
- * Out of office through mailboxSettings (presence-api.md §4): parsing, merging, defaults, and how the facts show in
+ * Out of office through mailboxSettings (docs/api/out-of-office.md): parsing, merging, defaults, and how the facts show in
  * the presence view at exact instants (DST-correct schedule instants).
  */
 import assert from 'node:assert/strict';

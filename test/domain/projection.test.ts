@@ -78,7 +78,7 @@ describe('toGraphPresence: watcher (privacy rule)', () => {
       assert.deepEqual(actual[key], expected, `field ${key}`);
     }
     assert.equal(JSON.stringify(actual.statusMessage), JSON.stringify(SEED_EXAMPLE_3.statusMessage), 'same JSON text for statusMessage');
-    // Anything beyond Example 3 is only what §2 adds to the resource (workLocation, sequenceNumber).
+    // Anything beyond Example 3 is only what docs/api/presence.md adds to the resource (workLocation, sequenceNumber).
     assert.deepEqual(Object.keys(actual).filter((k) => !(k in SEED_EXAMPLE_3)).sort(), ['sequenceNumber', 'workLocation']);
     assert.equal(actual.sequenceNumber, r.sequenceNumber);
   });
@@ -94,7 +94,7 @@ describe('toGraphPresence: both audiences', () => {
     for (const a of ['owner', 'watcher'] as const) assert.equal(wire(f, at('2022-10-19T00:05:33.208Z'), a).statusMessage, null);
   });
 
-  it('the rest of the resource is the same for owner and watcher, with §2 shapes', () => {
+  it('the rest of the resource is the same for owner and watcher, with the shapes of docs/api/presence.md', () => {
     const f = facts({ everActive: true, sessions: [session('Busy', 'InACall', T0)], outOfOffice: oofAlways('Back Monday') });
     const owner = wire(f, T0, 'owner');
     const watcher = wire(f, T0, 'watcher');

@@ -1,5 +1,5 @@
 /**
- * Timed transitions and the durable store (presence-api.md §4 last paragraph, product.md §5): a transition that falls
+ * Timed transitions and the durable store (docs/api/timed-changes.md, docs/operations/storage.md): a transition that falls
  * due while Presently runs is made by the scheduler without anybody reading; one that falls due while it is stopped
  * is made at start-up, before the first request.
  *

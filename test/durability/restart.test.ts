@@ -1,5 +1,5 @@
 /**
- * Durability of the sqlite store through real `presently serve` processes (product.md §1, §5): clean restarts,
+ * Durability of the sqlite store through real `presently serve` processes (docs/operations/README.md, docs/operations/storage.md): clean restarts,
  * kill -9 under write load, expiries that pass while the server is down, schema migration on start, and the exit
  * codes of `presently serve`'s usage errors.
  */

@@ -1,6 +1,6 @@
 /**
  * Shared helpers for the API tests: requests as a Graph client sends them, and the wire checks every response must
- * pass (presence-api.md §6).
+ * pass (docs/api/wire-format.md).
  */
 import assert from 'node:assert/strict';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -11,7 +11,7 @@ export const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 export const VERSIONS = ['v1.0', 'beta'] as const;
 export type Version = (typeof VERSIONS)[number];
 
-/** The personal Microsoft account tenant (presence-api.md §5). */
+/** The personal Microsoft account tenant (docs/api/permissions.md). */
 export const MSA_TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

@@ -1,5 +1,5 @@
 /**
- * Notification delivery end to end (notifications.md §2, §3): real local receivers (http.createServer on port 0),
+ * Notification delivery end to end (docs/notifications/delivery.md): real local receivers (http.createServer on port 0),
  * subscriptions put straight into the store, changes made through the API. Latency, the exact item shape, retries
  * with back-off (manual clock), isolation of a slow endpoint, batching, restarts, the 4-hour drop, rich items, and
  * the slow-endpoint rule as a pure function.
@@ -83,7 +83,7 @@ forEachBackend(['sqlite', 'redis'], (backend) => {
   });
 
   describe('delivery: latency and shape (system clock)', () => {
-    it('setStatusMessage: one POST within 1 s with exactly the item of notifications.md §2', async () => {
+    it('setStatusMessage: one POST within 1 s with exactly the item of docs/notifications/delivery.md', async () => {
       const rx = await receiver();
       const s = await server();
       const sub = await subscribe(s, { notificationUrl: rx.url });

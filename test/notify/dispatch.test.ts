@@ -1,5 +1,5 @@
 /**
- * The dispatcher (notifications.md §2) against the memory and the Redis store: outbox → one delivery
+ * The dispatcher (docs/notifications/delivery.md) against the memory and the Redis store: outbox → one delivery
  * per live subscription, the exact item, nothing lost when dispatching fails, nothing doubled when two dispatchers
  * race, big fan-outs chunked.
  */
@@ -60,7 +60,7 @@ forEachBackend(['memory', 'redis'], (backend) => {
     const view = { availability: 'Available' } as unknown as PresenceView;
     const event: ChangeEvent = { id: '1', tenantId: TENANT, userId: ADELE, sequenceNumber: 'C00000000000000000042', view, at: T0 };
 
-    it('the item is notifications.md §2 exactly, with sequenceNumber in resourceData', () => {
+    it('the item is docs/notifications/delivery.md exactly, with sequenceNumber in resourceData', () => {
       const s = sub();
       assert.deepEqual(changeItem(s, event), {
         subscriptionId: s.id,

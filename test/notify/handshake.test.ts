@@ -1,5 +1,5 @@
 /**
- * The validation handshake (notifications.md §1): what Presently sends, what it accepts as an answer, and the
+ * The validation handshake (docs/notifications/handshake.md): what Presently sends, what it accepts as an answer, and the
  * errors `POST /subscriptions` gives when an endpoint fails it. Receivers are real HTTP servers on port 0; the
  * server's handshake timeout is shortened to 500 ms.
  */

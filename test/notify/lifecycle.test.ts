@@ -1,5 +1,5 @@
 /**
- * Subscription lifecycle (notifications.md §1, §2) with the manual clock and real local receivers: expiry deletes,
+ * Subscription lifecycle (docs/notifications/lifecycle.md) with the manual clock and real local receivers: expiry deletes,
  * reauthorizationRequired 10 minutes before expiry (once per lifetime), and when the creator's access is revoked
  * (user deleted, app access withdrawn through the admin API).
  */

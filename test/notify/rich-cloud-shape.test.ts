@@ -1,5 +1,5 @@
 /**
- * In the US Government clouds a presence has a limited shape (presence-api.md §9); the encrypted resource data of a
+ * In the US Government clouds a presence has a limited shape (docs/api/national-clouds.md); the encrypted resource data of a
  * rich notification must not carry more than a GET shows.
  */
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 /**
  * Rich notifications against a real `presently serve`, checked the way a receiver would, independently of
- * src/notifications/encryption.ts and src/notifications/validationTokens.ts (notifications.md §2):
+ * src/notifications/encryption.ts and src/notifications/validationTokens.ts (docs/notifications/resource-data.md):
  *
  * - every item's `encryptedContent` is decrypted here with node:crypto alone (RSA-OAEP-SHA1 unwrap, HMAC-SHA256
  *   check over the ciphertext, AES-256-CBC with IV = key[0..16]) and must deep-equal what

@@ -1,5 +1,5 @@
 /**
- * The built-in webhook sink, /_presently/sink/{name} (notifications.md §4): it answers the validation handshake, so a
+ * The built-in webhook sink, /_presently/sink/{name} (docs/notifications/testing.md): it answers the validation handshake, so a
  * subscription can point at the server itself; it records other POSTs and gives them back; DELETE clears it.
  */
 import { after, before, describe, it } from 'node:test';

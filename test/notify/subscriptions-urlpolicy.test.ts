@@ -1,5 +1,5 @@
 /**
- * The webhook URL policy (notifications.md §3) as unit tests: development and production modes, the private-address
+ * The webhook URL policy (docs/notifications/url-policy.md) as unit tests: development and production modes, the private-address
  * check with an injected resolver (no real DNS), the allow-list, and Presently's own sink; plus the flags.
  */
 import { describe, it } from 'node:test';

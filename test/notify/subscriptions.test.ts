@@ -1,5 +1,5 @@
 /**
- * Presence subscriptions over the API (notifications.md §1): create after a real validation handshake, every body
+ * Presence subscriptions over the API (docs/notifications/subscriptions.md): create after a real validation handshake, every body
  * rule, who may subscribe to whom, and read, list, PATCH, DELETE and reauthorize, with the manual clock.
  * Receivers are real HTTP servers on port 0.
  */

@@ -1,5 +1,5 @@
 /**
- * --webhook-policy production (notifications.md §3): https only, and no receiver on a loopback or private address
+ * --webhook-policy production (docs/notifications/url-policy.md): https only, and no receiver on a loopback or private address
  * unless --webhook-allow names its host.
  */
 import assert from 'node:assert/strict';

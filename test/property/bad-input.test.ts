@@ -1,5 +1,5 @@
 /**
- * Bad input of any kind (product.md §6, presence-api.md §6): every endpoint gets malformed bodies, ids, query strings,
+ * Bad input of any kind (docs/api/wire-format.md): every endpoint gets malformed bodies, ids, query strings,
  * content types and tokens, and must answer a Graph-shaped 4xx — never a 5xx — without changing anything stored.
  * Generators produce only inputs that the contract makes invalid; where an input may be valid (GET with a random
  * query, getPresencesByUserId with random GUIDs) the answer is compared with what a valid input must produce.
@@ -21,7 +21,7 @@ const ODATA_JSON = 'application/json;odata.metadata=minimal;odata.streaming=true
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MARKER = '<pinnednote></pinnednote>';
 
-// ---- an independent oracle for what the contract accepts (presence-api.md §3) ----
+// ---- an independent oracle for what the contract accepts (docs/api/status-message.md) ----
 
 const WINDOWS_ZONES = [...new Set(WINDOWS_TO_IANA_MAP.map((e) => e.windowsName))];
 const IANA_ZONES = Intl.supportedValuesOf('timeZone');

@@ -23,7 +23,7 @@ forEachBackend(['memory', 'redis'], (backend) => {
   /** An app token for the dev app (its id is the sessionId of Graph's setPresence example). */
   const AS_APP: SdkAuth = { roles: ['Presence.ReadWrite.All'] };
 
-  /** The three request/response bodies of the seed page (presence-setStatusMessage), as printed there. */
+  /** The three request/response bodies of the seed page (docs/api/status-message.md#graphs-examples), as printed there. */
   const EXAMPLE_1 = {
     statusMessage: {
       message: {
@@ -106,7 +106,7 @@ forEachBackend(['memory', 'redis'], (backend) => {
   let worker: SdkWorker;
   let dataDir: string;
   let certPath: string;
-  /** Adele's availability and activity: she has a live Available session from `before` (presence-api.md §4). */
+  /** Adele's availability and activity: she has a live Available session from `before` (docs/api/sessions.md). */
   const adeleAvailability = 'Available';
 
   before(async () => {

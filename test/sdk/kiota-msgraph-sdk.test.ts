@@ -40,7 +40,7 @@ forEachBackend(['memory', 'redis'], (backend) => {
   let app: GraphServiceClient;
   let anonymous: GraphServiceClient;
   let alexAdapter: GraphRequestAdapter;
-  /** Adele's availability and activity: she has a live Available session from `before` (presence-api.md §4). */
+  /** Adele's availability and activity: she has a live Available session from `before` (docs/api/sessions.md). */
   const adeleAvailability = 'Available';
 
   /** An AccessTokenProvider as the real ones behave: token only for allowed hosts, over https or to localhost. */

@@ -1,6 +1,6 @@
 /**
  * Presence subscriptions through the official `@microsoft/microsoft-graph-client` v3 against a real
- * `presently serve --https` (notifications.md §1, §2): created, read, listed, renewed, moved and deleted with
+ * `presently serve --https` (docs/notifications/subscriptions.md, docs/notifications/delivery.md): created, read, listed, renewed, moved and deleted with
  * `client.api('/subscriptions…')`, errors surfacing as the SDK's GraphError, and a notification actually arriving.
  *
  * The SDK runs in a child process (subscriptions-v3.worker.ts) with `NODE_EXTRA_CA_CERTS` = the certificate Presently

@@ -1,6 +1,6 @@
 /**
  * Presence sessions, preferred presence, status-message expiry and work location as whole timelines
- * (presence-api.md §4, §5), driven over HTTP with the manual clock (never a sleep).
+ * (docs/api/sessions.md, docs/api/permissions.md), driven over HTTP with the manual clock (never a sleep).
  *
  * Every clock move is a `step`: it reads the sequenceNumber of the users it watches, moves the clock, checks how
  * many transitions the scheduler made (read before any GET, so they were not made by the read path), then reads

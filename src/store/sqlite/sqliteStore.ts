@@ -86,7 +86,7 @@ export function openSqliteStore(opts: { path: string | ':memory:' }): SqliteStor
       // In WAL mode, NORMAL syncs the WAL only at checkpoints, not at every commit. A committed transaction is
       // already in the WAL file (written to the OS before COMMIT returns), so it survives the process crashing or
       // being killed with SIGKILL; only an OS crash or power loss could lose the last commits. That is the
-      // durability Presently promises (product.md §5: kill -9 loses no acknowledged write), at a fraction of FULL's cost.
+      // durability Presently promises (docs/operations/storage.md: kill -9 loses no acknowledged write), at a fraction of FULL's cost.
       db.pragma('synchronous = NORMAL');
     }
     db.pragma('foreign_keys = ON');
