@@ -15,7 +15,7 @@
 import type { Clock } from '../platform/clock/clock.ts';
 import type { Store } from '../store/types.ts';
 import { BackgroundLoop } from '../platform/loops/backgroundLoop.ts';
-import { yieldToIo } from '../platform/loops/yieldToIo.ts';
+import { Pacer } from '../platform/loops/pacer.ts';
 import type { ChangeEvent, NewDelivery, Subscription } from '../domain/subscription.ts';
 import type { Emitter } from '../platform/events.ts';
 import type { NotificationEvents } from './events.ts';
@@ -26,6 +26,8 @@ export interface DispatcherOptions {
   readLimit?: number;
   /** Dispatch a chunk of events once it has produced this many deliveries (bounds one transaction). */
   chunkDeliveries?: number;
+  /** Paces the chunks, so requests go first (default: one of its own). */
+  pacer?: Pacer;
   /** Real-time safety net, milliseconds (0: none). */
   safetyIntervalMs?: number;
   /**
@@ -93,6 +95,7 @@ export class Dispatcher {
   private readonly loop: BackgroundLoop;
   private readonly readLimit: number;
   private readonly chunkDeliveries: number;
+  private readonly pacer: Pacer;
   /** Events dispatched and deliveries enqueued since start (tests, metrics). */
   events = 0;
   deliveries = 0;
@@ -103,7 +106,9 @@ export class Dispatcher {
     private readonly opts: DispatcherOptions = {},
   ) {
     this.readLimit = opts.readLimit ?? 500;
-    this.chunkDeliveries = opts.chunkDeliveries ?? 5000;
+    // About 250 rows make a transaction of a few milliseconds (an event's deliveries always go in one).
+    this.chunkDeliveries = opts.chunkDeliveries ?? 250;
+    this.pacer = opts.pacer ?? new Pacer();
     this.loop = new BackgroundLoop({
       clock, pass: () => this.drain(), safetyIntervalMs: opts.safetyIntervalMs ?? 1000,
       onError: (err) => this.opts.onError?.(err),
@@ -163,7 +168,7 @@ export class Dispatcher {
     for (const event of events) users.set(`${event.tenantId}/${event.userId}`, event);
     const lookups = await Promise.all([...users.values()].map((e) => this.store.subscriptionsForUser(e.tenantId, e.userId)));
     const subsByUser = new Map<string, Subscription[]>([...users.keys()].map((key, i) => [key, lookups[i]!]));
-    await yieldToIo();
+    await this.pacer.turn();
     let chunk: EventDeliveries[] = [];
     let size = 0;
     for (const event of events) {
@@ -175,12 +180,12 @@ export class Dispatcher {
         await this.commit(chunk);
         chunk = [];
         size = 0;
-        await yieldToIo();
+        await this.pacer.turn();
       }
     }
     if (chunk.length > 0) {
       await this.commit(chunk);
-      await yieldToIo();
+      await this.pacer.turn();
     }
   }
 
