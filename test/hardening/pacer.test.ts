@@ -32,11 +32,11 @@ describe('pacer', () => {
   });
 
   it('rests between slices while requests come in, and stops resting once they stop', async () => {
-    const pacer = new Pacer({ quietMs: 60_000, minRestMs: 1, maxRestMs: 1 });
+    const pacer = new Pacer({ quietMs: 60_000, minRestMs: 1, maxRestMs: 1, minSliceMs: 0 });
     pacer.noteRequest();
     for (let i = 0; i < 5; i++) await pacer.turn();
     assert.equal(pacer.rests, 5);
-    const quiet = new Pacer({ quietMs: 0 });
+    const quiet = new Pacer({ quietMs: 0, minSliceMs: 0 });
     quiet.noteRequest();
     for (let i = 0; i < 5; i++) await quiet.turn();
     assert.equal(quiet.rests, 0);

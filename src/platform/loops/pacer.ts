@@ -16,6 +16,8 @@ export interface PacerOptions {
   restFactor?: number;
   minRestMs?: number;
   maxRestMs?: number;
+  /** Slices shorter than this (ms) are followed by no rest. */
+  minSliceMs?: number;
 }
 
 export class Pacer {
@@ -23,6 +25,7 @@ export class Pacer {
   private readonly restFactor: number;
   private readonly minRestMs: number;
   private readonly maxRestMs: number;
+  private readonly minSliceMs: number;
   private readonly waiting: Array<() => void> = [];
   /** A release is scheduled, or a slice is running. */
   private busy = false;
@@ -35,6 +38,7 @@ export class Pacer {
     this.restFactor = opts.restFactor ?? 3;
     this.minRestMs = opts.minRestMs ?? 2;
     this.maxRestMs = opts.maxRestMs ?? 20;
+    this.minSliceMs = opts.minSliceMs ?? 0.5;
   }
 
   /** A request arrived: background work is paced for the next `quietMs`. */
@@ -53,7 +57,8 @@ export class Pacer {
   private schedule(lastSliceMs: number): void {
     if (this.busy || this.waiting.length === 0) return;
     this.busy = true;
-    if (performance.now() - this.lastRequestAt < this.quietMs) {
+    // A slice too short to matter (a write watched by a few subscriptions) is not paced: its fan-out goes at once.
+    if (lastSliceMs >= this.minSliceMs && performance.now() - this.lastRequestAt < this.quietMs) {
       this.rests++;
       setTimeout(this.release, Math.min(this.maxRestMs, Math.max(this.minRestMs, lastSliceMs * this.restFactor)));
     } else {
