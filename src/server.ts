@@ -31,6 +31,7 @@ import { clientErrorHandler } from './http/clientErrors.ts';
 import { Deliverer } from './notifications/deliverer.ts';
 import { DeliveryLog } from './notifications/deliveryLog.ts';
 import { Dispatcher } from './notifications/dispatcher.ts';
+import { Pacer } from './platform/loops/pacer.ts';
 import { Lifecycle } from './notifications/lifecycle.ts';
 import { SinkStore } from './admin/sink.ts';
 import { SubscriptionService } from './subscriptions/service.ts';
@@ -223,11 +224,15 @@ function buildPipeline({ config, store, clock, cloud, issuer, app, events, webho
     pollMs: solo ? 0 : SHARED_STORE_POLL_MS, onError: failed('scheduler'),
   });
   const log = new DeliveryLog();
+  // One pace for the fan-out and the sends, which requests go ahead of.
+  const pacer = new Pacer();
+  app.addHook('onRequest', async () => pacer.noteRequest());
   const deliverer = new Deliverer(store, clock, {
+    pacer,
     log, issuer, limitedShape: cloud.limitedShape, post: webhooks.client.postJson, queue: solo ? 'local' : 'shared', reclaimLeasesAtStart: solo,
     leaseMs: config.deliveryLeaseMs, timeoutMs: config.webhookTimeoutMs, onError: failed('notification deliverer'),
   });
-  const dispatcher = new Dispatcher(store, clock, { events, dispatch: solo ? 'local' : 'shared', onError: failed('notification dispatcher') });
+  const dispatcher = new Dispatcher(store, clock, { events, pacer, dispatch: solo ? 'local' : 'shared', onError: failed('notification dispatcher') });
   const lifecycle = new Lifecycle(store, clock, { events, onError: failed('subscription lifecycle') });
   const pipeline: Pipeline = {
     scheduler, dispatcher, lifecycle, deliverer, log,

@@ -22,7 +22,7 @@ import type { Clock } from '../platform/clock/clock.ts';
 import { formatUtc } from '../domain/timezones.ts';
 import type { Store } from '../store/types.ts';
 import { BackgroundLoop } from '../platform/loops/backgroundLoop.ts';
-import { yieldToIo } from '../platform/loops/yieldToIo.ts';
+import { Pacer } from '../platform/loops/pacer.ts';
 import type { DeliveryLog, DropReason } from './deliveryLog.ts';
 import type { Delivery } from '../domain/subscription.ts';
 import { EndpointHealth, SLOW_ENDPOINT_ERROR, THROTTLE_WAIT_MS } from './endpointHealth.ts';
@@ -46,6 +46,8 @@ export interface DelivererOptions {
   perEndpoint?: number;
   maxInFlight?: number;
   claimLimit?: number;
+  /** Paces claims and POSTs, so requests go first (default: one of its own). */
+  pacer?: Pacer;
   /** How long a claimed delivery is this node's before another claim may take it (default 30 s). */
   leaseMs?: number;
   /** How long an endpoint has to answer a POST (default 3 s). */
@@ -80,6 +82,7 @@ export class Deliverer {
   private readonly perEndpoint: number;
   private readonly maxInFlight: number;
   private readonly claimLimit: number;
+  private readonly pacer: Pacer;
   private readonly leaseMs: number;
   private readonly maxAgeMs: number;
   private readonly holdPerEndpoint: number;
@@ -109,6 +112,7 @@ export class Deliverer {
     this.perEndpoint = opts.perEndpoint ?? 2;
     this.maxInFlight = opts.maxInFlight ?? 64;
     this.claimLimit = opts.claimLimit ?? 1000;
+    this.pacer = opts.pacer ?? new Pacer();
     this.leaseMs = opts.leaseMs ?? 30_000;
     const timeoutMs = opts.timeoutMs ?? 3000;
     this.maxAgeMs = opts.maxAgeMs ?? MAX_AGE_MS;
@@ -197,14 +201,14 @@ export class Deliverer {
   /** The pass: claims what is due, holds what each endpoint may, and starts the POSTs it can. */
   private async claimAndSend(): Promise<void> {
     for (;;) {
+      // Each claim in a turn of its own (the first too: a wake comes in the middle of someone else's work).
+      await this.pacer.turn();
       if (!this.loop.running || this.held.size >= this.maxHeld) break;
       const claimed = await this.store.claimDeliveries(this.clock.now(), this.claimLimit, this.leaseMs);
       await this.loadHealth(claimed.filter((d) => !this.held.has(d.id)).map((d) => d.url));
       this.hold(claimed);
       this.startSends();
       if (claimed.length < this.claimLimit) break;
-      // More is due: let requests and sockets in between claims.
-      await yieldToIo();
     }
     this.startSends();
   }
@@ -325,6 +329,8 @@ export class Deliverer {
 
   /** One POST: the endpoint's turn if it is throttled, the items that can go, the POST, and what it means for them. */
   private async send(ep: Endpoint, batch: Delivery[], turnUntil?: number): Promise<void> {
+    // Preparing and encoding a batch is a slice of its own, so that starting many POSTs does not hold up requests.
+    await this.pacer.turn();
     const started = this.clock.now();
     if (turnUntil !== undefined) {
       const turn = await ep.health.takeTurn(started, turnUntil);
