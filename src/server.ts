@@ -83,6 +83,11 @@ export interface BuildOptions {
   manualStart?: number;
   /** Name resolution for webhook hosts (the URL policy and every connection); tests inject their own. */
   resolve?: Resolver;
+  /**
+   * The dev signing key (newDevSigningKey) a store without one starts with, instead of a newly generated one: test
+   * suites that start many servers share one and skip an RSA key generation per server.
+   */
+  devSigningKey?: string;
 }
 
 export async function buildPresently(config: Config, opts: BuildOptions = {}): Promise<Presently> {
@@ -172,7 +177,7 @@ async function openClock(config: Config, store: Store, opts: BuildOptions): Prom
 async function buildCore(config: Config, store: Store, clocks: Clocks, opts: BuildOptions): Promise<Core> {
   const { clock } = clocks;
   const cloud = CLOUDS[config.cloud];
-  const issuer = await DevIssuer.load(store, clock);
+  const issuer = await DevIssuer.load(store, clock, opts.devSigningKey);
   const verifier = devVerifier(issuer, clock, graphAudiences(cloud));
   const tls = config.https || config.certFile || config.keyFile ? await loadTls(config) : null;
   const app = Fastify({

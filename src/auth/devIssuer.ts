@@ -48,9 +48,13 @@ export class DevIssuer {
    * Loads the signing key from the store, creating it on first use. `setMetaIfAbsent` makes concurrent first loads
    * (several nodes on one store) agree on whichever key was stored first.
    */
-  static async load(store: Store, clock: Clock): Promise<DevIssuer> {
+  /**
+   * The store's signing key; on a store without one, `initialKey` (a private JWK as JSON, from newDevSigningKey) or a
+   * new one is stored first.
+   */
+  static async load(store: Store, clock: Clock, initialKey?: string): Promise<DevIssuer> {
     let stored = await store.getMeta(DEV_SIGNING_KEY_META);
-    if (stored === null) stored = await store.setMetaIfAbsent(DEV_SIGNING_KEY_META, JSON.stringify(await newPrivateJwk()));
+    if (stored === null) stored = await store.setMetaIfAbsent(DEV_SIGNING_KEY_META, initialKey ?? await newDevSigningKey());
     const jwk = parseStoredKey(stored);
     const privateKey = await importJWK({ ...jwk, alg: DEV_ALG }, DEV_ALG);
     const { kty, n, e, kid } = jwk;
@@ -122,6 +126,11 @@ function parseStoredKey(stored: string): JWK & { kid: string } {
   } catch (err) {
     throw new Error(`The stored dev signing key (meta '${DEV_SIGNING_KEY_META}') is unreadable: ${(err as Error).message}`);
   }
+}
+
+/** A new RS256 signing key, as the private JWK (JSON) the store keeps. */
+export async function newDevSigningKey(): Promise<string> {
+  return JSON.stringify(await newPrivateJwk());
 }
 
 async function newPrivateJwk(): Promise<JWK> {

@@ -15,6 +15,7 @@ import { after } from 'node:test';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { DEFAULTS, type Config } from '../../src/config/config.ts';
 import { buildPresently, type Presently } from '../../src/server.ts';
+import { newDevSigningKey } from '../../src/auth/devIssuer.ts';
 import { DEMO_TENANT_ID, DEV_APP_ID } from '../../src/directory/seed.ts';
 import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix, redisPrefixFor } from './redis.ts';
 
@@ -50,6 +51,9 @@ export interface TestServer {
  * keys), else the one bound to `overrides.dataDir` if given (restarts on the same data find it; deleted when the test
  * process ends), else a fresh one whose keys close() deletes.
  */
+/** One dev signing key for every in-process server of this test process (generating one costs ~130 ms of CPU). */
+let sharedSigningKey: Promise<string> | null = null;
+
 export async function startInProcess(overrides: Partial<Config> = {}, opts: { manualStart?: number } = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? tempDir();
   const store = overrides.store ?? 'memory';
@@ -62,7 +66,7 @@ export async function startInProcess(overrides: Partial<Config> = {}, opts: { ma
   try {
     presently = await buildPresently({
       ...DEFAULTS, logLevel: 'silent', port: 0, ...overrides, store, dataDir, redisUrl, ...(redisPrefix ? { redisPrefix } : {}),
-    }, opts);
+    }, { ...opts, devSigningKey: await (sharedSigningKey ??= newDevSigningKey()) });
   } catch (err) {
     if (ownKeys) await deleteRedisPrefix(ownKeys, redisUrl).catch(() => {});
     if (!overrides.dataDir) rmSync(dataDir, { recursive: true, force: true });
