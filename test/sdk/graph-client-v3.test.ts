@@ -14,6 +14,7 @@ import { ADELE, ALEX, APP, startProcess, tempDir, type ServerProcess } from '../
 import type { SdkAuth, SdkCall, SdkError, SdkOutcome } from './graph-client-v3.worker.ts';
 import { WorkerHost, certificatePath } from '../kit/sdkWorker.ts';
 import { forEachBackend } from '../kit/backends.ts';
+import type { PresenceJson } from '../kit/graph.ts';
 
 forEachBackend(['memory', 'redis'], (backend) => {
   const WORKER = new URL('./graph-client-v3.worker.ts', import.meta.url).pathname;
@@ -60,16 +61,7 @@ forEachBackend(['memory', 'redis'], (backend) => {
     },
   };
 
-  type Presence = Record<string, unknown> & {
-    id: string;
-    availability: string;
-    activity: string;
-    statusMessage: null | {
-      message: { content: string; contentType: string };
-      expiryDateTime?: { dateTime: string; timeZone: string };
-      publishedDateTime?: string;
-    };
-  };
+  type Presence = PresenceJson & Record<string, unknown>;
 
   /** Drives the worker: one SDK call per message. */
   class SdkWorker extends WorkerHost<SdkCall, SdkOutcome> {
