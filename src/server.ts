@@ -231,7 +231,11 @@ function buildPipeline({ config, store, clock, cloud, issuer, app, events, webho
   const log = new DeliveryLog();
   // One pace for the fan-out and the sends, which requests go ahead of.
   const pacer = new Pacer();
-  app.addHook('onRequest', async () => pacer.noteRequest());
+  // A callback hook, not an async one: it runs on every request, and an async hook costs a promise each time.
+  app.addHook('onRequest', (_request, _reply, done) => {
+    pacer.noteRequest();
+    done();
+  });
   const deliverer = new Deliverer(store, clock, {
     pacer,
     log, issuer, limitedShape: cloud.limitedShape, post: webhooks.client.postJson, queue: solo ? 'local' : 'shared', reclaimLeasesAtStart: solo,
