@@ -107,7 +107,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     const pipeline = buildPipeline(core, presence);
     clocks.manual?.onSettle(pipeline.settle);
     const registry = registerGraphRoutes(core, presence);
-    const notifications = registerNotificationRoutes(core, pipeline, registry);
+    const notifications = registerNotificationRoutes(core, presence, pipeline, registry);
     registerAdminRoutes(core, directory, pipeline);
     await core.app.ready();
     await startLoops(pipeline);
@@ -295,11 +295,12 @@ interface NotificationRoutes {
 }
 
 /** Change notifications: subscriptions, the built-in sink and the deliveries log (docs/notifications/). */
-function registerNotificationRoutes(core: Core, pipeline: Pipeline, registry: Registry): NotificationRoutes {
+function registerNotificationRoutes(core: Core, presence: PresenceService, pipeline: Pipeline, registry: Registry): NotificationRoutes {
   const { config, store, clock, cloud, verifier, app, events, webhooks } = core;
   const subscriptions = new SubscriptionService({
     store, clock, events, handshakeTimeoutMs: config.handshakeTimeoutMs, policy: webhooks.policy, post: webhooks.client.postText,
     limits: { perApp: config.maxSubscriptionsPerApp, perTenant: config.maxSubscriptionsPerTenant },
+    knownUsers: (tenantId, userIds) => presence.readMany(tenantId, userIds),
     onHandshakeFailure: ({ property, url, result }) =>
       app.log.info({ property, url, reason: result.reason, detail: result.detail }, 'webhook validation handshake failed'),
   });

@@ -21,6 +21,12 @@ export interface Server {
   stop(): Promise<void>;
 }
 
+/**
+ * Node options for every server the run starts, from ABUSE_NODE_ARGS (space-separated), e.g.
+ * `ABUSE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` to profile a phase.
+ */
+const NODE_ARGS = (process.env.ABUSE_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+
 /** Starts `presently serve` on 127.0.0.1 with a fresh SQLite data dir. */
 export async function startServer(extra: string[] = [], dataDir = tempDataDir()): Promise<Server> {
   const args = ['--host', '127.0.0.1', '--data', dataDir, '--store', 'sqlite', '--auth', 'dev', '--log-level', 'error', ...extra];
@@ -30,7 +36,7 @@ export async function startServer(extra: string[] = [], dataDir = tempDataDir())
     if (m && Number.isFinite(m.peakMb)) peak = Math.max(peak, m.peakMb);
   };
   const server: Server = {
-    proc: await startPresently(args, 30_000),
+    proc: await startPresently(args, 30_000, NODE_ARGS),
     client: null as unknown as Client,
     dataDir,
     peakRssMb: () => {
@@ -39,7 +45,7 @@ export async function startServer(extra: string[] = [], dataDir = tempDataDir())
     },
     async restart() {
       sample();
-      server.proc = await startPresently(args, 30_000);
+      server.proc = await startPresently(args, 30_000, NODE_ARGS);
       server.client.close();
       server.client = new Client(server.proc.url);
     },

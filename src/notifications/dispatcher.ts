@@ -170,7 +170,7 @@ export class Dispatcher {
     // has at most LOOKUP_USERS users, which bounds what a pass holds in memory.
     const users = new Map<string, ChangeEvent>();
     for (const event of events) users.set(`${event.tenantId}/${event.userId}`, event);
-    const subsByUser = new Map<string, Subscription[]>();
+    const subsByUser = new Map<string, ReadonlyArray<Readonly<Subscription>>>();
     const pending = [...users];
     while (pending.length > 0) {
       const slice = pending.splice(0, LOOKUP_SLICE);

@@ -175,7 +175,7 @@ export class RedisSubscriptions implements SubscriptionStorage {
     return page;
   }
 
-  async subscriptionsForUser(tenantId: string, userId: string): Promise<Subscription[]> {
+  async subscriptionsForUser(tenantId: string, userId: string): Promise<ReadonlyArray<Readonly<Subscription>>> {
     const ids = (await this.ctx.client.smembers(this.ofUserKey(tenantId, userId))).sort(byString);
     return (await this.read(ids)).filter((s): s is Subscription => s !== null
       && s.tenantId === tenantId && s.userIds.includes(userId));

@@ -29,6 +29,11 @@ function subscriptionParams(s: Subscription): SubscriptionParams {
 
 /** A copy the caller may change without touching the cached one (userIds is the only part that is not a value). */
 const copy = (s: Subscription): Subscription => ({ ...s, userIds: [...s.userIds] });
+/** What the cache holds: subscriptionsForUser hands these out as they are, so nobody may change them. */
+const frozen = (s: Subscription): Subscription => {
+  Object.freeze(s.userIds);
+  return Object.freeze(s);
+};
 
 const COLUMNS = 'id, tenant_id, application_id, creator_id, expires_at, data';
 
@@ -110,13 +115,13 @@ export class SqliteSubscriptions implements SubscriptionStorage {
     this.txCompareAndSet = (expected, next, enqueue) => cas.immediate(expected, next, enqueue);
   }
 
-  /** The cached subscription (not a copy), read from the database on a miss. */
+  /** The cached subscription (not a copy, frozen), read from the database on a miss. */
   private cached(id: string): Subscription | null {
     let s = this.cache.get(id);
     if (!s) {
       const row = this.stmt.get.get(id);
       if (!row) return null;
-      this.cache.set(id, (s = toSubscription(row)));
+      this.cache.set(id, (s = frozen(toSubscription(row))));
     }
     return s;
   }
@@ -128,7 +133,7 @@ export class SqliteSubscriptions implements SubscriptionStorage {
     this.cache.delete(id);
     if (now) {
       this.watchers.add(id, now.tenantId, now.userIds);
-      this.cache.set(id, copy(now));
+      this.cache.set(id, frozen(copy(now)));
     }
   }
 
@@ -180,9 +185,15 @@ export class SqliteSubscriptions implements SubscriptionStorage {
     return this.stmt.page.all({ ...owner, createdAt: from.createdAt, id: from.id, limit }).map(toSubscription);
   }
 
-  async subscriptionsForUser(tenantId: string, userId: string): Promise<Subscription[]> {
-    // Always found: the index follows every committed write of this, the only writer.
-    return this.copies(this.watchers.of(tenantId, userId));
+  async subscriptionsForUser(tenantId: string, userId: string): Promise<ReadonlyArray<Readonly<Subscription>>> {
+    // Always found: the index follows every committed write of this, the only writer. The cached objects themselves,
+    // frozen (see cached()): no copy of each subscription's user list per change.
+    const result: Subscription[] = [];
+    for (const id of this.watchers.of(tenantId, userId)) {
+      const s = this.cached(id);
+      if (s) result.push(s);
+    }
+    return result;
   }
 
   /** Copies of the (cached) subscriptions with these ids, in this order; ids with no subscription are skipped. */
@@ -204,29 +215,33 @@ export class SqliteSubscriptions implements SubscriptionStorage {
   }
 }
 
-/** tenant/user → the ids of the subscriptions watching them. */
+/** tenant → user → the ids of the subscriptions watching them (nested maps: no key string built per user). */
 class WatcherIndex {
-  private readonly byUser = new Map<string, Set<string>>();
+  private readonly byTenant = new Map<string, Map<string, Set<string>>>();
 
   add(id: string, tenantId: string, userIds: readonly string[]): void {
+    let users = this.byTenant.get(tenantId);
+    if (!users) this.byTenant.set(tenantId, (users = new Map()));
     for (const u of userIds) {
-      const key = `${tenantId}/${u}`;
-      let ids = this.byUser.get(key);
-      if (!ids) this.byUser.set(key, (ids = new Set()));
-      ids.add(id);
+      const ids = users.get(u);
+      if (ids) ids.add(id);
+      else users.set(u, new Set([id]));
     }
   }
 
   remove(id: string, tenantId: string, userIds: readonly string[]): void {
+    const users = this.byTenant.get(tenantId);
+    if (!users) return;
     for (const u of userIds) {
-      const key = `${tenantId}/${u}`;
-      const ids = this.byUser.get(key);
-      if (ids?.delete(id) && ids.size === 0) this.byUser.delete(key);
+      const ids = users.get(u);
+      if (ids?.delete(id) && ids.size === 0) users.delete(u);
     }
+    if (users.size === 0) this.byTenant.delete(tenantId);
   }
 
   /** In id order, as the fan-out has always been. */
   of(tenantId: string, userId: string): string[] {
-    return [...(this.byUser.get(`${tenantId}/${userId}`) ?? [])].sort();
+    const ids = this.byTenant.get(tenantId)?.get(userId);
+    return ids ? [...ids].sort() : [];
   }
 }

@@ -90,7 +90,7 @@ export function key(u: User): PresenceKey {
   return { tenantId: u.tenantId, userId: u.id };
 }
 
-export const byId = <T extends { id: string }>(xs: T[]): T[] => [...xs].sort((a, b) => a.id.localeCompare(b.id));
+export const byId = <T extends { id: string }>(xs: readonly T[]): T[] => [...xs].sort((a, b) => a.id.localeCompare(b.id));
 export const ids = (xs: readonly { id: string }[]): string[] => xs.map((x) => x.id);
 
 /** A lower-case GUID-shaped subscription id, distinct for each n. */

@@ -1,7 +1,7 @@
 /** The store contract, the subscriptions port, with its compare-and-set. Run by ./index.ts against every backend. */
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
-import type { NewDelivery } from '../../../src/domain/subscription.ts';
+import type { NewDelivery, Subscription } from '../../../src/domain/subscription.ts';
 import { markReauthorizationNotice } from '../../../src/notifications/reauthorization.ts';
 import type { Store } from '../../../src/store/types.ts';
 import { T1, T2, APP, NOW, MIN, HOUR, uid, byId, ids, sid, subscription, richSubscription, delivery, withoutId } from './fixtures.ts';
@@ -82,10 +82,18 @@ export function subscriptionsContract(use: () => Store): void {
       await store.putSubscription(sub);
       sub.userIds.push(uid(3));
       sub.expiresAt = 0;
-      for (const read of [await store.getSubscription(sid(1)), (await store.subscriptionsForUser(T1, uid(1)))[0]]) {
-        assert.ok(read);
-        read.userIds.length = 0;
-        read.clientState = 'changed';
+      const read = await store.getSubscription(sid(1));
+      assert.ok(read);
+      read.userIds.length = 0;
+      read.clientState = 'changed';
+      // What subscriptionsForUser returns is read-only: a backend may refuse the change (frozen), never keep it.
+      const watching = (await store.subscriptionsForUser(T1, uid(1)))[0] as Subscription;
+      assert.ok(watching);
+      try {
+        watching.userIds.length = 0;
+        watching.clientState = 'changed';
+      } catch (err) {
+        assert.ok(err instanceof TypeError, String(err));
       }
       assert.deepEqual(await store.getSubscription(sid(1)), subscription(1, [uid(1), uid(2)]));
       assert.deepEqual(await store.subscriptionsForUser(T1, uid(2)), [subscription(1, [uid(1), uid(2)])]);
