@@ -21,6 +21,7 @@ import { UpnTaken } from '../../src/store/errors.ts';
 import { openStore } from '../../src/store/index.ts';
 import { SHARDS, openRedisStore, parseRedisUrl, redact, shardOf, type RedisStore } from '../../src/store/redis/redisStore.ts';
 import { storeContract } from './contract/index.ts';
+import { APP, subscription } from './contract/fixtures.ts';
 import { redisUnreachable } from '../kit/redis.ts';
 
 const REDIS_URL = process.env.PRESENTLY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -169,6 +170,27 @@ function redisSuite(name: string, url: string, skip: string | false): void {
     });
     after(async () => {
       await admin.quit();
+    });
+
+    it('counts subscriptions stored before the per-application index once a node has started on the data', async () => {
+      const [first] = await nodes(1) as [RedisStore];
+      const { prefix } = first.backend;
+      try {
+        for (let n = 1; n <= 3; n++) await first.putSubscription(subscription(n));
+        // Data as the version before the index left it: no application zset, no upgrade marker.
+        await admin.del(`${prefix}subs:a:${T1}/${APP}`, `${prefix}layout:subs-by-app`);
+        assert.equal(await first.countSubscriptions({ tenantId: T1, applicationId: APP }), 0, 'the old data has no index');
+      } finally {
+        await first.close();
+      }
+      const upgraded = await openRedisStore({ url, prefix });
+      try {
+        assert.equal(await upgraded.countSubscriptions({ tenantId: T1, applicationId: APP }), 3, 'the caps count all three');
+        assert.equal((await upgraded.listSubscriptionPage({ tenantId: T1, applicationId: APP, creatorId: subscription(1).creatorId }, null, 10)).length, 3);
+        assert.equal(await admin.get(`${prefix}layout:subs-by-app`), '1', 'the upgrade is recorded, so it runs once');
+      } finally {
+        await upgraded.close();
+      }
     });
 
     it('computes hash slots as Redis Cluster does', async () => {

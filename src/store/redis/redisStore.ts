@@ -193,6 +193,24 @@ async function checkLayout(client: Client, prefix: string): Promise<void> {
 }
 
 /**
+ * Additions to the layout that older data lacks, each made once and then recorded under `<prefix>layout:<name>`. The
+ * steps are idempotent: nodes starting together may both run one.
+ */
+const UPGRADES: ReadonlyArray<{ name: string; run: (backend: RedisBackend) => Promise<unknown> }> = [
+  // The per-application zsets that count subscriptions for the caps and page GET /subscriptions.
+  { name: 'subs-by-app', run: (backend) => backend.subscriptions.indexByApplication() },
+];
+
+async function upgrade(client: Client, prefix: string, backend: RedisBackend): Promise<void> {
+  for (const step of UPGRADES) {
+    const key = `${prefix}layout:${step.name}`;
+    if (await client.exists(key)) continue;
+    await step.run(backend);
+    await client.set(key, '1');
+  }
+}
+
+/**
  * Connects to the Redis (or Redis Cluster) the URL names and checks it answers; rejects with "cannot reach Redis at
  * <url>: <why>" otherwise. `prefix` starts every key (default `presently:`), so several deployments or test runs can
  * share one Redis; it must not contain `{` or `}` (they would change the hash tags).
@@ -216,9 +234,11 @@ export async function openRedisStore(opts: { url: string; prefix?: string }): Pr
   }
   try {
     await checkLayout(client, prefix);
+    const backend = new RedisBackend(client, opts.url, prefix);
+    await upgrade(client, prefix, backend);
+    return new GuardedStore(backend) as RedisStore;
   } catch (err) {
     client.disconnect();
     throw err;
   }
-  return new GuardedStore(new RedisBackend(client, opts.url, prefix)) as RedisStore;
 }

@@ -52,6 +52,23 @@ export class RedisSubscriptions implements SubscriptionStorage {
     return `${this.ctx.prefix}subs:exp`;
   }
 
+  /**
+   * Adds every stored subscription to its application's zset, in chunks of the expiry zset (which holds every
+   * subscription). For data written before that zset existed, whose subscriptions the caps would otherwise not count
+   * until renewed. Idempotent (ZADD of the same member), so nodes upgrading at once do no harm. Resolves to how many
+   * subscriptions it indexed.
+   */
+  async indexByApplication(): Promise<number> {
+    let indexed = 0;
+    for (let start = 0; ; start += PAGE_CHUNK) {
+      const ids = await this.ctx.client.zrange(this.expiryKey, start, start + PAGE_CHUNK - 1);
+      const subs = (await this.read(ids)).filter((s): s is Subscription => s !== null);
+      await Promise.all(subs.map((s) => this.ctx.client.zadd(this.ofAppKey(s.tenantId, s.applicationId), 0, appMember(s))));
+      indexed += subs.length;
+      if (ids.length < PAGE_CHUNK) return indexed;
+    }
+  }
+
   private async read(ids: readonly string[]): Promise<(Subscription | null)[]> {
     const raw = await Promise.all(ids.map((id) => this.ctx.client.get(this.key(id))));
     return raw.map((json) => (json === null ? null : decodeSubscription(json)));
