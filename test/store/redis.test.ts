@@ -5,8 +5,9 @@
  *
  * Redis is PRESENTLY_TEST_REDIS_URL, else redis://127.0.0.1:6379 (CI starts one). Every store opened here gets its
  * own key prefix under one per-run prefix, and every key under that is deleted at the end. When Redis cannot be
- * reached the suite is skipped, saying so. PRESENTLY_TEST_REDIS_CLUSTER_URL (redis://h1:p1,h2:p2,...) runs the
- * contract against a Redis Cluster as well.
+ * reached the suite is skipped, saying so (CI=true: it fails). The same suites run against a Redis Cluster: the
+ * one PRESENTLY_TEST_REDIS_CLUSTER_URL names (redis://h1:p1,h2:p2,...), else three masters this file starts from the
+ * machine's redis-server (test/kit/redisCluster.ts) and stops at the end.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -23,9 +24,16 @@ import { SHARDS, openRedisStore, parseRedisUrl, redact, shardOf, type RedisStore
 import { storeContract } from './contract/index.ts';
 import { APP, subscription } from './contract/fixtures.ts';
 import { redisUnreachable } from '../kit/redis.ts';
+import { clusterUnavailable, startRedisCluster, type RedisCluster } from '../kit/redisCluster.ts';
 
 const REDIS_URL = process.env.PRESENTLY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const CLUSTER_URL = process.env.PRESENTLY_TEST_REDIS_CLUSTER_URL;
+const clusterMissing = process.env.PRESENTLY_TEST_REDIS_CLUSTER_URL ? null : clusterUnavailable();
+if (clusterMissing) {
+  if (process.env.CI) throw new Error(`the Redis Cluster suites need redis-server and redis-cli: ${clusterMissing}`);
+  process.stderr.write(`\n*** Redis Cluster store tests SKIPPED: ${clusterMissing}.\n\n`);
+}
+const ownCluster: RedisCluster | null = process.env.PRESENTLY_TEST_REDIS_CLUSTER_URL || clusterMissing ? null : await startRedisCluster();
+const CLUSTER_URL = process.env.PRESENTLY_TEST_REDIS_CLUSTER_URL ?? ownCluster?.url;
 const RUN = `presently-test-${process.pid}-${randomBytes(4).toString('hex')}:`;
 const T1 = '2b5f4ac6-0f43-4b31-8a3c-2d8b8e4f5c01';
 const NOW = Date.UTC(2026, 10, 28, 8, 0, 0);
@@ -76,6 +84,7 @@ async function cleanUp(url: string): Promise<void> {
 after(async () => {
   if (!unreachable) await cleanUp(REDIS_URL);
   if (CLUSTER_URL) await cleanUp(CLUSTER_URL);
+  await ownCluster?.stop();
 });
 
 if (!unreachable) {
@@ -178,7 +187,9 @@ function redisSuite(name: string, url: string, skip: string | false): void {
       try {
         for (let n = 1; n <= 3; n++) await first.putSubscription(subscription(n));
         // Data as the version before the index left it: no application zset, no upgrade marker.
-        await admin.del(`${prefix}subs:a:${T1}/${APP}`, `${prefix}layout:subs-by-app`);
+        // One key per DEL: on a cluster the two are in different slots.
+        await admin.del(`${prefix}subs:a:${T1}/${APP}`);
+        await admin.del(`${prefix}layout:subs-by-app`);
         assert.equal(await first.countSubscriptions({ tenantId: T1, applicationId: APP }), 0, 'the old data has no index');
       } finally {
         await first.close();
