@@ -23,7 +23,10 @@ export class KeyRing {
   private readonly loop: BackgroundLoop;
 
   constructor(issuers: readonly string[], clock: Clock, timings: KeyTimings, opts: { onKeysDropped: () => void; onError: (err: unknown) => void }) {
-    this.providers = issuers.map((issuer) => new ProviderKeys(issuerSpec(issuer), clock, timings, opts.onKeysDropped));
+    this.providers = issuers.map((issuer) => new ProviderKeys(issuerSpec(issuer), clock, timings, {
+      onKeysDropped: opts.onKeysDropped,
+      onRescheduled: (at) => this.loop.wakeAt(at),
+    }));
     this.loop = new BackgroundLoop({
       clock,
       pass: () => this.attemptDue(clock.now()),

@@ -57,8 +57,12 @@ export class ProviderKeys {
     readonly spec: IssuerSpec,
     private readonly clock: Clock,
     private readonly timings: KeyTimings,
-    /** Called after a fetch that dropped key ids (tokens they signed must be checked again). */
-    private readonly onKeysDropped: () => void,
+    private readonly hooks: {
+      /** After a fetch that dropped key ids (tokens they signed must be checked again). */
+      onKeysDropped: () => void;
+      /** After an attempt outside the loop (an unknown key id) moved the next attempt. */
+      onRescheduled: (at: number) => void;
+    },
   ) {
     this.nextAttemptAt = clock.now();
   }
@@ -99,7 +103,7 @@ export class ProviderKeys {
     this.kids = kids;
     this.loaded = true;
     this.loadedAt = this.clock.now();
-    if (dropped) this.onKeysDropped();
+    if (dropped) this.hooks.onKeysDropped();
   }
 
   /**
@@ -118,6 +122,7 @@ export class ProviderKeys {
     if (now - this.lastUnknownKidFetch >= this.timings.cooldownMs) {
       this.lastUnknownKidFetch = now;
       await this.attempt();
+      this.hooks.onRescheduled(this.nextAttemptAt);
       if (this.problem !== null) {
         throw new AuthUnavailable(`The signing keys of issuer '${this.spec.issuer}' could not be fetched again: ${this.problem}.`, this.retryAfterSeconds());
       }
