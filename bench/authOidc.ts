@@ -12,7 +12,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { call } from './http.ts';
-import { fmt, log, machine, median, runLoad } from './load.ts';
+import { fmt, log, machine, median, runLoad, usPerRequest } from './load.ts';
 import { installCleanup, runCleanups, startPresently, type PresentlyProcess } from './procs.ts';
 import { ADELE, TENANT } from './scenarios.ts';
 
@@ -68,8 +68,8 @@ export async function runAuthOidcBench(): Promise<number> {
     const devToken = ((await call(dev.url, 'POST', '/_presently/tokens', { body: { userId: ADELE } })).json as { access_token: string }).access_token;
     const oidcToken = await issuer.token();
     const nodes = [
-      { name: 'dev', server: dev, token: devToken, rps: [] as number[] },
-      { name: 'oidc', server: oidc, token: oidcToken, rps: [] as number[] },
+      { name: 'dev', server: dev, token: devToken, rps: [] as number[], us: [] as number[] },
+      { name: 'oidc', server: oidc, token: oidcToken, rps: [] as number[], us: [] as number[] },
     ];
     for (const node of nodes) {
       const check = await call(node.server.url, 'GET', '/v1.0/me/presence', { token: node.token });
@@ -86,7 +86,9 @@ export async function runAuthOidcBench(): Promise<number> {
         const mm = result.targets[0]!;
         if (mm.non2xx > 0 || mm.errors > 0) throw new Error(`${node.name}: ${mm.non2xx} non-2xx answers, ${mm.errors} errors`);
         node.rps.push(mm.rps);
-        log(`  round ${round + 1} ${node.name.padEnd(4)} ${fmt.int(mm.rps)} req/s  p99 ${fmt.ms(mm.p99)} ms`);
+        const us = usPerRequest(mm.serverCpuSeconds, mm.requests);
+        if (us !== null) node.us.push(us);
+        log(`  round ${round + 1} ${node.name.padEnd(4)} ${fmt.int(mm.rps)} req/s  p99 ${fmt.ms(mm.p99)} ms  server CPU ${fmt.us(us)} µs/request`);
       }
     }
     // Each round's two measurements ran back to back, so their ratio is the least disturbed by the machine's other load.
@@ -94,6 +96,9 @@ export async function runAuthOidcBench(): Promise<number> {
     const ratios = oidcRuns.map((r, i) => r / devRuns[i]!);
     const ratio = median(ratios);
     log(`median req/s: dev ${fmt.int(median(devRuns))}, oidc ${fmt.int(median(oidcRuns))}; oidc ÷ dev per round: ${ratios.map((r) => `${(r * 100).toFixed(1)} %`).join(', ')}`);
+    if (nodes.every((n) => n.us.length > 0)) {
+      log(`server CPU per request (median): dev ${fmt.us(median(nodes[0]!.us))} µs, oidc ${fmt.us(median(nodes[1]!.us))} µs (less disturbed by other load than req/s)`);
+    }
     log(`median of the rounds: ${(ratio * 100).toFixed(1)} % of dev   target ≥ ${TARGET * 100} %   ${ratio >= TARGET ? 'PASS' : 'MISS'}`);
     return ratio >= TARGET ? 0 : 1;
   } finally {
