@@ -2,8 +2,8 @@
  * Who may use the admin API under `/_presently` [P: d-admin-key]: anyone in dev auth mode; in any other mode only a
  * caller presenting `Authorization: Bearer <admin key>` (`--admin-key` / PRESENTLY_ADMIN_KEY), compared in constant
  * time; without a configured key the guarded routes are off (404). Open by design, in every mode: health, readiness,
- * /metrics, and POSTs to the webhook sink (webhooks carry no token). The token endpoint and the dev signing keys
- * exist in dev auth mode only.
+ * /metrics, the public signing keys (receivers verify rich notifications' validation tokens with them) and POSTs to
+ * the webhook sink (webhooks carry no token). The token endpoint exists in dev auth mode only.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';

@@ -1,7 +1,8 @@
 /**
- * `GET /_presently/keys` (the JWKS of the dev issuer) and `POST /_presently/tokens` (mints a dev token). Both exist
- * only in dev auth mode [P: d-admin-key]: in any other mode they answer 404 before reading the body, so the token
- * endpoint's messages about unknown users cannot be used to learn who exists.
+ * `GET /_presently/keys` (the JWKS of Presently's own key; open in every mode: webhook receivers verify the
+ * validation tokens of rich notifications with it) and `POST /_presently/tokens` (mints a dev token). The token
+ * endpoint exists only in dev auth mode [P: d-admin-key]: in any other mode it answers 404 before reading the body, so
+ * its messages about unknown users cannot be used to learn who exists.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { DevIssuer } from '../auth/devIssuer.ts';
@@ -15,18 +16,10 @@ export interface TokenRouteDeps extends MintDeps {
 }
 
 export function tokenRoutes(app: FastifyInstance, deps: TokenRouteDeps): void {
-  const devOnly = () => {
-    if (deps.authMode !== 'dev') throw new GraphError(404, 'ResourceNotFound', 'Tokens are issued only in dev auth mode.');
-  };
-  resource(app, '/_presently/keys', {
-    GET: async function keys() {
-      devOnly();
-      return deps.issuer.jwks();
-    },
-  });
+  resource(app, '/_presently/keys', { GET: async function keys() { return deps.issuer.jwks(); } });
   resource(app, '/_presently/tokens', {
     POST: async function mintToken(request: FastifyRequest) {
-      devOnly();
+      if (deps.authMode !== 'dev') throw new GraphError(404, 'ResourceNotFound', 'Tokens are issued only in dev auth mode.');
       return mintDevToken(deps, request.body);
     },
   });
