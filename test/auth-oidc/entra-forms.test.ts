@@ -7,6 +7,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID, createPublicKey, createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { JWTPayload } from 'jose';
 import { expandIssuers, issuerMatches, issuerSpec } from '../../src/auth/oidc/issuers.ts';
 import type { ManualClock } from '../../src/platform/clock/manual.ts';
@@ -134,5 +136,84 @@ describe('issuer templates of the real clouds', () => {
     assert.ok(issuerMatches(v1, `https://sts.windows.net/${tid}/`, tid));
     const one = issuerSpec(`https://login.microsoftonline.com/${tid}/v2.0`);
     assert.ok(issuerMatches(one, `https://login.microsoftonline.com/${tid}/v2.0`, randomUUID()) === true, 'a concrete issuer is compared as is');
+  });
+});
+
+describe('users on first use: names, stand-ins and re-creation', () => {
+  let jwks: JwksServer;
+  let s: TestServer;
+  const tenant = randomUUID();
+  const ADMIN_KEY = 'first-use-admin-key-0123456789';
+  before(async () => {
+    jwks = await startJwksServer();
+    s = await startInProcess({ auth: 'oidc', issuers: [jwks.v2Template], adminKey: ADMIN_KEY });
+  });
+  after(async () => {
+    await s?.close();
+    await jwks?.close();
+  });
+
+  const token = (oid: string, over: JWTPayload = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    return jwks.sign({
+      aud: GRAPH, iss: jwks.v2Template.replace('{tenantid}', tenant), iat: now, exp: now + 3600, tid: tenant, oid, azp: APP_ID,
+      idtyp: 'user', scp: 'Presence.ReadWrite', ...over,
+    });
+  };
+  const users = async () => ((await s.inject({ method: 'GET', url: `/_presently/tenants/${tenant}/users`, headers: { authorization: `Bearer ${ADMIN_KEY}` } }))
+    .json() as { value: Array<{ id: string; displayName: string; userPrincipalName: string }> }).value;
+  const me = async (t: string) => s.inject({ method: 'GET', url: '/v1.0/me/presence', headers: bearer(t) });
+
+  it('a UPN another user holds, or none, gives the stand-in {oid}@{tid}', async () => {
+    const taken = randomUUID();
+    const none = randomUUID();
+    assert.equal((await me(await token(taken, { name: 'Not Adele', preferred_username: 'AdeleV@contoso.example' }))).statusCode, 200);
+    assert.equal((await me(await token(none))).statusCode, 200);
+    const byId = new Map((await users()).map((u) => [u.id, u]));
+    assert.deepEqual(byId.get(taken), { id: taken, tenantId: tenant, displayName: 'Not Adele', userPrincipalName: `${taken}@${tenant}` });
+    assert.deepEqual(byId.get(none), { id: none, tenantId: tenant, displayName: `${none}@${tenant}`, userPrincipalName: `${none}@${tenant}` });
+  });
+
+  it('twenty first calls at once make one user', async () => {
+    const oid = randomUUID();
+    const tokens = await Promise.all(Array.from({ length: 20 }, (_, i) => token(oid, { preferred_username: 'rush@fabrikam.example', jti: String(i) })));
+    const answers = await Promise.all(tokens.map(me));
+    assert.deepEqual([...new Set(answers.map((r) => r.statusCode))], [200]);
+    assert.equal((await users()).filter((u) => u.id === oid).length, 1);
+  });
+
+  it('a user deleted through the admin API is made again by their next token', async () => {
+    const oid = randomUUID();
+    assert.equal((await me(await token(oid, { preferred_username: 'again@fabrikam.example' }))).statusCode, 200);
+    const del = await s.inject({ method: 'DELETE', url: `/_presently/tenants/${tenant}/users/${oid}`, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+    assert.equal(del.statusCode, 204, del.body);
+    assert.ok(!(await users()).some((u) => u.id === oid));
+    assert.equal((await me(await token(oid, { preferred_username: 'again@fabrikam.example', jti: 'new' }))).statusCode, 200);
+    assert.ok((await users()).some((u) => u.id === oid && u.userPrincipalName === 'again@fabrikam.example'));
+  });
+});
+
+describe('an issuer that accepts connections and never answers', () => {
+  it('bounds the start by --oidc-timeout and says so; requests get 503, not a hang', async (t) => {
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => {
+      silent.closeAllConnections();
+      silent.close(() => resolve());
+    }));
+    const issuer = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/{tenantid}/v2.0`;
+    const started = Date.now();
+    const s = await startInProcess({ auth: 'oidc', issuers: [issuer], oidcTimeoutMs: 300 });
+    t.after(() => s.close());
+    assert.ok(Date.now() - started < 5000, `started in ${Date.now() - started} ms`);
+    assertGraphError(await s.inject({ method: 'GET', url: '/_presently/ready' }), 503, 'ServiceUnavailable', /no answer within 300 ms/);
+    const tid = randomUUID();
+    const now = Math.floor(Date.now() / 1000);
+    const jwks = await startJwksServer();
+    t.after(() => jwks.close());
+    const token = await jwks.sign({ aud: GRAPH, iss: issuer.replace('{tenantid}', tid), iat: now, exp: now + 600, tid, oid: randomUUID(), scp: 'Presence.Read', azp: APP_ID });
+    const res = await s.inject({ method: 'GET', url: '/v1.0/me/presence', headers: bearer(token) });
+    assertGraphError(res, 503, 'ServiceUnavailable', /not loaded/);
+    assert.ok(Number(res.headers['retry-after']) >= 1);
   });
 });
