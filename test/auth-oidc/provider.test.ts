@@ -175,6 +175,20 @@ describe('key rotation while Presently runs', () => {
     }
     assert.ok(provider.jwksFetches() - before <= 1, `fetched ${provider.jwksFetches() - before} times`);
   });
+
+  it('once the provider is gone, loaded keys keep working; an unknown kid after the cool-down is a 503, not a 401', async () => {
+    const known = await provider.token({ tid: tenant, oid: randomUUID() });
+    await provider.close();
+    assert.equal((await me(s, known)).statusCode, 200, 'signed by a key already loaded');
+    await (s.presently.clock as ManualClock).advance(31_000);
+    const now = Math.floor(s.presently.clock.now() / 1000);
+    const rotated = await new SignJWT({ tid: tenant, oid: randomUUID(), idtyp: 'user', scp: 'Presence.Read', appid: randomUUID(), aud: 'https://graph.microsoft.com', iss: provider.issuer, iat: now, exp: now + 600 })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k3' }).sign(await importJWK(await signingKey('k3'), 'RS256'));
+    const res = await me(s, rotated);
+    assertGraphError(res, 503, 'ServiceUnavailable', /could not be fetched again/);
+    assert.ok(Number(res.headers['retry-after']) >= 1);
+    assert.equal((await s.inject({ method: 'GET', url: '/_presently/ready' })).statusCode, 200, 'still ready: its keys are loaded');
+  });
 });
 
 describe('a provider that is down at start', () => {
