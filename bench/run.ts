@@ -93,6 +93,8 @@ const USAGE = `usage: npm run bench -- [options]
   --scheduler       run only the scheduler benchmark instead (bench/scheduler.ts; --scheduler --help for its options)
   --notifications   run only the change-notification benchmark (1,000-subscription fan-out, sustained rate;
                     --subscriptions N, --changes N)
+  --auth-oidc       run only the token-validation benchmark: GET /me/presence with --auth oidc against dev auth
+                    (bench/authOidc.ts; --rounds N, --duration S, --warmup S, --connections N)
   --abuse           run only the adversarial run (bench/abuse/main.ts; --abuse-quick, --abuse-only, --abuse-seed)`;
 
 function options() {
@@ -481,6 +483,8 @@ async function main(): Promise<number> {
     const { runNotificationsBench } = await import('./notifications.ts');
     return runNotificationsBench();
   }
+  // What --auth oidc costs against dev auth is a separate run too (bench/authOidc.ts).
+  if (process.argv.includes('--auth-oidc')) return (await import('./authOidc.ts')).runAuthOidcBench();
   // The scheduler benchmark is a separate run with its own options (bench/scheduler.ts).
   if (process.argv.includes('--scheduler')) {
     const { runSchedulerBench } = await import('./scheduler.ts');

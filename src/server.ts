@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { DevIssuer } from './auth/devIssuer.ts';
 import { devVerifier, type TokenVerifier } from './auth/verify.ts';
+import { oidcAuth, type OidcAuth } from './auth/oidc/oidcAuth.ts';
+import { devOnNetworkWarning } from './config/exposure.ts';
+import { FirstUse } from './directory/firstUse.ts';
 import { manualClock, type ManualClock } from './platform/clock/manual.ts';
 import { sharedManualClock } from './platform/clock/shared.ts';
 import { systemClock } from './platform/clock/system.ts';
@@ -63,6 +66,8 @@ export interface Presently {
   presence: PresenceService;
   scheduler: Scheduler;
   issuer: DevIssuer;
+  /** `--auth oidc`: the issuers' keys, readiness and verifier; null in dev mode. */
+  oidc: OidcAuth | null;
   subscriptions: SubscriptionService;
   /** The built-in webhook sink's records (/_presently/sink/{name}). */
   sinks: SinkStore;
@@ -102,6 +107,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     // background loops need not allow for other nodes; a shared store (redis) needs both.
     const presence = new PresenceService(store, core.clock, core.events, { readCache: store.facts.soleWriter });
     const directory = new Directory(store, presence, core.clock, core.events);
+    provisionOnFirstUse(core, new FirstUse(store, directory));
     await seedDemoOnce(store, directory, core.clock.now());
     if (config.seedFile) await applySeed(store, directory, readSeedFile(config.seedFile));
     const pipeline = buildPipeline(core, presence);
@@ -127,6 +133,7 @@ interface Core {
   cloud: Cloud;
   issuer: DevIssuer;
   verifier: TokenVerifier;
+  oidc: OidcAuth | null;
   tls: TlsMaterial | null;
   app: FastifyInstance;
   events: EventBus<PresentlyEvents>;
@@ -178,7 +185,6 @@ async function buildCore(config: Config, store: Store, clocks: Clocks, opts: Bui
   const { clock } = clocks;
   const cloud = CLOUDS[config.cloud];
   const issuer = await DevIssuer.load(store, clock, opts.devSigningKey);
-  const verifier = devVerifier(issuer, clock, graphAudiences(cloud));
   const tls = config.https || config.certFile || config.keyFile ? await loadTls(config) : null;
   const app = Fastify({
     logger: { level: config.logLevel },
@@ -195,7 +201,28 @@ async function buildCore(config: Config, store: Store, clocks: Clocks, opts: Bui
   app.decorateRequest('principal', null);
   clocks.report.error = (err) => app.log.warn({ err }, 'reading the shared manual clock failed');
   const events = new EventBus<PresentlyEvents>((err, event) => app.log.error({ err, event }, 'an event listener failed'));
-  return { config, store, clock, cloud, issuer, verifier, tls, app, events, webhooks: buildWebhooks(config, opts) };
+  const oidc = config.auth === 'oidc' ? buildOidc(config, clock, cloud, app) : null;
+  const verifier = oidc?.verifier ?? devVerifier(issuer, clock, graphAudiences(cloud));
+  return { config, store, clock, cloud, issuer, verifier, oidc, tls, app, events, webhooks: buildWebhooks(config, opts) };
+}
+
+/** `--auth oidc` (docs/operations/auth.md): keys first fetched when the app gets ready, the loop stopped with it. */
+function buildOidc(config: Config, clock: Clock, cloud: Cloud, app: FastifyInstance): OidcAuth {
+  const oidc = oidcAuth({
+    issuers: config.issuers, audiences: config.audiences, tenants: config.tenants, cloud: cloud.name,
+    defaultAudiences: graphAudiences(cloud),
+    timeoutMs: config.oidcTimeoutMs, cooldownMs: config.keysCooldownMs, refreshMs: config.keysRefreshMs,
+  }, clock, (err) => app.log.error({ err }, 'loading the issuers\' signing keys failed'));
+  app.addHook('onReady', () => oidc.start());
+  app.addHook('onClose', () => oidc.stop());
+  return oidc;
+}
+
+/** `--auth oidc`: a verified token's tenant and user are created on first use; a deleted user, again on the next. */
+function provisionOnFirstUse({ oidc, events }: Core, firstUse: FirstUse): void {
+  if (!oidc) return;
+  oidc.onFirstUse((principal, profile) => firstUse.ensure(principal, profile));
+  events.on('userDeleted', ({ tenantId, userId }) => firstUse.forget(tenantId, userId));
 }
 
 /**
@@ -308,15 +335,18 @@ function registerNotificationRoutes(core: Core, presence: PresenceService, pipel
   const subscriptionDeps = { subscriptions, verifier, cloud, publicUrl: publicUrl(config) };
   subscriptionRoutes(app, 'v1.0', subscriptionDeps);
   subscriptionRoutes(app, 'beta', subscriptionDeps);
-  sinkRoutes(app, { sinks, clock, authMode: config.auth, verifier });
-  deliveriesRoutes(app, { log: pipeline.log, authMode: config.auth, verifier });
+  sinkRoutes(app, { sinks, clock, authMode: config.auth, adminKey: config.adminKey });
+  deliveriesRoutes(app, { log: pipeline.log, authMode: config.auth, adminKey: config.adminKey });
   installDeliveryMetrics(registry, pipeline.log, store);
   return { subscriptions, sinks };
 }
 
-function registerAdminRoutes({ config, store, clock, cloud, issuer, verifier, app }: Core, directory: Directory, pipeline: Pipeline): void {
+function registerAdminRoutes({ config, store, clock, cloud, issuer, oidc, app }: Core, directory: Directory, pipeline: Pipeline): void {
+  const exposed = devOnNetworkWarning(config);
   adminRoutes(app, {
-    store, directory, clock, issuer, verifier, authMode: config.auth, cloud: config.cloud, version: VERSION,
+    store, directory, clock, issuer, authMode: config.auth, cloud: config.cloud, version: VERSION,
+    adminKey: config.adminKey, authReadiness: oidc?.readiness ?? null, warnings: exposed === null ? [] : [exposed],
+    ...(oidc ? { oidc: { issuers: oidc.issuers, audiences: oidc.audiences, tenants: config.tenants } } : {}),
     audience: cloud.graphRoot, defaultTenantId: DEMO_TENANT_ID, defaultAppId: DEV_APP_ID,
     settle: pipeline.settle,
     revokeAppAccess: (tenantId, appId) => pipeline.lifecycle.revokeApp(tenantId, appId),
@@ -332,11 +362,11 @@ async function startLoops({ scheduler, deliverer, lifecycle, dispatcher }: Pipel
 }
 
 function assemble(core: Core, clocks: Clocks, presence: PresenceService, pipeline: Pipeline, routes: NotificationRoutes): Presently {
-  const { app, events, store, clock, issuer, tls } = core;
+  const { app, events, store, clock, issuer, oidc, tls } = core;
   const { scheduler, dispatcher, deliverer, lifecycle, log } = pipeline;
   let closed = false;
   return {
-    app, events, store, clock, presence, scheduler, issuer, subscriptions: routes.subscriptions, sinks: routes.sinks, tls,
+    app, events, store, clock, presence, scheduler, issuer, oidc, subscriptions: routes.subscriptions, sinks: routes.sinks, tls,
     notifications: { dispatcher, deliverer, lifecycle, log },
     listen: () => listen(core, core.webhooks.ownOrigins),
     async close() {

@@ -1,12 +1,11 @@
 /**
  * `GET /_presently/deliveries` (docs/notifications/testing.md): recent delivery attempts from the in-memory deliveries log,
  * newest last, optionally `?subscriptionId=`. Behind the admin guard (./guard.ts): open in dev auth mode, otherwise it
- * needs `Presently.Admin`; and outside dev mode a failed attempt's network error and timing are not shown: per-target
+ * needs the admin key; and outside dev mode a failed attempt's network error and timing are not shown: per-target
  * errors (refused, unreachable, TLS…) would make the endpoint an oracle for scanning the server's network through
  * webhook URLs. The notification counters on /metrics are in ./metrics.ts.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { TokenVerifier } from '../auth/verify.ts';
 import type { DeliveryLog, DeliveryLogEntry } from '../notifications/deliveryLog.ts';
 import { badRequest } from '../http/errors.ts';
 import { resource } from '../http/wire.ts';
@@ -15,7 +14,8 @@ import { guardedScope } from './guard.ts';
 export interface DeliveriesDeps {
   log: DeliveryLog;
   authMode: string;
-  verifier: TokenVerifier;
+  /** Outside dev auth mode, the admin API's bearer key (./guard.ts). */
+  adminKey: string | null;
 }
 
 export function deliveriesRoutes(app: FastifyInstance, deps: DeliveriesDeps): void {

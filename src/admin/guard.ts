@@ -1,26 +1,42 @@
 /**
- * Who may use the admin API under `/_presently`: anyone in dev auth mode; otherwise a caller with the app role
- * `Presently.Admin`. Open by design, in every mode: health, readiness, info, the signing keys, and POSTs to the
- * webhook sink (webhooks carry no token). The token endpoint exists in dev auth mode only.
+ * Who may use the admin API under `/_presently` [P: d-admin-key]: anyone in dev auth mode; in any other mode only a
+ * caller presenting `Authorization: Bearer <admin key>` (`--admin-key` / PRESENTLY_ADMIN_KEY), compared in constant
+ * time; without a configured key the guarded routes are off (404). Open by design, in every mode: health, readiness,
+ * /metrics, the public signing keys (receivers verify rich notifications' validation tokens with them) and POSTs to
+ * the webhook sink (webhooks carry no token). The token endpoint exists in dev auth mode only.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authorizeAdmin } from '../auth/permissions.ts';
-import type { TokenVerifier } from '../auth/verify.ts';
+import { GraphError } from '../http/errors.ts';
 
 export type AdminGuard = (request: FastifyRequest) => Promise<void>;
 
 export interface GuardDeps {
   authMode: string;
-  verifier: TokenVerifier;
+  /** The admin key; null: outside dev mode, the guarded routes are off. */
+  adminKey: string | null;
 }
 
-/** Resolves when the request may use the admin API; else throws 401 or 403. */
+const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+
+/** True when `authorization` is `Bearer <key>`; hashes first, so the comparison takes the same time for any input. */
+export function presentsAdminKey(authorization: string | undefined, key: string): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  return timingSafeEqual(sha256(match?.[1] ?? ''), sha256(key)) && match !== null;
+}
+
+/** Resolves when the request may use the admin API; else throws 401, or 404 when the admin API is off. */
 export function adminGuard(deps: GuardDeps): AdminGuard {
+  const key = deps.adminKey;
   return async function requireAdmin(request: FastifyRequest): Promise<void> {
     if (deps.authMode === 'dev') return;
-    const principal = await deps.verifier.verify(request.headers.authorization);
-    request.principal = principal;
-    authorizeAdmin(principal);
+    if (key === null) {
+      throw new GraphError(404, 'ResourceNotFound',
+        'The admin API is off: start Presently with --admin-key (or PRESENTLY_ADMIN_KEY) to use it.');
+    }
+    if (!presentsAdminKey(request.headers.authorization, key)) {
+      throw new GraphError(401, 'InvalidAuthenticationToken', 'The admin API needs the header Authorization: Bearer <admin key>.');
+    }
   };
 }
 

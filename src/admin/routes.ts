@@ -6,7 +6,6 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { DevIssuer } from '../auth/devIssuer.ts';
-import type { TokenVerifier } from '../auth/verify.ts';
 import type { Clock } from '../platform/clock/clock.ts';
 import type { Store } from '../store/types.ts';
 import type { Directory } from '../directory/directory.ts';
@@ -14,8 +13,8 @@ import { appRoutes, type RevokeAppAccess } from './apps.ts';
 import { clockRoutes } from './clock.ts';
 import { installExactAdminPaths } from './exactPaths.ts';
 import { guardedScope } from './guard.ts';
-import { healthRoutes } from './health.ts';
-import { infoRoutes } from './info.ts';
+import { healthRoutes, type AuthReadiness } from './health.ts';
+import { infoRoutes, type InfoDeps } from './info.ts';
 import { tokenRoutes } from './tokens.ts';
 import { userRoutes } from './users.ts';
 
@@ -24,8 +23,14 @@ export interface AdminDeps {
   directory: Directory;
   clock: Clock;
   issuer: DevIssuer;
-  verifier: TokenVerifier;
   authMode: string;
+  /** Outside dev auth mode, the admin API's bearer key; null: the guarded routes are off. */
+  adminKey: string | null;
+  /** `--auth oidc`: whether every issuer's keys are loaded (part of /_presently/ready). */
+  authReadiness: AuthReadiness | null;
+  /** Shown by /_presently/info. */
+  warnings: readonly string[];
+  oidc?: InfoDeps['oidc'];
   cloud: string;
   version: string;
   audience: string;
@@ -42,10 +47,13 @@ export interface AdminDeps {
 
 export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   installExactAdminPaths(app);
-  healthRoutes(app, deps.store);
-  infoRoutes(app, { clock: deps.clock, version: deps.version, storeKind: deps.store.kind, authMode: deps.authMode, cloud: deps.cloud });
+  healthRoutes(app, deps.store, deps.authReadiness);
   tokenRoutes(app, deps);
   guardedScope(app, deps, (scope) => {
+    infoRoutes(scope, {
+      clock: deps.clock, version: deps.version, storeKind: deps.store.kind, authMode: deps.authMode, cloud: deps.cloud,
+      warnings: deps.warnings, ...(deps.oidc ? { oidc: deps.oidc } : {}),
+    });
     userRoutes(scope, deps);
     appRoutes(scope, deps.revokeAppAccess);
     clockRoutes(scope, deps);

@@ -5,10 +5,9 @@
  * - `GET` answers `{"value": [records, oldest first]}`; `DELETE` forgets them (`204`).
  *
  * POST takes any content type (the handshake is text/plain) and is open in every auth mode, since webhooks carry no
- * token; GET and DELETE are admin calls like the rest of `/_presently` (open in dev mode, else `Presently.Admin`).
+ * token; GET and DELETE are admin calls like the rest of `/_presently` (open in dev mode, else the admin key).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
-import type { TokenVerifier } from '../auth/verify.ts';
 import type { Clock } from '../platform/clock/clock.ts';
 import { formatUtc } from '../domain/timezones.ts';
 import { adminGuard } from './guard.ts';
@@ -19,7 +18,8 @@ export interface SinkRouteDeps {
   sinks: SinkStore;
   clock: Clock;
   authMode: string;
-  verifier: TokenVerifier;
+  /** Outside dev auth mode, the admin API's bearer key (./guard.ts). */
+  adminKey: string | null;
 }
 
 /** Notification batches can be larger than API requests. */

@@ -1,7 +1,8 @@
 /**
- * `GET /_presently/keys` (the JWKS of the dev issuer; open) and `POST /_presently/tokens` (mints a dev token). The
- * token endpoint exists only in dev auth mode: in any other mode it answers 404 before reading the body, so its
- * messages about unknown users cannot be used to learn who exists.
+ * `GET /_presently/keys` (the JWKS of Presently's own key; open in every mode: webhook receivers verify the
+ * validation tokens of rich notifications with it) and `POST /_presently/tokens` (mints a dev token). The token
+ * endpoint exists only in dev auth mode [P: d-admin-key]: in any other mode it answers 404 before reading the body, so
+ * its messages about unknown users cannot be used to learn who exists.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { DevIssuer } from '../auth/devIssuer.ts';

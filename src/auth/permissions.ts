@@ -9,7 +9,6 @@ export const PRESENCE_READ = 'Presence.Read';
 export const PRESENCE_READ_ALL = 'Presence.Read.All';
 export const PRESENCE_READWRITE = 'Presence.ReadWrite';
 export const PRESENCE_READWRITE_ALL = 'Presence.ReadWrite.All';
-export const PRESENTLY_ADMIN = 'Presently.Admin';
 
 function hasAny(granted: ReadonlySet<string>, required: readonly string[]): boolean {
   const wanted = new Set(required.map((r) => r.toLowerCase()));
@@ -86,13 +85,6 @@ export function authorizeSubscriptions(p: Principal): Principal & { userId: stri
   }
   requireScopes(p, [PRESENCE_READ_ALL]);
   return p as Principal & { userId: string };
-}
-
-/** The `/_presently/…` admin API outside dev mode: the app role `Presently.Admin` (granted to an app or a user). */
-export function authorizeAdmin(p: Principal): void {
-  if (!hasAny(p.roles, [PRESENTLY_ADMIN])) {
-    throw new AuthError(403, 'Forbidden', `Insufficient privileges to complete the operation. Requires the app role: ${PRESENTLY_ADMIN}.`);
-  }
 }
 
 export const MAILBOX_SETTINGS_READ = 'MailboxSettings.Read';

@@ -31,6 +31,10 @@ export class TokenCache {
     return entry.principal;
   }
 
+  clear(): void {
+    this.entries.clear();
+  }
+
   /** `exp` and `nbf` are the token's claims, in seconds. */
   set(token: string, principal: Principal, exp: number, nbf: number | undefined): void {
     if (this.entries.size >= this.max) {

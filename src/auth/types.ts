@@ -25,3 +25,17 @@ export class AuthError extends Error {
     this.name = 'AuthError';
   }
 }
+
+/**
+ * Tokens cannot be checked right now (the identity provider's keys are not loaded): 503 with `Retry-After`. The HTTP
+ * layer renders it.
+ */
+export class AuthUnavailable extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+    this.name = 'AuthUnavailable';
+  }
+}

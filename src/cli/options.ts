@@ -4,6 +4,7 @@
  */
 import { CLOUDS, type CloudName } from '../config/clouds.ts';
 import { DEFAULTS, type Config } from '../config/config.ts';
+import { devOnNetworkWarning } from '../config/exposure.ts';
 
 export class UsageError extends Error {}
 
@@ -12,6 +13,8 @@ export interface FlagSpec {
   flag: string;
   arg?: string;
   help: string;
+  /** The flag may be given several times (its values add up); its environment variable takes a comma-separated list. */
+  repeatable?: boolean;
 }
 
 export const SERVE_FLAGS: FlagSpec[] = [
@@ -21,7 +24,15 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { key: 'store', flag: '--store', arg: '<kind>', help: 'sqlite (durable), memory (keeps nothing) or redis (shared by several nodes)' },
   { key: 'redisUrl', flag: '--redis-url', arg: '<url>', help: 'with --store redis: redis://host:port[/db], or redis://h1:p1,h2:p2,... for a Redis Cluster' },
   { key: 'redisPrefix', flag: '--redis-prefix', arg: '<prefix>', help: 'with --store redis: the start of every key, so deployments can share one Redis' },
-  { key: 'auth', flag: '--auth', arg: '<mode>', help: 'dev: tokens issued by Presently itself' },
+  { key: 'auth', flag: '--auth', arg: '<mode>', help: 'dev: tokens issued by Presently itself; oidc: tokens of the identity providers named by --issuer' },
+  { key: 'issuers', flag: '--issuer', arg: '<url>', repeatable: true, help: 'with --auth oidc: an issuer whose tokens are accepted (repeatable): a URL, a template with {tenantid} such as https://login.microsoftonline.com/{tenantid}/v2.0, or entra (the cloud\'s Entra ID v2 and v1 issuers)' },
+  { key: 'audiences', flag: '--audience', arg: '<aud>', repeatable: true, help: 'with --auth oidc: an accepted token audience (repeatable), e.g. api://presently (default: the cloud\'s Graph resource URI and Graph\'s application id)' },
+  { key: 'tenants', flag: '--tenants', arg: '<ids>', repeatable: true, help: 'with --auth oidc: comma-separated tenant ids whose tokens are accepted (default: any tenant)' },
+  { key: 'adminKey', flag: '--admin-key', arg: '<key>', help: 'outside dev auth mode: the bearer key of the admin API under /_presently (at least 16 characters); without it the admin API is off' },
+  { key: 'devOnNetwork', flag: '--dev-on-network', arg: '<mode>', help: 'with --auth dev on a non-loopback --host: warn (default) or refuse to start' },
+  { key: 'oidcTimeoutMs', flag: '--oidc-timeout', arg: '<time>', help: 'with --auth oidc: how long one fetch of a discovery document or key set may take (default 5s)' },
+  { key: 'keysCooldownMs', flag: '--keys-cooldown', arg: '<time>', help: 'with --auth oidc: a token signed by an unknown key fetches the key set again at most this often (default 30s)' },
+  { key: 'keysRefreshMs', flag: '--keys-refresh', arg: '<time>', help: 'with --auth oidc: how often the key sets are fetched again (default 3600s)' },
   { key: 'https', flag: '--https', help: 'serve TLS with a self-signed localhost certificate kept in the data folder' },
   { key: 'certFile', flag: '--cert', arg: '<file>', help: 'TLS certificate (PEM); with --key' },
   { key: 'keyFile', flag: '--key', arg: '<file>', help: 'TLS private key (PEM); with --cert' },
@@ -88,16 +99,52 @@ function hostList(value: string, flag: string): string[] {
   return hosts;
 }
 
+/** `a, b,,c` → `['a', 'b', 'c']`. */
+function list(value: string): string[] {
+  return [...new Set(value.split(',').map((v) => v.trim()).filter((v) => v !== ''))];
+}
+
+/** Issuer URLs (http or https; `{tenantid}` allowed) or `entra`. */
+function issuerList(value: string, flag: string): string[] {
+  const issuers = list(value);
+  for (const issuer of issuers) {
+    if (issuer.toLowerCase() !== 'entra' && !/^https?:\/\/[^/\s]+/.test(issuer)) {
+      throw new UsageError(`${flag} takes an issuer URL such as https://login.microsoftonline.com/{tenantid}/v2.0, or entra; got '${issuer}'.`);
+    }
+  }
+  return issuers;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function tenantList(value: string, flag: string): string[] {
+  const tenants = list(value).map((t) => t.toLowerCase());
+  for (const tenant of tenants) {
+    if (!GUID.test(tenant)) throw new UsageError(`${flag} takes tenant ids (GUIDs) separated by commas; got '${tenant}'.`);
+  }
+  return tenants;
+}
+
+/** At least 16 characters: the key is the only thing between the network and the admin API. */
+function adminKey(value: string, flag: string): string {
+  if (value.length < 16 || /\s/.test(value)) {
+    throw new UsageError(`${flag} must be at least 16 characters without spaces (e.g. from: openssl rand -hex 32).`);
+  }
+  return value;
+}
+
 /** Builds the Config from commander's parsed options (camelCase of the flags) and the environment. */
 export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Config {
   const config: Config = { ...DEFAULTS };
   for (const spec of SERVE_FLAGS) {
     const optName = spec.flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     let raw = options[optName];
+    if (Array.isArray(raw)) raw = raw.length === 0 ? undefined : raw.join(',');
     if (raw === undefined) raw = env[envName(spec.flag)];
     if (raw === undefined || raw === '') continue;
     const value = String(raw);
     const flag = spec.flag;
+    if (authSetting(config, spec.key, value, flag)) continue;
     switch (spec.key) {
       case 'port': config.port = integer(value, flag, 0, 65535); break;
       case 'host': config.host = value; break;
@@ -111,7 +158,6 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
         if (/[{}]/.test(value)) throw new UsageError(`${flag} must not contain '{' or '}'; got '${value}'.`);
         config.redisPrefix = value;
         break;
-      case 'auth': config.auth = oneOf(value, ['dev'] as const, flag); break;
       case 'https': config.https = raw === true || ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()); break;
       case 'certFile': config.certFile = value; break;
       case 'keyFile': config.keyFile = value; break;
@@ -148,8 +194,35 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
   return config;
 }
 
+/** The flags of auth and the admin API (docs/operations/auth.md); false for any other key. */
+function authSetting(config: Config, key: keyof Config, value: string, flag: string): boolean {
+  switch (key) {
+    case 'auth': config.auth = oneOf(value, ['dev', 'oidc'] as const, flag); break;
+    case 'issuers': config.issuers = issuerList(value, flag); break;
+    case 'audiences': config.audiences = list(value); break;
+    case 'tenants': config.tenants = tenantList(value, flag); break;
+    case 'adminKey': config.adminKey = adminKey(value, flag); break;
+    case 'devOnNetwork': config.devOnNetwork = oneOf(value, ['warn', 'refuse'] as const, flag); break;
+    case 'oidcTimeoutMs': config.oidcTimeoutMs = duration(value, flag, 100, 60_000); break;
+    case 'keysCooldownMs': config.keysCooldownMs = duration(value, flag, 0, 86_400_000); break;
+    case 'keysRefreshMs': config.keysRefreshMs = duration(value, flag, 1000, 7 * 86_400_000); break;
+    default: return false;
+  }
+  return true;
+}
+
 /** The rules between flags: each value may be valid on its own and still not go with another. */
 function checkTogether(config: Config): void {
+  if (config.auth === 'oidc' && config.issuers.length === 0) {
+    throw new UsageError('--auth oidc needs at least one --issuer (e.g. --issuer entra, or --issuer https://login.microsoftonline.com/{tenantid}/v2.0).');
+  }
+  const exposed = devOnNetworkWarning(config);
+  if (exposed !== null && config.devOnNetwork === 'refuse') {
+    throw new UsageError(`refusing to start: --auth dev on --host ${config.host} would let anyone who can reach the port mint tokens (--dev-on-network refuse).`);
+  }
+  if (config.auth !== 'oidc' && (config.issuers.length > 0 || config.audiences.length > 0 || config.tenants.length > 0)) {
+    throw new UsageError('--issuer, --audience and --tenants apply to --auth oidc only.');
+  }
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     throw new UsageError(`--headers-timeout (${config.headersTimeoutMs}) must not be longer than --request-timeout (${config.requestTimeoutMs}).`);
   }

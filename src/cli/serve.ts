@@ -3,13 +3,17 @@
  */
 import type { Command } from 'commander';
 import type { Config } from '../config/config.ts';
-import { buildPresently } from '../server.ts';
+import { devOnNetworkWarning } from '../config/exposure.ts';
+import { buildPresently, type Presently } from '../server.ts';
 import { SERVE_FLAGS, UsageError, envName, toConfig } from './options.ts';
 
 export function registerServeCommand(program: Command): void {
   const serve = program.command('serve').description('start the Presently server');
   for (const spec of SERVE_FLAGS) {
-    serve.option(spec.arg ? `${spec.flag} ${spec.arg}` : spec.flag, `${spec.help} [${envName(spec.flag)}]`);
+    const flags = spec.arg ? `${spec.flag} ${spec.arg}` : spec.flag;
+    const help = `${spec.help} [${envName(spec.flag)}]`;
+    if (spec.repeatable) serve.option(flags, help, (value: string, previous: string[] = []) => [...previous, value]);
+    else serve.option(flags, help);
   }
   serve.action(async (options: Record<string, unknown>) => {
     let config;
@@ -22,6 +26,8 @@ export function registerServeCommand(program: Command): void {
       }
       throw err;
     }
+    const exposed = devOnNetworkWarning(config);
+    if (exposed !== null) process.stderr.write(`WARNING: ${exposed}\n`);
     const started = performance.now();
     let presently;
     try {
@@ -55,16 +61,28 @@ export function registerServeCommand(program: Command): void {
       await presently.close();
       process.exit(1);
     }
-    const info = [
-      `  store: ${describeStore(config)}; auth: ${config.auth}; clock: ${config.clock}; cloud: ${config.cloud}`,
-    ];
-    if (presently.tls) info.push(`  TLS certificate: ${presently.tls.certPath}${presently.tls.created ? ' (new, self-signed for localhost)' : ''}`);
-    if (config.auth === 'dev') info.push(`  get a token: npm run presently -- token --user AdeleV@contoso.example${url.endsWith(':8080') ? '' : ` --url ${url}`}`);
-    info.push(`  started in ${Math.round(performance.now() - started)} ms`);
+    const info = startupLines(config, presently, url, started);
     process.stderr.write(`${info.join('\n')}\n`);
     process.stdout.write(`Presently listening on ${url}\n`);
 
   });
+}
+
+/** What the server prints on stderr once it listens. */
+function startupLines(config: Config, presently: Presently, url: string, started: number): string[] {
+  const info = [
+    `  store: ${describeStore(config)}; auth: ${config.auth}; clock: ${config.clock}; cloud: ${config.cloud}`,
+  ];
+  if (presently.tls) info.push(`  TLS certificate: ${presently.tls.certPath}${presently.tls.created ? ' (new, self-signed for localhost)' : ''}`);
+  if (config.auth === 'oidc') {
+    const ready = presently.oidc?.readiness();
+    info.push(`  issuers: ${presently.oidc?.issuers.join(', ')}; ${ready?.ready ? 'signing keys loaded' : `NOT READY: ${ready?.reason ?? ''} (retried with back-off; see /_presently/ready)`}`);
+    info.push(`  audiences: ${presently.oidc?.audiences.join(', ')}${config.tenants.length > 0 ? `; tenants: ${config.tenants.join(', ')}` : ''}`);
+  }
+  if (config.auth !== 'dev' && config.adminKey === null) info.push('  admin API: off (no --admin-key)');
+  if (config.auth === 'dev') info.push(`  get a token: npm run presently -- token --user AdeleV@contoso.example${url.endsWith(':8080') ? '' : ` --url ${url}`}`);
+  info.push(`  started in ${Math.round(performance.now() - started)} ms`);
+  return info;
 }
 
 function describeStore(config: Config): string {

@@ -13,7 +13,28 @@ export interface Config {
   redisUrl: string;
   /** `--store redis`: the start of every key, so several deployments (or test runs) can share one Redis. */
   redisPrefix: string;
-  auth: 'dev';
+  /** `dev`: tokens issued by Presently itself; `oidc`: tokens of the identity providers named by `issuers`. */
+  auth: 'dev' | 'oidc';
+  /**
+   * `--auth oidc`: the issuers whose tokens are accepted (docs/operations/auth.md). An issuer URL, or a template with
+   * `{tenantid}` (Entra ID's multi-tenant form) matched against the token's `tid`; `entra` names the cloud's Entra v2
+   * and v1 templates.
+   */
+  issuers: string[];
+  /** `--auth oidc`: accepted token audiences; empty: the cloud's Graph resource URI and Graph's application id. */
+  audiences: string[];
+  /** `--auth oidc`: tenant ids whose tokens are accepted (lower-case); empty: any tenant. */
+  tenants: string[];
+  /** Outside dev auth mode: the bearer key of the admin API; null: the admin API is off [P: d-admin-key]. */
+  adminKey: string | null;
+  /** `--auth dev` on a non-loopback `--host`: start with a warning, or refuse to start [P: d-admin-key]. */
+  devOnNetwork: 'warn' | 'refuse';
+  /** `--auth oidc`: how long one fetch of a discovery document or key set may take, milliseconds. */
+  oidcTimeoutMs: number;
+  /** `--auth oidc`: after a key set was fetched, a token naming an unknown key fetches it again no sooner than this, ms. */
+  keysCooldownMs: number;
+  /** `--auth oidc`: key sets are fetched again this often, milliseconds (keys the provider dropped stop working). */
+  keysRefreshMs: number;
   /** TLS: `https` alone makes and reuses a self-signed localhost certificate in dataDir. */
   https: boolean;
   certFile: string | null;
@@ -80,6 +101,14 @@ export const DEFAULTS: Config = {
   redisUrl: 'redis://127.0.0.1:6379',
   redisPrefix: 'presently:',
   auth: 'dev',
+  issuers: [],
+  audiences: [],
+  tenants: [],
+  adminKey: null,
+  devOnNetwork: 'warn',
+  oidcTimeoutMs: 5000,
+  keysCooldownMs: 30_000,
+  keysRefreshMs: 3_600_000,
   https: false,
   certFile: null,
   keyFile: null,

@@ -3,7 +3,7 @@
  * logged with its request-id and answered `generalException`.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AuthError } from '../auth/types.ts';
+import { AuthError, AuthUnavailable } from '../auth/types.ts';
 import { Conflict, InvalidInput, NotFound } from '../platform/json/errors.ts';
 import { StoreUnavailable, UpnTaken } from '../store/errors.ts';
 
@@ -58,6 +58,9 @@ export function toGraphError(err: unknown, bodyLimit?: number): GraphError | nul
   if (err instanceof NotFound) return new GraphError(404, 'ResourceNotFound', err.message);
   if (err instanceof Conflict) return new GraphError(409, 'Conflict', err.message);
   if (err instanceof AuthError) return new GraphError(err.status, err.code, err.message);
+  if (err instanceof AuthUnavailable) {
+    return new GraphError(503, 'ServiceUnavailable', err.message, { 'Retry-After': String(err.retryAfterSeconds) });
+  }
   if (err instanceof StoreUnavailable) {
     return new GraphError(503, 'ServiceUnavailable', `The presence store (${err.backend}) is not reachable right now; retry shortly.`, { 'Retry-After': '5' });
   }

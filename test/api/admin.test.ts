@@ -39,11 +39,12 @@ forEachBackend(['memory', 'redis'], (backend) => {
       assert.deepEqual(res.json(), { status: 'ready', store: expectedStore });
     });
 
-    it('GET /_presently/info: version, store, auth, cloud, clock {mode, now}', async () => {
+    it('GET /_presently/info: version, store, auth, cloud, clock {mode, now}, warnings', async () => {
       const res = await s.inject({ method: 'GET', url: '/_presently/info' });
       assert.equal(res.statusCode, 200);
-      const info = res.json() as { version: string; store: string; auth: string; cloud: string; clock: { mode: string; now: string } };
-      assert.deepEqual(Object.keys(info).sort(), ['auth', 'clock', 'cloud', 'store', 'version']);
+      const info = res.json() as { version: string; store: string; auth: string; cloud: string; clock: { mode: string; now: string }; warnings: string[] };
+      assert.deepEqual(Object.keys(info).sort(), ['auth', 'clock', 'cloud', 'store', 'version', 'warnings']);
+      assert.deepEqual(info.warnings, [], 'dev mode on loopback warns of nothing');
       assert.equal(info.version, VERSION);
       assert.match(info.version, /^\d+\.\d+\.\d+/);
       assert.equal(info.store, expectedStore);

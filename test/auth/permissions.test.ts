@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  authorizeAdmin,
   authorizePresenceRead,
   authorizePresenceWrite,
   authorizeReadMany,
@@ -107,11 +106,4 @@ test('scope and role names compare case-insensitively', () => {
   assert.equal(outcome(() => authorizePresenceRead(user('presence.read.all'), ALEX)), 'ok');
   assert.equal(outcome(() => authorizePresenceWrite(user('PRESENCE.READWRITE'), ADELE)), 'ok');
   assert.equal(outcome(() => authorizePresenceWrite(app('presence.readwrite.all'), ALEX)), 'ok');
-});
-
-test('admin: the app role Presently.Admin', () => {
-  assert.equal(outcome(() => authorizeAdmin(app('Presently.Admin'))), 'ok');
-  assert.equal(outcome(() => authorizeAdmin({ ...user(), roles: new Set(['Presently.Admin']) })), 'ok');
-  assert.match(outcome(() => authorizeAdmin(app('Presence.ReadWrite.All'))), /^403 Forbidden: .*Presently\.Admin/);
-  assert.match(outcome(() => authorizeAdmin(user('Presently.Admin'))), /^403 Forbidden/); // a scope is not a role
 });

@@ -9,7 +9,6 @@ import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import Fastify from 'fastify';
 import { deliveriesRoutes } from '../../src/admin/deliveries.ts';
-import type { Principal } from '../../src/auth/types.ts';
 import { installWire } from '../../src/http/wire.ts';
 import { DeliveryLog } from '../../src/notifications/deliveryLog.ts';
 import { webhookClient } from '../../src/notifications/webhookClient.ts';
@@ -88,9 +87,7 @@ describe('connect-time guard of the webhook client', () => {
 });
 
 describe('/_presently/deliveries is no scanning oracle outside dev mode', () => {
-  const admin: Principal = {
-    kind: 'application', tenantId: 't', userId: null, appId: 'a', scopes: new Set(), roles: new Set(['Presently.Admin']),
-  };
+  const ADMIN_KEY = 'an-admin-key-of-32-characters-xx';
   const entry = (url: string, error: string | null, status = 0) => ({
     time: '2026-11-28T08:00:00.0000000Z', subscriptionIds: ['s'], url, kind: 'change' as const, items: 1, status, error,
     latencyMs: 1234, attempt: 1, outcome: 'retry' as const, dropped: 0,
@@ -104,15 +101,15 @@ describe('/_presently/deliveries is no scanning oracle outside dev mode', () => 
     log.add({ ...entry('https://hooks.example/x', 'endpoint too slow: …'), latencyMs: 0, outcome: 'dropped', dropped: 1 });
     const app = Fastify();
     installWire(app, fakeClock());
-    deliveriesRoutes(app, { log, authMode, verifier: { verify: async () => admin } });
-    const res = await app.inject({ method: 'GET', url: '/_presently/deliveries', headers: { authorization: 'Bearer x' } });
+    deliveriesRoutes(app, { log, authMode, adminKey: ADMIN_KEY });
+    const res = await app.inject({ method: 'GET', url: '/_presently/deliveries', headers: { authorization: `Bearer ${ADMIN_KEY}` } });
     await app.close();
     assert.equal(res.statusCode, 200, res.body);
     return (res.json() as { value: Array<{ error: string | null; latencyMs: number; status: number }> }).value;
   }
 
   it('outside dev mode a POST without a response says only "no response", with no timing', async () => {
-    const value = await read('entra');
+    const value = await read('oidc');
     assert.deepEqual(value.map((e) => [e.status, e.error, e.latencyMs]), [
       [0, 'no response', 0], [0, 'no response', 0], [500, 'HTTP 500', 1234], [0, 'endpoint too slow: …', 0],
     ]);
