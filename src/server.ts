@@ -16,6 +16,7 @@ import type { Clock } from './platform/clock/clock.ts';
 import { installMetrics } from './http/metrics.ts';
 import type { Registry } from 'prom-client';
 import { adminRoutes } from './admin/routes.ts';
+import { installAuthority, type AuthorityOptions } from './authority/install.ts';
 import { batchRoutes } from './http/batch.ts';
 import { deliveriesRoutes } from './admin/deliveries.ts';
 import { installDeliveryMetrics } from './admin/metrics.ts';
@@ -109,6 +110,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     const registry = registerGraphRoutes(core, presence);
     const notifications = registerNotificationRoutes(core, pipeline, registry);
     registerAdminRoutes(core, directory, pipeline);
+    if (config.auth === 'dev') await installAuthority(core.app, authorityOptions(core));
     await core.app.ready();
     await startLoops(pipeline);
     return assemble(core, clocks, presence, pipeline, notifications);
@@ -316,10 +318,18 @@ function registerNotificationRoutes(core: Core, pipeline: Pipeline, registry: Re
 function registerAdminRoutes({ config, store, clock, cloud, issuer, verifier, app }: Core, directory: Directory, pipeline: Pipeline): void {
   adminRoutes(app, {
     store, directory, clock, issuer, verifier, authMode: config.auth, cloud: config.cloud, version: VERSION,
-    audience: cloud.graphRoot, defaultTenantId: DEMO_TENANT_ID, defaultAppId: DEV_APP_ID,
+    audience: cloud.graphRoot, defaultTenantId: DEMO_TENANT_ID, defaultAppId: DEV_APP_ID, publicUrl: publicUrl(config),
     settle: pipeline.settle,
     revokeAppAccess: (tenantId, appId) => pipeline.lifecycle.revokeApp(tenantId, appId),
   });
+}
+
+/** The dev authority (src/authority/): with `--auth dev` only, as the token endpoint. */
+function authorityOptions({ config, store, clock, cloud, issuer, verifier }: Core): AuthorityOptions {
+  return {
+    store, issuer, clock, verifier, authMode: config.auth, audience: cloud.graphRoot, resources: graphAudiences(cloud),
+    publicUrl: publicUrl(config), demoAppId: DEV_APP_ID, seedFile: config.seedFile,
+  };
 }
 
 async function startLoops({ scheduler, deliverer, lifecycle, dispatcher }: Pipeline): Promise<void> {
