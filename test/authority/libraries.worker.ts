@@ -25,7 +25,7 @@ export type LibraryCall =
 
 export type LibraryOutcome = { ok: true; value: Record<string, unknown> } | { ok: false; error: { name: string; message: string; errorCode?: string } };
 
-const baseUrl = process.env.PRESENTLY_URL;
+const baseUrl = process.env.PRESENTLY_URL ?? '';
 if (!baseUrl || !process.send) {
   process.stderr.write('libraries.worker: run by libraries.test.ts (needs PRESENTLY_URL and an IPC channel)\n');
   process.exit(2);
@@ -47,12 +47,12 @@ function secretCredential(c: { tenantId: string; clientId: string; secret: strin
 async function run(call: LibraryCall): Promise<Record<string, unknown>> {
   switch (call.kind) {
     case 'identity-secret': {
-      const token = await secretCredential(call).getToken(GRAPH_DEFAULT);
+      const token = (await secretCredential(call).getToken(GRAPH_DEFAULT))!;
       return { claims: claims(token.token), expiresOnTimestamp: token.expiresOnTimestamp };
     }
     case 'identity-certificate': {
       const credential = new ClientCertificateCredential(call.tenantId, call.clientId, { certificatePath: call.pemPath }, identityOptions);
-      return { claims: claims((await credential.getToken(GRAPH_DEFAULT)).token) };
+      return { claims: claims((await credential.getToken(GRAPH_DEFAULT))!.token) };
     }
     case 'msal-confidential': {
       const cca = new ConfidentialClientApplication({
