@@ -167,4 +167,36 @@ describe('dev authority: protocol', () => {
     const seeded = await post({ grant_type: 'client_credentials', client_id: SEEDED_APP, client_secret: 'seeded-secret-0123456789', scope: GRAPH_DEFAULT });
     assert.deepEqual(decodeJwt((seeded.json() as { access_token: string }).access_token).roles, ['Presence.Read.All']);
   });
+
+  test('CORS: the token endpoint answers a preflight and echoes the origin; Graph routes are not changed by it', async () => {
+    const pre = await s.inject({
+      method: 'OPTIONS', url: `/${TENANT}/oauth2/v2.0/token`,
+      headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,client-request-id' },
+    });
+    assert.equal(pre.statusCode, 204);
+    assert.equal(pre.headers['access-control-allow-origin'], 'http://localhost:5173');
+    assert.equal(pre.headers['access-control-allow-headers'], 'content-type,client-request-id');
+    const res = await s.inject({
+      method: 'POST', url: `/${TENANT}/oauth2/v2.0/token`, headers: { origin: 'http://localhost:5173', 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'grant_type=client_credentials',
+    });
+    assert.equal(res.headers['access-control-allow-origin'], 'http://localhost:5173', 'errors carry CORS too, so the app can read them');
+  });
+});
+
+describe('dev authority: --public-url', () => {
+  let s: TestServer;
+  before(async () => { s = await startInProcess({ publicUrl: 'https://presence.example.com/' }); });
+  after(() => s.close());
+
+  test('the discovery document and the tokens use the public URL, whatever host was called', async () => {
+    const doc = (await s.inject({ method: 'GET', url: `/${TENANT}/v2.0/.well-known/openid-configuration`, headers: { host: '10.0.0.5:8080' } })).json() as Record<string, string>;
+    assert.equal(doc.issuer, `https://presence.example.com/${TENANT}/v2.0`);
+    assert.equal(doc.token_endpoint, `https://presence.example.com/${TENANT}/oauth2/v2.0/token`);
+    const res = await s.inject({
+      method: 'POST', url: `/${TENANT}/oauth2/v2.0/token`, headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ grant_type: 'client_credentials', client_id: APP, client_secret: DEMO_APP_SECRET, scope: GRAPH_DEFAULT }).toString(),
+    });
+    assert.equal(decodeJwt((res.json() as { access_token: string }).access_token).iss, doc.issuer);
+  });
 });
