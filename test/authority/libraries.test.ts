@@ -27,13 +27,13 @@ class LibraryWorker extends WorkerHost<LibraryCall, LibraryOutcome> {
   }
 
   async ok(call: LibraryCall): Promise<Record<string, unknown>> {
-    const o = await this.call(call, 30_000);
+    const o = await this.call(call, 60_000);
     if (!o.ok) assert.fail(`${call.kind} failed: ${JSON.stringify(o.error)}\n${this.output}`);
     return o.value;
   }
 
   async fails(call: LibraryCall): Promise<{ name: string; message: string; errorCode?: string }> {
-    const o = await this.call(call, 30_000);
+    const o = await this.call(call, 60_000);
     if (o.ok) assert.fail(`${call.kind} succeeded but should have failed: ${JSON.stringify(o.value)}`);
     return o.error;
   }

@@ -4,16 +4,13 @@
  * on https authorities, and Node 20 trusts an extra CA only from process start. Each library is used as an app would
  * use it, with only the authority host (and the Graph base URL) changed.
  *
+ * The libraries are imported when a call first needs them: loading all of them (the Graph SDKs are large) before
+ * reporting ready would outlast the ready timeout on a busy machine.
+ *
  * Protocol: the parent sends `{ id, call: LibraryCall }`; this script answers `{ id, outcome }`, `{ ready: true,
  * health }` once it reached the server over verified TLS, and exits when the parent disconnects.
  */
-import { ClientCertificateCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
-import { ConfidentialClientApplication, PublicClientApplication } from '@azure/msal-node';
-import { Client } from '@microsoft/microsoft-graph-client';
-import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
-import { AzureIdentityAuthenticationProvider } from '@microsoft/kiota-authentication-azure';
-import { createGraphServiceClient, GraphRequestAdapter } from '@microsoft/msgraph-sdk';
-import '@microsoft/msgraph-sdk-users';
+import type { TokenCredential } from '@azure/identity';
 
 export type LibraryCall =
   | { kind: 'identity-secret'; tenantId: string; clientId: string; secret: string }
@@ -40,21 +37,24 @@ function claims(token: string): Record<string, unknown> {
 
 const identityOptions = { authorityHost: baseUrl, disableInstanceDiscovery: true };
 
-function secretCredential(c: { tenantId: string; clientId: string; secret: string }): TokenCredential {
+async function secretCredential(c: { tenantId: string; clientId: string; secret: string }): Promise<TokenCredential> {
+  const { ClientSecretCredential } = await import('@azure/identity');
   return new ClientSecretCredential(c.tenantId, c.clientId, c.secret, identityOptions);
 }
 
 async function run(call: LibraryCall): Promise<Record<string, unknown>> {
   switch (call.kind) {
     case 'identity-secret': {
-      const token = (await secretCredential(call).getToken(GRAPH_DEFAULT))!;
+      const token = (await (await secretCredential(call)).getToken(GRAPH_DEFAULT))!;
       return { claims: claims(token.token), expiresOnTimestamp: token.expiresOnTimestamp };
     }
     case 'identity-certificate': {
+      const { ClientCertificateCredential } = await import('@azure/identity');
       const credential = new ClientCertificateCredential(call.tenantId, call.clientId, { certificatePath: call.pemPath }, identityOptions);
       return { claims: claims((await credential.getToken(GRAPH_DEFAULT))!.token) };
     }
     case 'msal-confidential': {
+      const { ConfidentialClientApplication } = await import('@azure/msal-node');
       const cca = new ConfidentialClientApplication({
         auth: { clientId: call.clientId, authority: `${baseUrl}/${call.tenantId}`, clientSecret: call.secret, knownAuthorities: [host] },
       });
@@ -62,6 +62,7 @@ async function run(call: LibraryCall): Promise<Record<string, unknown>> {
       return { claims: claims(result!.accessToken), tenantId: result!.tenantId };
     }
     case 'msal-public-password': {
+      const { PublicClientApplication } = await import('@azure/msal-node');
       const pca = new PublicClientApplication({ auth: { clientId: call.clientId, authority: `${baseUrl}/${call.tenantId}`, knownAuthorities: [host] } });
       const result = await pca.acquireTokenByUsernamePassword({ scopes: call.scopes, username: call.username, password: call.password });
       const me = await fetch(`${baseUrl}/v1.0/me/presence`, { headers: { authorization: `Bearer ${result!.accessToken}` } });
@@ -71,12 +72,17 @@ async function run(call: LibraryCall): Promise<Record<string, unknown>> {
       };
     }
     case 'graph-v3': {
-      const authProvider = new TokenCredentialAuthenticationProvider(secretCredential(call), { scopes: [GRAPH_DEFAULT] });
+      const { Client } = await import('@microsoft/microsoft-graph-client');
+      const { TokenCredentialAuthenticationProvider } = await import('@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js');
+      const authProvider = new TokenCredentialAuthenticationProvider(await secretCredential(call), { scopes: [GRAPH_DEFAULT] });
       const client = Client.initWithMiddleware({ authProvider, baseUrl, defaultVersion: 'v1.0', customHosts: new Set([new URL(baseUrl).hostname]) });
       return { presence: await client.api(`/users/${call.userId}/presence`).get() as Record<string, unknown> };
     }
     case 'kiota': {
-      const authProvider = new AzureIdentityAuthenticationProvider(secretCredential(call), [GRAPH_DEFAULT], undefined, new Set([new URL(baseUrl).hostname]));
+      const { AzureIdentityAuthenticationProvider } = await import('@microsoft/kiota-authentication-azure');
+      const { createGraphServiceClient, GraphRequestAdapter } = await import('@microsoft/msgraph-sdk');
+      await import('@microsoft/msgraph-sdk-users');
+      const authProvider = new AzureIdentityAuthenticationProvider(await secretCredential(call), [GRAPH_DEFAULT], undefined, new Set([new URL(baseUrl).hostname]));
       const adapter = new GraphRequestAdapter(authProvider);
       adapter.baseUrl = `${baseUrl}/v1.0`;
       const presence = await createGraphServiceClient(adapter).users.byUserId(call.userId).presence.get();
