@@ -22,7 +22,11 @@ const CERT_APP = '7a1c0f9e-3b2d-4e5f-8a6b-9c0d1e2f3a4b';
 class LibraryWorker extends WorkerHost<LibraryCall, LibraryOutcome> {
   static async start(url: string, certPath: string): Promise<LibraryWorker> {
     const worker = new LibraryWorker(await WorkerHost.fork(WORKER, url, certPath));
-    await worker.ready();
+    // A worker that never got ready must not keep this process alive (its IPC channel would).
+    await worker.ready().catch((err: unknown) => {
+      worker.close();
+      throw err;
+    });
     return worker;
   }
 
