@@ -19,6 +19,7 @@ import type { Clock } from './platform/clock/clock.ts';
 import { installMetrics } from './http/metrics.ts';
 import type { Registry } from 'prom-client';
 import { adminRoutes } from './admin/routes.ts';
+import { installAuthority, type AuthorityOptions } from './authority/install.ts';
 import { batchRoutes } from './http/batch.ts';
 import { deliveriesRoutes } from './admin/deliveries.ts';
 import { installDeliveryMetrics } from './admin/metrics.ts';
@@ -115,6 +116,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     const registry = registerGraphRoutes(core, presence);
     const notifications = registerNotificationRoutes(core, presence, pipeline, registry);
     registerAdminRoutes(core, directory, pipeline);
+    if (config.auth === 'dev') await installAuthority(core.app, authorityOptions(core));
     await core.app.ready();
     await startLoops(pipeline);
     return assemble(core, clocks, presence, pipeline, notifications);
@@ -347,10 +349,18 @@ function registerAdminRoutes({ config, store, clock, cloud, issuer, oidc, app }:
     store, directory, clock, issuer, authMode: config.auth, cloud: config.cloud, version: VERSION,
     adminKey: config.adminKey, authReadiness: oidc?.readiness ?? null, warnings: exposed === null ? [] : [exposed],
     ...(oidc ? { oidc: { issuers: oidc.issuers, audiences: oidc.audiences, tenants: config.tenants } } : {}),
-    audience: cloud.graphRoot, defaultTenantId: DEMO_TENANT_ID, defaultAppId: DEV_APP_ID,
+    audience: cloud.graphRoot, defaultTenantId: DEMO_TENANT_ID, defaultAppId: DEV_APP_ID, publicUrl: publicUrl(config),
     settle: pipeline.settle,
     revokeAppAccess: (tenantId, appId) => pipeline.lifecycle.revokeApp(tenantId, appId),
   });
+}
+
+/** The dev authority (src/authority/): with `--auth dev` only, as the token endpoint. */
+function authorityOptions({ config, store, clock, cloud, issuer }: Core): AuthorityOptions {
+  return {
+    store, issuer, clock, adminKey: config.adminKey, authMode: config.auth, audience: cloud.graphRoot, resources: graphAudiences(cloud),
+    publicUrl: publicUrl(config), demoAppId: DEV_APP_ID, seedFile: config.seedFile,
+  };
 }
 
 async function startLoops({ scheduler, deliverer, lifecycle, dispatcher }: Pipeline): Promise<void> {

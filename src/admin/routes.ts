@@ -36,6 +36,8 @@ export interface AdminDeps {
   audience: string;
   defaultTenantId: string;
   defaultAppId: string;
+  /** `--public-url`, without a trailing slash; null when not set. */
+  publicUrl: string | null;
   /** Runs every timed transition due by the clock's new time (manual clock). */
   settle: () => Promise<void>;
   /**

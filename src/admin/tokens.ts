@@ -7,12 +7,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { DevIssuer } from '../auth/devIssuer.ts';
 import { mintDevToken, type MintDeps } from '../auth/devTokens.ts';
+import { issuerBase } from '../auth/issuerBase.ts';
 import { GraphError } from '../http/errors.ts';
 import { resource } from '../http/wire.ts';
 
 export interface TokenRouteDeps extends MintDeps {
   issuer: DevIssuer;
   authMode: string;
+  /** `--public-url`, without a trailing slash; null when not set. Tokens' `iss` is built from it or the request. */
+  publicUrl: string | null;
 }
 
 export function tokenRoutes(app: FastifyInstance, deps: TokenRouteDeps): void {
@@ -20,7 +23,8 @@ export function tokenRoutes(app: FastifyInstance, deps: TokenRouteDeps): void {
   resource(app, '/_presently/tokens', {
     POST: async function mintToken(request: FastifyRequest) {
       if (deps.authMode !== 'dev') throw new GraphError(404, 'ResourceNotFound', 'Tokens are issued only in dev auth mode.');
-      return mintDevToken(deps, request.body);
+      const base = issuerBase({ encrypted: request.protocol === 'https', host: request.headers.host }, deps.publicUrl);
+      return mintDevToken(deps, request.body, base);
     },
   });
 }

@@ -10,6 +10,11 @@ import type { Store } from '../store/types.ts';
 /** Meta key under which the private signing key (a JWK, JSON) is stored. */
 export const DEV_SIGNING_KEY_META = 'auth.devSigningKey';
 export const DEV_ALG = 'RS256';
+/**
+ * The issuer base of tokens made without a request to take the server's address from (`presently token`, webhook
+ * validation tokens) [P: d-dev-token-issuer].
+ */
+export const DEFAULT_ISSUER_BASE = 'https://presently.local';
 
 export interface IssueRequest {
   tenantId: string;
@@ -25,6 +30,11 @@ export interface IssueRequest {
   audience: string;
   upn?: string;
   name?: string;
+  /**
+   * The server's base URL as the client reached it (src/auth/issuerBase.ts); `iss` is `{issuerBase}/{tid}/v2.0`.
+   * Default: DEFAULT_ISSUER_BASE.
+   */
+  issuerBase?: string;
 }
 
 export interface IssuedToken {
@@ -62,8 +72,9 @@ export class DevIssuer {
     return new DevIssuer(privateKey, publicJwk, kid, clock);
   }
 
-  issuerFor(tenantId: string): string {
-    return `https://presently.local/${tenantId}/v2.0`;
+  /** The `iss` of this server's tokens for a tenant: `{base}/{tid}/v2.0`, as Entra ID's v2 issuer [P: d-dev-token-issuer]. */
+  issuerFor(tenantId: string, base: string = DEFAULT_ISSUER_BASE): string {
+    return `${base}/${tenantId}/v2.0`;
   }
 
   /** The public key set, as served at `/_presently/keys`. */
@@ -84,7 +95,7 @@ export class DevIssuer {
     const appId = req.appId.toLowerCase();
     const claims: JWTPayload & Record<string, unknown> = {
       aud: req.audience,
-      iss: this.issuerFor(tenantId),
+      iss: this.issuerFor(tenantId, req.issuerBase),
       iat,
       nbf: iat,
       exp: iat + expiresIn,

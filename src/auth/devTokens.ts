@@ -33,7 +33,8 @@ const NAME = /^[\x21\x23-\x5b\x5d-\x7e]{1,200}$/;
 
 const ALLOWED = ['userId', 'appId', 'tenantId', 'scopes', 'roles', 'expiresIn'] as const;
 
-export async function mintDevToken(deps: MintDeps, body: unknown): Promise<IssuedToken> {
+/** `issuerBase`: the server's address as the caller reached it (./issuerBase.ts). */
+export async function mintDevToken(deps: MintDeps, body: unknown, issuerBase?: string): Promise<IssuedToken> {
   const obj = readBody(body, { allowed: ALLOWED, whenAbsent: 'empty-object' });
 
   const userRef = readString(obj, 'userId', '');
@@ -57,6 +58,7 @@ export async function mintDevToken(deps: MintDeps, body: unknown): Promise<Issue
       roles: roles ?? DEFAULT_APP_ROLES,
       expiresIn,
       audience: deps.audience,
+      ...(issuerBase !== undefined ? { issuerBase } : {}),
     });
   }
 
@@ -71,6 +73,7 @@ export async function mintDevToken(deps: MintDeps, body: unknown): Promise<Issue
     audience: deps.audience,
     upn: user.userPrincipalName,
     name: user.displayName,
+    ...(issuerBase !== undefined ? { issuerBase } : {}),
   });
 }
 

@@ -6,6 +6,7 @@ import { createLocalJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Clock } from '../platform/clock/clock.ts';
 import { isGuid } from '../platform/json/validate.ts';
 import { DEV_ALG, type DevIssuer } from './devIssuer.ts';
+import { issuerTenant } from './issuerBase.ts';
 import { TokenCache } from './tokenCache.ts';
 import { AuthError, type Principal } from './types.ts';
 
@@ -127,7 +128,7 @@ export function principalFromClaims(claims: JWTPayload): Principal {
 
 /**
  * Verifies tokens issued by the dev issuer: RS256 signature with the issuer's key, lifetime against `clock` (with
- * CLOCK_TOLERANCE_SECONDS of skew), audience in `audiences`, issuer = issuerFor(tid).
+ * CLOCK_TOLERANCE_SECONDS of skew), audience in `audiences`, issuer `{base}/{tid}/v2.0` naming the token's tenant.
  */
 export function devVerifier(issuer: DevIssuer, clock: Clock, audiences: string[]): TokenVerifier {
   const keys = createLocalJWKSet(issuer.jwks());
@@ -151,8 +152,9 @@ export function devVerifier(issuer: DevIssuer, clock: Clock, audiences: string[]
       checkAudience(claims, audiences);
       const tid = claimString(claims, 'tid');
       if (tid === undefined || !isGuid(tid)) throw invalid("Access token validation failure. The token has no valid 'tid' (tenant) claim.");
-      const expected = issuer.issuerFor(tid.toLowerCase());
-      if (claims.iss !== expected) {
+      // [P: d-dev-token-issuer] The base is the address the client reached this server at; the tenant must match.
+      if (issuerTenant(claims.iss) !== tid.toLowerCase()) {
+        const expected = issuer.issuerFor(tid.toLowerCase(), '{server}');
         throw invalid(`Invalid issuer. The token's issuer is '${String(claims.iss)}'; expected '${expected}' for tenant '${tid}'.`);
       }
       const principal = principalFromClaims(claims);

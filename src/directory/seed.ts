@@ -34,6 +34,12 @@ export const DEMO: SeedData = {
 
 const DEMO_SEEDED = 'seed.demo';
 
+/**
+ * The keys of an app in a seed file that the dev authority reads (its credentials and grants: src/authority/seed.ts);
+ * the directory keeps only the app's id and name.
+ */
+export const APP_REGISTRATION_KEYS = ['secrets', 'certificates', 'redirectUris', 'roles', 'scopes'] as const;
+
 /** Applies seed data: creates what is missing, updates names of what exists. Returns the number of users created. */
 export async function applySeed(store: Store, directory: Directory, data: SeedData): Promise<number> {
   let created = 0;
@@ -82,7 +88,7 @@ export function parseSeed(json: unknown): SeedData {
   });
   const apps = (root.apps === undefined ? [] : readArray(root, 'apps', '')).map((a, i) => {
     const path = `apps[${i}]`;
-    const app = readObject(a, path, ['id', 'displayName']);
+    const app = readObject(a, path, ['id', 'displayName', ...APP_REGISTRATION_KEYS]);
     const id = guid(readString(app, 'id', path, { required: true }), `${path}.id`);
     return { id, displayName: readString(app, 'displayName', path) ?? id };
   });

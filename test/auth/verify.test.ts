@@ -140,12 +140,16 @@ test('wrong issuer: a tid-swapped token, re-signed with the right key', async ()
   const swapped = await issuer.sign({ ...claims, tid: FABRIKAM });
   await assert.rejects(
     verifier.verify(`Bearer ${swapped}`),
-    rejects401(`Invalid issuer. The token's issuer is '${issuer.issuerFor(CONTOSO)}'; expected '${issuer.issuerFor(FABRIKAM)}' for tenant '${FABRIKAM}'.`),
+    rejects401(`Invalid issuer. The token's issuer is '${issuer.issuerFor(CONTOSO)}'; expected '{server}/${FABRIKAM}/v2.0' for tenant '${FABRIKAM}'.`),
   );
   const foreign = await issuer.sign({ ...claims, iss: `https://sts.windows.net/${CONTOSO}/` });
   await assert.rejects(verifier.verify(`Bearer ${foreign}`), rejects401(/^Invalid issuer/));
   const noIss = await issuer.sign({ ...claims, iss: undefined });
   await assert.rejects(verifier.verify(`Bearer ${noIss}`), rejects401(/^Invalid issuer/));
+  const otherServer = await issuer.sign({ ...claims, iss: `https://presently.example:8443/${CONTOSO}/v2.0` });
+  assert.equal((await verifier.verify(`Bearer ${otherServer}`)).tenantId, CONTOSO, 'the base is the address the client used');
+  const v1Shape = await issuer.sign({ ...claims, iss: `https://presently.example/${CONTOSO}/` });
+  await assert.rejects(verifier.verify(`Bearer ${v1Shape}`), rejects401(/^Invalid issuer/));
   const noTid = await issuer.sign({ ...claims, tid: undefined });
   await assert.rejects(verifier.verify(`Bearer ${noTid}`), rejects401(/'tid'/));
 });
