@@ -26,6 +26,7 @@ import { subscriptionRoutes } from './subscriptions/routes.ts';
 import { installThrottle } from './http/throttle.ts';
 import { loadTls, type TlsMaterial } from './config/tls.ts';
 import { frameworkErrorHandler, genReqId, installWire } from './http/wire.ts';
+import { graphHeaders, presentlyServerInfo, type GraphHeaders } from './http/graphHeaders.ts';
 import { capConnections, connectionLimits, nodeServerLimits } from './http/connectionLimits.ts';
 import { clientErrorHandler } from './http/clientErrors.ts';
 import { Deliverer } from './notifications/deliverer.ts';
@@ -129,6 +130,8 @@ interface Core {
   verifier: TokenVerifier;
   tls: TlsMaterial | null;
   app: FastifyInstance;
+  /** Headers of every answer that do not depend on the request (x-ms-ags-diagnostic, the 401 challenge). */
+  headers: GraphHeaders;
   events: EventBus<PresentlyEvents>;
   webhooks: Webhooks;
 }
@@ -180,14 +183,15 @@ async function buildCore(config: Config, store: Store, clocks: Clocks, opts: Bui
   const issuer = await DevIssuer.load(store, clock, opts.devSigningKey);
   const verifier = devVerifier(issuer, clock, graphAudiences(cloud));
   const tls = config.https || config.certFile || config.keyFile ? await loadTls(config) : null;
+  const headers = graphHeaders(cloud, presentlyServerInfo({ cloud, store: config.store, version: VERSION }));
   const app = Fastify({
     logger: { level: config.logLevel },
     genReqId,
     // Long ids are answered by the routes (400 naming the id), not by the router's 414.
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 2048 },
     bodyLimit: config.bodyLimit,
-    frameworkErrors: frameworkErrorHandler(clock),
-    clientErrorHandler: clientErrorHandler(clock),
+    frameworkErrors: frameworkErrorHandler(clock, headers),
+    clientErrorHandler: clientErrorHandler(clock, headers),
     ...connectionLimits(config),
     ...(tls ? { https: { cert: tls.cert, key: tls.key, ...nodeServerLimits(config) } } : {}),
   }) as unknown as FastifyInstance;
@@ -195,7 +199,7 @@ async function buildCore(config: Config, store: Store, clocks: Clocks, opts: Bui
   app.decorateRequest('principal', null);
   clocks.report.error = (err) => app.log.warn({ err }, 'reading the shared manual clock failed');
   const events = new EventBus<PresentlyEvents>((err, event) => app.log.error({ err, event }, 'an event listener failed'));
-  return { config, store, clock, cloud, issuer, verifier, tls, app, events, webhooks: buildWebhooks(config, opts) };
+  return { config, store, clock, cloud, issuer, verifier, tls, app, headers, events, webhooks: buildWebhooks(config, opts) };
 }
 
 /**
@@ -267,8 +271,8 @@ function wireEvents(events: EventBus<PresentlyEvents>, { scheduler, dispatcher, 
 }
 
 /** The wire format, metrics, throttling, and the Graph presence API; resolves to the metrics registry. */
-function registerGraphRoutes({ config, store, clock, cloud, verifier, app }: Core, presence: PresenceService): Registry {
-  installWire(app, clock);
+function registerGraphRoutes({ config, store, clock, cloud, verifier, app, headers }: Core, presence: PresenceService): Registry {
+  installWire(app, clock, headers);
   const registry = installMetrics(app);
   if (config.throttle === 'graph') {
     installThrottle(app, {
