@@ -27,7 +27,7 @@ import { installThrottle } from './http/throttle.ts';
 import { loadTls, type TlsMaterial } from './config/tls.ts';
 import { frameworkErrorHandler, genReqId, installWire } from './http/wire.ts';
 import { graphHeaders, presentlyServerInfo, type GraphHeaders } from './http/graphHeaders.ts';
-import { capConnections, connectionLimits, nodeServerLimits } from './http/connectionLimits.ts';
+import { applyHttp1Limits, capConnections, connectionLimits, http2Options } from './http/connectionLimits.ts';
 import { clientErrorHandler } from './http/clientErrors.ts';
 import { Deliverer } from './notifications/deliverer.ts';
 import { DeliveryLog } from './notifications/deliveryLog.ts';
@@ -193,8 +193,11 @@ async function buildCore(config: Config, store: Store, clocks: Clocks, opts: Bui
     frameworkErrors: frameworkErrorHandler(clock, headers),
     clientErrorHandler: clientErrorHandler(clock, headers),
     ...connectionLimits(config),
-    ...(tls ? { https: { cert: tls.cert, key: tls.key, ...nodeServerLimits(config) } } : {}),
-  }) as unknown as FastifyInstance;
+    // Under TLS: HTTP/2 by ALPN, HTTP/1.1 for clients that do not offer it (docs/operations/hardening.md).
+    ...(tls ? http2Options(config, tls) : {}),
+    // One app type whichever server carries it: the handlers do not depend on HTTP/1 or HTTP/2.
+  } as unknown as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+  if (tls) applyHttp1Limits(app.server, config);
   capConnections(app.server, config.maxConnections);
   app.decorateRequest('principal', null);
   clocks.report.error = (err) => app.log.warn({ err }, 'reading the shared manual clock failed');

@@ -159,7 +159,8 @@ async function injectItem(app: FastifyInstance, outer: FastifyRequest, item: Bat
     if (typeof value === 'string') headers[name] = value;
   }
   Object.assign(headers, item.headers);
-  if (typeof outer.headers.host === 'string') headers.host = outer.headers.host;
+  // The envelope's host (`:authority` under HTTP/2, which has no Host header).
+  if (outer.host) headers.host = outer.host;
   headers[PROTOCOL_HEADER] = token;
   const opts: InjectOptions = { method: item.method, url: item.path, headers, remoteAddress: outer.ip };
   if (item.payload !== undefined) opts.payload = item.payload;
