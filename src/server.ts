@@ -17,6 +17,7 @@ import { installMetrics } from './http/metrics.ts';
 import type { Registry } from 'prom-client';
 import { adminRoutes } from './admin/routes.ts';
 import { batchRoutes } from './http/batch.ts';
+import { metadataRoutes } from './http/metadata.ts';
 import { deliveriesRoutes } from './admin/deliveries.ts';
 import { installDeliveryMetrics } from './admin/metrics.ts';
 import { mailboxSettingsRoutes } from './presence/mailboxSettingsRoutes.ts';
@@ -287,6 +288,7 @@ function registerGraphRoutes({ config, store, clock, cloud, verifier, app, heade
   for (const version of ['v1.0', 'beta'] as const) {
     presenceRoutes(app, version, routeDeps);
     batchRoutes(app, version);
+    metadataRoutes(app, version, cloud);
     mailboxSettingsRoutes(app, version, { ...routeDeps, store });
   }
   return registry;
