@@ -21,6 +21,7 @@ import type { Registry } from 'prom-client';
 import { adminRoutes } from './admin/routes.ts';
 import { installAuthority, type AuthorityOptions } from './authority/install.ts';
 import { batchRoutes } from './http/batch.ts';
+import { metadataRoutes } from './http/metadata.ts';
 import { deliveriesRoutes } from './admin/deliveries.ts';
 import { installDeliveryMetrics } from './admin/metrics.ts';
 import { mailboxSettingsRoutes } from './presence/mailboxSettingsRoutes.ts';
@@ -30,7 +31,9 @@ import { subscriptionRoutes } from './subscriptions/routes.ts';
 import { installThrottle } from './http/throttle.ts';
 import { loadTls, type TlsMaterial } from './config/tls.ts';
 import { frameworkErrorHandler, genReqId, installWire } from './http/wire.ts';
-import { capConnections, connectionLimits, nodeServerLimits } from './http/connectionLimits.ts';
+import { graphHeaders, presentlyServerInfo, type GraphHeaders } from './http/graphHeaders.ts';
+import { issuerBase, originOf } from './auth/issuerBase.ts';
+import { applyHttp1Limits, capConnections, connectionLimits, http2Options } from './http/connectionLimits.ts';
 import { clientErrorHandler } from './http/clientErrors.ts';
 import { Deliverer } from './notifications/deliverer.ts';
 import { DeliveryLog } from './notifications/deliveryLog.ts';
@@ -138,6 +141,8 @@ interface Core {
   oidc: OidcAuth | null;
   tls: TlsMaterial | null;
   app: FastifyInstance;
+  /** Headers of every answer that do not depend on the request (x-ms-ags-diagnostic, the 401 challenge). */
+  headers: GraphHeaders;
   events: EventBus<PresentlyEvents>;
   webhooks: Webhooks;
 }
@@ -188,24 +193,32 @@ async function buildCore(config: Config, store: Store, clocks: Clocks, opts: Bui
   const cloud = CLOUDS[config.cloud];
   const issuer = await DevIssuer.load(store, clock, opts.devSigningKey);
   const tls = config.https || config.certFile || config.keyFile ? await loadTls(config) : null;
+  const headers = graphHeaders(cloud, presentlyServerInfo({ cloud, store: config.store, version: VERSION }));
+  // In dev mode Presently is the authority (src/authority/): a 401's challenge sends MSAL to it, not to Entra ID.
+  if (config.auth === 'dev') {
+    headers.authorizationUri = (request) => `${issuerBase(originOf(request), publicUrl(config))}/common/oauth2/v2.0/authorize`;
+  }
   const app = Fastify({
     logger: { level: config.logLevel },
     genReqId,
     // Long ids are answered by the routes (400 naming the id), not by the router's 414.
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 2048 },
     bodyLimit: config.bodyLimit,
-    frameworkErrors: frameworkErrorHandler(clock),
-    clientErrorHandler: clientErrorHandler(clock),
+    frameworkErrors: frameworkErrorHandler(clock, headers),
+    clientErrorHandler: clientErrorHandler(clock, headers),
     ...connectionLimits(config),
-    ...(tls ? { https: { cert: tls.cert, key: tls.key, ...nodeServerLimits(config) } } : {}),
-  }) as unknown as FastifyInstance;
+    // Under TLS: HTTP/2 by ALPN, HTTP/1.1 for clients that do not offer it (docs/operations/hardening.md).
+    ...(tls ? http2Options(config, tls) : {}),
+    // One app type whichever server carries it: the handlers do not depend on HTTP/1 or HTTP/2.
+  } as unknown as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+  if (tls) applyHttp1Limits(app.server, config);
   capConnections(app.server, config.maxConnections);
   app.decorateRequest('principal', null);
   clocks.report.error = (err) => app.log.warn({ err }, 'reading the shared manual clock failed');
   const events = new EventBus<PresentlyEvents>((err, event) => app.log.error({ err, event }, 'an event listener failed'));
   const oidc = config.auth === 'oidc' ? buildOidc(config, clock, cloud, app) : null;
   const verifier = oidc?.verifier ?? devVerifier(issuer, clock, graphAudiences(cloud));
-  return { config, store, clock, cloud, issuer, verifier, oidc, tls, app, events, webhooks: buildWebhooks(config, opts) };
+  return { config, store, clock, cloud, issuer, verifier, oidc, tls, app, headers, events, webhooks: buildWebhooks(config, opts) };
 }
 
 /** `--auth oidc` (docs/operations/auth.md): keys first fetched when the app gets ready, the loop stopped with it. */
@@ -296,8 +309,8 @@ function wireEvents(events: EventBus<PresentlyEvents>, { scheduler, dispatcher, 
 }
 
 /** The wire format, metrics, throttling, and the Graph presence API; resolves to the metrics registry. */
-function registerGraphRoutes({ config, store, clock, cloud, verifier, app }: Core, presence: PresenceService): Registry {
-  installWire(app, clock);
+function registerGraphRoutes({ config, store, clock, cloud, verifier, app, headers }: Core, presence: PresenceService): Registry {
+  installWire(app, clock, headers);
   const registry = installMetrics(app);
   if (config.throttle === 'graph') {
     installThrottle(app, {
@@ -309,6 +322,7 @@ function registerGraphRoutes({ config, store, clock, cloud, verifier, app }: Cor
   for (const version of ['v1.0', 'beta'] as const) {
     presenceRoutes(app, version, routeDeps);
     batchRoutes(app, version);
+    metadataRoutes(app, version, cloud);
     mailboxSettingsRoutes(app, version, { ...routeDeps, store });
   }
   return registry;

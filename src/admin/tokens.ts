@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { DevIssuer } from '../auth/devIssuer.ts';
 import { mintDevToken, type MintDeps } from '../auth/devTokens.ts';
-import { issuerBase } from '../auth/issuerBase.ts';
+import { issuerBase, originOf } from '../auth/issuerBase.ts';
 import { GraphError } from '../http/errors.ts';
 import { resource } from '../http/wire.ts';
 
@@ -23,7 +23,7 @@ export function tokenRoutes(app: FastifyInstance, deps: TokenRouteDeps): void {
   resource(app, '/_presently/tokens', {
     POST: async function mintToken(request: FastifyRequest) {
       if (deps.authMode !== 'dev') throw new GraphError(404, 'ResourceNotFound', 'Tokens are issued only in dev auth mode.');
-      const base = issuerBase({ encrypted: request.protocol === 'https', host: request.headers.host }, deps.publicUrl);
+      const base = issuerBase(originOf(request), deps.publicUrl);
       return mintDevToken(deps, request.body, base);
     },
   });

@@ -18,6 +18,14 @@ export interface RequestOrigin {
   host: string | undefined;
 }
 
+/**
+ * Where a request was sent, from Fastify's view of it: `request.host` is the `Host` header on HTTP/1.1 and the
+ * `:authority` pseudo-header on HTTP/2 (which has no `Host`).
+ */
+export function originOf(request: { protocol: string; host: string }): RequestOrigin {
+  return { encrypted: request.protocol === 'https', host: request.host === '' ? undefined : request.host };
+}
+
 export function issuerBase(request: RequestOrigin, publicUrl: string | null): string {
   if (publicUrl !== null) return publicUrl.replace(/\/+$/, '');
   const scheme = request.encrypted ? 'https' : 'http';

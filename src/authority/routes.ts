@@ -4,7 +4,7 @@
  * sign-in page, in a scope of their own that reads form bodies and answers errors as Entra ID does.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { issuerBase } from '../auth/issuerBase.ts';
+import { issuerBase, originOf } from '../auth/issuerBase.ts';
 import { resource } from '../http/wire.ts';
 import { readClient, readRequest, signIn, usersFor, type AuthorizeClient } from './authorize.ts';
 import type { AuthorityDeps } from './context.ts';
@@ -24,7 +24,7 @@ export function authorityRoutes(app: FastifyInstance, deps: AuthorityDeps): void
   void app.register(async (scope) => {
     installFormParser(scope);
     scope.setErrorHandler(errorHandler(deps));
-    const base = (request: FastifyRequest) => issuerBase({ encrypted: request.protocol === 'https', host: request.headers.host }, deps.publicUrl);
+    const base = (request: FastifyRequest) => issuerBase(originOf(request), deps.publicUrl);
     const tenantOf = (request: FastifyRequest) => readTenant(deps.store, (request.params as { tenant: string }).tenant);
 
     resource(scope, `${AT}/v2.0/.well-known/openid-configuration`, {
@@ -32,14 +32,14 @@ export function authorityRoutes(app: FastifyInstance, deps: AuthorityDeps): void
         allowCors(request, reply);
         return discoveryDocument(base(request), await tenantOf(request));
       },
-    });
+    }, { options: preflight('GET, OPTIONS') });
     resource(scope, `${AT}/discovery/v2.0/keys`, {
       GET: async (request: FastifyRequest, reply: FastifyReply) => {
         allowCors(request, reply);
         await tenantOf(request);
         return deps.issuer.jwks();
       },
-    });
+    }, { options: preflight('GET, OPTIONS') });
     resource(scope, `${AT}/oauth2/v2.0/token`, {
       POST: async (request: FastifyRequest, reply: FastifyReply) => {
         allowCors(request, reply);
@@ -48,9 +48,7 @@ export function authorityRoutes(app: FastifyInstance, deps: AuthorityDeps): void
         reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
         return reply.type('application/json; charset=utf-8').send(response);
       },
-    });
-    for (const path of ['/v2.0/.well-known/openid-configuration', '/discovery/v2.0/keys']) preflight(scope, `${AT}${path}`, 'GET, OPTIONS');
-    preflight(scope, `${AT}/oauth2/v2.0/token`, 'POST, OPTIONS');
+    }, { options: preflight('POST, OPTIONS') });
     const authorize = authorizeHandler(deps, base, tenantOf);
     resource(scope, `${AT}/oauth2/v2.0/authorize`, { GET: authorize, POST: authorize });
     resource(scope, `${AT}/oauth2/v2.0/logout`, {
@@ -107,7 +105,7 @@ function errorHandler(deps: AuthorityDeps) {
       oauth = new OAuthError('server_error', 90100, 'An unexpected error occurred.', 500);
     }
     allowCors(request, reply);
-    const origin = issuerBase({ encrypted: request.protocol === 'https', host: request.headers.host }, deps.publicUrl);
+    const origin = issuerBase(originOf(request), deps.publicUrl);
     const correlation = request.headers['client-request-id'];
     const body = oauthErrorBody(oauth, deps.clock.now(), request.id, typeof correlation === 'string' ? correlation : undefined, origin);
     return reply.code(oauth.status).type('application/json; charset=utf-8').send(body);

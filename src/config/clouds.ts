@@ -8,6 +8,8 @@ export interface Cloud {
   name: CloudName;
   displayName: string;
   graphRoot: string;
+  /** The cloud's Microsoft Entra ID root, where its tokens come from (the 401 challenge names it). */
+  loginRoot: string;
   /** Whether the presence API is served under v1.0 and beta. */
   presenceV1: boolean;
   presenceBeta: boolean;
@@ -19,10 +21,10 @@ export interface Cloud {
 export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 
 export const CLOUDS: Record<CloudName, Cloud> = {
-  global: { name: 'global', displayName: 'Global', graphRoot: 'https://graph.microsoft.com', presenceV1: true, presenceBeta: true, limitedShape: false },
-  usgov: { name: 'usgov', displayName: 'US Government L4', graphRoot: 'https://graph.microsoft.us', presenceV1: true, presenceBeta: false, limitedShape: true },
-  dod: { name: 'dod', displayName: 'US Government L5 (DOD)', graphRoot: 'https://dod-graph.microsoft.us', presenceV1: true, presenceBeta: false, limitedShape: true },
-  china: { name: 'china', displayName: 'China (21Vianet)', graphRoot: 'https://microsoftgraph.chinacloudapi.cn', presenceV1: false, presenceBeta: false, limitedShape: false },
+  global: { name: 'global', displayName: 'Global', graphRoot: 'https://graph.microsoft.com', loginRoot: 'https://login.microsoftonline.com', presenceV1: true, presenceBeta: true, limitedShape: false },
+  usgov: { name: 'usgov', displayName: 'US Government L4', graphRoot: 'https://graph.microsoft.us', loginRoot: 'https://login.microsoftonline.us', presenceV1: true, presenceBeta: false, limitedShape: true },
+  dod: { name: 'dod', displayName: 'US Government L5 (DOD)', graphRoot: 'https://dod-graph.microsoft.us', loginRoot: 'https://login.microsoftonline.us', presenceV1: true, presenceBeta: false, limitedShape: true },
+  china: { name: 'china', displayName: 'China (21Vianet)', graphRoot: 'https://microsoftgraph.chinacloudapi.cn', loginRoot: 'https://login.chinacloudapi.cn', presenceV1: false, presenceBeta: false, limitedShape: false },
 };
 
 /** The audiences a token for this cloud's Graph may carry. */

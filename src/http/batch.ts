@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { GraphError, badRequest, errorBody } from './errors.ts';
+import { GraphError, badRequest, errorBody, segmentNotFound } from './errors.ts';
 import type { ApiVersion } from './odata.ts';
 import { ODATA_JSON, resource } from './wire.ts';
 
@@ -52,10 +52,13 @@ const DROPPED_REQUEST_HEADERS = new Set([
   'proxy-authorization', 'proxy-connection',
 ]);
 
-/** Response headers not copied into an item: hop-by-hop, or re-computed for the envelope. */
+/**
+ * Response headers not copied into an item: hop-by-hop, re-computed for the envelope, or about the envelope's own
+ * connection (its diagnostics and CORS headers, which the envelope carries).
+ */
 const DROPPED_RESPONSE_HEADERS = new Set([
   'connection', 'keep-alive', 'proxy-authenticate', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-  'content-length', 'date',
+  'content-length', 'date', 'x-ms-ags-diagnostic', 'access-control-allow-origin', 'access-control-expose-headers',
 ]);
 
 /**
@@ -156,7 +159,8 @@ async function injectItem(app: FastifyInstance, outer: FastifyRequest, item: Bat
     if (typeof value === 'string') headers[name] = value;
   }
   Object.assign(headers, item.headers);
-  if (typeof outer.headers.host === 'string') headers.host = outer.headers.host;
+  // The envelope's host (`:authority` under HTTP/2, which has no Host header).
+  if (outer.host) headers.host = outer.host;
   headers[PROTOCOL_HEADER] = token;
   const opts: InjectOptions = { method: item.method, url: item.path, headers, remoteAddress: outer.ip };
   if (item.payload !== undefined) opts.payload = item.payload;
@@ -306,7 +310,7 @@ function parseItem(value: unknown, i: number, version: ApiVersion): ParsedItem {
   const path = parseUrl(value.url, `${at}.url`, version);
   // Graph reads `/v1.0/users/…` in a batch as the segment 'v1.0' of the batch's version: 400 for that item.
   const versioned = /^\/?(v1\.0|beta)(?=[/?]|$)/i.exec(value.url as string);
-  const error = versioned ? badRequest(`Resource not found for the segment '${versioned[1]}'.`) : undefined;
+  const error = versioned ? segmentNotFound(versioned[1]!) : undefined;
   const headers = parseHeaders(value.headers, `${at}.headers`);
 
   let payload: string | Buffer | undefined;

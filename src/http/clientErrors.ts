@@ -8,6 +8,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Clock } from '../platform/clock/clock.ts';
 import { errorJson } from './errors.ts';
+import { CACHE_CONTROL, DEFAULT_GRAPH_HEADERS, type GraphHeaders } from './graphHeaders.ts';
 import { ODATA_JSON } from './wire.ts';
 
 type ParserError = Error & { code?: string };
@@ -34,7 +35,7 @@ function describe(err: ParserError): [number, string, string] {
 }
 
 /** Fastify's `clientErrorHandler`: writes the Graph error and closes the connection. */
-export function clientErrorHandler(clock: Clock) {
+export function clientErrorHandler(clock: Clock, headers: GraphHeaders = DEFAULT_GRAPH_HEADERS) {
   return (err: ParserError, socket: Socket): void => {
     // The peer is gone: nothing to answer.
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable) {
@@ -50,6 +51,8 @@ export function clientErrorHandler(clock: Clock) {
       `client-request-id: ${id}`,
       `content-type: ${ODATA_JSON}`,
       'OData-Version: 4.0',
+      `cache-control: ${CACHE_CONTROL}`,
+      `x-ms-ags-diagnostic: ${headers.diagnostic}`,
       `content-length: ${Buffer.byteLength(body)}`,
       'connection: close',
       '',

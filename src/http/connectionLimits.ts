@@ -33,6 +33,28 @@ export function connectionLimits(limits: Limits) {
   };
 }
 
+/**
+ * Under TLS the server speaks HTTP/2 (by ALPN) and HTTP/1.1 (the fallback). Fastify sets the HTTP/1 limits only on an
+ * HTTP/1 server: the HTTP/2 server's fallback connections take them from these properties of the server, set here.
+ * An HTTP/2 session idle for the idle timeout is closed.
+ */
+export function http2Options(limits: Limits & Pick<Config, 'idleTimeoutMs'>, tls: { cert: string; key: string }) {
+  return {
+    http2: true as const,
+    https: { allowHTTP1: true, cert: tls.cert, key: tls.key },
+    http2SessionTimeout: limits.idleTimeoutMs,
+  };
+}
+
+/** The HTTP/1.1 limits of an HTTP/2 server's fallback connections (see http2Options). */
+export function applyHttp1Limits(server: Server, limits: Limits): void {
+  Object.assign(server, {
+    ...nodeServerLimits(limits),
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    ...(limits.maxRequestsPerSocket > 0 ? { maxRequestsPerSocket: limits.maxRequestsPerSocket } : {}),
+  });
+}
+
 /** Caps open connections: Node closes a connection over the cap as soon as it is accepted. */
 export function capConnections(server: Server, maxConnections: number): void {
   server.maxConnections = maxConnections;

@@ -22,6 +22,9 @@ export class GraphError extends Error {
 export const notFound = (message: string) => new GraphError(404, 'ResourceNotFound', message);
 export const badRequest = (message: string) => new GraphError(400, 'BadRequest', message);
 
+/** Graph's answer for a path segment that names nothing (docs/api/wire-format.md#unknown-paths). */
+export const segmentNotFound = (segment: string) => badRequest(`Resource not found for the segment '${segment.slice(0, 200)}'.`);
+
 /** Graph writes the error date without a zone: `2026-11-28T07:05:33`. */
 function errorDate(now: number): string {
   return new Date(now).toISOString().slice(0, 19);

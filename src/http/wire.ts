@@ -1,32 +1,54 @@
 /**
- * Graph's wire conventions (docs/api/wire-format.md): request ids, OData headers and content type, the JSON body parser
- * (empty bodies allowed, everything else must be JSON), 404/405 for unknown paths and methods, and the error handler.
+ * Graph's wire conventions (docs/api/wire-format.md): request ids, the headers of every answer (Cache-Control,
+ * x-ms-ags-diagnostic, CORS on Graph's trees, the 401 challenge), OData headers and content type, the JSON body parser
+ * (empty bodies allowed, everything else must be JSON), unknown paths and methods, and the error handler.
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, RouteHandlerMethod } from 'fastify';
 import type { Clock } from '../platform/clock/clock.ts';
 import { TOO_DEEP_MESSAGE, nestedDeeperThan } from '../platform/json/depth.ts';
 import './types.ts';
-import { GraphError, clientRequestId, sendGraphError, toGraphError } from './errors.ts';
+import { answerPreflight, isPreflight, setCorsHeaders } from './cors.ts';
+import { GraphError, clientRequestId, segmentNotFound, sendGraphError, toGraphError } from './errors.ts';
+import { CACHE_CONTROL, DEFAULT_GRAPH_HEADERS, bearerChallenge, type GraphHeaders } from './graphHeaders.ts';
+import { GRAPH_TREE, RouteTree } from './routeTree.ts';
 
 export const ODATA_JSON = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 
 export const genReqId = () => randomUUID();
 
-export function installWire(app: FastifyInstance, clock: Clock): void {
+/**
+ * Installs the conventions on `app`; call it before any route is registered (the routes under /v1.0 and /beta are
+ * collected as they are added, to answer unknown paths).
+ */
+export function installWire(app: FastifyInstance, clock: Clock, headers: GraphHeaders = DEFAULT_GRAPH_HEADERS): void {
   app.decorate('clock', clock);
-  app.addHook('onRequest', async (request, reply) => {
+  const tree = new RouteTree();
+  app.addHook('onRoute', (route) => {
+    if (GRAPH_TREE.test(route.url)) tree.add(route.url, [route.method].flat());
+  });
+  // A callback hook: it runs on every request, and an async hook costs a promise each time.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('request-id', request.id);
     reply.header('client-request-id', clientRequestId(request));
+    reply.header('cache-control', CACHE_CONTROL);
+    reply.header('x-ms-ags-diagnostic', headers.diagnostic);
+    if (GRAPH_TREE.test(request.url)) {
+      setCorsHeaders(reply);
+      // Answered here, before routing matters and before authentication or throttling see it.
+      if (isPreflight(request)) return answerPreflight(request, reply);
+    }
+    done();
   });
 
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     const type = reply.getHeader('content-type');
     if (typeof type === 'string' && type.startsWith('application/json')) {
       reply.header('content-type', ODATA_JSON);
       reply.header('OData-Version', '4.0');
     }
-    return payload;
+    if (reply.statusCode === 401) reply.header('www-authenticate', bearerChallenge(headers.authorizationUri(request)));
+    done(null, payload);
   });
 
   // JSON only; an empty body reads as undefined so body-less actions work with or without a Content-Type.
@@ -45,7 +67,7 @@ export function installWire(app: FastifyInstance, clock: Clock): void {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    sendGraphError(reply, clock.now(), noResourceAt(request.method, request.url));
+    sendGraphError(reply, clock.now(), unresolvedPath(tree, request.method, request.url));
   });
 
   app.setErrorHandler((err, request, reply) => {
@@ -61,10 +83,13 @@ export function installWire(app: FastifyInstance, clock: Clock): void {
  * Errors the router raises before any hook runs (a malformed percent-escape in the path, say): answered as Graph
  * errors with the usual headers.
  */
-export function frameworkErrorHandler(clock: Clock) {
+export function frameworkErrorHandler(clock: Clock, headers: GraphHeaders = DEFAULT_GRAPH_HEADERS) {
   return (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     reply.header('request-id', request.id);
     reply.header('client-request-id', clientRequestId(request));
+    reply.header('cache-control', CACHE_CONTROL);
+    reply.header('x-ms-ags-diagnostic', headers.diagnostic);
+    if (GRAPH_TREE.test(request.url)) setCorsHeaders(reply);
     reply.header('content-type', ODATA_JSON);
     reply.header('OData-Version', '4.0');
     const message = err.code === 'FST_ERR_BAD_URL'
@@ -72,6 +97,27 @@ export function frameworkErrorHandler(clock: Clock) {
       : err.message;
     return sendGraphError(reply, clock.now(), new GraphError(err.statusCode && err.statusCode < 500 ? err.statusCode : 400, 'BadRequest', message));
   };
+}
+
+/**
+ * The answer for a method and URL no route serves. Under Graph's trees: an unknown segment is Graph's 400 naming it;
+ * a served path with another method is 405 with Allow [P: d-method-not-allowed]; a path Graph serves but Presently
+ * only serves below is 404 [P: d-unserved-graph-path]. Elsewhere (Presently's own paths): 404.
+ */
+export function unresolvedPath(tree: RouteTree, method: string, url: string): GraphError {
+  const path = url.split('?')[0] ?? '';
+  if (!GRAPH_TREE.test(path)) return noResourceAt(method, url);
+  const found = tree.match(path);
+  if (found.kind === 'unknown') return segmentNotFound(found.segment);
+  if (found.kind === 'resource') return methodNotAllowed(method, found.methods);
+  const below = found.next.length > 0 ? ` Below it, Presently serves: ${found.next.join(', ')}.` : '';
+  return new GraphError(404, 'ResourceNotFound', `Presently does not serve ${method} ${path.slice(0, 200)}.${below}`);
+}
+
+function methodNotAllowed(method: string, allowed: readonly string[]): GraphError {
+  return new GraphError(405, 'MethodNotAllowed',
+    `The HTTP method '${method.slice(0, 20)}' is not allowed on this resource; use ${allowed.join(' or ')}.`,
+    { allow: allowed.join(', ') });
 }
 
 /** The 404 of a path nothing is registered at (`url` may carry a query, which is left out). */
@@ -96,28 +142,50 @@ function decodeSafe(s: string): string {
 
 const ALL_METHODS: HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
+export interface ResourceOptions {
+  /** Answers OPTIONS instead of the plain 204 with Allow (a path with CORS rules of its own, such as the dev authority's). */
+  options?: RouteHandlerMethod;
+  /**
+   * For a path with a parameter that names a segment (an action): the segment when it names nothing, answered with
+   * Graph's 400 whatever the method; null when it is known.
+   */
+  unknownSegment?: (request: FastifyRequest) => string | null;
+}
+
 /**
  * Registers the handlers of one path; the other common methods answer 405 with an Allow header, as a known path
- * with the wrong method should.
+ * with the wrong method should, and a plain OPTIONS (not a preflight) answers 204 with Allow.
  */
 export function resource(
   app: FastifyInstance,
   url: string,
   handlers: Partial<Record<'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', RouteHandlerMethod>>,
+  options: ResourceOptions = {},
 ): void {
   const allowed = Object.keys(handlers) as HTTPMethods[];
   for (const [method, handler] of Object.entries(handlers)) {
     app.route({ method: method as HTTPMethods, url, handler: handler as RouteHandlerMethod });
   }
+  const unknown = options.unknownSegment;
   const others = ALL_METHODS.filter((m) => !allowed.includes(m));
-  if (others.length === 0) return;
+  if (others.length > 0) {
+    app.route({
+      method: others,
+      url,
+      handler: (request: FastifyRequest, reply: FastifyReply) => {
+        const segment = unknown?.(request);
+        return sendGraphError(reply, request.server.clock.now(),
+          segment ? segmentNotFound(segment) : methodNotAllowed(request.method, allowed));
+      },
+    });
+  }
   app.route({
-    method: others,
+    method: 'OPTIONS',
     url,
-    handler: (request: FastifyRequest, reply: FastifyReply) => {
-      reply.header('allow', allowed.join(', '));
-      return sendGraphError(reply, request.server.clock.now(), new GraphError(405, 'MethodNotAllowed',
-        `The HTTP method '${request.method}' is not allowed on this resource; use ${allowed.join(' or ')}.`));
-    },
+    handler: options.options ?? ((request: FastifyRequest, reply: FastifyReply) => {
+      const segment = unknown?.(request);
+      if (segment) return sendGraphError(reply, request.server.clock.now(), segmentNotFound(segment));
+      return reply.header('allow', allowed.join(', ')).code(204).send();
+    }),
   });
 }

@@ -65,10 +65,9 @@ export class PresenceAddressing {
     return { principal, userId: id.toLowerCase(), address };
   }
 
-  /** The @odata.context base: the public URL if configured, else the request's own (global) or the cloud's root. */
+  /** The @odata.context base: the public URL if configured, else the request's own, in every cloud (its $metadata). */
   contextBase(request: FastifyRequest): string {
-    const { cloud, publicUrl } = this.deps;
-    return publicUrl ?? (cloud.name === 'global' ? baseUrl(request, null) : cloud.graphRoot);
+    return baseUrl(request, this.deps.publicUrl);
   }
 
   /** The @odata.context of one presence, at the address it was asked for. */

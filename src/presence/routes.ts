@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authorizePresenceRead } from '../auth/permissions.ts';
 import type { TokenVerifier } from '../auth/verify.ts';
 import type { Cloud } from '../config/clouds.ts';
-import { badRequest } from '../http/errors.ts';
+import { segmentNotFound } from '../http/errors.ts';
 import { applySelect, parseSelect, type ApiVersion } from '../http/odata.ts';
 import { resource } from '../http/wire.ts';
 import { ACTION_PATHS, findAction, type Address } from './actions.ts';
@@ -35,7 +35,9 @@ export function presenceRoutes(app: FastifyInstance, version: ApiVersion, deps: 
   const prefix = `/${version}`;
   for (const address of Object.keys(READ_PATHS) as Address[]) {
     resource(app, `${prefix}${READ_PATHS[address]}`, { GET: readPresenceHandler(deps.presence, api, address) });
-    resource(app, `${prefix}${ACTION_PATHS[address]}`, { POST: presenceActionHandler(deps, api, address) });
+    resource(app, `${prefix}${ACTION_PATHS[address]}`, { POST: presenceActionHandler(deps, api, address) }, {
+      unknownSegment: (request) => unknownAction(request, address),
+    });
   }
   resource(app, `${prefix}/communications/getPresencesByUserId`, { POST: getPresencesByUserIdHandler(deps.presence, api) });
 }
@@ -59,7 +61,7 @@ function presenceActionHandler(deps: PresenceRouteDeps, api: PresenceAddressing,
     api.ensureOffered();
     const name = (request.params as { action: string }).action;
     const action = findAction(name, address);
-    if (!action) throw badRequest(`Resource not found for the segment '${name.slice(0, 64)}'.`);
+    if (!action) throw segmentNotFound(name);
     const t = await api.target(request, address);
     await commitWrite(deps.presence, action, {
       caller: t.principal, userId: t.userId, body: request.body,
@@ -67,4 +69,10 @@ function presenceActionHandler(deps: PresenceRouteDeps, api: PresenceAddressing,
     });
     return reply.code(200).send();
   };
+}
+
+/** The action segment of the path when it names no action bound at `address` (Graph's 400, whatever the method). */
+function unknownAction(request: FastifyRequest, address: Address): string | null {
+  const name = (request.params as { action: string }).action;
+  return findAction(name, address) ? null : name;
 }

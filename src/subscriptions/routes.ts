@@ -57,7 +57,7 @@ function subscriptionApi(version: ApiVersion, deps: SubscriptionRouteDeps): Api 
     collection: (request) => `${root(request)}/${version}/subscriptions`,
   };
   function root(request: FastifyRequest): string {
-    return deps.publicUrl ?? (cloud.name === 'global' ? baseUrl(request, null) : cloud.graphRoot);
+    return baseUrl(request, deps.publicUrl);
   }
 }
 

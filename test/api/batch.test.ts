@@ -219,7 +219,7 @@ forEachBackend(['memory', 'redis'], (backend) => {
       assertItemError(responses.get('badtoken'), 401, 'InvalidAuthenticationToken');
       assertItemError(responses.get('badid'), 400, 'BadRequest', /not-a-guid/);
       assertItemError(responses.get('unknownprop'), 400, 'BadRequest', /'extra'/);
-      assertItemError(responses.get('nosuchpath'), 404, 'ResourceNotFound');
+      assertItemError(responses.get('nosuchpath'), 400, 'BadRequest', "Resource not found for the segment 'calendar'.");
       // As Graph answers a URL that repeats the version (graph-client v3.0.7's BatchRequestContent sends these).
       assertItemError(responses.get('versioned'), 400, 'BadRequest', "Resource not found for the segment 'v1.0'.");
       // The item's own request-id is the one in its error.

@@ -1,5 +1,5 @@
 /**
- * Wire conventions (docs/api/wire-format.md): 405 with Allow on known paths, 404 on unknown ones, 413, 415, invalid
+ * Wire conventions (docs/api/wire-format.md): 405 with Allow on known paths, 400 for unknown segments under /v1.0 and /beta, 404 elsewhere, 413, 415, invalid
  * JSON, empty bodies and unknown action segments — every one a Graph-shaped error.
  */
 import { after, before, describe, it } from 'node:test';
@@ -54,17 +54,44 @@ forEachBackend(['memory', 'redis'], (backend) => {
       assert.equal(res.headers.allow, 'GET');
     });
 
-    it('404 ResourceNotFound in Graph\'s shape for unknown paths, naming the segment', async () => {
-      const cases = ['/', '/v1.0', '/v2.0/me/presence', '/v1.0/me', '/v1.0/me/presences', `/v1.0/users/${ADELE}`, `/v1.0/users/${ADELE}/calendar`,
-        '/beta/communications/calls', '/v1.0/communications/presences', '/_presently/nothing', '/favicon.ico'];
-      for (const url of cases) {
+    it('under /v1.0 and /beta an unknown segment is 400 naming the first one that does not resolve, before authentication', async () => {
+      const cases: Array<[string, string]> = [
+        ['/v1.0/me/presences', 'presences'],
+        ['/v1.0/me/moodRing', 'moodRing'],
+        [`/v1.0/users/${ADELE}/calendar`, 'calendar'],
+        [`/v1.0/users/${ADELE}/calendar/events`, 'calendar'],
+        ['/beta/communications/calls', 'calls'],
+        ['/beta/groups', 'groups'],
+        ['/v1.0/me/presence/setStatusMessage/extra', 'extra'],
+        ['/v1.0/me/Presence%20X', 'Presence X'],
+      ];
+      for (const [url, segment] of cases) {
+        for (const method of ['GET', 'POST', 'DELETE'] as const) {
+          for (const headers of [bearer(adele), {}]) {
+            const res = await s.inject({ method, url, headers });
+            const body = assertGraphError(res, 400, 'BadRequest');
+            assert.equal(body.error.message, `Resource not found for the segment '${segment}'.`, `${method} ${url}`);
+          }
+        }
+      }
+    });
+
+    it('a path Presently serves only below is 404 naming what it serves there', async () => {
+      for (const url of ['/v1.0', '/v1.0/me', `/v1.0/users/${ADELE}`, '/beta/communications', '/v1.0/communications/presences']) {
+        const res = await s.inject({ method: 'GET', url, headers: bearer(adele) });
+        assertGraphError(res, 404, 'ResourceNotFound', /Presently does not serve GET/);
+      }
+      const me = await s.inject({ method: 'GET', url: '/v1.0/me', headers: bearer(adele) });
+      assert.match((me.json() as { error: { message: string } }).error.message, /presence, mailboxsettings/);
+    });
+
+    it('outside Graph\'s trees an unknown path is 404 ResourceNotFound', async () => {
+      for (const url of ['/', '/v2.0/me/presence', '/_presently/nothing', '/favicon.ico']) {
         for (const method of ['GET', 'POST'] as const) {
           const res = await s.inject({ method, url, headers: bearer(adele) });
           assertGraphError(res, 404, 'ResourceNotFound');
         }
       }
-      const body = assertGraphError(await s.inject({ method: 'GET', url: '/v1.0/me/moodRing' }), 404, 'ResourceNotFound');
-      assert.match(body.error.message, /moodRing/);
     });
 
     it('an unknown action segment is 400 naming it', async () => {
@@ -73,6 +100,12 @@ forEachBackend(['memory', 'redis'], (backend) => {
           method: 'POST', url, headers: { 'content-type': 'application/json', ...bearer(adele) }, payload: JSON.stringify(message('x')),
         });
         assertGraphError(res, 400, 'BadRequest', /'setMood'/);
+        // Whatever the method: the segment names nothing, so there is no method to allow (not 405).
+        for (const method of ['GET', 'DELETE', 'OPTIONS'] as const) {
+          const other = await s.inject({ method, url, headers: bearer(adele) });
+          assertGraphError(other, 400, 'BadRequest');
+          assert.equal((other.json() as { error: { message: string } }).error.message, "Resource not found for the segment 'setMood'.");
+        }
       }
     });
 

@@ -40,8 +40,11 @@ export interface PresenceJson {
   sequenceNumber: string | null;
 }
 
-/** Headers every response carries: request-id, client-request-id, Date. */
+/** Headers every response carries: request-id, client-request-id, Date, Cache-Control, x-ms-ags-diagnostic. */
 export function assertBaseHeaders(res: LightMyRequestResponse, sentClientRequestId?: string): void {
+  assert.equal(res.headers['cache-control'], 'no-cache', 'Cache-Control');
+  const diagnostic = JSON.parse(String(res.headers['x-ms-ags-diagnostic'])) as { ServerInfo?: Record<string, unknown> };
+  assert.deepEqual(Object.keys(diagnostic.ServerInfo ?? {}), ['DataCenter', 'Slice', 'Ring', 'ScaleUnit', 'RoleInstance'], 'x-ms-ags-diagnostic');
   const requestId = res.headers['request-id'];
   assert.equal(typeof requestId, 'string', 'request-id header');
   assert.match(requestId as string, GUID_RE, 'request-id is a GUID');
