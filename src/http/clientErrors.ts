@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Clock } from '../platform/clock/clock.ts';
-import { errorJson } from './errors.ts';
+import { errorJson, httpDate } from './errors.ts';
 import { ODATA_JSON } from './wire.ts';
 
 type ParserError = Error & { code?: string };
@@ -50,6 +50,7 @@ export function clientErrorHandler(clock: Clock) {
       `client-request-id: ${id}`,
       `content-type: ${ODATA_JSON}`,
       'OData-Version: 4.0',
+      `date: ${httpDate(clock.now())}`,
       `content-length: ${Buffer.byteLength(body)}`,
       'connection: close',
       '',

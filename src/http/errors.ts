@@ -22,9 +22,18 @@ export class GraphError extends Error {
 export const notFound = (message: string) => new GraphError(404, 'ResourceNotFound', message);
 export const badRequest = (message: string) => new GraphError(400, 'BadRequest', message);
 
+/**
+ * One clock for every time an answer states [P: d-one-clock]: the server's clock — the manual one under
+ * `--clock manual` — gives both `innerError.date` and the `Date` header.
+ */
 /** Graph writes the error date without a zone: `2026-11-28T07:05:33`. */
 function errorDate(now: number): string {
   return new Date(now).toISOString().slice(0, 19);
+}
+
+/** The `Date` header for `now` (RFC 9110's IMF-fixdate). */
+export function httpDate(now: number): string {
+  return new Date(now).toUTCString();
 }
 
 export function errorBody(request: FastifyRequest, now: number, code: string, message: string) {

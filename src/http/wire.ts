@@ -7,7 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HTTPM
 import type { Clock } from '../platform/clock/clock.ts';
 import { TOO_DEEP_MESSAGE, nestedDeeperThan } from '../platform/json/depth.ts';
 import './types.ts';
-import { GraphError, clientRequestId, sendGraphError, toGraphError } from './errors.ts';
+import { GraphError, clientRequestId, httpDate, sendGraphError, toGraphError } from './errors.ts';
 
 export const ODATA_JSON = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 
@@ -21,6 +21,8 @@ export function installWire(app: FastifyInstance, clock: Clock): void {
   });
 
   app.addHook('onSend', async (_request, reply, payload) => {
+    // The server's clock, as innerError.date [P: d-one-clock]; Node would stamp the wall clock.
+    reply.header('date', httpDate(clock.now()));
     const type = reply.getHeader('content-type');
     if (typeof type === 'string' && type.startsWith('application/json')) {
       reply.header('content-type', ODATA_JSON);
