@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { Config } from '../config/config.ts';
 import { buildPresently } from '../server.ts';
 import { SERVE_FLAGS, UsageError, envName, toConfig } from './options.ts';
+import { DEFAULT_URL } from './token.ts';
 
 export function registerServeCommand(program: Command): void {
   const serve = program.command('serve').description('start the Presently server');
@@ -59,12 +60,21 @@ export function registerServeCommand(program: Command): void {
       `  store: ${describeStore(config)}; auth: ${config.auth}; clock: ${config.clock}; cloud: ${config.cloud}`,
     ];
     if (presently.tls) info.push(`  TLS certificate: ${presently.tls.certPath}${presently.tls.created ? ' (new, self-signed for localhost)' : ''}`);
-    if (config.auth === 'dev') info.push(`  get a token: npm run presently -- token --user AdeleV@contoso.example${url.endsWith(':8080') ? '' : ` --url ${url}`}`);
+    if (config.auth === 'dev') info.push(`  get a token: ${tokenHint(url)}`);
     info.push(`  started in ${Math.round(performance.now() - started)} ms`);
     process.stderr.write(`${info.join('\n')}\n`);
     process.stdout.write(`Presently listening on ${url}\n`);
 
   });
+}
+
+/**
+ * The token command that works against this server as it was started: through npm from a checkout (`npm start`), or
+ * the installed `presently`; with `--url` unless the server is at the command's default, http://127.0.0.1:8080.
+ */
+export function tokenHint(url: string, env: NodeJS.ProcessEnv = process.env): string {
+  const command = env.npm_lifecycle_event ? 'npm run -s presently --' : 'presently';
+  return `${command} token --user AdeleV@contoso.example${url === DEFAULT_URL ? '' : ` --url ${url}`}`;
 }
 
 function describeStore(config: Config): string {
