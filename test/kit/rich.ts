@@ -29,9 +29,19 @@ export function richKeys(): Promise<RichKeys> {
   })();
 }
 
-/** The user id and sequenceNumber of a rich change item (decrypted), or null for an item without encryptedContent. */
+/** Decrypted items by their `dataKey` (fresh per item): receivers that re-read their items decrypt each once. */
+const decrypted = new Map<string, { userId: string; seq: string }>();
+
+/**
+ * The user id and sequenceNumber of a rich change item (decrypted), or null for an item without encryptedContent.
+ * An RSA decryption costs about a millisecond, so each item is decrypted once however often it is read.
+ */
 export function richChange(item: { encryptedContent?: EncryptedContent }, key: KeyObject): { userId: string; seq: string } | null {
   if (!item.encryptedContent) return null;
+  const known = decrypted.get(item.encryptedContent.dataKey);
+  if (known) return known;
   const plain = decryptContent<{ id: string; sequenceNumber: string }>(item.encryptedContent, key);
-  return { userId: plain.id, seq: plain.sequenceNumber };
+  const change = { userId: plain.id, seq: plain.sequenceNumber };
+  decrypted.set(item.encryptedContent.dataKey, change);
+  return change;
 }
