@@ -26,10 +26,13 @@ export async function runNotificationsBench(): Promise<number> {
   const subscriptions = arg('--subscriptions', 1000);
   const changes = arg('--changes', 20);
   const dataDir = tempDataDir();
-  const server = await startPresently(['--data', dataDir, '--store', 'sqlite']);
+  // One user's many subscriptions: more than Graph's one per user and app, which this load test does not exercise.
+  const server = await startPresently(['--data', dataDir, '--store', 'sqlite', '--max-subscriptions-per-user', String(subscriptions)]);
 
-  // The receiver: answers the handshake, counts items per sequenceNumber and remembers when each arrived.
+  // The receiver: answers the handshake, and remembers when each item arrived, per phase (a basic item names the
+  // presence only, so the phases — one change, then a run of changes — tell the changes apart).
   const arrivals = new Map<string, number[]>();
+  let phase = 'fan-out';
   let items = 0;
   const receiver = http.createServer((req, res) => {
     const token = new URL(req.url ?? '/', 'http://x').searchParams.get('validationToken');
@@ -37,14 +40,13 @@ export async function runNotificationsBench(): Promise<number> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
       const at = performance.now();
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { value: Array<{ resourceData: { sequenceNumber: string } }> };
-      for (const item of body.value) {
-        const seq = item.resourceData.sequenceNumber;
-        const list = arrivals.get(seq) ?? [];
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { value: unknown[] };
+      const list = arrivals.get(phase) ?? [];
+      for (const _ of body.value) {
         list.push(at);
-        arrivals.set(seq, list);
         items++;
       }
+      arrivals.set(phase, list);
       res.writeHead(202).end();
     });
   });
@@ -72,9 +74,7 @@ export async function runNotificationsBench(): Promise<number> {
       await call(server.url, 'POST', `/v1.0/users/${ADELE}/presence/setStatusMessage`, {
         token: adele, body: { statusMessage: { message: { content: `bench ${n}`, contentType: 'text' } } },
       });
-      const ackedAt = performance.now();
-      const read = await call(server.url, 'GET', '/v1.0/me/presence', { token: adele });
-      return { seq: (read.json as { sequenceNumber: string }).sequenceNumber, ackedAt };
+      return { ackedAt: performance.now() };
     };
     const waitFor = async (expected: number, limitMs: number) => {
       const until = performance.now() + limitMs;
@@ -83,22 +83,23 @@ export async function runNotificationsBench(): Promise<number> {
 
     // 1. Fan-out of one change.
     const w0 = performance.now();
-    const { seq, ackedAt: acked } = await write(0);
+    const { ackedAt: acked } = await write(0);
     await waitFor(subscriptions, 10_000);
-    const got = arrivals.get(seq) ?? [];
+    const got = arrivals.get('fan-out') ?? [];
     const fanoutMs = got.length ? Math.max(...got) - acked : Infinity;
     const fanoutOk = got.length >= subscriptions && fanoutMs <= 2000;
     console.log(`fan-out: 1 change → ${got.length}/${subscriptions} items, the last ${Math.round(fanoutMs)} ms after the write's 200 (the write itself took ${Math.round(acked - w0)} ms)   target ≤ 2000 ms   ${fanoutOk ? 'PASS' : 'MISS'}`);
 
     // 2. Sustained.
     const before = items;
+    phase = 'sustained';
     const s0 = performance.now();
     for (let n = 1; n <= changes; n++) await write(n);
     await waitFor(before + changes * subscriptions, 60_000);
     const received = items - before;
     const lastAt = Math.max(...[...arrivals.values()].flat());
     const rate = received / ((lastAt - s0) / 1000);
-    const unique = [...arrivals.entries()].reduce((sum, [, v]) => sum + Math.min(v.length, subscriptions), 0);
+    const unique = Math.min(got.length, subscriptions) + Math.min(received, changes * subscriptions);
     const rateOk = received >= changes * subscriptions && rate >= 2000;
     console.log(`sustained: ${changes} changes × ${subscriptions} subscriptions → ${received} items in ${Math.round(lastAt - s0)} ms = ${Math.round(rate)} notifications/s   target ≥ 2000/s   ${rateOk ? 'PASS' : 'MISS'}`);
     console.log(`items received in all: ${items} (${items - unique} beyond one per subscription per change)`);

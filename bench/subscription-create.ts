@@ -21,7 +21,7 @@ const count = Number(values.count);
 const userCount = Number(values.users);
 
 const s = await startInProcess({
-  store, dataDir: tempDir(), clock: 'manual', maxSubscriptionsPerApp: 1_000_000, maxSubscriptionsPerTenant: 1_000_000,
+  store, dataDir: tempDir(), clock: 'manual', maxSubscriptionsPerUser: 1_000_000, maxSubscriptionsPerApp: 1_000_000, maxSubscriptionsPerTenant: 1_000_000,
 } as never, { manualStart: Date.parse('2026-11-28T08:00:00Z') });
 const rx = await startReceiver();
 try {

@@ -10,7 +10,8 @@ interface Item {
   subscriptionId: string;
   clientState: string | null;
   resource?: string;
-  resourceData?: { sequenceNumber?: string };
+  /** Which presence changed: `{"@odata.id", "@odata.type", "id"}` (the user's id); not how it changed. */
+  resourceData?: { id?: string };
   lifecycleEvent?: string;
 }
 
@@ -26,7 +27,8 @@ http.createServer((req, res) => {
     let items: Item[] = [];
     try { items = (JSON.parse(body) as { value?: Item[] }).value ?? []; } catch { /* not JSON: nothing to print */ }
     for (const { subscriptionId, resource, resourceData, clientState, lifecycleEvent } of items) {
-      console.log(JSON.stringify({ subscriptionId, resource, sequenceNumber: resourceData?.sequenceNumber, clientState, lifecycleEvent }));
+      // To learn how the presence changed, GET it (users/{id}/presence): its sequenceNumber orders what you read.
+      console.log(JSON.stringify({ subscriptionId, resource, userId: resourceData?.id, clientState, lifecycleEvent }));
     }
     res.writeHead(202).end(); // answer within 3 s, or the items are sent again
   });

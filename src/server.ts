@@ -342,7 +342,7 @@ function registerNotificationRoutes(core: Core, presence: PresenceService, pipel
   const { config, store, clock, cloud, verifier, app, events, webhooks } = core;
   const subscriptions = new SubscriptionService({
     store, clock, events, handshakeTimeoutMs: config.handshakeTimeoutMs, policy: webhooks.policy, post: webhooks.client.postText,
-    limits: { perApp: config.maxSubscriptionsPerApp, perTenant: config.maxSubscriptionsPerTenant },
+    limits: { perUser: config.maxSubscriptionsPerUser, perApp: config.maxSubscriptionsPerApp, perTenant: config.maxSubscriptionsPerTenant },
     knownUsers: (tenantId, userIds) => presence.readMany(tenantId, userIds),
     onHandshakeFailure: ({ property, url, result }) =>
       app.log.info({ property, url, reason: result.reason, detail: result.detail }, 'webhook validation handshake failed'),

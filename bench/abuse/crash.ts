@@ -8,6 +8,7 @@
  */
 import { sleep, type Tally } from './client.ts';
 import { startReceiver } from './receivers.ts';
+import { richKeys } from '../../test/kit/rich.ts';
 import { makeUsers, mint, serverNow, startServer, subscriptionBody, watcherToken, type Server } from './world.ts';
 
 export interface CrashOptions {
@@ -31,6 +32,9 @@ interface Writer {
 
 export async function runCrash(t: Tally, o: CrashOptions): Promise<{ rssMb: number; cycles: number; acked: number }> {
   const receiver = await startReceiver('good');
+  // Every acknowledged write's notification is accounted for by its sequenceNumber: rich subscriptions carry it.
+  const rich = await richKeys();
+  receiver.key = rich.key;
   const server = await startServer();
   let ackedTotal = 0;
   let cycle = 0;
@@ -41,7 +45,7 @@ export async function runCrash(t: Tally, o: CrashOptions): Promise<{ rssMb: numb
     const watcher = await watcherToken(c0);
     const subs: string[] = [];
     for (let i = 0; i < 2; i++) {
-      const a = await c0.must({ method: 'POST', path: '/v1.0/subscriptions', token: watcher, body: subscriptionBody(receiver.url, users, await serverNow(c0)) }, 201);
+      const a = await c0.must({ method: 'POST', path: '/v1.0/subscriptions', token: watcher, body: subscriptionBody(receiver.url, users, await serverNow(c0), 55, rich) }, 201);
       subs.push((a.json as { id: string }).id);
     }
     const writers: Writer[] = users.map((user) => ({ user, attempted: 0, acked: 0, acks: 0 }));

@@ -6,7 +6,10 @@
  * - a trap that only counts hits (the `jku`/`x5u` target of forged tokens: any hit is an outbound fetch).
  */
 import http from 'node:http';
+import type { KeyObject } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
+import type { EncryptedContent } from '../../src/notifications/encryption.ts';
+import { richChange } from '../../test/kit/rich.ts';
 
 export type Behaviour = 'good' | 'dead' | 'slow' | 'trap';
 
@@ -14,8 +17,10 @@ export interface Receiver {
   url: string;
   /** Requests received (handshakes included). */
   hits: number;
-  /** Notification items received, by `${subscriptionId}|${userId}|${sequenceNumber}`. */
+  /** Notification items received, by `${subscriptionId}|${userId}|${sequenceNumber}` (the number from rich items only). */
   items: Map<string, number>;
+  /** The private key that decrypts rich items, when the phase subscribes with resource data. */
+  key?: KeyObject;
   /** Notification POSTs left unanswered (dead) so far. */
   held: number;
   close(): Promise<void>;
@@ -71,14 +76,16 @@ export async function startReceiver(behaviour: Behaviour, slowMs = 2_000): Promi
 }
 
 function count(rec: Receiver, body: Buffer): void {
-  let parsed: { value?: Array<{ subscriptionId?: string; resourceData?: { id?: string; sequenceNumber?: string } }> };
+  let parsed: { value?: Array<{ subscriptionId?: string; resourceData?: { id?: string }; encryptedContent?: EncryptedContent }> };
   try {
     parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
   } catch {
     return;
   }
   for (const item of parsed.value ?? []) {
-    const key = `${item.subscriptionId}|${item.resourceData?.id}|${item.resourceData?.sequenceNumber}`;
+    // A basic item names the presence only; a rich one's decrypted presence has the change's sequenceNumber.
+    const change = rec.key ? richChange(item, rec.key) : null;
+    const key = `${item.subscriptionId}|${change?.userId ?? item.resourceData?.id}|${change?.seq}`;
     rec.items.set(key, (rec.items.get(key) ?? 0) + 1);
   }
 }

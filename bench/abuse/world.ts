@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { readMemory, startPresently, tempDataDir, type PresentlyProcess } from '../procs.ts';
 import { Client, mapLimit } from './client.ts';
+import type { RichKeys } from '../../test/kit/rich.ts';
 
 export const TENANT = '2b5f4ac6-0f43-4b31-8a3c-2d8b8e4f5c01';
 export const DEV_APP = '22553876-f5ab-4529-bffb-cfe50aa89f87';
@@ -29,7 +30,9 @@ const NODE_ARGS = (process.env.ABUSE_NODE_ARGS ?? '').split(/\s+/).filter((a) =>
 
 /** Starts `presently serve` on 127.0.0.1 with a fresh SQLite data dir. */
 export async function startServer(extra: string[] = [], dataDir = tempDataDir()): Promise<Server> {
-  const args = ['--host', '127.0.0.1', '--data', dataDir, '--store', 'sqlite', '--auth', 'dev', '--log-level', 'error', ...extra];
+  // A watcher holds many subscriptions here: more than Graph's one per user and app, which this run does not exercise.
+  const args = ['--host', '127.0.0.1', '--data', dataDir, '--store', 'sqlite', '--auth', 'dev', '--log-level', 'error',
+    '--max-subscriptions-per-user', '100000', ...extra];
   let peak = 0;
   const sample = () => {
     const m = readMemory(server.proc.pid);
@@ -99,9 +102,14 @@ export function resourceFor(ids: string[]): string {
   return ids.length === 1 ? `/communications/presences/${ids[0]}` : `/communications/presences?$filter=id in (${ids.map((id) => `'${id}'`).join(',')})`;
 }
 
-export function subscriptionBody(url: string, ids: string[], now: number, minutes = 55): object {
+/**
+ * A subscription body; `rich` adds includeResourceData with the run's certificate, for a phase that must tell changes
+ * apart (a basic item names the presence only; the decrypted presence carries its sequenceNumber).
+ */
+export function subscriptionBody(url: string, ids: string[], now: number, minutes = 55, rich?: RichKeys): object {
   return {
     changeType: 'updated', notificationUrl: url, resource: resourceFor(ids),
     expirationDateTime: new Date(now + minutes * 60_000).toISOString(), clientState: 'abuse',
+    ...(rich ? rich.subscription : {}),
   };
 }

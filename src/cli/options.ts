@@ -56,6 +56,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { key: 'keepAliveTimeoutMs', flag: '--keep-alive-timeout', arg: '<ms>', help: 'how long an idle keep-alive connection stays open between requests' },
   { key: 'maxRequestsPerSocket', flag: '--max-requests-per-socket', arg: '<n>', help: 'requests on one keep-alive connection before it is closed; 0: no limit' },
   { key: 'maxConnections', flag: '--max-connections', arg: '<n>', help: 'open connections at most; more are closed at once' },
+  { key: 'maxSubscriptionsPerUser', flag: '--max-subscriptions-per-user', arg: '<n>', help: "live presence subscriptions one user may create with one application (default 1, Graph's rule)" },
   { key: 'maxSubscriptionsPerApp', flag: '--max-subscriptions-per-app', arg: '<n>', help: 'most subscriptions one application may have in one tenant (default 1000)' },
   { key: 'maxSubscriptionsPerTenant', flag: '--max-subscriptions-per-tenant', arg: '<n>', help: 'most subscriptions one tenant may have, all applications together (default 10000)' },
   { key: 'webhookTimeoutMs', flag: '--webhook-timeout', arg: '<time>', help: 'how long a webhook endpoint has to answer a notification POST: 3000 (ms) or 3s (default 3s)' },
@@ -184,6 +185,7 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
       case 'keepAliveTimeoutMs': config.keepAliveTimeoutMs = integer(value, flag, 100, 3_600_000); break;
       case 'maxRequestsPerSocket': config.maxRequestsPerSocket = integer(value, flag, 0, 100_000_000); break;
       case 'maxConnections': config.maxConnections = integer(value, flag, 1, 1_000_000); break;
+      case 'maxSubscriptionsPerUser': config.maxSubscriptionsPerUser = integer(value, flag, 1, 1_000_000); break;
       case 'maxSubscriptionsPerApp': config.maxSubscriptionsPerApp = integer(value, flag, 1, 1_000_000); break;
       case 'maxSubscriptionsPerTenant': config.maxSubscriptionsPerTenant = integer(value, flag, 1, 10_000_000); break;
       case 'webhookTimeoutMs': config.webhookTimeoutMs = duration(value, flag, 100, 60_000); break;

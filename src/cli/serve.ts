@@ -6,6 +6,7 @@ import type { Config } from '../config/config.ts';
 import { devOnNetworkWarning } from '../config/exposure.ts';
 import { buildPresently, type Presently } from '../server.ts';
 import { SERVE_FLAGS, UsageError, envName, toConfig } from './options.ts';
+import { DEFAULT_URL } from './token.ts';
 
 export function registerServeCommand(program: Command): void {
   const serve = program.command('serve').description('start the Presently server');
@@ -80,9 +81,18 @@ function startupLines(config: Config, presently: Presently, url: string, started
     info.push(`  audiences: ${presently.oidc?.audiences.join(', ')}${config.tenants.length > 0 ? `; tenants: ${config.tenants.join(', ')}` : ''}`);
   }
   if (config.auth !== 'dev' && config.adminKey === null) info.push('  admin API: off (no --admin-key)');
-  if (config.auth === 'dev') info.push(`  get a token: npm run presently -- token --user AdeleV@contoso.example${url.endsWith(':8080') ? '' : ` --url ${url}`}`);
+  if (config.auth === 'dev') info.push(`  get a token: ${tokenHint(url)}`);
   info.push(`  started in ${Math.round(performance.now() - started)} ms`);
   return info;
+}
+
+/**
+ * The token command that works against this server as it was started: through npm from a checkout (`npm start`), or
+ * the installed `presently`; with `--url` unless the server is at the command's default, http://127.0.0.1:8080.
+ */
+export function tokenHint(url: string, env: NodeJS.ProcessEnv = process.env): string {
+  const command = env.npm_lifecycle_event ? 'npm run -s presently --' : 'presently';
+  return `${command} token --user AdeleV@contoso.example${url === DEFAULT_URL ? '' : ` --url ${url}`}`;
 }
 
 function describeStore(config: Config): string {

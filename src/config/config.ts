@@ -80,6 +80,11 @@ export interface Config {
   maxRequestsPerSocket: number;
   /** Open connections at most; beyond it a new connection is closed at once. */
   maxConnections: number;
+  /**
+   * Most live presence subscriptions one user may create with one application: Graph's rule is one
+   * [P: d-one-presence-subscription]; more only for load tests that need them.
+   */
+  maxSubscriptionsPerUser: number;
   /** Most subscriptions one application may have in one tenant; more are refused with 403 [P: d-subscription-caps]. */
   maxSubscriptionsPerApp: number;
   /** Most subscriptions one tenant may have, all applications together [P: d-subscription-caps]. */
@@ -133,6 +138,7 @@ export const DEFAULTS: Config = {
   keepAliveTimeoutMs: 72_000,
   maxRequestsPerSocket: 0,
   maxConnections: 10_000,
+  maxSubscriptionsPerUser: 1,
   maxSubscriptionsPerApp: 1_000,
   maxSubscriptionsPerTenant: 10_000,
   deliveryLeaseMs: 30_000,

@@ -99,8 +99,10 @@ export function parseMailboxSettingsPatch(body: unknown): MailboxSettingsPatch {
   const value = requireBody(body);
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     for (const key of Object.keys(value)) {
-      if (UNMODELLED_MAILBOX_PROPERTIES.includes(key)) {
-        throw new InvalidInput(`The property '${key}' of mailboxSettings is not supported by Presently; only 'automaticRepliesSetting' and 'timeZone' are.`, key);
+      // Names match case-insensitively, as every property name of a request body.
+      const name = UNMODELLED_MAILBOX_PROPERTIES.find((p) => p.toLowerCase() === key.toLowerCase());
+      if (name !== undefined) {
+        throw new InvalidInput(`The property '${name}' of mailboxSettings is not supported by Presently; only 'automaticRepliesSetting' and 'timeZone' are.`, name);
       }
     }
   }

@@ -13,6 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { canonicalKeys, type JsonObject } from '../platform/json/validate.ts';
 import { GraphError, badRequest, errorBody, segmentNotFound } from './errors.ts';
 import type { ApiVersion } from './odata.ts';
 import { ODATA_JSON, resource } from './wire.ts';
@@ -227,12 +228,10 @@ function show(value: string): string {
 export function parseBatch(body: unknown, version: ApiVersion): BatchItem[] {
   if (body === undefined) throw badRequest("The request body is empty: a JSON batch is an object with a 'requests' array.");
   if (!isObject(body)) throw badRequest(`The request body must be a JSON object with a 'requests' array, not ${typeName(body)}.`);
-  for (const key of Object.keys(body)) {
-    if (key !== 'requests' && !key.includes('@')) {
-      throw badRequest(`The property '${show(key)}' does not exist on a JSON batch request; the only property is 'requests'.`);
-    }
-  }
-  const raw = body.requests;
+  // Property names are case-insensitive, as in every Graph request body.
+  const envelope = canonicalKeys(body as JsonObject, '', ['requests'],
+    (key) => badRequest(`The property '${show(key)}' does not exist on a JSON batch request; the only property is 'requests'.`));
+  const raw = envelope.requests;
   if (raw === undefined || raw === null) throw badRequest("Property 'requests' is required: the requests of the batch, as an array.");
   if (!Array.isArray(raw)) throw badRequest(`Property 'requests' must be an array, not ${typeName(raw)}.`);
   if (raw.length === 0) throw badRequest("Property 'requests' must contain at least one request.");
@@ -287,14 +286,11 @@ interface ParsedItem extends Omit<BatchItem, 'dependsOn'> {
   dependsOn: string[];
 }
 
-function parseItem(value: unknown, i: number, version: ApiVersion): ParsedItem {
+function parseItem(sent: unknown, i: number, version: ApiVersion): ParsedItem {
   const at = `requests[${i}]`;
-  if (!isObject(value)) throw badRequest(`Property '${at}' must be an object, not ${typeName(value)}.`);
-  for (const key of Object.keys(value)) {
-    if (!ITEM_PROPERTIES.includes(key)) {
-      throw badRequest(`The property '${at}.${show(key)}' does not exist on a batch request; allowed are ${ITEM_PROPERTIES.join(', ')}.`);
-    }
-  }
+  if (!isObject(sent)) throw badRequest(`Property '${at}' must be an object, not ${typeName(sent)}.`);
+  const value: Record<string, unknown> = canonicalKeys(sent as JsonObject, at, ITEM_PROPERTIES, (key) =>
+    badRequest(`The property '${at}.${show(key)}' does not exist on a batch request; allowed are ${ITEM_PROPERTIES.join(', ')}.`));
 
   const id = value.id;
   if (id === undefined || id === null) throw badRequest(`Property '${at}.id' is required.`);

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Clock } from '../platform/clock/clock.ts';
-import { errorJson } from './errors.ts';
+import { errorJson, httpDate } from './errors.ts';
 import { CACHE_CONTROL, DEFAULT_GRAPH_HEADERS, type GraphHeaders } from './graphHeaders.ts';
 import { ODATA_JSON } from './wire.ts';
 
@@ -51,6 +51,7 @@ export function clientErrorHandler(clock: Clock, headers: GraphHeaders = DEFAULT
       `client-request-id: ${id}`,
       `content-type: ${ODATA_JSON}`,
       'OData-Version: 4.0',
+      `date: ${httpDate(clock.now())}`,
       `cache-control: ${CACHE_CONTROL}`,
       `x-ms-ags-diagnostic: ${headers.diagnostic}`,
       `content-length: ${Buffer.byteLength(body)}`,

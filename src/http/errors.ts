@@ -25,9 +25,18 @@ export const badRequest = (message: string) => new GraphError(400, 'BadRequest',
 /** Graph's answer for a path segment that names nothing (docs/api/wire-format.md#unknown-paths). */
 export const segmentNotFound = (segment: string) => badRequest(`Resource not found for the segment '${segment.slice(0, 200)}'.`);
 
+/**
+ * One clock for every time an answer states [P: d-one-clock]: the server's clock — the manual one under
+ * `--clock manual` — gives both `innerError.date` and the `Date` header.
+ */
 /** Graph writes the error date without a zone: `2026-11-28T07:05:33`. */
 function errorDate(now: number): string {
   return new Date(now).toISOString().slice(0, 19);
+}
+
+/** The `Date` header for `now` (RFC 9110's IMF-fixdate). */
+export function httpDate(now: number): string {
+  return new Date(now).toUTCString();
 }
 
 export function errorBody(request: FastifyRequest, now: number, code: string, message: string) {

@@ -9,7 +9,7 @@ import type { Clock } from '../platform/clock/clock.ts';
 import { TOO_DEEP_MESSAGE, nestedDeeperThan } from '../platform/json/depth.ts';
 import './types.ts';
 import { answerPreflight, isPreflight, setCorsHeaders } from './cors.ts';
-import { GraphError, clientRequestId, segmentNotFound, sendGraphError, toGraphError } from './errors.ts';
+import { GraphError, clientRequestId, httpDate, segmentNotFound, sendGraphError, toGraphError } from './errors.ts';
 import { CACHE_CONTROL, DEFAULT_GRAPH_HEADERS, bearerChallenge, type GraphHeaders } from './graphHeaders.ts';
 import { GRAPH_TREE, RouteTree } from './routeTree.ts';
 
@@ -42,6 +42,8 @@ export function installWire(app: FastifyInstance, clock: Clock, headers: GraphHe
   });
 
   app.addHook('onSend', (request, reply, payload, done) => {
+    // The server's clock, as innerError.date [P: d-one-clock]; Node would stamp the wall clock.
+    reply.header('date', httpDate(clock.now()));
     const type = reply.getHeader('content-type');
     if (typeof type === 'string' && type.startsWith('application/json')) {
       reply.header('content-type', ODATA_JSON);

@@ -10,7 +10,7 @@ import { presenceForCloud } from '../domain/projection.ts';
 import type { Delivery, Subscription } from '../domain/subscription.ts';
 import type { Store } from '../store/types.ts';
 import { encryptContent, parseEncryptionCertificate } from './encryption.ts';
-import { changeItemToSend, itemSequenceNumber, notificationBody, type NotificationItem } from './items.ts';
+import { changeItemToSend, itemSequenceNumber, notificationBody, richContent, type NotificationItem } from './items.ts';
 import { validationToken } from './validationTokens.ts';
 import { postJson, type WebhookOutcome } from './webhookClient.ts';
 
@@ -116,7 +116,7 @@ export class Sender {
   private changeItem(d: Delivery, sub: Subscription, now: number): NotificationItem {
     if (!(sub.includeResourceData && d.resourceView && d.userId)) return changeItemToSend(d.item, sub);
     const cert = parseEncryptionCertificate(sub.encryptionCertificate ?? '', now);
-    const data = presenceForCloud(d.userId, d.resourceView, itemSequenceNumber(d.item), 'watcher', this.opts.limitedShape ?? false);
+    const data = richContent(d.userId, presenceForCloud(d.userId, d.resourceView, itemSequenceNumber(d.item), 'watcher', this.opts.limitedShape ?? false));
     return changeItemToSend(d.item, sub, encryptContent(data, cert, sub.encryptionCertificateId ?? ''));
   }
 

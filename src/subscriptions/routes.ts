@@ -39,15 +39,17 @@ export function subscriptionRoutes(app: FastifyInstance, version: ApiVersion, de
 
 function subscriptionApi(version: ApiVersion, deps: SubscriptionRouteDeps): Api {
   const { cloud } = deps;
-  const offered = version === 'v1.0' ? cloud.presenceV1 : cloud.presenceBeta;
   return {
     service: deps.subscriptions,
-    /** The verified caller; national clouds without presence (or without beta) answer 404 naming the cloud first. */
+    /**
+     * The verified caller. Presence change notifications are a feature of Graph's global service only: in a national
+     * cloud every subscription request answers 404 naming the cloud, before anything else
+     * (docs/api/national-clouds.md).
+     */
     async caller(request) {
-      if (!offered) {
-        throw new GraphError(404, 'ResourceNotFound', cloud.presenceV1
-          ? `Presence subscriptions are not available under /${version} in the ${cloud.displayName} cloud; use /v1.0.`
-          : `Presence subscriptions are not available in the ${cloud.displayName} cloud.`);
+      if (!cloud.presenceSubscriptions) {
+        throw new GraphError(404, 'ResourceNotFound',
+          `Presence subscriptions are not available in the ${cloud.displayName} cloud: change notifications for presence are offered in the global service only.`);
       }
       const principal = await deps.verifier.verify(request.headers.authorization);
       request.principal = principal;

@@ -12,7 +12,10 @@
  *   again before the new expiry;
  * - a create over a cap (subscriptions per application per tenant, per tenant) is `403` naming the cap, checked
  *   before any handshake [P: d-subscription-caps];
- * - the list comes in pages of ./paging.ts, oldest first [P: d-subscription-pages].
+ * - the list comes in pages of ./paging.ts, oldest first [P: d-subscription-pages];
+ * - a user has at most one live presence subscription per application, whatever users it watches (Graph's rule);
+ *   a second create is `403` naming the one that exists, checked before the handshakes and again just before the
+ *   write [P: d-one-presence-subscription].
  */
 import { randomUUID } from 'node:crypto';
 import { authorizeSubscriptions } from '../auth/permissions.ts';
@@ -21,7 +24,9 @@ import type { Subscription } from '../domain/subscription.ts';
 import type { Clock } from '../platform/clock/clock.ts';
 import { InvalidInput, NotFound } from '../platform/json/errors.ts';
 import { isGuid } from '../platform/json/validate.ts';
+import type { SubscriptionCursor } from '../store/ports/subscriptions.ts';
 import type { Store } from '../store/types.ts';
+import { formatUtc } from '../domain/timezones.ts';
 import { GraphError } from '../http/errors.ts';
 import { HANDSHAKE_TIMEOUT_MS, handshakeError, validateEndpoint, type HandshakeResult, type PostText } from './handshake.ts';
 import { decodeSkipToken, nextPage, SUBSCRIPTION_PAGE_SIZE, type SubscriptionPage } from './paging.ts';
@@ -53,13 +58,17 @@ export interface SubscriptionServiceOptions {
   onHandshakeFailure?: (info: { property: string; url: string; result: Extract<HandshakeResult, { ok: false }> }) => void;
 }
 
-/** How many subscriptions one application may have in a tenant, and a tenant in all [P: d-subscription-caps]. */
+/**
+ * How many live subscriptions one user may create with one application [P: d-one-presence-subscription], how many
+ * one application may have in a tenant, and a tenant in all [P: d-subscription-caps].
+ */
 export interface SubscriptionLimits {
+  perUser: number;
   perApp: number;
   perTenant: number;
 }
 
-export const DEFAULT_SUBSCRIPTION_LIMITS: SubscriptionLimits = { perApp: 1_000, perTenant: 10_000 };
+export const DEFAULT_SUBSCRIPTION_LIMITS: SubscriptionLimits = { perUser: 1, perApp: 1_000, perTenant: 10_000 };
 
 export class SubscriptionService {
   private readonly store: Store;
@@ -77,6 +86,7 @@ export class SubscriptionService {
     const now = this.clock.now();
     const input = parseCreate(body, now);
     await this.ensureUsers(caller.tenantId, input.userIds);
+    await this.ensureUserRoom(caller);
     await this.ensureRoom(caller.tenantId, caller.appId);
     await checkWebhookUrl(input.notificationUrl, 'notificationUrl', this.opts.policy);
     if (input.lifecycleNotificationUrl !== null) {
@@ -104,6 +114,8 @@ export class SubscriptionService {
       reauthorizationNotifiedAt: null,
       createdAt: now,
     };
+    // Again: another create by the same user and app may have passed its handshakes meanwhile.
+    await this.ensureUserRoom(caller);
     await this.store.putSubscription(subscription);
     this.changed('created', subscription);
     return subscription;
@@ -191,6 +203,29 @@ export class SubscriptionService {
     );
   }
 
+  /**
+   * Refuses a create when the caller already has as many live subscriptions of this application as allowed — one:
+   * Graph's "a single user can create one presence subscription per unique application"
+   * [P: d-one-presence-subscription].
+   */
+  private async ensureUserRoom(caller: Principal & { userId: string }): Promise<void> {
+    const { perUser } = this.opts.limits ?? DEFAULT_SUBSCRIPTION_LIMITS;
+    const owner = { tenantId: caller.tenantId, applicationId: caller.appId, creatorId: caller.userId };
+    const now = this.clock.now();
+    let after: SubscriptionCursor | null = null;
+    let live = 0;
+    for (;;) {
+      // Oldest first; expired ones the lifecycle has not removed yet do not count.
+      const page = await this.store.listSubscriptionPage(owner, after, SUBSCRIPTION_PAGE_SIZE);
+      for (const sub of page) {
+        if (sub.expiresAt > now && ++live >= perUser) throw tooManyForUser(sub, perUser);
+      }
+      if (page.length < SUBSCRIPTION_PAGE_SIZE) return;
+      const last = page[page.length - 1]!;
+      after = { createdAt: last.createdAt, id: last.id };
+    }
+  }
+
   /** Refuses a create over a cap, before any handshake: a full tenant costs no outbound call. */
   private async ensureRoom(tenantId: string, applicationId: string): Promise<void> {
     const limits = this.opts.limits ?? DEFAULT_SUBSCRIPTION_LIMITS;
@@ -218,6 +253,16 @@ function capReached(cap: string, count: number): GraphError {
   return new GraphError(403, 'ExtensionError',
     `Operation: Create; Exception: [Status Code: Forbidden; Reason: Maximum number of subscriptions has been reached: the limit is ${cap}, `
     + `and ${count} exist. Delete subscriptions that are no longer needed, or let them expire.]`);
+}
+
+/** One presence subscription too many for one user and application [P: d-one-presence-subscription]. */
+function tooManyForUser(existing: Subscription, perUser: number): GraphError {
+  const rule = perUser === 1
+    ? `A user can create only one presence subscription per application, and subscription '${existing.id}' of this user and application exists until ${formatUtc(existing.expiresAt)}.`
+    : `A user can create only ${perUser} presence subscriptions per application, and ${perUser} exist.`;
+  const it = perUser === 1 ? 'it' : 'one';
+  return new GraphError(403, 'ExtensionError', `Operation: Create; Exception: [Status Code: Forbidden; Reason: ${rule} `
+    + `Renew ${it} with PATCH, or delete ${it} before creating another; one subscription can watch up to 650 users.]`);
 }
 
 function notFound(id: string): NotFound {

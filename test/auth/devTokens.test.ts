@@ -111,7 +111,8 @@ test('a UPN of another tenant than the one given is refused', async () => {
 });
 
 test('unknown properties and wrong types', async () => {
-  await assert.rejects(mintDevToken(deps, { userid: ADELE }), invalid('userid', /'userid' does not exist/));
+  // Names match in any case, as in every request body (docs/decisions.md#d-body-property-case): a misspelling is unknown.
+  await assert.rejects(mintDevToken(deps, { user: ADELE }), invalid('user', /'user' does not exist/));
   await assert.rejects(mintDevToken(deps, { scope: 'x' }), invalid('scope', /'scope' does not exist/));
   await assert.rejects(mintDevToken(deps, []), invalid(undefined, /must be a JSON object/));
   await assert.rejects(mintDevToken(deps, 'x'), invalid(undefined, /must be a JSON object/));

@@ -260,9 +260,11 @@ describe('parseSetStatusMessage: unknown properties are refused, annotations all
     refused(body('hi', { ...PST_EXPIRY, offset: '+01:00' } as { dateTime: string; timeZone: string }), 'statusMessage.expiryDateTime.offset');
   });
 
-  it('property names are case-sensitive, as in OData', () => {
-    refused({ StatusMessage: SEED_EXAMPLE_2.statusMessage }, 'StatusMessage');
-    refused({ statusMessage: { Message: { content: 'hi' } } }, 'statusMessage.Message');
+  it("property names match in any case, as Graph reads bodies; one name in two spellings is refused", () => {
+    assert.deepEqual(parseSetStatusMessage({ StatusMessage: { Message: { Content: 'hi', ContentType: 'Text' } } }),
+      parseSetStatusMessage({ statusMessage: { message: { content: 'hi', contentType: 'text' } } }));
+    refused({ statusMessage: SEED_EXAMPLE_2.statusMessage, StatusMessage: SEED_EXAMPLE_2.statusMessage }, 'statusMessage');
+    refused({ statusMessage: { Mesage: { content: 'hi' } } }, 'statusMessage.Mesage');
   });
 
   it('an unknown property is refused even when the message clears', () => {

@@ -222,11 +222,11 @@ describe('README: from a subscription to a notification', () => {
       () => receiver.printed().find((p) => p.subscriptionId === sub.id));
     assert.ok(Date.now() - t0 < 2000);
 
-    const { sequenceNumber } = await presence(G, TOKEN, ADELE);
+    // Who changed, not how: the item names the presence only (Graph's basic notifications since June 2024).
     assert.deepEqual(line, {
       subscriptionId: sub.id,
       resource: `communications/presences/${ADELE}`,
-      sequenceNumber,
+      userId: ADELE,
       clientState: 'secretClientValue',
     });
     // The line the README shows has exactly these fields, in this order.
@@ -242,7 +242,13 @@ describe('README: from a subscription to a notification', () => {
   it('no receiver at hand: the sink gets the notification, shaped as the POST body the README shows', async () => {
     const body = JSON.parse(expand(HEREDOCS[1]!, { G, EXPIRES, TOKEN })) as Record<string, string>;
     assert.equal(body.notificationUrl, `${G}/_presently/sink/demo`);
-    const created = await post(`${G}/v1.0/subscriptions`, TOKEN, body);
+    // One presence subscription per user and application: the README subscribes to the sink as Alex.
+    const alex = /ALEX_TOKEN=\$\(npm run -s presently -- token --user (\S+)\)/.exec(WALKTHROUGH);
+    assert.ok(alex, 'the sink subscription is made with another user\'s token');
+    assert.match(WALKTHROUGH, /curl -s -X POST \$G\/v1\.0\/subscriptions -H "Authorization: Bearer \$ALEX_TOKEN"/);
+    const again = await post(`${G}/v1.0/subscriptions`, TOKEN, body);
+    assert.equal(again.status, 403, 'a second subscription of the same user and app is refused, as in Graph');
+    const created = await post(`${G}/v1.0/subscriptions`, await token(G, alex[1]!), body);
     assert.equal(created.status, 201, created.text);
     const id = created.json!.id;
 
@@ -259,7 +265,7 @@ describe('README: from a subscription to a notification', () => {
     const item = record.body.value[0]!;
     assert.equal(item.subscriptionId, id);
     assert.equal(item.tenantId, TENANT);
-    assert.equal((item.resourceData as { sequenceNumber: string }).sequenceNumber, (await presence(G, TOKEN, ADELE)).sequenceNumber);
+    assert.deepEqual(item.resourceData, { '@odata.id': `users/${ADELE}/presence`, '@odata.type': '#microsoft.graph.presence', id: ADELE });
 
     // The POST body the README shows (step 5) has the shape of a real one.
     const json = /printed from the POST Presently sent:\n\n```json\n([\s\S]*?)\n```/.exec(WALKTHROUGH);
@@ -287,6 +293,7 @@ describe('README: rich notifications with examples/rich-receiver.ts', () => {
     const port = await freePort();
     const rx = await startExample('rich-receiver.ts', [join(dir, 'key.pem'), String(port)]);
 
+    assert.match(rich, /after deleting the step-3 subscription\s+\(one per user and application\)/);
     const extra = /Subscribe as in step 3 with `([^`]+)`/.exec(rich);
     assert.ok(extra, 'the rich section names the properties to add');
     const TOKEN = await token(G, 'AdeleV@contoso.example');
@@ -309,7 +316,8 @@ describe('README: rich notifications with examples/rich-receiver.ts', () => {
     const line = await waitFor('the rich receiver to print the presence', 2000,
       () => rx.printed().find((p) => p.subscriptionId === created.json!.id));
     const { '@odata.context': _context, ...watcher } = await presence(G, await token(G, 'AlexW@contoso.example'), ADELE);
-    assert.deepEqual(line.presence, watcher);
+    // Graph's decrypted presence: @odata.id and @odata.type, then what GET shows a watcher.
+    assert.deepEqual(line.presence, { '@odata.id': `users/${ADELE}/presence`, '@odata.type': '#microsoft.graph.presence', ...watcher });
     assert.deepEqual(Object.keys((watcher.statusMessage ?? {}) as object), ['message']);
   });
 });

@@ -39,7 +39,7 @@ describe('subscription caps', () => {
   let body: Record<string, unknown>;
 
   before(async () => {
-    s = await startInProcess({ clock: 'manual', maxSubscriptionsPerApp: 3, maxSubscriptionsPerTenant: 5 }, { manualStart: T0 });
+    s = await startInProcess({ clock: 'manual', maxSubscriptionsPerUser: 100, maxSubscriptionsPerApp: 3, maxSubscriptionsPerTenant: 5 }, { manualStart: T0 });
     rx = await startReceiver();
     body = {
       changeType: 'updated', notificationUrl: `${rx.url}/hooks/presence`,
@@ -99,7 +99,7 @@ describe('GET /subscriptions pages', () => {
   let body: Record<string, unknown>;
 
   before(async () => {
-    s = await startInProcess({ clock: 'manual', publicUrl: 'https://graph.presently.example' }, { manualStart: T0 });
+    s = await startInProcess({ clock: 'manual', maxSubscriptionsPerUser: 1_000, publicUrl: 'https://graph.presently.example' }, { manualStart: T0 });
     rx = await startReceiver();
     adele = await s.userToken(ADELE);
     body = {

@@ -88,6 +88,9 @@ export function assertGraphError(
   assert.match(inner.date, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/);
   assert.equal(inner['request-id'], res.headers['request-id']);
   assert.equal(inner['client-request-id'], res.headers['client-request-id']);
+  // One clock [P: d-one-clock]: the Date header states the same time (a second apart at most, across a tick).
+  const header = Date.parse(String(res.headers.date));
+  assert.ok(Math.abs(header - Date.parse(`${inner.date}Z`)) <= 1000, `Date ${String(res.headers.date)} vs innerError.date ${inner.date}`);
   return body;
 }
 

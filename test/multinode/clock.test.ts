@@ -21,8 +21,12 @@ import { message, moveClock, readPresence, setStatusOk, type PresenceJson } from
 import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix } from '../kit/redis.ts';
 import { needsRedis } from '../kit/backends.ts';
 import { startReceiver } from '../kit/receiver.ts';
+import { richChange, richKeys } from '../kit/rich.ts';
+import type { EncryptedContent } from '../../src/notifications/encryption.ts';
 import { eventually, sleep } from '../kit/time.ts';
 import { ADELE, ALEX, APP, MEGAN, TENANT, startInProcess, type TestServer } from '../kit/server.ts';
+
+const RICH = await richKeys();
 
 const START = Date.parse('2026-11-28T08:00:00Z');
 const MIN = 60_000;
@@ -69,8 +73,10 @@ async function receiver(t: TestContext, status: (n: number) => number = () => 20
       await sleep(delayMs);
       const code = status(n);
       if (code < 300) {
-        for (const item of (JSON.parse(req.body) as { value: { resourceData: { id: string; sequenceNumber?: string } }[] }).value) {
-          items.push({ userId: item.resourceData.id, seq: item.resourceData.sequenceNumber ?? '' });
+        // The subscription is rich: the decrypted presence carries the sequenceNumber.
+        for (const item of (JSON.parse(req.body) as { value: { encryptedContent?: EncryptedContent }[] }).value) {
+          const change = richChange(item, RICH.key);
+          if (change) items.push(change);
         }
       }
       return code;
@@ -92,8 +98,7 @@ function subscription(users: string[], url: string): Subscription {
   return {
     id: randomUUID(), tenantId: TENANT, applicationId: APP, creatorId: ALEX, changeType: 'updated',
     resource: `/communications/presences?$filter=id in ('${users.join("','")}')`, userIds: users, lifecycleNotificationUrl: null,
-    expiresAt: START + 24 * HOUR, clientState: 'multinode', includeResourceData: false, encryptionCertificate: null,
-    encryptionCertificateId: null, latestSupportedTlsVersion: 'v1_2', reauthorizationNotifiedAt: null, createdAt: START,
+    expiresAt: START + 24 * HOUR, clientState: 'multinode', ...RICH.subscription, latestSupportedTlsVersion: 'v1_2', reauthorizationNotifiedAt: null, createdAt: START,
     notificationUrl: url,
   };
 }

@@ -26,6 +26,9 @@ import { needsRedis } from '../kit/backends.ts';
 import { startReceiver } from '../kit/receiver.ts';
 import { eventually, sleep } from '../kit/time.ts';
 import { ADELE, ALEX, APP, MEGAN, TENANT, startProcess, tempDir, type ServerProcess } from '../kit/server.ts';
+import { richChange, richKeys } from '../kit/rich.ts';
+
+const RICH = await richKeys();
 
 const LEE = '5f7c2a10-3b9e-4d1a-8e2f-6a4b9c1d2e30';
 const NESTOR = 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f';
@@ -45,7 +48,9 @@ async function threeNodes(extra: string[] = []): Promise<Nodes> {
   const dirs = [tempDir(), tempDir(), tempDir()];
   // Started together, on an empty prefix: they race on seeding the demo tenant, the signing key and (manual) the clock.
   const started = await Promise.allSettled(dirs.map((dir) => startProcess([
-    '--store', 'redis', '--redis-url', TEST_REDIS_URL, '--redis-prefix', prefix, '--data', dir, '--log-level', 'warn', ...extra,
+    '--store', 'redis', '--redis-url', TEST_REDIS_URL, '--redis-prefix', prefix, '--data', dir, '--log-level', 'warn',
+    // Several subscriptions of one user and app: this file tests the nodes, not Graph's one-per-user rule.
+    '--max-subscriptions-per-user', '100', ...extra,
   ])));
   const nodes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   let closed = false;
@@ -165,9 +170,10 @@ async function receiver(cleanup: (fn: () => Promise<void>) => void): Promise<Rec
   const view: Receiver = {
     url: rx.url,
     get items() {
+      // The subscriptions are rich: the decrypted presence tells one change from another.
       return answered().flatMap(({ item, at }) => {
-        const rd = item.resourceData as { id: string; sequenceNumber: string } | undefined;
-        return rd ? [{ userId: rd.id, seq: rd.sequenceNumber, at }] : [];
+        const change = richChange(item, RICH.key);
+        return change ? [{ ...change, at }] : [];
       });
     },
     get lifecycle() {
@@ -188,6 +194,7 @@ async function subscribe(base: string, token: string, users: string[], url: stri
     resource: users.length === 1 ? `/communications/presences/${users[0]}` : `/communications/presences?$filter=id in ('${users.join("','")}')`,
     expirationDateTime: new Date(expiresAt).toISOString(),
     clientState: 'three-nodes',
+    ...RICH.subscription,
   });
   assert.equal(res.status, 201, `subscribe via ${base}: ${res.text}`);
   return (JSON.parse(res.text) as { id: string }).id;

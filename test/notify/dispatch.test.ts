@@ -11,7 +11,7 @@ import { newRecord, transition } from '../../src/domain/record.ts';
 import { formatUtc } from '../../src/domain/timezones.ts';
 import type { PresenceView } from '../../src/domain/types.ts';
 import { Dispatcher, deliveriesFor } from '../../src/notifications/dispatcher.ts';
-import { changeItem } from '../../src/notifications/items.ts';
+import { changeItem, changeItemToSend, itemSequenceNumber } from '../../src/notifications/items.ts';
 import type { ChangeEvent, Subscription } from '../../src/domain/subscription.ts';
 import type { Store } from '../../src/store/types.ts';
 import { EventBus } from '../../src/platform/events.ts';
@@ -60,9 +60,21 @@ forEachBackend(['memory', 'redis'], (backend) => {
     const view = { availability: 'Available' } as unknown as PresenceView;
     const event: ChangeEvent = { id: '1', tenantId: TENANT, userId: ADELE, sequenceNumber: 'C00000000000000000042', view, at: T0 };
 
-    it('the item is docs/notifications/delivery.md exactly, with sequenceNumber in resourceData', () => {
+    it('as queued, the item keeps the sequenceNumber (for rich content); as sent, it is docs/notifications/delivery.md exactly', () => {
       const s = sub();
-      assert.deepEqual(changeItem(s, event), {
+      const queued = changeItem(s, event);
+      assert.equal(itemSequenceNumber(queued), 'C00000000000000000042');
+      const renewed = { ...s, expiresAt: s.expiresAt + 60_000 };
+      assert.deepEqual(changeItemToSend(queued, renewed), {
+        subscriptionId: s.id,
+        subscriptionExpirationDateTime: formatUtc(renewed.expiresAt),
+        changeType: 'updated',
+        resource: `communications/presences/${ADELE}`,
+        resourceData: { '@odata.id': `users/${ADELE}/presence`, '@odata.type': '#microsoft.graph.presence', id: ADELE },
+        clientState: 'secretClientValue',
+        tenantId: TENANT,
+      });
+      assert.deepEqual(queued, {
         subscriptionId: s.id,
         subscriptionExpirationDateTime: formatUtc(s.expiresAt),
         changeType: 'updated',

@@ -126,7 +126,7 @@ forEachBackend(['memory', 'redis'], (backend) => {
     };
 
     before(async () => {
-      s = await startInProcess({ store: backend, clock: 'manual', handshakeTimeoutMs: TIMEOUT_MS }, { manualStart: T0 });
+      s = await startInProcess({ store: backend, clock: 'manual', handshakeTimeoutMs: TIMEOUT_MS, maxSubscriptionsPerUser: 100 }, { manualStart: T0 });
       adele = await s.userToken(ADELE);
     });
     after(async () => {

@@ -40,7 +40,7 @@ interface EncryptedContent {
 interface Item {
   subscriptionId: string;
   resource: string;
-  resourceData: { id: string; sequenceNumber: string };
+  resourceData: Record<string, string>;
   encryptedContent: EncryptedContent;
 }
 interface Post {
@@ -95,11 +95,14 @@ async function presenceAs(token: string, version = 'v1.0'): Promise<Record<strin
   return await res.json() as Record<string, unknown>;
 }
 
-/** The item carrying `sequenceNumber`, once it arrived (and the POST it came in). */
+/**
+ * The item whose decrypted presence has `sequenceNumber`, once it arrived (and the POST it came in): the way a
+ * receiver of rich notifications orders changes, as `resourceData` carries only the presence's identity.
+ */
 async function itemFor(sequenceNumber: string): Promise<{ item: Item; post: Post }> {
   const find = () => {
     for (const post of posts()) {
-      const item = post.value.find((i) => i.resourceData.sequenceNumber === sequenceNumber);
+      const item = post.value.find((i) => decrypt(i.encryptedContent, privateKey).sequenceNumber === sequenceNumber);
       if (item) return { item, post };
     }
     return null;
@@ -188,13 +191,18 @@ describe('rich notifications: decrypted content equals what GET shows a watcher'
       assert.equal(content.encryptionCertificateId, CERT_ID);
       assert.equal(content.encryptionCertificateThumbprint, createHash('sha1').update(certDer).digest('hex').toUpperCase());
 
+      // Graph's basic resourceData: the presence's identity, nothing of its state.
+      assert.deepEqual(item.resourceData, { '@odata.id': `users/${ADELE}/presence`, '@odata.type': '#microsoft.graph.presence', id: ADELE });
       const plain = decrypt(content, privateKey);
+      // Graph's decrypted presence starts with @odata.id and @odata.type, then the presence a watcher reads.
+      const { '@odata.id': odataId, '@odata.type': odataType, ...presence } = plain;
+      assert.deepEqual(Object.keys(plain).slice(0, 3), ['@odata.id', '@odata.type', 'id']);
+      assert.deepEqual([odataId, odataType], [`users/${ADELE}/presence`, '#microsoft.graph.presence']);
       for (const version of ['v1.0', 'beta']) {
         const { '@odata.context': context, ...watcher } = await presenceAs(tokens.alex, version);
         assert.match(String(context), /\/\$metadata#users\('.+'\)\/presence\/\$entity$/);
-        assert.deepEqual(plain, watcher, `decrypted content = GET /${version} as a watcher`);
+        assert.deepEqual(presence, watcher, `decrypted content = GET /${version} as a watcher`);
       }
-      assert.equal(plain.sequenceNumber, item.resourceData.sequenceNumber);
 
       // The privacy rule is what makes the two differ from the owner's view.
       const ownerMessage = owner.statusMessage as Record<string, unknown> | null;
@@ -226,7 +234,8 @@ describe('rich notifications: decrypted content equals what GET shows a watcher'
     for (const item of items) {
       const plain = decrypt(item.encryptedContent, privateKey);
       assert.equal(plain.id, ADELE);
-      assert.equal(plain.sequenceNumber, item.resourceData.sequenceNumber);
+      assert.match(String(plain.sequenceNumber), /^C\d{20}$/);
+      assert.deepEqual(Object.keys(item.resourceData), ['@odata.id', '@odata.type', 'id']);
     }
     assert.equal(new Set(items.map((i) => i.encryptedContent.dataKey)).size, items.length, 'a fresh key per item');
 

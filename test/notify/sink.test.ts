@@ -18,7 +18,7 @@ forEachBackend(['memory', 'redis'], (backend) => {
     let base: string;
 
     before(async () => {
-      s = await startInProcess({ store: backend, port: 0, clock: 'manual', handshakeTimeoutMs: 2_000 }, { manualStart: T0 });
+      s = await startInProcess({ store: backend, port: 0, clock: 'manual', handshakeTimeoutMs: 2_000, maxSubscriptionsPerUser: 100 }, { manualStart: T0 });
       base = await s.presently.listen();
     });
     after(() => s?.close());

@@ -49,7 +49,7 @@ forEachBackend(['memory', 'redis'], (backend) => {
     let cert: string;
 
     before(async () => {
-      s = await startInProcess({ store: backend, clock: 'manual', handshakeTimeoutMs: 2_000 }, { manualStart: T0 });
+      s = await startInProcess({ store: backend, clock: 'manual', handshakeTimeoutMs: 2_000, maxSubscriptionsPerUser: 1_000 }, { manualStart: T0 });
       rx = await startReceiver();
       adele = await s.userToken(ADELE);
       base = {
@@ -329,7 +329,7 @@ forEachBackend(['memory', 'redis'], (backend) => {
     let base: Record<string, unknown>;
 
     before(async () => {
-      s = await startInProcess({ store: backend, clock: 'manual', handshakeTimeoutMs: 2_000 }, { manualStart: T0 });
+      s = await startInProcess({ store: backend, clock: 'manual', handshakeTimeoutMs: 2_000, maxSubscriptionsPerUser: 1_000 }, { manualStart: T0 });
       rx = await startReceiver();
       tokens = {
         adele: await s.userToken(ADELE),

@@ -108,7 +108,8 @@ forEachBackend(['memory', 'redis'], (backend) => {
 
   before(async () => {
     dataDir = tempDir();
-    server = await startProcess(['--https', '--data', dataDir, '--store', backend, '--handshake-timeout', '2000']);
+    // The PageIterator case needs pages of subscriptions of one user and app: more than Graph's one.
+    server = await startProcess(['--https', '--data', dataDir, '--store', backend, '--handshake-timeout', '2000', '--max-subscriptions-per-user', '1000']);
     const cert = await certificatePath(server);
     worker = await Worker.start(server.url, cert);
   });
@@ -124,8 +125,6 @@ forEachBackend(['memory', 'redis'], (backend) => {
     const value = await worker.ok({ auth: AS_ADELE, method: 'post', path: '/me/presence/setStatusMessage', body: { statusMessage: { message: { content, contentType: 'text' } } } });
     assert.deepEqual(value, { streamText: '' });
   };
-  const adeleSequence = async () =>
-    (await worker.ok<{ sequenceNumber: string }>({ auth: AS_ADELE, method: 'get', path: '/me/presence' })).sequenceNumber;
 
   describe('graph-client v3: a subscription from creation to deletion', () => {
     let rx: Receiver;
@@ -184,14 +183,13 @@ forEachBackend(['memory', 'redis'], (backend) => {
 
     it('a notification arrives at the receiver after a setStatusMessage', async () => {
       await setStatus('Subscribed through the SDK');
-      const sequenceNumber = await adeleSequence();
       const item = await waitFor('the notification', 2000, () => rx.items.find((i) => i.subscriptionId === created.id));
       assert.deepEqual(item, {
         subscriptionId: created.id,
         subscriptionExpirationDateTime: created.expirationDateTime,
         changeType: 'updated',
         resource: `communications/presences/${ADELE}`,
-        resourceData: { '@odata.id': `users/${ADELE}/presence`, '@odata.type': '#microsoft.graph.presence', id: ADELE, sequenceNumber },
+        resourceData: { '@odata.id': `users/${ADELE}/presence`, '@odata.type': '#microsoft.graph.presence', id: ADELE },
         clientState: 'sdk-v3-state',
         tenantId: TENANT,
       });

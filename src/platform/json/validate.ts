@@ -1,6 +1,8 @@
 /**
  * Small, strict readers for JSON request bodies. Each names the property path in its error, so a client learns
- * exactly what to fix. OData instance annotations (`@odata.type` and other `@…` keys) are always allowed.
+ * exactly what to fix. OData instance annotations (`@odata.type` and other `@…` keys) are always allowed. Property
+ * names match case-insensitively (readObject), enumeration values too (readEnum); values the client assigns
+ * (a message, a clientState, an id) are kept as sent.
  */
 import { InvalidInput } from './errors.ts';
 
@@ -20,8 +22,12 @@ function join(path: string, key: string): string {
 }
 
 /**
- * The value as an object whose keys are all in `allowed` (case-sensitive, as OData is), else InvalidInput. An unknown
- * key is reported against `type` when given (`microsoft.graph.subscription`), else against the path's last segment.
+ * The value as an object whose keys are all in `allowed`, else InvalidInput. Names match case-insensitively, as Graph
+ * reads request bodies (docs/api/wire-format.md): the object returned has a fresh copy with every key spelled as in
+ * `allowed` (`{"StatusMessage": …}` reads as `{"statusMessage": …}`), so readers look keys up by their canonical
+ * name. Two keys that differ only in case are refused, naming both [P: d-body-property-case]. Instance annotations
+ * (keys with `@`) are kept as sent. An unknown key is reported against `type` when given
+ * (`microsoft.graph.subscription`), else against the path's last segment.
  */
 export function readObject(value: unknown, path: string, allowed: readonly string[], type?: string): JsonObject {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -30,16 +36,40 @@ export function readObject(value: unknown, path: string, allowed: readonly strin
       path || undefined,
     );
   }
-  for (const key of Object.keys(value)) {
-    if (key.includes('@')) continue; // instance annotations such as @odata.type
-    if (!allowed.includes(key)) {
+  return canonicalKeys(value as JsonObject, path, allowed, (key) => new InvalidInput(
+    `The property '${join(path, key).slice(0, 100)}' does not exist on type '${type ?? typeLabel(path)}'. Make sure to only use property names that are defined by the type.`,
+    join(path, key),
+  ));
+}
+
+/**
+ * A copy of `obj` with each key spelled as in `allowed`, matched case-insensitively; keys with `@` (instance
+ * annotations) kept as sent. A key no name matches throws `unknown(key)`; two keys for one name throw InvalidInput
+ * [P: d-body-property-case].
+ */
+export function canonicalKeys(obj: JsonObject, path: string, allowed: readonly string[], unknown: (key: string) => Error): JsonObject {
+  const out: JsonObject = {};
+  const sentAs = new Map<string, string>();
+  for (const [key, v] of Object.entries(obj)) {
+    const name = key.includes('@') ? key : canonicalName(key, allowed);
+    if (name === undefined) throw unknown(key);
+    const first = sentAs.get(name);
+    if (first !== undefined) {
       throw new InvalidInput(
-        `The property '${join(path, key).slice(0, 100)}' does not exist on type '${type ?? typeLabel(path)}'. Make sure to only use property names that are defined by the type.`,
-        join(path, key),
+        `Property '${join(path, name)}' is given twice, as '${first.slice(0, 100)}' and '${key.slice(0, 100)}'; property names are case-insensitive, so send it once.`,
+        join(path, name),
       );
     }
+    sentAs.set(name, key);
+    out[name] = v;
   }
-  return value as JsonObject;
+  return out;
+}
+
+function canonicalName(key: string, allowed: readonly string[]): string | undefined {
+  if (allowed.includes(key)) return key;
+  const lower = key.toLowerCase();
+  return allowed.find((a) => a.toLowerCase() === lower);
 }
 
 function typeLabel(path: string): string {
