@@ -8,6 +8,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { builtBin } from '../test/kit/build.ts';
 
 const children = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
@@ -103,7 +104,6 @@ function waitExit(child: ChildProcess): Promise<number | string | null> {
 // ---------------------------------------------------------------------------------------------------------------
 // Presently
 
-const BIN = new URL('../bin/presently.js', import.meta.url).pathname;
 const STDERR_KEEP = 64 * 1024;
 
 export interface PresentlyProcess {
@@ -124,7 +124,7 @@ export interface PresentlyProcess {
  */
 export function startPresently(args: string[], timeoutMs = 20_000, nodeArgs: string[] = []): Promise<PresentlyProcess> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--port', '0', ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, builtBin(), 'serve', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env },
   });

@@ -1,9 +1,11 @@
 /**
- * `presently serve`: starts the server, prints the ready line, and stops cleanly on SIGINT/SIGTERM.
+ * `presently serve`: starts the server, prints the ready line, and drains and stops on SIGINT/SIGTERM (./shutdown.ts).
  */
 import type { Command } from 'commander';
 import type { Config } from '../config/config.ts';
-import { buildPresently } from '../server.ts';
+import { VERSION, buildPresently } from '../server.ts';
+import { invocation } from './hints.ts';
+import { stopOnSignals } from './shutdown.ts';
 import { SERVE_FLAGS, UsageError, envName, toConfig } from './options.ts';
 
 export function registerServeCommand(program: Command): void {
@@ -30,21 +32,7 @@ export function registerServeCommand(program: Command): void {
       process.stderr.write(`presently serve: could not start: ${(err as Error).message}\n`);
       process.exit(1);
     }
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      process.stderr.write(`Presently stopping (${signal})\n`);
-      try {
-        await presently.close();
-        process.exit(0);
-      } catch (err) {
-        process.stderr.write(`presently: error while stopping: ${(err as Error).message}\n`);
-        process.exit(1);
-      }
-    };
-    process.on('SIGINT', () => void stop('SIGINT'));
-    process.on('SIGTERM', () => void stop('SIGTERM'));
+    stopOnSignals(() => presently.close());
     let url: string;
     try {
       url = await presently.listen();
@@ -56,10 +44,11 @@ export function registerServeCommand(program: Command): void {
       process.exit(1);
     }
     const info = [
+      `  Presently ${VERSION}, node ${process.version}`,
       `  store: ${describeStore(config)}; auth: ${config.auth}; clock: ${config.clock}; cloud: ${config.cloud}`,
     ];
     if (presently.tls) info.push(`  TLS certificate: ${presently.tls.certPath}${presently.tls.created ? ' (new, self-signed for localhost)' : ''}`);
-    if (config.auth === 'dev') info.push(`  get a token: npm run presently -- token --user AdeleV@contoso.example${url.endsWith(':8080') ? '' : ` --url ${url}`}`);
+    if (config.auth === 'dev') info.push(`  get a token: ${invocation().run} token --user AdeleV@contoso.example${url.endsWith(':8080') ? '' : ` --url ${url}`}`);
     info.push(`  started in ${Math.round(performance.now() - started)} ms`);
     process.stderr.write(`${info.join('\n')}\n`);
     process.stdout.write(`Presently listening on ${url}\n`);

@@ -1,0 +1,18 @@
+/**
+ * How the person who started this process runs Presently's commands, for the hints it prints: `npm run presently --`
+ * and `npm start` in a clone (started by the package's own npm scripts), `npx presently` when npx started it (a
+ * package installed in a folder, or a tarball), else `presently` (installed globally, or the container's command).
+ */
+export interface Invocation {
+  /** Prefix of a command: `${run} token --user …`. */
+  run: string;
+  /** The command that starts the server. */
+  serve: string;
+}
+
+export function invocation(env: NodeJS.ProcessEnv = process.env): Invocation {
+  const ownScript = env.npm_package_name === 'presently' && (env.npm_lifecycle_event === 'start' || env.npm_lifecycle_event === 'presently');
+  if (ownScript) return { run: 'npm run presently --', serve: 'npm start' };
+  if (env.npm_command === 'exec') return { run: 'npx presently', serve: 'npx presently serve' };
+  return { run: 'presently', serve: 'presently serve' };
+}
