@@ -11,13 +11,14 @@ export const SHUTDOWN_BOUND_MS = 8_000;
 
 /**
  * On the first SIGTERM or SIGINT, runs `close` and exits 0 (1 if it failed or took longer than `boundMs`). A second
- * signal exits at once with 1.
+ * SIGINT (Ctrl-C again) exits at once with 1; a repeated SIGTERM changes nothing.
  */
 export function stopOnSignals(close: () => Promise<void>, boundMs = SHUTDOWN_BOUND_MS): void {
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) {
-      process.stderr.write(`Presently: ${signal} again, exiting without waiting\n`);
+      if (signal !== 'SIGINT') return;
+      process.stderr.write('Presently: Ctrl-C again, exiting without waiting\n');
       process.exit(1);
     }
     stopping = true;
