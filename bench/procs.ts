@@ -111,6 +111,8 @@ export interface PresentlyProcess {
   pid: number;
   /** Milliseconds from spawn() to the ready line on stdout. */
   startupMs: number;
+  /** CPU milliseconds (user + system) the process had used by its ready line: less swayed by a busy machine. */
+  startupCpuMs: number;
   stderr(): string;
   /** SIGTERM, wait for exit; resolves to the exit code (0 = clean stop) or the signal that killed it. */
   stop(): Promise<number | string | null>;
@@ -156,6 +158,7 @@ export function startPresently(args: string[], timeoutMs = 20_000, nodeArgs: str
         url: m[1]!,
         pid: child.pid!,
         startupMs,
+        startupCpuMs: (readCpuSeconds(child.pid!) ?? NaN) * 1000,
         stderr: () => err,
         stop: async () => {
           child.kill('SIGTERM');
