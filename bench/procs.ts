@@ -8,6 +8,7 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { builtBin } from '../test/kit/build.ts';
 
 const children = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
@@ -103,7 +104,6 @@ function waitExit(child: ChildProcess): Promise<number | string | null> {
 // ---------------------------------------------------------------------------------------------------------------
 // Presently
 
-const BIN = new URL('../bin/presently.js', import.meta.url).pathname;
 const STDERR_KEEP = 64 * 1024;
 
 export interface PresentlyProcess {
@@ -111,6 +111,8 @@ export interface PresentlyProcess {
   pid: number;
   /** Milliseconds from spawn() to the ready line on stdout. */
   startupMs: number;
+  /** CPU milliseconds (user + system) the process had used by its ready line: less swayed by a busy machine. */
+  startupCpuMs: number;
   stderr(): string;
   /** SIGTERM, wait for exit; resolves to the exit code (0 = clean stop) or the signal that killed it. */
   stop(): Promise<number | string | null>;
@@ -124,7 +126,7 @@ export interface PresentlyProcess {
  */
 export function startPresently(args: string[], timeoutMs = 20_000, nodeArgs: string[] = []): Promise<PresentlyProcess> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve', '--port', '0', ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, builtBin(), 'serve', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env },
   });
@@ -156,6 +158,7 @@ export function startPresently(args: string[], timeoutMs = 20_000, nodeArgs: str
         url: m[1]!,
         pid: child.pid!,
         startupMs,
+        startupCpuMs: (readCpuSeconds(child.pid!) ?? NaN) * 1000,
         stderr: () => err,
         stop: async () => {
           child.kill('SIGTERM');

@@ -65,8 +65,8 @@ import {
   type Scenario,
 } from './scenarios.ts';
 
-const TARGET_STARTUP_MS = 1000;
-const TARGET_IDLE_RSS_MB = 150;
+const TARGET_STARTUP_MS = 500;
+const TARGET_IDLE_RSS_MB = 90;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options
@@ -550,21 +550,25 @@ async function main(): Promise<number> {
         return ['--data', tempDataDir(), '--store', kind];
       };
       const startups: number[] = [];
+      const startupCpus: number[] = [];
       const stopCodes: (number | string | null)[] = [];
       // Start-up: extra samples on throw-away data (a fresh data dir or Redis prefix), then the server under test.
       for (let i = 1; i < opts.startups; i++) {
         const args = storeArgs();
         const p = await startPresently(args);
         startups.push(p.startupMs);
+        startupCpus.push(p.startupCpuMs);
         stopCodes.push(await p.stop());
         if (kind !== 'redis') removeTempDir(args[1]!);
       }
       const args = storeArgs();
       const proc = await startPresently(args);
       startups.push(proc.startupMs);
+      startupCpus.push(proc.startupCpuMs);
       const label = opts.store === 'redis' ? kind : 'presently';
       const who = kinds.length > 1 ? `${label}: ` : '';
       log(`${who}start-up to ready line: ${startups.map((s) => `${Math.round(s)} ms`).join(', ')}`);
+      log(`${who}CPU used by the ready line: ${startupCpus.map((s) => `${Math.round(s)} ms`).join(', ')}; median ${Math.round(median(startupCpus))} ms`);
       if (stopCodes.some((c) => c !== 0)) {
         warnings.push(`${who}a start-up sample did not stop cleanly on SIGTERM sent right after its ready line: exit ${stopCodes.map(String).join(', ')}`);
       }

@@ -1,10 +1,12 @@
 /**
- * `presently serve`: starts the server, prints the ready line, and stops cleanly on SIGINT/SIGTERM.
+ * `presently serve`: starts the server, prints the ready line, and drains and stops on SIGINT/SIGTERM (./shutdown.ts).
  */
 import type { Command } from 'commander';
 import type { Config } from '../config/config.ts';
 import { devOnNetworkWarning } from '../config/exposure.ts';
-import { buildPresently, type Presently } from '../server.ts';
+import { VERSION, buildPresently, type Presently } from '../server.ts';
+import { invocation } from './hints.ts';
+import { stopOnSignals } from './shutdown.ts';
 import { SERVE_FLAGS, UsageError, envName, toConfig } from './options.ts';
 import { DEFAULT_URL } from './token.ts';
 
@@ -37,21 +39,7 @@ export function registerServeCommand(program: Command): void {
       process.stderr.write(`presently serve: could not start: ${(err as Error).message}\n`);
       process.exit(1);
     }
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      process.stderr.write(`Presently stopping (${signal})\n`);
-      try {
-        await presently.close();
-        process.exit(0);
-      } catch (err) {
-        process.stderr.write(`presently: error while stopping: ${(err as Error).message}\n`);
-        process.exit(1);
-      }
-    };
-    process.on('SIGINT', () => void stop('SIGINT'));
-    process.on('SIGTERM', () => void stop('SIGTERM'));
+    stopOnSignals(() => presently.close());
     let url: string;
     try {
       url = await presently.listen();
@@ -72,6 +60,7 @@ export function registerServeCommand(program: Command): void {
 /** What the server prints on stderr once it listens. */
 function startupLines(config: Config, presently: Presently, url: string, started: number): string[] {
   const info = [
+    `  Presently ${VERSION}, node ${process.version}`,
     `  store: ${describeStore(config)}; auth: ${config.auth}; clock: ${config.clock}; cloud: ${config.cloud}`,
   ];
   if (presently.tls) info.push(`  TLS certificate: ${presently.tls.certPath}${presently.tls.created ? ' (new, self-signed for localhost)' : ''}`);
@@ -87,12 +76,11 @@ function startupLines(config: Config, presently: Presently, url: string, started
 }
 
 /**
- * The token command that works against this server as it was started: through npm from a checkout (`npm start`), or
- * the installed `presently`; with `--url` unless the server is at the command's default, http://127.0.0.1:8080.
+ * The token command that works against this server as it was started (./hints.ts: through npm from a checkout, npx,
+ * or the installed `presently`); with `--url` unless the server is at the command's default, http://127.0.0.1:8080.
  */
 export function tokenHint(url: string, env: NodeJS.ProcessEnv = process.env): string {
-  const command = env.npm_lifecycle_event ? 'npm run -s presently --' : 'presently';
-  return `${command} token --user AdeleV@contoso.example${url === DEFAULT_URL ? '' : ` --url ${url}`}`;
+  return `${invocation(env).run} token --user AdeleV@contoso.example${url === DEFAULT_URL ? '' : ` --url ${url}`}`;
 }
 
 function describeStore(config: Config): string {

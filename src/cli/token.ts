@@ -1,11 +1,12 @@
 /**
  * `presently token`: asks a running Presently (dev auth) for a token through `POST /_presently/tokens` and prints
- * the bare token, so that `curl -H "Authorization: Bearer $(npm run -s presently -- token --user AdeleV@contoso.example)"`
- * works.
+ * the bare token, so that `curl -H "Authorization: Bearer $(presently token --user AdeleV@contoso.example)"` works (in a clone,
+ * `npm run -s presently -- token …`).
  */
 import http from 'node:http';
 import https from 'node:https';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { invocation } from './hints.ts';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 const TIMEOUT_MS = 10_000;
@@ -97,7 +98,7 @@ async function runToken(opts: TokenOptions, io: TokenCommandIo): Promise<void> {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ETIMEDOUT') return fail(`Presently at ${shownUrl} did not answer within ${TIMEOUT_MS / 1000} s.`);
     if (code !== undefined && UNREACHABLE.has(code)) {
-      return fail(`Presently is not running at ${shownUrl} — start it with \`npm start\`, or pass --url.`);
+      return fail(`Presently is not running at ${shownUrl} — start it with \`${invocation().serve}\`, or pass --url.`);
     }
     return fail(`Could not reach Presently at ${shownUrl}: ${(err as Error).message}`);
   }

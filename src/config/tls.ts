@@ -5,7 +5,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import selfsigned from 'selfsigned';
 
 export interface TlsMaterial {
   cert: string;
@@ -29,6 +28,8 @@ export async function loadTls(opts: { dataDir: string; certFile: string | null; 
       return { cert, key: readFileSync(keyPath, 'utf8'), certPath, created: false };
     }
   }
+  // Loaded only to make a certificate: it costs ~15 MB and a good part of a start that does not need it.
+  const { default: selfsigned } = await import('selfsigned');
   const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
     keySize: 2048,
     algorithm: 'sha256',

@@ -1,6 +1,6 @@
 /** Opens the store the configuration names: its backend behind the common wrapper (./guarded.ts). */
 import path from 'node:path';
-import { openRedisStore, type RedisStore } from './redis/redisStore.ts';
+import type { RedisStore } from './redis/redisStore.ts';
 import { openSqliteStore, type SqliteStore } from './sqlite/sqliteStore.ts';
 import type { Store } from './ports/index.ts';
 
@@ -21,6 +21,7 @@ export function openStore(opts: { kind: 'sqlite' | 'memory'; dataDir: string }):
 export function openStore(opts: { kind: 'redis'; redisUrl: string; redisPrefix: string }): Promise<RedisStore>;
 export function openStore(opts: StoreOptions): Store | Promise<Store>;
 export function openStore(opts: StoreOptions): Store | Promise<Store> {
-  if (opts.kind === 'redis') return openRedisStore({ url: opts.redisUrl, prefix: opts.redisPrefix });
+  // Loaded only for Redis: ioredis costs ~20 MB of memory and much of the start of a server on SQLite.
+  if (opts.kind === 'redis') return import('./redis/redisStore.ts').then((m) => m.openRedisStore({ url: opts.redisUrl, prefix: opts.redisPrefix }));
   return openSqliteStore({ path: opts.kind === 'memory' ? ':memory:' : path.join(opts.dataDir, DB_FILE) });
 }

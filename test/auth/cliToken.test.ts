@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { Command } from 'commander';
 import { generate } from 'selfsigned';
 import { registerTokenCommand, type TokenCommandIo } from '../../src/cli/token.ts';
+import { invocation } from '../../src/cli/hints.ts';
 import { DevIssuer } from '../../src/auth/devIssuer.ts';
 import { mintDevToken, type MintDeps } from '../../src/auth/devTokens.ts';
 import { devVerifier, type TokenVerifier } from '../../src/auth/verify.ts';
@@ -130,7 +131,7 @@ test('an unreachable server: a clear message and exit 1', async () => {
   const r = await run('--url', url);
   assert.equal(r.code, 1);
   assert.equal(r.out, '');
-  assert.equal(r.err, `Presently is not running at ${url} — start it with \`npm start\`, or pass --url.\n`);
+  assert.equal(r.err, `Presently is not running at ${url} — start it with \`${invocation().serve}\`, or pass --url.\n`);
 });
 
 test('a bad --url or --expires-in', async () => {

@@ -13,12 +13,12 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { SCHEMA_VERSION } from '../../src/store/sqlite/migrations.ts';
 import { ADELE, ALEX, MEGAN, TENANT, startProcess, tempDir, type ServerProcess } from '../kit/server.ts';
+import { builtBin } from '../kit/build.ts';
 import { sleep } from '../kit/time.ts';
 
 const LEE = '5f7c2a10-3b9e-4d1a-8e2f-6a4b9c1d2e30';
 const NESTOR = 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f';
 const DEMO_USERS = [ADELE, ALEX, MEGAN, LEE, NESTOR];
-const BIN = new URL('../../bin/presently.js', import.meta.url).pathname;
 
 // ---- bookkeeping: every process and folder a test makes is cleaned up, even when an assertion fails ----
 
@@ -101,7 +101,7 @@ async function setStatus(url: string, path: string, token: string, statusMessage
 /** Runs `presently serve …` to its exit (for the usage errors, which never get to the ready line). */
 function runServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [builtBin(), 'serve', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });

@@ -318,7 +318,7 @@ describe('README: the scenarios run as written', () => {
     assert.equal(run.code, 0, run.err);
     assert.match(run.out.trim(), /^[\w-]+\.[\w-]+\.[\w-]+$/);
     // From a checkout (npm sets npm_lifecycle_event) the hint goes through npm; installed, it is `presently`.
-    assert.equal(tokenHint('http://127.0.0.1:8080', { npm_lifecycle_event: 'start' }), 'npm run -s presently -- token --user AdeleV@contoso.example');
+    assert.equal(tokenHint('http://127.0.0.1:8080', { npm_package_name: 'presently', npm_lifecycle_event: 'start' }), 'npm run -s presently -- token --user AdeleV@contoso.example');
     assert.equal(tokenHint('https://127.0.0.1:8080', {}), 'presently token --user AdeleV@contoso.example --url https://127.0.0.1:8080');
   });
 });

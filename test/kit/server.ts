@@ -1,7 +1,7 @@
 /**
  * Test harnesses: an in-process Presently driven with fastify.inject (fast, no port; `listen()` gives it a real
  * socket when a test needs one), and a real `presently serve` process (for restarts, kill -9, TLS and the official
- * SDKs).
+ * SDKs), which runs the compiled code of dist/ as the package does (./build.ts builds it when out of date).
  *
  * The store: what the test asks for (`store` override, `--store` flag — a suite of the backend matrix passes its
  * backend, ./backends.ts); otherwise memory in process and sqlite in the data folder for a process. On Redis each
@@ -17,6 +17,7 @@ import { DEFAULTS, type Config } from '../../src/config/config.ts';
 import { buildPresently, type Presently } from '../../src/server.ts';
 import { newDevSigningKey } from '../../src/auth/devIssuer.ts';
 import { DEMO_TENANT_ID, DEV_APP_ID } from '../../src/directory/seed.ts';
+import { builtBin } from './build.ts';
 import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix, redisPrefixFor } from './redis.ts';
 
 export const ADELE = 'fa8bf3dc-eca7-46b7-bad1-db199b62afc3';
@@ -121,8 +122,6 @@ export interface ServerProcess {
   kill9(): Promise<void>;
 }
 
-const BIN = new URL('../../bin/presently.js', import.meta.url).pathname;
-
 /** The value of `flag` in `args` (`--flag value` or `--flag=value`), or undefined. */
 function flagValue(args: string[], flag: string): string | undefined {
   for (let i = 0; i < args.length; i++) {
@@ -154,7 +153,7 @@ function storeArgs(args: string[]): { extra: string[]; prefix: string | null; ur
 /** Starts `presently serve --port 0 …` and waits for its ready line. */
 export function startProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const redis = storeArgs(args);
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...redis.extra, ...args], {
+  const child = spawn(process.execPath, [builtBin(), 'serve', '--port', '0', ...redis.extra, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

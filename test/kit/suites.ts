@@ -18,6 +18,7 @@ import { describe, it } from 'node:test';
 export const SUITES = {
   'three-nodes': ['multinode/three-nodes.test.ts'],
   restart: ['durability/restart.test.ts'],
+  ship: ['ship/'],
   delivery: ['notify/delivery.test.ts'],
   'dead-receivers': ['notify/dead-receivers.test.ts'],
   hardening: ['hardening/'],
