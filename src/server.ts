@@ -92,7 +92,7 @@ export interface BuildOptions {
 
 export async function buildPresently(config: Config, opts: BuildOptions = {}): Promise<Presently> {
   const store: Store = config.store === 'redis'
-    ? await openStore({ kind: 'redis', redisUrl: config.redisUrl, redisPrefix: config.redisPrefix })
+    ? await openStore({ kind: 'redis', redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, dataDir: config.dataDir })
     : openStore({ kind: config.store, dataDir: config.dataDir });
   let clocks: Clocks | null = null;
   try {

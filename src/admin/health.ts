@@ -1,15 +1,20 @@
-/** `GET /_presently/health` (the process answers) and `GET /_presently/ready` (and so does its store). Open. */
+/** `GET /_presently/health` (the process answers) and `GET /_presently/ready` (and its store serves: answers, takes writes). Open. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Store } from '../store/types.ts';
 import { GraphError } from '../http/errors.ts';
 import { resource } from '../http/wire.ts';
 
-export function healthRoutes(app: FastifyInstance, store: Pick<Store, 'ping' | 'kind'>): void {
+export function healthRoutes(app: FastifyInstance, store: Pick<Store, 'readiness' | 'kind'>): void {
   resource(app, '/_presently/health', { GET: async function health() { return { status: 'ok' }; } });
   resource(app, '/_presently/ready', {
-    GET: async function ready(_request: FastifyRequest, reply: FastifyReply) {
-      const ok = await store.ping().catch(() => false);
-      if (!ok) throw new GraphError(503, 'ServiceUnavailable', `The ${store.kind} store does not answer.`);
+    GET: async function ready(request: FastifyRequest, reply: FastifyReply) {
+      // Ready means the store answers and takes writes (and a shared store still holds its data): a database that
+      // went read-only or bad would otherwise be reported ready while every write fails.
+      const readiness = await store.readiness();
+      if (!readiness.ready) {
+        request.log.error({ problem: readiness.problem }, 'the store is not ready');
+        throw new GraphError(503, 'ServiceUnavailable', `The ${store.kind} store is not ready: ${readiness.problem}.`);
+      }
       return reply.send({ status: 'ready', store: store.kind });
     },
   });

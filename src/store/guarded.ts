@@ -13,7 +13,7 @@
 import type { Delivery, NewDelivery, Subscription } from '../domain/subscription.ts';
 import type { SharedClockBackend } from '../platform/clock/shared.ts';
 import { StoreUnavailable } from './errors.ts';
-import type { Store, StoreBackend } from './ports/index.ts';
+import type { Store, StoreBackend, StoreReadiness } from './ports/index.ts';
 import type { DeliveryReschedule } from './ports/deliveries.ts';
 import type {
   SubscriptionCount, SubscriptionCursor, SubscriptionFilter, SubscriptionOwner, SubscriptionUpdate,
@@ -77,6 +77,15 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
 
   ping(): Promise<boolean> {
     return this.backend.ping();
+  }
+
+  /** The backend's readiness, an outage or a time-out included as a problem: never rejects. */
+  async readiness(): Promise<StoreReadiness> {
+    try {
+      return await this.call(() => this.backend.readiness());
+    } catch (err) {
+      return { ready: false, problem: (err as Error).message };
+    }
   }
 
   close(): Promise<void> {
