@@ -150,7 +150,7 @@ export class RedisBackend implements StoreBackend {
             + 'evictions). Restore it from a backup, then restart the nodes.',
         };
       }
-      await this.client.hset(metaKey, 'health.probe', new Date().toISOString());
+      await this.client.hincrby(metaKey, 'health.probe', 1);
       return { ready: true };
     } catch (err) {
       return { ready: false, problem: `Redis at ${redact(this.url)} does not take writes: ${(err as Error).message}` };

@@ -40,6 +40,8 @@ export interface DataFolderLock {
   release(): void;
 }
 
+const uid = () => (process.getuid ? ` (uid ${process.getuid()})` : '');
+
 /** Throws a message that names the folder and what to do, unless a file can be created in it. */
 export function checkWritable(dir: string): void {
   const probe = path.join(dir, `.presently-write-check-${process.pid}`);
@@ -48,8 +50,8 @@ export function checkWritable(dir: string): void {
     fs.rmSync(probe, { force: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new Error(`the data folder ${dir} is not writable (${code}): make it writable by the user running Presently`
-      + `${process.getuid ? ` (uid ${process.getuid()})` : ''}, or choose another folder with --data.`);
+    throw new Error(`the data folder ${dir} is not writable (${code}): make it writable by the user running Presently${uid()}, `
+      + 'or choose another folder with --data.');
   }
 }
 
@@ -64,7 +66,8 @@ function readHolder(dir: string): LockHolder | null {
 
 /** Takes the folder's lock, or throws DataFolderInUse at once (no waiting). */
 export function lockDataFolder(dir: string): DataFolderLock {
-  const db = new Database(path.join(dir, LOCK_FILE));
+  const file = path.join(dir, LOCK_FILE);
+  const db = new Database(file);
   try {
     db.pragma('busy_timeout = 0');
     // Exclusive locking mode: the lock a write takes is kept until the connection closes.
@@ -74,8 +77,10 @@ export function lockDataFolder(dir: string): DataFolderLock {
     db.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid);
   } catch (err) {
     db.close();
-    if ((err as { code?: string }).code === 'SQLITE_BUSY') throw new DataFolderInUse(dir, readHolder(dir));
-    throw err;
+    const code = (err as { code?: string }).code;
+    if (code === 'SQLITE_BUSY') throw new DataFolderInUse(dir, readHolder(dir));
+    throw new Error(`the lock file ${file} cannot be written (${code ?? (err as Error).message}): make the data folder and its files `
+      + `writable by the user running Presently${uid()}, or choose another folder with --data.`, { cause: err });
   }
   const tookOverFrom = readHolder(dir);
   const pidFile = path.join(dir, PID_FILE);

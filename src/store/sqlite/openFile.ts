@@ -48,8 +48,10 @@ export function hasContent(file: string): boolean {
   }
 }
 
-/** Rewrites the probe row: throws what SQLite throws when the database cannot be written. */
-export function probeWrite(db: Database.Database, at: number): void {
+let probes = 0;
+
+/** Rewrites the probe row (a real write, WAL frame and all): throws what SQLite throws when the database cannot be written. */
+export function probeWrite(db: Database.Database): void {
   db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
-    .run(PROBE_KEY, new Date(at).toISOString());
+    .run(PROBE_KEY, String(++probes));
 }

@@ -63,7 +63,7 @@ export class SqliteBackend implements StoreBackend {
   async readiness(): Promise<StoreReadiness> {
     if (!this.db.open) return { ready: false, problem: 'the store is closed' };
     try {
-      probeWrite(this.db, Date.now());
+      probeWrite(this.db);
       return { ready: true };
     } catch (err) {
       return { ready: false, problem: `cannot write to ${this.path}: ${(err as Error).message}` };
@@ -128,7 +128,7 @@ function openDatabase(file: string): Database.Database {
     }
     db.pragma('foreign_keys = ON');
     migrate(db);
-    probeWrite(db, Date.now());
+    probeWrite(db);
     return db;
   } catch (err) {
     db.close();
