@@ -103,6 +103,7 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
   putTenant(...a: Parameters<Store['putTenant']>) { return this.call(() => this.backend.directory.putTenant(...a)); }
   getTenant(id: string) { return this.call(() => this.backend.directory.getTenant(id)); }
   listTenants() { return this.call(() => this.backend.directory.listTenants()); }
+  deleteTenant(id: string) { return this.call(() => this.backend.directory.deleteTenant(id)); }
   putUser(...a: Parameters<Store['putUser']>) { return this.call(() => this.backend.directory.putUser(...a)); }
   getUser(tenantId: string, userId: string) { return this.call(() => this.backend.directory.getUser(tenantId, userId)); }
   findUserByUpn(upn: string) { return this.call(() => this.backend.directory.findUserByUpn(upn)); }
@@ -111,6 +112,7 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
   putApp(...a: Parameters<Store['putApp']>) { return this.call(() => this.backend.directory.putApp(...a)); }
   getApp(id: string) { return this.call(() => this.backend.directory.getApp(id)); }
   listApps() { return this.call(() => this.backend.directory.listApps()); }
+  deleteApp(id: string) { return this.call(() => this.backend.directory.deleteApp(id)); }
 
   // ---- presence ----
 
