@@ -40,7 +40,8 @@ import { webhookClient, type WebhookClient } from './notifications/webhookClient
 import { SHARED_STORE_POLL_MS, Scheduler } from './presence/dueLoop.ts';
 import { Directory } from './directory/directory.ts';
 import { PresenceService } from './presence/service.ts';
-import { DEMO_TENANT_ID, DEV_APP_ID, applySeed, readSeedFile, seedDemoOnce } from './directory/seed.ts';
+import { DEMO, DEMO_TENANT_ID, DEV_APP_ID, applySeed, readSeedFile, seedDemoOnce, type SeedData } from './directory/seed.ts';
+import { StateService } from './admin/state/service.ts';
 import { openStore } from './store/index.ts';
 import { EventBus } from './platform/events.ts';
 import type { PresenceEvents } from './presence/events.ts';
@@ -103,12 +104,17 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     const presence = new PresenceService(store, core.clock, core.events, { readCache: store.facts.soleWriter });
     const directory = new Directory(store, presence, core.clock, core.events);
     await seedDemoOnce(store, directory, core.clock.now());
-    if (config.seedFile) await applySeed(store, directory, readSeedFile(config.seedFile));
+    const seedFile = config.seedFile ? readSeedFile(config.seedFile) : null;
+    if (seedFile) await applySeed(store, directory, seedFile);
     const pipeline = buildPipeline(core, presence);
     clocks.manual?.onSettle(pipeline.settle);
     const registry = registerGraphRoutes(core, presence);
     const notifications = registerNotificationRoutes(core, presence, pipeline, registry);
-    registerAdminRoutes(core, directory, pipeline);
+    registerAdminRoutes(core, directory, pipeline, new StateService({
+      store, directory, presence, clock: core.clock, seeds: [DEMO, ...(seedFile ? [seedFile] : [])] satisfies SeedData[],
+      dispatchChanges: () => pipeline.dispatcher.run(),
+      subscriptionStored: (id) => void pipeline.lifecycle.changed(id).catch((err: unknown) => core.app.log.error({ err }, 'subscription lifecycle failed')),
+    }));
     await core.app.ready();
     await startLoops(pipeline);
     return assemble(core, clocks, presence, pipeline, notifications);
@@ -314,12 +320,15 @@ function registerNotificationRoutes(core: Core, presence: PresenceService, pipel
   return { subscriptions, sinks };
 }
 
-function registerAdminRoutes({ config, store, clock, cloud, issuer, verifier, app }: Core, directory: Directory, pipeline: Pipeline): void {
+function registerAdminRoutes(
+  { config, store, clock, cloud, issuer, verifier, app }: Core, directory: Directory, pipeline: Pipeline, state: StateService,
+): void {
   adminRoutes(app, {
     store, directory, clock, issuer, verifier, authMode: config.auth, cloud: config.cloud, version: VERSION,
     audience: cloud.graphRoot, defaultTenantId: DEMO_TENANT_ID, defaultAppId: DEV_APP_ID,
     settle: pipeline.settle,
     revokeAppAccess: (tenantId, appId) => pipeline.lifecycle.revokeApp(tenantId, appId),
+    state,
   });
 }
 
