@@ -14,6 +14,7 @@ import { CLOUDS, graphAudiences, type Cloud } from './config/clouds.ts';
 import type { Config } from './config/config.ts';
 import type { Clock } from './platform/clock/clock.ts';
 import { installMetrics } from './http/metrics.ts';
+import { prettyStream } from './platform/prettyLog.ts';
 import type { Registry } from 'prom-client';
 import { adminRoutes } from './admin/routes.ts';
 import { batchRoutes } from './http/batch.ts';
@@ -187,7 +188,7 @@ async function buildCore(config: Config, store: Store, clocks: Clocks, opts: Bui
   const verifier = devVerifier(issuer, clock, graphAudiences(cloud));
   const tls = config.https || config.certFile || config.keyFile ? await loadTls(config) : null;
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: { level: config.logLevel, ...(config.logFormat === 'pretty' ? { stream: prettyStream(process.stdout) } : {}) },
     genReqId,
     // Long ids are answered by the routes (400 naming the id), not by the router's 414.
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 2048 },

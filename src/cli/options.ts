@@ -30,6 +30,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { key: 'cloud', flag: '--cloud', arg: '<name>', help: 'national cloud: global, usgov, dod or china' },
   { key: 'seedFile', flag: '--seed', arg: '<file>', help: 'JSON file of tenants, users and apps to create on start' },
   { key: 'logLevel', flag: '--log-level', arg: '<level>', help: 'fatal, error, warn, info, debug, trace or silent' },
+  { key: 'logFormat', flag: '--log-format', arg: '<format>', help: 'json (one object a line, for machines) or pretty (for people)' },
   { key: 'maxStatusLength', flag: '--max-status-length', arg: '<n>', help: 'longest status message, in characters' },
   { key: 'bodyLimit', flag: '--body-limit', arg: '<bytes>', help: 'largest request body' },
   { key: 'throttle', flag: '--throttle', arg: '<mode>', help: 'off, or graph: Graph\'s per-app per-tenant limits, answered 429 with Retry-After' },
@@ -97,7 +98,8 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
     if (raw === undefined) raw = env[envName(spec.flag)];
     if (raw === undefined || raw === '') continue;
     const value = String(raw);
-    const flag = spec.flag;
+    // A bad value from the environment is reported against the variable, which is what the user has to fix.
+    const flag = options[optName] === undefined ? `${envName(spec.flag)} (environment)` : spec.flag;
     switch (spec.key) {
       case 'port': config.port = integer(value, flag, 0, 65535); break;
       case 'host': config.host = value; break;
@@ -123,6 +125,7 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
       case 'cloud': config.cloud = oneOf(value, Object.keys(CLOUDS) as CloudName[], flag); break;
       case 'seedFile': config.seedFile = value; break;
       case 'logLevel': config.logLevel = oneOf(value, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, flag); break;
+      case 'logFormat': config.logFormat = oneOf(value, ['json', 'pretty'] as const, flag); break;
       case 'maxStatusLength': config.maxStatusLength = integer(value, flag, 1, 100_000); break;
       case 'bodyLimit': config.bodyLimit = integer(value, flag, 1024, 100 * 1024 * 1024); break;
       case 'throttle': config.throttle = oneOf(value, ['off', 'graph'] as const, flag); break;

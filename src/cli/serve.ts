@@ -4,17 +4,15 @@
 import type { Command } from 'commander';
 import type { Config } from '../config/config.ts';
 import { buildPresently } from '../server.ts';
-import { SERVE_FLAGS, UsageError, envName, toConfig } from './options.ts';
+import { addServeOptions, commandLineOptions } from './flags.ts';
+import { UsageError, toConfig } from './options.ts';
 
 export function registerServeCommand(program: Command): void {
-  const serve = program.command('serve').description('start the Presently server');
-  for (const spec of SERVE_FLAGS) {
-    serve.option(spec.arg ? `${spec.flag} ${spec.arg}` : spec.flag, `${spec.help} [${envName(spec.flag)}]`);
-  }
-  serve.action(async (options: Record<string, unknown>) => {
+  const serve = addServeOptions(program.command('serve').description('start the Presently server'));
+  serve.action(async (_options: Record<string, unknown>, command: Command) => {
     let config;
     try {
-      config = toConfig(options);
+      config = toConfig(commandLineOptions(command));
     } catch (err) {
       if (err instanceof UsageError) {
         process.stderr.write(`presently serve: ${err.message}\n`);

@@ -9,7 +9,8 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { buildPresently, type Presently } from '../../server.ts';
 import { DEMO_TENANT_ID, DEV_APP_ID } from '../../directory/seed.ts';
-import { SERVE_FLAGS, UsageError, envName, toConfig } from '../options.ts';
+import { addServeOptions, commandLineOptions } from '../flags.ts';
+import { UsageError, toConfig } from '../options.ts';
 import { EXIT } from './client.ts';
 
 /** Adele Vance, of the demo tenant: whose delegated token PRESENTLY_USER_TOKEN is. */
@@ -61,15 +62,14 @@ function runChild(command: string[], env: NodeJS.ProcessEnv): Promise<number> {
 }
 
 export function registerExecCommand(program: Command): void {
-  const exec = program.command('exec')
+  const exec = addServeOptions(program.command('exec')
     .description('start a server on a free port (memory store unless --store), run <command> with PRESENTLY_URL and dev tokens in its environment, stop the server, exit with the command\'s code')
     .argument('<command...>', 'the command and its arguments, after --: presently exec -- npm test')
-    .usage('[serve options] -- <command> [args...]');
-  for (const spec of SERVE_FLAGS) exec.option(spec.arg ? `${spec.flag} ${spec.arg}` : spec.flag, `${spec.help} [${envName(spec.flag)}]`);
-  exec.action(async (command: string[], options: Record<string, unknown>) => {
+    .usage('[serve options] -- <command> [args...]'), { store: 'memory', port: 0, logLevel: 'error' });
+  exec.action(async (command: string[], _options: Record<string, unknown>, self: Command) => {
     let config;
     try {
-      config = toConfig(options, { ...EXEC_DEFAULTS, ...process.env });
+      config = toConfig(commandLineOptions(self), { ...EXEC_DEFAULTS, ...process.env });
     } catch (err) {
       if (!(err instanceof UsageError)) throw err;
       process.stderr.write(`presently exec: ${err.message}\n`);
