@@ -48,18 +48,36 @@ describe('presently status / presence / users', { timeout: 90_000 }, () => {
     assert.match(missing.stderr, /no user 'patti@contoso\.example'/);
   });
 
-  it('presence watch prints a line when a watched user\'s presence changes (not a terminal: one line per change)', async () => {
-    const child = spawn(process.execPath, [BIN, 'presence', 'watch', 'MeganB@contoso.example', '--interval', '300ms'], { env: { ...process.env, ...env, NO_COLOR: '1' } });
+  /** Runs `presence watch` with `args`, sets MeganB's status to `content`, and resolves to what watch printed. */
+  async function watchChange(args: string[], content: string): Promise<{ out: string; err: string }> {
+    const child = spawn(process.execPath, [BIN, 'presence', 'watch', 'MeganB@contoso.example', ...args], { env: { ...process.env, ...env, NO_COLOR: '1' } });
     let out = '';
+    let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
-      await until(() => /MeganB@contoso\.example PresenceUnknown PresenceUnknown ""/.test(out), 20_000, 'the first line');
-      assert.equal((await cli('status', 'set', 'Watching', '-u', 'MeganB@contoso.example', '--expires', '1h')).code, 0);
-      await until(() => /MeganB@contoso\.example PresenceUnknown PresenceUnknown "Watching"/.test(out), 20_000, 'the change');
+      await until(() => /MeganB@contoso\.example PresenceUnknown PresenceUnknown "/.test(out), 20_000, `the first line (stderr: ${err})`);
+      assert.equal((await cli('status', 'set', content, '-u', 'MeganB@contoso.example', '--expires', '1h')).code, 0);
+      await until(() => out.includes(`MeganB@contoso.example PresenceUnknown PresenceUnknown "${content}"`), 20_000, 'the change');
       assert.equal(out.trim().split('\n').length, 2, 'one line per change, none while nothing changes');
+      return { out, err };
     } finally {
       child.kill('SIGINT');
+      await exited;
     }
+  }
+
+  it('presence watch shows a change as it happens, from change notifications (not a terminal: one line per change)', async () => {
+    // With --interval 60s it reads by itself only every 30 minutes: the line can only come from a notification.
+    const { err } = await watchChange(['--interval', '60s'], 'Watching');
+    assert.doesNotMatch(err, /no change notifications/);
+    const subs = await fetch(`${server.url}/_presently/deliveries`).then((r) => r.json()) as { value: unknown[] };
+    assert.ok(subs.value.length >= 1, 'a notification was POSTed to the watch');
+  });
+
+  it('presence watch --poll reads every --interval instead', async () => {
+    await watchChange(['--poll', '--interval', '300ms'], 'Polled');
   });
 
   it('usage errors exit 2 (a missing --user, a bad duration, a bad zone); an unknown user exits 1', async () => {

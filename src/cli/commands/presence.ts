@@ -1,13 +1,14 @@
 /**
  * `presently presence get <user…>` and `presently presence watch [user…]` (docs/operations/cli.md#presence). Watch
- * polls getPresencesByUserId every --interval (default 2 s) and shows a table that is redrawn on a terminal, or
- * one line per change otherwise (a pipe, a log).
+ * subscribes to change notifications (or polls, --poll) and shows a table that is redrawn on a terminal, or one line
+ * per change otherwise (a pipe, a log).
  */
 import { Option, type Command } from 'commander';
 import { systemClock } from '../../platform/clock/system.ts';
 import { call, CommandFailure, EXIT, run } from './client.ts';
 import { addPeopleOptions, findUser, listTenants, listUsers, tokenFor, type FoundUser, type PeopleOptions } from './people.ts';
 import { parseDuration } from './when.ts';
+import { subscribeToChanges, type Notifications } from './watchNotifications.ts';
 
 interface Presence {
   id: string;
@@ -56,26 +57,51 @@ async function resolveUsers(opts: PeopleOptions, names: string[]): Promise<Found
   return all;
 }
 
-async function watch(opts: PeopleOptions & { interval: string }, names: string[]): Promise<void> {
+/** Prints the table (a terminal) or the lines of what changed (anything else). */
+function show(users: FoundUser[], presences: Map<string, Presence>, seen: Map<string, string>, how: string): void {
+  if (process.stdout.isTTY) {
+    process.stdout.write(`\x1b[H\x1b[2J${table(users, presences)}\n\n(${how}; Ctrl-C to stop)\n`);
+    return;
+  }
+  for (const u of users) {
+    const p = presences.get(u.id);
+    const shown = p ? `${p.availability} ${p.activity} "${messageOf(p)}"` : 'gone';
+    if (seen.get(u.id) !== shown) process.stdout.write(`${new Date(systemClock().now()).toISOString()} ${u.userPrincipalName} ${shown}\n`);
+    seen.set(u.id, shown);
+  }
+}
+
+/**
+ * Change notifications to a local receiver (./watchNotifications.ts) redraw at once; without them (--poll, or a
+ * server that cannot reach this machine) it reads every --interval. With notifications it still reads every
+ * --interval × 30 (a minute by default), so a lost notification is made up for.
+ */
+async function watch(opts: PeopleOptions & { interval: string; poll?: boolean }, names: string[]): Promise<void> {
   const every = parseDuration(opts.interval);
   if (every < 200) throw new CommandFailure('--interval must be at least 200ms.', EXIT.usage);
   const users = await resolveUsers(opts, names);
   if (users.length === 0) throw new CommandFailure('no users to watch.');
   const tokens = new Map<string, string>();
   const seen = new Map<string, string>();
+  let wake: () => void = () => {};
+  let notifications: Notifications | null = null;
+  if (!opts.poll) {
+    notifications = await subscribeToChanges(opts, users, () => wake()).catch((err: Error) => {
+      process.stderr.write(`presently presence watch: no change notifications (${err.message}); reading every ${opts.interval}\n`);
+      return null;
+    });
+  }
+  const how = notifications ? 'live, from change notifications' : `read every ${opts.interval}`;
+  process.once('SIGINT', () => void (notifications?.stop() ?? Promise.resolve()).finally(() => process.exit(EXIT.ok)));
   for (;;) {
-    const presences = await readAll(opts, users, tokens);
-    if (process.stdout.isTTY) {
-      process.stdout.write(`\x1b[H\x1b[2J${table(users, presences)}\n\n(every ${opts.interval}; Ctrl-C to stop)\n`);
-    } else {
-      for (const u of users) {
-        const p = presences.get(u.id);
-        const shown = p ? `${p.availability} ${p.activity} "${messageOf(p)}"` : 'gone';
-        if (seen.get(u.id) !== shown) process.stdout.write(`${new Date(systemClock().now()).toISOString()} ${u.userPrincipalName} ${shown}\n`);
-        seen.set(u.id, shown);
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, every));
+    show(users, await readAll(opts, users, tokens), seen, how);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, notifications ? every * 30 : every);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 }
 
@@ -93,6 +119,7 @@ export function registerPresenceCommands(program: Command): void {
   addPeopleOptions(presence.command('watch')
     .description('a live table of users\' presence, updated as it changes (all users of the tenants when none are named)')
     .argument('[user...]', 'userPrincipalName or object id')
-    .addOption(new Option('--interval <duration>', 'how often to read: 2s, 500ms (at least 200ms)').default('2s')))
-    .action((names: string[], opts: PeopleOptions & { interval: string }) => run('presence watch', () => watch(opts, names)));
+    .addOption(new Option('--interval <duration>', 'with --poll (or when notifications cannot reach this machine): how often to read, 2s, 500ms (at least 200ms)').default('2s'))
+    .option('--poll', 'read every --interval instead of subscribing to change notifications'))
+    .action((names: string[], opts: PeopleOptions & { interval: string; poll?: boolean }) => run('presence watch', () => watch(opts, names)));
 }
