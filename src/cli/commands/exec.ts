@@ -8,13 +8,13 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { buildPresently, type Presently } from '../../server.ts';
-import { DEMO_TENANT_ID, DEV_APP_ID } from '../../directory/seed.ts';
+import { DEMO, DEMO_TENANT_ID, DEV_APP_ID } from '../../directory/seed.ts';
 import { addServeOptions, commandLineOptions } from '../flags.ts';
 import { UsageError, toConfig } from '../options.ts';
 import { EXIT } from './client.ts';
 
-/** Adele Vance, of the demo tenant: whose delegated token PRESENTLY_USER_TOKEN is. */
-const DEMO_USER_ID = 'fa8bf3dc-eca7-46b7-bad1-db199b62afc3';
+/** Adele Vance, the demo tenant's first user: whose delegated token PRESENTLY_USER_TOKEN is. */
+const DEMO_USER_ID = DEMO.tenants[0]!.users[0]!.id;
 /** Tokens for a CI run: a day, the longest a dev token lives. */
 const TOKEN_SECONDS = 86_400;
 

@@ -3,11 +3,9 @@
  * (docs/operations/cli.md#users).
  */
 import type { Command } from 'commander';
+import { DEMO_TENANT_ID } from '../../directory/seed.ts';
 import { call, run } from './client.ts';
 import { addPeopleOptions, findUser, listTenants, listUsers, type PeopleOptions } from './people.ts';
-
-/** The demo tenant: where `users add` puts a user when --tenant is not given. */
-const DEMO_TENANT_ID = '2b5f4ac6-0f43-4b31-8a3c-2d8b8e4f5c01';
 
 export function registerUsersCommands(program: Command): void {
   const users = program.command('users').description('list, add and remove users');

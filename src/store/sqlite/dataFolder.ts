@@ -70,11 +70,13 @@ export function lockDataFolder(dir: string): DataFolderLock {
   const db = new Database(file);
   try {
     db.pragma('busy_timeout = 0');
-    // Exclusive locking mode: the lock a write takes is kept until the connection closes.
+    // Exclusive locking mode: the lock a write takes is kept until the connection closes. What the file holds does
+    // not matter, so nothing is synced to disk (each sync cost milliseconds of every start).
     db.pragma('locking_mode = EXCLUSIVE');
-    db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL)');
-    db.prepare('DELETE FROM holder').run();
-    db.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid);
+    db.pragma('journal_mode = MEMORY');
+    db.pragma('synchronous = OFF');
+    db.exec(`BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL); DELETE FROM holder;
+      INSERT INTO holder (pid) VALUES (${process.pid}); COMMIT`);
   } catch (err) {
     db.close();
     const code = (err as { code?: string }).code;

@@ -94,7 +94,12 @@ export function openSqliteStore(opts: { path: string | ':memory:' }): SqliteStor
   if (opts.path === ':memory:') return new GuardedStore(new SqliteBackend(openDatabase(':memory:'), opts.path));
   const file = path.resolve(opts.path);
   const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new Error(`cannot create the data folder ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): `
+      + 'create it, or choose another folder with --data.', { cause: err });
+  }
   checkWritable(dir);
   const lock = lockDataFolder(dir);
   try {
