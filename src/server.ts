@@ -1,10 +1,9 @@
 /**
- * The composition root: reads a Config, builds the store, clock, auth, services, the notification pipeline and the
- * HTTP app, wires who reacts to which event (`wireEvents`), and starts and stops them. Nothing else constructs these
- * pieces. Each step is a small function below, in the order buildPresently calls them.
- */
+ * The composition root: from a Config, builds the store, clock, auth, services, notification pipeline and HTTP app,
+ * wires who reacts to which event (`wireEvents`), and starts and stops them; nothing else constructs these pieces.
+ * Each step is a small function below, in the order buildPresently calls them. */
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { DevIssuer } from './auth/devIssuer.ts';
 import { devVerifier, type TokenVerifier } from './auth/verify.ts';
 import { oidcAuth, type OidcAuth } from './auth/oidc/oidcAuth.ts';
@@ -30,11 +29,10 @@ import { sinkRoutes } from './admin/sinkRoutes.ts';
 import { subscriptionRoutes } from './subscriptions/routes.ts';
 import { installThrottle } from './http/throttle.ts';
 import { loadTls, type TlsMaterial } from './config/tls.ts';
-import { frameworkErrorHandler, genReqId, installWire } from './http/wire.ts';
+import { installWire } from './http/wire.ts';
 import { graphHeaders, presentlyServerInfo, type GraphHeaders } from './http/graphHeaders.ts';
 import { issuerBase, originOf } from './auth/issuerBase.ts';
-import { applyHttp1Limits, capConnections, connectionLimits, http2Options } from './http/connectionLimits.ts';
-import { clientErrorHandler } from './http/clientErrors.ts';
+import { createHttpApp, listenOn } from './http/app.ts';
 import { Deliverer } from './notifications/deliverer.ts';
 import { DeliveryLog } from './notifications/deliveryLog.ts';
 import { Dispatcher } from './notifications/dispatcher.ts';
@@ -47,7 +45,8 @@ import { webhookClient, type WebhookClient } from './notifications/webhookClient
 import { SHARED_STORE_POLL_MS, Scheduler } from './presence/dueLoop.ts';
 import { Directory } from './directory/directory.ts';
 import { PresenceService } from './presence/service.ts';
-import { DEMO_TENANT_ID, DEV_APP_ID, applySeed, readSeedFile, seedDemoOnce } from './directory/seed.ts';
+import { DEMO, DEMO_TENANT_ID, DEV_APP_ID, applySeed, readSeedFile, seedDemoOnce, type SeedData } from './directory/seed.ts';
+import { StateService } from './admin/state/service.ts';
 import { openStore } from './store/index.ts';
 import { EventBus } from './platform/events.ts';
 import type { PresenceEvents } from './presence/events.ts';
@@ -101,7 +100,7 @@ export interface BuildOptions {
 
 export async function buildPresently(config: Config, opts: BuildOptions = {}): Promise<Presently> {
   const store: Store = config.store === 'redis'
-    ? await openStore({ kind: 'redis', redisUrl: config.redisUrl, redisPrefix: config.redisPrefix })
+    ? await openStore({ kind: 'redis', redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, dataDir: config.dataDir })
     : openStore({ kind: config.store, dataDir: config.dataDir });
   let clocks: Clocks | null = null;
   try {
@@ -113,12 +112,17 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     const directory = new Directory(store, presence, core.clock, core.events);
     provisionOnFirstUse(core, new FirstUse(store, directory));
     await seedDemoOnce(store, directory, core.clock.now());
-    if (config.seedFile) await applySeed(store, directory, readSeedFile(config.seedFile));
+    const seedFile = config.seedFile ? readSeedFile(config.seedFile) : null;
+    if (seedFile) await applySeed(store, directory, seedFile);
     const pipeline = buildPipeline(core, presence);
     clocks.manual?.onSettle(pipeline.settle);
     const registry = registerGraphRoutes(core, presence);
     const notifications = registerNotificationRoutes(core, presence, pipeline, registry);
-    registerAdminRoutes(core, directory, pipeline);
+    registerAdminRoutes(core, directory, pipeline, new StateService({
+      store, directory, presence, clock: core.clock, seeds: [DEMO, ...(seedFile ? [seedFile] : [])] satisfies SeedData[],
+      dispatchChanges: () => pipeline.dispatcher.run(),
+      subscriptionStored: (id) => void pipeline.lifecycle.changed(id).catch((err: unknown) => core.app.log.error({ err }, 'subscription lifecycle failed')),
+    }));
     if (config.auth === 'dev') await installAuthority(core.app, authorityOptions(core));
     await core.app.ready();
     await startLoops(pipeline);
@@ -194,26 +198,9 @@ async function buildCore(config: Config, store: Store, clocks: Clocks, opts: Bui
   const issuer = await DevIssuer.load(store, clock, opts.devSigningKey);
   const tls = config.https || config.certFile || config.keyFile ? await loadTls(config) : null;
   const headers = graphHeaders(cloud, presentlyServerInfo({ cloud, store: config.store, version: VERSION }));
-  // In dev mode Presently is the authority (src/authority/): a 401's challenge sends MSAL to it, not to Entra ID.
-  if (config.auth === 'dev') {
-    headers.authorizationUri = (request) => `${issuerBase(originOf(request), publicUrl(config))}/common/oauth2/v2.0/authorize`;
-  }
-  const app = Fastify({
-    logger: { level: config.logLevel },
-    genReqId,
-    // Long ids are answered by the routes (400 naming the id), not by the router's 414.
-    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 2048 },
-    bodyLimit: config.bodyLimit,
-    frameworkErrors: frameworkErrorHandler(clock, headers),
-    clientErrorHandler: clientErrorHandler(clock, headers),
-    ...connectionLimits(config),
-    // Under TLS: HTTP/2 by ALPN, HTTP/1.1 for clients that do not offer it (docs/operations/hardening.md).
-    ...(tls ? http2Options(config, tls) : {}),
-    // One app type whichever server carries it: the handlers do not depend on HTTP/1 or HTTP/2.
-  } as unknown as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
-  if (tls) applyHttp1Limits(app.server, config);
-  capConnections(app.server, config.maxConnections);
-  app.decorateRequest('principal', null);
+  // In dev mode Presently is the authority (src/authority/): a 401's challenge sends MSAL to it [P: d-dev-challenge].
+  if (config.auth === 'dev') headers.authorizationUri = (request) => `${issuerBase(originOf(request), publicUrl(config))}/common/oauth2/v2.0/authorize`;
+  const app = createHttpApp(config, clock, tls, headers);
   clocks.report.error = (err) => app.log.warn({ err }, 'reading the shared manual clock failed');
   const events = new EventBus<PresentlyEvents>((err, event) => app.log.error({ err, event }, 'an event listener failed'));
   const oidc = config.auth === 'oidc' ? buildOidc(config, clock, cloud, app) : null;
@@ -357,7 +344,9 @@ function registerNotificationRoutes(core: Core, presence: PresenceService, pipel
   return { subscriptions, sinks };
 }
 
-function registerAdminRoutes({ config, store, clock, cloud, issuer, oidc, app }: Core, directory: Directory, pipeline: Pipeline): void {
+function registerAdminRoutes(
+  { config, store, clock, cloud, issuer, oidc, app }: Core, directory: Directory, pipeline: Pipeline, state: StateService,
+): void {
   const exposed = devOnNetworkWarning(config);
   adminRoutes(app, {
     store, directory, clock, issuer, authMode: config.auth, cloud: config.cloud, version: VERSION,
@@ -366,6 +355,7 @@ function registerAdminRoutes({ config, store, clock, cloud, issuer, oidc, app }:
     audience: cloud.graphRoot, defaultTenantId: DEMO_TENANT_ID, defaultAppId: DEV_APP_ID, publicUrl: publicUrl(config),
     settle: pipeline.settle,
     revokeAppAccess: (tenantId, appId) => pipeline.lifecycle.revokeApp(tenantId, appId),
+    state,
   });
 }
 
@@ -392,7 +382,7 @@ function assemble(core: Core, clocks: Clocks, presence: PresenceService, pipelin
   return {
     app, events, store, clock, presence, scheduler, issuer, oidc, subscriptions: routes.subscriptions, sinks: routes.sinks, tls,
     notifications: { dispatcher, deliverer, lifecycle, log },
-    listen: () => listen(core, core.webhooks.ownOrigins),
+    listen: () => listenOn(core.app, core.config, core.tls, core.webhooks.ownOrigins),
     async close() {
       if (closed) return;
       closed = true;
@@ -406,18 +396,4 @@ function assemble(core: Core, clocks: Clocks, presence: PresenceService, pipelin
       await store.close();
     },
   };
-}
-
-/** Listens on the configured host and port, and adds the address to the server's own origins (its sink). */
-async function listen({ app, config, tls }: Core, ownOrigins: Set<string>): Promise<string> {
-  await app.listen({ port: config.port, host: config.host });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const scheme = tls ? 'https' : 'http';
-  ownOrigins.add(new URL(`${scheme}://${host}:${port}`).origin);
-  if (['0.0.0.0', '::', '127.0.0.1', '::1', 'localhost'].includes(config.host)) {
-    for (const loopback of ['127.0.0.1', 'localhost', '[::1]']) ownOrigins.add(new URL(`${scheme}://${loopback}:${port}`).origin);
-  }
-  return `${scheme}://${host}:${port}`;
 }

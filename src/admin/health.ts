@@ -1,6 +1,7 @@
 /**
- * `GET /_presently/health` (the process answers) and `GET /_presently/ready` (and so does its store, and with
- * `--auth oidc` every issuer's signing keys are loaded: until then 503 naming why, with `Retry-After`). Open.
+ * `GET /_presently/health` (the process answers) and `GET /_presently/ready` (and its store serves: answers, takes
+ * writes; and with `--auth oidc` every issuer's signing keys are loaded: until then 503 naming why, with
+ * `Retry-After`). Open.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readiness } from '../auth/oidc/keyRing.ts';
@@ -11,12 +12,17 @@ import { resource } from '../http/wire.ts';
 /** `--auth oidc`: whether tokens can be checked. */
 export type AuthReadiness = () => Readiness;
 
-export function healthRoutes(app: FastifyInstance, store: Pick<Store, 'ping' | 'kind'>, auth: AuthReadiness | null = null): void {
+export function healthRoutes(app: FastifyInstance, store: Pick<Store, 'readiness' | 'kind'>, auth: AuthReadiness | null = null): void {
   resource(app, '/_presently/health', { GET: async function health() { return { status: 'ok' }; } });
   resource(app, '/_presently/ready', {
-    GET: async function ready(_request: FastifyRequest, reply: FastifyReply) {
-      const ok = await store.ping().catch(() => false);
-      if (!ok) throw new GraphError(503, 'ServiceUnavailable', `The ${store.kind} store does not answer.`);
+    GET: async function ready(request: FastifyRequest, reply: FastifyReply) {
+      // Ready means the store answers and takes writes (and a shared store still holds its data): a database that
+      // went read-only or bad would otherwise be reported ready while every write fails.
+      const readiness = await store.readiness();
+      if (!readiness.ready) {
+        request.log.error({ problem: readiness.problem }, 'the store is not ready');
+        throw new GraphError(503, 'ServiceUnavailable', `The ${store.kind} store is not ready: ${readiness.problem}.`);
+      }
       const keys = auth?.();
       if (keys && !keys.ready) {
         throw new GraphError(503, 'ServiceUnavailable', `Not ready: ${keys.reason ?? 'token validation is not available'}.`, {

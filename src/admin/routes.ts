@@ -1,7 +1,7 @@
 /**
  * The admin and testing API under /_presently (docs/operations/admin-api.md), one concern per file: health and readiness
  * (./health.ts), info (./info.ts), the dev token endpoint and JWKS (./tokens.ts), the users of a tenant
- * (./users.ts), app access (./apps.ts) and the manual clock (./clock.ts). Who may use it: ./guard.ts. Paths match
+ * (./users.ts), app access (./apps.ts), the manual clock (./clock.ts), and reset, export, import and tenants (./state/). Who may use it: ./guard.ts. Paths match
  * exactly: ./exactPaths.ts.
  */
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +15,8 @@ import { installExactAdminPaths } from './exactPaths.ts';
 import { guardedScope } from './guard.ts';
 import { healthRoutes, type AuthReadiness } from './health.ts';
 import { infoRoutes, type InfoDeps } from './info.ts';
+import type { StateService } from './state/service.ts';
+import { stateRoutes } from './state/routes.ts';
 import { tokenRoutes } from './tokens.ts';
 import { userRoutes } from './users.ts';
 
@@ -45,6 +47,8 @@ export interface AdminDeps {
    * (src/notifications/lifecycle.ts). Resolves to how many ended.
    */
   revokeAppAccess?: RevokeAppAccess;
+  /** Reset, export, import and tenants (./state/). */
+  state?: StateService;
 }
 
 export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
@@ -59,5 +63,6 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
     userRoutes(scope, deps);
     appRoutes(scope, deps.revokeAppAccess);
     clockRoutes(scope, deps);
+    if (deps.state) stateRoutes(scope, deps.state);
   });
 }

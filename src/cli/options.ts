@@ -41,6 +41,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { key: 'cloud', flag: '--cloud', arg: '<name>', help: 'national cloud: global, usgov, dod or china' },
   { key: 'seedFile', flag: '--seed', arg: '<file>', help: 'JSON file of tenants, users and apps to create on start' },
   { key: 'logLevel', flag: '--log-level', arg: '<level>', help: 'fatal, error, warn, info, debug, trace or silent' },
+  { key: 'logFormat', flag: '--log-format', arg: '<format>', help: 'json (one object a line, for machines) or pretty (for people)' },
   { key: 'maxStatusLength', flag: '--max-status-length', arg: '<n>', help: 'longest status message, in characters' },
   { key: 'bodyLimit', flag: '--body-limit', arg: '<bytes>', help: 'largest request body' },
   { key: 'throttle', flag: '--throttle', arg: '<mode>', help: 'off, or graph: Graph\'s per-app per-tenant limits, answered 429 with Retry-After' },
@@ -134,17 +135,26 @@ function adminKey(value: string, flag: string): string {
   return value;
 }
 
+/**
+ * A flag's value from the command line (repeated values joined with commas), else from its PRESENTLY_* variable, and
+ * the name to report a bad value against: the variable when it came from there, which is what the user has to fix.
+ */
+function givenValue(spec: FlagSpec, options: Record<string, unknown>, env: NodeJS.ProcessEnv): { value: string; flag: string } | null {
+  const optName = spec.flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  let raw = options[optName];
+  if (Array.isArray(raw)) raw = raw.length === 0 ? undefined : raw.join(',');
+  if (raw === undefined) raw = env[envName(spec.flag)];
+  if (raw === undefined || raw === '') return null;
+  return { value: String(raw), flag: options[optName] === undefined ? `${envName(spec.flag)} (environment)` : spec.flag };
+}
+
 /** Builds the Config from commander's parsed options (camelCase of the flags) and the environment. */
 export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Config {
   const config: Config = { ...DEFAULTS };
   for (const spec of SERVE_FLAGS) {
-    const optName = spec.flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    let raw = options[optName];
-    if (Array.isArray(raw)) raw = raw.length === 0 ? undefined : raw.join(',');
-    if (raw === undefined) raw = env[envName(spec.flag)];
-    if (raw === undefined || raw === '') continue;
-    const value = String(raw);
-    const flag = spec.flag;
+    const given = givenValue(spec, options, env);
+    if (given === null) continue;
+    const { value, flag } = given;
     if (authSetting(config, spec.key, value, flag)) continue;
     switch (spec.key) {
       case 'port': config.port = integer(value, flag, 0, 65535); break;
@@ -159,7 +169,7 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
         if (/[{}]/.test(value)) throw new UsageError(`${flag} must not contain '{' or '}'; got '${value}'.`);
         config.redisPrefix = value;
         break;
-      case 'https': config.https = raw === true || ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()); break;
+      case 'https': config.https = ['1', 'true', 'yes', 'on'].includes(value.toLowerCase()); break;
       case 'certFile': config.certFile = value; break;
       case 'keyFile': config.keyFile = value; break;
       case 'clock': config.clock = oneOf(value, ['system', 'manual'] as const, flag); break;
@@ -170,6 +180,7 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
       case 'cloud': config.cloud = oneOf(value, Object.keys(CLOUDS) as CloudName[], flag); break;
       case 'seedFile': config.seedFile = value; break;
       case 'logLevel': config.logLevel = oneOf(value, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, flag); break;
+      case 'logFormat': config.logFormat = oneOf(value, ['json', 'pretty'] as const, flag); break;
       case 'maxStatusLength': config.maxStatusLength = integer(value, flag, 1, 100_000); break;
       case 'bodyLimit': config.bodyLimit = integer(value, flag, 1024, 100 * 1024 * 1024); break;
       case 'throttle': config.throttle = oneOf(value, ['off', 'graph'] as const, flag); break;

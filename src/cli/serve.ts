@@ -5,23 +5,18 @@ import type { Command } from 'commander';
 import type { Config } from '../config/config.ts';
 import { devOnNetworkWarning } from '../config/exposure.ts';
 import { VERSION, buildPresently, type Presently } from '../server.ts';
+import { addServeOptions, commandLineOptions } from './flags.ts';
 import { invocation } from './hints.ts';
 import { stopOnSignals } from './shutdown.ts';
-import { SERVE_FLAGS, UsageError, envName, toConfig } from './options.ts';
+import { UsageError, toConfig } from './options.ts';
 import { DEFAULT_URL } from './token.ts';
 
 export function registerServeCommand(program: Command): void {
-  const serve = program.command('serve').description('start the Presently server');
-  for (const spec of SERVE_FLAGS) {
-    const flags = spec.arg ? `${spec.flag} ${spec.arg}` : spec.flag;
-    const help = `${spec.help} [${envName(spec.flag)}]`;
-    if (spec.repeatable) serve.option(flags, help, (value: string, previous: string[] = []) => [...previous, value]);
-    else serve.option(flags, help);
-  }
-  serve.action(async (options: Record<string, unknown>) => {
+  const serve = addServeOptions(program.command('serve').description('start the Presently server'));
+  serve.action(async (_options: Record<string, unknown>, command: Command) => {
     let config;
     try {
-      config = toConfig(options);
+      config = toConfig(commandLineOptions(command));
     } catch (err) {
       if (err instanceof UsageError) {
         process.stderr.write(`presently serve: ${err.message}\n`);

@@ -44,6 +44,8 @@ export interface Config {
   cloud: CloudName;
   seedFile: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Log lines as JSON (one object a line, for machines) or pretty (one readable line each, for people). */
+  logFormat: 'json' | 'pretty';
   /** Longest status message, in code points (docs/api/status-message.md). */
   maxStatusLength: number;
   /** Largest request body, bytes. */
@@ -122,6 +124,7 @@ export const DEFAULTS: Config = {
   cloud: 'global',
   seedFile: null,
   logLevel: 'warn',
+  logFormat: 'json',
   maxStatusLength: 280,
   bodyLimit: 64 * 1024,
   throttle: 'off',

@@ -13,7 +13,7 @@
 import type { Delivery, NewDelivery, Subscription } from '../domain/subscription.ts';
 import type { SharedClockBackend } from '../platform/clock/shared.ts';
 import { StoreUnavailable } from './errors.ts';
-import type { Store, StoreBackend } from './ports/index.ts';
+import type { Store, StoreBackend, StoreReadiness } from './ports/index.ts';
 import type { DeliveryReschedule } from './ports/deliveries.ts';
 import type {
   SubscriptionCount, SubscriptionCursor, SubscriptionFilter, SubscriptionOwner, SubscriptionUpdate,
@@ -79,6 +79,15 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
     return this.backend.ping();
   }
 
+  /** The backend's readiness, an outage or a time-out included as a problem: never rejects. */
+  async readiness(): Promise<StoreReadiness> {
+    try {
+      return await this.call(() => this.backend.readiness());
+    } catch (err) {
+      return { ready: false, problem: (err as Error).message };
+    }
+  }
+
   close(): Promise<void> {
     return this.backend.close();
   }
@@ -94,6 +103,7 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
   putTenant(...a: Parameters<Store['putTenant']>) { return this.call(() => this.backend.directory.putTenant(...a)); }
   getTenant(id: string) { return this.call(() => this.backend.directory.getTenant(id)); }
   listTenants() { return this.call(() => this.backend.directory.listTenants()); }
+  deleteTenant(id: string) { return this.call(() => this.backend.directory.deleteTenant(id)); }
   putUser(...a: Parameters<Store['putUser']>) { return this.call(() => this.backend.directory.putUser(...a)); }
   getUser(tenantId: string, userId: string) { return this.call(() => this.backend.directory.getUser(tenantId, userId)); }
   findUserByUpn(upn: string) { return this.call(() => this.backend.directory.findUserByUpn(upn)); }
@@ -102,6 +112,7 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
   putApp(...a: Parameters<Store['putApp']>) { return this.call(() => this.backend.directory.putApp(...a)); }
   getApp(id: string) { return this.call(() => this.backend.directory.getApp(id)); }
   listApps() { return this.call(() => this.backend.directory.listApps()); }
+  deleteApp(id: string) { return this.call(() => this.backend.directory.deleteApp(id)); }
 
   // ---- presence ----
 

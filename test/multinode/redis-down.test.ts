@@ -147,5 +147,9 @@ it('Redis unreachable: 503 ServiceUnavailable with Retry-After within 3 s; back 
   }
   assert.equal(status, 404, 'served again (a Graph 404 for the user lost with the data) once Redis is back');
   assert.ok(performance.now() - back < 2000, 'within about a second of Redis answering again');
-  assert.equal((await s.inject({ url: '/_presently/ready' })).statusCode, 200);
+  // Not ready, though: this Redis came back empty, and that is reported, not served as if nothing happened
+  // (docs/operations/storage.md#redis-that-comes-back-empty).
+  const ready = await s.inject({ url: '/_presently/ready' });
+  assert.equal(ready.statusCode, 503);
+  assert.match(ready.json().error.message, /no longer holds store .* \(it is empty\): Redis lost its data/);
 });

@@ -27,6 +27,11 @@ export interface DirectoryPort {
   putTenant(tenant: Tenant): Promise<void>;
   getTenant(id: string): Promise<Tenant | null>;
   listTenants(): Promise<Tenant[]>;
+  /**
+   * Removes the tenant's entry; returns false when there was none. Its users are not touched: delete them first
+   * (the directory does, src/admin/state/tenants.ts).
+   */
+  deleteTenant(id: string): Promise<boolean>;
 
   /**
    * Creates the user with `initial` as their presence record, or updates the name and UPN of an existing user (their
@@ -44,4 +49,6 @@ export interface DirectoryPort {
   putApp(app: App): Promise<void>;
   getApp(id: string): Promise<App | null>;
   listApps(): Promise<App[]>;
+  /** Removes the app's entry; returns false when there was none. */
+  deleteApp(id: string): Promise<boolean>;
 }

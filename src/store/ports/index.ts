@@ -43,12 +43,20 @@ export interface SharedClockPort {
   sharedClock?(): SharedClockBackend;
 }
 
+/** Whether a store can serve: it answers and takes writes, and (a shared one) still holds the data it opened. */
+export type StoreReadiness = { ready: true } | { ready: false; problem: string };
+
 /** What every store has besides its ports. */
 export interface StoreHandle {
   readonly kind: 'sqlite' | 'memory' | 'redis';
   readonly facts: StoreFacts;
   /** True when the backend answers. */
   ping(): Promise<boolean>;
+  /**
+   * What /_presently/ready reports: a write probe (a database that went read-only, full or bad is not ready), and on a
+   * shared store the check that it still holds the data it was opened on (docs/operations/storage.md). Never rejects.
+   */
+  readiness(): Promise<StoreReadiness>;
   close(): Promise<void>;
 }
 

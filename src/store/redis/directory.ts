@@ -38,12 +38,18 @@ export class RedisDirectory implements DirectoryPort {
     return Object.keys(all).sort(byString).map((id) => ({ id, displayName: all[id]! }));
   }
 
+  private async deleteNamed(hash: 'tenants' | 'apps', id: string): Promise<boolean> {
+    return (await this.ctx.client.hdel(`${this.ctx.prefix}${hash}`, id)) > 0;
+  }
+
   putTenant(tenant: Tenant) { return this.putNamed('tenants', tenant); }
   getTenant(id: string) { return this.getNamed('tenants', id); }
   listTenants() { return this.listNamed('tenants'); }
+  deleteTenant(id: string) { return this.deleteNamed('tenants', id); }
   putApp(app: App) { return this.putNamed('apps', app); }
   getApp(id: string) { return this.getNamed('apps', id); }
   listApps() { return this.listNamed('apps'); }
+  deleteApp(id: string) { return this.deleteNamed('apps', id); }
 
   private async readUser(tenantId: string, userId: string): Promise<User | null> {
     const [tid, id, name, upn] = await this.ctx.client.hmget(this.ctx.userKey(tenantId, userId), 'tid', 'id', 'name', 'upn');

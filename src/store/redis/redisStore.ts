@@ -46,7 +46,8 @@
 import { Cluster, Redis } from 'ioredis';
 import type { SharedClockBackend } from '../../platform/clock/shared.ts';
 import { GuardedStore } from '../guarded.ts';
-import type { StoreBackend } from '../ports/index.ts';
+import type { StoreBackend, StoreReadiness } from '../ports/index.ts';
+import { checkIdentity, IDENTITY_FIELD, parseIdentity, selectDatabase, type StoreIdentity } from './identity.ts';
 import { quit, RedisSharedClock } from './clock.ts';
 import { LAYOUT, RedisContext, type Client } from './context.ts';
 import { RedisDeliveries } from './deliveries.ts';
@@ -85,8 +86,8 @@ export class RedisBackend implements StoreBackend {
   readonly clock: RedisSharedClock;
   private closed = false;
 
-  /** Use openRedisStore. */
-  constructor(private readonly client: Client, readonly url: string, readonly prefix: string) {
+  /** Use openRedisStore. `identity`: the store's, as it was at open (./identity.ts). */
+  constructor(private readonly client: Client, readonly url: string, readonly prefix: string, readonly identity: StoreIdentity | null = null) {
     const ctx = (this.ctx = new RedisContext(client, prefix));
     this.meta = new RedisMeta(ctx);
     this.directory = new RedisDirectory(ctx);
@@ -129,6 +130,30 @@ export class RedisBackend implements StoreBackend {
       return false;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Ready while Redis answers, still holds the store this node opened (its identity), and takes a write (a replica
+   * left read-only by a failover, or a full Redis refusing writes, is not ready).
+   */
+  async readiness(): Promise<StoreReadiness> {
+    if (!(await this.ping())) return { ready: false, problem: `Redis at ${redact(this.url)} does not answer` };
+    const metaKey = `${this.prefix}meta`;
+    try {
+      const current = parseIdentity(await this.client.hget(metaKey, IDENTITY_FIELD));
+      if (this.identity && current?.id !== this.identity.id) {
+        return {
+          ready: false,
+          problem: `Redis at ${redact(this.url)} no longer holds store ${this.identity.id} under prefix '${this.prefix}' `
+            + `(${current ? `it holds ${current.id}` : 'it is empty'}): Redis lost its data (a restart without persistence, a flush, or `
+            + 'evictions). Restore it from a backup, then restart the nodes.',
+        };
+      }
+      await this.client.hincrby(metaKey, 'health.probe', 1);
+      return { ready: true };
+    } catch (err) {
+      return { ready: false, problem: `Redis at ${redact(this.url)} does not take writes: ${(err as Error).message}` };
     }
   }
 
@@ -212,10 +237,11 @@ async function upgrade(client: Client, prefix: string, backend: RedisBackend): P
 
 /**
  * Connects to the Redis (or Redis Cluster) the URL names and checks it answers; rejects with "cannot reach Redis at
- * <url>: <why>" otherwise. `prefix` starts every key (default `presently:`), so several deployments or test runs can
+ * <url>: <why>" otherwise, and refuses a database number the Redis does not have and a store whose data is gone
+ * (./identity.ts; `dataDir` is where the node remembers the stores it opened). `prefix` starts every key (default `presently:`), so several deployments or test runs can
  * share one Redis; it must not contain `{` or `}` (they would change the hash tags).
  */
-export async function openRedisStore(opts: { url: string; prefix?: string }): Promise<RedisStore> {
+export async function openRedisStore(opts: { url: string; prefix?: string; dataDir?: string | undefined }): Promise<RedisStore> {
   const prefix = opts.prefix ?? DEFAULT_PREFIX;
   if (/[{}]/.test(prefix)) throw new Error(`the Redis key prefix must not contain '{' or '}'; got '${prefix}'`);
   const client = connect(opts.url);
@@ -233,8 +259,11 @@ export async function openRedisStore(opts: { url: string; prefix?: string }): Pr
     throw new Error(`cannot reach Redis at ${redact(opts.url)}: ${why}`);
   }
   try {
+    await selectDatabase(client, opts.url, redact(opts.url));
+    // Before anything is written: a store whose data is gone must be refused as it is found.
+    const identity = await checkIdentity(client, { prefix, shownUrl: redact(opts.url), dataDir: opts.dataDir });
     await checkLayout(client, prefix);
-    const backend = new RedisBackend(client, opts.url, prefix);
+    const backend = new RedisBackend(client, opts.url, prefix, identity);
     await upgrade(client, prefix, backend);
     return new GuardedStore(backend) as RedisStore;
   } catch (err) {

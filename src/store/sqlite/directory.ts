@@ -26,6 +26,7 @@ function prepare(db: Database.Database) {
     ),
     get: db.prepare<[string], NameRow>(`SELECT id, display_name FROM ${table} WHERE id = ?`),
     list: db.prepare<[], NameRow>(`SELECT id, display_name FROM ${table} ORDER BY id`),
+    delete: db.prepare<[string]>(`DELETE FROM ${table} WHERE id = ?`),
   });
   return {
     tenants: named('tenants'),
@@ -102,6 +103,10 @@ export class SqliteDirectory implements DirectoryPort {
     return this.stmt.tenants.list.all().map(toName);
   }
 
+  async deleteTenant(id: string): Promise<boolean> {
+    return this.stmt.tenants.delete.run(id).changes > 0;
+  }
+
   async putUser(user: User, initial: PresenceRecord): Promise<boolean> {
     return this.txPutUser(user, initial);
   }
@@ -135,5 +140,9 @@ export class SqliteDirectory implements DirectoryPort {
 
   async listApps(): Promise<App[]> {
     return this.stmt.apps.list.all().map(toName);
+  }
+
+  async deleteApp(id: string): Promise<boolean> {
+    return this.stmt.apps.delete.run(id).changes > 0;
   }
 }

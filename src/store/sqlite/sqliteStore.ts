@@ -13,11 +13,13 @@ import Database from 'better-sqlite3';
 import { GuardedStore } from '../guarded.ts';
 import { LocalEndpointHealth } from '../memory/endpointHealth.ts';
 import { LocalRateLimits } from '../memory/rateLimits.ts';
-import type { StoreBackend } from '../ports/index.ts';
+import type { StoreBackend, StoreReadiness } from '../ports/index.ts';
+import { checkWritable, lockDataFolder, type DataFolderLock } from './dataFolder.ts';
 import { SqliteDeliveries } from './deliveries.ts';
 import { SqliteDirectory } from './directory.ts';
 import { SqliteMeta } from './meta.ts';
 import { migrate } from './migrations.ts';
+import { explain, hasContent, probeWrite, quickCheck } from './openFile.ts';
 import { SqliteOutbox } from './outbox.ts';
 import { SqlitePresence } from './presence.ts';
 import { SqliteSubscriptions } from './subscriptions.ts';
@@ -36,8 +38,8 @@ export class SqliteBackend implements StoreBackend {
   readonly rateLimits = new LocalRateLimits();
   private readonly pingStmt: Database.Statement;
 
-  /** Use openSqliteStore. */
-  constructor(private readonly db: Database.Database, readonly path: string) {
+  /** Use openSqliteStore. `lock`: the data folder's, released on close (null in memory). */
+  constructor(private readonly db: Database.Database, readonly path: string, readonly lock: DataFolderLock | null = null) {
     this.kind = db.memory ? 'memory' : 'sqlite';
     this.pingStmt = db.prepare('SELECT 1');
     this.meta = new SqliteMeta(db);
@@ -57,8 +59,20 @@ export class SqliteBackend implements StoreBackend {
     }
   }
 
+  /** Ready while a write commits: a write probe, so a database that went read-only or bad is not reported ready. */
+  async readiness(): Promise<StoreReadiness> {
+    if (!this.db.open) return { ready: false, problem: 'the store is closed' };
+    try {
+      probeWrite(this.db);
+      return { ready: true };
+    } catch (err) {
+      return { ready: false, problem: `cannot write to ${this.path}: ${(err as Error).message}` };
+    }
+  }
+
   async close(): Promise<void> {
-    this.db.close();
+    if (this.db.open) this.db.close();
+    this.lock?.release();
   }
 
   /** A local file does not come and go: every SQLite error is a fault, not an outage. */
@@ -72,16 +86,44 @@ export type SqliteStore = GuardedStore<SqliteBackend>;
 
 /**
  * Opens (creating if needed) the database at `path` and brings its schema up to date; ':memory:' gives a private
- * in-memory database with the same schema and code, gone when closed.
+ * in-memory database with the same schema and code, gone when closed. A file is opened only once its folder is
+ * writable and locked for this process (./dataFolder.ts), and only if it passes `PRAGMA quick_check` and takes a
+ * write (./openFile.ts); otherwise this throws a message that names the folder or file and what to do.
  */
 export function openSqliteStore(opts: { path: string | ':memory:' }): SqliteStore {
-  const memory = opts.path === ':memory:';
-  if (!memory) fs.mkdirSync(path.dirname(path.resolve(opts.path)), { recursive: true });
-  const db = new Database(opts.path);
+  if (opts.path === ':memory:') return new GuardedStore(new SqliteBackend(openDatabase(':memory:'), opts.path));
+  const file = path.resolve(opts.path);
+  const dir = path.dirname(file);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new Error(`cannot create the data folder ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): `
+      + 'create it, or choose another folder with --data.', { cause: err });
+  }
+  checkWritable(dir);
+  const lock = lockDataFolder(dir);
+  try {
+    return new GuardedStore(new SqliteBackend(openDatabase(file), opts.path, lock));
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+function openDatabase(file: string): Database.Database {
+  const memory = file === ':memory:';
+  const checked = !memory && hasContent(file);
+  let db: Database.Database;
+  try {
+    db = new Database(file);
+  } catch (err) {
+    throw explain(file, err);
+  }
   try {
     // Wait for another connection's lock instead of failing at once with SQLITE_BUSY.
     db.pragma('busy_timeout = 5000');
     if (!memory) {
+      if (checked) quickCheck(db, file);
       db.pragma('journal_mode = WAL');
       // In WAL mode, NORMAL syncs the WAL only at checkpoints, not at every commit. A committed transaction is
       // already in the WAL file (written to the OS before COMMIT returns), so it survives the process crashing or
@@ -91,9 +133,10 @@ export function openSqliteStore(opts: { path: string | ':memory:' }): SqliteStor
     }
     db.pragma('foreign_keys = ON');
     migrate(db);
-    return new GuardedStore(new SqliteBackend(db, opts.path));
+    probeWrite(db);
+    return db;
   } catch (err) {
     db.close();
-    throw err;
+    throw explain(file, err);
   }
 }

@@ -25,6 +25,17 @@ export function directoryContract(use: () => Store): void {
         { id: T2, displayName: 'Fabrikam' },
       ]));
     });
+
+    it('deleteTenant removes one tenant, returns false when there is none, and leaves users to the caller', async () => {
+      await store.putTenant({ id: T1, displayName: 'Contoso' });
+      await store.putTenant({ id: T2, displayName: 'Fabrikam' });
+      await store.putUser(user(1, T1), newRecord(NOW));
+      assert.equal(await store.deleteTenant(T1), true);
+      assert.equal(await store.deleteTenant(T1), false);
+      assert.equal(await store.getTenant(T1), null);
+      assert.deepEqual(await store.listTenants(), [{ id: T2, displayName: 'Fabrikam' }]);
+      assert.equal((await store.getUser(T1, uid(1)))?.id, uid(1));
+    });
   });
 
   describe('apps', () => {
@@ -39,6 +50,15 @@ export function directoryContract(use: () => Store): void {
         { id: APP, displayName: 'Dev App' },
         { id: other, displayName: 'Busy Light' },
       ]));
+    });
+
+    it('deleteApp removes one app and returns false when there is none', async () => {
+      await store.putApp({ id: APP, displayName: 'Dev App' });
+      await store.putApp({ id: uid(42), displayName: 'Busy Light' });
+      assert.equal(await store.deleteApp(APP), true);
+      assert.equal(await store.deleteApp(APP), false);
+      assert.equal(await store.getApp(APP), null);
+      assert.deepEqual(await store.listApps(), [{ id: uid(42), displayName: 'Busy Light' }]);
     });
   });
 

@@ -49,6 +49,15 @@ export function storeContract<S extends Store>(
         assert.equal(await store.ping(), false);
       });
 
+      it('is ready (answers and takes a write) while open, and not after close, saying why', async () => {
+        assert.deepEqual(await store.readiness(), { ready: true });
+        await store.close();
+        closed = true;
+        const after = await store.readiness();
+        assert.equal(after.ready, false);
+        assert.ok(!after.ready && after.problem.length > 0);
+      });
+
       it('starts empty', async () => {
         assert.deepEqual(await store.listTenants(), []);
         assert.deepEqual(await store.listApps(), []);

@@ -1,0 +1,50 @@
+/**
+ * The Fastify app every route is registered on: Graph's error shape for what the framework and the HTTP parser
+ * refuse, the connection limits (docs/operations/hardening.md#connections), and under TLS HTTP/2 by ALPN with
+ * HTTP/1.1 for clients that do not offer it (docs/api/wire-format.md#http2).
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from '../config/config.ts';
+import type { TlsMaterial } from '../config/tls.ts';
+import type { Clock } from '../platform/clock/clock.ts';
+import { prettyStream } from '../platform/prettyLog.ts';
+import { clientErrorHandler } from './clientErrors.ts';
+import { applyHttp1Limits, capConnections, connectionLimits, http2Options } from './connectionLimits.ts';
+import type { GraphHeaders } from './graphHeaders.ts';
+import { frameworkErrorHandler, genReqId } from './wire.ts';
+
+export function createHttpApp(config: Config, clock: Clock, tls: TlsMaterial | null, headers: GraphHeaders): FastifyInstance {
+  const app = Fastify({
+    logger: { level: config.logLevel, ...(config.logFormat === 'pretty' ? { stream: prettyStream(process.stdout) } : {}) },
+    genReqId,
+    // Long ids are answered by the routes (400 naming the id), not by the router's 414.
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 2048 },
+    bodyLimit: config.bodyLimit,
+    frameworkErrors: frameworkErrorHandler(clock, headers),
+    clientErrorHandler: clientErrorHandler(clock, headers),
+    ...connectionLimits(config),
+    ...(tls ? http2Options(config, tls) : {}),
+    // One app type whichever server carries it: the handlers do not depend on HTTP/1 or HTTP/2.
+  } as unknown as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+  if (tls) applyHttp1Limits(app.server, config);
+  capConnections(app.server, config.maxConnections);
+  app.decorateRequest('principal', null);
+  return app;
+}
+
+/**
+ * Listens on the configured host and port; resolves to the URL it serves, and adds it to `ownOrigins` (the origins
+ * of the server's own sink), with the loopback names when it listens on a loopback or every address.
+ */
+export async function listenOn(app: FastifyInstance, config: Config, tls: TlsMaterial | null, ownOrigins: Set<string>): Promise<string> {
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const scheme = tls ? 'https' : 'http';
+  ownOrigins.add(new URL(`${scheme}://${host}:${port}`).origin);
+  if (['0.0.0.0', '::', '127.0.0.1', '::1', 'localhost'].includes(config.host)) {
+    for (const loopback of ['127.0.0.1', 'localhost', '[::1]']) ownOrigins.add(new URL(`${scheme}://${loopback}:${port}`).origin);
+  }
+  return `${scheme}://${host}:${port}`;
+}
