@@ -8,6 +8,7 @@ import type { Principal } from '../auth/types.ts';
 import type { TokenVerifier } from '../auth/verify.ts';
 import type { Cloud } from '../config/clouds.ts';
 import type { SubscriptionService } from './service.ts';
+import type { Subscription } from '../domain/subscription.ts';
 import { subscriptionJson } from './wire.ts';
 import { GraphError } from '../http/errors.ts';
 import { baseUrl, type ApiVersion } from '../http/odata.ts';
@@ -27,6 +28,8 @@ interface Api {
   context(request: FastifyRequest, suffix: string): string;
   /** The absolute URL of the collection, on the same base as `@odata.context` (--public-url when given). */
   collection(request: FastifyRequest): string;
+  /** A subscription as this version's entity has it. */
+  json(s: Subscription, opts?: { hideClientState?: boolean }): Record<string, unknown>;
 }
 
 export function subscriptionRoutes(app: FastifyInstance, version: ApiVersion, deps: SubscriptionRouteDeps): void {
@@ -57,6 +60,7 @@ function subscriptionApi(version: ApiVersion, deps: SubscriptionRouteDeps): Api 
     },
     context: (request, suffix) => `${root(request)}/${version}/$metadata#subscriptions${suffix}`,
     collection: (request) => `${root(request)}/${version}/subscriptions`,
+    json: (s, opts = {}) => subscriptionJson(s, { ...opts, version }),
   };
   function root(request: FastifyRequest): string {
     return baseUrl(request, deps.publicUrl);
@@ -80,7 +84,7 @@ function listHandler(api: Api) {
       '@odata.context': api.context(request, ''),
       // Before `value`, where Graph writes it.
       ...(page.skipToken === null ? {} : { '@odata.nextLink': `${api.collection(request)}?$skiptoken=${page.skipToken}` }),
-      value: page.value.map((s) => subscriptionJson(s, { hideClientState: true })),
+      value: page.value.map((s) => api.json(s, { hideClientState: true })),
     });
   };
 }
@@ -88,21 +92,21 @@ function listHandler(api: Api) {
 function createHandler(api: Api) {
   return async function createSubscription(request: FastifyRequest, reply: FastifyReply) {
     const created = await api.service.create(await api.caller(request), request.body);
-    return reply.code(201).send({ '@odata.context': api.context(request, '/$entity'), ...subscriptionJson(created) });
+    return reply.code(201).send({ '@odata.context': api.context(request, '/$entity'), ...api.json(created) });
   };
 }
 
 function getHandler(api: Api) {
   return async function getSubscription(request: FastifyRequest, reply: FastifyReply) {
     const sub = await api.service.get(await api.caller(request), idOf(request));
-    return reply.send({ '@odata.context': api.context(request, '/$entity'), ...subscriptionJson(sub) });
+    return reply.send({ '@odata.context': api.context(request, '/$entity'), ...api.json(sub) });
   };
 }
 
 function updateHandler(api: Api) {
   return async function updateSubscription(request: FastifyRequest, reply: FastifyReply) {
     const sub = await api.service.update(await api.caller(request), idOf(request), request.body);
-    return reply.send({ '@odata.context': api.context(request, '/$entity'), ...subscriptionJson(sub) });
+    return reply.send({ '@odata.context': api.context(request, '/$entity'), ...api.json(sub) });
   };
 }
 
