@@ -128,12 +128,23 @@ const ELSEWHERE: Record<string, string> = {
   'From a subscription to a notification #5': 'test/examples/receiver.test.ts replays the setStatusMessage',
   'From a subscription to a notification #8': 'test/examples/receiver.test.ts replays the sink subscription',
   'Rich notifications #1': 'test/examples/receiver.test.ts runs examples/rich-receiver.ts with a certificate it makes with selfsigned (openssl is not a test dependency)',
+  'As a package (`npx presently`) #1': 'test/ship/package.test.ts packs the tarball, installs it into an empty folder and runs npx presently serve and token',
+  'Signing in with MSAL and @azure/identity #1': 'test/examples/signin.test.ts starts presently serve --https and runs each js block with NODE_EXTRA_CA_CERTS',
+  'Signing in with MSAL and @azure/identity #2': 'test/examples/signin.test.ts (@azure/identity ClientSecretCredential)',
+  'Signing in with MSAL and @azure/identity #3': 'test/examples/signin.test.ts (msal-node ConfidentialClientApplication)',
+  'Signing in with MSAL and @azure/identity #4': 'test/examples/signin.test.ts (msal-node PublicClientApplication by password)',
+  'Signing in with MSAL and @azure/identity #5': 'test/examples/signin.test.ts (Graph client v3 through @azure/identity)',
+  'Signing in with MSAL and @azure/identity #6': 'test/examples/signin.test.ts (Kiota through @azure/identity)',
+  'The command line for people #1': 'test/cli/people-commands.test.ts runs status set/clear, presence get and watch, and users list/add/remove',
+  'State controls for test pipelines #1': 'test/cli/state-commands.test.ts runs presently exec, export, reset and import',
 };
 
 const EXEMPT: Record<string, string> = {
   'Quick start #1': 'npm install and npm start: this test runs in the installed checkout and starts its own servers',
   'Quick start #3': 'npm test: the whole suite, which runs this test',
   'Rich notifications #2': "a fragment of a receiver (`body` is the POST it received); test/notify/rich-vs-get.test.ts verifies validation tokens the same way with jose",
+  'In a container #1': 'docker: no container runtime here can pull base images; test/ship/container.test.ts runs the Dockerfile\'s install and start steps in a clean folder',
+  'Start it #1': 'a production start against Entra ID (a real tenant and API registration); test/auth-oidc/process.test.ts starts presently serve --auth oidc with these flags against a local provider',
   'Running several nodes #2': 'a production start: needs the Redis host redis.internal and a public URL behind a balancer; test/multinode/ starts nodes on a test Redis',
 };
 
