@@ -19,6 +19,8 @@ export const SUITES = {
   'three-nodes': ['multinode/three-nodes.test.ts'],
   restart: ['durability/restart.test.ts'],
   ship: ['ship/'],
+  cli: ['cli/', 'state/'],
+  identity: ['auth-oidc/', 'authority/', 'browser/'],
   delivery: ['notify/delivery.test.ts'],
   'dead-receivers': ['notify/dead-receivers.test.ts'],
   hardening: ['hardening/'],
