@@ -20,15 +20,22 @@ export interface Probes {
 }
 
 /** Probes /health and a bystander's GET /me/presence while `fn` runs, and stops the server at the end. */
-async function probed(t: Tally, server: Server, fn: (c: Client) => Promise<void>): Promise<Probes & { rssMb: number }> {
+/**
+ * Runs `fn` (the abuse) while /health and a bystander are probed. `setup` runs before the probes start: the users and
+ * tokens an attack needs are scaffolding, not the attack.
+ */
+async function probed<S = void>(
+  t: Tally, server: Server, fn: (c: Client, setup: S) => Promise<void>, setup?: (c: Client) => Promise<S>,
+): Promise<Probes & { rssMb: number }> {
   const c = server.client;
+  const prepared = (setup ? await setup(c) : undefined) as S;
   const [other] = await makeUsers(c, 1, '7a1c9e52-3d4b-4f6a-9b8c-0d1e2f3a4b5c');
   const bystanderToken = await mint(c, { userId: other!, scopes: ALL_SCOPES });
   const health = healthProbe(server.proc.url);
   // An unrelated user of another tenant reading their own presence: nobody else's load may slow them down.
   const bystander = new Probe(server.proc.url, '/v1.0/me/presence', { token: bystanderToken, intervalMs: 200 });
   try {
-    await fn(c);
+    await fn(c, prepared);
   } catch (err) {
     t.problems.push(`stopped early: ${(err as Error).message.slice(0, 300)}`);
   }
@@ -58,17 +65,15 @@ export async function runFlood(t: Tally, o: FloodOptions) {
   // Creation time is reported per 100 subscriptions (per 10 in a small run), to show whether each makes the next dearer.
   const step = o.subscriptions >= 400 ? 100 : 10;
   try {
-    return await probed(t, server, async (c) => {
-      const users = await makeUsers(c, 650);
-      const token = await mint(c, { roles: ['Presence.ReadWrite.All'] });
-      const watcher = await watcherToken(c);
+    return await probed<{ users: string[]; token: string; watchers: string[] }>(t, server, async (c, { users, token, watchers }) => {
+      const watcher = watchers[0]!;
       const now = await serverNow(c);
       let created = 0;
       let refused = 0;
       let t0 = performance.now();
       for (let i = 0; i < o.subscriptions && Date.now() < o.deadline; i += 2) {
-        const answers = await Promise.all(Array.from({ length: Math.min(2, o.subscriptions - i) }, () =>
-          c.request({ method: 'POST', path: '/v1.0/subscriptions', token: watcher, body: subscriptionBody(receiver.url, users, now), timeoutMs: 60_000 })));
+        const answers = await Promise.all(Array.from({ length: Math.min(2, o.subscriptions - i) }, (_, k) =>
+          c.request({ method: 'POST', path: '/v1.0/subscriptions', token: watchers[i + k]!, body: subscriptionBody(receiver.url, users, now), timeoutMs: 60_000 })));
         for (const a of answers) {
           if (t.answer(a, 'subscription watching 650 users')) refused++;
           else created++;
@@ -89,6 +94,14 @@ export async function runFlood(t: Tally, o: FloodOptions) {
       })));
       writes.forEach((a) => t.answer(a, 'watched write after the flood'));
       t.notes.push(`100 concurrent watched writes: slowest ${Math.round(Math.max(...writes.map((a) => a.ms)))} ms`);
+    }, async (c) => {
+      const users = await makeUsers(c, 650);
+      const token = await mint(c, { roles: ['Presence.ReadWrite.All'] });
+      // Graph allows one presence subscription per user and application, so the flood is what that allows: as many
+      // users, each subscribing once to the same 650 colleagues (the Teams-like case), all through one application.
+      const creators = await makeUsers(c, o.subscriptions);
+      const watchers = await mapLimit(creators, 8, (userId) => mint(c, { userId, scopes: ALL_SCOPES }));
+      return { users, token, watchers };
     });
   } finally {
     await receiver.close();
