@@ -34,30 +34,46 @@ function describe(err: ParserError): [number, string, string] {
   }
 }
 
-/** Fastify's `clientErrorHandler`: writes the Graph error and closes the connection. */
+/** Answers written per turn of the event loop (see clientErrorHandler). */
+const ANSWERS_PER_TURN = 64;
+
+/**
+ * Fastify's `clientErrorHandler`: writes the Graph error and closes the connection. The answers are written at most
+ * ANSWERS_PER_TURN per turn of the event loop: the timeout sweep can expire thousands of slow connections at once (a
+ * slowloris attack), and answering them all in one turn kept every other request waiting for it.
+ */
 export function clientErrorHandler(clock: Clock, headers: GraphHeaders = DEFAULT_GRAPH_HEADERS) {
-  return (err: ParserError, socket: Socket): void => {
-    // The peer is gone: nothing to answer.
-    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const [status, code, message] = describe(err);
-    const id = randomUUID();
-    const body = JSON.stringify(errorJson(clock.now(), code, message, id, id));
-    socket.end([
-      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}`,
-      `request-id: ${id}`,
-      `client-request-id: ${id}`,
-      `content-type: ${ODATA_JSON}`,
-      'OData-Version: 4.0',
-      `date: ${httpDate(clock.now())}`,
-      `cache-control: ${CACHE_CONTROL}`,
-      `x-ms-ags-diagnostic: ${headers.diagnostic}`,
-      `content-length: ${Buffer.byteLength(body)}`,
-      'connection: close',
-      '',
-      body,
-    ].join('\r\n'), () => socket.destroy());
+  const pending: Array<[ParserError, Socket]> = [];
+  const drain = (): void => {
+    for (const [err, socket] of pending.splice(0, ANSWERS_PER_TURN)) answer(clock, headers, err, socket);
+    if (pending.length > 0) setImmediate(drain);
   };
+  return (err: ParserError, socket: Socket): void => {
+    if (pending.push([err, socket]) === 1) setImmediate(drain);
+  };
+}
+
+function answer(clock: Clock, headers: GraphHeaders, err: ParserError, socket: Socket): void {
+  // The peer is gone: nothing to answer.
+  if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] = describe(err);
+  const id = randomUUID();
+  const body = JSON.stringify(errorJson(clock.now(), code, message, id, id));
+  socket.end([
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}`,
+    `request-id: ${id}`,
+    `client-request-id: ${id}`,
+    `content-type: ${ODATA_JSON}`,
+    'OData-Version: 4.0',
+    `date: ${httpDate(clock.now())}`,
+    `cache-control: ${CACHE_CONTROL}`,
+    `x-ms-ags-diagnostic: ${headers.diagnostic}`,
+    `content-length: ${Buffer.byteLength(body)}`,
+    'connection: close',
+    '',
+    body,
+  ].join('\r\n'), () => socket.destroy());
 }
