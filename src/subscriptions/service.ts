@@ -215,12 +215,14 @@ export class SubscriptionService {
     let after: SubscriptionCursor | null = null;
     let live = 0;
     for (;;) {
-      // Oldest first; expired ones the lifecycle has not removed yet do not count.
-      const page = await this.store.listSubscriptionPage(owner, after, SUBSCRIPTION_PAGE_SIZE);
+      // Oldest first; expired ones the lifecycle has not removed yet do not count. No more than can decide it: with
+      // the default of one, a single subscription is read, not a page of them with their user lists.
+      const limit = Math.min(SUBSCRIPTION_PAGE_SIZE, perUser - live);
+      const page = await this.store.listSubscriptionPage(owner, after, limit);
       for (const sub of page) {
         if (sub.expiresAt > now && ++live >= perUser) throw tooManyForUser(sub, perUser);
       }
-      if (page.length < SUBSCRIPTION_PAGE_SIZE) return;
+      if (page.length < limit) return;
       const last = page[page.length - 1]!;
       after = { createdAt: last.createdAt, id: last.id };
     }

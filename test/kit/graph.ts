@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { TestServer } from './server.ts';
+import type { GraphPresence } from '../../src/domain/projection.ts';
 
 export const ODATA_JSON = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 export const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -24,21 +25,8 @@ export interface GraphErrorBody {
   };
 }
 
-/** Presence JSON as Graph answers it (loosely typed: tests compare fields). */
-export interface PresenceJson {
-  '@odata.context'?: string;
-  id: string;
-  availability: string;
-  activity: string;
-  statusMessage: null | {
-    message: { content: string; contentType: string };
-    expiryDateTime?: { dateTime: string; timeZone: string };
-    publishedDateTime?: string;
-  };
-  outOfOfficeSettings: { message: string | null; isOutOfOffice: boolean };
-  workLocation: { workLocationType: string; source: string; placeId: string | null };
-  sequenceNumber: string | null;
-}
+/** Presence JSON as Graph answers it: the domain's projection, with the context a response adds. */
+export type PresenceJson = GraphPresence & { '@odata.context'?: string };
 
 /** Headers every response carries: request-id, client-request-id, Date, Cache-Control, x-ms-ags-diagnostic. */
 export function assertBaseHeaders(res: LightMyRequestResponse, sentClientRequestId?: string): void {
