@@ -11,6 +11,7 @@ import { prettyStream } from '../platform/prettyLog.ts';
 import { clientErrorHandler } from './clientErrors.ts';
 import { applyHttp1Limits, capConnections, connectionLimits, http2Options } from './connectionLimits.ts';
 import type { GraphHeaders } from './graphHeaders.ts';
+import { installLingeringClose } from './linger.ts';
 import { frameworkErrorHandler, genReqId } from './wire.ts';
 
 export function createHttpApp(config: Config, clock: Clock, tls: TlsMaterial | null, headers: GraphHeaders): FastifyInstance {
@@ -28,6 +29,7 @@ export function createHttpApp(config: Config, clock: Clock, tls: TlsMaterial | n
   } as unknown as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   if (tls) applyHttp1Limits(app.server, config);
   capConnections(app.server, config.maxConnections);
+  installLingeringClose(app);
   app.decorateRequest('principal', null);
   return app;
 }
