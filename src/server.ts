@@ -2,7 +2,6 @@
  * The composition root: from a Config, builds the store, clock, auth, services, notification pipeline and HTTP app,
  * wires who reacts to which event (`wireEvents`), and starts and stops them; nothing else constructs these pieces.
  * Each step is a small function below, in the order buildPresently calls them. */
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { DevIssuer } from './auth/devIssuer.ts';
 import { devVerifier, type TokenVerifier } from './auth/verify.ts';
@@ -54,8 +53,9 @@ import type { DirectoryEvents } from './directory/events.ts';
 import type { NotificationEvents } from './notifications/events.ts';
 import type { SubscriptionEvents } from './subscriptions/events.ts';
 import type { Store } from './store/types.ts';
+import { VERSION } from './config/version.ts';
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export { VERSION };
 
 /** Every event of every feature: what the one bus carries. */
 export type PresentlyEvents = PresenceEvents & DirectoryEvents & SubscriptionEvents & NotificationEvents;
@@ -93,9 +93,9 @@ export interface BuildOptions {
   resolve?: Resolver;
   /**
    * The dev signing key (newDevSigningKey) a store without one starts with, instead of a newly generated one: test
-   * suites that start many servers share one and skip an RSA key generation per server.
+   * suites that start many servers share one; `presently serve` passes one it generates while this module loads.
    */
-  devSigningKey?: string;
+  devSigningKey?: string | Promise<string>;
 }
 
 export async function buildPresently(config: Config, opts: BuildOptions = {}): Promise<Presently> {

@@ -55,16 +55,13 @@ export class DevIssuer {
   ) {}
 
   /**
-   * Loads the signing key from the store, creating it on first use. `setMetaIfAbsent` makes concurrent first loads
-   * (several nodes on one store) agree on whichever key was stored first.
+   * Loads the signing key from the store, creating it on first use: on a store without one, `initialKey` (a private
+   * JWK as JSON, from newDevSigningKey, or the promise of one already being generated) or a new one is stored first.
+   * `setMetaIfAbsent` makes concurrent first loads (several nodes on one store) agree on whichever key was stored first.
    */
-  /**
-   * The store's signing key; on a store without one, `initialKey` (a private JWK as JSON, from newDevSigningKey) or a
-   * new one is stored first.
-   */
-  static async load(store: Store, clock: Clock, initialKey?: string): Promise<DevIssuer> {
+  static async load(store: Store, clock: Clock, initialKey?: string | Promise<string>): Promise<DevIssuer> {
     let stored = await store.getMeta(DEV_SIGNING_KEY_META);
-    if (stored === null) stored = await store.setMetaIfAbsent(DEV_SIGNING_KEY_META, initialKey ?? await newDevSigningKey());
+    if (stored === null) stored = await store.setMetaIfAbsent(DEV_SIGNING_KEY_META, await (initialKey ?? newDevSigningKey()));
     const jwk = parseStoredKey(stored);
     const privateKey = await importJWK({ ...jwk, alg: DEV_ALG }, DEV_ALG);
     const { kty, n, e, kid } = jwk;

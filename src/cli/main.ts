@@ -3,7 +3,7 @@
  * commands for people (`status`, `presence`, `users`); docs/operations/cli.md.
  */
 import { Command } from 'commander';
-import { VERSION } from '../server.ts';
+import { VERSION } from '../config/version.ts';
 import { registerServeCommand } from './serve.ts';
 import { registerTokenCommand } from './token.ts';
 import { registerExecCommand } from './commands/exec.ts';

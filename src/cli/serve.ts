@@ -1,10 +1,15 @@
 /**
  * `presently serve`: starts the server, prints the ready line, and drains and stops on SIGINT/SIGTERM (./shutdown.ts).
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { newDevSigningKey } from '../auth/devIssuer.ts';
 import type { Config } from '../config/config.ts';
 import { devOnNetworkWarning } from '../config/exposure.ts';
-import { VERSION, buildPresently, type Presently } from '../server.ts';
+import { VERSION } from '../config/version.ts';
+import type { Presently } from '../server.ts';
+import { DB_FILE } from '../store/files.ts';
 import { addServeOptions, commandLineOptions } from './flags.ts';
 import { invocation } from './hints.ts';
 import { stopOnSignals } from './shutdown.ts';
@@ -29,7 +34,7 @@ export function registerServeCommand(program: Command): void {
     const started = performance.now();
     let presently;
     try {
-      presently = await buildPresently(config);
+      presently = await startServer(config);
     } catch (err) {
       process.stderr.write(`presently serve: could not start: ${(err as Error).message}\n`);
       process.exit(1);
@@ -76,6 +81,24 @@ function startupLines(config: Config, presently: Presently, url: string, started
  */
 export function tokenHint(url: string, env: NodeJS.ProcessEnv = process.env): string {
   return `${invocation(env).run} token --user AdeleV@contoso.example${url === DEFAULT_URL ? '' : ` --url ${url}`}`;
+}
+
+/**
+ * Builds the server for `serve` and `exec`. Its modules are imported only now (the other commands never load them),
+ * and a fresh store's dev signing key (100–300 ms to generate, on a thread of its own) is made meanwhile.
+ */
+export async function startServer(config: Config): Promise<Presently> {
+  const devSigningKey = needsNewKey(config) ? newDevSigningKey() : undefined;
+  devSigningKey?.catch(() => {});
+  const { buildPresently } = await import('../server.ts');
+  return buildPresently(config, devSigningKey ? { devSigningKey } : {});
+}
+
+/** Dev auth on a store that cannot hold a signing key yet: memory, or a data folder without a database. */
+function needsNewKey(config: Config): boolean {
+  if (config.auth !== 'dev') return false;
+  if (config.store === 'memory') return true;
+  return config.store === 'sqlite' && !existsSync(path.join(config.dataDir, DB_FILE));
 }
 
 function describeStore(config: Config): string {

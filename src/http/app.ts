@@ -3,6 +3,7 @@
  * refuse, the connection limits (docs/operations/hardening.md#connections), and under TLS HTTP/2 by ALPN with
  * HTTP/1.1 for clients that do not offer it (docs/api/wire-format.md#http2).
  */
+import { createRequire } from 'node:module';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.ts';
 import type { TlsMaterial } from '../config/tls.ts';
@@ -14,6 +15,17 @@ import type { GraphHeaders } from './graphHeaders.ts';
 import { installLingeringClose } from './linger.ts';
 import { frameworkErrorHandler, genReqId } from './wire.ts';
 
+/**
+ * Presently's routes declare no JSON schemas (each validates its body itself, with messages that name the problem),
+ * so Fastify's schema compilers (Ajv and fast-json-stringify, about a tenth of the start-up) are loaded only if a
+ * route ever asks for one.
+ */
+const fastifyRequire = createRequire(createRequire(import.meta.url).resolve('fastify'));
+const LAZY_SCHEMA_COMPILERS = {
+  buildValidator: (...args: unknown[]) => (fastifyRequire('@fastify/ajv-compiler') as () => (...a: unknown[]) => unknown)()(...args),
+  buildSerializer: (...args: unknown[]) => (fastifyRequire('@fastify/fast-json-stringify-compiler') as () => (...a: unknown[]) => unknown)()(...args),
+};
+
 export function createHttpApp(config: Config, clock: Clock, tls: TlsMaterial | null, headers: GraphHeaders): FastifyInstance {
   const app = Fastify({
     logger: { level: config.logLevel, ...(config.logFormat === 'pretty' ? { stream: prettyStream(process.stdout) } : {}) },
@@ -21,6 +33,7 @@ export function createHttpApp(config: Config, clock: Clock, tls: TlsMaterial | n
     // Long ids are answered by the routes (400 naming the id), not by the router's 414.
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 2048 },
     bodyLimit: config.bodyLimit,
+    schemaController: { compilersFactory: LAZY_SCHEMA_COMPILERS },
     frameworkErrors: frameworkErrorHandler(clock, headers),
     clientErrorHandler: clientErrorHandler(clock, headers),
     ...connectionLimits(config),

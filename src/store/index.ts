@@ -4,8 +4,8 @@ import type { RedisStore } from './redis/redisStore.ts';
 import { openSqliteStore, type SqliteStore } from './sqlite/sqliteStore.ts';
 import type { Store } from './ports/index.ts';
 
-/** The database file inside the data directory. */
-export const DB_FILE = 'presently.db';
+export { DB_FILE } from './files.ts';
+import { DB_FILE } from './files.ts';
 
 export type StoreOptions =
   | { kind: 'sqlite' | 'memory'; dataDir: string }

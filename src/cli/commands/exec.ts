@@ -7,10 +7,11 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Command } from 'commander';
-import { buildPresently, type Presently } from '../../server.ts';
+import type { Presently } from '../../server.ts';
 import { DEMO, DEMO_TENANT_ID, DEV_APP_ID } from '../../directory/seed.ts';
 import { addServeOptions, commandLineOptions } from '../flags.ts';
 import { UsageError, toConfig } from '../options.ts';
+import { startServer } from '../serve.ts';
 import { EXIT } from './client.ts';
 
 /** Adele Vance, the demo tenant's first user: whose delegated token PRESENTLY_USER_TOKEN is. */
@@ -78,7 +79,7 @@ export function registerExecCommand(program: Command): void {
     let presently: Presently;
     let env: Record<string, string>;
     try {
-      presently = await buildPresently(config);
+      presently = await startServer(config);
       env = await execEnvironment(presently, await presently.listen(), config.auth);
     } catch (err) {
       process.stderr.write(`presently exec: could not start the server: ${(err as Error).message}\n`);
