@@ -2,6 +2,7 @@
  * The discovery document of an issuer (OpenID Connect Discovery): only its `issuer`, which must be the configured
  * one, and its `jwks_uri`. Every fetch is bounded by a timeout and follows no redirect.
  */
+import { httpGet, type GetResponse } from './httpGet.ts';
 import { discoveredIssuerMatches, type IssuerSpec } from './issuers.ts';
 
 /** A provider that could not be asked, or answered something unusable; the message says which and why. */
@@ -34,18 +35,16 @@ export async function fetchDiscovery(spec: IssuerSpec, timeoutMs: number): Promi
 
 /** GET `url` as JSON within `timeoutMs`, or a ProviderUnavailable naming what went wrong. */
 export async function fetchJson(url: string, timeoutMs: number): Promise<Record<string, unknown>> {
-  let response: Response;
+  let response: GetResponse;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error', headers: { accept: 'application/json' } });
+    response = await httpGet(url, timeoutMs);
   } catch (err) {
     throw new ProviderUnavailable(`${url} could not be reached: ${describeFetchError(err, timeoutMs)}`);
   }
-  if (response.status !== 200) {
-    await response.body?.cancel().catch(() => {});
-    throw new ProviderUnavailable(`${url} answered HTTP ${response.status}`);
-  }
+  // A redirect is not followed: an answer other than 200 is the provider's problem to fix.
+  if (response.status !== 200) throw new ProviderUnavailable(`${url} answered HTTP ${response.status}`);
   try {
-    const json = (await response.json()) as unknown;
+    const json = response.json();
     if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error('not a JSON object');
     return json as Record<string, unknown>;
   } catch (err) {

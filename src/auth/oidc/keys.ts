@@ -1,14 +1,14 @@
 /**
- * One issuer's signing keys (docs/operations/auth.md): discovered once, fetched with jose's `createRemoteJWKSet`
- * and kept until Presently fetches them again — on the refresh interval, or when a token names a key the set lacks
- * (key rotation), at most once per cool-down, so tokens with made-up key ids cannot make Presently hammer the
- * provider. jose's own refresh timers are switched off: every decision here is made on Presently's Clock, so the
- * manual clock drives them in tests.
+ * One issuer's signing keys (docs/operations/auth.md): discovered once, fetched (./httpGet.ts) and used through
+ * jose's `createLocalJWKSet`, and kept until Presently fetches them again — on the refresh interval, or when a token
+ * names a key the set lacks (key rotation), at most once per cool-down, so tokens with made-up key ids cannot make
+ * Presently hammer the provider. Every decision is made on Presently's Clock, so the manual clock drives them in
+ * tests.
  */
-import { createRemoteJWKSet, errors, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { Clock } from '../../platform/clock/clock.ts';
 import { AuthError, AuthUnavailable } from '../types.ts';
-import { ProviderUnavailable, describeFetchError, fetchDiscovery } from './discovery.ts';
+import { ProviderUnavailable, describeFetchError, fetchDiscovery, fetchJson } from './discovery.ts';
 import type { IssuerSpec } from './issuers.ts';
 
 export interface KeyTimings {
@@ -25,8 +25,6 @@ export function backoffMs(failures: number): number {
   return Math.min(60_000, 1000 * 2 ** Math.max(0, failures - 1));
 }
 
-type RemoteSet = ReturnType<typeof createRemoteJWKSet>;
-
 export interface KeyStatus {
   issuer: string;
   ready: boolean;
@@ -41,7 +39,8 @@ export interface KeyStatus {
 }
 
 export class ProviderKeys {
-  private remote: RemoteSet | null = null;
+  private jwksUri: URL | null = null;
+  private local: JWTVerifyGetKey | null = null;
   private loaded = false;
   private kids = new Set<string>();
   private loadedAt: number | null = null;
@@ -91,14 +90,11 @@ export class ProviderKeys {
   }
 
   private async fetchKeys(): Promise<void> {
-    if (this.remote === null) {
-      const { jwksUri } = await fetchDiscovery(this.spec, this.timings.timeoutMs);
-      this.remote = createRemoteJWKSet(jwksUri, {
-        timeoutDuration: this.timings.timeoutMs, cooldownDuration: Infinity, cacheMaxAge: Infinity,
-      });
-    }
-    await this.remote.reload();
-    const kids = new Set((this.remote.jwks()?.keys ?? []).map((k) => k.kid ?? ''));
+    this.jwksUri ??= (await fetchDiscovery(this.spec, this.timings.timeoutMs)).jwksUri;
+    const jwks = await fetchJson(this.jwksUri.href, this.timings.timeoutMs);
+    if (!Array.isArray(jwks.keys)) throw new ProviderUnavailable(`the key set at ${this.jwksUri.href} has no 'keys' array`);
+    this.local = createLocalJWKSet(jwks as unknown as JSONWebKeySet);
+    const kids = new Set((jwks.keys as { kid?: unknown }[]).map((k) => (typeof k.kid === 'string' ? k.kid : '')));
     const dropped = [...this.kids].some((kid) => !kids.has(kid));
     this.kids = kids;
     this.loaded = true;
@@ -111,10 +107,9 @@ export class ProviderKeys {
    * the cool-down; a key id still unknown after that is a 401 naming it.
    */
   readonly getKey: JWTVerifyGetKey = async (header, token) => {
-    const remote = this.remote;
-    if (remote === null || !this.loaded) throw this.unavailable();
+    if (this.local === null || !this.loaded) throw this.unavailable();
     try {
-      return await remote(header, token);
+      return await this.local(header, token);
     } catch (err) {
       if (!(err instanceof errors.JWKSNoMatchingKey)) throw err;
     }
@@ -127,7 +122,7 @@ export class ProviderKeys {
         throw new AuthUnavailable(`The signing keys of issuer '${this.spec.issuer}' could not be fetched again: ${this.problem}.`, this.retryAfterSeconds());
       }
       try {
-        return await remote(header, token);
+        return await this.local(header, token);
       } catch (err) {
         if (!(err instanceof errors.JWKSNoMatchingKey)) throw err;
       }
