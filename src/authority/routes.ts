@@ -24,6 +24,15 @@ export function authorityRoutes(app: FastifyInstance, deps: AuthorityDeps): void
   void app.register(async (scope) => {
     installFormParser(scope);
     scope.setErrorHandler(errorHandler(deps));
+    // After the app's own onSend (src/http/wire.ts), which gives JSON Graph's OData content type: Entra ID answers
+    // plain JSON.
+    scope.addHook('onSend', (_request, reply, payload, done) => {
+      if (String(reply.getHeader('content-type') ?? '').startsWith('application/json')) {
+        reply.header('content-type', 'application/json; charset=utf-8');
+        reply.removeHeader('odata-version');
+      }
+      done(null, payload);
+    });
     const base = (request: FastifyRequest) => issuerBase(originOf(request), deps.publicUrl);
     const tenantOf = (request: FastifyRequest) => readTenant(deps.store, (request.params as { tenant: string }).tenant);
 

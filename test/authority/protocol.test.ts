@@ -67,6 +67,20 @@ describe('dev authority: protocol', () => {
     return location.searchParams;
   }
 
+  test('answers are plain JSON as Entra ID sends them, not Graph\'s OData JSON', async () => {
+    const answers = [
+      await s.inject({ method: 'GET', url: `/${TENANT}/v2.0/.well-known/openid-configuration` }),
+      await s.inject({ method: 'GET', url: `/${TENANT}/discovery/v2.0/keys` }),
+      await post({ grant_type: 'client_credentials', client_id: APP, client_secret: DEMO_APP_SECRET, scope: 'https://graph.microsoft.com/.default' }),
+      await post({ grant_type: 'client_credentials', client_id: APP, client_secret: 'wrong', scope: 'https://graph.microsoft.com/.default' }),
+    ];
+    assert.deepEqual(answers.map((r) => r.statusCode), [200, 200, 200, 401]);
+    for (const res of answers) {
+      assert.equal(res.headers['content-type'], 'application/json; charset=utf-8', res.body);
+      assert.equal(res.headers['odata-version'], undefined);
+    }
+  });
+
   test('discovery: endpoints on the address the client used, the issuer matching the tokens', async () => {
     const res = await s.inject({ method: 'GET', url: `/${TENANT}/v2.0/.well-known/openid-configuration`, headers: { host: 'presently.test:8443' } });
     assert.equal(res.statusCode, 200);
