@@ -21,13 +21,14 @@ describe('the npm package', () => {
     await sh('npm ci', project, offlineInstallEnv());
   });
 
-  it('holds only what runs: bin/, compiled dist/, package.json, README, LICENSE, CHANGELOG — no sources, no tests', async () => {
+  it('holds only what runs: bin/, compiled dist/ with the built dashboard, package.json, README, LICENSE, CHANGELOG — no sources, no tests', async () => {
     const { stdout } = await sh(`tar -tzf ${JSON.stringify(tarball)}`, project);
     const files = stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
     assert.ok(files.includes('bin/presently.js'));
     assert.ok(files.includes('dist/cli/main.js') && files.includes('dist/server.js'), 'the compiled code');
+    for (const file of ['dist/ui/index.html', 'dist/ui/assets/app.js', 'dist/ui/assets/app.css']) assert.ok(files.includes(file), `the dashboard: ${file}`);
     for (const file of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md']) assert.ok(files.includes(file), file);
-    const others = files.filter((f) => !/^(bin\/presently\.js|dist\/.+\.js|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(f));
+    const others = files.filter((f) => !/^(bin\/presently\.js|dist\/.+\.js|dist\/ui\/(index\.html|assets\/app\.css)|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(f));
     assert.deepEqual(others, [], 'nothing else in the tarball');
   });
 
