@@ -30,7 +30,7 @@ export const SUITES = {
   notify: ['notify/'],
   sdk: ['sdk/'],
   property: ['property/'],
-  pure: ['domain/', 'auth/', 'architecture/'],
+  pure: ['domain/', 'auth/', 'architecture/', 'ui/'],
   walkthroughs: ['sessions/', 'clouds/', 'examples/'],
   rest: [],
 } as const satisfies Record<string, readonly string[]>;
