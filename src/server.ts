@@ -33,16 +33,16 @@ import { installWire } from './http/wire.ts';
 import { graphHeaders, presentlyServerInfo, type GraphHeaders } from './http/graphHeaders.ts';
 import { issuerBase, originOf } from './auth/issuerBase.ts';
 import { createHttpApp, listenOn } from './http/app.ts';
-import { Deliverer } from './notifications/deliverer.ts';
-import { DeliveryLog } from './notifications/deliveryLog.ts';
-import { Dispatcher } from './notifications/dispatcher.ts';
-import { Pacer } from './platform/loops/pacer.ts';
-import { Lifecycle } from './notifications/lifecycle.ts';
+import type { DeliveryLog } from './notifications/deliveryLog.ts';
+import type { Deliverer } from './notifications/deliverer.ts';
+import type { Dispatcher } from './notifications/dispatcher.ts';
+import type { Lifecycle } from './notifications/lifecycle.ts';
+import { buildPipeline, startLoops, type Pipeline } from './notifications/pipeline.ts';
+import type { Scheduler } from './presence/dueLoop.ts';
 import { SinkStore } from './admin/sink.ts';
 import { SubscriptionService } from './subscriptions/service.ts';
 import { connectGuard, type Resolver, type UrlPolicy, type WebhookMode } from './subscriptions/urlPolicy.ts';
 import { webhookClient, type WebhookClient } from './notifications/webhookClient.ts';
-import { SHARED_STORE_POLL_MS, Scheduler } from './presence/dueLoop.ts';
 import { Directory } from './directory/directory.ts';
 import { PresenceService } from './presence/service.ts';
 import { DEMO, DEMO_TENANT_ID, DEV_APP_ID, applySeed, readSeedFile, seedDemoOnce, type SeedData } from './directory/seed.ts';
@@ -114,7 +114,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     await seedDemoOnce(store, directory, core.clock.now());
     const seedFile = config.seedFile ? readSeedFile(config.seedFile) : null;
     if (seedFile) await applySeed(store, directory, seedFile);
-    const pipeline = buildPipeline(core, presence);
+    const pipeline = pipelineOf(core, presence);
     clocks.manual?.onSettle(pipeline.settle);
     const registry = registerGraphRoutes(core, presence);
     const notifications = registerNotificationRoutes(core, presence, pipeline, registry);
@@ -165,17 +165,6 @@ interface Clocks {
   manual: ManualClock | null;
   /** Where the shared clock reports a failed refresh; the logger once there is one. */
   report: { error: (err: unknown) => void };
-}
-
-/** The background loops of the due index and of notification delivery, and the manual clock's settle. */
-interface Pipeline {
-  scheduler: Scheduler;
-  dispatcher: Dispatcher;
-  lifecycle: Lifecycle;
-  deliverer: Deliverer;
-  log: DeliveryLog;
-  /** Manual clock: everything due by the new time is transitioned, expired, dispatched and attempted, in order. */
-  settle: () => Promise<void>;
 }
 
 /**
@@ -246,41 +235,9 @@ function buildWebhooks(config: Config, opts: BuildOptions): Webhooks {
   return { policy, client, ownOrigins };
 }
 
-/**
- * Notification delivery (docs/notifications/delivery.md): committed changes → dispatcher → deliveries → deliverer → POSTs; the
- * lifecycle loop expires subscriptions and sends reauthorizationRequired; the due loop makes timed transitions.
- */
-function buildPipeline({ config, store, clock, cloud, issuer, app, events, webhooks }: Core, presence: PresenceService): Pipeline {
-  const failed = (what: string) => (err: unknown) => app.log.error({ err }, `${what} failed`);
-  const solo = store.facts.soleWriter;
-  const scheduler = new Scheduler(store, presence, clock, {
-    // A shared store: other nodes store due instants this one hears nothing of.
-    pollMs: solo ? 0 : SHARED_STORE_POLL_MS, onError: failed('scheduler'),
-  });
-  const log = new DeliveryLog();
-  // One pace for the fan-out and the sends, which requests go ahead of.
-  const pacer = new Pacer();
-  // A callback hook, not an async one: it runs on every request, and an async hook costs a promise each time.
-  app.addHook('onRequest', (_request, _reply, done) => {
-    pacer.noteRequest();
-    done();
-  });
-  const deliverer = new Deliverer(store, clock, {
-    pacer,
-    log, issuer, limitedShape: cloud.limitedShape, post: webhooks.client.postJson, queue: solo ? 'local' : 'shared', reclaimLeasesAtStart: solo,
-    leaseMs: config.deliveryLeaseMs, timeoutMs: config.webhookTimeoutMs, onError: failed('notification deliverer'),
-  });
-  const dispatcher = new Dispatcher(store, clock, { events, pacer, dispatch: solo ? 'local' : 'shared', onError: failed('notification dispatcher') });
-  const lifecycle = new Lifecycle(store, clock, { events, onError: failed('subscription lifecycle') });
-  const pipeline: Pipeline = {
-    scheduler, dispatcher, lifecycle, deliverer, log,
-    settle: async () => {
-      await scheduler.runDue();
-      await lifecycle.runDue();
-      await dispatcher.run();
-      await deliverer.settle();
-    },
-  };
+/** The notification pipeline and the due loop (src/notifications/pipeline.ts), wired to the events that wake them. */
+function pipelineOf({ config, store, clock, cloud, issuer, app, events, webhooks }: Core, presence: PresenceService): Pipeline {
+  const pipeline = buildPipeline({ config, store, clock, cloud, issuer, app, events, post: webhooks.client.postJson }, presence);
   wireEvents(events, pipeline);
   return pipeline;
 }
@@ -365,14 +322,6 @@ function authorityOptions({ config, store, clock, cloud, issuer }: Core): Author
     store, issuer, clock, adminKey: config.adminKey, authMode: config.auth, audience: cloud.graphRoot, resources: graphAudiences(cloud),
     publicUrl: publicUrl(config), demoAppId: DEV_APP_ID, seedFile: config.seedFile,
   };
-}
-
-async function startLoops({ scheduler, deliverer, lifecycle, dispatcher }: Pipeline): Promise<void> {
-  await scheduler.start();
-  // After the scheduler's catch-up: pending deliveries go out, expiries pass, and the outbox drains.
-  await deliverer.start();
-  await lifecycle.start();
-  await dispatcher.start();
 }
 
 function assemble(core: Core, clocks: Clocks, presence: PresenceService, pipeline: Pipeline, routes: NotificationRoutes): Presently {
