@@ -47,6 +47,7 @@ import { Directory } from './directory/directory.ts';
 import { PresenceService } from './presence/service.ts';
 import { DEMO, DEMO_TENANT_ID, DEV_APP_ID, applySeed, readSeedFile, seedDemoOnce, type SeedData } from './directory/seed.ts';
 import { StateService } from './admin/state/service.ts';
+import { installDashboard, type Dashboard } from './dashboard/install.ts';
 import { openStore } from './store/index.ts';
 import { EventBus } from './platform/events.ts';
 import type { PresenceEvents } from './presence/events.ts';
@@ -77,6 +78,8 @@ export interface Presently {
   /** Delivery of change notifications: outbox → deliveries → POSTs, and the subscription lifecycle. */
   notifications: { dispatcher: Dispatcher; deliverer: Deliverer; lifecycle: Lifecycle; log: DeliveryLog };
   tls: TlsMaterial | null;
+  /** The dashboard's timeline and stream hub (/_presently/ui: docs/operations/dashboard.md). */
+  dashboard: Dashboard;
   /** Listens on the configured host and port; resolves to the URL it serves. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -96,6 +99,8 @@ export interface BuildOptions {
    * suites that start many servers share one and skip an RSA key generation per server.
    */
   devSigningKey?: string;
+  /** Where the dashboard's web app is (tests); by default dist/ui/ of the package. */
+  uiDir?: string;
 }
 
 export async function buildPresently(config: Config, opts: BuildOptions = {}): Promise<Presently> {
@@ -118,6 +123,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     clocks.manual?.onSettle(pipeline.settle);
     const registry = registerGraphRoutes(core, presence);
     const notifications = registerNotificationRoutes(core, presence, pipeline, registry);
+    const dashboard = dashboardOf(core, clocks, presence, pipeline, notifications.sinks, opts);
     registerAdminRoutes(core, directory, pipeline, new StateService({
       store, directory, presence, clock: core.clock, seeds: [DEMO, ...(seedFile ? [seedFile] : [])] satisfies SeedData[],
       dispatchChanges: () => pipeline.dispatcher.run(),
@@ -126,7 +132,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     if (config.auth === 'dev') await installAuthority(core.app, authorityOptions(core));
     await core.app.ready();
     await startLoops(pipeline);
-    return assemble(core, clocks, presence, pipeline, notifications);
+    return assemble(core, clocks, presence, pipeline, notifications, dashboard);
   } catch (err) {
     await clocks?.manual?.close().catch(() => {});
     await store.close().catch(() => {});
@@ -316,6 +322,17 @@ function registerAdminRoutes(
   });
 }
 
+/** The dashboard (src/dashboard/): its timeline and stream follow the bus, the deliveries log and the manual clock. */
+function dashboardOf(core: Core, clocks: Clocks, presence: PresenceService, pipeline: Pipeline, sinks: SinkStore, opts: BuildOptions): Dashboard {
+  const { config, store, clock, app, events } = core;
+  return installDashboard(app, {
+    store, presence, clock, events, authMode: config.auth, adminKey: config.adminKey, version: VERSION, defaultTenantId: DEMO_TENANT_ID,
+    log: pipeline.log, sinks, manualClock: clocks.manual, onError: (err) => app.log.error({ err }, 'dashboard failed'),
+    // Above every position of an earlier run of this node, so an app's cursor from before a restart asks for a resync.
+    firstStreamId: Date.now() * 1000, ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),
+  });
+}
+
 /** The dev authority (src/authority/): with `--auth dev` only, as the token endpoint. */
 function authorityOptions({ config, store, clock, cloud, issuer }: Core): AuthorityOptions {
   return {
@@ -324,12 +341,14 @@ function authorityOptions({ config, store, clock, cloud, issuer }: Core): Author
   };
 }
 
-function assemble(core: Core, clocks: Clocks, presence: PresenceService, pipeline: Pipeline, routes: NotificationRoutes): Presently {
+function assemble(
+  core: Core, clocks: Clocks, presence: PresenceService, pipeline: Pipeline, routes: NotificationRoutes, dashboard: Dashboard,
+): Presently {
   const { app, events, store, clock, issuer, oidc, tls } = core;
   const { scheduler, dispatcher, deliverer, lifecycle, log } = pipeline;
   let closed = false;
   return {
-    app, events, store, clock, presence, scheduler, issuer, oidc, subscriptions: routes.subscriptions, sinks: routes.sinks, tls,
+    app, events, store, clock, presence, scheduler, issuer, oidc, subscriptions: routes.subscriptions, sinks: routes.sinks, tls, dashboard,
     notifications: { dispatcher, deliverer, lifecycle, log },
     listen: () => listenOn(core.app, core.config, core.tls, core.webhooks.ownOrigins),
     async close() {

@@ -21,6 +21,7 @@ export const SUITES = {
   ship: ['ship/'],
   cli: ['cli/', 'state/'],
   identity: ['auth-oidc/', 'authority/', 'browser/'],
+  dashboard: ['dashboard/'],
   delivery: ['notify/delivery.test.ts'],
   'dead-receivers': ['notify/dead-receivers.test.ts'],
   hardening: ['hardening/'],
