@@ -130,7 +130,7 @@ describe('dashboard stream', () => {
 });
 
 describe('closing the server with streams open', () => {
-  it('does not wait for them: a reading and a stalled stream are ended', async () => {
+  it('does not wait for them: a reading and a stalled stream are ended', { timeout: 30_000 }, async () => {
     const s = await startInProcess();
     const base = await s.listen();
     const reading = await openStream(base, STREAM);
