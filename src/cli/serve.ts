@@ -66,6 +66,7 @@ function startupLines(config: Config, presently: Presently, url: string, started
   }
   if (config.auth !== 'dev' && config.adminKey === null) info.push('  admin API: off (no --admin-key)');
   if (config.auth === 'dev') info.push(`  get a token: ${tokenHint(url)}`);
+  info.push(`  dashboard: ${dashboardUrl(url)}${config.auth === 'dev' ? '' : config.adminKey === null ? ' (its data needs --admin-key)' : ' (asks for the admin key)'}`);
   info.push(`  started in ${Math.round(performance.now() - started)} ms`);
   return info;
 }
@@ -76,6 +77,13 @@ function startupLines(config: Config, presently: Presently, url: string, started
  */
 export function tokenHint(url: string, env: NodeJS.ProcessEnv = process.env): string {
   return `${invocation(env).run} token --user AdeleV@contoso.example${url === DEFAULT_URL ? '' : ` --url ${url}`}`;
+}
+
+/** The dashboard's address (docs/operations/dashboard.md); a server on every interface is opened as localhost. */
+export function dashboardUrl(url: string): string {
+  const u = new URL(url);
+  if (u.hostname === '0.0.0.0' || u.hostname === '[::]') u.hostname = 'localhost';
+  return `${u.origin}/_presently/ui`;
 }
 
 function describeStore(config: Config): string {

@@ -22,7 +22,8 @@ export const SUITES = {
   cli: ['cli/', 'state/'],
   identity: ['auth-oidc/', 'authority/', 'browser/'],
   // The dashboard's browser tests (Chromium), apart from the identity suite's so the two run side by side.
-  dashboard: ['browser/dashboard-board.test.ts', 'browser/dashboard-notifications.test.ts', 'browser/dashboard-controls.test.ts', 'browser/dashboard-access.test.ts'],
+  'dashboard-browser': ['browser/dashboard-board.test.ts', 'browser/dashboard-notifications.test.ts', 'browser/dashboard-controls.test.ts', 'browser/dashboard-access.test.ts'],
+  dashboard: ['dashboard/'],
   delivery: ['notify/delivery.test.ts'],
   'dead-receivers': ['notify/dead-receivers.test.ts'],
   hardening: ['hardening/'],

@@ -1,12 +1,14 @@
 /**
- * The JSON of the dashboard's API (/_presently/ui/api/…), as DASHBOARD-API's contract gives it. Times are ISO-8601
- * UTC strings with `Z`; `now` is the server's clock (the manual one too). The shapes the server already declares
- * (Graph's presence, a deliveries-log entry) are its own types, imported as types only: nothing of src/ is bundled.
+ * The JSON of the dashboard's API (/_presently/ui/api/…: docs/operations/dashboard.md). Times are ISO-8601 UTC
+ * strings with `Z`; `now` is the server's clock (the manual one too). The shapes are the server's own types
+ * (src/dashboard/), imported as types only — nothing of src/ is bundled — so a change on one side that the other
+ * does not follow fails `npm run typecheck`.
  */
-import type { GraphPresence } from '../../../src/domain/projection.ts';
+import type { Board as ServerBoard } from '../../../src/dashboard/board.ts';
+import type { UserCard as ServerUserCard, subscriptionCard } from '../../../src/dashboard/cards.ts';
+import type { EntryCause, TimelineEntry as ServerTimelineEntry } from '../../../src/dashboard/timeline.ts';
+import type { GraphPresence as ServerGraphPresence } from '../../../src/domain/projection.ts';
 import type { DeliveryLogEntry } from '../../../src/notifications/deliveryLog.ts';
-
-export type { GraphPresence };
 
 export type AuthMode = 'dev' | 'oidc';
 export type ClockMode = 'manual' | 'system';
@@ -21,9 +23,12 @@ export interface TenantSummary {
   displayName: string;
 }
 
+/** GET /_presently/ui/api/session (open: it says whether the page must ask for the admin key). */
 export interface Session {
   authMode: AuthMode;
   needsKey: boolean;
+  /** 'off' outside dev mode without --admin-key: no key opens the data API then. */
+  adminApi: 'on' | 'off';
   version: string;
   tenants: TenantSummary[];
   defaultTenantId: string | null;
@@ -31,75 +36,21 @@ export interface Session {
   clock: ClockState | null;
 }
 
-export interface PresenceSession {
-  appId: string;
-  sessionId: string;
-  availability: string;
-  activity: string;
-  expiresAt: string | null;
-}
-
-export interface UserCard {
-  id: string;
-  displayName: string;
-  userPrincipalName: string;
-  presence: GraphPresence;
-  statusMessageExpiresAt: string | null;
-  outOfOffice: { isOutOfOffice: boolean; message: string | null; startsAt: string | null; endsAt: string | null } | null;
-  sessions: PresenceSession[];
-  preferred: { availability: string; activity: string; expiresAt: string | null } | null;
-}
-
-export interface Board {
-  tenantId: string;
-  now: string;
-  cursor: number;
-  users: UserCard[];
-}
-
-export type TimedReason =
-  | 'sessionExpired' | 'sessionFaded' | 'statusMessageExpired' | 'preferredExpired'
-  | 'outOfOfficeStarted' | 'outOfOfficeEnded' | 'workLocationChanged';
-
-export type Cause =
-  | { kind: 'api'; action: string; appId: string | null; userId: string | null }
-  | { kind: 'timed'; reasons: string[] }
-  | { kind: 'admin'; action: string };
-
-export interface TimelineEntry {
-  sequenceNumber: string | null;
-  at: string;
-  availability: string;
-  activity: string;
-  statusMessage: string | null;
-  changed: string[];
-  cause: Cause;
-}
-
-export interface Subscription {
-  id: string;
-  resource: string;
-  changeType: string;
-  notificationUrl: string;
-  lifecycleNotificationUrl: string | null;
-  expirationDateTime: string;
-  state: string;
-  appId: string;
-  userIds: string[];
-  userCount: number;
-}
-
-/** A deliveries-log entry with the users its items were about and when the next attempt is due (a retry). */
-export interface Delivery extends DeliveryLogEntry {
-  userIds: string[];
-  nextAttemptAt: string | null;
-}
+export type GraphPresence = ServerGraphPresence;
+export type UserCard = ServerUserCard;
+export type PresenceSession = UserCard['sessions'][number];
+export type Board = ServerBoard;
+export type Cause = EntryCause;
+export type TimelineEntry = ServerTimelineEntry;
+export type Subscription = ReturnType<typeof subscriptionCard>;
+/** A deliveries-log entry: with the tenants and users its items were about, and when a retry is due. */
+export type Delivery = DeliveryLogEntry;
 
 export interface SinkRecord {
-  receivedAt?: string;
-  receivedDateTime?: string;
-  body?: unknown;
-  [key: string]: unknown;
+  receivedAt: string;
+  url?: string;
+  headers?: Record<string, string>;
+  body: unknown;
 }
 
 export interface Sink {
@@ -118,7 +69,7 @@ export interface Notifications {
 export interface StreamEvents {
   presence: { tenantId: string; userId: string; card: UserCard; entry: TimelineEntry };
   delivery: Delivery;
-  subscription: (Subscription & { deleted?: false }) | { id: string; deleted: true };
+  subscription: Subscription | { id: string; deleted: true };
   clock: ClockState;
   resync: Record<string, never>;
 }

@@ -18,7 +18,7 @@ import { loadSession, locked, session } from '../state/session.ts';
 import { chooseTenant, tenant } from '../state/tenant.ts';
 import { TimelineView } from '../timeline/TimelineView.tsx';
 import { Header } from './Header.tsx';
-import { KeyGate } from './KeyGate.tsx';
+import { AdminApiOff, KeyGate } from './KeyGate.tsx';
 
 function View({ route }: { route: Route }) {
   switch (route.name) {
@@ -65,6 +65,7 @@ export function App() {
   }, []);
   if (state.status === 'loading') return <p class="placeholder" role="status">Opening the dashboard…</p>;
   if (state.status === 'error') return <ErrorNote title="Presently did not answer" message={state.message} retry={() => void loadSession()} />;
+  if (state.session.adminApi === 'off') return <AdminApiOff />;
   if (locked(state.session)) return <KeyGate refused={adminKey() !== null} />;
   return <Dashboard session={state.session} />;
 }

@@ -6,6 +6,19 @@ import { useState } from 'preact/hooks';
 import { forgetAdminKey, saveAdminKey } from '../api/adminKey.ts';
 import { loadSession, locked } from '../state/session.ts';
 
+/** Outside dev mode without --admin-key nothing opens the data: say how to turn it on. */
+export function AdminApiOff() {
+  return (
+    <main class="gate">
+      <section class="panel" aria-labelledby="gate-title">
+        <h1 id="gate-title">Presently dashboard</h1>
+        <p>This server is not in dev mode and its admin API is off, so the dashboard has no data to show.</p>
+        <p>Start Presently with <code>--admin-key</code> (or <code>PRESENTLY_ADMIN_KEY</code>, at least 16 characters), then reload this page.</p>
+      </section>
+    </main>
+  );
+}
+
 export function KeyGate({ refused }: { refused: boolean }) {
   const [key, setKey] = useState('');
   const [busy, setBusy] = useState(false);

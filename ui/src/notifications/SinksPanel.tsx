@@ -3,9 +3,8 @@ import type { Sink, SinkRecord } from '../api/types.ts';
 import { formatDateTime, parseIso } from '../lib/format.ts';
 
 function receivedAt(record: SinkRecord): string {
-  const iso = record.receivedAt ?? record.receivedDateTime;
-  const ms = parseIso(typeof iso === 'string' ? iso : null);
-  return ms === null ? '' : formatDateTime(ms);
+  const ms = parseIso(record.receivedAt);
+  return ms === null ? record.receivedAt : formatDateTime(ms);
 }
 
 /** A one-line summary of a notification body: its items' change types and resources. */

@@ -43,7 +43,9 @@ const pending = new Map<string, { card: UserCard; position: number }>();
 let reloading: Promise<void> | null = null;
 let loadController: AbortController | null = null;
 
-const byName = (a: UserCard, b: UserCard) => a.displayName.localeCompare(b.displayName) || a.id.localeCompare(b.id);
+/** The server's order (src/dashboard/board.ts): by name, ignoring case and accents, numbers as numbers; then by id. */
+const collator = new Intl.Collator('en', { sensitivity: 'base', numeric: true });
+const byName = (a: UserCard, b: UserCard) => collator.compare(a.displayName, b.displayName) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 function indexOf(users: UserCard[]): Map<string, number> {
   return new Map(users.map((u, i) => [u.id, i]));

@@ -2,8 +2,13 @@
  * Why a presence changed, in words: "Status message expired", "setPresence by app 2255…", "setStatusMessage by
  * Adele Vance (app 2255…)", "Out-of-office window opened". And what changed: "availability", "status message".
  */
-import type { Cause } from '../api/types.ts';
 import { shortId } from '../lib/format.ts';
+
+/** A cause as the server sends it (src/dashboard/timeline.ts), read loosely: a reason added later still reads. */
+export type Cause =
+  | { kind: 'api'; action: string; appId: string | null; userId: string | null }
+  | { kind: 'timed'; reasons: readonly string[] }
+  | { kind: 'admin'; action: string };
 
 const REASONS: Record<string, string> = {
   sessionExpired: 'A presence session expired',
