@@ -96,7 +96,7 @@ describe('dashboard in Chromium: the board and a user\'s timeline', () => {
   it('arrow keys move between cards and Enter opens the user\'s timeline', async () => {
     const page = await rig.open('/board');
     await expectCount(page.getByRole('article'), DEMO_USERS.length);
-    await page.getByRole('listitem').first().focus();
+    await page.getByRole('list', { name: 'Users' }).getByRole('listitem').first().focus();
     await page.keyboard.press('End');
     assert.match(await textOf(page.locator(':focus')), /Nestor Wilke/);
     await page.keyboard.press('Home');

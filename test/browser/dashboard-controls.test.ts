@@ -126,7 +126,7 @@ describe('dashboard in Chromium: the controls call the Graph API as a user would
   it('Clock: moves the manual clock to an instant given in the viewer\'s time zone', async () => {
     const form = panel('Clock');
     await form.getByLabel('Move to (your time)').fill('2026-12-01T10:15');
-    const request = await sent(page, '/_presently/clock', () => form.getByRole('button', { name: 'Move the clock' }).click());
+    const request = await sent(page, '/_presently/clock', () => form.getByRole('button', { name: 'Move the clock', exact: true }).click());
     const expected = await page.evaluate(() => new Date('2026-12-01T10:15').toISOString());
     assert.deepEqual(JSON.parse(request.postData() ?? ''), { now: expected });
     const clock = await (await fetch(`${rig.origin}/_presently/clock`)).json() as { now: string };

@@ -12,6 +12,8 @@ import { ADELE, ALEX, MEGAN } from '../kit/server.ts';
 import { START, expectText, live, startDashboard, textOf, type DashboardRig } from '../kit/dashboard.ts';
 import { until } from '../kit/time.ts';
 
+const LEE = '5f7c2a10-3b9e-4d1a-8e2f-6a4b9c1d2e30';
+
 describe('dashboard in Chromium: notifications', () => {
   let rig: DashboardRig;
   let failing: Receiver;
@@ -26,10 +28,11 @@ describe('dashboard in Chromium: notifications', () => {
     await rig?.close();
   });
 
-  async function subscribe(userId: string, notificationUrl: string): Promise<string> {
+  /** `creator` subscribes to `userId`'s presence (delegated: Graph has no application permission for it). */
+  async function subscribe(creator: string, userId: string, notificationUrl: string): Promise<string> {
     const res = await fetch(`${rig.origin}/v1.0/subscriptions`, {
       method: 'POST',
-      headers: { ...bearer(await rig.server.appToken(['Presence.Read.All'])), 'content-type': 'application/json' },
+      headers: { ...bearer(await rig.server.userToken(creator)), 'content-type': 'application/json' },
       body: JSON.stringify({
         changeType: 'updated', notificationUrl, resource: `/communications/presences/${userId}`,
         expirationDateTime: new Date(START + 50 * 60_000).toISOString(),
@@ -40,7 +43,7 @@ describe('dashboard in Chromium: notifications', () => {
   }
 
   it('lists a subscription with its resource, endpoint, expiry and state', async () => {
-    subscriptionId = await subscribe(ADELE, failing.url);
+    subscriptionId = await subscribe(MEGAN, ADELE, failing.url);
     const page = await rig.open('/notifications');
     const table = page.getByRole('region', { name: 'Subscriptions table' });
     await expectText(table, new RegExp(`/communications/presences/${ADELE}[\\s\\S]*${failing.url.replace(/[.]/g, '\\.')}`));
@@ -66,7 +69,7 @@ describe('dashboard in Chromium: notifications', () => {
   });
 
   it('shows what the built-in sink received', async () => {
-    await subscribe(ALEX, `${rig.origin}/_presently/sink/dashboard`);
+    await subscribe(LEE, ALEX, `${rig.origin}/_presently/sink/dashboard`);
     await setStatusOk(rig.server, ALEX, await rig.server.userToken(ALEX), message('Into the sink'));
     const page = await rig.open('/notifications');
     const sink = page.getByRole('region', { name: 'Sink dashboard' });
