@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import type { Session } from '../api/types.ts';
 import { ClockPresets } from '../controls/ClockControls.tsx';
-import { formatWhen } from '../lib/format.ts';
+import { formatClockFace } from '../lib/format.ts';
 import { href, type Route } from '../lib/hashRoute.ts';
 import { useStore } from '../lib/store.ts';
 import { clock, useServerNow } from '../state/clock.ts';
@@ -37,7 +37,7 @@ function ServerClock() {
   const [error, setError] = useState<string | null>(null);
   return (
     <div class="server-clock" aria-label="Server clock">
-      <time dateTime={new Date(now).toISOString()} title={`Server time ${new Date(now).toISOString()}`}>{formatWhen(now, now)}</time>
+      <time dateTime={new Date(now).toISOString()} title={`Server time ${new Date(now).toISOString()}`}>{formatClockFace(now)}</time>
       <span class={`badge ${mode === 'manual' ? 'warn' : 'muted'}`}>{mode === 'manual' ? 'manual clock' : 'system clock'}</span>
       {mode === 'manual' && <ClockPresets compact onError={setError} />}
       {error && <span class="bad" role="alert">{error}</span>}

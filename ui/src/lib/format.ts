@@ -3,6 +3,7 @@
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
 const dayAndTime = new Intl.DateTimeFormat(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit' });
+const clockFace = new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
 /** The viewer's IANA time zone (the browser's). */
 export function viewerZone(): string {
@@ -32,6 +33,11 @@ export function formatWhen(ms: number, now: number): string {
   const sameDay = a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
   if (sameDay) return timeOnly.format(ms);
   return Math.abs(ms - now) < 6 * 86_400_000 ? dayAndTime.format(ms) : dateTime.format(ms);
+}
+
+/** The server clock in the top bar: "Tue 24 Nov, 14:38:00" (the day matters once the clock is moved by days). */
+export function formatClockFace(ms: number): string {
+  return clockFace.format(ms);
 }
 
 const UNITS: Array<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000], ['s', 1000]];

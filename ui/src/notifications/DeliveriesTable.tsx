@@ -5,13 +5,21 @@
 import { useState } from 'preact/hooks';
 import type { Delivery } from '../api/types.ts';
 import { When } from '../components/Countdown.tsx';
-import { formatDateTime, parseIso, shortId } from '../lib/format.ts';
+import { formatDateTime, formatWhen, parseIso, shortId } from '../lib/format.ts';
 import { nameOf } from '../state/board.ts';
+import { useServerNow } from '../state/clock.ts';
 
 const PAGE = 200;
 const OUTCOME_TONE: Record<string, string> = { delivered: 'good', retry: 'warn', dropped: 'bad' };
 
-function Row({ d }: { d: Delivery }) {
+/** When the next attempt is due, counting down; once past, when it was due (the attempt is a row of its own). */
+function NextRetry({ at, now }: { at: number | null; now: number }) {
+  if (at === null) return <>—</>;
+  if (at > now) return <When at={at} />;
+  return <span class="muted" title={formatDateTime(at)}>was due {formatWhen(at, now)}</span>;
+}
+
+function Row({ d, now }: { d: Delivery; now: number }) {
   const time = parseIso(d.time);
   const next = parseIso(d.nextAttemptAt);
   const users = d.userIds.map((id) => nameOf(id) ?? shortId(id));
@@ -27,7 +35,7 @@ function Row({ d }: { d: Delivery }) {
       <td class="num">{d.status === 0 ? '—' : d.status}</td>
       <td class="num">{d.status === 0 && d.latencyMs === 0 ? '—' : `${d.latencyMs} ms`}</td>
       <td><span class={`badge ${OUTCOME_TONE[d.outcome] ?? 'muted'}`}>{d.outcome}</span>{d.dropped > 0 && d.outcome !== 'dropped' && <span class="muted"> ({d.dropped} dropped)</span>}</td>
-      <td>{next !== null ? <When at={next} /> : '—'}</td>
+      <td><NextRetry at={next} now={now} /></td>
       <td class="wrap">{d.error ?? ''}</td>
     </tr>
   );
@@ -35,6 +43,7 @@ function Row({ d }: { d: Delivery }) {
 
 export function DeliveriesTable({ deliveries }: { deliveries: Delivery[] }) {
   const [limit, setLimit] = useState(PAGE);
+  const now = useServerNow();
   if (deliveries.length === 0) return <p class="placeholder">No delivery yet.</p>;
   return (
     <>
@@ -47,7 +56,7 @@ export function DeliveriesTable({ deliveries }: { deliveries: Delivery[] }) {
               <th scope="col">Next retry</th><th scope="col">Error</th>
             </tr>
           </thead>
-          <tbody>{deliveries.slice(0, limit).map((d, i) => <Row key={`${d.time}|${d.url}|${d.attempt}|${i}`} d={d} />)}</tbody>
+          <tbody>{deliveries.slice(0, limit).map((d, i) => <Row key={`${d.time}|${d.url}|${d.attempt}|${i}`} d={d} now={now} />)}</tbody>
         </table>
       </div>
       {deliveries.length > limit && <button type="button" onClick={() => setLimit(limit + PAGE)}>Show {Math.min(PAGE, deliveries.length - limit)} more of {deliveries.length}</button>}
