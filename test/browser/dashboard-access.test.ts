@@ -54,6 +54,16 @@ describe('dashboard in Chromium outside dev mode: the admin key', () => {
     assert.equal(await page.getByLabel('Admin key').count(), 0);
   });
 
+  it('a kept key the server no longer accepts (restarted with another) is asked for again', async () => {
+    const page = await rig.open();
+    await page.evaluate(() => sessionStorage.setItem('presently.adminKey', 'an-old-admin-key-0123456789'));
+    await page.reload();
+    await expectText(page.getByRole('alert'), /That key was not accepted/);
+    await page.getByLabel('Admin key').fill(ADMIN_KEY);
+    await page.getByRole('button', { name: 'Open the dashboard' }).click();
+    await expectCount(page.getByRole('article'), 5);
+  });
+
   it('the page and its assets load without a key; the data endpoints refuse one without it', async () => {
     for (const path of ['/_presently/ui', '/_presently/ui/']) assert.equal((await fetch(`${rig.origin}${path}`)).status, 200, path);
     const html = await (await fetch(`${rig.origin}/_presently/ui`)).text();

@@ -93,7 +93,7 @@ describe('dashboard in Chromium: the board and a user\'s timeline', () => {
     }
   });
 
-  it('arrow keys move between cards and Enter opens the user\'s timeline', async () => {
+  it('arrow keys move between cards, / focuses the search, Enter opens the user\'s timeline', async () => {
     const page = await rig.open('/board');
     await expectCount(page.getByRole('article'), DEMO_USERS.length);
     await page.getByRole('list', { name: 'Users' }).getByRole('listitem').first().focus();
@@ -102,6 +102,9 @@ describe('dashboard in Chromium: the board and a user\'s timeline', () => {
     await page.keyboard.press('Home');
     await page.keyboard.press('ArrowRight');
     assert.match(await textOf(page.locator(':focus')), /Alex Wilber/);
+    await page.keyboard.press('/');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('type')), 'search', '/ focuses the search');
+    await page.getByRole('list', { name: 'Users' }).getByRole('listitem').nth(1).focus();
     await page.keyboard.press('Enter');
     await page.waitForURL(/#\/users\/66825e03-7ef5-42da-9069-724602c31f6b$/);
     await expectText(page.getByRole('heading', { level: 1 }), /Alex Wilber/);

@@ -22,6 +22,11 @@ export function onUnauthorised(listener: () => void): () => void {
   return () => unauthorisedListeners.delete(listener);
 }
 
+/** Tells the listeners that the admin key was refused (by an admin call, or by the stream). */
+export function reportUnauthorised(): void {
+  for (const listener of [...unauthorisedListeners]) listener();
+}
+
 async function errorOf(res: Response): Promise<ApiError> {
   const text = await res.text().catch(() => '');
   try {
@@ -45,7 +50,7 @@ export async function adminJson<T>(path: string, init: { method?: string; body?:
   });
   if (!res.ok) {
     const err = await errorOf(res);
-    if (res.status === 401) for (const listener of unauthorisedListeners) listener();
+    if (res.status === 401) reportUnauthorised();
     throw err;
   }
   return (await res.json()) as T;

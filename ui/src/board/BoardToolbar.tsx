@@ -1,4 +1,5 @@
-/** The board's search box and availability filter chips (toggle buttons, each with its count). */
+/** The board's search box (`/` focuses it) and availability filter chips (toggle buttons, each with its count). */
+import { useEffect, useRef } from 'preact/hooks';
 import { Dot } from '../components/Dot.tsx';
 import { formatCount } from '../lib/format.ts';
 import { FILTERS } from './availability.ts';
@@ -13,13 +14,29 @@ function toggle(filter: BoardFilter, id: string): BoardFilter {
   return { ...filter, availability: on ? filter.availability.filter((a) => a !== id) : [...filter.availability, id] };
 }
 
+/** `/` anywhere but in a field focuses the search, as on many sites. */
+function useSlashToSearch(input: { current: HTMLInputElement | null }): void {
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement;
+      if (e.key !== '/' || e.ctrlKey || e.metaKey || e.altKey || target.closest('input, textarea, select, [contenteditable]')) return;
+      e.preventDefault();
+      input.current?.focus();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [input]);
+}
+
 export function BoardToolbar({ filter, counts, shown, total }: { filter: BoardFilter; counts: Record<string, number>; shown: number; total: number }) {
+  const search = useRef<HTMLInputElement>(null);
+  useSlashToSearch(search);
   return (
     <div class="toolbar" role="search">
       <label class="search">
         <span class="visually-hidden">Search users by name or user principal name</span>
         <input
-          type="search" placeholder="Search name or UPN…" value={filter.query} autoComplete="off"
+          ref={search} type="search" placeholder="Search name or UPN (press /)" value={filter.query} autoComplete="off" aria-keyshortcuts="/"
           onInput={(e) => boardFilter.set({ ...filter, query: (e.target as HTMLInputElement).value })}
         />
       </label>

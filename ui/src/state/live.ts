@@ -5,6 +5,7 @@
  */
 import { UI_API } from '../api/endpoints.ts';
 import { adminHeaders } from '../api/adminKey.ts';
+import { reportUnauthorised } from '../api/http.ts';
 import type { StreamEvents, StreamEventType } from '../api/types.ts';
 import { Store } from '../lib/store.ts';
 import { LiveStream, type StreamStatus } from '../live/stream.ts';
@@ -48,7 +49,10 @@ export function follow(tenantId: string, after: number): void {
     headers: adminHeaders,
     after,
     onEvent: (e) => dispatch(e.type, e.data, e.id),
-    onStatus: (s) => streamStatus.set(s),
+    onStatus: (s) => {
+      streamStatus.set(s);
+      if (s === 'unauthorised') reportUnauthorised();
+    },
   });
   current = { tenant: tenantId, stream };
   stream.start();
