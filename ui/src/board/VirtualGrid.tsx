@@ -5,7 +5,7 @@
  */
 import type { ComponentChild } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { gridWindow, moveFocus, scrollToShow, type GridGeometry } from './gridMath.ts';
+import { gridWindow, moveFocus, scrollToShow, type GridGeometry, type GridWindow } from './gridMath.ts';
 
 export interface VirtualGridProps<T> {
   items: readonly T[];
@@ -36,35 +36,35 @@ function useViewport(ref: { current: HTMLDivElement | null }) {
   return box;
 }
 
-export function VirtualGrid<T>(props: VirtualGridProps<T>) {
-  const { items, minItemWidth, itemHeight, gap } = props;
-  const scroller = useRef<HTMLDivElement>(null);
-  const box = useViewport(scroller);
+interface RovingFocus {
+  /** The item in the tab order: the focused one, or the first drawn when that one was scrolled away. */
+  tabStop: number;
+  onKeyDown: (e: KeyboardEvent) => void;
+  onFocusIn: (e: FocusEvent) => void;
+}
+
+/** The keyboard of the grid: one item in the tab order; keys move it, scrolling it into view, then focus it. */
+function useRovingFocus<T>(props: VirtualGridProps<T>, scroller: { current: HTMLDivElement | null }, geometry: GridGeometry, win: GridWindow, height: number): RovingFocus {
+  const { items } = props;
   const [active, setActive] = useState(0);
   const focusNext = useRef(false);
-  const geometry: GridGeometry = { width: box.width, minItemWidth, itemHeight, gap };
-  const win = gridWindow(geometry, items.length, box.scrollTop, box.height || 800);
   const current = Math.min(active, Math.max(0, items.length - 1));
-  // The item in the tab order: the focused one, or the first drawn when that one was scrolled away.
-  const tabStop = current >= win.start && current < win.end ? current : win.start;
-
   useLayoutEffect(() => {
     if (!focusNext.current) return;
     focusNext.current = false;
     scroller.current?.querySelector<HTMLElement>(`[data-index="${current}"]`)?.focus({ preventScroll: true });
   });
-
   const onKeyDown = (e: KeyboardEvent) => {
-    const target = e.target as HTMLElement;
-    if (target.dataset.index === undefined || e.altKey || e.ctrlKey || e.metaKey) return;
+    const index = (e.target as HTMLElement).dataset.index;
+    if (index === undefined || e.altKey || e.ctrlKey || e.metaKey) return;
     if (e.key === 'Enter') {
-      const item = items[Number(target.dataset.index)];
+      const item = items[Number(index)];
       if (item !== undefined) props.onOpen?.(item);
       e.preventDefault();
       return;
     }
-    const pageRows = Math.max(1, Math.floor(box.height / (itemHeight + gap)));
-    const to = moveFocus(e.key, Number(target.dataset.index), items.length, win.columns, pageRows);
+    const pageRows = Math.max(1, Math.floor(height / (geometry.itemHeight + geometry.gap)));
+    const to = moveFocus(e.key, Number(index), items.length, win.columns, pageRows);
     if (to === null) return;
     e.preventDefault();
     const el = scroller.current!;
@@ -72,12 +72,20 @@ export function VirtualGrid<T>(props: VirtualGridProps<T>) {
     focusNext.current = true;
     setActive(to);
   };
-
   const onFocusIn = (e: FocusEvent) => {
     const index = (e.target as HTMLElement).closest<HTMLElement>('[data-index]')?.dataset.index;
     if (index !== undefined && Number(index) !== current) setActive(Number(index));
   };
+  return { tabStop: current >= win.start && current < win.end ? current : win.start, onKeyDown, onFocusIn };
+}
 
+export function VirtualGrid<T>(props: VirtualGridProps<T>) {
+  const { items, minItemWidth, itemHeight, gap } = props;
+  const scroller = useRef<HTMLDivElement>(null);
+  const box = useViewport(scroller);
+  const geometry: GridGeometry = { width: box.width, minItemWidth, itemHeight, gap };
+  const win = gridWindow(geometry, items.length, box.scrollTop, box.height || 800);
+  const { tabStop, onKeyDown, onFocusIn } = useRovingFocus(props, scroller, geometry, win, box.height);
   return (
     <div class="vgrid" ref={scroller}>
       <div class="vgrid-space" style={{ height: `${win.totalHeight}px` }}>
