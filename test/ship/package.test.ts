@@ -49,7 +49,7 @@ describe('the npm package', () => {
     assert.equal(/^## \[?(\d+\.\d+\.\d+[^\]\s]*)/m.exec(changelog)?.[1], pkg.version);
   });
 
-  it('`npx presently serve` answers, gives its version in the start-up lines and /_presently/info, hints `npx presently token`, and `npx presently token` gets a token that works', async (t) => {
+  it('`npx presently serve` answers, gives its version in the start-up lines and /_presently/info, hints `npx presently token`, `npx presently token` gets a token that works, and the dashboard is served', async (t) => {
     const data = emptyDir('consumer-data');
     const server = await startCommand('npx', ['presently', 'serve', '--port', '0', '--data', data], project, offlineInstallEnv());
     t.after(async () => {
@@ -67,6 +67,13 @@ describe('the npm package', () => {
     const res = await fetch(`${server.url}/v1.0/me/presence`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(res.status, 200, await res.text());
     assert.ok(existsSync(join(data, 'presently.db')), 'the data folder holds the SQLite database');
+
+    // The dashboard ships built: the page and its script are served from the installed package.
+    const page = await fetch(`${server.url}/_presently/ui`);
+    assert.equal(page.status, 200);
+    const script = /src="(\/_presently\/ui\/assets\/app\.js\?v=\w+)"/.exec(await page.text())?.[1];
+    assert.ok(script, 'the page names its script');
+    assert.equal((await fetch(`${server.url}${script}`)).status, 200);
   });
 
   it('`presently token` with no server running tells how to start one, in the words of how it was run', async () => {
