@@ -6,6 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:http2';
 import { setImmediate as turn } from 'node:timers/promises';
 import type { UserCard } from '../../src/dashboard/cards.ts';
 import type { TimelineEntry } from '../../src/dashboard/timeline.ts';
@@ -140,5 +141,16 @@ describe('closing the server with streams open', () => {
     await s.close();
     await reading.waitFor(() => reading.ended, 5000, 'the reading stream ended');
     stalled.close();
+  });
+
+  it('over HTTP/2 too: the stream\'s session is closed with it, so no idle session holds the server open', { timeout: 30_000 }, async () => {
+    const s = await startInProcess({ https: true });
+    const session = connect(await s.listen(), { rejectUnauthorized: false });
+    const stream = session.request({ ':path': STREAM });
+    const status = await new Promise<unknown>((resolve) => stream.on('response', (h) => resolve(h[':status'])));
+    assert.equal(status, 200);
+    const sessionClosed = new Promise((resolve) => session.on('close', resolve));
+    await s.close();
+    await sessionClosed;
   });
 });
