@@ -13,7 +13,7 @@ import type { TimelineEntry } from '../../src/dashboard/timeline.ts';
 import type { ChangeCause } from '../../src/presence/events.ts';
 import { setStatusMessage } from '../../src/domain/statusMessage.ts';
 import { ADELE, ALEX, APP, TENANT, startInProcess, type TestServer } from '../kit/server.ts';
-import { createUser, message, setStatusOk } from '../kit/graph.ts';
+import { createUser, message, moveClock, postJson, setStatusOk } from '../kit/graph.ts';
 import { openStream, type Frame, type SseClient } from '../kit/sse.ts';
 
 const START = Date.parse('2026-11-28T08:00:00Z');
@@ -77,6 +77,32 @@ describe('dashboard stream', () => {
     const byQuery = await connect(`${STREAM}&after=${last + 2}`);
     await byQuery.waitFor((f) => f.length >= 2, 5000, 'the replay after ?after=');
     assert.deepEqual(byQuery.frames.map((f) => f.id), [last + 3, last + 4]);
+  });
+
+  it('a subscription, its deliveries and a move of the manual clock are events too', async () => {
+    const client = await connect();
+    const token = await s.userToken(ADELE);
+    const now = Date.parse((await moveClock(s, { advance: 'PT0S' })).now);
+    const created = await postJson(s, '/v1.0/subscriptions', token, {
+      changeType: 'updated', notificationUrl: `${base}/_presently/sink/dashboard`, resource: `/communications/presences/${ALEX}`,
+      expirationDateTime: new Date(now + 30 * 60_000).toISOString(),
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const { id } = created.json() as { id: string };
+    await setStatusOk(s, ALEX, await s.userToken(ALEX), message('notified'));
+    await moveClock(s, { advance: 'PT1M' });
+    await client.waitFor((f) => f.some((x) => x.event === 'clock'), 5000, 'the clock event');
+    await client.waitFor((f) => f.some((x) => x.event === 'delivery'), 5000, 'the delivery event');
+    const sub = client.frames.find((f) => f.event === 'subscription')!.data as { id: string; state: string; userIds: string[] };
+    assert.deepEqual([sub.id, sub.state, sub.userIds], [id, 'active', [ALEX]]);
+    const delivery = client.frames.find((f) => f.event === 'delivery')!.data as { subscriptionIds: string[]; userIds: string[]; outcome: string };
+    assert.deepEqual([delivery.subscriptionIds, delivery.userIds, delivery.outcome], [[id], [ALEX], 'delivered']);
+    const clock = client.frames.filter((f) => f.event === 'clock').at(-1)!.data;
+    assert.deepEqual(clock, { now: new Date(now + 60_000).toISOString().replace(/\.(\d{3})Z$/, '.$10000Z'), mode: 'manual' });
+    const deleted = await s.inject({ method: 'DELETE', url: `/v1.0/subscriptions/${id}`, headers: { authorization: `Bearer ${token}` } });
+    assert.equal(deleted.statusCode, 204, deleted.body);
+    await client.waitFor((f) => f.some((x) => x.event === 'subscription' && (x.data as { deleted?: boolean }).deleted === true), 5000, 'the deletion');
+    client.close();
   });
 
   it('a cursor older than what the server holds, or from an earlier run, gets a resync', async () => {
