@@ -62,10 +62,12 @@ export class StreamHub {
   /**
    * Opens a stream of the tenant's events on `out`. With `after` (the app's last position), first replays what
    * came after it, or sends a resync when that is no longer held (or is not from this run). Call `closed` when the
-   * peer goes away.
+   * peer goes away. `closeTransport` is called when the server ends the stream (./connection.ts).
    */
-  connect(out: EventSink, tenantId: string, after: number | null): { connection: StreamConnection; closed: () => void } {
-    const connection = new StreamConnection(out, tenantId, () => this.last, this.opts.limits ?? HOLD_LIMITS);
+  connect(
+    out: EventSink, tenantId: string, after: number | null, closeTransport?: () => void,
+  ): { connection: StreamConnection; closed: () => void } {
+    const connection = new StreamConnection(out, tenantId, () => this.last, this.opts.limits ?? HOLD_LIMITS, closeTransport);
     out.write(': connected\n\n');
     if (this.closed) {
       connection.end();

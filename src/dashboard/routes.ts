@@ -3,6 +3,7 @@
  * whether the app must ask for the admin key), and behind the admin guard the board, a user's timeline, the
  * notifications view and the event stream [P: d-dashboard-access].
  */
+import type { Http2ServerResponse } from 'node:http2';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { guardedScope, presentsAdminKey } from '../admin/guard.ts';
 import type { SinkStore } from '../admin/sink.ts';
@@ -104,10 +105,13 @@ async function stream(deps: DashboardRouteDeps, request: FastifyRequest, reply: 
   Object.assign(headers, {
     'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no',
   });
-  // HTTP/1.1: the connection ends with the stream, so closing the server never waits on a kept-alive socket.
+  // HTTP/1.1: the connection ends with the stream, so closing the server never waits on a kept-alive socket. HTTP/2:
+  // when the server ends the stream it also closes the session (in-flight requests on it finish), which would
+  // otherwise keep the server open until its idle timeout.
   if (request.raw.httpVersionMajor === 1) headers.connection = 'close';
+  const session = (reply.raw as unknown as Partial<Http2ServerResponse>).stream?.session;
   reply.raw.writeHead(200, headers);
-  const { closed } = deps.hub.connect(reply.raw, tenantId, after);
+  const { closed } = deps.hub.connect(reply.raw, tenantId, after, session ? () => session.close() : undefined);
   reply.raw.on('close', closed);
 }
 

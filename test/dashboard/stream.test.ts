@@ -6,13 +6,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:http2';
 import { setImmediate as turn } from 'node:timers/promises';
 import type { UserCard } from '../../src/dashboard/cards.ts';
 import type { TimelineEntry } from '../../src/dashboard/timeline.ts';
 import type { ChangeCause } from '../../src/presence/events.ts';
 import { setStatusMessage } from '../../src/domain/statusMessage.ts';
 import { ADELE, ALEX, APP, TENANT, startInProcess, type TestServer } from '../kit/server.ts';
-import { createUser, message, setStatusOk } from '../kit/graph.ts';
+import { createUser, message, moveClock, postJson, setStatusOk } from '../kit/graph.ts';
 import { openStream, type Frame, type SseClient } from '../kit/sse.ts';
 
 const START = Date.parse('2026-11-28T08:00:00Z');
@@ -78,6 +79,32 @@ describe('dashboard stream', () => {
     assert.deepEqual(byQuery.frames.map((f) => f.id), [last + 3, last + 4]);
   });
 
+  it('a subscription, its deliveries and a move of the manual clock are events too', async () => {
+    const client = await connect();
+    const token = await s.userToken(ADELE);
+    const now = Date.parse((await moveClock(s, { advance: 'PT0S' })).now);
+    const created = await postJson(s, '/v1.0/subscriptions', token, {
+      changeType: 'updated', notificationUrl: `${base}/_presently/sink/dashboard`, resource: `/communications/presences/${ALEX}`,
+      expirationDateTime: new Date(now + 30 * 60_000).toISOString(),
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const { id } = created.json() as { id: string };
+    await setStatusOk(s, ALEX, await s.userToken(ALEX), message('notified'));
+    await moveClock(s, { advance: 'PT1M' });
+    await client.waitFor((f) => f.some((x) => x.event === 'clock'), 5000, 'the clock event');
+    await client.waitFor((f) => f.some((x) => x.event === 'delivery'), 5000, 'the delivery event');
+    const sub = client.frames.find((f) => f.event === 'subscription')!.data as { id: string; state: string; userIds: string[] };
+    assert.deepEqual([sub.id, sub.state, sub.userIds], [id, 'active', [ALEX]]);
+    const delivery = client.frames.find((f) => f.event === 'delivery')!.data as { subscriptionIds: string[]; userIds: string[]; outcome: string };
+    assert.deepEqual([delivery.subscriptionIds, delivery.userIds, delivery.outcome], [[id], [ALEX], 'delivered']);
+    const clock = client.frames.filter((f) => f.event === 'clock').at(-1)!.data;
+    assert.deepEqual(clock, { now: new Date(now + 60_000).toISOString().replace(/\.(\d{3})Z$/, '.$10000Z'), mode: 'manual' });
+    const deleted = await s.inject({ method: 'DELETE', url: `/v1.0/subscriptions/${id}`, headers: { authorization: `Bearer ${token}` } });
+    assert.equal(deleted.statusCode, 204, deleted.body);
+    await client.waitFor((f) => f.some((x) => x.event === 'subscription' && (x.data as { deleted?: boolean }).deleted === true), 5000, 'the deletion');
+    client.close();
+  });
+
   it('a cursor older than what the server holds, or from an earlier run, gets a resync', async () => {
     const board = (await s.inject({ method: 'GET', url: `/_presently/ui/api/board?tenant=${TENANT}` })).json() as { cursor: number };
     for (const cursor of [board.cursor - 20_000, board.cursor + 1_000]) {
@@ -140,5 +167,16 @@ describe('closing the server with streams open', () => {
     await s.close();
     await reading.waitFor(() => reading.ended, 5000, 'the reading stream ended');
     stalled.close();
+  });
+
+  it('over HTTP/2 too: the stream\'s session is closed with it, so no idle session holds the server open', { timeout: 30_000 }, async () => {
+    const s = await startInProcess({ https: true });
+    const session = connect(await s.listen(), { rejectUnauthorized: false });
+    const stream = session.request({ ':path': STREAM });
+    const status = await new Promise<unknown>((resolve) => stream.on('response', (h) => resolve(h[':status'])));
+    assert.equal(status, 200);
+    const sessionClosed = new Promise((resolve) => session.on('close', resolve));
+    await s.close();
+    await sessionClosed;
   });
 });
