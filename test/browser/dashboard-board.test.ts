@@ -110,6 +110,23 @@ describe('dashboard in Chromium: the board and a user\'s timeline', () => {
     await expectText(page.getByRole('heading', { level: 1 }), /Alex Wilber/);
   });
 
+  it('with several tenants, the picker switches the board (and its stream) to the chosen one', async () => {
+    const fabrikam = 'f0a1b2c3-d4e5-4f60-8a7b-9c0d1e2f3a4b';
+    const post = (url: string, payload: object) => rig.server.inject({ method: 'POST', url, payload });
+    assert.equal((await post('/_presently/tenants', { id: fabrikam, displayName: 'Fabrikam' })).statusCode, 201);
+    const created = await post(`/_presently/tenants/${fabrikam}/users`, { userPrincipalName: 'RaulR@fabrikam.example', displayName: 'Raul Razo' });
+    assert.equal(created.statusCode, 201);
+    const page = await rig.open('/board');
+    await expectCount(page.getByRole('article'), DEMO_USERS.length);
+    await page.getByRole('combobox', { name: 'Tenant' }).selectOption({ label: 'Fabrikam' });
+    await expectCount(page.getByRole('article'), 1);
+    await expectText(card(page, 'Raul Razo'), /RaulR@fabrikam\.example/);
+    await live(page);
+    const raul = (created.json() as { id: string }).id;
+    await setStatusOk(rig.server, raul, await rig.server.userToken(raul), message('Fabrikam all-hands'));
+    await expectText(card(page, 'Raul Razo'), /Fabrikam all-hands/);
+  });
+
   it('follows the system theme, and the toggle switches between light and dark', async () => {
     const dark = await rig.open('/board', { colorScheme: 'dark' });
     const light = await rig.open('/board', { colorScheme: 'light' });
