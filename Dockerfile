@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# Presently's container image. Two stages: `build` compiles TypeScript and packs the same tarball `npm pack` makes;
+# Presently's container image. Two stages: `build` compiles TypeScript, bundles the dashboard (ui/, with esbuild) and
+# packs the same tarball `npm pack` makes;
 # the runtime stage installs that tarball's production dependencies (the versions of package-lock.json) and nothing
 # else. See docs/operations/container.md. test/ship/container.test.ts runs this file's install and start steps
 # (the RUN lines after the runtime stage's WORKDIR, then ENTRYPOINT + CMD and the HEALTHCHECK) in a clean folder.
@@ -7,11 +8,14 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /build
 COPY package.json package-lock.json ./
-# Install scripts are not needed to compile (better-sqlite3 is built in the runtime stage).
+# Install scripts are not needed to compile (better-sqlite3 is built in the runtime stage; esbuild runs from its
+# platform package without its install script).
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json README.md LICENSE CHANGELOG.md ./
 COPY bin ./bin
 COPY src ./src
+COPY ui ./ui
+COPY scripts ./scripts
 RUN npm run build && npm pack --ignore-scripts && mv presently-*.tgz presently.tgz
 
 FROM node:20-bookworm-slim

@@ -95,7 +95,9 @@ const USAGE = `usage: npm run bench -- [options]
                     --subscriptions N, --changes N)
   --auth-oidc       run only the token-validation benchmark: GET /me/presence with --auth oidc against dev auth
                     (bench/authOidc.ts; --rounds N, --duration S, --warmup S, --connections N)
-  --abuse           run only the adversarial run (bench/abuse/main.ts; --abuse-quick, --abuse-only, --abuse-seed)`;
+  --abuse           run only the adversarial run (bench/abuse/main.ts; --abuse-quick, --abuse-only, --abuse-seed)
+  --ui              run only the dashboard benchmark in Chromium (bench/ui.ts: time to render --users users, the lag
+                    of --rate changes a second for --seconds; --samples N)`;
 
 function options() {
   const { values } = parseArgs({
@@ -483,6 +485,8 @@ async function main(): Promise<number> {
     const { runNotificationsBench } = await import('./notifications.ts');
     return runNotificationsBench();
   }
+  // The dashboard in Chromium is a separate run too (bench/ui.ts).
+  if (process.argv.includes('--ui')) return (await import('./ui.ts')).runUiBench();
   // What --auth oidc costs against dev auth is a separate run too (bench/authOidc.ts).
   if (process.argv.includes('--auth-oidc')) return (await import('./authOidc.ts')).runAuthOidcBench();
   // The scheduler benchmark is a separate run with its own options (bench/scheduler.ts).

@@ -32,20 +32,21 @@ import { installWire } from './http/wire.ts';
 import { graphHeaders, presentlyServerInfo, type GraphHeaders } from './http/graphHeaders.ts';
 import { issuerBase, originOf } from './auth/issuerBase.ts';
 import { createHttpApp, listenOn } from './http/app.ts';
-import { Deliverer } from './notifications/deliverer.ts';
-import { DeliveryLog } from './notifications/deliveryLog.ts';
-import { Dispatcher } from './notifications/dispatcher.ts';
-import { Pacer } from './platform/loops/pacer.ts';
-import { Lifecycle } from './notifications/lifecycle.ts';
+import type { DeliveryLog } from './notifications/deliveryLog.ts';
+import type { Deliverer } from './notifications/deliverer.ts';
+import type { Dispatcher } from './notifications/dispatcher.ts';
+import type { Lifecycle } from './notifications/lifecycle.ts';
+import { buildPipeline, startLoops, type Pipeline } from './notifications/pipeline.ts';
+import type { Scheduler } from './presence/dueLoop.ts';
 import { SinkStore } from './admin/sink.ts';
 import { SubscriptionService } from './subscriptions/service.ts';
 import { connectGuard, type Resolver, type UrlPolicy, type WebhookMode } from './subscriptions/urlPolicy.ts';
 import { webhookClient, type WebhookClient } from './notifications/webhookClient.ts';
-import { SHARED_STORE_POLL_MS, Scheduler } from './presence/dueLoop.ts';
 import { Directory } from './directory/directory.ts';
 import { PresenceService } from './presence/service.ts';
 import { DEMO, DEMO_TENANT_ID, DEV_APP_ID, applySeed, readSeedFile, seedDemoOnce, type SeedData } from './directory/seed.ts';
 import { StateService } from './admin/state/service.ts';
+import { installDashboard, type Dashboard } from './dashboard/install.ts';
 import { openStore } from './store/index.ts';
 import { EventBus } from './platform/events.ts';
 import type { PresenceEvents } from './presence/events.ts';
@@ -77,6 +78,8 @@ export interface Presently {
   /** Delivery of change notifications: outbox → deliveries → POSTs, and the subscription lifecycle. */
   notifications: { dispatcher: Dispatcher; deliverer: Deliverer; lifecycle: Lifecycle; log: DeliveryLog };
   tls: TlsMaterial | null;
+  /** The dashboard's timeline and stream hub (/_presently/ui: docs/operations/dashboard.md). */
+  dashboard: Dashboard;
   /** Listens on the configured host and port; resolves to the URL it serves. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -96,6 +99,8 @@ export interface BuildOptions {
    * suites that start many servers share one; `presently serve` passes one it generates while this module loads.
    */
   devSigningKey?: string | Promise<string>;
+  /** Where the dashboard's web app is (tests); by default dist/ui/ of the package. */
+  uiDir?: string;
 }
 
 export async function buildPresently(config: Config, opts: BuildOptions = {}): Promise<Presently> {
@@ -114,10 +119,11 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     await seedDemoOnce(store, directory, core.clock.now());
     const seedFile = config.seedFile ? readSeedFile(config.seedFile) : null;
     if (seedFile) await applySeed(store, directory, seedFile);
-    const pipeline = buildPipeline(core, presence);
+    const pipeline = pipelineOf(core, presence);
     clocks.manual?.onSettle(pipeline.settle);
     const registry = registerGraphRoutes(core, presence);
     const notifications = registerNotificationRoutes(core, presence, pipeline, registry);
+    const dashboard = dashboardOf(core, clocks, presence, pipeline, notifications.sinks, opts);
     registerAdminRoutes(core, directory, pipeline, new StateService({
       store, directory, presence, clock: core.clock, seeds: [DEMO, ...(seedFile ? [seedFile] : [])] satisfies SeedData[],
       dispatchChanges: () => pipeline.dispatcher.run(),
@@ -126,7 +132,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     if (config.auth === 'dev') await installAuthority(core.app, authorityOptions(core));
     await core.app.ready();
     await startLoops(pipeline);
-    return assemble(core, clocks, presence, pipeline, notifications);
+    return assemble(core, clocks, presence, pipeline, notifications, dashboard);
   } catch (err) {
     await clocks?.manual?.close().catch(() => {});
     await store.close().catch(() => {});
@@ -165,17 +171,6 @@ interface Clocks {
   manual: ManualClock | null;
   /** Where the shared clock reports a failed refresh; the logger once there is one. */
   report: { error: (err: unknown) => void };
-}
-
-/** The background loops of the due index and of notification delivery, and the manual clock's settle. */
-interface Pipeline {
-  scheduler: Scheduler;
-  dispatcher: Dispatcher;
-  lifecycle: Lifecycle;
-  deliverer: Deliverer;
-  log: DeliveryLog;
-  /** Manual clock: everything due by the new time is transitioned, expired, dispatched and attempted, in order. */
-  settle: () => Promise<void>;
 }
 
 /**
@@ -246,41 +241,9 @@ function buildWebhooks(config: Config, opts: BuildOptions): Webhooks {
   return { policy, client, ownOrigins };
 }
 
-/**
- * Notification delivery (docs/notifications/delivery.md): committed changes → dispatcher → deliveries → deliverer → POSTs; the
- * lifecycle loop expires subscriptions and sends reauthorizationRequired; the due loop makes timed transitions.
- */
-function buildPipeline({ config, store, clock, cloud, issuer, app, events, webhooks }: Core, presence: PresenceService): Pipeline {
-  const failed = (what: string) => (err: unknown) => app.log.error({ err }, `${what} failed`);
-  const solo = store.facts.soleWriter;
-  const scheduler = new Scheduler(store, presence, clock, {
-    // A shared store: other nodes store due instants this one hears nothing of.
-    pollMs: solo ? 0 : SHARED_STORE_POLL_MS, onError: failed('scheduler'),
-  });
-  const log = new DeliveryLog();
-  // One pace for the fan-out and the sends, which requests go ahead of.
-  const pacer = new Pacer();
-  // A callback hook, not an async one: it runs on every request, and an async hook costs a promise each time.
-  app.addHook('onRequest', (_request, _reply, done) => {
-    pacer.noteRequest();
-    done();
-  });
-  const deliverer = new Deliverer(store, clock, {
-    pacer,
-    log, issuer, limitedShape: cloud.limitedShape, post: webhooks.client.postJson, queue: solo ? 'local' : 'shared', reclaimLeasesAtStart: solo,
-    leaseMs: config.deliveryLeaseMs, timeoutMs: config.webhookTimeoutMs, onError: failed('notification deliverer'),
-  });
-  const dispatcher = new Dispatcher(store, clock, { events, pacer, dispatch: solo ? 'local' : 'shared', onError: failed('notification dispatcher') });
-  const lifecycle = new Lifecycle(store, clock, { events, onError: failed('subscription lifecycle') });
-  const pipeline: Pipeline = {
-    scheduler, dispatcher, lifecycle, deliverer, log,
-    settle: async () => {
-      await scheduler.runDue();
-      await lifecycle.runDue();
-      await dispatcher.run();
-      await deliverer.settle();
-    },
-  };
+/** The notification pipeline and the due loop (src/notifications/pipeline.ts), wired to the events that wake them. */
+function pipelineOf({ config, store, clock, cloud, issuer, app, events, webhooks }: Core, presence: PresenceService): Pipeline {
+  const pipeline = buildPipeline({ config, store, clock, cloud, issuer, app, events, post: webhooks.client.postJson }, presence);
   wireEvents(events, pipeline);
   return pipeline;
 }
@@ -359,6 +322,17 @@ function registerAdminRoutes(
   });
 }
 
+/** The dashboard (src/dashboard/): its timeline and stream follow the bus, the deliveries log and the manual clock. */
+function dashboardOf(core: Core, clocks: Clocks, presence: PresenceService, pipeline: Pipeline, sinks: SinkStore, opts: BuildOptions): Dashboard {
+  const { config, store, clock, app, events } = core;
+  return installDashboard(app, {
+    store, presence, clock, events, authMode: config.auth, adminKey: config.adminKey, version: VERSION, defaultTenantId: DEMO_TENANT_ID,
+    log: pipeline.log, sinks, manualClock: clocks.manual, onError: (err) => app.log.error({ err }, 'dashboard failed'),
+    // Above every position of an earlier run of this node, so an app's cursor from before a restart asks for a resync.
+    firstStreamId: Date.now() * 1000, ...(opts.uiDir ? { uiDir: opts.uiDir } : {}),
+  });
+}
+
 /** The dev authority (src/authority/): with `--auth dev` only, as the token endpoint. */
 function authorityOptions({ config, store, clock, cloud, issuer }: Core): AuthorityOptions {
   return {
@@ -367,20 +341,14 @@ function authorityOptions({ config, store, clock, cloud, issuer }: Core): Author
   };
 }
 
-async function startLoops({ scheduler, deliverer, lifecycle, dispatcher }: Pipeline): Promise<void> {
-  await scheduler.start();
-  // After the scheduler's catch-up: pending deliveries go out, expiries pass, and the outbox drains.
-  await deliverer.start();
-  await lifecycle.start();
-  await dispatcher.start();
-}
-
-function assemble(core: Core, clocks: Clocks, presence: PresenceService, pipeline: Pipeline, routes: NotificationRoutes): Presently {
+function assemble(
+  core: Core, clocks: Clocks, presence: PresenceService, pipeline: Pipeline, routes: NotificationRoutes, dashboard: Dashboard,
+): Presently {
   const { app, events, store, clock, issuer, oidc, tls } = core;
   const { scheduler, dispatcher, deliverer, lifecycle, log } = pipeline;
   let closed = false;
   return {
-    app, events, store, clock, presence, scheduler, issuer, oidc, subscriptions: routes.subscriptions, sinks: routes.sinks, tls,
+    app, events, store, clock, presence, scheduler, issuer, oidc, subscriptions: routes.subscriptions, sinks: routes.sinks, tls, dashboard,
     notifications: { dispatcher, deliverer, lifecycle, log },
     listen: () => listenOn(core.app, core.config, core.tls, core.webhooks.ownOrigins),
     async close() {

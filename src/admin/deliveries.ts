@@ -34,7 +34,7 @@ export function deliveriesRoutes(app: FastifyInstance, deps: DeliveriesDeps): vo
 const DROP_REASON = /^(?:subscription expired|endpoint too slow|cannot encrypt)/;
 
 /** An entry as shown outside dev mode: a POST that got no response says only that, with no timing. */
-function withoutNetworkDetail(entry: DeliveryLogEntry): DeliveryLogEntry {
+export function withoutNetworkDetail(entry: DeliveryLogEntry): DeliveryLogEntry {
   if (entry.status !== 0 || entry.error === null || DROP_REASON.test(entry.error)) return entry;
   return { ...entry, error: 'no response', latencyMs: 0 };
 }

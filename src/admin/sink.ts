@@ -84,6 +84,15 @@ export class SinkStore {
     return (this.sinks.get(name.toLowerCase())?.records ?? []).map((r) => JSON.parse(r.toString('utf8')) as SinkRecord);
   }
 
+  /** Every sink (names lower-cased), written most recently first: how many records it holds, and its newest `limit`, newest first. */
+  summaries(limit: number): Array<{ name: string; count: number; records: SinkRecord[] }> {
+    return [...this.sinks].reverse().map(([name, sink]) => ({
+      name,
+      count: sink.records.length,
+      records: sink.records.slice(-limit).reverse().map((r) => JSON.parse(r.toString('utf8')) as SinkRecord),
+    }));
+  }
+
   /** `{"value":[records, oldest first]}` as JSON text, built from the kept records without parsing them. */
   listJson(name: string): Buffer {
     const records = this.sinks.get(name.toLowerCase())?.records ?? [];

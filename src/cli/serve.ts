@@ -71,6 +71,7 @@ function startupLines(config: Config, presently: Presently, url: string, started
   }
   if (config.auth !== 'dev' && config.adminKey === null) info.push('  admin API: off (no --admin-key)');
   if (config.auth === 'dev') info.push(`  get a token: ${tokenHint(url)}`);
+  info.push(`  dashboard: ${dashboardUrl(url)}${config.auth === 'dev' ? '' : config.adminKey === null ? ' (its data needs --admin-key)' : ' (asks for the admin key)'}`);
   info.push(`  started in ${Math.round(performance.now() - started)} ms`);
   return info;
 }
@@ -99,6 +100,13 @@ function needsNewKey(config: Config): boolean {
   if (config.auth !== 'dev') return false;
   if (config.store === 'memory') return true;
   return config.store === 'sqlite' && !existsSync(path.join(config.dataDir, DB_FILE));
+}
+
+/** The dashboard's address (docs/operations/dashboard.md); a server on every interface is opened as localhost. */
+export function dashboardUrl(url: string): string {
+  const u = new URL(url);
+  if (u.hostname === '0.0.0.0' || u.hostname === '[::]') u.hostname = 'localhost';
+  return `${u.origin}/_presently/ui`;
 }
 
 function describeStore(config: Config): string {

@@ -21,14 +21,17 @@ export class Directory {
     private readonly store: Store,
     private readonly presence: PresenceService,
     private readonly clock: Clock,
-    /** Told of deleted users, and awaited (their subscriptions end: src/notifications/lifecycle.ts). */
+    /** Told of created users; and of deleted ones, awaited (their subscriptions end: src/notifications/lifecycle.ts). */
     private readonly events: Emitter<DirectoryEvents> = silentEmitter(),
   ) {}
 
   /** Creates the user (with an empty presence) or updates their names. Resolves true when created. */
   async putUser(user: User): Promise<boolean> {
     const previous = await this.store.getMeta(lastSequenceKey(user.tenantId, user.id));
-    return this.store.putUser(user, newRecord(this.clock.now(), previous));
+    const record = newRecord(this.clock.now(), previous);
+    const created = await this.store.putUser(user, record);
+    if (created) this.events.emit('userCreated', { user, record });
+    return created;
   }
 
   /**

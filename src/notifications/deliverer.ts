@@ -361,8 +361,9 @@ export class Deliverer {
     const { retries, dropped } = planRetries(items, state, now, { random: this.random, maxAgeMs: this.maxAgeMs });
     await this.store.rescheduleDeliveries(retries);
     if (dropped.length > 0) await this.store.completeDeliveries(dropped.map((d) => d.id));
+    const next = retries.length > 0 ? formatUtc(Math.min(...retries.map((r) => r.nextAttemptAt))) : null;
     this.opts.log.recordPost({
-      ...post, delivered: false, dropped: dropped.length, reason: state === 'dropping' ? 'slowEndpoint' : 'expired',
+      ...post, delivered: false, dropped: dropped.length, reason: state === 'dropping' ? 'slowEndpoint' : 'expired', nextAttemptAt: next,
     });
   }
 

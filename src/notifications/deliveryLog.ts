@@ -2,7 +2,7 @@
  * The deliveries log (docs/notifications/testing.md): the most recent delivery attempts, in memory, for
  * `GET /_presently/deliveries` and for tests. One entry per POST (a batch of items to one endpoint), plus entries
  * for items dropped without a POST (expired or deleted subscription, endpoint over the slow limit, encryption
- * failure). Also keeps running totals for /metrics.
+ * failure). Also keeps running totals for /metrics, and tells its listeners of each entry (the dashboard's stream).
  */
 
 import type { Delivery } from '../domain/subscription.ts';
@@ -28,6 +28,12 @@ export interface DeliveryLogEntry {
   outcome: DeliveryOutcome;
   /** How many of the items were dropped (given up on) after this attempt. */
   dropped: number;
+  /** The tenants of the items. */
+  tenantIds: string[];
+  /** The users whose changes the items carry (none for lifecycle items). */
+  userIds: string[];
+  /** `retry`: when the items are tried next (the earliest, Graph's UTC format); otherwise null. */
+  nextAttemptAt: string | null;
 }
 
 export interface DeliveryTotals {
@@ -49,6 +55,7 @@ export class DeliveryLog {
   private readonly ring: (DeliveryLogEntry | undefined)[];
   private next = 0;
   private size = 0;
+  private readonly listeners: Array<(entry: DeliveryLogEntry) => void> = [];
   readonly totals: DeliveryTotals = {
     posts: 0, failedPosts: 0, delivered: 0, retried: 0,
     dropped: { expired: 0, slowEndpoint: 0, subscriptionGone: 0, encryption: 0 },
@@ -65,38 +72,53 @@ export class DeliveryLog {
     this.add({
       time, subscriptionIds: unique(items.map((d) => d.subscriptionId)), url, kind: items[0]!.kind, items: items.length,
       status: 0, error, latencyMs: 0, attempt: Math.max(...items.map((d) => d.attempt)), outcome: 'dropped', dropped: items.length,
+      ...concerned(items), nextAttemptAt: null,
     });
   }
 
   /**
    * One POST of `items` (not yet counted as attempted): delivered, or failed with `dropped` of them given up on (for
-   * `reason`) and the rest to be tried again.
+   * `reason`) and the rest to be tried again at `nextAttemptAt`.
    */
   recordPost(post: {
     time: string; url: string; items: readonly Delivery[]; status: number; error: string | null; latencyMs: number;
-  } & ({ delivered: true } | { delivered: false; dropped: number; reason: DropReason })): void {
+  } & ({ delivered: true } | { delivered: false; dropped: number; reason: DropReason; nextAttemptAt: string | null })): void {
     const { items } = post;
     this.totals.posts++;
     const entry = {
       time: post.time, subscriptionIds: unique(items.map((d) => d.subscriptionId)), url: post.url, kind: items[0]!.kind,
       items: items.length, status: post.status, error: post.error ?? (post.delivered ? null : `HTTP ${post.status}`),
-      latencyMs: Math.round(post.latencyMs), attempt: Math.max(...items.map((d) => d.attempt)) + 1,
+      latencyMs: Math.round(post.latencyMs), attempt: Math.max(...items.map((d) => d.attempt)) + 1, ...concerned(items),
     };
     if (post.delivered) {
       this.totals.delivered += items.length;
-      this.add({ ...entry, outcome: 'delivered', dropped: 0 });
+      this.add({ ...entry, outcome: 'delivered', dropped: 0, nextAttemptAt: null });
       return;
     }
     this.totals.failedPosts++;
     this.totals.retried += items.length - post.dropped;
     this.totals.dropped[post.reason] += post.dropped;
-    this.add({ ...entry, outcome: post.dropped === items.length ? 'dropped' : 'retry', dropped: post.dropped });
+    const all = post.dropped === items.length;
+    this.add({ ...entry, outcome: all ? 'dropped' : 'retry', dropped: post.dropped, nextAttemptAt: all ? null : post.nextAttemptAt });
   }
 
   add(entry: DeliveryLogEntry): void {
     this.ring[this.next] = entry;
     this.next = (this.next + 1) % this.capacity;
     if (this.size < this.capacity) this.size++;
+    for (const listener of this.listeners) listener(entry);
+  }
+
+  /**
+   * Calls `listener` with every entry from now on, synchronously as it is added (so it must be quick: it runs in
+   * the deliverer's path). Returns a function that stops it.
+   */
+  onRecord(listener: (entry: DeliveryLogEntry) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const at = this.listeners.indexOf(listener);
+      if (at >= 0) this.listeners.splice(at, 1);
+    };
   }
 
   /** Oldest first (newest last), optionally only the entries that name a subscription. */
@@ -120,4 +142,11 @@ export class DeliveryLog {
 
 function unique(xs: string[]): string[] {
   return [...new Set(xs)];
+}
+
+/** The tenants and users the items concern. */
+function concerned(items: readonly Delivery[]): { tenantIds: string[]; userIds: string[] } {
+  const users = new Set<string>();
+  for (const d of items) if (d.userId !== null) users.add(d.userId);
+  return { tenantIds: unique(items.map((d) => d.tenantId)), userIds: [...users] };
 }

@@ -160,6 +160,7 @@ export class Lifecycle {
       this.noticed.delete(sub.id);
       if (!(await this.store.deleteSubscription(sub.id))) continue;
       n++;
+      this.told('revoked', sub);
       const d = lifecycleDelivery(sub, this.clock.now());
       if (d) {
         await this.store.enqueueDeliveries([d]);
@@ -178,7 +179,10 @@ export class Lifecycle {
       const expired = await this.store.subscriptionsExpiringBy(now, BATCH);
       for (const sub of expired) {
         this.noticed.delete(sub.id);
-        if (await this.store.deleteSubscription(sub.id)) this.expired++;
+        if (await this.store.deleteSubscription(sub.id)) {
+          this.expired++;
+          this.told('expired', sub);
+        }
       }
       if (expired.length < BATCH || !this.loop.running) break;
       await yieldToIo();
@@ -201,10 +205,15 @@ export class Lifecycle {
         if (!won) continue;
         enqueued++;
         this.warned++;
+        this.told('reauthorizationRequired', sub);
       }
       if (soon.length < limit) break;
     }
     if (enqueued > 0) this.opts.events?.emit('deliveriesEnqueued', { count: enqueued });
+  }
+
+  private told(change: NotificationEvents['subscriptionLifecycle']['change'], sub: Subscription): void {
+    this.opts.events?.emit('subscriptionLifecycle', { change, tenantId: sub.tenantId, subscriptionId: sub.id });
   }
 
   /** The first instant the loop must look at a subscription again, or null when there is none. */

@@ -25,12 +25,12 @@ function patchOutOfOffice(facts: PresenceFacts, input: MailboxSettingsPatch): Pr
 /** The PATCH writes, by the part they address. */
 export const MAILBOX_SETTINGS_WRITES: Record<Part, Write<MailboxSettingsPatch, null>> = {
   all: {
-    name: 'mailboxSettings', authorize: authorizeMailboxSettingsWrite, whenAbsent: 'refuse',
+    name: 'updateMailboxSettings', authorize: authorizeMailboxSettingsWrite, whenAbsent: 'refuse',
     parse: parseMailboxSettingsPatch,
     command: patchOutOfOffice,
   },
   automaticRepliesSetting: {
-    name: 'automaticRepliesSetting', authorize: authorizeMailboxSettingsWrite, whenAbsent: 'refuse',
+    name: 'setAutomaticRepliesSetting', authorize: authorizeMailboxSettingsWrite, whenAbsent: 'refuse',
     parse: (body) => ({ automaticRepliesSetting: parseAutomaticRepliesPatch(body) }),
     command: patchOutOfOffice,
   },

@@ -12,7 +12,7 @@ import { advance, transition, type Transition } from '../domain/record.ts';
 import type { PresenceFacts, PresenceRecord } from '../domain/types.ts';
 import type { PresenceSnapshot, Store } from '../store/types.ts';
 import { silentEmitter, type Emitter } from '../platform/events.ts';
-import type { PresenceEvents } from './events.ts';
+import { TIMED, type ChangeCause, type PresenceEvents } from './events.ts';
 
 /** Most snapshots kept in memory; beyond it the cache starts over (and reads go to the store until it refills). */
 const CACHE_LIMIT = 200_000;
@@ -71,16 +71,21 @@ export class PresenceService {
     return snapshots;
   }
 
-  /** Applies a command to the user's facts. Resolves to the committed transition, or undefined when the user does not exist. */
-  async apply(tenantId: string, userId: string, command: (facts: PresenceFacts, now: number) => PresenceFacts): Promise<Transition | undefined> {
-    const result = await this.update(tenantId, userId, (record, now) => transition(record, command(record.facts, now), now));
+  /**
+   * Applies a command to the user's facts; `cause` says who asked (it goes with the presenceChanged event). Resolves to
+   * the committed transition, or undefined when the user does not exist.
+   */
+  async apply(
+    tenantId: string, userId: string, command: (facts: PresenceFacts, now: number) => PresenceFacts, cause: ChangeCause,
+  ): Promise<Transition | undefined> {
+    const result = await this.update(tenantId, userId, (record, now) => transition(record, command(record.facts, now), now), cause);
     return result ?? undefined;
   }
 
   /** Makes the timed transitions that are due for a user (the scheduler's path). */
   async catchUp(tenantId: string, userId: string): Promise<Transition | null | undefined> {
     return this.update(tenantId, userId, (record, now) =>
-      record.dueAt !== null && record.dueAt <= now ? advance(record, now) : null);
+      record.dueAt !== null && record.dueAt <= now ? advance(record, now) : null, TIMED);
   }
 
   /** Drops what is kept in memory of a user (after the user is deleted). */
@@ -109,10 +114,13 @@ export class PresenceService {
     tenantId: string,
     userId: string,
     fn: (record: PresenceRecord, now: number) => Transition | null,
+    cause: ChangeCause,
   ): Promise<Transition | null | undefined> {
     let result: Transition | null | undefined;
+    // The record the committed run of `fn` started from: the store may run `fn` more than once, the last run counts.
+    let previous: PresenceRecord | null = null;
     try {
-      result = await this.store.updatePresence(tenantId, userId, (record) => fn(record, this.clock.now()));
+      result = await this.store.updatePresence(tenantId, userId, (record) => fn((previous = record), this.clock.now()));
     } catch (err) {
       // A failed update leaves the store as it was; drop the cached copy so the next read goes to the store.
       this.forget(tenantId, userId);
@@ -122,7 +130,7 @@ export class PresenceService {
     if (result) {
       this.remember(tenantId, userId, result.record);
       if (result.record.dueAt !== null) this.events.emit('dueChanged', { tenantId, userId, dueAt: result.record.dueAt });
-      if (result.changed) this.events.emit('presenceChanged', { tenantId, userId, transition: result });
+      if (result.changed) this.events.emit('presenceChanged', { tenantId, userId, transition: result, previous: previous!, cause });
     }
     return result;
   }

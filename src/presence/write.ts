@@ -16,7 +16,10 @@ import type { PresenceService } from './service.ts';
  * which sessions belong to, and the configured limits).
  */
 export interface Write<I, C = unknown> {
-  /** Graph's name of the operation. */
+  /**
+   * Graph's name of the operation (a PATCH, which has none, is named for what it does: `updateMailboxSettings`). It
+   * is the `action` of the change's cause (the presenceChanged event, the dashboard's timeline).
+   */
   name: string;
   /** Who may run it on whose presence: returns, or throws a 403 (or 400) AuthError. */
   authorize: (caller: Principal, userId: string) => void;
@@ -43,7 +46,9 @@ export async function commitWrite<I, C>(
   const { caller, userId } = request;
   write.authorize(caller, userId);
   const input = write.parse(presentBody(request.body, write.whenAbsent), request.context);
-  const committed = await presence.apply(caller.tenantId, userId, (facts, now) => write.command(facts, input, now));
+  const committed = await presence.apply(caller.tenantId, userId, (facts, now) => write.command(facts, input, now), {
+    kind: 'api', action: write.name, appId: caller.appId, userId: caller.userId,
+  });
   if (!committed) throw userNotFound(userId);
   return committed;
 }

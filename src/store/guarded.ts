@@ -118,6 +118,11 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
 
   getPresence(tenantId: string, userId: string) { return this.call(() => this.backend.presence.getPresence(tenantId, userId)); }
 
+  async getPresences(tenantId: string, userIds: readonly string[]): ReturnType<Store['getPresences']> {
+    if (userIds.length === 0) return new Map();
+    return this.call(() => this.backend.presence.getPresences(tenantId, [...new Set(userIds)]));
+  }
+
   async getSnapshots(tenantId: string, userIds: readonly string[]): ReturnType<Store['getSnapshots']> {
     if (userIds.length === 0) return new Map();
     return this.call(() => this.backend.presence.getSnapshots(tenantId, [...new Set(userIds)]));

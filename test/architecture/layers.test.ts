@@ -14,7 +14,7 @@ const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 /** Lowest first. `server.ts` is the composition root; `cli` sits on top of it. */
 export const LAYERS = [
   'platform', 'config', 'domain', 'store', 'auth', 'http',
-  'presence', 'directory', 'notifications', 'subscriptions', 'admin', 'authority',
+  'presence', 'directory', 'notifications', 'subscriptions', 'admin', 'authority', 'dashboard',
   'server.ts', 'cli',
 ] as const;
 

@@ -118,6 +118,7 @@ const SCENARIOS: Scenario[] = [
 const SERVER_STARTS: Record<string, string> = {
   'Throttling #1': 'the throttling walkthrough: its fourth read is 429 with Retry-After: 30',
   'Moving the clock in tests #1': 'then block #2 moves the clock',
+  'The dashboard #1': 'the printed dashboard address serves the web app',
 };
 
 const ELSEWHERE: Record<string, string> = {
@@ -304,6 +305,19 @@ describe('README: the scenarios run as written', () => {
     assert.equal(fourth.headers.get('retry-after'), '30');
     await fetch(`${server.url}/_presently/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"advance": "PT30S"}' });
     assert.equal((await read()).status, 200);
+  });
+
+  it('The dashboard: started with the flags shown, Presently prints the address shown, which serves the web app', async () => {
+    const flags = /^npm start -- (.+)$/.exec(block('The dashboard #1').code.trim())![1]!.split(/\s+/);
+    const { server } = await serve(['--store', 'memory', ...flags]);
+    const printed = /^ {2}dashboard: (\S+)$/m.exec(server.stderr())?.[1];
+    assert.equal(printed, `${server.url}/_presently/ui`, server.stderr());
+    assert.ok(block('The dashboard #2').code.includes('  dashboard: http://127.0.0.1:8080/_presently/ui'), 'the README shows the line as printed');
+    const page = await fetch(printed);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<script type="module" src="\/_presently\/ui\/assets\/app\.js\?v=\w+">/);
+    const clock = await (await fetch(`${server.url}/_presently/clock`)).json() as { mode: string };
+    assert.equal(clock.mode, 'manual');
   });
 
   it('Moving the clock in tests: started with the flags shown, the curl moves the clock by an hour', async () => {

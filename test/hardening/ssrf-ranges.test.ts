@@ -90,7 +90,7 @@ describe('/_presently/deliveries is no scanning oracle outside dev mode', () => 
   const ADMIN_KEY = 'an-admin-key-of-32-characters-xx';
   const entry = (url: string, error: string | null, status = 0) => ({
     time: '2026-11-28T08:00:00.0000000Z', subscriptionIds: ['s'], url, kind: 'change' as const, items: 1, status, error,
-    latencyMs: 1234, attempt: 1, outcome: 'retry' as const, dropped: 0,
+    latencyMs: 1234, attempt: 1, outcome: 'retry' as const, dropped: 0, tenantIds: ['t'], userIds: ['u'], nextAttemptAt: null,
   });
 
   async function read(authMode: string) {

@@ -21,6 +21,9 @@ export const SUITES = {
   ship: ['ship/'],
   cli: ['cli/', 'state/'],
   identity: ['auth-oidc/', 'authority/', 'browser/'],
+  // The dashboard's browser tests (Chromium), apart from the identity suite's so the two run side by side.
+  'dashboard-browser': ['browser/dashboard-board.test.ts', 'browser/dashboard-notifications.test.ts', 'browser/dashboard-controls.test.ts', 'browser/dashboard-access.test.ts'],
+  dashboard: ['dashboard/'],
   delivery: ['notify/delivery.test.ts'],
   'dead-receivers': ['notify/dead-receivers.test.ts'],
   hardening: ['hardening/'],
@@ -28,7 +31,7 @@ export const SUITES = {
   notify: ['notify/'],
   sdk: ['sdk/'],
   property: ['property/'],
-  pure: ['domain/', 'auth/', 'architecture/'],
+  pure: ['domain/', 'auth/', 'architecture/', 'ui/'],
   walkthroughs: ['sessions/', 'clouds/', 'examples/'],
   rest: [],
 } as const satisfies Record<string, readonly string[]>;

@@ -21,13 +21,14 @@ describe('the npm package', () => {
     await sh('npm ci', project, offlineInstallEnv());
   });
 
-  it('holds only what runs: bin/, compiled dist/, package.json, README, LICENSE, CHANGELOG — no sources, no tests', async () => {
+  it('holds only what runs: bin/, compiled dist/ with the built dashboard, package.json, README, LICENSE, CHANGELOG — no sources, no tests', async () => {
     const { stdout } = await sh(`tar -tzf ${JSON.stringify(tarball)}`, project);
     const files = stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
     assert.ok(files.includes('bin/presently.js'));
     assert.ok(files.includes('dist/cli/main.js') && files.includes('dist/server.js'), 'the compiled code');
+    for (const file of ['dist/ui/index.html', 'dist/ui/assets/app.js', 'dist/ui/assets/app.css']) assert.ok(files.includes(file), `the dashboard: ${file}`);
     for (const file of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md']) assert.ok(files.includes(file), file);
-    const others = files.filter((f) => !/^(bin\/presently\.js|dist\/.+\.js|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(f));
+    const others = files.filter((f) => !/^(bin\/presently\.js|dist\/.+\.js|dist\/ui\/(index\.html|assets\/app\.css)|package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(f));
     assert.deepEqual(others, [], 'nothing else in the tarball');
   });
 
@@ -48,7 +49,7 @@ describe('the npm package', () => {
     assert.equal(/^## \[?(\d+\.\d+\.\d+[^\]\s]*)/m.exec(changelog)?.[1], pkg.version);
   });
 
-  it('`npx presently serve` answers, gives its version in the start-up lines and /_presently/info, hints `npx presently token`, and `npx presently token` gets a token that works', async (t) => {
+  it('`npx presently serve` answers, gives its version in the start-up lines and /_presently/info, hints `npx presently token`, `npx presently token` gets a token that works, and the dashboard is served', async (t) => {
     const data = emptyDir('consumer-data');
     const server = await startCommand('npx', ['presently', 'serve', '--port', '0', '--data', data], project, offlineInstallEnv());
     t.after(async () => {
@@ -66,6 +67,13 @@ describe('the npm package', () => {
     const res = await fetch(`${server.url}/v1.0/me/presence`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(res.status, 200, await res.text());
     assert.ok(existsSync(join(data, 'presently.db')), 'the data folder holds the SQLite database');
+
+    // The dashboard ships built: the page and its script are served from the installed package.
+    const page = await fetch(`${server.url}/_presently/ui`);
+    assert.equal(page.status, 200);
+    const script = /src="(\/_presently\/ui\/assets\/app\.js\?v=\w+)"/.exec(await page.text())?.[1];
+    assert.ok(script, 'the page names its script');
+    assert.equal((await fetch(`${server.url}${script}`)).status, 200);
   });
 
   it('`presently token` with no server running tells how to start one, in the words of how it was run', async () => {

@@ -11,7 +11,11 @@ import type { Directory } from '../../directory/directory.ts';
 import { applySeed, type SeedData } from '../../directory/seed.ts';
 import type { PresenceService } from '../../presence/service.ts';
 import type { Store, Tenant } from '../../store/types.ts';
+import type { ChangeCause } from '../../presence/events.ts';
 import { STATE_VERSION, type DocumentUser, type ParsedState, type StateDocument } from './document.ts';
+
+/** The cause of the presence an import sets. */
+const IMPORTED: ChangeCause = Object.freeze({ kind: 'admin', action: 'import' });
 
 export interface StateDeps {
   store: Store;
@@ -97,7 +101,7 @@ export class StateService {
         for (const { presence: facts, outOfOffice, ...user } of tenant.users) {
           await directory.putUser({ ...user, tenantId: tenant.id });
           // Through the presence service, at the clock's now: expired facts drop, the view and due instant are computed.
-          await presence.apply(tenant.id, user.id, () => ({ ...facts, outOfOffice }));
+          await presence.apply(tenant.id, user.id, () => ({ ...facts, outOfOffice }), IMPORTED);
         }
       }
       // The import's own presence changes are dispatched before its subscriptions exist: they notify nobody.

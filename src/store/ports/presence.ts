@@ -23,6 +23,11 @@ export type PresenceUpdate = (current: PresenceRecord) => Transition | null;
 export interface PresencePort {
   /** The full record of a user, or null when the tenant has no such user. */
   getPresence(tenantId: string, userId: string): Promise<PresenceRecord | null>;
+  /**
+   * The full records (facts included) of the users that exist, keyed by user id; missing ids are absent. One batched
+   * read, for the few readers that need the facts of many users (the dashboard's board).
+   */
+  getPresences(tenantId: string, userIds: readonly string[]): Promise<Map<string, PresenceRecord>>;
   /** Snapshots of the users that exist, keyed by user id; missing ids are absent from the map. */
   getSnapshots(tenantId: string, userIds: readonly string[]): Promise<Map<string, PresenceSnapshot>>;
   /**

@@ -36,6 +36,17 @@ export class RedisPresence implements PresencePort {
     return decodeRecord(facts, view, seq, decodeDue(due));
   }
 
+  async getPresences(tenantId: string, userIds: readonly string[]): Promise<Map<string, PresenceRecord>> {
+    const result = new Map<string, PresenceRecord>();
+    // As getSnapshots: one HMGET per user, sent together as one pipeline per node.
+    const rows = await Promise.all(userIds.map((id) => this.ctx.client.hmget(this.ctx.userKey(tenantId, id), 'facts', 'view', 'seq', 'due')));
+    for (const [i, [facts, view, seq, due]] of rows.entries()) {
+      if (!facts || !view || seq === null || seq === undefined) continue;
+      result.set(userIds[i]!, decodeRecord(facts, view, seq, decodeDue(due)));
+    }
+    return result;
+  }
+
   async getSnapshots(tenantId: string, userIds: readonly string[]): Promise<Map<string, PresenceSnapshot>> {
     const result = new Map<string, PresenceSnapshot>();
     // One HMGET per user, issued together: ioredis sends them as one pipeline per node.

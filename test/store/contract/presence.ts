@@ -111,6 +111,17 @@ export function presenceContract(use: () => Store): void {
       assert.deepEqual(await store.getSnapshots(T1, []), new Map());
     });
 
+    it('getPresences returns the whole records of existing users of the tenant only, any order, duplicates once', async () => {
+      const records = [recordDueAt(NOW + MIN), recordDueAt(null), richRecord()];
+      for (const [i, r] of records.entries()) await store.putUser(user(i + 1), r);
+      await store.putUser(user(9, T2), newRecord(NOW));
+      const ids = [uid(3), uid(404), uid(1), uid(9), uid(2), uid(3)];
+      const full = await store.getPresences(T1, ids);
+      assert.deepEqual(full, new Map([[uid(1), records[0]!], [uid(2), records[1]!], [uid(3), records[2]!]]));
+      assert.deepEqual(await store.getPresences(T1, [...ids].reverse()), full);
+      assert.deepEqual(await store.getPresences(T1, []), new Map());
+    });
+
     it('reflects the latest committed update', async () => {
       await store.putUser(user(1), newRecord(NOW));
       const t = await store.updatePresence(T1, uid(1), (r) => withStatus(r, 'Lunch', NOW, NOW + HOUR));

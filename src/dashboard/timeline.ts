@@ -1,0 +1,114 @@
+/**
+ * The timeline [P: d-timeline]: each user's latest committed presence changes, with what changed and why, kept in
+ * this process's memory for the dashboard (docs/operations/dashboard.md#the-timeline). Bounded: the latest
+ * `perUser` entries of each user, at most `users` users (the user changed least recently is forgotten first). Lost on
+ * restart; with several nodes on Redis each node holds the changes it committed.
+ *
+ * Recording costs a few comparisons and two map operations per change: no store read, no JSON.
+ */
+import { formatSequence, parseSequence, type Transition } from '../domain/record.ts';
+import { formatUtc } from '../domain/timezones.ts';
+import type { PresenceRecord } from '../domain/types.ts';
+import type { ChangeCause } from '../presence/events.ts';
+import { changedParts, timedReasons, type ChangedPart, type TimedReason } from './changes.ts';
+
+/** Why, as the timeline says it. */
+export type EntryCause =
+  | { kind: 'api'; action: string; appId: string | null; userId: string | null }
+  | { kind: 'timed'; reasons: readonly TimedReason[] }
+  | { kind: 'admin'; action: string };
+
+/**
+ * One entry as kept. `sequenceNumber` and `at` stay numbers until shown: a `C…` string of 21 characters costs about
+ * 100 bytes more per entry, and a full timeline holds millions.
+ */
+export interface Recorded {
+  sequenceNumber: number;
+  at: number;
+  availability: string;
+  activity: string;
+  statusMessage: string | null;
+  changed: readonly ChangedPart[];
+  cause: EntryCause;
+}
+
+/** One entry as the API shows it (docs/operations/dashboard.md). */
+export type TimelineEntry = Omit<Recorded, 'at' | 'sequenceNumber'> & { sequenceNumber: string; at: string };
+
+export function entryJson(r: Recorded): TimelineEntry {
+  return { ...r, sequenceNumber: formatSequence(r.sequenceNumber), at: formatUtc(r.at) };
+}
+
+/** A user created through the admin API or a seed (their first entry). */
+export const USER_CREATED: EntryCause = Object.freeze({ kind: 'admin', action: 'userCreated' });
+
+/** The entry of a committed change: `previous` is the record the transition was computed from. */
+export function entryOf(previous: PresenceRecord, transition: Transition, cause: ChangeCause): Recorded {
+  const { record, at } = transition;
+  return {
+    sequenceNumber: parseSequence(record.sequenceNumber),
+    at,
+    availability: record.view.availability,
+    activity: record.view.activity,
+    statusMessage: record.view.statusMessage?.content ?? null,
+    changed: changedParts(previous.view, record.view),
+    cause: cause.kind === 'timed' ? { kind: 'timed', reasons: timedReasons(previous, record, at) } : cause,
+  };
+}
+
+/** The first entry of a new user. */
+export function createdEntry(record: PresenceRecord, at: number): Recorded {
+  return {
+    sequenceNumber: parseSequence(record.sequenceNumber), at, availability: record.view.availability, activity: record.view.activity,
+    statusMessage: record.view.statusMessage?.content ?? null, changed: [], cause: USER_CREATED,
+  };
+}
+
+export interface TimelineLimits {
+  /** Entries kept per user (the oldest go first). */
+  perUser: number;
+  /** Users tracked (the one changed least recently goes first). */
+  users: number;
+}
+
+export const TIMELINE_LIMITS: TimelineLimits = { perUser: 100, users: 50_000 };
+
+export class Timeline {
+  /** `tenant/user` → entries, oldest first; the map's order is the order of the users' latest changes. */
+  private readonly byUser = new Map<string, Recorded[]>();
+
+  constructor(private readonly limits: TimelineLimits = TIMELINE_LIMITS) {}
+
+  record(tenantId: string, userId: string, entry: Recorded): void {
+    const key = `${tenantId}/${userId}`;
+    let entries = this.byUser.get(key);
+    if (entries) {
+      this.byUser.delete(key);
+    } else {
+      entries = [];
+      if (this.byUser.size >= this.limits.users) this.byUser.delete(this.byUser.keys().next().value!);
+    }
+    this.byUser.set(key, entries);
+    // The same message as the entry before: keep one copy of the text (each record read from the store has its own).
+    const last = entries[entries.length - 1];
+    if (last && last.statusMessage !== null && last.statusMessage === entry.statusMessage) entry.statusMessage = last.statusMessage;
+    entries.push(entry);
+    if (entries.length > this.limits.perUser) entries.shift();
+  }
+
+  /** The user's entries, newest first. */
+  entries(tenantId: string, userId: string): Recorded[] {
+    return [...(this.byUser.get(`${tenantId}/${userId}`) ?? [])].reverse();
+  }
+
+  forget(tenantId: string, userId: string): void {
+    this.byUser.delete(`${tenantId}/${userId}`);
+  }
+
+  /** How many users and entries are held (tests, docs). */
+  get size(): { users: number; entries: number } {
+    let entries = 0;
+    for (const list of this.byUser.values()) entries += list.length;
+    return { users: this.byUser.size, entries };
+  }
+}

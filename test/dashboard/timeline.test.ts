@@ -1,0 +1,102 @@
+/**
+ * The timeline's pure parts (docs/operations/dashboard.md#the-timeline): what a change changed and why a timed one
+ * happened, from the records before and after; and its bounds (100 entries per user, the user changed least recently
+ * forgotten first).
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { advance, newRecord, transition } from '../../src/domain/record.ts';
+import { setPreferred, setPresence } from '../../src/domain/sessions.ts';
+import { FADE_AWAY_MS, FADE_INACTIVE_MS } from '../../src/domain/view.ts';
+import type { PresenceFacts, PresenceRecord } from '../../src/domain/types.ts';
+import { changedParts, timedReasons } from '../../src/dashboard/changes.ts';
+import { TIMED, type ChangeCause } from '../../src/presence/events.ts';
+import { Timeline, entryOf, type Recorded } from '../../src/dashboard/timeline.ts';
+
+const T0 = Date.parse('2026-11-28T08:00:00Z');
+const MIN = 60_000;
+const APP = '22553876-f5ab-4529-bffb-cfe50aa89f87';
+
+function withFacts(at: number, change: (facts: PresenceFacts) => PresenceFacts): PresenceRecord {
+  const base = newRecord(at);
+  return transition(base, change(base.facts), at).record;
+}
+
+/** The timed transition at the record's due instant (or `at`), as the due loop makes it. */
+function due(record: PresenceRecord, at = record.dueAt!) {
+  const t = advance(record, at);
+  return { t, reasons: timedReasons(record, t.record, at) };
+}
+
+describe('timeline: why a timed change happened', () => {
+  it('an Available session fades to inactive, then to away, then expires', () => {
+    const r0 = withFacts(T0, (f) => setPresence(f, { sessionId: APP, availability: 'Available', activity: 'Available', durationMs: 60 * MIN }, T0));
+    const fade = due(r0);
+    assert.equal(fade.t.at, T0 + FADE_INACTIVE_MS);
+    assert.deepEqual(fade.reasons, ['sessionFaded']);
+    assert.deepEqual(changedParts(r0.view, fade.t.record.view), ['activity']);
+    const away = due(fade.t.record);
+    assert.equal(away.t.at, T0 + FADE_AWAY_MS);
+    assert.deepEqual(away.reasons, ['sessionFaded']);
+    assert.deepEqual(changedParts(fade.t.record.view, away.t.record.view), ['availability', 'activity']);
+    const gone = due(away.t.record);
+    assert.deepEqual(gone.reasons, ['sessionExpired']);
+  });
+
+  it('a clock moved past several instants names every one that fell due', () => {
+    const r0 = withFacts(T0, (f) => setPreferred(
+      setPresence(f, { sessionId: APP, availability: 'Busy', activity: 'InACall', durationMs: 30 * MIN }, T0),
+      { availability: 'DoNotDisturb', activity: 'DoNotDisturb', durationMs: 10 * MIN }, T0));
+    const { reasons, t } = due(r0, T0 + 2 * 60 * MIN);
+    assert.deepEqual(reasons, ['sessionExpired', 'preferredExpired']);
+    assert.equal(t.record.view.availability, 'Offline');
+  });
+
+  it('an out-of-office window opens and closes', () => {
+    const r0 = withFacts(T0, (f) => ({
+      ...f,
+      outOfOffice: {
+        status: 'scheduled', message: 'Away', scheduledStart: null, scheduledEnd: null, startsAt: T0 + 60 * MIN, endsAt: T0 + 120 * MIN,
+      },
+    }));
+    const opened = due(r0);
+    assert.deepEqual(opened.reasons, ['outOfOfficeStarted']);
+    assert.deepEqual(changedParts(r0.view, opened.t.record.view), ['activity', 'outOfOffice']);
+    assert.deepEqual(due(opened.t.record).reasons, ['outOfOfficeEnded']);
+  });
+
+  it('an entry keeps an API cause as given, and a timed one with its reasons', () => {
+    const r0 = withFacts(T0, (f) => setPreferred(f, { availability: 'Busy', activity: 'Busy', durationMs: 10 * MIN }, T0));
+    const api: ChangeCause = { kind: 'api', action: 'setUserPreferredPresence', appId: APP, userId: null };
+    const t = transition(r0, r0.facts, T0);
+    assert.equal(entryOf(r0, t, api).cause, api);
+    const timed = entryOf(r0, advance(r0, T0 + 10 * MIN), TIMED);
+    assert.deepEqual(timed.cause, { kind: 'timed', reasons: ['preferredExpired'] });
+  });
+});
+
+describe('timeline: bounds', () => {
+  const entry = (n: number): Recorded => ({
+    sequenceNumber: n, at: T0 + n, availability: 'Available', activity: 'Available', statusMessage: null, changed: [],
+    cause: { kind: 'admin', action: 'test' },
+  });
+
+  it('keeps the latest entries of each user, newest first', () => {
+    const timeline = new Timeline({ perUser: 100, users: 10 });
+    for (let n = 0; n < 250; n++) timeline.record('t', 'u', entry(n));
+    const kept = timeline.entries('t', 'u');
+    assert.equal(kept.length, 100);
+    assert.equal(kept[0]!.sequenceNumber, 249);
+    assert.equal(kept[99]!.sequenceNumber, 150);
+  });
+
+  it('tracks at most `users` users: the one changed least recently goes first', () => {
+    const timeline = new Timeline({ perUser: 5, users: 3 });
+    for (const user of ['a', 'b', 'c']) timeline.record('t', user, entry(1));
+    timeline.record('t', 'a', entry(2));
+    timeline.record('t', 'd', entry(3));
+    assert.deepEqual(timeline.entries('t', 'b'), [], 'b changed least recently');
+    assert.equal(timeline.entries('t', 'a').length, 2);
+    assert.deepEqual(timeline.size, { users: 3, entries: 4 });
+  });
+});

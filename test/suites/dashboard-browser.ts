@@ -1,0 +1,3 @@
+import { runSuite } from '../kit/suites.ts';
+
+await runSuite('dashboard-browser');
