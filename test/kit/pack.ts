@@ -150,7 +150,13 @@ export function startCommand(command: string, args: string[], cwd: string, env: 
   child.stdout.setEncoding('utf8');
   child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
   const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
-  after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  // Whatever a test left running: the child and everything under it (npx runs the server as a grandchild, whose
+  // open stdout would keep this test process alive).
+  after(() => {
+    killTree(child.pid!, 'SIGKILL');
+    child.stdout.destroy();
+    child.stderr.destroy();
+  });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -171,6 +177,17 @@ export function startCommand(command: string, args: string[], cwd: string, env: 
 }
 
 /** The pids of `pid`'s descendants, nearest first (from /proc). */
+/** Signals `pid`'s descendants (deepest last listed first) and then `pid`; a process already gone is skipped. */
+export function killTree(pid: number, signal: NodeJS.Signals): void {
+  for (const each of [...descendants(pid).reverse(), pid]) {
+    try {
+      process.kill(each, signal);
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
 export function descendants(pid: number): number[] {
   const parents = new Map<number, number>();
   for (const entry of readdirSyncSafe('/proc')) {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { descendants, emptyDir, offlineInstallEnv, packTarball, packageJson, sh, startCommand, writeConsumerProject } from '../kit/pack.ts';
+import { emptyDir, killTree, offlineInstallEnv, packTarball, packageJson, sh, startCommand, writeConsumerProject } from '../kit/pack.ts';
 
 const pkg = packageJson();
 
@@ -53,7 +53,7 @@ describe('the npm package', () => {
     const data = emptyDir('consumer-data');
     const server = await startCommand('npx', ['presently', 'serve', '--port', '0', '--data', data], project, offlineInstallEnv());
     t.after(async () => {
-      for (const pid of descendants(server.child.pid!)) process.kill(pid, 'SIGTERM');
+      killTree(server.child.pid!, 'SIGTERM');
       await server.exited;
     });
     assert.match(server.stderr(), new RegExp(`Presently ${pkg.version.replace(/\./g, '\\.')}, node v`));
