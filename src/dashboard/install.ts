@@ -11,6 +11,7 @@ import type { DirectoryEvents } from '../directory/events.ts';
 import type { NotificationEvents } from '../notifications/events.ts';
 import type { ManualClock } from '../platform/clock/manual.ts';
 import { formatUtc } from '../domain/timezones.ts';
+import type { Subscription } from '../domain/subscription.ts';
 import type { Listener } from '../platform/events.ts';
 import type { PresenceEvents } from '../presence/events.ts';
 import type { SubscriptionEvents } from '../subscriptions/events.ts';
@@ -96,15 +97,19 @@ function followPresence({ events, clock }: DashboardDeps, timeline: Timeline, hu
 /** A subscription created, changed, warned or ended: a `subscription` event with its card, or `deleted`. */
 function followSubscriptions({ events, store, clock, onError }: DashboardDeps, hub: StreamHub): void {
   const gone = (tenantId: string, id: string) => hub.publish('subscription', tenantId, null, () => ({ id, deleted: true }));
+  // The card is made only if a stream sends the event; its state is the one at the change.
+  const card = (sub: Subscription) => {
+    const now = clock.now();
+    hub.publish('subscription', sub.tenantId, null, () => subscriptionCard(sub, now));
+  };
   const changed = async (tenantId: string, id: string) => {
     const sub = await store.getSubscription(id);
-    if (!sub) return gone(tenantId, id);
-    const card = subscriptionCard(sub, clock.now());
-    hub.publish('subscription', tenantId, null, () => card);
+    if (sub) card(sub);
+    else gone(tenantId, id);
   };
-  events.on('subscriptionChanged', ({ change, tenantId, subscriptionId }) => {
+  events.on('subscriptionChanged', ({ change, tenantId, subscriptionId, subscription }) => {
     if (change === 'deleted') gone(tenantId, subscriptionId);
-    else changed(tenantId, subscriptionId).catch(onError);
+    else card(subscription);
   });
   events.on('subscriptionLifecycle', ({ change, tenantId, subscriptionId }) => {
     if (change === 'reauthorizationRequired') changed(tenantId, subscriptionId).catch(onError);

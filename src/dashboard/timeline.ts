@@ -69,13 +69,18 @@ export interface TimelineLimits {
   perUser: number;
   /** Users tracked (the one changed least recently goes first). */
   users: number;
+  /** Entries in all (then too the users changed least recently go first): about 130 bytes each. */
+  entries: number;
 }
 
-export const TIMELINE_LIMITS: TimelineLimits = { perUser: 100, users: 50_000 };
+/** At most about 26 MB: 200,000 entries, e.g. 2,000 users with a full timeline or 50,000 with four changes each. */
+export const TIMELINE_LIMITS: TimelineLimits = { perUser: 100, users: 50_000, entries: 200_000 };
 
 export class Timeline {
   /** `tenant/user` → entries, oldest first; the map's order is the order of the users' latest changes. */
   private readonly byUser = new Map<string, Recorded[]>();
+  /** Entries held, over all users. */
+  private total = 0;
 
   constructor(private readonly limits: TimelineLimits = TIMELINE_LIMITS) {}
 
@@ -86,14 +91,26 @@ export class Timeline {
       this.byUser.delete(key);
     } else {
       entries = [];
-      if (this.byUser.size >= this.limits.users) this.byUser.delete(this.byUser.keys().next().value!);
+      if (this.byUser.size >= this.limits.users) this.forgetOldest();
     }
     this.byUser.set(key, entries);
     // The same message as the entry before: keep one copy of the text (each record read from the store has its own).
     const last = entries[entries.length - 1];
     if (last && last.statusMessage !== null && last.statusMessage === entry.statusMessage) entry.statusMessage = last.statusMessage;
     entries.push(entry);
-    if (entries.length > this.limits.perUser) entries.shift();
+    this.total++;
+    if (entries.length > this.limits.perUser) {
+      entries.shift();
+      this.total--;
+    }
+    while (this.total > this.limits.entries && this.byUser.size > 1) this.forgetOldest();
+  }
+
+  /** Forgets the user changed least recently. */
+  private forgetOldest(): void {
+    const [key, entries] = this.byUser.entries().next().value!;
+    this.byUser.delete(key);
+    this.total -= entries.length;
   }
 
   /** The user's entries, newest first. */
@@ -102,13 +119,13 @@ export class Timeline {
   }
 
   forget(tenantId: string, userId: string): void {
-    this.byUser.delete(`${tenantId}/${userId}`);
+    const key = `${tenantId}/${userId}`;
+    this.total -= this.byUser.get(key)?.length ?? 0;
+    this.byUser.delete(key);
   }
 
   /** How many users and entries are held (tests, docs). */
   get size(): { users: number; entries: number } {
-    let entries = 0;
-    for (const list of this.byUser.values()) entries += list.length;
-    return { users: this.byUser.size, entries };
+    return { users: this.byUser.size, entries: this.total };
   }
 }

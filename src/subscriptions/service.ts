@@ -172,12 +172,13 @@ export class SubscriptionService {
   /** Clears `reauthorizationNotifiedAt`: the app has confirmed it still has access. */
   async reauthorize(principal: Principal, id: string): Promise<void> {
     const sub = await this.visible(authorizeSubscriptions(principal), id);
-    if (sub.reauthorizationNotifiedAt !== null) await this.store.putSubscription({ ...sub, reauthorizationNotifiedAt: null });
-    this.changed('reauthorized', sub);
+    const reauthorized = { ...sub, reauthorizationNotifiedAt: null };
+    if (sub.reauthorizationNotifiedAt !== null) await this.store.putSubscription(reauthorized);
+    this.changed('reauthorized', reauthorized);
   }
 
   private changed(change: SubscriptionEvents['subscriptionChanged']['change'], sub: Subscription): void {
-    this.opts.events?.emit('subscriptionChanged', { change, tenantId: sub.tenantId, subscriptionId: sub.id });
+    this.opts.events?.emit('subscriptionChanged', { change, tenantId: sub.tenantId, subscriptionId: sub.id, subscription: sub });
   }
 
   /** The subscription if the caller may see it: same tenant, app and creator, and not expired. Else NotFound. */

@@ -82,7 +82,7 @@ describe('timeline: bounds', () => {
   });
 
   it('keeps the latest entries of each user, newest first', () => {
-    const timeline = new Timeline({ perUser: 100, users: 10 });
+    const timeline = new Timeline({ perUser: 100, users: 10, entries: 1000 });
     for (let n = 0; n < 250; n++) timeline.record('t', 'u', entry(n));
     const kept = timeline.entries('t', 'u');
     assert.equal(kept.length, 100);
@@ -91,12 +91,21 @@ describe('timeline: bounds', () => {
   });
 
   it('tracks at most `users` users: the one changed least recently goes first', () => {
-    const timeline = new Timeline({ perUser: 5, users: 3 });
+    const timeline = new Timeline({ perUser: 5, users: 3, entries: 1000 });
     for (const user of ['a', 'b', 'c']) timeline.record('t', user, entry(1));
     timeline.record('t', 'a', entry(2));
     timeline.record('t', 'd', entry(3));
     assert.deepEqual(timeline.entries('t', 'b'), [], 'b changed least recently');
     assert.equal(timeline.entries('t', 'a').length, 2);
     assert.deepEqual(timeline.size, { users: 3, entries: 4 });
+  });
+
+  it('holds at most `entries` in all: past it the users changed least recently go first, whole', () => {
+    const timeline = new Timeline({ perUser: 10, users: 100, entries: 25 });
+    for (const user of ['a', 'b', 'c']) for (let n = 0; n < 10; n++) timeline.record('t', user, entry(n));
+    assert.deepEqual(timeline.size, { users: 2, entries: 20 }, 'a went when c passed 25');
+    assert.deepEqual(timeline.entries('t', 'a'), []);
+    timeline.forget('t', 'b');
+    assert.deepEqual(timeline.size, { users: 1, entries: 10 });
   });
 });
