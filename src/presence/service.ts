@@ -13,23 +13,23 @@ import type { PresenceFacts, PresenceRecord } from '../domain/types.ts';
 import type { PresenceSnapshot, Store } from '../store/types.ts';
 import { silentEmitter, type Emitter } from '../platform/events.ts';
 import { TIMED, type ChangeCause, type PresenceEvents } from './events.ts';
+import { SnapshotCache } from './snapshotCache.ts';
 
-/** Most snapshots kept in memory; beyond it the cache starts over (and reads go to the store until it refills). */
-const CACHE_LIMIT = 200_000;
+/** Most snapshots kept in memory (./snapshotCache.ts): about 300 bytes each. */
+export const CACHE_LIMIT = 200_000;
 
 export class PresenceService {
-  /** tenant id → user id → latest snapshot; null when the store is shared with other processes. */
-  private readonly cache: Map<string, Map<string, PresenceSnapshot>> | null;
-  private cacheSize = 0;
+  /** The latest snapshots; null when the store is shared with other processes. */
+  private readonly cache: SnapshotCache | null;
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
     /** Told of every committed change and due instant (the dispatcher and the due loop react). */
     private readonly events: Emitter<PresenceEvents> = silentEmitter(),
-    opts: { readCache?: boolean } = {},
+    opts: { readCache?: boolean; cacheLimit?: number } = {},
   ) {
-    this.cache = opts.readCache ? new Map() : null;
+    this.cache = opts.readCache ? new SnapshotCache(opts.cacheLimit ?? CACHE_LIMIT) : null;
   }
 
   /** The user's presence as of now, or null when the tenant has no such user. */
@@ -44,9 +44,8 @@ export class PresenceService {
     if (this.cache) {
       snapshots = new Map();
       const missing: string[] = [];
-      const tenant = this.cache.get(tenantId);
       for (const userId of userIds) {
-        const hit = tenant?.get(userId);
+        const hit = this.cache.get(tenantId, userId);
         if (hit) snapshots.set(userId, hit);
         else missing.push(userId);
       }
@@ -90,24 +89,15 @@ export class PresenceService {
 
   /** Drops what is kept in memory of a user (after the user is deleted). */
   forget(tenantId: string, userId: string): void {
-    if (this.cache?.get(tenantId)?.delete(userId)) this.cacheSize--;
+    this.cache?.delete(tenantId, userId);
   }
 
   private cached(tenantId: string, userId: string): PresenceSnapshot | undefined {
-    return this.cache?.get(tenantId)?.get(userId);
+    return this.cache?.get(tenantId, userId);
   }
 
   private remember(tenantId: string, userId: string, record: PresenceSnapshot): void {
-    if (!this.cache) return;
-    // Past the limit, start over rather than track recency: the store still has everything.
-    if (this.cacheSize >= CACHE_LIMIT) {
-      this.cache.clear();
-      this.cacheSize = 0;
-    }
-    let tenant = this.cache.get(tenantId);
-    if (!tenant) this.cache.set(tenantId, (tenant = new Map()));
-    if (!tenant.has(userId)) this.cacheSize++;
-    tenant.set(userId, { view: record.view, sequenceNumber: record.sequenceNumber, dueAt: record.dueAt });
+    this.cache?.set(tenantId, userId, { view: record.view, sequenceNumber: record.sequenceNumber, dueAt: record.dueAt });
   }
 
   private async update(
