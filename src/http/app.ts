@@ -3,6 +3,7 @@
  * refuse, the connection limits (docs/operations/hardening.md#connections), and under TLS HTTP/2 by ALPN with
  * HTTP/1.1 for clients that do not offer it (docs/api/wire-format.md#http2).
  */
+import type { Http2Session } from 'node:http2';
 import { createRequire } from 'node:module';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.ts';
@@ -40,11 +41,31 @@ export function createHttpApp(config: Config, clock: Clock, tls: TlsMaterial | n
     ...(tls ? http2Options(config, tls) : {}),
     // One app type whichever server carries it: the handlers do not depend on HTTP/1 or HTTP/2.
   } as unknown as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
-  if (tls) applyHttp1Limits(app.server, config);
+  if (tls) {
+    applyHttp1Limits(app.server, config);
+    closeSessionsOnClose(app);
+  }
   capConnections(app.server, config.maxConnections);
   installLingeringClose(app);
   app.decorateRequest('principal', null);
   return app;
+}
+
+/**
+ * An HTTP/2 client keeps its session open between requests; the server's close() waits for every session to end,
+ * so an idle one would hold a stop for the whole idle timeout (60 s by default, past the 8 s bound of a stop). On
+ * close, every session is asked to end: GOAWAY, and the requests in flight on it finish.
+ */
+function closeSessionsOnClose(app: FastifyInstance): void {
+  const sessions = new Set<Http2Session>();
+  app.server.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  app.addHook('preClose', (done) => {
+    for (const session of sessions) session.close();
+    done();
+  });
 }
 
 /**

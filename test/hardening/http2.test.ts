@@ -107,3 +107,22 @@ describe('HTTP/2 and HTTP/1.1 over TLS', () => {
     assert.match(answer, /^HTTP\/1\.1 408 /);
   });
 });
+
+describe('stopping with an idle HTTP/2 client', () => {
+  it('close() ends idle HTTP/2 sessions (GOAWAY) instead of waiting for their idle timeout', async () => {
+    const s = await startInProcess({ https: true, idleTimeoutMs: 60_000 });
+    const url = await s.listen();
+    const session = http2.connect(url, { rejectUnauthorized: false });
+    session.on('error', () => {});
+    const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+    const answer = await h2request(session, { ':path': '/_presently/health' });
+    assert.equal(answer.status, 200);
+    // The client keeps its session open, as browsers and SDK clients do.
+    const t0 = Date.now();
+    await s.close();
+    const ms = Date.now() - t0;
+    await goaway;
+    session.destroy();
+    assert.ok(ms < 5_000, `close() took ${ms} ms`);
+  });
+});
