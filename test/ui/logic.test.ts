@@ -97,7 +97,9 @@ describe('dashboard: words', () => {
     assert.equal(formatDuration(2 * 86_400_000 + 3 * 3_600_000 + 5 * 60_000), '2 d 3 h');
     assert.equal(formatRelative(5_000, 0), 'in 5 s');
     assert.equal(formatRelative(0, 65_000), '1 min 5 s ago');
-    assert.equal(formatRelative(400, 0), 'now');
+    assert.equal(formatRelative(400, 0), 'in < 1 s');
+    assert.equal(formatRelative(0, 400), 'now');
+    assert.equal(formatRelative(0, 0), 'now');
     assert.equal(shortId('1a2b3c4d-0000'), '1a2b…');
   });
 

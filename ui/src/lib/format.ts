@@ -54,10 +54,11 @@ export function formatDuration(ms: number): string {
   return next && m > 0 ? `${n} ${unit} ${m} ${next[0]}` : `${n} ${unit}`;
 }
 
-/** "in 4 min 12 s", "12 s ago", or "now" within a second. */
+/** "in 4 min 12 s", "12 s ago"; "in < 1 s" just ahead (a first retry is 0.5–1.5 s away), "now" just past. */
 export function formatRelative(ms: number, now: number): string {
   const d = ms - now;
-  if (Math.abs(d) < 1000) return 'now';
+  if (d > 0 && d < 1000) return 'in < 1 s';
+  if (d <= 0 && d > -1000) return 'now';
   return d >= 0 ? `in ${formatDuration(d)}` : `${formatDuration(d)} ago`;
 }
 
