@@ -2,7 +2,7 @@
  * The composition root: from a Config, builds the store, clock, auth, services, notification pipeline and HTTP app,
  * wires who reacts to which event (`wireEvents`), and starts and stops them; nothing else constructs these pieces.
  * Each step is a small function below, in the order buildPresently calls them. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DevIssuer } from './auth/devIssuer.ts';
 import { devVerifier, type TokenVerifier } from './auth/verify.ts';
 import { oidcAuth, type OidcAuth } from './auth/oidc/oidcAuth.ts';
@@ -192,9 +192,9 @@ async function buildCore(config: Config, store: Store, clocks: Clocks, opts: Bui
   const cloud = CLOUDS[config.cloud];
   const issuer = await DevIssuer.load(store, clock, opts.devSigningKey);
   const tls = config.https || config.certFile || config.keyFile ? await loadTls(config) : null;
-  const headers = graphHeaders(cloud, presentlyServerInfo({ cloud, store: config.store, version: VERSION }));
   // In dev mode Presently is the authority (src/authority/): a 401's challenge sends MSAL to it [P: d-dev-challenge].
-  if (config.auth === 'dev') headers.authorizationUri = (request) => `${issuerBase(originOf(request), publicUrl(config))}/common/oauth2/v2.0/authorize`;
+  const devAuthority = (request: FastifyRequest) => `${issuerBase(originOf(request), publicUrl(config))}/common/oauth2/v2.0/authorize`;
+  const headers = graphHeaders(cloud, presentlyServerInfo({ cloud, store: config.store, version: VERSION }), config.auth === 'dev' ? devAuthority : undefined);
   const app = createHttpApp(config, clock, tls, headers);
   clocks.report.error = (err) => app.log.warn({ err }, 'reading the shared manual clock failed');
   const events = new EventBus<PresentlyEvents>((err, event) => app.log.error({ err, event }, 'an event listener failed'));

@@ -48,10 +48,13 @@ export function bearerChallenge(authorizationUri: string): string {
   return `Bearer realm="", authorization_uri="${authorizationUri.replace(/["\\]/g, '')}", client_id="${GRAPH_APP_ID}"`;
 }
 
-/** The headers of a cloud as Graph sends them; `authorizationUri` may be replaced (a dev authority, say). */
-export function graphHeaders(cloud: Cloud, info: ServerInfo): GraphHeaders {
+/**
+ * The headers of a cloud as Graph sends them. `authorizationUri`: where a 401's challenge sends clients, when not the
+ * cloud's own sign-in (Presently's dev authority).
+ */
+export function graphHeaders(cloud: Cloud, info: ServerInfo, authorizationUri?: (request: FastifyRequest) => string): GraphHeaders {
   const uri = graphAuthorizationUri(cloud);
-  return { diagnostic: agsDiagnostic(info), authorizationUri: () => uri };
+  return { diagnostic: agsDiagnostic(info), authorizationUri: authorizationUri ?? (() => uri) };
 }
 
 /** For apps built without a composition root's values (tests that install the wire alone). */
