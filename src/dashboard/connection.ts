@@ -56,8 +56,6 @@ export class StreamConnection {
     /** The stream's position now: the id a resync sent in place of dropped events carries. */
     private readonly position: () => number,
     private readonly limits: HoldLimits = HOLD_LIMITS,
-    /** Closes what carries the stream when the server ends it (an HTTP/2 session: it would otherwise idle on). */
-    private readonly closeTransport: () => void = () => {},
   ) {}
 
   /** Sends the event if it concerns this stream's tenant: now, or once the socket drains. */
@@ -85,7 +83,6 @@ export class StreamConnection {
     this.forget();
     this.out.end();
     if (stuck) this.out.destroy();
-    this.closeTransport();
   }
 
   /** The peer went away: drop what is held. */

@@ -62,12 +62,12 @@ export class StreamHub {
   /**
    * Opens a stream of the tenant's events on `out`. With `after` (the app's last position), first replays what
    * came after it, or sends a resync when that is no longer held (or is not from this run). Call `closed` when the
-   * peer goes away. `closeTransport` is called when the server ends the stream (./connection.ts).
+   * peer goes away. Closing the server ends every stream (HTTP/2 sessions are closed by src/http/app.ts).
    */
   connect(
-    out: EventSink, tenantId: string, after: number | null, closeTransport?: () => void,
+    out: EventSink, tenantId: string, after: number | null,
   ): { connection: StreamConnection; closed: () => void } {
-    const connection = new StreamConnection(out, tenantId, () => this.last, this.opts.limits ?? HOLD_LIMITS, closeTransport);
+    const connection = new StreamConnection(out, tenantId, () => this.last, this.opts.limits ?? HOLD_LIMITS);
     out.write(': connected\n\n');
     if (this.closed) {
       connection.end();

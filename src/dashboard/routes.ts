@@ -3,7 +3,6 @@
  * whether the app must ask for the admin key), and behind the admin guard the board, a user's timeline, the
  * notifications view and the event stream [P: d-dashboard-access].
  */
-import type { Http2ServerResponse } from 'node:http2';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { guardedScope, presentsAdminKey } from '../admin/guard.ts';
 import type { SinkStore } from '../admin/sink.ts';
@@ -109,9 +108,8 @@ async function stream(deps: DashboardRouteDeps, request: FastifyRequest, reply: 
   // when the server ends the stream it also closes the session (in-flight requests on it finish), which would
   // otherwise keep the server open until its idle timeout.
   if (request.raw.httpVersionMajor === 1) headers.connection = 'close';
-  const session = (reply.raw as unknown as Partial<Http2ServerResponse>).stream?.session;
   reply.raw.writeHead(200, headers);
-  const { closed } = deps.hub.connect(reply.raw, tenantId, after, session ? () => session.close() : undefined);
+  const { closed } = deps.hub.connect(reply.raw, tenantId, after);
   reply.raw.on('close', closed);
 }
 
