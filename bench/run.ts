@@ -89,6 +89,8 @@ const USAGE = `usage: npm run bench -- [options]
   --startups N      start-up samples, the measured server included (default 3)
   --only A,B        run only these scenarios (--store redis and --nodes default to ${REDIS_SCENARIOS.join(',')})
   --json FILE       also write the results as JSON
+  --cpu-prof DIR    run the server under test with node --cpu-prof, its profile written to DIR when it stops (the
+                    profiler costs a few % of throughput; the kill -9 check is skipped, a killed process writes none)
   --list            list the scenarios and exit
   --scheduler       run only the scheduler benchmark instead (bench/scheduler.ts; --scheduler --help for its options)
   --notifications   run only the change-notification benchmark (1,000-subscription fan-out, sustained rate;
@@ -114,6 +116,7 @@ function options() {
       startups: { type: 'string', default: '3' },
       only: { type: 'string' },
       json: { type: 'string' },
+      'cpu-prof': { type: 'string' },
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -148,6 +151,7 @@ function options() {
     startups: Math.round(num('startups', values.startups, 1)),
     scenarios: only ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENARIOS,
     json: values.json,
+    cpuProf: values['cpu-prof'],
     list: values.list,
     help: values.help,
   };
@@ -566,7 +570,7 @@ async function main(): Promise<number> {
         if (kind !== 'redis') removeTempDir(args[1]!);
       }
       const args = storeArgs();
-      const proc = await startPresently(args);
+      const proc = await startPresently(args, undefined, opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : []);
       startups.push(proc.startupMs);
       startupCpus.push(proc.startupCpuMs);
       const label = opts.store === 'redis' ? kind : 'presently';
@@ -639,6 +643,10 @@ async function main(): Promise<number> {
   // same Redis prefix). Not for memory, which keeps nothing.
   for (const s of subjects) {
     if (s.store === 'memory') continue;
+    if (opts.cpuProf) {
+      log(`kill -9 check skipped: --cpu-prof (the profile is written when the server stops, to ${opts.cpuProf})`);
+      continue;
+    }
     const who = subjects.length > 1 ? `${s.label}: ` : '';
     try {
       const before = JSON.stringify(await readPresences(s.ctx, s.ctx.users));

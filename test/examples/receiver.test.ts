@@ -234,9 +234,13 @@ describe('README: from a subscription to a notification', () => {
     assert.ok(shown, 'step 5 shows the printed line');
     assert.deepEqual(Object.keys(JSON.parse(shown[1]!) as object), Object.keys(line));
 
-    // The receiver answered 202, once: /_presently/deliveries says so.
-    const log = await (await fetch(`${G}/_presently/deliveries?subscriptionId=${String(sub.id)}`)).json() as { value: Record<string, unknown>[] };
-    assert.deepEqual(log.value.map((e) => [e.kind, e.status, e.outcome, e.attempt]), [['change', 202, 'delivered', 1]]);
+    // The receiver answered 202, once: /_presently/deliveries says so (once the server has read that answer: the
+    // receiver prints the line before it answers).
+    const outcomes = await waitFor('the delivery log to record the answer', 2000, async () => {
+      const log = await (await fetch(`${G}/_presently/deliveries?subscriptionId=${String(sub.id)}`)).json() as { value: Record<string, unknown>[] };
+      return log.value.length > 0 ? log.value.map((e) => [e.kind, e.status, e.outcome, e.attempt]) : undefined;
+    });
+    assert.deepEqual(outcomes, [['change', 202, 'delivered', 1]]);
   });
 
   it('no receiver at hand: the sink gets the notification, shaped as the POST body the README shows', async () => {

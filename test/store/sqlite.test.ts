@@ -141,6 +141,8 @@ describe('sqlite file', () => {
       assert.deepEqual(await store.readChanges(10), []);
       assert.equal(await store.countDeliveries(), 0);
       const at = Date.UTC(2026, 0, 2);
+      // Watched, so the change is appended (docs/decisions.md#d-outbox-watched).
+      await store.putSubscription(subscription(1, ['u'], { tenantId: 't' }));
       await store.updatePresence('t', 'u', (r) => transition(r, { ...r.facts, everActive: true }, at));
       const t = await store.getPresence('t', 'u');
       assert.deepEqual((await store.readChanges(10)).map((e) => [e.sequenceNumber, e.at]), [[t?.sequenceNumber, at]]);
@@ -198,22 +200,27 @@ describe('sqlite file', () => {
     });
   });
 
-  it('loses no acknowledged write when the process is killed with SIGKILL', async () => {
+  it('loses no acknowledged write when the process is killed with SIGKILL, with 8 users written at once', async () => {
     const file = path.join(freshDir(), DB_FILE);
-    const [tenantId, userId] = ['t', 'u'];
+    const tenantId = 't';
     const writer = path.join(repoRoot, 'test/store/fixtures/presenceWriter.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', writer, file, tenantId, userId], {
+    const child = spawn(process.execPath, ['--import', 'tsx', writer, file, tenantId, '8'], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    let acknowledged = 0;
+    const acknowledged = new Map<string, number>();
+    let total = 0;
     let pending = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
       const lines = (pending + chunk).split('\n');
       pending = lines.pop()!;
-      if (lines.length > 0) acknowledged = Number(lines.at(-1));
-      if (acknowledged >= 300) child.kill('SIGKILL');
+      for (const line of lines) {
+        const [userId, n] = line.split(' ') as [string, string];
+        acknowledged.set(userId, Number(n));
+        total++;
+      }
+      if (total >= 2000) child.kill('SIGKILL');
     });
     // 'close' comes after stdout is drained, so every acknowledgement printed before the kill has been counted.
     const signal = await new Promise<NodeJS.Signals | null>((resolve, reject) => {
@@ -221,11 +228,14 @@ describe('sqlite file', () => {
       child.on('close', (_code, sig) => resolve(sig));
     });
     assert.equal(signal, 'SIGKILL', 'the writer was killed, not stopped by an error');
+    assert.equal(acknowledged.size, 8);
 
     const store = openSqliteStore({ path: file });
     try {
-      const stored = Number((await store.getPresence(tenantId, userId))?.facts.statusMessage?.content);
-      assert.ok(stored >= acknowledged, `stored ${stored}, but ${acknowledged} was acknowledged`);
+      for (const [userId, n] of acknowledged) {
+        const stored = Number((await store.getPresence(tenantId, userId))?.facts.statusMessage?.content);
+        assert.ok(stored >= n, `${userId}: stored ${stored}, but ${n} was acknowledged`);
+      }
     } finally {
       await store.close();
     }

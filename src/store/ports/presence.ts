@@ -1,5 +1,5 @@
 /**
- * The presence port: each user's record, its due index, and the outbox append that goes with every visible change.
+ * The presence port: each user's record, its due index, and the outbox append that goes with every watched change.
  * An update commits the record, its due instant and (when the view changed) one change event atomically.
  */
 import type { Transition } from '../../domain/record.ts';
@@ -32,8 +32,11 @@ export interface PresencePort {
   getSnapshots(tenantId: string, userIds: readonly string[]): Promise<Map<string, PresenceSnapshot>>;
   /**
    * Atomically applies `fn` to the user's record. Resolves to the committed transition, to null when `fn` returned
-   * null, or to undefined when the user does not exist. When the committed transition has `changed` true, a
-   * ChangeEvent is appended to the outbox (./outbox.ts) in the same atomic update.
+   * null, or to undefined when the user does not exist. When the committed transition has `changed` true and a
+   * stored subscription watches the user, a ChangeEvent is appended to the outbox (./outbox.ts) in the same atomic
+   * update, so no watched change is ever skipped. For a user nobody watches a backend may append one or not (sqlite
+   * does not, redis does: docs/decisions.md#d-outbox-watched). The promise resolves only once the update is
+   * committed; a backend may commit the updates of one moment together (sqlite: docs/decisions.md#d-group-commit).
    */
   updatePresence(tenantId: string, userId: string, fn: PresenceUpdate): Promise<Transition | null | undefined>;
 

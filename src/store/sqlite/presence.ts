@@ -1,6 +1,8 @@
 /**
  * The presence port on SQLite: records, the due index (a partial index on `due_at`) and the outbox append. An
- * update is one IMMEDIATE transaction: the record, its due instant and its change event commit together.
+ * update's record, its due instant and its change event commit together, in one IMMEDIATE transaction with the other
+ * updates of the same turn of the event loop (group commit, docs/decisions.md#d-group-commit); the event is
+ * appended only when a subscription watches the user (docs/decisions.md#d-outbox-watched).
  */
 import type Database from 'better-sqlite3';
 import type { Transition } from '../../domain/record.ts';
@@ -49,14 +51,35 @@ function prepare(db: Database.Database) {
   };
 }
 
+/** One updatePresence waiting for its group's commit. */
+interface Pending {
+  tenantId: string;
+  userId: string;
+  fn: PresenceUpdate;
+  resolve: (result: Transition | null | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
+/** What one update of a group came to: its result, or what its `fn` threw (which changed nothing). */
+type Outcome = { ok: true; value: Transition | null | undefined } | { ok: false; error: unknown };
+
+/**
+ * Says whether any subscription watches a user: only their changes need an outbox event (decision
+ * d-outbox-watched). Asked inside the update's transaction, which no subscription write can interleave with (this
+ * process is the only writer, and better-sqlite3 runs a transaction to its end synchronously).
+ */
+export type WatchedTest = (tenantId: string, userId: string) => boolean;
+
 export class SqlitePresence implements PresencePort {
   private readonly stmt: ReturnType<typeof prepare>;
-  private readonly txUpdate: (tenantId: string, userId: string, fn: PresenceUpdate) => Transition | null | undefined;
+  private readonly txOne: (tenantId: string, userId: string, fn: PresenceUpdate) => Transition | null | undefined;
+  private readonly txGroup: (group: readonly Pending[]) => Outcome[];
+  /** Updates asked for in this turn of the event loop: committed together by flush() (group commit). */
+  private pending: Pending[] = [];
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, watched: WatchedTest = () => true) {
     const s = (this.stmt = prepare(db));
-    // IMMEDIATE takes the write lock before the read, so no other connection can write between read and write.
-    const update = db.transaction((tenantId: string, userId: string, fn: PresenceUpdate) => {
+    const apply = (tenantId: string, userId: string, fn: PresenceUpdate): Transition | null | undefined => {
       const row = s.get.get(tenantId, userId);
       if (!row) return undefined;
       const result = fn(toRecord(row));
@@ -64,11 +87,28 @@ export class SqlitePresence implements PresencePort {
       const { facts, view } = encodeRecord(result.record);
       const seq = result.record.sequenceNumber;
       s.update.run({ tenantId, userId, facts, view, seq, dueAt: result.record.dueAt });
-      // The outbox event commits (or rolls back) with the change itself.
-      if (result.changed) s.insertChange.run({ tenantId, userId, seq, view, at: result.at });
+      // The outbox event commits (or rolls back) with the change itself, when someone is watching.
+      if (result.changed && watched(tenantId, userId)) s.insertChange.run({ tenantId, userId, seq, view, at: result.at });
       return result;
-    });
-    this.txUpdate = (tenantId, userId, fn) => update.immediate(tenantId, userId, fn);
+    };
+    // IMMEDIATE takes the write lock before the read, so no other connection can write between read and write.
+    const one = db.transaction(apply);
+    this.txOne = (tenantId, userId, fn) => one.immediate(tenantId, userId, fn);
+    // A group: each update in turn, each reading what the ones before it wrote. An `fn` that throws has written
+    // nothing yet (it runs before its statements), so it fails alone and the others commit; a statement that
+    // throws rolls the whole group back, and flush() then runs each update on its own.
+    const group = db.transaction((updates: readonly Pending[]): Outcome[] => updates.map((u) => {
+      const row = s.get.get(u.tenantId, u.userId);
+      if (!row) return { ok: true, value: undefined };
+      let result: Transition | null;
+      try {
+        result = u.fn(toRecord(row));
+      } catch (error) {
+        return { ok: false, error };
+      }
+      return { ok: true, value: apply(u.tenantId, u.userId, () => result) };
+    }));
+    this.txGroup = (updates) => group.immediate(updates);
   }
 
   async getPresence(tenantId: string, userId: string): Promise<PresenceRecord | null> {
@@ -91,8 +131,39 @@ export class SqlitePresence implements PresencePort {
     return result;
   }
 
-  async updatePresence(tenantId: string, userId: string, fn: PresenceUpdate): Promise<Transition | null | undefined> {
-    return this.txUpdate(tenantId, userId, fn);
+  /**
+   * Group commit [P: d-group-commit]: the updates asked for in one turn of the event loop are committed in one
+   * transaction, after the turn's I/O callbacks (setImmediate), and each promise settles only after that commit: one
+   * BEGIN/COMMIT and one WAL append for the whole group instead of one per update, and no update is answered before
+   * it is in the WAL.
+   */
+  updatePresence(tenantId: string, userId: string, fn: PresenceUpdate): Promise<Transition | null | undefined> {
+    return new Promise((resolve, reject) => {
+      if (this.pending.push({ tenantId, userId, fn, resolve, reject }) === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  /** Commits the waiting updates now (the store calls it before it closes). */
+  flush(): void {
+    const group = this.pending;
+    if (group.length === 0) return;
+    this.pending = [];
+    let outcomes: Outcome[];
+    try {
+      outcomes = group.length === 1 ? [this.settleOne(group[0]!)] : this.txGroup(group);
+    } catch {
+      // A statement failed and the group rolled back: each on its own, so only the update at fault fails.
+      outcomes = group.map((u) => this.settleOne(u));
+    }
+    outcomes.forEach((o, i) => (o.ok ? group[i]!.resolve(o.value) : group[i]!.reject(o.error)));
+  }
+
+  private settleOne(u: Pending): Outcome {
+    try {
+      return { ok: true, value: this.txOne(u.tenantId, u.userId, u.fn) };
+    } catch (error) {
+      return { ok: false, error };
+    }
   }
 
   async dueUsers(now: number, limit: number): Promise<PresenceKey[]> {

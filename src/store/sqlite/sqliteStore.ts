@@ -44,10 +44,11 @@ export class SqliteBackend implements StoreBackend {
     this.pingStmt = db.prepare('SELECT 1');
     this.meta = new SqliteMeta(db);
     this.directory = new SqliteDirectory(db);
-    this.presence = new SqlitePresence(db);
     this.deliveries = new SqliteDeliveries(db);
     this.outbox = new SqliteOutbox(db, this.deliveries);
     this.subscriptions = new SqliteSubscriptions(db, this.deliveries);
+    const subscriptions = this.subscriptions;
+    this.presence = new SqlitePresence(db, (tenantId, userId) => subscriptions.watches(tenantId, userId));
   }
 
   async ping(): Promise<boolean> {
@@ -71,7 +72,11 @@ export class SqliteBackend implements StoreBackend {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (this.db.open) {
+      // Updates still waiting for their group's commit are committed (or fail) before the database goes.
+      this.presence.flush();
+      this.db.close();
+    }
     this.lock?.release();
   }
 

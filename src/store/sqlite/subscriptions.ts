@@ -196,6 +196,11 @@ export class SqliteSubscriptions implements SubscriptionStorage {
     return result;
   }
 
+  /** True when some stored subscription (expired ones included, until deleted) watches the user. */
+  watches(tenantId: string, userId: string): boolean {
+    return this.watchers.has(tenantId, userId);
+  }
+
   /** Copies of the (cached) subscriptions with these ids, in this order; ids with no subscription are skipped. */
   private copies(ids: readonly string[]): Subscription[] {
     const result: Subscription[] = [];
@@ -237,6 +242,10 @@ class WatcherIndex {
       if (ids?.delete(id) && ids.size === 0) users.delete(u);
     }
     if (users.size === 0) this.byTenant.delete(tenantId);
+  }
+
+  has(tenantId: string, userId: string): boolean {
+    return this.byTenant.get(tenantId)?.has(userId) ?? false;
   }
 
   /** In id order, as the fan-out has always been. */

@@ -19,8 +19,8 @@ export function guardsContract(use: () => Store): void {
     it('a limit of 0, less, or not a number asks for nothing', async () => {
       await store.putUser(user(1), recordDueAt(NOW + 1000));
       await store.putUser(user(2), newRecord(NOW));
+      await store.putSubscription(subscription(1, [uid(1), uid(2)], { expiresAt: NOW }));
       await store.updatePresence(T1, uid(2), (r) => withStatus(r, 'x', NOW, null));
-      await store.putSubscription(subscription(1, [uid(1)], { expiresAt: NOW }));
       await store.enqueueDeliveries([delivery(1)]);
       for (const limit of [0, -1, Number.NaN]) {
         assert.deepEqual(await store.dueUsers(NOW + HOUR, limit), [], `dueUsers(${limit})`);

@@ -5,7 +5,7 @@ import { newRecord, parseSequence, transition } from '../../../src/domain/record
 import type { PresenceRecord } from '../../../src/domain/types.ts';
 import type { ChangeEvent } from '../../../src/domain/subscription.ts';
 import type { Store } from '../../../src/store/types.ts';
-import { T1, T2, NOW, MIN, HOUR, uid, user, withStatus, recordDueAt, byId, ids, delivery, withoutId } from './fixtures.ts';
+import { T1, T2, NOW, MIN, HOUR, uid, user, withStatus, recordDueAt, byId, ids, delivery, withoutId, subscription, sid } from './fixtures.ts';
 
 export function outboxContract(use: () => Store): void {
   let store: Store;
@@ -14,6 +14,12 @@ export function outboxContract(use: () => Store): void {
   });
 
   describe('change events (the outbox)', () => {
+    beforeEach(async () => {
+      // Every user these tests change is watched: only a watched user's changes must be appended (d-outbox-watched).
+      await store.putSubscription(subscription(900, [uid(1), uid(2)]));
+      await store.putSubscription(subscription(901, [uid(1), uid(2)], { tenantId: T2 }));
+    });
+
     it('a changed transition appends exactly one event with its sequence number, view and instant', async () => {
       await store.putUser(user(1), newRecord(NOW));
       assert.deepEqual(await store.readChanges(10), [], 'creating a user is not a change');
@@ -26,6 +32,17 @@ export function outboxContract(use: () => Store): void {
       assert.deepEqual(event, {
         id: event.id, tenantId: T1, userId: uid(1), sequenceNumber: t.record.sequenceNumber, view: t.record.view, at: NOW + MIN,
       });
+    });
+
+    it('a user watched from the moment a subscription is stored gets events, and one no longer watched may not', async () => {
+      await store.putUser(user(3), newRecord(NOW));
+      await store.putSubscription(subscription(1, [uid(3)]));
+      const t = await store.updatePresence(T1, uid(3), (r) => withStatus(r, 'watched', NOW, null));
+      assert.deepEqual((await store.readChanges(10)).map((e) => [e.userId, e.sequenceNumber]), [[uid(3), t!.record.sequenceNumber]]);
+      // Once nobody watches, an event is optional (sqlite appends none, redis one): the dispatcher finds no subscription.
+      assert.equal(await store.deleteSubscription(sid(1)), true);
+      await store.updatePresence(T1, uid(3), (r) => withStatus(r, 'unwatched', NOW, null));
+      assert.ok((await store.readChanges(10)).length <= 2);
     });
 
     it('appends nothing when fn returns an unchanged transition, null, or throws, or the user does not exist', async () => {

@@ -42,8 +42,9 @@ export function persistenceContract(h: Reopenable): void {
 
     it('keeps change events, subscriptions and deliveries (with their leases) across close and reopen', async () => {
       await store.putUser(user(1), newRecord(NOW));
-      const t = await store.updatePresence(T1, uid(1), (r) => withStatus(r, 'Persisted', NOW + MIN, null));
+      // Watched: the change event is appended (docs/decisions.md#d-outbox-watched).
       await store.putSubscription(richSubscription(1));
+      const t = await store.updatePresence(T1, uid(1), (r) => withStatus(r, 'Persisted', NOW + MIN, null));
       await store.enqueueDeliveries([delivery(1), delivery(1, { nextAttemptAt: NOW + MIN })]);
       const [leased] = await store.claimDeliveries(NOW, 1, HOUR) as [Delivery];
       const events = await store.readChanges(10);
