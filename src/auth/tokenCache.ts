@@ -1,6 +1,7 @@
 /**
  * Remembers tokens that passed verification, so the signature check (the costly part) runs once per token rather
- * than once per request. An entry is used only while the token's lifetime, checked against the server clock with
+ * than once per request. The verifiers key it by the whole `Authorization` header, so a header seen before is not
+ * even parsed again (two regular expressions over a 1 KB token, a few % of a GET). An entry is used only while the token's lifetime, checked against the server clock with
  * the same tolerance as a full verification, still holds; otherwise the token is verified again, which produces the
  * precise error. Bounded: the oldest entries are dropped first.
  */

@@ -135,9 +135,10 @@ export function devVerifier(issuer: DevIssuer, clock: Clock, audiences: string[]
   const cache = new TokenCache(CLOCK_TOLERANCE_SECONDS * 1000);
   return {
     async verify(authorization) {
-      const token = readBearer(authorization);
-      const cached = cache.get(token, clock.now());
+      // Keyed by the whole header: a header verified before skips even its parsing (docs/operations/auth.md).
+      const cached = authorization === undefined ? undefined : cache.get(authorization, clock.now());
       if (cached) return cached;
+      const token = readBearer(authorization);
       let claims: JWTPayload;
       try {
         ({ payload: claims } = await jwtVerify(token, keys, {
@@ -158,7 +159,7 @@ export function devVerifier(issuer: DevIssuer, clock: Clock, audiences: string[]
         throw invalid(`Invalid issuer. The token's issuer is '${String(claims.iss)}'; expected '${expected}' for tenant '${tid}'.`);
       }
       const principal = principalFromClaims(claims);
-      cache.set(token, principal, claims.exp!, claims.nbf);
+      cache.set(authorization!, principal, claims.exp!, claims.nbf);
       return principal;
     },
   };

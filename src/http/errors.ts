@@ -35,8 +35,17 @@ function errorDate(now: number): string {
 }
 
 /** The `Date` header for `now` (RFC 9110's IMF-fixdate). */
+let dateSecond = NaN;
+let dateText = '';
+
+/** The HTTP date of `now`, formatted once per second (every answer carries one). */
 export function httpDate(now: number): string {
-  return new Date(now).toUTCString();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
 }
 
 export function errorBody(request: FastifyRequest, now: number, code: string, message: string) {

@@ -77,7 +77,8 @@ export function parseIds(body: unknown): string[] {
   if (raw.length > MAX_IDS) throw new InvalidInput(`Property 'ids' has ${raw.length} ids; the limit is ${MAX_IDS}.`, 'ids');
   const seen = new Set<string>();
   const ids: string[] = [];
-  raw.forEach((value, i) => {
+  for (let i = 0; i < raw.length; i++) {
+    const value: unknown = raw[i];
     if (!isGuid(value)) {
       const shown = typeof value === 'string' ? `'${value.slice(0, 64)}'` : typeName(value);
       throw new InvalidInput(`Property 'ids[${i}]' must be a user id (a GUID), not ${shown}.`, `ids[${i}]`);
@@ -87,6 +88,6 @@ export function parseIds(body: unknown): string[] {
       seen.add(id);
       ids.push(id);
     }
-  });
+  }
   return ids;
 }

@@ -53,10 +53,11 @@ export function oidcVerifier(opts: OidcVerifierOptions): OidcVerifier {
   return {
     clearCache: () => cache.clear(),
     async verify(authorization) {
-      const token = readBearer(authorization);
       const now = opts.clock.now();
-      const cached = cache.get(token, now);
+      // Keyed by the whole header: a header verified before skips even its parsing.
+      const cached = authorization === undefined ? undefined : cache.get(authorization, now);
       if (cached) return cached;
+      const token = readBearer(authorization);
       checkHeader(token);
       const unverified = decodeUnverified(token);
       const iss = typeof unverified.iss === 'string' ? unverified.iss : '';
@@ -81,7 +82,7 @@ export function oidcVerifier(opts: OidcVerifierOptions): OidcVerifier {
         throw invalid(`Access token validation failure. Tokens of tenant '${principal.tenantId}' are not accepted by this server.`);
       }
       await opts.firstUse()?.(principal, profileOf(claims));
-      cache.set(token, principal, claims.exp!, claims.nbf);
+      cache.set(authorization!, principal, claims.exp!, claims.nbf);
       return principal;
     },
   };
