@@ -164,7 +164,7 @@ export function summaryLines(samples: Sample[]): string[] {
   const med = (f: (s: Sample) => number | null) => ms(median(values(steady, f)));
   const kinds = Object.keys(steady[0]?.p99ByKind ?? {});
   return [
-    `over the last two thirds (${steady.length} samples): median of the intervals' req/s ${fmt.int(median(values(steady, (s) => s.rps)) ?? 0)}, ` +
+    `over ${parts ? 'the last two thirds' : 'the whole run'} (${steady.length} samples): median of the intervals' req/s ${fmt.int(median(values(steady, (s) => s.rps)) ?? 0)}, ` +
       `p50 ${med((s) => s.p50)} ms, p99 ${med((s) => s.p99)} ms, worst interval p99 ${ms(worst(values(steady, (s) => s.p99)))} ms`,
     `  p99 by request (median of the intervals): ${kinds.map((k) => `${k} ${med((s) => s.p99ByKind[k] ?? null)} ms`).join(', ')}`,
     `  event-loop delay p99 (10 ms = none: the monitor's resolution): median ${med((s) => s.loopP99Ms)} ms, worst ${ms(worst(values(steady, (s) => s.loopMaxMs)))} ms (max)`,
