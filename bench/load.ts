@@ -275,3 +275,10 @@ export function loadProblems(server: string, m: Measurement): string[] {
   if (m.requests === 0) out.push(`${server} answered no request at all`);
   return out;
 }
+
+/** A numeric command-line option: `v` as a number, at least `min`, or an error naming `--name`. */
+export function numberOption(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}`);
+  return n;
+}

@@ -23,6 +23,7 @@ import {
   log,
   machine,
   median,
+  numberOption,
   runLoad,
   table,
   usPerRequest,
@@ -93,8 +94,10 @@ const USAGE = `usage: npm run bench -- [options]
                     profiler costs a few % of throughput; the kill -9 check is skipped, a killed process writes none)
   --list            list the scenarios and exit
   --scheduler       run only the scheduler benchmark instead (bench/scheduler.ts; --scheduler --help for its options)
-  --notifications   run only the change-notification benchmark (1,000-subscription fan-out, sustained rate;
-                    --subscriptions N, --changes N)
+  --notifications   run only the change-notification benchmark (1,000-subscription fan-out, sustained rate, latency
+                    per item; --subscriptions N, --changes N, --latency-changes N, --latency-spacing MS)
+  --soak DURATION   run only the soak: a mixed load with notifications and timed expiries for DURATION (30s, 10m, …),
+                    sampled every 5 s, with verdicts and a PNG plot (bench/soak/main.ts; --soak 1m --help for its options)
   --auth-oidc       run only the token-validation benchmark: GET /me/presence with --auth oidc against dev auth
                     (bench/authOidc.ts; --rounds N, --duration S, --warmup S, --connections N)
   --abuse           run only the adversarial run (bench/abuse/main.ts; --abuse-quick, --abuse-only, --abuse-seed)
@@ -122,11 +125,7 @@ function options() {
     },
     strict: true,
   });
-  const num = (name: string, v: string, min: number) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}`);
-    return n;
-  };
+  const num = numberOption;
   const store = values.store;
   if (store !== 'sqlite' && store !== 'memory' && store !== 'redis') throw new Error('--store must be sqlite, memory or redis');
   const nodes = Math.round(num('nodes', values.nodes, 1));
@@ -489,6 +488,8 @@ async function main(): Promise<number> {
     const { runNotificationsBench } = await import('./notifications.ts');
     return runNotificationsBench();
   }
+  // The soak run is a separate run with its own options (bench/soak/main.ts).
+  if (process.argv.some((a) => a === '--soak' || a.startsWith('--soak='))) return (await import('./soak/main.ts')).runSoak(process.argv.slice(2));
   // The dashboard in Chromium is a separate run too (bench/ui.ts).
   if (process.argv.includes('--ui')) return (await import('./ui.ts')).runUiBench();
   // What --auth oidc costs against dev auth is a separate run too (bench/authOidc.ts).

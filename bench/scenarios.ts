@@ -124,10 +124,10 @@ export async function readPresences(ctx: BenchContext, ids: string[]): Promise<P
   return out;
 }
 
-/** Tokens for Adele and the dev app, and `count` new users in the demo tenant, made through `url`. */
-export async function setUp(url: string, count: number): Promise<BenchContext & { setupMs: number }> {
+/** Tokens for Adele and the dev app (valid `expiresIn` seconds), and `count` new users in the demo tenant, made through `url`. */
+export async function setUp(url: string, count: number, expiresIn = 3600): Promise<BenchContext & { setupMs: number }> {
   const token = async (body: object) =>
-    ((await call(url, 'POST', '/_presently/tokens', { body: { ...body, expiresIn: 3600 } })).json as { access_token: string }).access_token;
+    ((await call(url, 'POST', '/_presently/tokens', { body: { ...body, expiresIn } })).json as { access_token: string }).access_token;
   const adeleToken = await token({ userId: ADELE });
   const appToken = await token({ roles: ['Presence.ReadWrite.All'] });
   const t0 = performance.now();

@@ -30,7 +30,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { call, send } from './http.ts';
-import { machine } from './load.ts';
+import { machine, numberOption } from './load.ts';
 import {
   installCleanup, readCpuSeconds, readMemory, readRunQueueWaitMs, readThreadCpu, startPresently, tempDataDir, type PresentlyProcess,
 } from './procs.ts';
@@ -67,11 +67,7 @@ function options(argv: string[]) {
     },
     strict: true,
   });
-  const num = (name: string, v: string, min: number) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}`);
-    return n;
-  };
+  const num = numberOption;
   const store = values.store;
   if (store !== 'sqlite' && store !== 'memory') throw new Error('--store must be sqlite or memory');
   const users = Math.round(num('users', values.users, 1));
