@@ -157,6 +157,11 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
   listSubscriptions(filter: SubscriptionFilter) { return this.call(() => this.backend.subscriptions.listSubscriptions(filter)); }
   countSubscriptions(filter: SubscriptionCount) { return this.call(() => this.backend.subscriptions.countSubscriptions(filter)); }
 
+  async countLiveSubscriptions(owner: SubscriptionOwner, now: number, upTo: number): Promise<number> {
+    if (!(upTo >= 1)) return 0;
+    return this.call(() => this.backend.subscriptions.countLiveSubscriptions(owner, now, Math.floor(upTo)));
+  }
+
   async listSubscriptionPage(owner: SubscriptionOwner, after: SubscriptionCursor | null, limit: number): Promise<Subscription[]> {
     if (!(limit > 0)) return [];
     return this.call(() => this.backend.subscriptions.listSubscriptionPage(owner, after, Math.floor(limit)));

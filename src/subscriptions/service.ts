@@ -213,6 +213,12 @@ export class SubscriptionService {
     const { perUser } = this.opts.limits ?? DEFAULT_SUBSCRIPTION_LIMITS;
     const owner = { tenantId: caller.tenantId, applicationId: caller.appId, creatorId: caller.userId };
     const now = this.clock.now();
+    if (perUser > 1) {
+      // A raised cap: counted in the store, without reading the subscriptions (each carries up to 650 user ids).
+      const live = await this.store.countLiveSubscriptions(owner, now, perUser);
+      if (live >= perUser) throw tooManyForUser(null, perUser);
+      return;
+    }
     let after: SubscriptionCursor | null = null;
     let live = 0;
     for (;;) {
@@ -259,8 +265,8 @@ function capReached(cap: string, count: number): GraphError {
 }
 
 /** One presence subscription too many for one user and application [P: d-one-presence-subscription]. */
-function tooManyForUser(existing: Subscription, perUser: number): GraphError {
-  const rule = perUser === 1
+function tooManyForUser(existing: Subscription | null, perUser: number): GraphError {
+  const rule = existing !== null && perUser === 1
     ? `A user can create only one presence subscription per application, and subscription '${existing.id}' of this user and application exists until ${formatUtc(existing.expiresAt)}.`
     : `A user can create only ${perUser} presence subscriptions per application, and ${perUser} exist.`;
   const it = perUser === 1 ? 'it' : 'one';

@@ -81,6 +81,32 @@ forEachBackend(['memory', 'sqlite', 'redis'], (backend) => {
   });
 });
 
+forEachBackend(['sqlite', 'redis'], (backend) => {
+  it('a raised limit of 3: three live subscriptions, a fourth is 403 saying so; an expired one makes room', async () => {
+    const s = await startInProcess({ store: backend, clock: 'manual', maxSubscriptionsPerUser: 3 }, { manualStart: T0 });
+    const rx = await startReceiver();
+    try {
+      const token = await s.userToken(ALEX);
+      const create = (minutes: number) => s.inject({
+        method: 'POST', url: '/v1.0/subscriptions', headers: bearer(token), payload: {
+          changeType: 'updated', notificationUrl: `${rx.url}/hooks`, resource: `/communications/presences/${ADELE}`,
+          expirationDateTime: new Date(s.presently.clock.now() + minutes * MIN).toISOString(),
+        },
+      });
+      for (const minutes of [50, 60, 60]) assert.equal((await create(minutes)).statusCode, 201);
+      assertGraphError(await create(60), 403, 'ExtensionError',
+        /Reason: A user can create only 3 presence subscriptions per application, and 3 exist\. Renew one with PATCH, or delete one before creating another/);
+      await moveClock(s, { advance: 'PT51M' });
+      const room = await create(50);
+      assert.equal(room.statusCode, 201, room.body);
+      assertGraphError(await create(50), 403, 'ExtensionError', /only 3 presence subscriptions/);
+    } finally {
+      await rx.close();
+      await s.close();
+    }
+  });
+});
+
 it('--max-subscriptions-per-user (PRESENTLY_MAX_SUBSCRIPTIONS_PER_USER) raises the limit; the default is 1', () => {
   assert.equal(toConfig({}, {}).maxSubscriptionsPerUser, 1);
   assert.equal(toConfig({}, { PRESENTLY_MAX_SUBSCRIPTIONS_PER_USER: '5' }).maxSubscriptionsPerUser, 5);

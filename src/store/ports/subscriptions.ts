@@ -58,6 +58,12 @@ export interface SubscriptionStorage {
    */
   listSubscriptionPage(owner: SubscriptionOwner, after: SubscriptionCursor | null, limit: number): Promise<Subscription[]>;
   /**
+   * How many of one creator's subscriptions of one application are still live at `now` (expire after it), counting
+   * no further than `upTo`: the check of a raised per-user cap, which needs neither the subscriptions nor their user
+   * lists (sqlite counts in the database; redis reads the pages it needs).
+   */
+  countLiveSubscriptions(owner: SubscriptionOwner, now: number, upTo: number): Promise<number>;
+  /**
    * The subscriptions that watch a user, in id order. Read-only: a backend may hand out the objects it caches (the
    * fan-out reads this for every change, and a copy of 800 subscriptions of 650 users each was most of its cost).
    */

@@ -174,6 +174,17 @@ export class RedisSubscriptions implements SubscriptionStorage {
       : client.zcard(this.ofAppKey(filter.tenantId, filter.applicationId));
   }
 
+  async countLiveSubscriptions(owner: SubscriptionOwner, now: number, upTo: number): Promise<number> {
+    let live = 0;
+    let after: SubscriptionCursor | null = null;
+    for (;;) {
+      const page = await this.listSubscriptionPage(owner, after, PAGE_CHUNK);
+      for (const s of page) if (s.expiresAt > now && ++live >= upTo) return live;
+      if (page.length < PAGE_CHUNK) return live;
+      after = { createdAt: page.at(-1)!.createdAt, id: page.at(-1)!.id };
+    }
+  }
+
   async listSubscriptionPage(owner: SubscriptionOwner, after: SubscriptionCursor | null, limit: number): Promise<Subscription[]> {
     const key = this.ofAppKey(owner.tenantId, owner.applicationId);
     const page: Subscription[] = [];

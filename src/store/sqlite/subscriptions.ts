@@ -59,6 +59,12 @@ function prepare(db: Database.Database) {
        WHERE tenant_id = @tenantId AND application_id = @applicationId AND creator_id = @creatorId AND (created_at, id) > (@createdAt, @id)
        ORDER BY created_at, id LIMIT @limit`,
     ),
+    // The owner's index, then expires_at from each row: no JSON parsed.
+    countLive: db.prepare<[SubscriptionOwner & { now: number; upTo: number }], number>(
+      `SELECT count(*) FROM (SELECT 1 FROM subscriptions
+       WHERE tenant_id = @tenantId AND application_id = @applicationId AND creator_id = @creatorId AND expires_at > @now
+       LIMIT @upTo)`,
+    ).pluck(),
     // One statement per combination of filters, so each uses as much of subscriptions_owner as it can.
     list: {
       all: list(''),
@@ -177,6 +183,11 @@ export class SqliteSubscriptions implements SubscriptionStorage {
     return filter.applicationId === undefined
       ? this.stmt.countTenant.get(filter.tenantId) ?? 0
       : this.stmt.countApp.get(filter.tenantId, filter.applicationId) ?? 0;
+  }
+
+  async countLiveSubscriptions(owner: SubscriptionOwner, now: number, upTo: number): Promise<number> {
+    const { tenantId, applicationId, creatorId } = owner;
+    return this.stmt.countLive.get({ tenantId, applicationId, creatorId, now, upTo }) ?? 0;
   }
 
   async listSubscriptionPage(owner: SubscriptionOwner, after: SubscriptionCursor | null, limit: number): Promise<Subscription[]> {

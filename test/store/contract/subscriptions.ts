@@ -146,6 +146,20 @@ export function subscriptionsContract(use: () => Store): void {
       assert.deepEqual(await counts(), [1, 1, 0, 2, 2, 0]);
     });
 
+    it('countLiveSubscriptions counts one creator\'s live subscriptions of one app, no further than asked', async () => {
+      const owner = { tenantId: T1, applicationId: APP, creatorId: uid(500) };
+      for (let n = 1; n <= 5; n++) await store.putSubscription(subscription(n, [uid(1)], { expiresAt: NOW + n * MIN }));
+      // Not the owner's: another app, another creator, another tenant.
+      await store.putSubscription(subscription(6, [uid(1)], { applicationId: uid(42) }));
+      await store.putSubscription(subscription(7, [uid(1)], { creatorId: uid(501) }));
+      await store.putSubscription(subscription(8, [uid(1)], { tenantId: T2 }));
+      assert.equal(await store.countLiveSubscriptions(owner, NOW, 100), 5);
+      assert.equal(await store.countLiveSubscriptions(owner, NOW + 2 * MIN, 100), 3, 'expiring at or before now is not live');
+      assert.equal(await store.countLiveSubscriptions(owner, NOW, 2), 2, 'counts no further than upTo');
+      assert.equal(await store.countLiveSubscriptions(owner, NOW, 0), 0);
+      assert.equal(await store.countLiveSubscriptions({ ...owner, creatorId: uid(77) }, NOW, 100), 0);
+    });
+
     it('listSubscriptionPage: one creator\'s subscriptions of one app, by (createdAt, id), from after a cursor', async () => {
       const creator = uid(500);
       const owner = { tenantId: T1, applicationId: APP, creatorId: creator };
