@@ -37,13 +37,17 @@ function prepare(db: Database.Database) {
        VALUES (@subscriptionId, @tenantId, @kind, @url, @item, @resourceView, @userId, @attempt, @nextAttemptAt, NULL,
          @createdAt)`,
     ),
-    // Walks deliveries_next_attempt_at from the earliest; only the deliveries in flight are skipped over.
+    // Due and not leased, i.e. ready: max(next_attempt_at, lease end) <= now, written exactly as deliveries_ready_at
+    // is defined, so the claim walks that index from the earliest ready delivery and never over the ones in flight.
+    // (Walking deliveries_next_attempt_at skipped every leased row on every claim: with 64 POSTs of 100 items in
+    // flight, 6,400 rows per claim, most of a large fan-out's delivery cost.) Ready order: a delivery whose lease ran
+    // out is ready from the lease's end.
     due: db.prepare<[{ now: number; limit: number }], DeliveryRow>(
       `SELECT id, subscription_id, tenant_id, kind, url, item, resource_view, user_id, attempt, next_attempt_at,
          created_at
        FROM deliveries
-       WHERE next_attempt_at <= @now AND (leased_until IS NULL OR leased_until <= @now)
-       ORDER BY next_attempt_at, id LIMIT @limit`,
+       WHERE max(next_attempt_at, coalesce(leased_until, 0)) <= @now
+       ORDER BY max(next_attempt_at, coalesce(leased_until, 0)), id LIMIT @limit`,
     ),
     lease: db.prepare<[number, string]>('UPDATE deliveries SET leased_until = ? WHERE id IN (SELECT value FROM json_each(?))'),
     delete: db.prepare<[string]>('DELETE FROM deliveries WHERE id IN (SELECT value FROM json_each(?))'),
