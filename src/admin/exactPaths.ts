@@ -4,7 +4,7 @@
  * `/%5Fpresently/tokens` would reach the admin handlers, and a proxy rule that blocks the prefix `/_presently/` would
  * be bypassed. Such variants answer the usual Graph 404, in every auth mode.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { noResourceAt } from '../http/wire.ts';
 
 export const ADMIN_PREFIX = '/_presently';
@@ -31,10 +31,11 @@ function decodeLoosely(path: string): string {
 
 /** Installs the check on every request, before any route's own hooks and handler. */
 export function installExactAdminPaths(app: FastifyInstance): void {
-  app.addHook('onRequest', async function exactAdminPath(request: FastifyRequest) {
+  // A callback hook: it runs on every request, and an async hook costs a promise each time.
+  app.addHook('onRequest', function exactAdminPath(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) {
     const path = (request.raw.url ?? '').split('?')[0]!;
-    if (!isAdminVariant(path)) return;
     // The same answer as a path nothing is registered at.
-    throw noResourceAt(request.method, path);
+    if (isAdminVariant(path)) return done(noResourceAt(request.method, path));
+    done();
   });
 }

@@ -93,13 +93,16 @@ const hooked = new WeakSet<FastifyInstance>();
 export function batchRoutes(app: FastifyInstance, version: ApiVersion): void {
   if (!hooked.has(app)) {
     hooked.add(app);
-    app.addHook('onRequest', async (request) => {
+    // A callback hook: it runs on every request, and an async hook costs a promise each time.
+    app.addHook('onRequest', (request, _reply, done) => {
       const token = request.headers[PROTOCOL_HEADER];
-      if (token === undefined) return;
-      delete request.headers[PROTOCOL_HEADER];
-      if (typeof token === 'string' && pendingProtocols.get(token) === 'https') {
-        (request.raw.socket as unknown as { encrypted?: boolean }).encrypted = true;
+      if (token !== undefined) {
+        delete request.headers[PROTOCOL_HEADER];
+        if (typeof token === 'string' && pendingProtocols.get(token) === 'https') {
+          (request.raw.socket as unknown as { encrypted?: boolean }).encrypted = true;
+        }
       }
+      done();
     });
   }
 
