@@ -202,7 +202,7 @@ export async function runNodesBench(opts: Options): Promise<number> {
       log(`node ${i + 1}: ${p.url}, pid ${p.pid}, ready in ${Math.round(p.startupMs)} ms`);
     }
     const { setupMs, ...ctx } = await setUp(nodes[0]!.url, opts.users);
-    log(`created ${ctx.users.length} users through node 1 in ${Math.round(setupMs)} ms`);
+    log(`created ${fmt.int(ctx.users.count)} users through node 1 (admin API, bulk) in ${Math.round(setupMs)} ms`);
     if (redis.single) {
       try {
         ceiling = await runRedisBenchmark(redis, REDIS_BENCHMARK);
@@ -297,7 +297,7 @@ async function runScenario(
   // Every node answers the sample rightly: the token and the users made through node 1 are valid on each.
   for (const [i, p] of nodes.entries()) {
     const res = await send(p.url, sample);
-    const wrong = res.status < 200 || res.status > 299 ? `answered ${res.status}: ${res.text.slice(0, 300)}` : sc.checkSample?.(res, ctx);
+    const wrong = res.status < 200 || res.status > 299 ? `answered ${res.status}: ${res.text.slice(0, 300)}` : sc.checkSample?.(res, ctx, sample);
     if (wrong) {
       out.problems.push(`node ${i + 1}: wrong answer to the sample request: ${wrong}`);
       return out;

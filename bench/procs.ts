@@ -5,7 +5,7 @@
  * the ones still alive and removes the temporary data directories.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtBin } from '../test/kit/build.ts';
@@ -93,6 +93,18 @@ export function tempDataDir(): string {
 export function removeTempDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
   tempDirs.delete(dir);
+}
+
+/** The bytes of the files directly in `dir` (a data folder: the database, its WAL and shared-memory files); null if unreadable. */
+export function dirBytes(dir: string): number | null {
+  try {
+    return readdirSync(dir).reduce((sum, name) => {
+      const st = statSync(join(dir, name));
+      return st.isFile() ? sum + st.size : sum;
+    }, 0);
+  } catch {
+    return null;
+  }
 }
 
 /** Resolves to the exit code, or the name of the signal that ended the process. */

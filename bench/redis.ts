@@ -58,6 +58,11 @@ export interface BenchRedis {
   outboxLength(prefix: string): Promise<number>;
   /** Waits until that outbox is empty, for at most `maxMs`; resolves to how long it took and what was left. */
   waitOutboxDrained(prefix: string, maxMs: number): Promise<{ ms: number; left: number }>;
+  /**
+   * INFO memory used_memory in bytes, summed over the masters: with a baseline read before, how much a run's data
+   * takes (Redis-wide, so whatever else uses a shared Redis meanwhile is in it too); null when unreadable.
+   */
+  usedMemory(): Promise<number | null>;
   /** SCAN MATCH prefix* and UNLINK, on every master; resolves to the number of keys deleted. */
   deletePrefix(prefix: string): Promise<number>;
   close(): Promise<void>;
@@ -143,6 +148,15 @@ export async function connectRedis(url: string): Promise<BenchRedis> {
       }
     },
     outboxLength,
+    async usedMemory() {
+      try {
+        let total = 0;
+        for (const node of masters()) total += Number(/^used_memory:(\d+)/m.exec(await node.info('memory'))?.[1] ?? NaN);
+        return Number.isFinite(total) ? total : null;
+      } catch {
+        return null;
+      }
+    },
     async waitOutboxDrained(prefix, maxMs) {
       const t0 = performance.now();
       let left = await outboxLength(prefix);

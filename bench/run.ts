@@ -56,10 +56,12 @@ import {
   type BenchRedis,
   type RedisBenchmarkResult,
 } from './redis.ts';
+import { runScaleBench, storeSizeLabel, storeSizer, userSizes } from './scale.ts';
 import {
   REDIS_SCENARIOS,
   SCENARIOS,
   describeTarget,
+  durabilitySample,
   readPresences,
   setUp,
   type BenchContext,
@@ -68,6 +70,10 @@ import {
 
 const TARGET_STARTUP_MS = 500;
 const TARGET_IDLE_RSS_MB = 90;
+/** A restart on a large store checks the whole file first (PRAGMA quick_check): more than the usual 20 s may be needed. */
+const RESTART_TIMEOUT_MS = 120_000;
+
+const fmtSeconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Options
@@ -86,7 +92,11 @@ const USAGE = `usage: npm run bench -- [options]
   --redis-aof       with --own-redis: appendonly yes, appendfsync everysec (the cost of persistence)
   --nodes N         with --store redis: the scale-out run instead — one node alone, then N nodes on the same Redis
                     data at once (bench/nodes.ts)
-  --users N         users created for the scenarios (default 650)
+  --users N         users created for the scenarios (default 650), through the admin API's bulk route; with more
+                    than 650 the read scenarios address them all over the range, and the checks after the writes and
+                    the kill -9 check read back a sample (said in the output)
+  --users A,B,C     the scale run: the whole bench once per size, then one table of all sizes (bench/scale.ts), e.g.
+                    --users 1000,100000,1000000
   --startups N      start-up samples, the measured server included (default 3)
   --only A,B        run only these scenarios (--store redis and --nodes default to ${REDIS_SCENARIOS.join(',')})
   --json FILE       also write the results as JSON
@@ -174,9 +184,17 @@ interface Subject {
   startups: number[];
   stopCodes: (number | string | null)[];
   idle: Memory | null;
+  /** How long creating the users took (the admin API's bulk route). */
+  setupMs: number;
   afterSetup: Memory | null;
   afterLoad?: Memory | null;
   restartMs?: number;
+  /** The store's size in bytes (bench/scale.ts storeSizer), after creating the users and after the load. */
+  storeSize: () => Promise<number | null>;
+  storeAfterSetup: number | null;
+  storeAfterLoad?: number | null;
+  /** Which presences the kill -9 check read back. */
+  durability?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -258,7 +276,7 @@ async function runScenario(
       out.problems.push(`${who}sample request answered ${res.status}: ${res.text.slice(0, 300)}`);
       return out;
     }
-    const wrong = sc.checkSample?.(res, s.ctx);
+    const wrong = sc.checkSample?.(res, s.ctx, sampleOf(i));
     if (wrong) {
       out.problems.push(`${who}wrong answer to the sample request: ${wrong}`);
       return out;
@@ -499,6 +517,9 @@ async function main(): Promise<number> {
     const { runSchedulerBench } = await import('./scheduler.ts');
     return runSchedulerBench(process.argv.slice(2).filter((a) => a !== '--scheduler'));
   }
+  // Several sizes (`--users 1000,100000,1000000`): this run once per size, and one table of them (bench/scale.ts).
+  const sizes = userSizes(process.argv.slice(2));
+  if (sizes) return runScaleBench(process.argv.slice(2), sizes);
   let opts: Options;
   try {
     opts = options();
@@ -534,7 +555,7 @@ async function main(): Promise<number> {
   log(`Presently bench — ${mach.cpus} × ${mach.cpuModel}, ${mach.memoryGb} GB, Node ${mach.node}, load average ${mach.loadavg.join(' ')}`);
   log(
     `store ${opts.store === 'redis' ? 'sqlite and redis, one node each' : opts.store}, ${opts.connections} connections, ` +
-      `${opts.warmup} s warm-up + ${opts.duration} s per server and scenario, ${opts.users} users`,
+      `${opts.warmup} s warm-up + ${opts.duration} s per server and scenario, ${fmt.int(opts.users)} users`,
   );
 
   // Redis: the bench's own connection, the prefixes, the ceiling.
@@ -571,6 +592,7 @@ async function main(): Promise<number> {
         if (kind !== 'redis') removeTempDir(args[1]!);
       }
       const args = storeArgs();
+      const storeSize = await storeSizer(kind, args, redis);
       const proc = await startPresently(args, undefined, opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : []);
       startups.push(proc.startupMs);
       startupCpus.push(proc.startupCpuMs);
@@ -585,9 +607,11 @@ async function main(): Promise<number> {
       const idle = readMemory(proc.pid);
       log(`${who}idle RSS after start-up + 2 s: ${idle ? fmt.mb(idle.rssMb) : 'unknown (no /proc)'}`);
       const { setupMs, ...ctx } = await setUp(proc.url, opts.users);
-      log(`${who}created ${ctx.users.length} users in ${Math.round(setupMs)} ms`);
+      log(`${who}created ${fmt.int(ctx.users.count)} users (admin API, bulk) in ${fmtSeconds(setupMs)}`);
+      const afterSetup = readMemory(proc.pid);
+      const storeAfterSetup = await storeSize();
       subjects.push({
-        label, store: kind, proc, args, ctx, startups, stopCodes, idle, afterSetup: readMemory(proc.pid),
+        label, store: kind, proc, args, ctx, startups, stopCodes, idle, setupMs, afterSetup, storeSize, storeAfterSetup,
         ...(kind === 'redis' ? { prefix: args[args.indexOf('--redis-prefix') + 1]! } : {}),
       });
     }
@@ -638,7 +662,10 @@ async function main(): Promise<number> {
   }
 
   await new Promise((r) => setTimeout(r, 1000));
-  for (const s of subjects) s.afterLoad = readMemory(s.proc.pid);
+  for (const s of subjects) {
+    s.afterLoad = readMemory(s.proc.pid);
+    s.storeAfterLoad = await s.storeSize();
+  }
 
   // Durability: everything read back must survive kill -9 and a restart on the same data (the same data dir, or the
   // same Redis prefix). Not for memory, which keeps nothing.
@@ -650,13 +677,15 @@ async function main(): Promise<number> {
     }
     const who = subjects.length > 1 ? `${s.label}: ` : '';
     try {
-      const before = JSON.stringify(await readPresences(s.ctx, s.ctx.users));
+      const sample = durabilitySample(s.ctx);
+      const before = JSON.stringify(await readPresences(s.ctx, sample.ids));
       await s.proc.kill9();
-      s.proc = await startPresently(s.args);
+      s.proc = await startPresently(s.args, RESTART_TIMEOUT_MS);
       s.restartMs = s.proc.startupMs;
-      const after = JSON.stringify(await readPresences({ ...s.ctx, url: s.proc.url }, s.ctx.users));
+      const after = JSON.stringify(await readPresences({ ...s.ctx, url: s.proc.url }, sample.ids));
       if (after !== before) problems.push(`${who}presences read after kill -9 and restart differ from those read before`);
-      else log(`${who}kill -9 + restart on the same data: all ${s.ctx.users.length} presences read back identical; restart to ready line ${Math.round(s.restartMs)} ms`);
+      else log(`${who}kill -9 + restart on the same data: ${sample.note} presences read back identical; restart to ready line ${Math.round(s.restartMs)} ms`);
+      s.durability = sample.note;
     } catch (err) {
       problems.push(`${who}durability check failed: ${(err as Error).message}`);
     }
@@ -699,7 +728,11 @@ async function main(): Promise<number> {
     );
     log(`${who}idle RSS: ${s.idle ? fmt.mb(s.idle.rssMb) : '?'}   target < ${TARGET_IDLE_RSS_MB} MB   ${rssOk === undefined ? '?' : rssOk ? 'PASS' : 'MISS'}`);
     const memLine = (label: string, m: Memory | null | undefined) => (m ? `${label} ${fmt.mb(m.rssMb)} (peak ${fmt.mb(m.peakMb)})` : `${label} ?`);
-    log(`${who}RSS: ${memLine('after creating users', s.afterSetup)}; ${memLine('after the load', s.afterLoad)}`);
+    log(`${who}RSS: ${memLine(`after creating ${fmt.int(s.ctx.users.count)} users`, s.afterSetup)}; ${memLine('after the load', s.afterLoad)}`);
+    if (s.store !== 'memory') {
+      const size = (b: number | null | undefined) => (b === null || b === undefined ? '?' : fmt.mb(b / 2 ** 20));
+      log(`${who}store size (${storeSizeLabel(s.store)}): after creating the users ${size(s.storeAfterSetup)}; after the load ${size(s.storeAfterLoad)}`);
+    }
     return { s, startupMedian, startupOk, rssOk };
   });
   if (stderrErrors.length) log(`Presently's stderr has ${stderrErrors.length} error line(s), e.g.: ${stderrErrors[0]!.slice(0, 300)}`);
@@ -742,7 +775,13 @@ async function main(): Promise<number> {
         startupMedianMs: Math.round(startupMedian),
         restartMs: s.restartMs === undefined ? null : Math.round(s.restartMs),
         idleRssMb: s.idle?.rssMb ?? null,
+        setupMs: Math.round(s.setupMs),
+        afterSetupRssMb: s.afterSetup?.rssMb ?? null,
         afterLoadRssMb: s.afterLoad?.rssMb ?? null,
+        peakRssMb: s.afterLoad?.peakMb ?? null,
+        storeAfterSetupBytes: s.storeAfterSetup,
+        storeAfterLoadBytes: s.storeAfterLoad ?? null,
+        durability: s.durability ?? null,
       })),
       redis: redis ? { url: opts.redisUrl, pid: redis.pid, ceiling, background, deletedKeys: Object.fromEntries(deletedKeys) } : null,
       scenarios: results,

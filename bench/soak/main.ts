@@ -166,14 +166,15 @@ async function sample(run: Run): Promise<Sample> {
 async function prepare(opts: Options, proc: PresentlyProcess) {
   const t0 = performance.now();
   const ctx = await setUp(proc.url, opts.users + PROBE_USERS + EXPIRY_USERS, Math.min(86_400, Math.ceil(opts.seconds + 3600)));
-  const users = ctx.users.slice(0, opts.users);
-  const probeUsers = ctx.users.slice(opts.users, opts.users + PROBE_USERS);
-  const expiryUsers = ctx.users.slice(opts.users + PROBE_USERS);
+  const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => ctx.users.id(from + i));
+  const users = ids(0, opts.users);
+  const probeUsers = ids(opts.users, opts.users + PROBE_USERS);
+  const expiryUsers = ids(opts.users + PROBE_USERS, ctx.users.count);
   const alex = ((await call(proc.url, 'POST', '/_presently/tokens', { body: { userId: ALEX, expiresIn: 86_400 } })).json as { access_token: string }).access_token;
   const notif = new Notifications(probeUsers);
   await notif.start();
   const subscriptionIds = await notif.subscribe(proc.url, alex, users, opts.subscriptions);
-  log(`created ${fmt.int(ctx.users.length)} users (${opts.users} for the load, ${PROBE_USERS} probe, ${EXPIRY_USERS} expiry) and ` +
+  log(`created ${fmt.int(ctx.users.count)} users (${opts.users} for the load, ${PROBE_USERS} probe, ${EXPIRY_USERS} expiry) and ` +
     `${opts.subscriptions} subscriptions in ${Math.round(performance.now() - t0)} ms`);
   const load = new MixedLoad({ url: proc.url, adeleToken: ctx.adeleToken, appToken: ctx.appToken, users }, opts.rate, opts.connections);
   const expiry = new ExpiryProbes(proc.url, ctx.adeleToken, ctx.appToken, expiryUsers);

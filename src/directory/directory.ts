@@ -8,11 +8,17 @@ import type { Clock } from '../platform/clock/clock.ts';
 import { newRecord } from '../domain/record.ts';
 import { presentBody } from '../platform/json/body.ts';
 import { Conflict, InvalidInput } from '../platform/json/errors.ts';
-import { isGuid, readObject, readString } from '../platform/json/validate.ts';
+import { isGuid, readArray, readObject, readString } from '../platform/json/validate.ts';
 import type { Store, User } from '../store/types.ts';
 import type { PresenceService } from '../presence/service.ts';
 import { silentEmitter, type Emitter } from '../platform/events.ts';
 import type { DirectoryEvents } from './events.ts';
+
+/** The most users one request of the admin bulk route may carry. */
+export const MAX_BULK_USERS = 10_000;
+
+/** Users per bulk write of putUsers (the store's wrapper cuts larger calls itself; this bounds the meta read too). */
+const BULK = 2000;
 
 const lastSequenceKey = (tenantId: string, userId: string) => `presence.lastSequence.${tenantId}.${userId}`;
 
@@ -35,6 +41,34 @@ export class Directory {
   }
 
   /**
+   * putUser for many users (seed files, the admin bulk route): through the store's bulk write, BULK chunk by chunk,
+   * so a million users take minutes at most, not a million round trips. A user created again after a deletion still
+   * continues their sequenceNumber (one meta read per chunk finds them; they go through putUser). Resolves, in order,
+   * whether each user was created; rejects with the store's UpnTaken at the first taken UPN (earlier chunks stay).
+   */
+  async putUsers(users: readonly User[]): Promise<boolean[]> {
+    const created: boolean[] = [];
+    for (let i = 0; i < users.length; i += BULK) {
+      const chunk = users.slice(i, i + BULK);
+      const previous = await this.store.getMetas(chunk.map((u) => lastSequenceKey(u.tenantId, u.id)));
+      const again = chunk.map((u) => previous.has(lastSequenceKey(u.tenantId, u.id)));
+      const record = newRecord(this.clock.now());
+      const flags = await this.store.putUsers(chunk.filter((_, j) => !again[j]), record);
+      let next = 0;
+      for (const [j, user] of chunk.entries()) {
+        if (again[j]) {
+          created.push(await this.putUser(user));
+          continue;
+        }
+        const done = flags[next++]!;
+        created.push(done);
+        if (done) this.events.emit('userCreated', { user, record });
+      }
+    }
+    return created;
+  }
+
+  /**
    * The admin API's create-or-update of a user from a request body (`id` optional: a new GUID). The tenant is
    * created with its first user. A user principal name another user has, in any tenant, is a 409; nothing is
    * written then.
@@ -47,6 +81,22 @@ export class Directory {
     }
     if (!(await this.store.getTenant(tenantId))) await this.store.putTenant({ id: tenantId, displayName: tenantId });
     return { user, created: await this.putUser(user) };
+  }
+
+  /**
+   * The admin API's bulk create-or-update (docs/operations/admin-api.md#many-users-at-once): `{"value": [user, …]}`, each
+   * as addUser's body, at most MAX_BULK_USERS, all checked before anything is written; then putUsers. The tenant is
+   * created with its first users. A taken UPN rejects with the store's UpnTaken (a 409): the users before it may have
+   * been written, so the same request, corrected, can simply be sent again.
+   */
+  async addUsers(tenantId: string, body: unknown): Promise<{ users: User[]; created: number }> {
+    const root = readObject(presentBody(body, 'refuse'), '', ['value']);
+    const list = readArray(root, 'value', '');
+    if (list.length > MAX_BULK_USERS) throw new InvalidInput(`Property 'value' has ${list.length} users: at most ${MAX_BULK_USERS} per request.`, 'value');
+    const users = list.map((u, i) => ({ ...parseUser(u, `value[${i}]`, randomUUID), tenantId }));
+    if (!(await this.store.getTenant(tenantId))) await this.store.putTenant({ id: tenantId, displayName: tenantId });
+    const created = (await this.putUsers(users)).filter(Boolean).length;
+    return { users, created };
   }
 
   /**

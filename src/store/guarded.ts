@@ -11,14 +11,21 @@
  *   loops included, or the call is an outage.
  */
 import type { Delivery, NewDelivery, Subscription } from '../domain/subscription.ts';
+import type { PresenceRecord } from '../domain/types.ts';
 import type { SharedClockBackend } from '../platform/clock/shared.ts';
 import { StoreUnavailable } from './errors.ts';
-import type { Store, StoreBackend, StoreReadiness } from './ports/index.ts';
+import type { Store, StoreBackend, StoreReadiness, User } from './ports/index.ts';
 import type { DeliveryReschedule } from './ports/deliveries.ts';
 import type {
   SubscriptionCount, SubscriptionCursor, SubscriptionFilter, SubscriptionOwner, SubscriptionUpdate,
 } from './ports/subscriptions.ts';
 import { CONFLICT, retryOnConflict } from '../platform/retry.ts';
+
+/**
+ * The most users putUsers hands a backend in one call: one SQLite transaction (tens of ms of the event loop), or one
+ * round of pipelined Redis scripts well within the call's timeout.
+ */
+export const BULK_USERS = 2000;
 
 /** The name the wrapper gives a backend in StoreUnavailable (it reaches users in the 503 message). */
 const BACKEND_NAMES: Record<Store['kind'], string> = { sqlite: 'SQLite', memory: 'memory', redis: 'Redis' };
@@ -95,6 +102,12 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
   // ---- meta ----
 
   getMeta(key: string) { return this.call(() => this.backend.meta.getMeta(key)); }
+
+  async getMetas(keys: readonly string[]): ReturnType<Store['getMetas']> {
+    if (keys.length === 0) return new Map();
+    return this.call(() => this.backend.meta.getMetas([...new Set(keys)]));
+  }
+
   setMeta(key: string, value: string) { return this.call(() => this.backend.meta.setMeta(key, value)); }
   setMetaIfAbsent(key: string, value: string) { return this.call(() => this.backend.meta.setMetaIfAbsent(key, value)); }
 
@@ -105,6 +118,17 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
   listTenants() { return this.call(() => this.backend.directory.listTenants()); }
   deleteTenant(id: string) { return this.call(() => this.backend.directory.deleteTenant(id)); }
   putUser(...a: Parameters<Store['putUser']>) { return this.call(() => this.backend.directory.putUser(...a)); }
+
+  /** In chunks of BULK_USERS, one after the other: each chunk is one backend call, bounded by the timeout on its own. */
+  async putUsers(users: readonly User[], initial: PresenceRecord): Promise<boolean[]> {
+    const created: boolean[] = [];
+    for (let i = 0; i < users.length; i += BULK_USERS) {
+      const chunk = users.slice(i, i + BULK_USERS);
+      created.push(...await this.call(() => this.backend.directory.putUsers(chunk, initial)));
+    }
+    return created;
+  }
+
   getUser(tenantId: string, userId: string) { return this.call(() => this.backend.directory.getUser(tenantId, userId)); }
   findUserByUpn(upn: string) { return this.call(() => this.backend.directory.findUserByUpn(upn)); }
   listUsers(tenantId: string) { return this.call(() => this.backend.directory.listUsers(tenantId)); }

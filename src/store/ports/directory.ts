@@ -39,6 +39,16 @@ export interface DirectoryPort {
    * rejects with UpnTaken (../errors.ts), changing nothing, when another user has the UPN.
    */
   putUser(user: User, initial: PresenceRecord): Promise<boolean>;
+  /**
+   * putUser for many users at once (seed files, the admin bulk route): each user is created with `initial` as their
+   * presence record, or has their name and UPN updated, exactly as putUser does; resolves, in the order given, whether
+   * each was created. Far fewer round trips and transactions than one per user: the wrapper (../guarded.ts) hands a
+   * backend at most BULK_USERS users per call, and a backend writes them in one transaction (SQLite) or a few
+   * pipelined scripts (Redis). Each user is written whole or not at all. Rejects with UpnTaken at the first user whose
+   * UPN another user has (an earlier user of the same call included): that user is not written; of the others, any
+   * may have been (calling again with the list corrected finishes the job).
+   */
+  putUsers(users: readonly User[], initial: PresenceRecord): Promise<boolean[]>;
   getUser(tenantId: string, userId: string): Promise<User | null>;
   /** Case-insensitive. */
   findUserByUpn(upn: string): Promise<User | null>;

@@ -14,6 +14,16 @@ export class RedisMeta implements MetaPort {
     return this.ctx.client.hget(this.key, key);
   }
 
+  async getMetas(keys: readonly string[]): Promise<Map<string, string>> {
+    const values = await this.ctx.client.hmget(this.key, ...keys);
+    const found = new Map<string, string>();
+    keys.forEach((key, i) => {
+      const value = values[i];
+      if (value !== null && value !== undefined) found.set(key, value);
+    });
+    return found;
+  }
+
   async setMeta(key: string, value: string): Promise<void> {
     await this.ctx.client.hset(this.key, key, value);
   }

@@ -67,6 +67,31 @@ if ARGV[8] ~= '' then redis.call('ZADD', KEYS[2], ARGV[8], ARGV[9]) end
 return {1}
 `);
 
+/**
+ * putUsers's create-or-rename of many users of one shard, each as PUT_USER does, all with one initial record.
+ * KEYS: due zset, shard counters hash, then two per user: user hash, the shard's tenant-users set.
+ * ARGV: facts, view, seq, due ('' = none), then four per user: tenantId, userId, name, upn.
+ * Returns one entry per user, in order: 1 when created, the previous upn when the existing user was renamed.
+ */
+export const PUT_USERS = new Script('putUsers', `
+local out = {}
+for i = 1, (#KEYS - 2) / 2 do
+  local user, tu, a = KEYS[1 + 2 * i], KEYS[2 + 2 * i], 4 + 4 * (i - 1)
+  if redis.call('EXISTS', user) == 1 then
+    out[i] = redis.call('HGET', user, 'upn')
+    redis.call('HSET', user, 'name', ARGV[a + 3], 'upn', ARGV[a + 4])
+  else
+    local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)
+    redis.call('HSET', user, 'tid', ARGV[a + 1], 'id', ARGV[a + 2], 'name', ARGV[a + 3], 'upn', ARGV[a + 4], 'facts', ARGV[1],
+      'view', ARGV[2], 'seq', ARGV[3], 'due', ARGV[4], 'rev', rev)
+    redis.call('SADD', tu, ARGV[a + 2])
+    if ARGV[4] ~= '' then redis.call('ZADD', KEYS[1], ARGV[4], ARGV[a + 1] .. '/' .. ARGV[a + 2]) end
+    out[i] = 1
+  end
+end
+return out
+`);
+
 /** KEYS: user hash, due zset, tenant-users set. ARGV: userId, due member. Returns the user's upn, or nil (no user). */
 export const DELETE_USER = new Script('deleteUser', `
 local upn = redis.call('HGET', KEYS[1], 'upn')

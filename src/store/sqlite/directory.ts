@@ -57,32 +57,33 @@ function prepare(db: Database.Database) {
 
 export class SqliteDirectory implements DirectoryPort {
   private readonly stmt: ReturnType<typeof prepare>;
-  private readonly txPutUser: (user: User, initial: PresenceRecord) => boolean;
+  private readonly txPutUsers: (users: readonly User[], initial: PresenceRecord) => boolean[];
   private readonly txDeleteUser: (tenantId: string, userId: string) => boolean;
 
   constructor(db: Database.Database) {
     const s = (this.stmt = prepare(db));
-    const putUser = db.transaction((user: User, initial: PresenceRecord): boolean => {
+    const putOne = (user: User, presence: Omit<PresenceParams, 'tenantId' | 'userId'>): boolean => {
       const row = {
         tenantId: user.tenantId, id: user.id, displayName: user.displayName,
         upn: user.userPrincipalName, upnLower: user.userPrincipalName.toLowerCase(),
       };
-      if (s.updateUser.run(row).changes > 0) return false;
-      s.insertUser.run(row);
-      s.insertPresence.run({
-        tenantId: user.tenantId, userId: user.id, ...encodeRecord(initial), seq: initial.sequenceNumber, dueAt: initial.dueAt,
-      });
-      return true;
-    });
-    this.txPutUser = (user, initial) => {
       try {
-        return putUser.immediate(user, initial);
+        if (s.updateUser.run(row).changes > 0) return false;
+        s.insertUser.run(row);
       } catch (err) {
         // The primary key cannot clash (an existing user is updated), so a unique violation is the UPN's.
         if (isUniqueViolation(err)) throw new UpnTaken(user.userPrincipalName);
         throw err;
       }
+      s.insertPresence.run({ tenantId: user.tenantId, userId: user.id, ...presence });
+      return true;
     };
+    // One transaction for the lot (putUser: one user; putUsers: a chunk of the wrapper's), rolled back whole by UpnTaken.
+    const putUsers = db.transaction((users: readonly User[], initial: PresenceRecord): boolean[] => {
+      const presence = { ...encodeRecord(initial), seq: initial.sequenceNumber, dueAt: initial.dueAt };
+      return users.map((user) => putOne(user, presence));
+    });
+    this.txPutUsers = (users, initial) => putUsers.immediate(users, initial);
     const deleteUser = db.transaction((tenantId: string, userId: string): boolean => {
       s.deletePresence.run(tenantId, userId);
       return s.deleteUser.run(tenantId, userId).changes > 0;
@@ -108,7 +109,11 @@ export class SqliteDirectory implements DirectoryPort {
   }
 
   async putUser(user: User, initial: PresenceRecord): Promise<boolean> {
-    return this.txPutUser(user, initial);
+    return this.txPutUsers([user], initial)[0]!;
+  }
+
+  async putUsers(users: readonly User[], initial: PresenceRecord): Promise<boolean[]> {
+    return this.txPutUsers(users, initial);
   }
 
   async getUser(tenantId: string, userId: string): Promise<User | null> {

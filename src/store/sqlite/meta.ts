@@ -1,14 +1,19 @@
 /** The meta port on SQLite: one row per key. */
 import type Database from 'better-sqlite3';
+import { encodeList } from '../codec.ts';
 import type { MetaPort } from '../ports/meta.ts';
 
 export class SqliteMeta implements MetaPort {
   private readonly get;
+  private readonly getMany;
   private readonly set;
   private readonly setIfAbsent: (key: string, value: string) => string;
 
   constructor(db: Database.Database) {
     const get = (this.get = db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck());
+    this.getMany = db.prepare<[string], { key: string; value: string }>(
+      'SELECT key, value FROM meta WHERE key IN (SELECT value FROM json_each(?))',
+    );
     this.set = db.prepare<[string, string]>(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     );
@@ -24,6 +29,10 @@ export class SqliteMeta implements MetaPort {
 
   async getMeta(key: string): Promise<string | null> {
     return this.get.get(key) ?? null;
+  }
+
+  async getMetas(keys: readonly string[]): Promise<Map<string, string>> {
+    return new Map(this.getMany.all(encodeList(keys)).map((r) => [r.key, r.value]));
   }
 
   async setMeta(key: string, value: string): Promise<void> {

@@ -183,4 +183,60 @@ export function directoryContract(use: () => Store): void {
       assert.equal(await store.nextDueAt(), null);
     });
   });
+
+  describe('users in bulk (putUsers)', () => {
+    it('creates every user with the initial record, in more than one chunk, as putUser would', async () => {
+      const many = Array.from({ length: 2500 }, (_, i) => user(i + 1));
+      const initial = recordDueAt(NOW + MIN);
+      const created = await store.putUsers(many, initial);
+      assert.equal(created.length, many.length);
+      assert.ok(created.every((c) => c === true));
+      assert.equal((await store.listUsers(T1)).length, many.length);
+      for (const n of [1, 1000, 2001, 2500]) {
+        assert.deepEqual(await store.getUser(T1, uid(n)), user(n));
+        assert.deepEqual(await store.getPresence(T1, uid(n)), initial);
+        assert.equal((await store.findUserByUpn(user(n).userPrincipalName.toUpperCase()))?.id, uid(n));
+      }
+      assert.equal((await store.dueUsers(NOW + HOUR, 5000)).length, many.length);
+      assert.deepEqual(await store.putUsers([], initial), []);
+    });
+
+    it('updates the names of existing users, keeping their presence, and frees a UPN they no longer have', async () => {
+      await store.putUser(user(1), newRecord(NOW));
+      const changed = await store.updatePresence(T1, uid(1), (r) => withStatus(r, 'Kept', NOW, null));
+      const renamed = { ...user(1), displayName: 'Adele', userPrincipalName: 'adele@contoso.example' };
+      assert.deepEqual(await store.putUsers([renamed, user(2, T2)], newRecord(NOW + HOUR)), [false, true]);
+      assert.deepEqual(await store.getUser(T1, uid(1)), renamed);
+      assert.deepEqual(await store.getPresence(T1, uid(1)), changed?.record);
+      assert.equal(await store.findUserByUpn(user(1).userPrincipalName), null);
+      assert.equal(await store.putUser({ ...user(3), userPrincipalName: user(1).userPrincipalName }, newRecord(NOW)), true);
+      assert.deepEqual(await store.getUser(T2, uid(2)), user(2, T2));
+    });
+
+    it('rejects a UPN another user has with UpnTaken: that user is not written, every user is whole or absent', async () => {
+      await store.putUser(user(1), newRecord(NOW));
+      const clash = { ...user(5), userPrincipalName: user(1).userPrincipalName.toLowerCase() };
+      const list = [user(2), user(3), clash, user(4)];
+      await assert.rejects(store.putUsers(list, newRecord(NOW)), UpnTaken);
+      assert.equal(await store.getUser(T1, uid(5)), null);
+      assert.equal(await store.getPresence(T1, uid(5)), null);
+      assert.deepEqual(await store.findUserByUpn(clash.userPrincipalName), user(1));
+      for (const n of [2, 3, 4]) {
+        const written = await store.getUser(T1, uid(n));
+        assert.equal(written === null, (await store.getPresence(T1, uid(n))) === null, `user ${n} is whole or absent`);
+      }
+      // Corrected, the same call finishes the job; users already written are updated, not created twice.
+      const created = await store.putUsers([user(2), user(3), user(5), user(4)], newRecord(NOW));
+      assert.equal(created[2], true);
+      assert.deepEqual(byId(await store.listUsers(T1)), [1, 2, 3, 4, 5].map((n) => user(n)));
+    });
+
+    it('rejects a UPN given twice in one call (ignoring case) to two users', async () => {
+      const twice = [user(1), { ...user(2), userPrincipalName: user(1).userPrincipalName.toUpperCase() }];
+      await assert.rejects(store.putUsers(twice, newRecord(NOW)), UpnTaken);
+      assert.equal(await store.getUser(T1, uid(2)), null);
+      const owner = await store.findUserByUpn(user(1).userPrincipalName);
+      assert.ok(owner === null || owner.id === uid(1));
+    });
+  });
 }

@@ -19,6 +19,17 @@ export function metaContract(use: () => Store): void {
       assert.equal(await store.getMeta('other'), null);
     });
 
+    it('getMetas returns the values of the keys that have one, in one call', async () => {
+      await store.setMeta('a', '1');
+      await store.setMeta('b', '');
+      await store.setMeta('c', '3');
+      assert.deepEqual(await store.getMetas(['a', 'b', 'missing', 'a']), new Map([['a', '1'], ['b', '']]));
+      assert.deepEqual(await store.getMetas([]), new Map());
+      const many = Array.from({ length: 3000 }, (_, i) => `k${i}`);
+      await store.setMeta('k2999', 'last');
+      assert.deepEqual(await store.getMetas(many), new Map([['k2999', 'last']]));
+    });
+
     it('stores the empty string as a value, distinct from no value', async () => {
       await store.setMeta('empty', '');
       assert.equal(await store.getMeta('empty'), '');
