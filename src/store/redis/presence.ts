@@ -22,7 +22,10 @@ import type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from
 import { CONFLICT, retryOnConflict } from '../../platform/retry.ts';
 import { byString, splitMember, type RedisContext } from './context.ts';
 import { CallerGaveUp, TIMEOUT_MS } from './outage.ts';
-import { COMMIT } from './scripts.ts';
+import { COMMIT, READ_USERS } from './scripts.ts';
+
+/** Up to this many users are read with one HMGET each; more with one script per shard. */
+const FEW_USERS = 4;
 
 /** A commit is sent only with at least this long left before its caller's timeout (the wrapper's timer ran first). */
 const COMMIT_MARGIN_MS = 100;
@@ -38,8 +41,7 @@ export class RedisPresence implements PresencePort {
 
   async getPresences(tenantId: string, userIds: readonly string[]): Promise<Map<string, PresenceRecord>> {
     const result = new Map<string, PresenceRecord>();
-    // As getSnapshots: one HMGET per user, sent together as one pipeline per node.
-    const rows = await Promise.all(userIds.map((id) => this.ctx.client.hmget(this.ctx.userKey(tenantId, id), 'facts', 'view', 'seq', 'due')));
+    const rows = await this.readUsers(tenantId, userIds, ['facts', 'view', 'seq', 'due']);
     for (const [i, [facts, view, seq, due]] of rows.entries()) {
       if (!facts || !view || seq === null || seq === undefined) continue;
       result.set(userIds[i]!, decodeRecord(facts, view, seq, decodeDue(due)));
@@ -49,13 +51,35 @@ export class RedisPresence implements PresencePort {
 
   async getSnapshots(tenantId: string, userIds: readonly string[]): Promise<Map<string, PresenceSnapshot>> {
     const result = new Map<string, PresenceSnapshot>();
-    // One HMGET per user, issued together: ioredis sends them as one pipeline per node.
-    const rows = await Promise.all(userIds.map((id) => this.ctx.client.hmget(this.ctx.userKey(tenantId, id), 'view', 'seq', 'due')));
+    const rows = await this.readUsers(tenantId, userIds, ['view', 'seq', 'due']);
     for (const [i, [view, seq, due]] of rows.entries()) {
       if (!view || seq === null || seq === undefined) continue;
       result.set(userIds[i]!, { view: decodeView(view), sequenceNumber: seq, dueAt: decodeDue(due) });
     }
     return result;
+  }
+
+  /**
+   * `fields` of each user's hash, in `userIds` order (nulls where there is no user): one HMGET for a few users, one
+   * READ_USERS script per shard for more (each shard is one cluster slot, so each script is atomic on a cluster too).
+   */
+  private async readUsers(tenantId: string, userIds: readonly string[], fields: string[]): Promise<Array<Array<string | null>>> {
+    const { ctx } = this;
+    if (userIds.length <= FEW_USERS) return Promise.all(userIds.map((id) => ctx.client.hmget(ctx.userKey(tenantId, id), ...fields)));
+    const byShard = new Map<number, number[]>();
+    userIds.forEach((id, i) => {
+      const shard = ctx.userShard(tenantId, id);
+      const list = byShard.get(shard);
+      if (list) list.push(i);
+      else byShard.set(shard, [i]);
+    });
+    const rows = new Array<Array<string | null>>(userIds.length);
+    await Promise.all([...byShard.values()].map(async (indices) => {
+      const keys = indices.map((i) => ctx.userKey(tenantId, userIds[i]!));
+      const answer = await ctx.run(READ_USERS, keys, fields) as Array<Array<string | null>>;
+      indices.forEach((i, j) => { rows[i] = answer[j]!; });
+    }));
+    return rows;
   }
 
   async updatePresence(tenantId: string, userId: string, fn: PresenceUpdate): Promise<Transition | null | undefined> {

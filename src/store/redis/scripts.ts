@@ -49,6 +49,17 @@ return redis.call('XADD', KEYS[3], ms .. '-*', 't', ARGV[8], 'u', ARGV[9], 's', 
 `);
 
 /**
+ * Many users' fields in one call. KEYS: user hashes, all of ONE shard. ARGV: the fields. Returns one array of the
+ * fields' values (nil where absent) per key, in KEYS order. One script per shard instead of one HMGET per user: for a
+ * 650-id getPresencesByUserId, 16 commands instead of 650, and most of the node's cost was per command.
+ */
+export const READ_USERS = new Script('readUsers', `
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('HMGET', key, unpack(ARGV)) end
+return out
+`);
+
+/**
  * putUser's create-or-rename. KEYS: user hash, due zset, the shard's tenant-users set, shard counters hash.
  * ARGV: tenantId, userId, name, upn, facts, view, seq, due ('' = none), due member.
  * Returns {1} when created, {0, previous upn} when the existing user was renamed (their presence untouched).
