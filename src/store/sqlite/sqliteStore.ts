@@ -26,8 +26,6 @@ import { SqliteSubscriptions } from './subscriptions.ts';
 
 /** SQLite's page cache, in KiB (its heap memory, bounded). */
 const PAGE_CACHE_KIB = 64 * 1024;
-/** How much of the database file SQLite maps into memory at most. */
-const MMAP_BYTES = 1024 * 1024 * 1024;
 
 export class SqliteBackend implements StoreBackend {
   readonly kind: 'sqlite' | 'memory';
@@ -140,11 +138,10 @@ function openDatabase(file: string): Database.Database {
       // being killed with SIGKILL; only an OS crash or power loss could lose the last commits. That is the
       // durability Presently promises (docs/operations/storage.md: kill -9 loses no acknowledged write), at a fraction of FULL's cost.
       db.pragma('synchronous = NORMAL');
-      // Reads of users spread over a large database (a million users is ~850 MB): a 64 MiB page cache and the file
-      // mapped into memory instead of read() per page make a random read ~12 µs instead of ~21 µs at 1,000,000 users
-      // (BENCHMARKS.md, "Scale"). Mapped pages are the OS's file cache: they count in RSS, shared and reclaimable.
+      // Reads of users spread over a large database (a million users is ~900 MB): a 64 MiB page cache keeps the
+      // upper levels of its b-trees in memory (BENCHMARKS.md, "A million users"). Not mmap: it was faster still, but
+      // every page it touched counted in the process's RSS (1.1 GB after creating a million users).
       db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
-      db.pragma(`mmap_size = ${MMAP_BYTES}`);
     }
     db.pragma('foreign_keys = ON');
     migrate(db);
