@@ -83,16 +83,18 @@ export class SqlitePresence implements PresencePort {
 
   constructor(db: Database.Database, watched: WatchedTest = () => true) {
     const s = (this.stmt = prepare(db));
-    const apply = (tenantId: string, userId: string, fn: PresenceUpdate): Transition | null | undefined => {
-      const row = s.get.get(tenantId, userId);
-      if (!row) return undefined;
-      const result = fn(toRecord(row));
-      if (result === null) return null;
+    const write = (tenantId: string, userId: string, result: Transition): void => {
       const { facts, view } = encodeRecord(result.record);
       const seq = result.record.sequenceNumber;
       s.update.run({ tenantId, userId, facts, view, seq, dueAt: result.record.dueAt });
       // The outbox event commits (or rolls back) with the change itself, when someone is watching.
       if (result.changed && watched(tenantId, userId)) s.insertChange.run({ tenantId, userId, seq, view, at: result.at });
+    };
+    const apply = (tenantId: string, userId: string, fn: PresenceUpdate): Transition | null | undefined => {
+      const row = s.get.get(tenantId, userId);
+      if (!row) return undefined;
+      const result = fn(toRecord(row));
+      if (result !== null) write(tenantId, userId, result);
       return result;
     };
     // IMMEDIATE takes the write lock before the read, so no other connection can write between read and write.
@@ -110,7 +112,8 @@ export class SqlitePresence implements PresencePort {
       } catch (error) {
         return { ok: false, error };
       }
-      return { ok: true, value: apply(u.tenantId, u.userId, () => result) };
+      if (result !== null) write(u.tenantId, u.userId, result);
+      return { ok: true, value: result };
     }));
     this.txGroup = (updates) => group.immediate(updates);
   }
