@@ -132,6 +132,11 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
   getUser(tenantId: string, userId: string) { return this.call(() => this.backend.directory.getUser(tenantId, userId)); }
   findUserByUpn(upn: string) { return this.call(() => this.backend.directory.findUserByUpn(upn)); }
   listUsers(tenantId: string) { return this.call(() => this.backend.directory.listUsers(tenantId)); }
+  async listUserPage(tenantId: string, after: string | null, limit: number): Promise<User[]> {
+    if (!(limit >= 1)) return [];
+    return this.call(() => this.backend.directory.listUserPage(tenantId, after, Math.floor(limit)));
+  }
+  countUsers(tenantId: string) { return this.call(() => this.backend.directory.countUsers(tenantId)); }
   deleteUser(tenantId: string, userId: string) { return this.call(() => this.backend.directory.deleteUser(tenantId, userId)); }
   putApp(...a: Parameters<Store['putApp']>) { return this.call(() => this.backend.directory.putApp(...a)); }
   getApp(id: string) { return this.call(() => this.backend.directory.getApp(id)); }

@@ -52,6 +52,9 @@ forEachBackend(['memory', 'redis'], (backend) => {
           method: 'POST', url: spell(variant, `tenants/${TENANT}/users`), payload: { userPrincipalName: 'mallory@contoso.example' },
         }), 404, 'ResourceNotFound');
         assertGraphError(await s.inject({ method: 'POST', url: spell(variant, 'sink/x'), payload: { a: 1 } }), 404, 'ResourceNotFound');
+        assertGraphError(await s.inject({
+          method: 'POST', url: spell(variant, `tenants/${TENANT}/users/bulk`), payload: { value: [{ userPrincipalName: 'mallory@contoso.example' }] },
+        }), 404, 'ResourceNotFound');
         assertGraphError(await s.inject({ method: 'GET', url: spell(variant, 'health') }), 404, 'ResourceNotFound');
       }
       const clock = (await s.inject({ method: 'GET', url: '/_presently/clock' })).json() as { now: string };
@@ -170,7 +173,7 @@ forEachBackend(['memory', 'redis'], (backend) => {
 
     it('every guarded route answers 404 saying how to turn it on, whatever the Authorization header', async () => {
       for (const [method, url] of [['GET', '/_presently/clock'], ['GET', `/_presently/tenants/${TENANT}/users`], ['GET', '/_presently/info'],
-        ['GET', '/_presently/deliveries'], ['GET', '/_presently/sink/x']] as const) {
+        ['GET', '/_presently/deliveries'], ['GET', '/_presently/sink/x'], ['POST', `/_presently/tenants/${TENANT}/users/bulk`]] as const) {
         for (const headers of [{}, { authorization: 'Bearer anything-at-all-here' }]) {
           assertGraphError(await s.inject({ method, url, headers }), 404, 'ResourceNotFound', /--admin-key/);
         }

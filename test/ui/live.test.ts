@@ -74,7 +74,7 @@ describe('dashboard: the live board against a fake server', () => {
   const names = () => boardModule.board.get().users.map((u) => `${u.displayName}:${u.presence.availability}`);
 
   it('reads the snapshot, then follows the stream from its cursor', async () => {
-    server.boards.push({ tenantId: TENANT, now: '2026-11-28T08:00:00Z', cursor: 10, users: [card('b', 'Bea'), card('a', 'Ann')] });
+    server.boards.push({ tenantId: TENANT, now: '2026-11-28T08:00:00Z', cursor: 10, users: [card('b', 'Bea'), card('a', 'Ann')], total: 2 });
     await boardModule.showTenant(TENANT);
     assert.deepEqual(names(), ['Ann:Offline', 'Bea:Offline'], 'sorted by name');
     await until(() => server.streams.length === 1, 2000, 'the stream opened');
@@ -103,10 +103,22 @@ describe('dashboard: the live board against a fake server', () => {
   });
 
   it('on resync reads the board again; an event newer than the new snapshot that arrived meanwhile is kept', async () => {
-    server.boards.push({ tenantId: TENANT, now: '2026-11-28T08:05:00Z', cursor: 500, users: [card('a', 'Ann', 'DoNotDisturb'), card('b', 'Bea')] });
+    server.boards.push({ tenantId: TENANT, now: '2026-11-28T08:05:00Z', cursor: 500, users: [card('a', 'Ann', 'DoNotDisturb'), card('b', 'Bea')], total: 2 });
     const stream = server.streams[1]!;
     stream.write(event(499, 'resync', {}) + presence(450, card('b', 'Bea', 'Busy')) + presence(501, card('b', 'Bea', 'Available')));
     await until(() => server.boardReads === 2 && names().join() === 'Ann:DoNotDisturb,Bea:Available', 3000, 'the board read again, with the newer event on top');
     assert.equal(boardModule.board.get().cursor, 501);
+  });
+
+  it('a capped board (the tenant has more users than it holds) keeps to its users: others\' changes are not added', async () => {
+    server.boards.push({ tenantId: TENANT, now: '2026-11-28T08:06:00Z', cursor: 600, users: [card('a', 'Ann'), card('b', 'Bea')], total: 9000 });
+    const stream = server.streams[1]!;
+    stream.write(event(601, 'resync', {}));
+    await until(() => server.boardReads === 3 && boardModule.board.get().cursor === 600, 3000, 'the capped board read');
+    assert.equal(boardModule.board.get().capped, true);
+    assert.equal(boardModule.board.get().total, 9000);
+    stream.write(presence(602, card('z', 'Zed', 'Busy')) + presence(603, card('a', 'Ann', 'Away')));
+    await until(() => names().join() === 'Ann:Away,Bea:Offline', 2000, 'Ann changed in place');
+    assert.equal(boardModule.board.get().cursor, 603);
   });
 });

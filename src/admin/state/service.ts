@@ -134,7 +134,7 @@ export class StateService {
     let users = 0;
     let subscriptions = 0;
     for (const t of tenants) {
-      users += (await store.listUsers(t.id)).length;
+      users += await store.countUsers(t.id);
       subscriptions += await store.countSubscriptions({ tenantId: t.id });
     }
     return { tenants: tenants.length, users, apps: (await store.listApps()).length, subscriptions };

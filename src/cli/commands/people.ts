@@ -32,8 +32,16 @@ export async function listTenants(opts: PeopleOptions): Promise<string[]> {
   return ((await call(opts, 'GET', '/_presently/tenants')).json as { value: Array<{ id: string }> }).value.map((t) => t.id);
 }
 
+/** Every user of the tenant, following the list's pages. */
 export async function listUsers(opts: PeopleOptions, tenantId: string): Promise<FoundUser[]> {
-  return ((await call(opts, 'GET', `/_presently/tenants/${encodeURIComponent(tenantId)}/users`)).json as { value: FoundUser[] }).value;
+  const users: FoundUser[] = [];
+  let path: string | undefined = `/_presently/tenants/${encodeURIComponent(tenantId)}/users`;
+  while (path !== undefined) {
+    const page = (await call(opts, 'GET', path)).json as { value: FoundUser[]; '@odata.nextLink'?: string };
+    users.push(...page.value);
+    path = page['@odata.nextLink'];
+  }
+  return users;
 }
 
 /** The user named by UPN (any case) or object id, in --tenant or any tenant; a CommandFailure naming it otherwise. */

@@ -53,6 +53,14 @@ export interface DirectoryPort {
   /** Case-insensitive. */
   findUserByUpn(upn: string): Promise<User | null>;
   listUsers(tenantId: string): Promise<User[]>;
+  /**
+   * Up to `limit` of a tenant's users in id order, those after `after` (from the first when null): what a reader that
+   * must not hold a million users at once asks for (the admin list's pages, the dashboard's board). Reads the users
+   * it returns (redis: and the tenant's ids).
+   */
+  listUserPage(tenantId: string, after: string | null, limit: number): Promise<User[]>;
+  /** How many users a tenant has, without reading them. */
+  countUsers(tenantId: string): Promise<number>;
   /** Removes the user and their presence. Returns false when there was no such user. */
   deleteUser(tenantId: string, userId: string): Promise<boolean>;
 

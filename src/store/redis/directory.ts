@@ -167,6 +167,21 @@ export class RedisDirectory implements DirectoryPort {
     return users.filter((u): u is User => u !== null);
   }
 
+  async listUserPage(tenantId: string, after: string | null, limit: number): Promise<User[]> {
+    const { ctx } = this;
+    // The tenant's ids are sets, one per shard: all ids are read and sorted, but only the page's users.
+    const perShard = await Promise.all(ctx.shards.map((k) => ctx.client.smembers(`${ctx.shardBase(k)}:tu:${tenantId}`)));
+    const ids = perShard.flat().filter((id) => after === null || id > after).sort(byString).slice(0, limit);
+    const users = await Promise.all(ids.map((id) => this.readUser(tenantId, id)));
+    return users.filter((u): u is User => u !== null);
+  }
+
+  async countUsers(tenantId: string): Promise<number> {
+    const { ctx } = this;
+    const counts = await Promise.all(ctx.shards.map((k) => ctx.client.scard(`${ctx.shardBase(k)}:tu:${tenantId}`)));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
   async deleteUser(tenantId: string, userId: string): Promise<boolean> {
     const owner = `${tenantId}/${userId}`;
     const b = this.ctx.userBase(tenantId, userId);

@@ -43,6 +43,10 @@ function prepare(db: Database.Database) {
       'SELECT tenant_id, id, display_name, upn FROM users WHERE tenant_id = ? AND id = ?',
     ),
     findUserByUpn: db.prepare<[string], UserRow>('SELECT tenant_id, id, display_name, upn FROM users WHERE upn_lower = ?'),
+    userPage: db.prepare<[string, string, number], UserRow>(
+      'SELECT tenant_id, id, display_name, upn FROM users WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?',
+    ),
+    countUsers: db.prepare<[string], number>('SELECT count(*) FROM users WHERE tenant_id = ?').pluck(),
     listUsers: db.prepare<[string], UserRow>(
       'SELECT tenant_id, id, display_name, upn FROM users WHERE tenant_id = ? ORDER BY id',
     ),
@@ -128,6 +132,14 @@ export class SqliteDirectory implements DirectoryPort {
 
   async listUsers(tenantId: string): Promise<User[]> {
     return this.stmt.listUsers.all(tenantId).map(toUser);
+  }
+
+  async listUserPage(tenantId: string, after: string | null, limit: number): Promise<User[]> {
+    return this.stmt.userPage.all(tenantId, after ?? '', limit).map(toUser);
+  }
+
+  async countUsers(tenantId: string): Promise<number> {
+    return this.stmt.countUsers.get(tenantId) ?? 0;
   }
 
   async deleteUser(tenantId: string, userId: string): Promise<boolean> {

@@ -143,6 +143,21 @@ export function directoryContract(use: () => Store): void {
       assert.deepEqual(await store.listUsers(uid(77)), []);
     });
 
+    it('listUserPage pages through one tenant\'s users in id order; countUsers counts them', async () => {
+      for (const n of [5, 3, 1, 4, 2]) await store.putUser(user(n), newRecord(NOW));
+      await store.putUser(user(6, T2), newRecord(NOW));
+      assert.deepEqual(await store.listUserPage(T1, null, 2), [user(1), user(2)]);
+      assert.deepEqual(await store.listUserPage(T1, uid(2), 2), [user(3), user(4)]);
+      assert.deepEqual(await store.listUserPage(T1, uid(4), 2), [user(5)]);
+      assert.deepEqual(await store.listUserPage(T1, uid(5), 2), []);
+      assert.deepEqual(await store.listUserPage(T1, null, 0), []);
+      assert.deepEqual(await store.listUserPage(T2, null, 10), [user(6, T2)]);
+      assert.deepEqual([await store.countUsers(T1), await store.countUsers(T2), await store.countUsers(uid(77))], [5, 1, 0]);
+      await store.deleteUser(T1, uid(3));
+      assert.deepEqual(await store.listUserPage(T1, uid(2), 10), [user(4), user(5)]);
+      assert.equal(await store.countUsers(T1), 4);
+    });
+
     it('deleteUser removes the user and everything about their presence', async () => {
       await store.putUser(user(1), recordDueAt(NOW + MIN));
       await store.putUser(user(2), recordDueAt(NOW + 2 * MIN));

@@ -28,7 +28,10 @@ function useSlashToSearch(input: { current: HTMLInputElement | null }): void {
   }, [input]);
 }
 
-export function BoardToolbar({ filter, counts, shown, total }: { filter: BoardFilter; counts: Record<string, number>; shown: number; total: number }) {
+/** `tenantTotal`: the tenant's users when the board holds only the first of them (null when it holds all). */
+export function BoardToolbar({ filter, counts, shown, total, tenantTotal }: {
+  filter: BoardFilter; counts: Record<string, number>; shown: number; total: number; tenantTotal: number | null;
+}) {
   const search = useRef<HTMLInputElement>(null);
   useSlashToSearch(search);
   return (
@@ -51,7 +54,10 @@ export function BoardToolbar({ filter, counts, shown, total }: { filter: BoardFi
           </button>
         ))}
       </div>
-      <p class="shown" aria-live="polite">{shown === total ? `${formatCount(total)} users` : `${formatCount(shown)} of ${formatCount(total)} users`}</p>
+      <p class="shown" aria-live="polite">
+        {shown === total ? `${formatCount(total)} users` : `${formatCount(shown)} of ${formatCount(total)} users`}
+        {tenantTotal !== null && ` (the board holds the first ${formatCount(total)} of the tenant's ${formatCount(tenantTotal)}, by id)`}
+      </p>
     </div>
   );
 }

@@ -33,7 +33,7 @@ export function BoardView() {
   return (
     <section class="board" aria-labelledby="board-title">
       <h1 id="board-title" class="visually-hidden">Presence board</h1>
-      <BoardToolbar filter={filter} counts={counts} shown={shown.length} total={state.users.length} />
+      <BoardToolbar filter={filter} counts={counts} shown={shown.length} total={state.users.length} tenantTotal={state.capped ? state.total : null} />
       {state.status === 'loading' && <p class="placeholder" role="status">Reading the board…</p>}
       {state.status === 'ready' && shown.length === 0 && (
         <p class="placeholder">{state.users.length === 0 ? 'This tenant has no users yet.' : 'No user matches the search and filters.'}</p>

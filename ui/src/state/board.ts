@@ -21,9 +21,13 @@ export interface BoardState {
   index: Map<string, number>;
   /** The stream position the board reflects. */
   cursor: number;
+  /** The tenant's users; more than `users` when the board is capped (the server sends at most its first 5,000). */
+  total: number;
+  /** The server left users out: changes of users not on the board are not added to it. */
+  capped: boolean;
 }
 
-export const board = new Store<BoardState>({ tenantId: null, status: 'idle', error: null, users: [], index: new Map(), cursor: 0 });
+export const board = new Store<BoardState>({ tenantId: null, status: 'idle', error: null, users: [], index: new Map(), cursor: 0, total: 0, capped: false });
 
 export interface Person {
   id: string;
@@ -66,6 +70,7 @@ function flush(): void {
     if (users === state.users) users = users.slice();
     const at = index.get(card.id);
     if (at === undefined) {
+      if (state.capped) continue;
       users.push(card);
       inserted = true;
     } else {
@@ -94,7 +99,8 @@ async function load(tenantId: string): Promise<void> {
     if (controller.signal.aborted) return;
     const users = snapshot.users.slice().sort(byName);
     setServerNow(snapshot.now);
-    board.set({ tenantId, status: 'ready', error: null, users, index: indexOf(users), cursor: snapshot.cursor });
+    const capped = snapshot.total > users.length;
+    board.set({ tenantId, status: 'ready', error: null, users, index: indexOf(users), cursor: snapshot.cursor, total: snapshot.total, capped });
     updatePeople(users);
     follow(tenantId, snapshot.cursor);
   } catch (err) {
@@ -106,7 +112,7 @@ async function load(tenantId: string): Promise<void> {
 /** Shows `tenantId`: reads its board and follows its stream. */
 export function showTenant(tenantId: string): Promise<void> {
   pending.clear();
-  board.set({ tenantId, status: 'loading', error: null, users: [], index: new Map(), cursor: 0 });
+  board.set({ tenantId, status: 'loading', error: null, users: [], index: new Map(), cursor: 0, total: 0, capped: false });
   people.set([]);
   return load(tenantId);
 }
