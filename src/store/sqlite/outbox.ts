@@ -12,7 +12,18 @@ const toChange = (r: ChangeRow): ChangeEvent => ({
   id: String(r.id), tenantId: r.tenant_id, userId: r.user_id, sequenceNumber: r.seq, view: decodeView(r.view), at: r.at,
 });
 
+/**
+ * Whether the outbox may hold events: this process is the only writer, so an empty outbox stays empty until an update
+ * appends one (SqlitePresence sets `pending`). The dispatcher asks after every turn with a change, and most changes
+ * (of users nobody watches) append nothing: an empty read then costs no query.
+ */
+export interface OutboxState {
+  pending: boolean;
+}
+
 export class SqliteOutbox implements OutboxPort {
+  /** Shared with SqlitePresence, which sets `pending` when it appends. */
+  readonly state: OutboxState = { pending: true };
   private readonly read;
   private readonly txDispatch: (eventIds: string, deliveries: readonly NewDelivery[]) => boolean;
 
@@ -30,7 +41,10 @@ export class SqliteOutbox implements OutboxPort {
   }
 
   async readChanges(limit: number): Promise<ChangeEvent[]> {
-    return this.read.all(limit).map(toChange);
+    if (!this.state.pending) return [];
+    const rows = this.read.all(limit);
+    if (rows.length === 0) this.state.pending = false;
+    return rows.map(toChange);
   }
 
   async dispatchChanges(eventIds: readonly string[], deliveries: readonly NewDelivery[]): Promise<boolean> {

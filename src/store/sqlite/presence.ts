@@ -9,6 +9,7 @@ import type { Transition } from '../../domain/record.ts';
 import type { PresenceRecord } from '../../domain/types.ts';
 import { decodeRecord, decodeView, encodeList, encodeRecord } from '../codec.ts';
 import type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from '../ports/presence.ts';
+import type { OutboxState } from './outbox.ts';
 
 interface PresenceRow { facts: string; view: string; seq: string; due_at: number | null }
 /** Read with .raw(): arrays skip building a keyed object per row, measurably faster for hundreds of rows. */
@@ -81,14 +82,18 @@ export class SqlitePresence implements PresencePort {
   /** Updates asked for in this turn of the event loop: committed together by flush() (group commit). */
   private pending: Pending[] = [];
 
-  constructor(db: Database.Database, watched: WatchedTest = () => true) {
+  /** `outbox`: told when an event is appended (./outbox.ts). */
+  constructor(db: Database.Database, watched: WatchedTest = () => true, outbox: OutboxState = { pending: true }) {
     const s = (this.stmt = prepare(db));
     const write = (tenantId: string, userId: string, result: Transition): void => {
       const { facts, view } = encodeRecord(result.record);
       const seq = result.record.sequenceNumber;
       s.update.run({ tenantId, userId, facts, view, seq, dueAt: result.record.dueAt });
       // The outbox event commits (or rolls back) with the change itself, when someone is watching.
-      if (result.changed && watched(tenantId, userId)) s.insertChange.run({ tenantId, userId, seq, view, at: result.at });
+      if (result.changed && watched(tenantId, userId)) {
+        s.insertChange.run({ tenantId, userId, seq, view, at: result.at });
+        outbox.pending = true;
+      }
     };
     const apply = (tenantId: string, userId: string, fn: PresenceUpdate): Transition | null | undefined => {
       const row = s.get.get(tenantId, userId);

@@ -51,7 +51,7 @@ export class SqliteBackend implements StoreBackend {
     this.outbox = new SqliteOutbox(db, this.deliveries);
     this.subscriptions = new SqliteSubscriptions(db, this.deliveries);
     const subscriptions = this.subscriptions;
-    this.presence = new SqlitePresence(db, (tenantId, userId) => subscriptions.watches(tenantId, userId));
+    this.presence = new SqlitePresence(db, (tenantId, userId) => subscriptions.watches(tenantId, userId), this.outbox.state);
   }
 
   async ping(): Promise<boolean> {
