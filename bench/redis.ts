@@ -120,19 +120,21 @@ export async function connectRedis(url: string): Promise<BenchRedis> {
     const lengths = await Promise.all(Array.from({ length: SHARDS }, (_, k) => client.xlen(`${prefix}{${prefix}s${k}}:out`)));
     return lengths.reduce((a, b) => a + b, 0);
   };
+  /** An INFO field summed over the masters, or null when a node does not answer or lacks it. */
+  const sumInfo = async (section: string, field: string): Promise<number | null> => {
+    try {
+      let total = 0;
+      for (const node of masters()) total += Number(new RegExp(`^${field}:(\\d+)`, 'm').exec(await node.info(section))?.[1] ?? NaN);
+      return Number.isFinite(total) ? total : null;
+    } catch {
+      return null;
+    }
+  };
   return {
     url,
     single,
     pid,
-    async commandsProcessed() {
-      try {
-        let total = 0;
-        for (const node of masters()) total += Number(/^total_commands_processed:(\d+)/m.exec(await node.info('stats'))?.[1] ?? NaN);
-        return Number.isFinite(total) ? total : null;
-      } catch {
-        return null;
-      }
-    },
+    commandsProcessed: () => sumInfo('stats', 'total_commands_processed'),
     async commandStats() {
       try {
         const out: CommandStats = {};
@@ -148,15 +150,7 @@ export async function connectRedis(url: string): Promise<BenchRedis> {
       }
     },
     outboxLength,
-    async usedMemory() {
-      try {
-        let total = 0;
-        for (const node of masters()) total += Number(/^used_memory:(\d+)/m.exec(await node.info('memory'))?.[1] ?? NaN);
-        return Number.isFinite(total) ? total : null;
-      } catch {
-        return null;
-      }
-    },
+    usedMemory: () => sumInfo('memory', 'used_memory'),
     async waitOutboxDrained(prefix, maxMs) {
       const t0 = performance.now();
       let left = await outboxLength(prefix);

@@ -219,19 +219,14 @@ export class SubscriptionService {
       if (live >= perUser) throw tooManyForUser(null, perUser);
       return;
     }
+    // The cap of one: the 403 names the live subscription. Oldest first, one at a time (each carries its user list);
+    // expired ones the lifecycle has not removed yet do not count.
     let after: SubscriptionCursor | null = null;
-    let live = 0;
     for (;;) {
-      // Oldest first; expired ones the lifecycle has not removed yet do not count. No more than can decide it: with
-      // the default of one, a single subscription is read, not a page of them with their user lists.
-      const limit = Math.min(SUBSCRIPTION_PAGE_SIZE, perUser - live);
-      const page = await this.store.listSubscriptionPage(owner, after, limit);
-      for (const sub of page) {
-        if (sub.expiresAt > now && ++live >= perUser) throw tooManyForUser(sub, perUser);
-      }
-      if (page.length < limit) return;
-      const last = page[page.length - 1]!;
-      after = { createdAt: last.createdAt, id: last.id };
+      const [sub] = await this.store.listSubscriptionPage(owner, after, 1);
+      if (!sub) return;
+      if (sub.expiresAt > now) throw tooManyForUser(sub, perUser);
+      after = { createdAt: sub.createdAt, id: sub.id };
     }
   }
 
