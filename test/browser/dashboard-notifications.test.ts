@@ -50,6 +50,19 @@ describe('dashboard in Chromium: notifications', () => {
     await expectText(table, /Adele Vance[\s\S]*updated[\s\S]*in (4\d|50) min[\s\S]*active/);
   });
 
+  it('names the users of a subscription even when the board arrives after the subscriptions', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    const page = await rig.open('/notifications', {}, (p) => p.route('**/_presently/ui/api/board?*', async (route) => {
+      await held;
+      await route.continue();
+    }));
+    const table = page.getByRole('region', { name: 'Subscriptions table' });
+    await expectText(table, new RegExp(`/communications/presences/${ADELE}[\\s\\S]*${ADELE.slice(0, 4)}…`));
+    release();
+    await expectText(table, /Adele Vance[\s\S]*updated/);
+  });
+
   it('a delivery to a failing receiver shows its retries as the page moves the clock', async () => {
     const page = await rig.open('/notifications');
     await live(page);

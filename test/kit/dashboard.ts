@@ -24,8 +24,11 @@ export interface DashboardRig {
   browser: Browser;
   /** Uncaught errors of the pages opened (a test asserts there are none). */
   errors: string[];
-  /** A new page (its own context: storage, viewport) at `/_presently/ui` + `hash`; closed by close(). */
-  open(hash?: string, context?: BrowserContextOptions): Promise<Page>;
+  /**
+   * A new page (its own context: storage, viewport) at `/_presently/ui` + `hash`; closed by close(). `beforeLoad`
+   * runs on the new page before it loads (to route its requests, say).
+   */
+  open(hash?: string, context?: BrowserContextOptions, beforeLoad?: (page: Page) => Promise<unknown>): Promise<Page>;
   close(): Promise<void>;
 }
 
@@ -39,11 +42,12 @@ export async function startDashboard(overrides: Partial<Config> = {}): Promise<D
   const errors: string[] = [];
   return {
     server, origin, browser, errors,
-    async open(hash = '', context = {}) {
+    async open(hash = '', context = {}, beforeLoad) {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...context });
       const page = await ctx.newPage();
       pages.push(page);
       page.on('pageerror', (err) => errors.push(err.stack ?? err.message));
+      await beforeLoad?.(page);
       await page.goto(`${origin}/_presently/ui${hash ? `#${hash.replace(/^#/, '')}` : ''}`);
       return page;
     },

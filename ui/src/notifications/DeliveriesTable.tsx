@@ -6,7 +6,7 @@ import { useState } from 'preact/hooks';
 import type { Delivery } from '../api/types.ts';
 import { When } from '../components/Countdown.tsx';
 import { formatDateTime, formatWhen, parseIso, shortId } from '../lib/format.ts';
-import { nameOf } from '../state/board.ts';
+import { useNames } from '../state/board.ts';
 import { useServerNow } from '../state/clock.ts';
 
 const PAGE = 200;
@@ -22,6 +22,7 @@ function NextRetry({ at, now }: { at: number | null; now: number }) {
 function Row({ d, now }: { d: Delivery; now: number }) {
   const time = parseIso(d.time);
   const next = parseIso(d.nextAttemptAt);
+  const nameOf = useNames();
   const users = d.userIds.map((id) => nameOf(id) ?? shortId(id));
   return (
     <tr>

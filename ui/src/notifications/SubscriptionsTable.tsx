@@ -3,11 +3,12 @@ import type { Subscription } from '../api/types.ts';
 import { When } from '../components/Countdown.tsx';
 import { parseIso, shortId } from '../lib/format.ts';
 import { href } from '../lib/hashRoute.ts';
-import { nameOf } from '../state/board.ts';
+import { useNames } from '../state/board.ts';
 
 const STATE_TONE: Record<string, string> = { active: 'good', expired: 'muted', reauthorizationRequired: 'warn' };
 
 function Users({ s }: { s: Subscription }) {
+  const nameOf = useNames();
   const names = s.userIds.slice(0, 3).map((id) => nameOf(id) ?? shortId(id));
   const more = s.userCount - names.length;
   return <span title={s.userIds.map((id) => nameOf(id) ?? id).join(', ')}>{names.join(', ')}{more > 0 && ` +${more}`}</span>;

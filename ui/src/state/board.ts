@@ -7,8 +7,9 @@
  */
 import { getBoard } from '../api/endpoints.ts';
 import type { UserCard } from '../api/types.ts';
+import { useMemo } from 'preact/hooks';
 import { FrameBatch } from '../lib/frame.ts';
-import { Store } from '../lib/store.ts';
+import { Store, useStore } from '../lib/store.ts';
 import { setServerNow } from './clock.ts';
 import { follow, onStream } from './live.ts';
 
@@ -146,4 +147,14 @@ export function cardOf(userId: string): UserCard | undefined {
 /** A user's display name, if the board knows them. */
 export function nameOf(userId: string): string | undefined {
   return cardOf(userId)?.displayName;
+}
+
+/**
+ * `nameOf` for a component that shows names: the component is drawn again when the board's names change (the board
+ * may arrive after the rows that name its users, or a user may be added or renamed).
+ */
+export function useNames(): (userId: string) => string | undefined {
+  const index = useStore(board, (s) => s.index);
+  // A new function when the names change, so that memoised rows given it are drawn again.
+  return useMemo(() => (userId: string) => nameOf(userId), [index]);
 }

@@ -3,7 +3,7 @@ import { ErrorNote } from '../components/ErrorNote.tsx';
 import { Dot } from '../components/Dot.tsx';
 import { href } from '../lib/hashRoute.ts';
 import { useStore } from '../lib/store.ts';
-import { board, cardOf, nameOf } from '../state/board.ts';
+import { board, cardOf, useNames } from '../state/board.ts';
 import { useServerNow } from '../state/clock.ts';
 import { StatusLine } from '../board/StatusLine.tsx';
 import { words } from '../board/availability.ts';
@@ -13,6 +13,7 @@ import { entryKey, useTimeline } from './useTimeline.ts';
 export function TimelineView({ userId }: { userId: string }) {
   const tenantId = useStore(board, (s) => s.tenantId);
   const card = useStore(board, () => cardOf(userId));
+  const nameOf = useNames();
   const [timeline, reload] = useTimeline(tenantId, userId);
   const now = useServerNow();
 
