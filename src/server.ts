@@ -113,7 +113,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     const core = await buildCore(config, store, clocks, opts);
     // Decided once, here, from how the store is deployed: with one writer (sqlite, memory) reads may be cached and the
     // background loops need not allow for other nodes; a shared store (redis) needs both.
-    const presence = new PresenceService(store, core.clock, core.events, { readCache: store.facts.soleWriter });
+    const presence = new PresenceService(store, core.clock, core.events, { readCache: store.facts.soleWriter, cacheLimit: config.readCacheUsers });
     const directory = new Directory(store, presence, core.clock, core.events);
     provisionOnFirstUse(core, new FirstUse(store, directory));
     await seedDemoOnce(store, directory, core.clock.now());
@@ -130,14 +130,32 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
       subscriptionStored: (id) => void pipeline.lifecycle.changed(id).catch((err: unknown) => core.app.log.error({ err }, 'subscription lifecycle failed')),
     }));
     if (config.auth === 'dev') await installAuthority(core.app, authorityOptions(core));
+    const warmReadCache = readCacheWarmer(core.app, presence);
     await core.app.ready();
     await startLoops(pipeline);
+    warmReadCache();
     return assemble(core, clocks, presence, pipeline, notifications, dashboard);
   } catch (err) {
     await clocks?.manual?.close().catch(() => {});
     await store.close().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * What fills the read cache in the background once the server is up (src/presence/service.ts warm); the fill stops
+ * when the app closes. Made before the app is ready (hooks cannot be added after), called after.
+ */
+function readCacheWarmer(app: FastifyInstance, presence: PresenceService): () => void {
+  const stop = new AbortController();
+  app.addHook('onClose', (_app, done) => { stop.abort(); done(); });
+  return () => {
+    const started = performance.now();
+    presence.warm(stop.signal).then(
+      (users) => { if (users > 0) app.log.info({ users, ms: Math.round(performance.now() - started) }, 'read cache filled'); },
+      (err: unknown) => app.log.warn({ err }, 'filling the read cache failed; reads of the users it did not reach go to the store'),
+    );
+  };
 }
 
 /** What every part is built from. */

@@ -13,6 +13,11 @@ export interface Config {
   redisUrl: string;
   /** `--store redis`: the start of every key, so several deployments (or test runs) can share one Redis. */
   redisPrefix: string;
+  /**
+   * With a store this process writes alone (sqlite, memory): most users whose presence snapshot is kept in memory for
+   * reads, filled from the store at start; 0: none (docs/operations/storage.md#the-read-cache).
+   */
+  readCacheUsers: number;
   /** `dev`: tokens issued by Presently itself; `oidc`: tokens of the identity providers named by `issuers`. */
   auth: 'dev' | 'oidc';
   /**
@@ -107,6 +112,7 @@ export const DEFAULTS: Config = {
   store: 'sqlite',
   redisUrl: 'redis://127.0.0.1:6379',
   redisPrefix: 'presently:',
+  readCacheUsers: 1_000_000,
   auth: 'dev',
   issuers: [],
   audiences: [],

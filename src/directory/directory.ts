@@ -53,7 +53,10 @@ export class Directory {
       const previous = await this.store.getMetas(chunk.map((u) => lastSequenceKey(u.tenantId, u.id)));
       const again = chunk.map((u) => previous.has(lastSequenceKey(u.tenantId, u.id)));
       const record = newRecord(this.clock.now());
-      const flags = await this.store.putUsers(chunk.filter((_, j) => !again[j]), record);
+      const plain = chunk.filter((_, j) => !again[j]);
+      const flags = await this.store.putUsers(plain, record);
+      // Before anything else can run: a user deleted later is then forgotten after being cached, not before.
+      this.presence.created(plain.filter((_, j) => flags[j]).map((u) => ({ tenantId: u.tenantId, userId: u.id })), record);
       let next = 0;
       for (const [j, user] of chunk.entries()) {
         if (again[j]) {

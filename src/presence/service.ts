@@ -10,17 +10,25 @@
 import type { Clock } from '../platform/clock/clock.ts';
 import { advance, transition, type Transition } from '../domain/record.ts';
 import type { PresenceFacts, PresenceRecord } from '../domain/types.ts';
-import type { PresenceSnapshot, Store } from '../store/types.ts';
+import type { PresenceKey, PresenceSnapshot, Store } from '../store/types.ts';
 import { silentEmitter, type Emitter } from '../platform/events.ts';
 import { TIMED, type ChangeCause, type PresenceEvents } from './events.ts';
 import { SnapshotCache } from './snapshotCache.ts';
 
-/** Most snapshots kept in memory (./snapshotCache.ts): about 300 bytes each. */
-export const CACHE_LIMIT = 200_000;
+/**
+ * Most snapshots kept in memory by default (./snapshotCache.ts; `--read-cache`): about 200 bytes a user, since users
+ * with equal views share one object (src/store/codec.ts), so a million users fit in about 200 MB.
+ */
+export const CACHE_LIMIT = 1_000_000;
+
+/** Users read per page while the cache fills itself (./service.ts warm): a few milliseconds of the event loop. */
+const WARM_PAGE = 2_000;
 
 export class PresenceService {
   /** The latest snapshots; null when the store is shared with other processes. */
   private readonly cache: SnapshotCache | null;
+  /** While a page read by warm() is on its way: the users forgotten meanwhile, which it must not put back. */
+  private forgottenWhileWarming: Set<string> | null = null;
 
   constructor(
     private readonly store: Store,
@@ -29,7 +37,46 @@ export class PresenceService {
     private readonly events: Emitter<PresenceEvents> = silentEmitter(),
     opts: { readCache?: boolean; cacheLimit?: number } = {},
   ) {
-    this.cache = opts.readCache ? new SnapshotCache(opts.cacheLimit ?? CACHE_LIMIT) : null;
+    const limit = opts.cacheLimit ?? CACHE_LIMIT;
+    this.cache = opts.readCache && limit > 0 ? new SnapshotCache(limit) : null;
+  }
+
+  /**
+   * Fills the read cache from the store in the background (the composition root calls it once the server is up): a
+   * page of users per turn of the event loop, in key order, until every user is in or the cache is full, so reads
+   * after a restart do not each go to the store. Never displaces a snapshot already there (a write's is newer).
+   * Resolves to the users added; stops early when `signal` aborts.
+   */
+  async warm(signal?: AbortSignal): Promise<number> {
+    const cache = this.cache;
+    if (!cache || !this.store.snapshotPage) return 0;
+    let added = 0;
+    for (let after: PresenceKey | null = null; !signal?.aborted;) {
+      const forgotten = (this.forgottenWhileWarming = new Set());
+      let page: Array<PresenceKey & PresenceSnapshot>;
+      try {
+        page = await this.store.snapshotPage(after, WARM_PAGE);
+      } finally {
+        this.forgottenWhileWarming = null;
+      }
+      for (const { tenantId, userId, view, sequenceNumber, dueAt } of page) {
+        if (forgotten.has(warmKey(tenantId, userId))) continue;
+        if (!cache.fill(tenantId, userId, { view, sequenceNumber, dueAt })) return added;
+        added++;
+      }
+      if (page.length < WARM_PAGE) return added;
+      after = page.at(-1)!;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return added;
+  }
+
+  /** Users just created with `initial` (a bulk creation): cached while there is room, so their first reads are hits. */
+  created(users: readonly PresenceKey[], initial: PresenceSnapshot): void {
+    if (!this.cache) return;
+    const { view, sequenceNumber, dueAt } = initial;
+    // A snapshot object per user, never one for all: readers cache a user's JSON (with their id) by snapshot object.
+    for (const { tenantId, userId } of users) if (!this.cache.fill(tenantId, userId, { view, sequenceNumber, dueAt })) return;
   }
 
   /** The user's presence as of now, or null when the tenant has no such user. */
@@ -90,6 +137,7 @@ export class PresenceService {
   /** Drops what is kept in memory of a user (after the user is deleted). */
   forget(tenantId: string, userId: string): void {
     this.cache?.delete(tenantId, userId);
+    this.forgottenWhileWarming?.add(warmKey(tenantId, userId));
   }
 
   private cached(tenantId: string, userId: string): PresenceSnapshot | undefined {
@@ -125,3 +173,5 @@ export class PresenceService {
     return result;
   }
 }
+
+const warmKey = (tenantId: string, userId: string) => `${tenantId}/${userId}`;

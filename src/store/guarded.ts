@@ -41,9 +41,13 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
       const clock = this.guardClock(backend.clock);
       this.sharedClock = () => clock;
     }
+    const page = backend.presence.snapshotPage?.bind(backend.presence);
+    if (page) this.snapshotPage = async (after, limit) => (limit > 0 ? this.call(() => page(after, Math.floor(limit))) : []);
   }
 
   sharedClock?: () => SharedClockBackend;
+  /** Only when the backend has it (./ports/presence.ts): the sole-writer backends. */
+  snapshotPage?: Store['snapshotPage'];
 
   /** Runs a backend call, turning an outage into StoreUnavailable; bounded by the backend's timeoutMs, if any. */
   private async call<T>(run: () => Promise<T>): Promise<T> {

@@ -64,6 +64,11 @@ forEachBackend(['memory', 'redis'], (backend) => {
       const tenants = (await s.inject({ method: 'GET', url: '/_presently/tenants' })).json() as { value: Array<{ id: string }> };
       assert.ok(tenants.value.some((t) => t.id === OTHER));
       const app = await mintToken(s, { roles: ['Presence.ReadWrite.All'], tenantId: OTHER });
+      // Each user's presence is their own, read one by one and many at once (the read cache holds them from creation).
+      const some = [answer.ids[0]!, answer.ids[1]!, answer.ids[2000]!];
+      for (const id of some) assert.equal((await readPresence(s, `/v1.0/users/${id}/presence`, app)).id, id);
+      const many = await s.inject({ method: 'POST', url: '/v1.0/communications/getPresencesByUserId', headers: { authorization: `Bearer ${app}`, 'content-type': 'application/json' }, payload: JSON.stringify({ ids: some }) });
+      assert.deepEqual((many.json() as { value: Array<{ id: string }> }).value.map((p) => p.id).sort(), [...some].sort());
       await setStatusOk(s, answer.ids[4499]!, app, message('last of the lot'));
       assert.equal((await readPresence(s, `/v1.0/users/${answer.ids[4499]}/presence`, app)).statusMessage?.message?.content, 'last of the lot');
     });

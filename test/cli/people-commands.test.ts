@@ -55,9 +55,9 @@ describe('presently status / presence / users', { timeout: 90_000 }, () => {
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
     child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const exited = new Promise((resolve) => child.once('exit', (c) => { err += `exit ${c}`; resolve(c); }));
     try {
-      await until(() => /MeganB@contoso\.example PresenceUnknown PresenceUnknown "/.test(out), 20_000, `the first line (stderr: ${err})`);
+      await until(() => /MeganB@contoso\.example PresenceUnknown PresenceUnknown "/.test(out), 20_000, `the first line (stdout: ${out} stderr: ${err})`);
       assert.equal((await cli('status', 'set', content, '-u', 'MeganB@contoso.example', '--expires', '1h')).code, 0);
       await until(() => out.includes(`MeganB@contoso.example PresenceUnknown PresenceUnknown "${content}"`), 20_000, 'the change');
       assert.equal(out.trim().split('\n').length, 2, 'one line per change, none while nothing changes');

@@ -1,7 +1,9 @@
 /**
  * The read cache of a server that is its store's only writer (src/presence/snapshotCache.ts): bounded, and past its
- * limit it keeps the users read or written lately instead of starting over. Before, it emptied itself whole at the
- * limit, so with more users than that a hot set of users went back to the store after every sweep of the others.
+ * limit it keeps the users read or written lately, one user leaving for each that comes in, instead of starting
+ * over. Before, it emptied itself whole at the limit (later, half of it at a time), so with more users than that a
+ * hot set of users went back to the store after every sweep of the others. It fills itself from the store after a
+ * start and with users created in bulk, so reads after a restart or a bulk import are hits.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -9,6 +11,9 @@ import { newRecord } from '../../src/domain/record.ts';
 import { manualClock } from '../../src/platform/clock/manual.ts';
 import { PresenceService } from '../../src/presence/service.ts';
 import { SnapshotCache } from '../../src/presence/snapshotCache.ts';
+import { Directory } from '../../src/directory/directory.ts';
+import { TIMED } from '../../src/presence/events.ts';
+import { withStatus } from '../store/contract/fixtures.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/types.ts';
 
@@ -58,14 +63,98 @@ describe('presence read cache', () => {
     assert.equal(cache.get(T, userId(0)), undefined, 'the oldest is gone');
   });
 
-  it('a deleted user is forgotten in both generations', () => {
+  it('past its limit one user leaves for each that comes in, the one not used for longest', () => {
+    const cache = new SnapshotCache(100);
+    const snap = { view: newRecord(NOW).view, sequenceNumber: 'C1', dueAt: null };
+    for (let i = 0; i < 100; i++) cache.set(T, userId(i), snap);
+    for (let i = 1; i < 100; i++) cache.get(T, userId(i));
+    cache.set(T, userId(100), snap);
+    assert.equal(cache.size, 100);
+    assert.equal(cache.get(T, userId(0)), undefined, 'the one user not read since it came in left');
+    for (let i = 1; i <= 100; i++) assert.equal(cache.get(T, userId(i)), snap, `user ${i} stayed`);
+  });
+
+  it('evicts across tenants in turn, and forgets a deleted user', () => {
+    const other = '7d1e0c9a-5b7f-4e2b-9a61-3f0b6c2d8e42';
     const cache = new SnapshotCache(4);
     const snap = { view: newRecord(NOW).view, sequenceNumber: 'C1', dueAt: null };
-    cache.set(T, userId(1), snap);
-    cache.set(T, userId(2), snap);
-    cache.set(T, userId(3), snap); // userId(1) and (2) are now the old generation
-    cache.delete(T, userId(1));
-    assert.equal(cache.get(T, userId(1)), undefined);
-    assert.equal(cache.get(T, userId(2)), snap, 'read from the old generation, and moved back to the young one');
+    for (const i of [1, 2]) cache.set(T, userId(i), snap);
+    for (const i of [1, 2]) cache.set(other, userId(i), snap);
+    cache.set(T, userId(3), snap);
+    cache.set(T, userId(4), snap);
+    assert.equal(cache.size, 4);
+    assert.equal([cache.get(T, userId(1)), cache.get(other, userId(1))].filter(Boolean).length, 0, 'each tenant gave up its oldest');
+    cache.delete(T, userId(3));
+    assert.equal(cache.get(T, userId(3)), undefined);
+    assert.equal(cache.size, 3);
+  });
+
+  it('fill adds users while there is room and never evicts anyone', () => {
+    const cache = new SnapshotCache(3);
+    const snap = { view: newRecord(NOW).view, sequenceNumber: 'C1', dueAt: null };
+    const newer = { ...snap, sequenceNumber: 'C2' };
+    cache.set(T, userId(1), newer);
+    assert.deepEqual([1, 2, 3, 4].map((i) => cache.fill(T, userId(i), snap)), [true, true, true, false]);
+    assert.equal(cache.get(T, userId(1)), newer, 'a held user keeps their (newer) snapshot');
+    assert.equal(cache.get(T, userId(4)), undefined);
+    assert.equal(cache.size, 3);
+  });
+});
+
+describe('presence read cache: filling itself', () => {
+  it('warm() reads every user into the cache, a page at a time, so the reads after a start are all hits', async () => {
+    const { store, reads } = await countingStore(4_500);
+    const presence = new PresenceService(store, manualClock(NOW), undefined, { readCache: true, cacheLimit: 10_000 });
+    assert.equal(await presence.warm(), 4_500);
+    const all = Array.from({ length: 4_500 }, (_, i) => userId(i));
+    assert.equal((await presence.readMany(T, all)).size, 4_500);
+    assert.equal(reads(), 0, 'no read went to the store');
+    await store.close();
+  });
+
+  it('warm() stops at the limit, evicting nobody', async () => {
+    const { store, reads } = await countingStore(300);
+    const presence = new PresenceService(store, manualClock(NOW), undefined, { readCache: true, cacheLimit: 120 });
+    await presence.read(T, userId(299));
+    assert.equal(await presence.warm(), 119);
+    await presence.read(T, userId(299));
+    assert.equal(reads(), 1, 'the user read before the fill is still cached');
+    await store.close();
+  });
+
+  it('warm() puts back no user deleted, and no older presence than a write, while its page was being read', async () => {
+    const { store } = await countingStore(10);
+    const presence = new PresenceService(store, manualClock(NOW), undefined, { readCache: true });
+    const page = store.snapshotPage!.bind(store);
+    store.snapshotPage = async (after, limit) => {
+      const rows = await page(after, limit);
+      // What other requests did while the page was on its way: a status set for user 1, user 2 deleted.
+      await presence.apply(T, userId(1), (facts, now) => withStatus({ ...newRecord(now), facts }, 'Lunch', now, null).record.facts, TIMED);
+      await store.deleteUser(T, userId(2));
+      presence.forget(T, userId(2));
+      return rows;
+    };
+    assert.equal(await presence.warm(), 9);
+    assert.equal((await presence.read(T, userId(1)))?.view.statusMessage?.content, 'Lunch', 'the write is not undone by the page');
+    assert.equal(await presence.read(T, userId(2)), null, 'the deleted user is not read from the cache');
+    await store.close();
+  });
+
+  it('users created in bulk are cached as they are created', async () => {
+    const store = openStore({ kind: 'memory', dataDir: '' });
+    const clock = manualClock(NOW);
+    const presence = new PresenceService(store, clock, undefined, { readCache: true });
+    const directory = new Directory(store, presence, clock);
+    const users = Array.from({ length: 2_500 }, (_, i) => ({ id: userId(i), tenantId: T, displayName: `User ${i}`, userPrincipalName: `u${i}@contoso.example` }));
+    await directory.putUsers(users);
+    let read = 0;
+    const getSnapshots = store.getSnapshots.bind(store);
+    store.getSnapshots = (tenantId, ids) => { read += ids.length; return getSnapshots(tenantId, ids); };
+    const snapshots = await presence.readMany(T, users.map((u) => u.id));
+    assert.equal(snapshots.size, 2_500);
+    assert.equal(read, 0);
+    // One object per user: a reader caches each user's JSON, id included, by snapshot object (src/presence/readMany.ts).
+    assert.equal(new Set(snapshots.values()).size, 2_500, 'no two users share a snapshot object');
+    await store.close();
   });
 });

@@ -31,6 +31,12 @@ export interface PresencePort {
   /** Snapshots of the users that exist, keyed by user id; missing ids are absent from the map. */
   getSnapshots(tenantId: string, userIds: readonly string[]): Promise<Map<string, PresenceSnapshot>>;
   /**
+   * Every user's snapshot in (tenant id, user id) order, starting after `after` (null: from the first), at most
+   * `limit`: how the read cache of a sole writer fills itself after a start (src/presence/service.ts). Only the
+   * backends a process writes alone (sqlite, memory) have it; a shared store has no read cache to fill.
+   */
+  snapshotPage?(after: PresenceKey | null, limit: number): Promise<Array<PresenceKey & PresenceSnapshot>>;
+  /**
    * Atomically applies `fn` to the user's record. Resolves to the committed transition, to null when `fn` returned
    * null, or to undefined when the user does not exist. When the committed transition has `changed` true and a
    * stored subscription watches the user, a ChangeEvent is appended to the outbox (./outbox.ts) in the same atomic

@@ -44,6 +44,11 @@ function prepare(db: Database.Database) {
     ).raw(),
     // `due_at IS NOT NULL` lets SQLite use the partial index; ordering by the whole index key (the primary key is
     // part of every index of a WITHOUT ROWID table) makes ties come out in a stable order without a sort.
+    // The primary key's order, so each page is a range scan of the table itself.
+    snapshotPage: db.prepare<[string, string, number], [string, string, string, string, number | null]>(
+      `SELECT tenant_id, user_id, view, seq, due_at FROM presence
+       WHERE (tenant_id, user_id) > (?, ?) ORDER BY tenant_id, user_id LIMIT ?`,
+    ).raw(),
     dueUsers: db.prepare<[number, number], { tenant_id: string; user_id: string }>(
       `SELECT tenant_id, user_id FROM presence
        WHERE due_at IS NOT NULL AND due_at <= ?
@@ -144,6 +149,11 @@ export class SqlitePresence implements PresencePort {
       result.set(userId, { view: decodeView(view), sequenceNumber: seq, dueAt });
     }
     return result;
+  }
+
+  async snapshotPage(after: PresenceKey | null, limit: number): Promise<Array<PresenceKey & PresenceSnapshot>> {
+    return this.stmt.snapshotPage.all(after?.tenantId ?? '', after?.userId ?? '', limit)
+      .map(([tenantId, userId, view, sequenceNumber, dueAt]) => ({ tenantId, userId, view: decodeView(view), sequenceNumber, dueAt }));
   }
 
   /**

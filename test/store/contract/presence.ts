@@ -106,6 +106,41 @@ export function presenceContract(use: () => Store): void {
       assert.deepEqual(await store.getSnapshots(T1, [...ids, ...ids]), forward);
     });
 
+    it('users with the same view share one view object, which cannot be changed (a large read cache stays small)', async () => {
+      for (const n of [1, 2, 3]) await store.putUser(user(n), newRecord(NOW));
+      const snaps = await store.getSnapshots(T1, [uid(1), uid(2), uid(3)]);
+      const views = new Set([...snaps.values()].map((s) => s.view));
+      assert.equal(views.size, 1, 'one object for three equal views');
+      const [view] = views;
+      assert.ok(Object.isFrozen(view) && Object.isFrozen(view!.outOfOffice), 'the shared view is frozen, nested parts too');
+      assert.throws(() => { (view as { availability: string }).availability = 'Busy'; }, TypeError);
+      await store.updatePresence(T1, uid(2), (r) => withStatus(r, 'Lunch', NOW, NOW + HOUR));
+      const after = await store.getSnapshots(T1, [uid(1), uid(2)]);
+      assert.equal(after.get(uid(1))!.view, view, 'an unchanged user keeps the shared view');
+      assert.equal(after.get(uid(2))!.view.statusMessage?.content, 'Lunch');
+    });
+
+    it('snapshotPage lists every user of every tenant in key order, a page at a time (sole writers only)', async () => {
+      if (!store.facts.soleWriter) {
+        assert.equal(store.snapshotPage, undefined, 'a shared store has no read cache to fill, and no snapshotPage');
+        return;
+      }
+      const records = [recordDueAt(NOW + MIN), richRecord(), newRecord(NOW), recordDueAt(null), newRecord(NOW)];
+      for (const [i, r] of records.entries()) await store.putUser(user(i + 1, i < 3 ? T1 : T2), r);
+      const pages: Array<Array<{ tenantId: string; userId: string }>> = [];
+      for (let after = null as { tenantId: string; userId: string } | null; ;) {
+        const page = await store.snapshotPage!(after, 2);
+        if (page.length === 0) break;
+        pages.push(page);
+        after = page.at(-1)!;
+      }
+      assert.deepEqual(pages.map((p) => p.length), [2, 2, 1]);
+      const expected = records.map((r, i) => ({ tenantId: i < 3 ? T1 : T2, userId: uid(i + 1), ...snapshotOf(r) }))
+        .sort((a, b) => (a.tenantId + a.userId < b.tenantId + b.userId ? -1 : 1));
+      assert.deepEqual(pages.flat(), expected);
+      assert.deepEqual(await store.snapshotPage!(null, 0), []);
+    });
+
     it('returns an empty map for no ids', async () => {
       await store.putUser(user(1), newRecord(NOW));
       assert.deepEqual(await store.getSnapshots(T1, []), new Map());
