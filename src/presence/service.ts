@@ -16,8 +16,8 @@ import { TIMED, type ChangeCause, type PresenceEvents } from './events.ts';
 import { SnapshotCache } from './snapshotCache.ts';
 
 /**
- * Most snapshots kept in memory by default (./snapshotCache.ts; `--read-cache`): about 200 bytes a user, since users
- * with equal views share one object (src/store/codec.ts), so a million users fit in about 200 MB.
+ * Most snapshots kept in memory by default (./snapshotCache.ts; `--read-cache`): about 200 bytes of heap a user, since
+ * users with equal views share one object (src/store/codec.ts); about 430 MB of process memory at a million.
  */
 export const CACHE_LIMIT = 1_000_000;
 
