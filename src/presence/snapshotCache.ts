@@ -2,15 +2,17 @@
  * The latest presence snapshot of each user, in memory, bounded (see ./service.ts for when it is used).
  *
  * Eviction is CLOCK, the usual cheap stand-in for least-recently-used: a hit only sets the entry's `used` mark; when
- * the cache is full and a new user comes in, the oldest entry of a tenant goes, unless it was used since it was last
- * looked at, in which case it loses the mark and goes to the back. So users read or written lately stay, one user
- * leaves for each that comes in, and the hit rate past the limit falls off gradually (limit ÷ users for reads spread
- * evenly over all users) instead of collapsing: the cache used to empty itself whole at the limit, and then a
+ * the cache is full and a new user comes in, a hand sweeps each tenant's users in the order they came in and takes the
+ * first one not used since it last passed, clearing the marks it passes. So users read or written lately stay, one
+ * user leaves for each that comes in, and the hit rate past the limit falls off gradually (limit ÷ users for reads
+ * spread evenly over all users) instead of collapsing: the cache used to empty itself whole at the limit, and then a
  * generation at a time. While a directory fits the limit, nothing is ever evicted, so a cache filled at start
  * (`fill`) keeps every user. A hit is one map lookup and one write: a 650-id read stays 650 lookups.
  *
- * Users are kept per tenant (the key is the user id as the request gave it, no concatenation per lookup); the
- * eviction hand takes tenants in turn.
+ * The hand is a live iterator that goes on from where it stopped: a map keeps a deleted entry's slot until it next
+ * grows or shrinks, so starting from the front on every eviction would step over every slot freed since (tens of
+ * thousands at a 200,000-user limit). Users are kept per tenant (the key is the user id as the request gave it, no
+ * concatenation per lookup); the hand takes tenants in turn.
  */
 import type { PresenceSnapshot } from '../store/types.ts';
 
@@ -20,17 +22,23 @@ interface Entry {
   used: boolean;
 }
 
+interface TenantUsers {
+  users: Map<string, Entry>;
+  /** Where this tenant's hand is; null before its first sweep. */
+  hand: Iterator<[string, Entry]> | null;
+}
+
 export class SnapshotCache {
-  private readonly tenants = new Map<string, Map<string, Entry>>();
+  private readonly tenants = new Map<string, TenantUsers>();
   private held = 0;
-  /** The eviction hand: where it is among the tenants. */
-  private hand: Iterator<[string, Map<string, Entry>]> = this.tenants.entries();
+  /** Which tenant gives up a user next: a live iterator over the tenants. */
+  private turn: Iterator<[string, TenantUsers]> = this.tenants.entries();
 
   /** `limit`: the most snapshots held. */
   constructor(readonly limit: number) {}
 
   get(tenantId: string, userId: string): PresenceSnapshot | undefined {
-    const entry = this.tenants.get(tenantId)?.get(userId);
+    const entry = this.tenants.get(tenantId)?.users.get(userId);
     if (!entry) return undefined;
     entry.used = true;
     return entry.snap;
@@ -38,7 +46,7 @@ export class SnapshotCache {
 
   /** Keeps `snapshot` as the user's latest, making room when the cache is full. */
   set(tenantId: string, userId: string, snapshot: PresenceSnapshot): void {
-    const users = this.usersOf(tenantId);
+    const { users } = this.tenantOf(tenantId);
     const entry = users.get(userId);
     if (entry) {
       entry.snap = snapshot;
@@ -55,7 +63,7 @@ export class SnapshotCache {
    * cache is full. A user already held keeps the snapshot they have, which is never older than the one offered.
    */
   fill(tenantId: string, userId: string, snapshot: PresenceSnapshot): boolean {
-    const users = this.usersOf(tenantId);
+    const { users } = this.tenantOf(tenantId);
     if (users.has(userId)) return true;
     if (this.held >= this.limit) return false;
     users.set(userId, { snap: snapshot, used: false });
@@ -64,7 +72,7 @@ export class SnapshotCache {
   }
 
   delete(tenantId: string, userId: string): void {
-    if (this.tenants.get(tenantId)?.delete(userId)) this.held--;
+    if (this.tenants.get(tenantId)?.users.delete(userId)) this.held--;
   }
 
   /** Snapshots held: at most `limit`. */
@@ -72,41 +80,47 @@ export class SnapshotCache {
     return this.held;
   }
 
-  private usersOf(tenantId: string): Map<string, Entry> {
-    let users = this.tenants.get(tenantId);
-    if (!users) this.tenants.set(tenantId, (users = new Map()));
-    return users;
+  private tenantOf(tenantId: string): TenantUsers {
+    let tenant = this.tenants.get(tenantId);
+    if (!tenant) this.tenants.set(tenantId, (tenant = { users: new Map(), hand: null }));
+    return tenant;
   }
 
-  /** Drops one entry: the first unused one at the hand, after moving the used ones it passes to the back. */
+  /** Drops one user: the first at the hand of the next tenant not used since the hand last passed. */
   private evictOne(): void {
-    const users = this.nextTenant();
-    if (!users) return;
-    // A map iterates in insertion order, and an entry deleted and set again goes to the end: the hand is the front.
-    for (const [userId, entry] of users) {
-      users.delete(userId);
-      if (entry.used) {
-        entry.used = false;
-        users.set(userId, entry);
+    const tenant = this.nextTenant();
+    if (!tenant) return;
+    // Two sweeps at most: the first clears every mark it passes.
+    for (let restarts = 0; restarts < 3;) {
+      const next = tenant.hand?.next();
+      if (!next || next.done) {
+        tenant.hand = tenant.users.entries();
+        restarts++;
         continue;
       }
+      const [userId, entry] = next.value;
+      if (entry.used) {
+        entry.used = false;
+        continue;
+      }
+      tenant.users.delete(userId);
       this.held--;
       return;
     }
   }
 
-  /** The next tenant with users, in turn (a live iterator over the tenants); an empty tenant's map is dropped. */
-  private nextTenant(): Map<string, Entry> | undefined {
+  /** The next tenant with users, in turn; an empty tenant is dropped on the way. */
+  private nextTenant(): TenantUsers | undefined {
     for (let restarted = false; ;) {
-      const next = this.hand.next();
+      const next = this.turn.next();
       if (next.done) {
         if (restarted || this.tenants.size === 0) return undefined;
-        this.hand = this.tenants.entries();
+        this.turn = this.tenants.entries();
         restarted = true;
         continue;
       }
-      const [id, users] = next.value;
-      if (users.size > 0) return users;
+      const [id, tenant] = next.value;
+      if (tenant.users.size > 0) return tenant;
       this.tenants.delete(id);
     }
   }
