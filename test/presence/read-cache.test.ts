@@ -12,6 +12,9 @@ import { manualClock } from '../../src/platform/clock/manual.ts';
 import { PresenceService } from '../../src/presence/service.ts';
 import { SnapshotCache } from '../../src/presence/snapshotCache.ts';
 import { Directory } from '../../src/directory/directory.ts';
+import { UsageError, toConfig } from '../../src/cli/options.ts';
+import { ADELE, startInProcess } from '../kit/server.ts';
+import { mintToken, readPresence } from '../kit/graph.ts';
 import { TIMED } from '../../src/presence/events.ts';
 import { withStatus } from '../store/contract/fixtures.ts';
 import { openStore } from '../../src/store/index.ts';
@@ -156,5 +159,26 @@ describe('presence read cache: filling itself', () => {
     // One object per user: a reader caches each user's JSON, id included, by snapshot object (src/presence/readMany.ts).
     assert.equal(new Set(snapshots.values()).size, 2_500, 'no two users share a snapshot object');
     await store.close();
+  });
+});
+
+describe('presence read cache: --read-cache', () => {
+  it('sets the most users kept (flag or PRESENTLY_READ_CACHE), 1,000,000 by default, 0 for none; a bad value names the flag', () => {
+    assert.equal(toConfig({}, {}).readCacheUsers, 1_000_000);
+    assert.equal(toConfig({ readCache: '250000' }, {}).readCacheUsers, 250_000);
+    assert.equal(toConfig({}, { PRESENTLY_READ_CACHE: '0' }).readCacheUsers, 0);
+    for (const bad of ['-1', 'lots', '1.5']) {
+      assert.throws(() => toConfig({ readCache: bad }, {}), (e: unknown) => e instanceof UsageError && /--read-cache/.test(e.message), bad);
+    }
+  });
+
+  it('a server without a read cache (--read-cache 0) answers reads all the same', async () => {
+    const s = await startInProcess({ readCacheUsers: 0 });
+    try {
+      const token = await mintToken(s, { userId: ADELE });
+      assert.equal((await readPresence(s, '/v1.0/me/presence', token)).availability, 'PresenceUnknown');
+    } finally {
+      await s.close();
+    }
   });
 });
