@@ -10,6 +10,7 @@ import {
   VERSIONS, assertBadProperty, assertGraphError, assertJsonHeaders, message, postJson, setStatusOk, type PresenceJson,
 } from '../kit/graph.ts';
 import { forEachBackend } from '../kit/backends.ts';
+import fc from 'fast-check';
 
 forEachBackend(['memory', 'redis'], (backend) => {
   interface ListJson {
@@ -68,6 +69,27 @@ forEachBackend(['memory', 'redis'], (backend) => {
       const single = (await s.inject({ method: 'GET', url: `/v1.0/users/${ALEX}/presence`, headers: { authorization: `Bearer ${adele}` } })).json() as PresenceJson;
       const { '@odata.context': _c, ...rest } = single;
       assert.deepEqual(list.value[0], rest);
+    });
+
+    it('any status message: each item is what a single GET shows, to the owner and to a watcher (fast-check)', async () => {
+      const alex = await s.userToken(ALEX);
+      const single = async (id: string, token: string) => {
+        const { '@odata.context': _c, ...rest } = (await s.inject({ method: 'GET', url: `/v1.0/users/${id}/presence`, headers: { authorization: `Bearer ${token}` } })).json() as PresenceJson;
+        return rest;
+      };
+      // Quotes, backslashes, control characters, emoji and other scripts: what the item's JSON must escape as a
+      // whole rendering would. Alex's list holds his own item (owner) and Adele's (watcher), Adele's the reverse.
+      const content = fc.stringMatching(/^[\s\S]{1,40}$/).filter((c) => c.trim().length > 0);
+      await fc.assert(fc.asyncProperty(content, content, async (mine, hers) => {
+        await setStatusOk(s, ALEX, alex, message(mine, { dateTime: '2099-01-01T09:00:00', timeZone: 'UTC' }));
+        await setStatusOk(s, ADELE, adele, message(hers));
+        for (const token of [alex, adele]) {
+          const list = await ok({ ids: [ALEX, ADELE] }, token);
+          assert.deepEqual(list.value, [await single(ALEX, token), await single(ADELE, token)]);
+        }
+      }), { numRuns: 25 });
+      await setStatusOk(s, ALEX, alex, message('Alex says hi', { dateTime: '2099-01-01T09:00:00', timeZone: 'UTC' }));
+      await setStatusOk(s, ADELE, adele, message('Adele says hi', { dateTime: '2099-01-01T09:00:00', timeZone: 'W. Europe Standard Time' }));
     });
 
     it('privacy rule per item: the caller\'s own item has expiry and publishedDateTime, the others only message', async () => {
