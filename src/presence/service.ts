@@ -75,7 +75,8 @@ export class PresenceService {
   created(users: readonly PresenceKey[], initial: PresenceSnapshot): void {
     if (!this.cache) return;
     const { view, sequenceNumber, dueAt } = initial;
-    // A snapshot object per user, never one for all: readers cache a user's JSON (with their id) by snapshot object.
+    // A snapshot object per user, never one for all: a snapshot's identity stands for one user's presence as it is
+    // (getPresencesByUserId reuses an answer while each of its snapshots is the same object).
     for (const { tenantId, userId } of users) if (!this.cache.fill(tenantId, userId, { view, sequenceNumber, dueAt })) return;
   }
 

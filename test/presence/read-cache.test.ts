@@ -156,7 +156,8 @@ describe('presence read cache: filling itself', () => {
     const snapshots = await presence.readMany(T, users.map((u) => u.id));
     assert.equal(snapshots.size, 2_500);
     assert.equal(read, 0);
-    // One object per user: a reader caches each user's JSON, id included, by snapshot object (src/presence/readMany.ts).
+    // One object per user: a snapshot's identity stands for one user's presence (src/presence/readMany.ts reuses an
+    // answer while each of its snapshots is the same object).
     assert.equal(new Set(snapshots.values()).size, 2_500, 'no two users share a snapshot object');
     await store.close();
   });
