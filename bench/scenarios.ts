@@ -222,7 +222,8 @@ export const SCENARIOS: Scenario[] = [
     description:
       "`GET /v1.0/users/{id}/presence` with Adele's delegated token (Presence.Read.All). Up to 650 users, each " +
       'connection cycles through all of them; with more, every request reads the next user of the load\'s rotation, ' +
-      'all over the range (each user once per round), so reads hit different rows and mostly miss the read cache.',
+      'all over the range (each user once per round), so reads hit different rows (in the read cache on SQLite, which ' +
+      'holds up to --read-cache users, a million by default; in Redis on Redis).',
     target: { metric: 'ratio', min: 0.7 },
     redisTarget: 0.7,
     load: (ctx) => (ctx.users.count <= FIXED_MAX

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { newRecord } from '../../src/domain/record.ts';
 import { manualClock } from '../../src/platform/clock/manual.ts';
-import { PresenceService } from '../../src/presence/service.ts';
+import { CACHE_LIMIT, PresenceService } from '../../src/presence/service.ts';
 import { SnapshotCache } from '../../src/presence/snapshotCache.ts';
 import { Directory } from '../../src/directory/directory.ts';
 import { UsageError, toConfig } from '../../src/cli/options.ts';
@@ -165,7 +165,8 @@ describe('presence read cache: filling itself', () => {
 
 describe('presence read cache: --read-cache', () => {
   it('sets the most users kept (flag or PRESENTLY_READ_CACHE), 1,000,000 by default, 0 for none; a bad value names the flag', () => {
-    assert.equal(toConfig({}, {}).readCacheUsers, 1_000_000);
+    assert.equal(toConfig({}, {}).readCacheUsers, CACHE_LIMIT, 'the default of the flag is the service\'s own');
+    assert.equal(CACHE_LIMIT, 1_000_000);
     assert.equal(toConfig({ readCache: '250000' }, {}).readCacheUsers, 250_000);
     assert.equal(toConfig({}, { PRESENTLY_READ_CACHE: '0' }).readCacheUsers, 0);
     for (const bad of ['-1', 'lots', '1.5']) {
