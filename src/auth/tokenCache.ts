@@ -1,13 +1,22 @@
 /**
  * Remembers tokens that passed verification, so the signature check (the costly part) runs once per token rather
- * than once per request. The verifiers key it by the whole `Authorization` header, so a header seen before is not
- * even parsed again (two regular expressions over a 1 KB token, a few % of a GET). An entry is used only while the token's lifetime, checked against the server clock with
+ * than once per request. The verifiers look it up by the whole `Authorization` header, so a header seen before is not
+ * even parsed again (two regular expressions over a 1 KB token, a few % of a GET). The map's key is the header's last
+ * KEY_CHARS characters (a signed token's signature): a header arrives as a new string each request, and a map hashes
+ * every character of its key, so a whole 1 KB key cost a few % of a GET; an entry counts only if its whole header is
+ * the same as the one asked about, so a header that merely ends like a known one is verified in full. An entry is used only while the token's lifetime, checked against the server clock with
  * the same tolerance as a full verification, still holds; otherwise the token is verified again, which produces the
  * precise error. Bounded: the oldest entries are dropped first.
  */
 import type { Principal } from './types.ts';
 
+/** How much of the end of a header keys the map. */
+const KEY_CHARS = 64;
+const keyOf = (header: string): string => (header.length > KEY_CHARS ? header.slice(-KEY_CHARS) : header);
+
 interface Entry {
+  /** The whole header this entry is for. */
+  header: string;
   principal: Principal;
   /** Epoch ms bounds within which the token is valid, tolerance included. */
   validFrom: number;
@@ -23,10 +32,11 @@ export class TokenCache {
   ) {}
 
   get(token: string, now: number): Principal | undefined {
-    const entry = this.entries.get(token);
-    if (!entry) return undefined;
+    const key = keyOf(token);
+    const entry = this.entries.get(key);
+    if (!entry || entry.header !== token) return undefined;
     if (now < entry.validFrom || now > entry.validUntil) {
-      this.entries.delete(token);
+      this.entries.delete(key);
       return undefined;
     }
     return entry.principal;
@@ -42,7 +52,9 @@ export class TokenCache {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.set(token, {
+    // A header that ends like another one replaces it: both stay correct, the other is verified again when it comes back.
+    this.entries.set(keyOf(token), {
+      header: token,
       principal,
       validFrom: nbf === undefined ? -Infinity : nbf * 1000 - this.toleranceMs,
       validUntil: exp * 1000 + this.toleranceMs,

@@ -135,7 +135,7 @@ export function devVerifier(issuer: DevIssuer, clock: Clock, audiences: string[]
   const cache = new TokenCache(CLOCK_TOLERANCE_SECONDS * 1000);
   return {
     async verify(authorization) {
-      // Keyed by the whole header: a header verified before skips even its parsing (docs/operations/auth.md).
+      // Looked up by the whole header: a header verified before skips even its parsing (docs/operations/auth.md).
       const cached = authorization === undefined ? undefined : cache.get(authorization, clock.now());
       if (cached) return cached;
       const token = readBearer(authorization);

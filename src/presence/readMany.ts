@@ -9,9 +9,8 @@ import { readBody } from '../platform/json/body.ts';
 import { InvalidInput } from '../platform/json/errors.ts';
 import { isGuid, readArray, typeName } from '../platform/json/validate.ts';
 import type { PresenceSnapshot } from '../store/types.ts';
-import type { Audience } from '../domain/projection.ts';
-import type { PresenceView } from '../domain/types.ts';
 import { audienceOf, type PresenceAddressing, type Shapeable } from './addressing.ts';
+import type { PresenceJson } from './render.ts';
 import type { PresenceService } from './service.ts';
 
 export const MAX_IDS = 650;
@@ -28,41 +27,13 @@ const UNKNOWN_VIEW: Shapeable = {
   sequenceNumber: null,
 };
 
-/** The start and the end of an item rendered with an empty id and sequence number (see middleOf). */
-const HEAD = '{"id":"",';
-const TAIL = ',"sequenceNumber":""}';
-
-/** The handler of one API version, with its caches. */
-export function getPresencesByUserIdHandler(presence: PresenceService, api: PresenceAddressing) {
-  /**
-   * What an item's JSON holds between its `id` and its `sequenceNumber`, by audience and view: it depends on nothing
-   * else, and views are shared by users whose presence looks the same and never changed (src/store/codec.ts), so a
-   * few renderings serve a million users, and an item is a concatenation. null where the shape puts other fields
-   * first or last (the US Government clouds' has no sequenceNumber): those items are rendered whole.
-   */
-  const middles: Record<Audience, WeakMap<PresenceView, string | null>> = { owner: new WeakMap(), watcher: new WeakMap() };
+/** The handler of one API version, with its cache of answers. */
+export function getPresencesByUserIdHandler(presence: PresenceService, api: PresenceAddressing, json: PresenceJson) {
   /** Recent answers, with the snapshots they were built from (most recent last). */
   const answers = new Map<string, { snapshots: Array<PresenceSnapshot | undefined>; body: Buffer }>();
 
-  function middleOf(view: PresenceView, audience: Audience): string | null {
-    const known = middles[audience].get(view);
-    if (known !== undefined) return known;
-    const whole = JSON.stringify(api.shape('', { view, sequenceNumber: '' }, audience));
-    const fits = whole.length > HEAD.length + TAIL.length && whole.startsWith(HEAD) && whole.endsWith(TAIL);
-    const middle = fits ? whole.slice(HEAD.length, -TAIL.length) : null;
-    middles[audience].set(view, middle);
-    return middle;
-  }
-
-  /** One item's JSON: `{"id":…,` + the view's middle + `,"sequenceNumber":…}`. */
-  function itemJson(viewer: Principal, id: string, snap: PresenceSnapshot | undefined): string {
-    if (!snap) return JSON.stringify(api.shape(id, UNKNOWN_VIEW, 'watcher'));
-    const audience = audienceOf(viewer, id);
-    const middle = middleOf(snap.view, audience);
-    if (middle === null) return JSON.stringify(api.shape(id, snap, audience));
-    // Neither needs escaping: the id is a GUID (parseIds), the sequence number a letter and digits (formatSequence).
-    return `{"id":"${id}",${middle},"sequenceNumber":"${snap.sequenceNumber}"}`;
-  }
+  const itemJson = (viewer: Principal, id: string, snap: PresenceSnapshot | undefined): string =>
+    snap ? json.item(id, snap, audienceOf(viewer, id)) : json.item(id, UNKNOWN_VIEW, 'watcher');
 
   return async function getPresencesByUserId(request: FastifyRequest, reply: FastifyReply) {
     api.ensureOffered();

@@ -12,6 +12,7 @@ import { resource } from '../http/wire.ts';
 import { ACTION_PATHS, findAction, type Address } from './actions.ts';
 import { PresenceAddressing, audienceOf } from './addressing.ts';
 import { getPresencesByUserIdHandler } from './readMany.ts';
+import { PresenceJson } from './render.ts';
 import type { PresenceService } from './service.ts';
 import { commitWrite, userNotFound } from './write.ts';
 
@@ -32,25 +33,28 @@ const READ_PATHS: Record<Address, string> = {
 
 export function presenceRoutes(app: FastifyInstance, version: ApiVersion, deps: PresenceRouteDeps): void {
   const api = new PresenceAddressing(version, deps);
+  const json = new PresenceJson(api);
   const prefix = `/${version}`;
   for (const address of Object.keys(READ_PATHS) as Address[]) {
-    resource(app, `${prefix}${READ_PATHS[address]}`, { GET: readPresenceHandler(deps.presence, api, address) });
+    resource(app, `${prefix}${READ_PATHS[address]}`, { GET: readPresenceHandler(deps.presence, api, json, address) });
     resource(app, `${prefix}${ACTION_PATHS[address]}`, { POST: presenceActionHandler(deps, api, address) }, {
       unknownSegment: (request) => unknownAction(request, address),
     });
   }
-  resource(app, `${prefix}/communications/getPresencesByUserId`, { POST: getPresencesByUserIdHandler(deps.presence, api) });
+  resource(app, `${prefix}/communications/getPresencesByUserId`, { POST: getPresencesByUserIdHandler(deps.presence, api, json) });
 }
 
-/** GET of one presence, with `$select`. */
-function readPresenceHandler(presence: PresenceService, api: PresenceAddressing, address: Address) {
+/** GET of one presence, with `$select`; without it (nearly always), the body is made from parts (./render.ts). */
+function readPresenceHandler(presence: PresenceService, api: PresenceAddressing, json: PresenceJson, address: Address) {
   return async function readPresence(request: FastifyRequest, reply: FastifyReply) {
     const t = await api.target(request, address);
     authorizePresenceRead(t.principal, t.userId);
     const select = parseSelect(request.query, api.properties);
     const snap = await presence.read(t.principal.tenantId, t.userId);
     if (!snap) throw userNotFound(t.userId);
-    const entity = api.shape(t.userId, snap, audienceOf(t.principal, t.userId));
+    const audience = audienceOf(t.principal, t.userId);
+    if (select === null) return reply.type('application/json').send(json.entity(api.contextUrl(request, t, null), t.userId, snap, audience));
+    const entity = api.shape(t.userId, snap, audience);
     return reply.send({ '@odata.context': api.contextUrl(request, t, select), ...applySelect(entity, select) });
   };
 }

@@ -57,8 +57,13 @@ export function encodeRecord(record: PresenceRecord): { facts: string; view: str
   return { facts: encodeFacts(record.facts), view: encodeView(record.view) };
 }
 
+/**
+ * A whole record, read to be changed: its view is parsed afresh, not interned (decodeView), because a write only
+ * compares it with the new one, and the views writes replace are mostly their own (a status message's text, its
+ * instant): interning them costs a lookup, a freeze and an entry each, and clears the table of the common ones.
+ */
 export function decodeRecord(facts: string, view: string, sequenceNumber: string, dueAt: number | null): PresenceRecord {
-  return { facts: decodeFacts(facts), view: decodeView(view), sequenceNumber, dueAt };
+  return { facts: decodeFacts(facts), view: JSON.parse(view) as PresenceView, sequenceNumber, dueAt };
 }
 
 // ---- subscriptions ----

@@ -171,6 +171,21 @@ test('a token forged with our kid but another key fails signature verification',
   await assert.rejects(verifier.verify(`Bearer ${h}.${body}.${s}`), rejects401(/Invalid signature/));
 });
 
+test('a header that ends like a verified one (its signature, another payload) is verified in full, not taken from the cache', async () => {
+  // The cache of verified tokens is keyed by a header's end (src/auth/tokenCache.ts): a hit must still be the whole header.
+  const original = await delegated();
+  const first = await verifier.verify(`Bearer ${original}`);
+  assert.equal(first.userId, ADELE);
+  const [h, payload, s] = original.split('.');
+  const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as JWTPayload;
+  const other = Buffer.from(JSON.stringify({ ...claims, oid: '00000000-0000-0000-0000-000000000001' })).toString('base64url');
+  for (const header of [`Bearer ${h}.${other}.${s}`, `bearer ${original}`.replace('bearer', 'Bearer  x'), `${original.slice(-64)}`]) {
+    await assert.rejects(verifier.verify(header), (err) => err instanceof AuthError && err.status === 401, header.slice(0, 40));
+  }
+  // The verified token still passes, as itself.
+  assert.deepEqual(await verifier.verify(`Bearer ${original}`), first);
+});
+
 test('other algorithms (HS256, none) are refused', async () => {
   const claims = decodeJwt(await delegated()) as JWTPayload;
   const hs = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: issuer.kid }).sign(new TextEncoder().encode('x'.repeat(32)));

@@ -54,7 +54,7 @@ export function oidcVerifier(opts: OidcVerifierOptions): OidcVerifier {
     clearCache: () => cache.clear(),
     async verify(authorization) {
       const now = opts.clock.now();
-      // Keyed by the whole header: a header verified before skips even its parsing.
+      // Looked up by the whole header: a header verified before skips even its parsing (src/auth/tokenCache.ts).
       const cached = authorization === undefined ? undefined : cache.get(authorization, now);
       if (cached) return cached;
       const token = readBearer(authorization);
