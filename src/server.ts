@@ -15,6 +15,7 @@ import { CLOUDS, graphAudiences, type Cloud } from './config/clouds.ts';
 import type { Config } from './config/config.ts';
 import type { Clock } from './platform/clock/clock.ts';
 import { installMetrics } from './http/metrics.ts';
+import { Front } from './http/front.ts';
 import type { Registry } from 'prom-client';
 import { adminRoutes } from './admin/routes.ts';
 import { installAuthority, type AuthorityOptions } from './authority/install.ts';
@@ -80,6 +81,8 @@ export interface Presently {
   tls: TlsMaterial | null;
   /** The dashboard's timeline and stream hub (/_presently/ui: docs/operations/dashboard.md). */
   dashboard: Dashboard;
+  /** Where every request comes in (src/http/front.ts): `laneAnswers` counts the express lanes' answers. */
+  front: Front;
   /** Listens on the configured host and port; resolves to the URL it serves. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -101,6 +104,8 @@ export interface BuildOptions {
   devSigningKey?: string | Promise<string>;
   /** Where the dashboard's web app is (tests); by default dist/ui/ of the package. */
   uiDir?: string;
+  /** False: no express lanes (tests comparing both paths; the bench's A/B). Default: on where they apply. */
+  expressLanes?: boolean;
 }
 
 export async function buildPresently(config: Config, opts: BuildOptions = {}): Promise<Presently> {
@@ -169,6 +174,8 @@ interface Core {
   oidc: OidcAuth | null;
   tls: TlsMaterial | null;
   app: FastifyInstance;
+  /** Where every request comes in: observers of every request and answer, and the express lanes (src/http/front.ts). */
+  front: Front;
   /** Headers of every answer that do not depend on the request (x-ms-ags-diagnostic, the 401 challenge). */
   headers: GraphHeaders;
   events: EventBus<PresentlyEvents>;
@@ -218,7 +225,11 @@ async function buildCore(config: Config, store: Store, clocks: Clocks, opts: Bui
   const events = new EventBus<PresentlyEvents>((err, event) => app.log.error({ err, event }, 'an event listener failed'));
   const oidc = config.auth === 'oidc' ? buildOidc(config, clock, cloud, app) : null;
   const verifier = oidc?.verifier ?? devVerifier(issuer, clock, graphAudiences(cloud));
-  return { config, store, clock, cloud, issuer, verifier, oidc, tls, app, headers, events, webhooks: buildWebhooks(config, opts) };
+  // Express lanes [P: d-express-lanes], unless a framework hook must see every request: throttling counts reads, and at
+  // --log-level info and below the framework logs each request.
+  const lanes = opts.expressLanes !== false && config.throttle === 'off' && !['info', 'debug', 'trace'].includes(config.logLevel);
+  const front = new Front(app, { clock, headers, lanes });
+  return { config, store, clock, cloud, issuer, verifier, oidc, tls, app, front, headers, events, webhooks: buildWebhooks(config, opts) };
 }
 
 /** `--auth oidc` (docs/operations/auth.md): keys first fetched when the app gets ready, the loop stopped with it. */
@@ -260,8 +271,8 @@ function buildWebhooks(config: Config, opts: BuildOptions): Webhooks {
 }
 
 /** The notification pipeline and the due loop (src/notifications/pipeline.ts), wired to the events that wake them. */
-function pipelineOf({ config, store, clock, cloud, issuer, app, events, webhooks }: Core, presence: PresenceService): Pipeline {
-  const pipeline = buildPipeline({ config, store, clock, cloud, issuer, app, events, post: webhooks.client.postJson }, presence);
+function pipelineOf({ config, store, clock, cloud, issuer, app, front, events, webhooks }: Core, presence: PresenceService): Pipeline {
+  const pipeline = buildPipeline({ config, store, clock, cloud, issuer, app, front, events, post: webhooks.client.postJson }, presence);
   wireEvents(events, pipeline);
   return pipeline;
 }
@@ -277,16 +288,16 @@ function wireEvents(events: EventBus<PresentlyEvents>, { scheduler, dispatcher, 
 }
 
 /** The wire format, metrics, throttling, and the Graph presence API; resolves to the metrics registry. */
-function registerGraphRoutes({ config, store, clock, cloud, verifier, app, headers }: Core, presence: PresenceService): Registry {
+function registerGraphRoutes({ config, store, clock, cloud, verifier, app, front, headers }: Core, presence: PresenceService): Registry {
   installWire(app, clock, headers);
-  const registry = installMetrics(app);
+  const registry = installMetrics(app, front);
   if (config.throttle === 'graph') {
     installThrottle(app, {
       clock, verifier, store,
       limits: { windowMs: config.throttleWindow * 1000, readLimit: config.throttleReadLimit, limit: config.throttleLimit },
     });
   }
-  const routeDeps = { presence, cloud, verifier, publicUrl: publicUrl(config), maxStatusLength: config.maxStatusLength };
+  const routeDeps = { presence, front, cloud, verifier, publicUrl: publicUrl(config), maxStatusLength: config.maxStatusLength };
   for (const version of ['v1.0', 'beta'] as const) {
     presenceRoutes(app, version, routeDeps);
     batchRoutes(app, version);
@@ -362,11 +373,11 @@ function authorityOptions({ config, store, clock, cloud, issuer }: Core): Author
 function assemble(
   core: Core, clocks: Clocks, presence: PresenceService, pipeline: Pipeline, routes: NotificationRoutes, dashboard: Dashboard,
 ): Presently {
-  const { app, events, store, clock, issuer, oidc, tls } = core;
+  const { app, front, events, store, clock, issuer, oidc, tls } = core;
   const { scheduler, dispatcher, deliverer, lifecycle, log } = pipeline;
   let closed = false;
   return {
-    app, events, store, clock, presence, scheduler, issuer, oidc, subscriptions: routes.subscriptions, sinks: routes.sinks, tls, dashboard,
+    app, front, events, store, clock, presence, scheduler, issuer, oidc, subscriptions: routes.subscriptions, sinks: routes.sinks, tls, dashboard,
     notifications: { dispatcher, deliverer, lifecycle, log },
     listen: () => listenOn(core.app, core.config, core.tls, core.webhooks.ownOrigins),
     async close() {

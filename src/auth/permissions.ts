@@ -10,11 +10,19 @@ export const PRESENCE_READ_ALL = 'Presence.Read.All';
 export const PRESENCE_READWRITE = 'Presence.ReadWrite';
 export const PRESENCE_READWRITE_ALL = 'Presence.ReadWrite.All';
 
+/** Sets of lower-case names, made once per list (a check runs on every request). */
+const lowered = new WeakMap<readonly string[], ReadonlySet<string>>();
+
 function hasAny(granted: ReadonlySet<string>, required: readonly string[]): boolean {
-  const wanted = new Set(required.map((r) => r.toLowerCase()));
+  let wanted = lowered.get(required);
+  if (!wanted) lowered.set(required, (wanted = new Set(required.map((r) => r.toLowerCase()))));
   for (const g of granted) if (wanted.has(g.toLowerCase())) return true;
   return false;
 }
+
+const READ_OWN = [PRESENCE_READ, PRESENCE_READ_ALL, PRESENCE_READWRITE] as const;
+const READ_OTHERS = [PRESENCE_READ_ALL] as const;
+const READ_ROLES = [PRESENCE_READ_ALL, PRESENCE_READWRITE_ALL] as const;
 
 function insufficient(required: readonly string[]): AuthError {
   return new AuthError(403, 'Forbidden', `Insufficient privileges to complete the operation. Requires one of: ${required.join(', ')}.`);
@@ -40,13 +48,20 @@ export function resolveMe(p: Principal): string {
   return p.userId;
 }
 
+/** The scopes (delegated) or roles (application) of which a GET of one presence needs one. */
+function presenceReadNeeds(p: Principal, targetUserId: string): readonly string[] {
+  if (p.kind !== 'delegated') return READ_ROLES;
+  return isSelf(p, targetUserId) ? READ_OWN : READ_OTHERS;
+}
+
 /** GET of one presence. */
 export function authorizePresenceRead(p: Principal, targetUserId: string): void {
-  if (p.kind === 'delegated') {
-    requireScopes(p, isSelf(p, targetUserId) ? [PRESENCE_READ, PRESENCE_READ_ALL, PRESENCE_READWRITE] : [PRESENCE_READ_ALL]);
-  } else {
-    requireRoles(p, [PRESENCE_READ_ALL, PRESENCE_READWRITE_ALL]);
-  }
+  if (!mayReadPresence(p, targetUserId)) throw insufficient(presenceReadNeeds(p, targetUserId));
+}
+
+/** Whether authorizePresenceRead lets the GET through, without an error to throw. */
+export function mayReadPresence(p: Principal, targetUserId: string): boolean {
+  return hasAny(p.kind === 'delegated' ? p.scopes : p.roles, presenceReadNeeds(p, targetUserId));
 }
 
 /** getPresencesByUserId. */

@@ -13,6 +13,11 @@ import { AuthError, type Principal } from './types.ts';
 export interface TokenVerifier {
   /** `authorization` is the raw `Authorization` header (or undefined when absent). */
   verify(authorization: string | undefined): Promise<Principal>;
+  /**
+   * The caller of a header verified before and still valid, without waiting; undefined otherwise (verify then says
+   * why, or verifies it). What `verify` would resolve to at once (an express lane, src/http/front.ts).
+   */
+  known(authorization: string | undefined): Principal | undefined;
 }
 
 /**
@@ -133,10 +138,12 @@ export function principalFromClaims(claims: JWTPayload): Principal {
 export function devVerifier(issuer: DevIssuer, clock: Clock, audiences: string[]): TokenVerifier {
   const keys = createLocalJWKSet(issuer.jwks());
   const cache = new TokenCache(CLOCK_TOLERANCE_SECONDS * 1000);
+  const known = (authorization: string | undefined) => (authorization === undefined ? undefined : cache.get(authorization, clock.now()));
   return {
+    known,
     async verify(authorization) {
       // Looked up by the whole header: a header verified before skips even its parsing (docs/operations/auth.md).
-      const cached = authorization === undefined ? undefined : cache.get(authorization, clock.now());
+      const cached = known(authorization);
       if (cached) return cached;
       const token = readBearer(authorization);
       let claims: JWTPayload;

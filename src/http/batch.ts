@@ -86,7 +86,7 @@ const BAD_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
  * envelope (it shows in `@odata.context`), the envelope passes a one-time token in this header; a hook removes the
  * header and marks the socket. The token is random and used once, so no client can claim https with it.
  */
-const PROTOCOL_HEADER = 'x-presently-batch-item';
+export const PROTOCOL_HEADER = 'x-presently-batch-item';
 const pendingProtocols = new Map<string, string>();
 const hooked = new WeakSet<FastifyInstance>();
 

@@ -23,10 +23,15 @@ export const PREFLIGHT_MAX_AGE = '3600';
 /** A comma-separated list of header names (what `Access-Control-Request-Headers` holds). */
 const HEADER_LIST = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:\s*,\s*[!#$%&'*+\-.^_`|~0-9A-Za-z]+)*$/;
 
+/** The CORS headers of every Graph-tree answer. */
+export const CORS_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers': EXPOSED_HEADERS,
+});
+
 /** Sets the CORS headers of a Graph-tree answer. */
 export function setCorsHeaders(reply: FastifyReply): void {
-  reply.header('access-control-allow-origin', '*');
-  reply.header('access-control-expose-headers', EXPOSED_HEADERS);
+  reply.headers(CORS_HEADERS);
 }
 
 export function isPreflight(request: FastifyRequest): boolean {

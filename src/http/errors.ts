@@ -68,8 +68,12 @@ export function errorJson(now: number, code: string, message: string, requestId:
 }
 
 export function clientRequestId(request: FastifyRequest): string {
-  const header = request.headers['client-request-id'];
-  return typeof header === 'string' && header.length > 0 && header.length <= 128 ? header : request.id;
+  return clientRequestIdOf(request.headers['client-request-id'], request.id);
+}
+
+/** The client's `client-request-id` header when it is one (1 to 128 characters), else the request's own id. */
+export function clientRequestIdOf(header: string | string[] | undefined, requestId: string): string {
+  return typeof header === 'string' && header.length > 0 && header.length <= 128 ? header : requestId;
 }
 
 /** Converts anything thrown while handling a request into a GraphError. */

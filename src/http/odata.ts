@@ -1,6 +1,7 @@
 /**
  * OData bits of Graph's responses: the `@odata.context` URL and `$select`.
  */
+import type { IncomingMessage } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import { badRequest } from './errors.ts';
 
@@ -9,6 +10,13 @@ export type ApiVersion = 'v1.0' | 'beta';
 /** The base URL clients see: the configured public URL, else the one the request came in on. */
 export function baseUrl(request: FastifyRequest, publicUrl: string | null): string {
   return publicUrl ?? `${request.protocol}://${request.host}`;
+}
+
+/** baseUrl of a request before the framework has it: Fastify's protocol and host, without a trusted proxy (ours). */
+export function rawBaseUrl(request: IncomingMessage, publicUrl: string | null): string {
+  if (publicUrl !== null) return publicUrl;
+  const protocol = (request.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  return `${protocol}://${request.headers.host ?? ''}`;
 }
 
 export const PRESENCE_PROPERTIES = ['id', 'availability', 'activity', 'statusMessage', 'outOfOfficeSettings', 'workLocation', 'sequenceNumber'] as const;

@@ -5,6 +5,7 @@
  * it once and says which events wake which loop.
  */
 import type { FastifyInstance } from 'fastify';
+import type { Front } from '../http/front.ts';
 import type { DevIssuer } from '../auth/devIssuer.ts';
 import type { Cloud } from '../config/clouds.ts';
 import type { Config } from '../config/config.ts';
@@ -38,14 +39,16 @@ export interface PipelineDeps {
   clock: Clock;
   cloud: Cloud;
   issuer: DevIssuer;
-  /** Requests go ahead of the fan-out and the sends: every request is noted by a hook on this app. */
+  /** Where the pipeline's failures are logged. */
   app: FastifyInstance;
+  /** Requests go ahead of the fan-out and the sends: every request is noted as it comes in at the front. */
+  front: Front;
   events: Emitter<NotificationEvents>;
   /** The one webhook client's POST (src/notifications/webhookClient.ts), under the URL policy. */
   post: WebhookClient['postJson'];
 }
 
-export function buildPipeline({ config, store, clock, cloud, issuer, app, events, post }: PipelineDeps, presence: PresenceService): Pipeline {
+export function buildPipeline({ config, store, clock, cloud, issuer, app, front, events, post }: PipelineDeps, presence: PresenceService): Pipeline {
   const failed = (what: string) => (err: unknown) => app.log.error({ err }, `${what} failed`);
   const solo = store.facts.soleWriter;
   const scheduler = new Scheduler(store, presence, clock, {
@@ -55,11 +58,7 @@ export function buildPipeline({ config, store, clock, cloud, issuer, app, events
   const log = new DeliveryLog();
   // One pace for the fan-out and the sends, which requests go ahead of.
   const pacer = new Pacer();
-  // A callback hook, not an async one: it runs on every request, and an async hook costs a promise each time.
-  app.addHook('onRequest', (_request, _reply, done) => {
-    pacer.noteRequest();
-    done();
-  });
+  front.onRequest(() => pacer.noteRequest());
   const deliverer = new Deliverer(store, clock, {
     pacer,
     log, issuer, limitedShape: cloud.limitedShape, post, queue: solo ? 'local' : 'shared', reclaimLeasesAtStart: solo,

@@ -42,10 +42,15 @@ export class PresenceAddressing {
   /** National clouds without presence (or without beta) answer 404 naming the cloud, before anything else. */
   ensureOffered(): void {
     const { cloud } = this.deps;
-    if (this.version === 'v1.0' ? cloud.presenceV1 : cloud.presenceBeta) return;
+    if (this.offered()) return;
     throw new GraphError(404, 'ResourceNotFound', cloud.presenceV1
       ? `The presence API is not available under /${this.version} in the ${cloud.displayName} cloud; use /v1.0.`
       : `The presence API is not available in the ${cloud.displayName} cloud.`);
+  }
+
+  /** Whether this cloud offers the presence API under this version. */
+  offered(): boolean {
+    return this.version === 'v1.0' ? this.deps.cloud.presenceV1 : this.deps.cloud.presenceBeta;
   }
 
   /** The verified caller (kept on the request for the logs and throttling). */
@@ -72,11 +77,16 @@ export class PresenceAddressing {
 
   /** The @odata.context of one presence, at the address it was asked for. */
   contextUrl(request: FastifyRequest, t: Target, select: string[] | null): string {
-    const base = `${this.contextBase(request)}/${this.version}/$metadata#`;
+    return this.contextUrlAt(this.contextBase(request), t.address, t.userId, select);
+  }
+
+  /** contextUrl from the base of the request's URL (or the public URL). */
+  contextUrlAt(baseUrl: string, address: Address, userId: string, select: string[] | null): string {
+    const base = `${baseUrl}/${this.version}/$metadata#`;
     const selected = select ? `(${select.join(',')})` : '';
-    return t.address === 'communications'
+    return address === 'communications'
       ? `${base}communications/presences${selected}/$entity`
-      : `${base}users('${t.userId}')/presence${selected}/$entity`;
+      : `${base}users('${userId}')/presence${selected}/$entity`;
   }
 
   /** The presence JSON in this cloud's shape. */

@@ -7,17 +7,21 @@ import { authorizePresenceRead } from '../auth/permissions.ts';
 import type { TokenVerifier } from '../auth/verify.ts';
 import type { Cloud } from '../config/clouds.ts';
 import { segmentNotFound } from '../http/errors.ts';
+import type { Front } from '../http/front.ts';
 import { applySelect, parseSelect, type ApiVersion } from '../http/odata.ts';
 import { resource } from '../http/wire.ts';
 import { ACTION_PATHS, findAction, type Address } from './actions.ts';
 import { PresenceAddressing, audienceOf } from './addressing.ts';
 import { getPresencesByUserIdHandler } from './readMany.ts';
+import { presenceReadLane } from './readLane.ts';
 import { PresenceJson } from './render.ts';
 import type { PresenceService } from './service.ts';
 import { commitWrite, userNotFound } from './write.ts';
 
 export interface PresenceRouteDeps {
   presence: PresenceService;
+  /** Where the GET's express lane is added (./readLane.ts). */
+  front: Front;
   cloud: Cloud;
   verifier: TokenVerifier;
   publicUrl: string | null;
@@ -42,6 +46,8 @@ export function presenceRoutes(app: FastifyInstance, version: ApiVersion, deps: 
     });
   }
   resource(app, `${prefix}/communications/getPresencesByUserId`, { POST: getPresencesByUserIdHandler(deps.presence, api, json) });
+  const readRoutes = Object.fromEntries(Object.entries(READ_PATHS).map(([address, path]) => [address, `${prefix}${path}`])) as Record<Address, string>;
+  deps.front.lane(presenceReadLane(version, api, json, readRoutes, deps));
 }
 
 /** GET of one presence, with `$select`; without it (nearly always), the body is made from parts (./render.ts). */

@@ -80,6 +80,16 @@ export class PresenceService {
     for (const { tenantId, userId } of users) if (!this.cache.fill(tenantId, userId, { view, sequenceNumber, dueAt })) return;
   }
 
+  /**
+   * The user's presence as of now when the read cache has it and nothing in it is due yet: what `read` would resolve
+   * to, without waiting. Undefined otherwise (not cached, no cache, or a timed change to make first: `read` does).
+   */
+  known(tenantId: string, userId: string): PresenceSnapshot | undefined {
+    const hit = this.cache?.get(tenantId, userId);
+    if (!hit || (hit.dueAt !== null && hit.dueAt <= this.clock.now())) return undefined;
+    return hit;
+  }
+
   /** The user's presence as of now, or null when the tenant has no such user. */
   async read(tenantId: string, userId: string): Promise<PresenceSnapshot | null> {
     const map = await this.readMany(tenantId, [userId]);

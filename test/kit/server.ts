@@ -55,7 +55,7 @@ export interface TestServer {
 /** One dev signing key for every in-process server of this test process (generating one costs ~130 ms of CPU). */
 let sharedSigningKey: Promise<string> | null = null;
 
-export async function startInProcess(overrides: Partial<Config> = {}, opts: { manualStart?: number; uiDir?: string } = {}): Promise<TestServer> {
+export async function startInProcess(overrides: Partial<Config> = {}, opts: { manualStart?: number; uiDir?: string; expressLanes?: boolean } = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? tempDir();
   const store = overrides.store ?? 'memory';
   const redisUrl = overrides.redisUrl ?? TEST_REDIS_URL;

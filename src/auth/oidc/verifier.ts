@@ -52,6 +52,7 @@ export function oidcVerifier(opts: OidcVerifierOptions): OidcVerifier {
   const tenants = new Set(opts.tenants);
   return {
     clearCache: () => cache.clear(),
+    known: (authorization) => (authorization === undefined ? undefined : cache.get(authorization, opts.clock.now())),
     async verify(authorization) {
       const now = opts.clock.now();
       // Looked up by the whole header: a header verified before skips even its parsing (src/auth/tokenCache.ts).

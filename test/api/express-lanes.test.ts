@@ -1,0 +1,173 @@
+/**
+ * The express lane of a GET of one presence (src/http/front.ts, src/presence/readLane.ts,
+ * docs/contributing/express-lanes.md) answers before the framework, so it must answer exactly as the framework would.
+ * Over a real socket (inject never reaches the lanes), each request is sent twice to the same server: as it is (the
+ * lane answers) and with `Content-Length: 0` (a lane never takes a request with a body header, so the framework
+ * answers the very same request). Status, header names in order, header values (the request ids aside) and body
+ * must be the same; the front's count of lane answers says which path answered.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { ADELE, ALEX, MEGAN, startInProcess, type TestServer } from '../kit/server.ts';
+import { message, setStatusOk } from '../kit/graph.ts';
+
+interface Answer { status: number; headers: Array<[string, string]>; body: string }
+
+const MANUAL_START = Date.parse('2026-12-04T09:00:00Z');
+
+function get(base: string, path: string, headers: Record<string, string>): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { method: 'GET', headers, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => { body += chunk; });
+      res.on('end', () => {
+        const pairs: Array<[string, string]> = [];
+        for (let i = 0; i < res.rawHeaders.length; i += 2) pairs.push([res.rawHeaders[i]!, res.rawHeaders[i + 1]!]);
+        resolve({ status: res.statusCode ?? 0, headers: pairs, body });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The answer with its request ids replaced (they differ per request by design). */
+function comparable(a: Answer): Answer {
+  const ids = new Set(a.headers.filter(([name]) => name === 'request-id').map(([, v]) => v));
+  const mask = (v: string) => (ids.has(v) ? '<request-id>' : v);
+  return { status: a.status, headers: a.headers.map(([n, v]) => [n, mask(v)]), body: a.body };
+}
+
+describe('express lane: a GET of one presence answered before the framework, exactly as the framework would', () => {
+  let s: TestServer;
+  let base: string;
+  let adele: string;
+  let app: string;
+
+  before(async () => {
+    s = await startInProcess({ clock: 'manual' }, { manualStart: MANUAL_START });
+    base = await s.listen();
+    adele = await s.userToken(ADELE);
+    app = await s.appToken(['Presence.Read.All']);
+    await setStatusOk(s, ADELE, adele, message('In the lane "quoted" \\ 🚀', { dateTime: '2026-12-31T17:00:00', timeZone: 'Pacific Standard Time' }));
+    // A token is known to the lane once the framework has verified it (its first request).
+    for (const token of [adele, app]) await get(base, `/v1.0/users/${ADELE}/presence`, { authorization: `Bearer ${token}` });
+  });
+  after(() => s.close());
+
+  /** Sends `path` through the lane and through the framework; returns both, and whether the lane took the first. */
+  async function both(path: string, headers: Record<string, string>): Promise<{ lane: Answer; framework: Answer; laned: boolean }> {
+    const before = s.presently.front.laneAnswers;
+    const lane = await get(base, path, headers);
+    const laned = s.presently.front.laneAnswers === before + 1;
+    const framework = await get(base, path, { ...headers, 'content-length': '0' });
+    assert.equal(s.presently.front.laneAnswers, before + (laned ? 1 : 0), 'a request with Content-Length never takes the lane');
+    return { lane, framework, laned };
+  }
+
+  const same = [
+    { name: '/me as the owner (expiry and publishedDateTime shown)', path: '/v1.0/me/presence', token: () => adele },
+    { name: 'another user as a watcher, under /beta', path: `/beta/users/${ALEX}/presence`, token: () => adele },
+    { name: '/communications/presences/{id} with an application token', path: `/v1.0/communications/presences/${ADELE}`, token: () => app },
+    { name: 'an upper-case GUID in the path', path: `/v1.0/users/${MEGAN.toUpperCase()}/presence`, token: () => adele },
+  ];
+  for (const c of same) {
+    it(`${c.name}: the same status, headers in the same order and body`, async () => {
+      const { lane, framework, laned } = await both(c.path, { authorization: `Bearer ${c.token()}` });
+      assert.ok(laned, 'the lane answered the plain request');
+      assert.equal(lane.status, 200, lane.body);
+      assert.deepEqual(comparable(lane), comparable(framework));
+    });
+  }
+
+  it('the client\'s client-request-id and another Host (the @odata.context follows it) come back the same way', async () => {
+    const { lane, framework, laned } = await both('/v1.0/me/presence', {
+      authorization: `Bearer ${adele}`, 'client-request-id': 'my-own-id-42', host: 'presence.example:8443',
+    });
+    assert.ok(laned);
+    assert.deepEqual(comparable(lane), comparable(framework));
+    assert.ok(lane.headers.some(([n, v]) => n === 'client-request-id' && v === 'my-own-id-42'));
+    assert.match(lane.body, /"@odata\.context":"http:\/\/presence\.example:8443\/v1\.0\/\$metadata#users\('/);
+  });
+
+  // What the lane must leave to the framework: the framework's answer is the only right one.
+  const declined = [
+    { name: 'a token never verified before', path: '/v1.0/me/presence', token: () => `${adele.slice(0, -2)}xx`, status: 401 },
+    { name: '/me with an application token', path: '/v1.0/me/presence', token: () => app, status: 400 },
+    { name: 'a watcher without Presence.Read.All', path: `/v1.0/users/${ALEX}/presence`, token: () => 'own-scope', status: 403 },
+    { name: 'a user the tenant does not have', path: '/v1.0/users/00000000-0000-4000-8000-000000000000/presence', token: () => adele, status: 404 },
+    { name: '$select', path: '/v1.0/me/presence?$select=availability', token: () => adele, status: 200 },
+    { name: 'a trailing slash', path: '/v1.0/me/presence/', token: () => adele, status: 200 },
+    { name: 'another spelling of the path', path: '/V1.0/Me/Presence', token: () => adele, status: 200 },
+    { name: 'an id that is not a GUID', path: '/v1.0/users/not-a-guid-but-36-characters-long-xxxx/presence', token: () => adele, status: 400 },
+  ];
+  for (const c of declined) {
+    it(`left to the framework: ${c.name} (${c.status})`, async () => {
+      const token = c.token() === 'own-scope' ? await s.userToken(ADELE, ['Presence.Read']) : c.token();
+      if (c.token() === 'own-scope') await get(base, '/v1.0/me/presence', { authorization: `Bearer ${token}` });
+      const { lane, framework, laned } = await both(c.path, { authorization: `Bearer ${token}` });
+      assert.equal(laned, false, 'the lane declined');
+      assert.equal(lane.status, c.status, lane.body);
+      assert.deepEqual(comparable(lane).headers.map(([n]) => n), comparable(framework).headers.map(([n]) => n));
+    });
+  }
+
+  it('lane answers are counted in /metrics under the route, like the framework\'s', async () => {
+    const res = await s.inject({ method: 'GET', url: '/metrics' });
+    const line = res.body.split('\n').find((l) => l.startsWith('presently_http_requests_total{method="GET",route="/v1.0/me/presence",status="200"}'));
+    assert.ok(line, res.body.slice(0, 2000));
+    assert.ok(Number(line.split(' ').at(-1)) >= 4, line);
+  });
+});
+
+describe('express lane: a presence with a timed change due is left to the framework, which makes the change', () => {
+  it('a status message past its expiry, the due loop behind: the lane declines and the answer shows it gone', async () => {
+    const s = await startInProcess({ clock: 'manual' }, { manualStart: MANUAL_START });
+    try {
+      const base = await s.listen();
+      // The due loop is behind (stopped, and moving the manual clock runs nothing): only a read can make the change.
+      await s.presently.scheduler.stop();
+      s.presently.scheduler.runDue = async () => {};
+      const megan = await s.userToken(MEGAN);
+      await setStatusOk(s, MEGAN, megan, message('Soon gone', { dateTime: '2026-12-04T09:30:00', timeZone: 'UTC' }));
+      const auth = { authorization: `Bearer ${megan}` };
+      // The token was verified by the write (so the lane knows it), the snapshot cached by it.
+      const shown = await get(base, '/v1.0/me/presence', auth);
+      assert.equal(s.presently.front.laneAnswers, 1, 'the cached snapshot is answered in the lane while nothing is due');
+      assert.match(shown.body, /Soon gone/);
+      assert.equal((await s.inject({ method: 'POST', url: '/_presently/clock', payload: { advance: 'PT31M' } })).statusCode, 200);
+      const after = await get(base, '/v1.0/me/presence', auth);
+      assert.equal(s.presently.front.laneAnswers, 1, 'declined: the cached snapshot has a change due');
+      assert.equal((JSON.parse(after.body) as { statusMessage: unknown }).statusMessage, null);
+      // Made and cached by that read: the next one is the lane's again, and agrees.
+      const again = await get(base, '/v1.0/me/presence', auth);
+      assert.equal(s.presently.front.laneAnswers, 2);
+      assert.equal(again.body, after.body);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('express lanes stand aside where a framework hook must see every request', () => {
+  const cases = [
+    ['throttling on', { throttle: 'graph' }, {}],
+    ['--log-level info', { logLevel: 'info' }, {}],
+    ['buildPresently(config, { expressLanes: false })', {}, { expressLanes: false }],
+  ] as const;
+  for (const [name, overrides, opts] of cases) {
+    it(`${name}: every GET goes through the framework`, async () => {
+      const s = await startInProcess(overrides, opts);
+      try {
+        const base = await s.listen();
+        const token = await s.userToken(ADELE);
+        for (let i = 0; i < 3; i++) assert.equal((await get(base, '/v1.0/me/presence', { authorization: `Bearer ${token}` })).status, 200);
+        assert.equal(s.presently.front.laneAnswers, 0);
+      } finally {
+        await s.close();
+      }
+    });
+  }
+});
