@@ -33,7 +33,10 @@ function decodeLoosely(path: string): string {
 export function installExactAdminPaths(app: FastifyInstance): void {
   // A callback hook: it runs on every request, and an async hook costs a promise each time.
   app.addHook('onRequest', function exactAdminPath(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) {
-    const path = (request.raw.url ?? '').split('?')[0]!;
+    const url = request.raw.url ?? '';
+    // Nearly every request: a path that cannot name the admin API, told by its first characters.
+    if (!MAYBE_ADMIN.test(url)) return done();
+    const path = url.split('?')[0]!;
     // The same answer as a path nothing is registered at.
     if (isAdminVariant(path)) return done(noResourceAt(request.method, path));
     done();

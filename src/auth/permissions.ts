@@ -10,13 +10,20 @@ export const PRESENCE_READ_ALL = 'Presence.Read.All';
 export const PRESENCE_READWRITE = 'Presence.ReadWrite';
 export const PRESENCE_READWRITE_ALL = 'Presence.ReadWrite.All';
 
-/** Sets of lower-case names, made once per list (a check runs on every request). */
-const lowered = new WeakMap<readonly string[], ReadonlySet<string>>();
+/**
+ * Lower-case copies, made once per list of required names and once per principal's granted set (principals are kept
+ * with their verified tokens, so a check on every request lowercases nothing).
+ */
+const lowered = new WeakMap<object, ReadonlySet<string>>();
+function lower(names: Iterable<string> & object): ReadonlySet<string> {
+  let set = lowered.get(names);
+  if (!set) lowered.set(names, (set = new Set(Array.from(names, (n) => n.toLowerCase()))));
+  return set;
+}
 
 function hasAny(granted: ReadonlySet<string>, required: readonly string[]): boolean {
-  let wanted = lowered.get(required);
-  if (!wanted) lowered.set(required, (wanted = new Set(required.map((r) => r.toLowerCase()))));
-  for (const g of granted) if (wanted.has(g.toLowerCase())) return true;
+  const wanted = lower(required);
+  for (const g of lower(granted)) if (wanted.has(g)) return true;
   return false;
 }
 

@@ -29,8 +29,14 @@ const UNKNOWN_VIEW: Shapeable = {
 
 /** The handler of one API version, with its cache of answers. */
 export function getPresencesByUserIdHandler(presence: PresenceService, api: PresenceAddressing, json: PresenceJson) {
-  /** Recent answers, with the snapshots they were built from (most recent last). */
+  /** Recent answers to lists asked more than once, with the snapshots they were built from (most recent last). */
   const answers = new Map<string, { snapshots: Array<PresenceSnapshot | undefined>; body: Buffer }>();
+  /**
+   * Lists asked once lately (most recent last). An answer is kept only for a list asked again: a list asked once and
+   * never again (ids picked anew each time) would otherwise keep ~250 KB and an array per request alive until 32 more
+   * had passed, and at a million users their turnover made the collector walk the whole heap again and again.
+   */
+  const askedOnce = new Set<string>();
 
   const itemJson = (viewer: Principal, id: string, snap: PresenceSnapshot | undefined): string =>
     snap ? json.item(id, snap, audienceOf(viewer, id)) : json.item(id, UNKNOWN_VIEW, 'watcher');
@@ -50,12 +56,25 @@ export function getPresencesByUserIdHandler(presence: PresenceService, api: Pres
       return reply.type('application/json').send(previous.body);
     }
     const items = ids.map((id, i) => itemJson(principal, id, current[i]));
-    const body = Buffer.from(`{"@odata.context":${JSON.stringify(context)},"value":[${items.join(',')}]}`);
+    const text = `{"@odata.context":${JSON.stringify(context)},"value":[${items.join(',')}]}`;
+    if (!previous && !askedOnce.has(key)) {
+      remember(askedOnce, key);
+      return reply.type('application/json').send(text);
+    }
+    askedOnce.delete(key);
+    const body = Buffer.from(text);
     answers.delete(key);
     if (answers.size >= ANSWER_CACHE_LIMIT) answers.delete(answers.keys().next().value!);
     answers.set(key, { snapshots: current, body });
     return reply.type('application/json').send(body);
   };
+}
+
+/** Adds `key` as the most recent, forgetting the oldest beyond ANSWER_CACHE_LIMIT. */
+function remember(keys: Set<string>, key: string): void {
+  keys.delete(key);
+  if (keys.size >= ANSWER_CACHE_LIMIT) keys.delete(keys.values().next().value!);
+  keys.add(key);
 }
 
 /** `{"ids": [...]}`: 1 to 650 GUIDs, duplicates answered once, request order kept. */
