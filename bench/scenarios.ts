@@ -210,7 +210,8 @@ export const SCENARIOS: Scenario[] = [
     title: 'GET /me/presence',
     description:
       "`GET /v1.0/me/presence` with Adele's delegated token: token validation, one store read, the presence view and " +
-      'its JSON — the cheapest authenticated call.',
+      'its JSON — the cheapest authenticated call (on SQLite answered by the express lane once the token and the ' +
+      'snapshot are in memory: docs/contributing/express-lanes.md).',
     target: { metric: 'ratio', min: 0.7 },
     redisTarget: 0.7,
     load: (ctx) => ({ kind: 'fixed', request: { method: 'GET', path: '/v1.0/me/presence', headers: bearer(ctx.adeleToken) } }),

@@ -11,19 +11,31 @@ export const PRESENCE_READWRITE = 'Presence.ReadWrite';
 export const PRESENCE_READWRITE_ALL = 'Presence.ReadWrite.All';
 
 /**
- * Lower-case copies, made once per list of required names and once per principal's granted set (principals are kept
- * with their verified tokens, so a check on every request lowercases nothing).
+ * Names compared lower-case, without lowercasing on every request: a principal's granted set is lowered once (a
+ * principal is kept with its verified token, so its set is the same object request after request), and the required
+ * names, a handful of constants, once each.
  */
-const lowered = new WeakMap<object, ReadonlySet<string>>();
-function lower(names: Iterable<string> & object): ReadonlySet<string> {
-  let set = lowered.get(names);
-  if (!set) lowered.set(names, (set = new Set(Array.from(names, (n) => n.toLowerCase()))));
+const loweredSets = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
+const loweredNames = new Map<string, string>();
+
+function lowerSet(names: ReadonlySet<string>): ReadonlySet<string> {
+  let set = loweredSets.get(names);
+  if (!set) loweredSets.set(names, (set = new Set(Array.from(names, (n) => n.toLowerCase()))));
   return set;
 }
 
+function lowerName(name: string): string {
+  let lower = loweredNames.get(name);
+  if (lower === undefined) {
+    lower = name.toLowerCase();
+    if (loweredNames.size < 1_000) loweredNames.set(name, lower);
+  }
+  return lower;
+}
+
 function hasAny(granted: ReadonlySet<string>, required: readonly string[]): boolean {
-  const wanted = lower(required);
-  for (const g of lower(granted)) if (wanted.has(g)) return true;
+  const have = lowerSet(granted);
+  for (const name of required) if (have.has(lowerName(name))) return true;
   return false;
 }
 
