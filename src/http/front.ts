@@ -11,8 +11,8 @@
  *   reply pipeline (about half of such a GET's CPU besides the socket write). A lane declines anything it does not
  *   answer exactly as the framework would (it returns null), and the request goes to Fastify unchanged. The lanes
  *   stand aside entirely when a framework hook must see the request: throttling (it counts reads), request logging
- *   (`--log-level info` and below log every request), a plain HTTP/1.1 GET without a body being the only kind they
- *   take ([P: d-express-lanes]).
+ *   (`--log-level info` and below log every request) ([P: d-express-lanes]). They only ever take an HTTP/1.x GET
+ *   without a body.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -29,7 +29,10 @@ export interface LaneAnswer {
   body: string;
 }
 
-/** A lane: the answer to `request`, or null to leave it to the framework. Must not throw, read the body, or wait. */
+/**
+ * A lane: the answer to `request`, or null to leave it to the framework. Must not read the body or wait; should not
+ * throw (if it does, the framework answers the request).
+ */
 export type Lane = (request: IncomingMessage) => LaneAnswer | null;
 
 export type RequestObserver = () => void;
@@ -117,12 +120,18 @@ export class Front {
     if (h['content-length'] !== undefined || h['transfer-encoding'] !== undefined || h[PROTOCOL_HEADER] !== undefined) return false;
     const started = performance.now();
     for (const lane of this.lanes) {
-      const answer = lane(request);
-      if (answer === null) continue;
+      let answer: LaneAnswer | null;
+      try {
+        answer = lane(request);
+        if (answer === null) continue;
+        const { clock, headers: graph } = this.options;
+        response.writeHead(200, graphJsonHeaders(randomUUID(), h['client-request-id'], graph, clock.now(), Buffer.byteLength(answer.body)));
+      } catch {
+        // A fault in a lane (or a header Node refuses) must not take the process down: nothing was sent, so the
+        // framework answers the request as if no lane existed, and reports whatever fails there.
+        return false;
+      }
       this.noteRequest();
-      const { clock, headers: graph } = this.options;
-      const headers = graphJsonHeaders(randomUUID(), h['client-request-id'], graph, clock.now(), Buffer.byteLength(answer.body));
-      response.writeHead(200, headers);
       response.end(answer.body);
       this.laneAnswers++;
       const seconds = (performance.now() - started) / 1000;

@@ -11,6 +11,10 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { ADELE, ALEX, MEGAN, startInProcess, type TestServer } from '../kit/server.ts';
 import { message, setStatusOk } from '../kit/graph.ts';
+import Fastify from 'fastify';
+import { Front } from '../../src/http/front.ts';
+import { DEFAULT_GRAPH_HEADERS } from '../../src/http/graphHeaders.ts';
+import { systemClock } from '../../src/platform/clock/system.ts';
 
 interface Answer { status: number; headers: Array<[string, string]>; body: string }
 
@@ -170,4 +174,33 @@ describe('express lanes stand aside where a framework hook must see every reques
       }
     });
   }
+});
+
+describe('the front: a lane at fault never takes the process down', () => {
+  it('a lane that throws leaves the request to the framework; one that answers is counted and observed', async () => {
+    const app = Fastify();
+    const front = new Front(app, { clock: systemClock(), headers: DEFAULT_GRAPH_HEADERS, lanes: true });
+    let seen = 0;
+    front.onAnswer(() => { seen++; });
+    front.lane((request) => {
+      if (request.url === '/throws') throw new Error('a bug in a lane');
+      return { route: '/answered', body: '{}' };
+    });
+    app.get('/throws', async () => ({ from: 'framework' }));
+    app.get('/answered', async () => ({ from: 'framework' }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const address = app.server.address() as { port: number };
+      const base = `http://127.0.0.1:${address.port}`;
+      const thrown = await get(base, '/throws', {});
+      assert.equal(thrown.status, 200);
+      assert.equal(thrown.body, '{"from":"framework"}');
+      const laned = await get(base, '/answered', {});
+      assert.equal(laned.body, '{}');
+      assert.equal(front.laneAnswers, 1);
+      assert.equal(seen, 2, 'the observers saw both answers, the framework\'s and the lane\'s');
+    } finally {
+      await app.close();
+    }
+  });
 });
