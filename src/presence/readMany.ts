@@ -58,23 +58,22 @@ export function getPresencesByUserIdHandler(presence: PresenceService, api: Pres
     const items = ids.map((id, i) => itemJson(principal, id, current[i]));
     const text = `{"@odata.context":${JSON.stringify(context)},"value":[${items.join(',')}]}`;
     if (!previous && !askedOnce.has(key)) {
-      remember(askedOnce, key);
+      makeRoom(askedOnce, key);
+      askedOnce.add(key);
       return reply.type('application/json').send(text);
     }
     askedOnce.delete(key);
     const body = Buffer.from(text);
-    answers.delete(key);
-    if (answers.size >= ANSWER_CACHE_LIMIT) answers.delete(answers.keys().next().value!);
+    makeRoom(answers, key);
     answers.set(key, { snapshots: current, body });
     return reply.type('application/json').send(body);
   };
 }
 
-/** Adds `key` as the most recent, forgetting the oldest beyond ANSWER_CACHE_LIMIT. */
-function remember(keys: Set<string>, key: string): void {
-  keys.delete(key);
-  if (keys.size >= ANSWER_CACHE_LIMIT) keys.delete(keys.values().next().value!);
-  keys.add(key);
+/** Removes `key`, and the oldest key when ANSWER_CACHE_LIMIT are held: `key` can then be added as the most recent. */
+function makeRoom(recent: Map<string, unknown> | Set<string>, key: string): void {
+  recent.delete(key);
+  if (recent.size >= ANSWER_CACHE_LIMIT) recent.delete(recent.keys().next().value!);
 }
 
 /** `{"ids": [...]}`: 1 to 650 GUIDs, duplicates answered once, request order kept. */

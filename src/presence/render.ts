@@ -6,7 +6,7 @@
  * (src/store/codec.ts), so a few renderings serve a million users: an item of getPresencesByUserId and the body of a
  * GET are concatenations of an id, that middle and a sequence number. Where this cloud's shape puts other fields first
  * or last (the US Government clouds' has no sequenceNumber) the middle is null and the answer is rendered whole.
- * A GET's body is the same bytes either way (test/api/presence-read.test.ts compares them with a `$select` of every
+ * A GET's body is the same bytes either way (test/api/presence-body.test.ts compares them with a `$select` of every
  * property, which is rendered whole).
  */
 import type { Audience } from '../domain/projection.ts';

@@ -86,7 +86,7 @@ export class PresenceService {
    */
   known(tenantId: string, userId: string): PresenceSnapshot | undefined {
     const hit = this.cache?.get(tenantId, userId);
-    if (!hit || (hit.dueAt !== null && hit.dueAt <= this.clock.now())) return undefined;
+    if (!hit || isDue(hit, this.clock.now())) return undefined;
     return hit;
   }
 
@@ -118,7 +118,7 @@ export class PresenceService {
     }
     const now = this.clock.now();
     for (const [userId, snap] of snapshots) {
-      if (snap.dueAt !== null && snap.dueAt <= now) {
+      if (isDue(snap, now)) {
         // The scheduler has not got to this user yet: make the transition now, so the read is exact.
         const t = await this.catchUp(tenantId, userId);
         if (t) snapshots.set(userId, this.cached(tenantId, userId) ?? t.record);
@@ -186,3 +186,8 @@ export class PresenceService {
 }
 
 const warmKey = (tenantId: string, userId: string) => `${tenantId}/${userId}`;
+
+/** A timed change of the snapshot's user is due at `now` and not made yet (the due loop is behind). */
+function isDue(snap: PresenceSnapshot, now: number): boolean {
+  return snap.dueAt !== null && snap.dueAt <= now;
+}
