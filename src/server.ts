@@ -300,7 +300,7 @@ function registerGraphRoutes({ config, store, clock, cloud, verifier, app, front
   const routeDeps = { presence, front, cloud, verifier, publicUrl: publicUrl(config), maxStatusLength: config.maxStatusLength };
   for (const version of ['v1.0', 'beta'] as const) {
     presenceRoutes(app, version, routeDeps);
-    batchRoutes(app, version);
+    batchRoutes(app, version, front);
     metadataRoutes(app, version, cloud);
     mailboxSettingsRoutes(app, version, { ...routeDeps, store });
   }

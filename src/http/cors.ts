@@ -24,7 +24,7 @@ export const PREFLIGHT_MAX_AGE = '3600';
 const HEADER_LIST = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:\s*,\s*[!#$%&'*+\-.^_`|~0-9A-Za-z]+)*$/;
 
 /** The CORS headers of every Graph-tree answer. */
-export const CORS_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+export const CORS_HEADERS = Object.freeze({
   'access-control-allow-origin': '*',
   'access-control-expose-headers': EXPOSED_HEADERS,
 });

@@ -18,7 +18,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../platform/clock/clock.ts';
-import { PROTOCOL_HEADER } from './batch.ts';
+import { PROTOCOL_HEADER } from './batchRequest.ts';
 import type { GraphHeaders } from './graphHeaders.ts';
 import { graphJsonHeaders } from './wire.ts';
 
@@ -27,6 +27,11 @@ export interface LaneAnswer {
   /** The route as registered, e.g. `/v1.0/users/:id/presence`. */
   route: string;
   body: string;
+}
+
+/** A lane's answer with every header of it (./wire.ts graphJsonHeaders). */
+export interface LaneResult extends LaneAnswer {
+  headers: Record<string, string>;
 }
 
 /**
@@ -119,25 +124,51 @@ export class Front {
     // A request with a body (the framework reads or refuses it), or one a framework hook acts on.
     if (h['content-length'] !== undefined || h['transfer-encoding'] !== undefined || h[PROTOCOL_HEADER] !== undefined) return false;
     const started = performance.now();
-    for (const lane of this.lanes) {
-      let answer: LaneAnswer | null;
-      try {
-        answer = lane(request);
-        if (answer === null) continue;
-        const { clock, headers: graph } = this.options;
-        response.writeHead(200, graphJsonHeaders(randomUUID(), h['client-request-id'], graph, clock.now(), Buffer.byteLength(answer.body)));
-      } catch {
-        // A fault in a lane (or a header Node refuses) must not take the process down: nothing was sent, so the
-        // framework answers the request as if no lane existed, and reports whatever fails there.
-        return false;
-      }
-      this.noteRequest();
-      response.end(answer.body);
-      this.laneAnswers++;
-      const seconds = (performance.now() - started) / 1000;
-      for (const observe of this.answerObservers) observe('GET', answer.route, 200, seconds);
-      return true;
+    const answer = this.find(request);
+    if (answer === null) return false;
+    try {
+      response.writeHead(200, answer.headers);
+    } catch {
+      // A header Node refuses: nothing was sent, so the framework answers (and reports what fails there).
+      return false;
     }
-    return false;
+    response.end(answer.body);
+    this.answered(answer.route, started);
+    return true;
+  }
+
+  /**
+   * A lane's answer to a request made inside this process (a `$batch` item: a GET without a body, its headers those
+   * the item would be injected with), counted and observed as a request; null when no lane takes it (or lanes are off).
+   */
+  answerInProcess(request: Pick<IncomingMessage, 'url' | 'headers' | 'socket'>): LaneResult | null {
+    if (!this.open) return null;
+    const started = performance.now();
+    const answer = this.find(request as IncomingMessage);
+    if (answer !== null) this.answered(answer.route, started);
+    return answer;
+  }
+
+  /** The first lane's answer with its headers made; null when none takes it, or a lane throws (the framework answers). */
+  private find(request: IncomingMessage): LaneResult | null {
+    try {
+      for (const lane of this.lanes) {
+        const answer = lane(request);
+        if (answer === null) continue;
+        const { clock, headers } = this.options;
+        const all = graphJsonHeaders(randomUUID(), request.headers['client-request-id'], headers, clock.now(), Buffer.byteLength(answer.body));
+        return { ...answer, headers: all };
+      }
+    } catch {
+      // A fault in a lane must not take the process down: the framework answers the request as if no lane existed.
+    }
+    return null;
+  }
+
+  private answered(route: string, started: number): void {
+    this.noteRequest();
+    this.laneAnswers++;
+    const seconds = (performance.now() - started) / 1000;
+    for (const observe of this.answerObservers) observe('GET', route, 200, seconds);
   }
 }

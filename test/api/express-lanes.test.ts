@@ -204,3 +204,45 @@ describe('the front: a lane at fault never takes the process down', () => {
     }
   });
 });
+
+describe('express lane: $batch GET items are answered by the lane, exactly as injected items', () => {
+  it('the same batch on a server with lanes and one without: the same items, status, headers and bodies', async () => {
+    // Two servers in the same state: the same signing key (so one token serves both), the same manual time.
+    const [laned, plain] = await Promise.all([
+      startInProcess({ clock: 'manual' }, { manualStart: MANUAL_START }),
+      startInProcess({ clock: 'manual' }, { manualStart: MANUAL_START, expressLanes: false }),
+    ]);
+    try {
+      const adele = await laned.userToken(ADELE);
+      for (const s of [laned, plain]) {
+        await setStatusOk(s, ADELE, adele, message('Batched "lane" \\ ✓', { dateTime: '2026-12-31T17:00:00', timeZone: 'Tokyo Standard Time' }));
+      }
+      const requests = [
+        { id: '1', method: 'GET', url: '/me/presence' },
+        { id: '2', method: 'GET', url: `/users/${ALEX}/presence` },
+        { id: '3', method: 'GET', url: `/communications/presences/${ADELE}` },
+        { id: '4', method: 'GET', url: '/me/presence?$select=availability' },
+        { id: '5', method: 'GET', url: '/users/00000000-0000-4000-8000-000000000000/presence' },
+        { id: '6', method: 'GET', url: `/users/${MEGAN}/presence`, dependsOn: ['1'] },
+      ];
+      const answers = [];
+      for (const s of [laned, plain]) {
+        const before = s.presently.front.laneAnswers;
+        const res = await s.inject({
+          method: 'POST', url: '/v1.0/$batch', headers: { authorization: `Bearer ${adele}`, 'content-type': 'application/json', host: 'presence.example' },
+          payload: { requests },
+        });
+        assert.equal(res.statusCode, 200, res.body);
+        answers.push({ body: res.json() as { responses: Array<{ id: string; headers: Record<string, string> }> }, lanes: s.presently.front.laneAnswers - before });
+      }
+      const [a, b] = answers as [typeof answers[0], typeof answers[0]];
+      assert.equal(a.lanes, 4, 'items 1, 2, 3 and 6 are the lane\'s');
+      assert.equal(b.lanes, 0);
+      // Each item's own request id (in its headers and in an error's innerError) differs by design.
+      const masked = (r: typeof a.body) => r.responses.map((item) => JSON.parse(JSON.stringify(item).split(item.headers['request-id']!).join('<id>')) as unknown);
+      assert.deepEqual(masked(a.body), masked(b.body));
+    } finally {
+      await Promise.all([laned.close(), plain.close()]);
+    }
+  });
+});
