@@ -13,7 +13,6 @@
  * a request that answered 400 or more is not run and answers 424 FailedDependency.
  */
 import { randomUUID } from 'node:crypto';
-import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { errorBody } from './errors.ts';
 import { PROTOCOL_HEADER, isJsonType, parseBatch, type BatchItem } from './batchRequest.ts';
@@ -52,7 +51,6 @@ const HEADER_CASE: Record<string, string> = {
   etag: 'ETag',
   'preference-applied': 'Preference-Applied',
 };
-
 
 /**
  * Items are injected, so Fastify sees them on a mock socket: plain http. To give an item the protocol of the
@@ -172,7 +170,7 @@ function itemHeaders(outer: FastifyRequest, item: BatchItem): Record<string, str
 function laneItem(front: Front | null, outer: FastifyRequest, item: BatchItem): Promise<BatchResponseItem> | null {
   if (front === null || item.error || item.method !== 'GET' || item.payload !== undefined) return null;
   const answer = front.answerInProcess({
-    url: item.path, headers: itemHeaders(outer, item), socket: { encrypted: outer.protocol === 'https' } as unknown as Socket,
+    url: item.path, headers: itemHeaders(outer, item), socket: { encrypted: outer.protocol === 'https' },
   });
   if (answer === null) return null;
   return Promise.resolve(toResponseItem(item.id, 200, answer.headers, answer.body));
@@ -202,5 +200,4 @@ function toResponseItem(
   out.body = (raw ?? Buffer.from(text)).toString('base64');
   return out;
 }
-
 

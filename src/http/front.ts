@@ -14,7 +14,7 @@
  *   (`--log-level info` and below log every request) ([P: d-express-lanes]). They only ever take an HTTP/1.x GET
  *   without a body.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../platform/clock/clock.ts';
@@ -35,10 +35,20 @@ export interface LaneResult extends LaneAnswer {
 }
 
 /**
+ * What a lane reads of a request: its path, headers and socket (only whether it is encrypted). A socket's request and
+ * a `$batch` item (src/http/batch.ts) are both this.
+ */
+export interface LaneRequest {
+  url?: string | undefined;
+  headers: IncomingHttpHeaders;
+  socket: object;
+}
+
+/**
  * A lane: the answer to `request`, or null to leave it to the framework. Must not read the body or wait; should not
  * throw (if it does, the framework answers the request).
  */
-export type Lane = (request: IncomingMessage) => LaneAnswer | null;
+export type Lane = (request: LaneRequest) => LaneAnswer | null;
 
 export type RequestObserver = () => void;
 /** `seconds`: from the request's arrival at the front (a lane) or its first hook (the framework) to the answer. */
@@ -141,16 +151,16 @@ export class Front {
    * A lane's answer to a request made inside this process (a `$batch` item: a GET without a body, its headers those
    * the item would be injected with), counted and observed as a request; null when no lane takes it (or lanes are off).
    */
-  answerInProcess(request: Pick<IncomingMessage, 'url' | 'headers' | 'socket'>): LaneResult | null {
+  answerInProcess(request: LaneRequest): LaneResult | null {
     if (!this.open) return null;
     const started = performance.now();
-    const answer = this.find(request as IncomingMessage);
+    const answer = this.find(request);
     if (answer !== null) this.answered(answer.route, started);
     return answer;
   }
 
   /** The first lane's answer with its headers made; null when none takes it, or a lane throws (the framework answers). */
-  private find(request: IncomingMessage): LaneResult | null {
+  private find(request: LaneRequest): LaneResult | null {
     try {
       for (const lane of this.lanes) {
         const answer = lane(request);

@@ -13,7 +13,7 @@ export function baseUrl(request: FastifyRequest, publicUrl: string | null): stri
 }
 
 /** baseUrl of a request before the framework has it: Fastify's protocol and host, without a trusted proxy (ours). */
-export function rawBaseUrl(request: IncomingMessage, publicUrl: string | null): string {
+export function rawBaseUrl(request: Pick<IncomingMessage, 'headers'> & { socket: object }, publicUrl: string | null): string {
   if (publicUrl !== null) return publicUrl;
   const protocol = (request.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   return `${protocol}://${request.headers.host ?? ''}`;
