@@ -40,7 +40,8 @@ export function decodeView(json: string): PresenceView {
   return view;
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes what is not frozen yet, and what it holds: the parts shared with a value frozen before are skipped. */
+export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     for (const v of Object.values(value)) deepFreeze(v);
     Object.freeze(value);

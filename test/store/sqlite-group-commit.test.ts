@@ -14,6 +14,9 @@ import { DB_FILE } from '../../src/store/index.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqliteStore.ts';
 import { NOW, T1, sid, subscription, uid, user, withStatus } from './contract/fixtures.ts';
 
+// As `npm test` sets it (src/store/sqlite/recentRecords.ts): each store opened below hands out frozen records.
+process.env.PRESENTLY_FREEZE_RECORDS = '1';
+
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'presently-group-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 let dirs = 0;
@@ -94,6 +97,51 @@ describe('sqlite presence updates', () => {
     assert.equal((await store.getPresence(T1, uid(1)))?.facts.statusMessage?.content, 'kept');
     assert.equal((await store.getPresence(T1, uid(2)))?.facts.statusMessage, null);
     assert.equal((await store.getPresence(T1, uid(3)))?.facts.statusMessage?.content, 'kept too');
+    const next = await store.updatePresence(T1, uid(2), (r) => withStatus(r, `after ${r.facts.statusMessage?.content ?? 'nothing'}`, NOW, null));
+    assert.equal(next?.record.facts.statusMessage?.content, 'after nothing', 'the rolled-back record left no copy behind');
+  });
+
+  // The copies of recently committed records (src/store/sqlite/recentRecords.ts): an update starts from one instead
+  // of its row, so each must be exactly the row.
+  it('an update starts from the record committed before it, also once that record is only in memory', async () => {
+    const content = (r: PresenceRecord) => r.facts.statusMessage?.content ?? 'nothing';
+    const seen: string[] = [];
+    for (const text of ['one', 'two', 'three']) {
+      await store.updatePresence(T1, uid(1), (r) => {
+        seen.push(content(r));
+        return withStatus(r, text, NOW, null);
+      });
+    }
+    assert.deepEqual(seen, ['nothing', 'one', 'two']);
+    await store.updatePresence(T1, uid(1), () => null);
+    assert.equal(content((await store.getPresence(T1, uid(1)))!), 'three', 'an update that changes nothing keeps the row');
+  });
+
+  it('a user deleted and created again starts from the new record, not the copy of the old one', async () => {
+    await set(1, 'before the deletion');
+    assert.equal(await store.deleteUser(T1, uid(1)), true);
+    assert.equal(await set(1, 'while deleted'), undefined, 'no user, no update');
+    await store.putUser(user(1), newRecord(NOW));
+    let started: PresenceRecord | null = null;
+    await store.updatePresence(T1, uid(1), (r) => withStatus((started = r), 'after', NOW, null));
+    assert.equal(started!.facts.statusMessage, null);
+    await set(2, 'two');
+    await store.putUsers([user(2)], newRecord(NOW));
+    assert.equal((await store.getPresence(T1, uid(2)))?.facts.statusMessage?.content, 'two', 'putting an existing user keeps their presence');
+    assert.equal((await set(2, 'two again'))?.record.facts.statusMessage?.content, 'two again');
+  });
+
+  it('hands a command a frozen record, read from the row or kept: a command that changes its input fails and changes nothing', async () => {
+    const tamper = (r: PresenceRecord) => {
+      (r.facts as { everActive: boolean }).everActive = true;
+      return withStatus(r, 'tampered', NOW, null);
+    };
+    await assert.rejects(store.updatePresence(T1, uid(1), tamper), TypeError, 'a record read from its row');
+    await set(1, 'kept');
+    await assert.rejects(store.updatePresence(T1, uid(1), tamper), TypeError, 'a record kept in memory');
+    const stored = await store.getPresence(T1, uid(1));
+    assert.equal(stored?.facts.everActive, false);
+    assert.equal(stored?.facts.statusMessage?.content, 'kept');
   });
 
   it('close commits the updates still waiting for their group', async () => {

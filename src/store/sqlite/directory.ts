@@ -8,6 +8,7 @@ import { encodeRecord } from '../codec.ts';
 import { UpnTaken } from '../errors.ts';
 import type { App, DirectoryPort, Tenant, User } from '../ports/directory.ts';
 import { isUniqueViolation } from './ids.ts';
+import { RecentRecords } from './recentRecords.ts';
 
 interface NameRow { id: string; display_name: string }
 interface UserRow { tenant_id: string; id: string; display_name: string; upn: string }
@@ -64,7 +65,8 @@ export class SqliteDirectory implements DirectoryPort {
   private readonly txPutUsers: (users: readonly User[], initial: PresenceRecord) => boolean[];
   private readonly txDeleteUser: (tenantId: string, userId: string) => boolean;
 
-  constructor(db: Database.Database) {
+  /** `recent`: the presence port's copies of committed records, told of each presence row created or deleted here. */
+  constructor(db: Database.Database, recent: RecentRecords = new RecentRecords()) {
     const s = (this.stmt = prepare(db));
     const putOne = (user: User, presence: Omit<PresenceParams, 'tenantId' | 'userId'>): boolean => {
       const row = {
@@ -80,6 +82,7 @@ export class SqliteDirectory implements DirectoryPort {
         throw err;
       }
       s.insertPresence.run({ tenantId: user.tenantId, userId: user.id, ...presence });
+      recent.forget(user.tenantId, user.id);
       return true;
     };
     // One transaction for the lot (putUser: one user; putUsers: a chunk of the wrapper's), rolled back whole by UpnTaken.
@@ -90,6 +93,7 @@ export class SqliteDirectory implements DirectoryPort {
     this.txPutUsers = (users, initial) => putUsers.immediate(users, initial);
     const deleteUser = db.transaction((tenantId: string, userId: string): boolean => {
       s.deletePresence.run(tenantId, userId);
+      recent.forget(tenantId, userId);
       return s.deleteUser.run(tenantId, userId).changes > 0;
     });
     this.txDeleteUser = (tenantId, userId) => deleteUser.immediate(tenantId, userId);

@@ -10,6 +10,7 @@ import type { PresenceRecord } from '../../domain/types.ts';
 import { decodeRecord, decodeView, encodeList, encodeRecord } from '../codec.ts';
 import type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from '../ports/presence.ts';
 import type { OutboxState } from './outbox.ts';
+import { keyOf, RecentRecords } from './recentRecords.ts';
 
 interface PresenceRow { facts: string; view: string; seq: string; due_at: number | null }
 /** Read with .raw(): arrays skip building a keyed object per row, measurably faster for hundreds of rows. */
@@ -70,8 +71,13 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-/** What one update of a group came to: its result, or what its `fn` threw (which changed nothing). */
-type Outcome = { ok: true; value: Transition | null | undefined } | { ok: false; error: unknown };
+/**
+ * What one update of a group came to: its result and the user's record after it (none: no such user), or what its
+ * `fn` threw (which changed nothing).
+ */
+type Outcome =
+  | { ok: true; value: Transition | null | undefined; key?: string; record?: PresenceRecord }
+  | { ok: false; error: unknown };
 
 /**
  * Says whether any subscription watches a user: only their changes need an outbox event (decision
@@ -82,13 +88,21 @@ export type WatchedTest = (tenantId: string, userId: string) => boolean;
 
 export class SqlitePresence implements PresencePort {
   private readonly stmt: ReturnType<typeof prepare>;
-  private readonly txOne: (tenantId: string, userId: string, fn: PresenceUpdate) => Transition | null | undefined;
+  private readonly txOne: (update: Pending) => Outcome;
   private readonly txGroup: (group: readonly Pending[]) => Outcome[];
   /** Updates asked for in this turn of the event loop: committed together by flush() (group commit). */
   private pending: Pending[] = [];
 
-  /** `outbox`: told when an event is appended (./outbox.ts). */
-  constructor(db: Database.Database, watched: WatchedTest = () => true, outbox: OutboxState = { pending: true }) {
+  /**
+   * `outbox`: told when an event is appended (./outbox.ts). `recent`: the committed records of the users updated
+   * lately, shared with the directory, which tells it of the rows it creates and deletes (./recentRecords.ts).
+   */
+  constructor(
+    db: Database.Database,
+    watched: WatchedTest = () => true,
+    outbox: OutboxState = { pending: true },
+    private readonly recent = new RecentRecords(),
+  ) {
     const s = (this.stmt = prepare(db));
     const write = (tenantId: string, userId: string, result: Transition): void => {
       const { facts, view } = encodeRecord(result.record);
@@ -100,32 +114,32 @@ export class SqlitePresence implements PresencePort {
         outbox.pending = true;
       }
     };
-    const apply = (tenantId: string, userId: string, fn: PresenceUpdate): Transition | null | undefined => {
-      const row = s.get.get(tenantId, userId);
-      if (!row) return undefined;
-      const result = fn(toRecord(row));
-      if (result !== null) write(tenantId, userId, result);
-      return result;
+    // A transaction's updates in turn, each starting from what the ones before it wrote (`written`), else from the
+    // recent copy, else from the row. An `fn` that throws has written nothing yet (it runs before its statements), so
+    // it fails alone and the others commit; a statement that throws rolls the whole transaction back, and flush()
+    // then runs each update on its own. The records reach `recent` only once committed (flush).
+    const run = (updates: readonly Pending[]): Outcome[] => {
+      const written = new Map<string, PresenceRecord>();
+      return updates.map((u) => {
+        const key = keyOf(u.tenantId, u.userId);
+        const record = written.get(key) ?? this.recent.get(key) ?? this.readRow(u.tenantId, u.userId);
+        if (!record) return { ok: true, value: undefined };
+        let result: Transition | null;
+        try {
+          result = u.fn(record);
+        } catch (error) {
+          return { ok: false, error };
+        }
+        if (result !== null) write(u.tenantId, u.userId, result);
+        const after = result?.record ?? record;
+        written.set(key, after);
+        return { ok: true, value: result, key, record: after };
+      });
     };
     // IMMEDIATE takes the write lock before the read, so no other connection can write between read and write.
-    const one = db.transaction(apply);
-    this.txOne = (tenantId, userId, fn) => one.immediate(tenantId, userId, fn);
-    // A group: each update in turn, each reading what the ones before it wrote. An `fn` that throws has written
-    // nothing yet (it runs before its statements), so it fails alone and the others commit; a statement that
-    // throws rolls the whole group back, and flush() then runs each update on its own.
-    const group = db.transaction((updates: readonly Pending[]): Outcome[] => updates.map((u) => {
-      const row = s.get.get(u.tenantId, u.userId);
-      if (!row) return { ok: true, value: undefined };
-      let result: Transition | null;
-      try {
-        result = u.fn(toRecord(row));
-      } catch (error) {
-        return { ok: false, error };
-      }
-      if (result !== null) write(u.tenantId, u.userId, result);
-      return { ok: true, value: result };
-    }));
-    this.txGroup = (updates) => group.immediate(updates);
+    const tx = db.transaction(run);
+    this.txGroup = (updates) => tx.immediate(updates);
+    this.txOne = (update) => tx.immediate([update])[0]!;
   }
 
   async getPresence(tenantId: string, userId: string): Promise<PresenceRecord | null> {
@@ -180,15 +194,23 @@ export class SqlitePresence implements PresencePort {
       // A statement failed and the group rolled back: each on its own, so only the update at fault fails.
       outcomes = group.map((u) => this.settleOne(u));
     }
+    // Committed: the next update of these users starts from their records.
+    for (const o of outcomes) if (o.ok && o.key !== undefined) this.recent.set(o.key, o.record!);
     outcomes.forEach((o, i) => (o.ok ? group[i]!.resolve(o.value) : group[i]!.reject(o.error)));
   }
 
   private settleOne(u: Pending): Outcome {
     try {
-      return { ok: true, value: this.txOne(u.tenantId, u.userId, u.fn) };
+      return this.txOne(u);
     } catch (error) {
       return { ok: false, error };
     }
+  }
+
+  /** The user's record as stored, handed out like the recent copies (./recentRecords.ts). */
+  private readRow(tenantId: string, userId: string): PresenceRecord | undefined {
+    const row = this.stmt.get.get(tenantId, userId);
+    return row ? this.recent.handOut(toRecord(row)) : undefined;
   }
 
   async dueUsers(now: number, limit: number): Promise<PresenceKey[]> {

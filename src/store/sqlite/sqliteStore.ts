@@ -22,6 +22,7 @@ import { migrate } from './migrations.ts';
 import { explain, hasContent, probeWrite, quickCheck } from './openFile.ts';
 import { SqliteOutbox } from './outbox.ts';
 import { SqlitePresence } from './presence.ts';
+import { RecentRecords } from './recentRecords.ts';
 import { SqliteSubscriptions } from './subscriptions.ts';
 
 /** SQLite's page cache, in KiB (its heap memory, bounded). */
@@ -46,12 +47,14 @@ export class SqliteBackend implements StoreBackend {
     this.kind = db.memory ? 'memory' : 'sqlite';
     this.pingStmt = db.prepare('SELECT 1');
     this.meta = new SqliteMeta(db);
-    this.directory = new SqliteDirectory(db);
+    // The presence port's copies of the records it committed, which the directory's creations and deletions expire.
+    const recent = new RecentRecords();
+    this.directory = new SqliteDirectory(db, recent);
     this.deliveries = new SqliteDeliveries(db);
     this.outbox = new SqliteOutbox(db, this.deliveries);
     this.subscriptions = new SqliteSubscriptions(db, this.deliveries);
     const subscriptions = this.subscriptions;
-    this.presence = new SqlitePresence(db, (tenantId, userId) => subscriptions.watches(tenantId, userId), this.outbox.state);
+    this.presence = new SqlitePresence(db, (tenantId, userId) => subscriptions.watches(tenantId, userId), this.outbox.state, recent);
   }
 
   async ping(): Promise<boolean> {

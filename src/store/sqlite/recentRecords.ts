@@ -1,0 +1,59 @@
+/**
+ * The records of the users updated lately, exactly as committed (docs/decisions.md#d-recent-records). The next update
+ * of one of them starts from this copy instead of reading its row and parsing its JSON: a fifth of a write's CPU for a
+ * user who writes again and again (a client reporting activity). This process is the database's only writer, and
+ * every path that writes a presence row tells this copy: the updates (./presence.ts, after their commit) and the
+ * directory's user creations and deletions (./directory.ts), so a copy is never older than its row.
+ *
+ * Bounded: the least recently updated user leaves when a new one comes in past the limit.
+ *
+ * A copy is handed to the next update's command and to the change's listeners, so nothing may change a record it is
+ * given: commands are pure (src/presence/write.ts). Under the test suite (`npm test` sets
+ * PRESENTLY_FREEZE_RECORDS=1) every record a command is handed, kept or read from its row, is deep-frozen, so a
+ * command that changed its input fails its tests; in production freezing would cost what keeping saves.
+ */
+import type { PresenceRecord } from '../../domain/types.ts';
+import { deepFreeze } from '../codec.ts';
+
+/** Users whose last record is kept: about 1 KB of heap each. */
+export const RECENT_RECORDS = 10_000;
+
+export class RecentRecords {
+  /** Least recently updated first. */
+  private readonly records = new Map<string, PresenceRecord>();
+
+  constructor(
+    readonly limit = RECENT_RECORDS,
+    /** Deep-freeze each record handed out (see above). */
+    readonly freeze = process.env.PRESENTLY_FREEZE_RECORDS === '1',
+  ) {}
+
+  /** A record about to be handed to a command: frozen under the test suite. */
+  handOut(record: PresenceRecord): PresenceRecord {
+    return this.freeze ? deepFreeze(record) : record;
+  }
+
+  /** The committed record of the user `key` (keyOf) names, if kept. */
+  get(key: string): PresenceRecord | undefined {
+    return this.records.get(key);
+  }
+
+  /** Keeps `record` as the committed record of the user `key` (keyOf) names, the most recent. */
+  set(key: string, record: PresenceRecord): void {
+    this.records.delete(key);
+    if (this.records.size >= this.limit) this.records.delete(this.records.keys().next().value!);
+    if (this.limit > 0) this.records.set(key, this.handOut(record));
+  }
+
+  /** The user's row was created or deleted elsewhere: the next update reads it. */
+  forget(tenantId: string, userId: string): void {
+    this.records.delete(keyOf(tenantId, userId));
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+}
+
+/** A user's key here. Tenant and user ids are printable: a NUL between them cannot be part of either. */
+export const keyOf = (tenantId: string, userId: string): string => `${tenantId}\u0000${userId}`;
