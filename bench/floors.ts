@@ -1,0 +1,239 @@
+/**
+ * The floors under Presently at a million users: what the machine charges for the same work on a thousand users and
+ * on a million, with Presently's own code taken out (BENCHMARKS.md, "The floors"). Two of issue 13's targets,
+ * getPresencesByUserId and the writes within 10 % at a million users, are measured against these.
+ *
+ *   npm run bench:floors                          # both parts at 1,000 and 1,000,000 (~3 min, most of it filling SQLite)
+ *   npm run bench:floors -- --users 1000,100000 --only memory
+ *
+ * - memory: lookups of random user ids in batches of 650, as a getPresencesByUserId makes them, in a JavaScript Map of N string
+ *   keys to small objects (the read cache's shape: src/presence/snapshotCache.ts), and in an open-addressed table of
+ *   the ids' 128 bits in a typed array (what a cache without objects would cost). Nanoseconds per id.
+ * - disk: random updates of the presence table (the real schema, rows as a new user's) in groups of 28, the group
+ *   size a million users' write load makes, on a file in the system's temporary folder; the time of the statements,
+ *   of the commits (the WAL append) and of the checkpoints (copying the WAL back, with its two fsyncs), per update.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { newRecord } from '../src/domain/record.ts';
+import { SnapshotCache } from '../src/presence/snapshotCache.ts';
+import { encodeRecord } from '../src/store/codec.ts';
+import { migrate } from '../src/store/sqlite/migrations.ts';
+
+const BATCH = 650;
+const GROUP = 28;
+/** SQLite's default: a checkpoint once the WAL holds 1,000 pages. */
+const CHECKPOINT_PAGES = 1_000;
+const TENANT = '0b7d3a44-5c1e-4f6a-9d2b-8e4f1a2c3d5e';
+
+const { values } = parseArgs({
+  options: {
+    users: { type: 'string', default: '1000,1000000' },
+    only: { type: 'string' },
+    seconds: { type: 'string', default: '10' }, // the disk part's updates, per size
+  },
+});
+const sizes = values.users.split(',').map(Number);
+const parts = values.only ? values.only.split(',') : ['memory', 'disk'];
+const seconds = Number(values.seconds);
+
+/** The i-th user's id: a GUID from a hash of i, so ids fall all over the key order, as the bench's do. */
+function userId(i: number): string {
+  const h = crypto.createHash('md5').update(String(i)).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Fresh strings for a batch of ids, as JSON.parse of a request body makes them (not the map's own key strings). */
+function freshBatch(n: number): string[] {
+  return JSON.parse(JSON.stringify(Array.from({ length: BATCH }, () => userId(Math.floor(Math.random() * n))))) as string[];
+}
+
+/**
+ * ns per id: the median of 7 rounds, each looking up 300 batches of 650 random ids made (untimed) just before it, so
+ * every id is a fresh string whose hash is computed on its first lookup, as a request's are.
+ */
+function timeLookups(n: number, lookup: (id: string) => number): number {
+  let sink = 0;
+  const rounds: number[] = [];
+  for (let round = 0; round < 8; round++) {
+    const batches = Array.from({ length: 300 }, () => freshBatch(n));
+    const start = process.hrtime.bigint();
+    for (const batch of batches) for (const id of batch) sink += lookup(id);
+    // The first round warms the code up and is not counted.
+    if (round > 0) rounds.push(Number(process.hrtime.bigint() - start) / (batches.length * BATCH));
+  }
+  if (sink === -1) console.log('');
+  return rounds.sort((a, b) => a - b)[rounds.length >> 1]!;
+}
+
+interface Snap { view: object; sequenceNumber: string; dueAt: number | null }
+interface Entry { snap: Snap; used: boolean }
+
+function memoryFloor(n: number): { map: number; table: number; tableOfObjects: number; cache: number } {
+  const view = Object.freeze({ availability: 'Available' });
+  const map = new Map<string, Entry>();
+  for (let i = 0; i < n; i++) map.set(userId(i), { snap: { view, sequenceNumber: `C${String(1e15 + i).padStart(20, '0')}`, dueAt: null }, used: false });
+  const mapNs = timeLookups(n, (id) => {
+    const e = map.get(id)!;
+    if (!e.used) e.used = true;
+    return e.snap.sequenceNumber.length + (e.snap.dueAt ?? 0);
+  });
+  map.clear();
+  const table = new GuidTable(n);
+  for (let i = 0; i < n; i++) table.set(userId(i), 1e15 + i);
+  const tableNs = timeLookups(n, (id) => table.get(id));
+  // The same table's slots holding the snapshot objects themselves (their sequence numbers as strings).
+  const snaps: Snap[] = [];
+  for (let i = 0; i < n; i++) snaps[table.slotOf(userId(i))] = { view, sequenceNumber: `C${String(1e15 + i).padStart(20, '0')}`, dueAt: null };
+  const objectsNs = timeLookups(n, (id) => {
+    const snap = snaps[table.slotOf(id)]!;
+    return snap.sequenceNumber.length + (snap.dueAt ?? 0);
+  });
+  // Presently's read cache itself (src/presence/snapshotCache.ts).
+  const cache = new SnapshotCache(n);
+  for (let i = 0; i < n; i++) cache.set(TENANT, userId(i), { view: view as never, sequenceNumber: `C${String(1e15 + i).padStart(20, '0')}`, dueAt: null });
+  const cacheNs = timeLookups(n, (id) => {
+    const snap = cache.get(TENANT, id)!;
+    return snap.sequenceNumber.length + (snap.dueAt ?? 0);
+  });
+  return { map: mapNs, table: tableNs, tableOfObjects: objectsNs, cache: cacheNs };
+}
+
+/** Open addressing with linear probing over the ids' four 32-bit words and a sequence number: no object per user. */
+class GuidTable {
+  private readonly mask: number;
+  private readonly keys: Uint32Array;
+  private readonly seqs: Float64Array;
+  private readonly words = new Uint32Array(4);
+
+  constructor(n: number) {
+    const slots = 2 ** Math.ceil(Math.log2(n * 1.5));
+    this.mask = slots - 1;
+    this.keys = new Uint32Array(slots * 4);
+    this.seqs = new Float64Array(slots);
+  }
+
+  set(id: string, seq: number): void {
+    const slot = this.find(id);
+    this.keys.set(this.words, slot * 4);
+    this.seqs[slot] = seq;
+  }
+
+  get(id: string): number {
+    return this.seqs[this.find(id)]!;
+  }
+
+  slotOf(id: string): number {
+    return this.find(id);
+  }
+
+  private find(id: string): number {
+    const w = this.words;
+    w.fill(0);
+    // The hex digits at 0–7, 9–12 and 14–17, 19–22 and 24–35 ('-' at 8, 13, 18, 23).
+    w[0] = hex8(id, 0);
+    w[1] = (hex8(id, 9) & 0xffff0000) | (hex8(id, 14) >>> 16);
+    w[2] = (hex8(id, 19) & 0xffff0000) | (hex8(id, 24) >>> 16);
+    w[3] = hex8(id, 28);
+    for (let slot = w[0]! & this.mask; ; slot = (slot + 1) & this.mask) {
+      const k = slot * 4;
+      const keys = this.keys;
+      if ((keys[k] === w[0] && keys[k + 1] === w[1] && keys[k + 2] === w[2] && keys[k + 3] === w[3])
+        || (keys[k] === 0 && keys[k + 1] === 0 && keys[k + 2] === 0 && keys[k + 3] === 0)) return slot;
+    }
+  }
+}
+
+const HEX = new Uint8Array(128);
+for (let c = 0; c < 16; c++) HEX['0123456789abcdef'.charCodeAt(c)] = c;
+/** The 8 hex digits at `at` as a 32-bit number ('-' counts as 0: callers take the halves they need). */
+function hex8(s: string, at: number): number {
+  let v = 0;
+  for (let i = at; i < at + 8; i++) v = (v << 4) | HEX[s.charCodeAt(i)]!;
+  return v >>> 0;
+}
+
+function diskFloor(n: number): { fill: number; statements: number; commit: number; checkpoint: number; file: number } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'presently-floors-'));
+  try {
+    const db = new Database(path.join(dir, 'presently.db'));
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('cache_size = -65536'); // the server's (src/store/sqlite/sqliteStore.ts)
+    migrate(db);
+    // Only the presence table is filled: its rows' users are not needed to time its updates.
+    db.pragma('foreign_keys = OFF');
+    const initial = newRecord(Date.now());
+    const { facts, view } = encodeRecord(initial);
+    const insert = db.prepare('INSERT INTO presence (tenant_id, user_id, facts, view, seq, due_at) VALUES (?, ?, ?, ?, ?, NULL)');
+    const fill = db.transaction((from: number, to: number) => {
+      for (let i = from; i < to; i++) insert.run(TENANT, userId(i), facts, view, initial.sequenceNumber);
+    });
+    const t0 = performance.now();
+    for (let i = 0; i < n; i += 10_000) fill.immediate(i, Math.min(n, i + 10_000));
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const fillS = (performance.now() - t0) / 1000;
+    // The checkpoints are made here, each timed, instead of inside the commit that crosses CHECKPOINT_PAGES.
+    db.pragma('wal_autocheckpoint = 0');
+    const get = db.prepare('SELECT facts, view, seq, due_at FROM presence WHERE tenant_id = ? AND user_id = ?');
+    const update = db.prepare('UPDATE presence SET facts = ?, view = ?, seq = ? WHERE tenant_id = ? AND user_id = ?');
+    const begin = db.prepare('BEGIN IMMEDIATE');
+    const commit = db.prepare('COMMIT');
+    const walPages = () => (fs.statSync(path.join(dir, 'presently.db-wal')).size - 32) / (4096 + 24);
+    let statements = 0;
+    let commits = 0;
+    let checkpoints = 0;
+    let updates = 0;
+    const until = performance.now() + seconds * 1000;
+    while (performance.now() < until) {
+      const a = performance.now();
+      begin.run();
+      for (let j = 0; j < GROUP; j++) {
+        const id = userId(Math.floor(Math.random() * n));
+        get.get(TENANT, id);
+        update.run(facts.replace('"everActive":false', `"everActive":${updates % 2 === 0}`), view, `C${updates}`, TENANT, id);
+        updates++;
+      }
+      const b = performance.now();
+      commit.run();
+      const c = performance.now();
+      statements += b - a;
+      commits += c - b;
+      if (walPages() >= CHECKPOINT_PAGES) {
+        db.pragma('wal_checkpoint(PASSIVE)');
+        checkpoints += performance.now() - c;
+      }
+    }
+    db.close();
+    const file = fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+    const us = (ms: number) => (1000 * ms) / updates;
+    return { fill: fillS, statements: us(statements), commit: us(commits), checkpoint: us(checkpoints), file };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const fmt = (x: number, digits = 1) => x.toFixed(digits);
+console.log(`floors: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}`);
+if (parts.includes('memory')) {
+  console.log('\nmemory: 650 random ids looked up, ns per id');
+  console.log('users'.padStart(10) + 'Map of objects'.padStart(16) + 'typed table'.padStart(14) + 'typed keys, objects'.padStart(21) + 'read cache'.padStart(12));
+  for (const n of sizes) {
+    const r = memoryFloor(n);
+    console.log(n.toLocaleString('en-US').padStart(10) + fmt(r.map).padStart(16) + fmt(r.table).padStart(14) + fmt(r.tableOfObjects).padStart(21) + fmt(r.cache).padStart(12));
+  }
+}
+if (parts.includes('disk')) {
+  console.log(`\ndisk: random updates in groups of ${GROUP}, µs per update (checkpoint every ${CHECKPOINT_PAGES} WAL pages)`);
+  console.log('users'.padStart(10) + 'statements'.padStart(12) + 'commit'.padStart(9) + 'checkpoint'.padStart(12) + 'total'.padStart(8) + 'file MB'.padStart(9) + 'fill s'.padStart(8));
+  for (const n of sizes) {
+    const r = diskFloor(n);
+    const total = r.statements + r.commit + r.checkpoint;
+    console.log(n.toLocaleString('en-US').padStart(10) + fmt(r.statements).padStart(12) + fmt(r.commit).padStart(9)
+      + fmt(r.checkpoint).padStart(12) + fmt(total).padStart(8) + fmt(r.file / 1e6, 0).padStart(9) + fmt(r.fill).padStart(8));
+  }
+}
