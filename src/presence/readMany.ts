@@ -7,13 +7,16 @@ import { authorizeReadMany } from '../auth/permissions.ts';
 import type { Principal } from '../auth/types.ts';
 import { readBody } from '../platform/json/body.ts';
 import { InvalidInput } from '../platform/json/errors.ts';
-import { isGuid, readArray, typeName } from '../platform/json/validate.ts';
+import { readArray, typeName } from '../platform/json/validate.ts';
 import type { PresenceSnapshot } from '../store/types.ts';
 import { audienceOf, type PresenceAddressing, type Shapeable } from './addressing.ts';
 import type { PresenceJson } from './render.ts';
 import type { PresenceService } from './service.ts';
+import { GUID_WITH_CAPITALS, NOT_A_GUID, hashOf, readGuid } from './guidTable.ts';
 
 export const MAX_IDS = 650;
+/** Slots of the table that finds repeated ids in one request: a power of two, at least twice MAX_IDS. */
+const SEEN_SLOTS = 2_048;
 /** How many distinct getPresencesByUserId answers are kept for reuse (about 200 KB each at 650 ids). */
 const ANSWER_CACHE_LIMIT = 32;
 
@@ -45,12 +48,11 @@ export function getPresencesByUserIdHandler(presence: PresenceService, api: Pres
     api.ensureOffered();
     const principal = await api.caller(request);
     authorizeReadMany(principal);
-    const ids = parseIds(request.body);
-    const snaps = await presence.readMany(principal.tenantId, ids);
+    const { ids, words } = parseIds(request.body);
+    const current = await presence.readList(principal.tenantId, ids, words);
     const context = `${api.contextBase(request)}/${api.version}/$metadata#Collection(microsoft.graph.presence)`;
     // While every snapshot in the list is the same object as last time (nothing changed), the answer is reused.
     const key = `${principal.tenantId}|${principal.userId ?? ''}|${context}|${ids.join(',')}`;
-    const current = ids.map((id) => snaps.get(id));
     const previous = answers.get(key);
     if (previous && previous.snapshots.every((snap, i) => snap === current[i])) {
       return reply.type('application/json').send(previous.body);
@@ -76,25 +78,47 @@ function makeRoom(recent: Map<string, unknown> | Set<string>, key: string): void
   if (recent.size >= ANSWER_CACHE_LIMIT) recent.delete(recent.keys().next().value!);
 }
 
-/** `{"ids": [...]}`: 1 to 650 GUIDs, duplicates answered once, request order kept. */
-export function parseIds(body: unknown): string[] {
+/** The users a getPresencesByUserId body names: their ids (lower case) and their GUIDs' bits, four words an id. */
+export interface IdList {
+  ids: string[];
+  words: Uint32Array;
+}
+
+/**
+ * `{"ids": [...]}`: 1 to 650 GUIDs, duplicates answered once, request order kept. Each id is read once, into the words
+ * the read cache looks users up by (./guidTable.ts), and repeats are found by those words, not by hashing strings.
+ */
+export function parseIds(body: unknown): IdList {
   const root = readBody(body, { allowed: ['ids'], whenAbsent: 'empty-object' });
   const raw = readArray(root, 'ids', '');
   if (raw.length === 0) throw new InvalidInput("Property 'ids' must contain at least one user id.", 'ids');
   if (raw.length > MAX_IDS) throw new InvalidInput(`Property 'ids' has ${raw.length} ids; the limit is ${MAX_IDS}.`, 'ids');
-  const seen = new Set<string>();
+  const words = new Uint32Array(raw.length * 4);
+  const seen = new Int32Array(SEEN_SLOTS).fill(-1);
   const ids: string[] = [];
   for (let i = 0; i < raw.length; i++) {
     const value: unknown = raw[i];
-    if (!isGuid(value)) {
+    const at = ids.length * 4;
+    const kind = typeof value === 'string' ? readGuid(value, words, at) : NOT_A_GUID;
+    if (kind === NOT_A_GUID) {
       const shown = typeof value === 'string' ? `'${value.slice(0, 64)}'` : typeName(value);
       throw new InvalidInput(`Property 'ids[${i}]' must be a user id (a GUID), not ${shown}.`, `ids[${i}]`);
     }
-    const id = (value as string).toLowerCase();
-    if (!seen.has(id)) {
-      seen.add(id);
-      ids.push(id);
-    }
+    if (firstTime(seen, words, at)) ids.push(kind === GUID_WITH_CAPITALS ? (value as string).toLowerCase() : (value as string));
   }
-  return ids;
+  return { ids, words: words.subarray(0, ids.length * 4) };
+}
+
+/** Notes the GUID at `words[at .. at + 3]` in `seen` (word offsets of the GUIDs kept, by hash); false if already there. */
+function firstTime(seen: Int32Array, words: Uint32Array, at: number): boolean {
+  const mask = seen.length - 1;
+  for (let slot = hashOf(0, words, at) & mask; ; slot = (slot + 1) & mask) {
+    const other = seen[slot]!;
+    if (other < 0) {
+      seen[slot] = at;
+      return true;
+    }
+    if (words[other] === words[at] && words[other + 1] === words[at + 1] && words[other + 2] === words[at + 2] &&
+      words[other + 3] === words[at + 3]) return false;
+  }
 }

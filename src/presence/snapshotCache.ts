@@ -1,62 +1,60 @@
 /**
  * The latest presence snapshot of each user, in memory, bounded (see ./service.ts for when it is used).
  *
- * Eviction is CLOCK, the usual cheap stand-in for least-recently-used: a hit only sets the entry's `used` mark; when
- * the cache is full and a new user comes in, a hand sweeps each tenant's users in the order they came in and takes the
- * first one not used since it last passed, clearing the marks it passes. So users read or written lately stay, one
- * user leaves for each that comes in, and the hit rate past the limit falls off gradually (limit ÷ users for reads
- * spread evenly over all users) instead of collapsing: the cache used to empty itself whole at the limit, and then a
- * generation at a time. While a directory fits the limit, nothing is ever evicted, so a cache filled at start
- * (`fill`) keeps every user. A hit is one map lookup and one write: a 650-id read stays 650 lookups.
+ * Users are kept in a typed-array hash table (./guidTable.ts): a key is the tenant's number and the user GUID's 128
+ * bits, so a cached user costs no key string, map entry or wrapper object, and a lookup at a million users touches
+ * two places in memory instead of four (decision d-typed-read-cache in docs/decisions.md). A user id that is not a
+ * GUID (a foreign identity provider's `oid`) is kept in a plain map beside it.
  *
- * The hand is a live iterator that goes on from where it stopped: a map keeps a deleted entry's slot until it next
- * grows or shrinks, so starting from the front on every eviction would step over every slot freed since (tens of
- * thousands at a 200,000-user limit). Users are kept per tenant (the key is the user id as the request gave it, no
- * concatenation per lookup); the hand takes tenants in turn.
+ * Eviction is CLOCK, the usual cheap stand-in for least-recently-used: a hit only sets the slot's `used` mark; when
+ * the cache is full and a new user comes in, a hand sweeps the table's slots and takes the first user not used since
+ * it last passed, clearing the marks it passes. So users read or written lately stay, one user leaves for each that
+ * comes in, and the hit rate past the limit falls off gradually (limit ÷ users for reads spread evenly over all
+ * users) instead of collapsing. While a directory fits the limit, nothing is ever evicted, so a cache filled at start
+ * (`fill`) keeps every user. A hit is one parse of the id, one probe and one write at most.
  */
 import type { PresenceSnapshot } from '../store/types.ts';
-
-interface Entry {
-  snap: PresenceSnapshot;
-  /** Read or written since the hand last passed. */
-  used: boolean;
-}
-
-interface TenantUsers {
-  users: Map<string, Entry>;
-  /** Where this tenant's hand is; null before its first sweep. */
-  hand: Iterator<[string, Entry]> | null;
-}
+import { GuidTable, KEY_WORDS, NOT_A_GUID, readGuid } from './guidTable.ts';
 
 export class SnapshotCache {
-  private readonly tenants = new Map<string, TenantUsers>();
-  private held = 0;
-  /** Which tenant gives up a user next: a live iterator over the tenants. */
-  private turn: Iterator<[string, TenantUsers]> = this.tenants.entries();
+  private readonly table: GuidTable;
+  /** Users whose id is not a GUID, by `tenant\nuser`, oldest first. */
+  private readonly others = new Map<string, PresenceSnapshot>();
+  /** Tenant numbers (from 1: 0 marks an empty slot), given out as tenants first come in. */
+  private readonly tenantNumbers = new Map<string, number>();
+  /** The last tenant looked up and its number: a 650-id read asks for one tenant 650 times. */
+  private lastTenant: string | null = null;
+  private lastNumber = 0;
+  /** The GUID being looked up (one buffer: every method is synchronous). */
+  private readonly probe = new Uint32Array(4);
+  /** The CLOCK hand: the next slot it looks at. */
+  private hand = 0;
 
   /** `limit`: the most snapshots held. */
-  constructor(readonly limit: number) {}
+  constructor(readonly limit: number) {
+    this.table = new GuidTable(limit);
+  }
 
   get(tenantId: string, userId: string): PresenceSnapshot | undefined {
-    const entry = this.tenants.get(tenantId)?.users.get(userId);
-    if (!entry) return undefined;
-    // Written only when it changes: a read then leaves the entry's memory clean (a million users read at random).
-    if (!entry.used) entry.used = true;
-    return entry.snap;
+    if (readGuid(userId, this.probe, 0) === NOT_A_GUID) return this.others.get(otherKey(tenantId, userId));
+    return this.getGuid(tenantId, this.probe, 0);
+  }
+
+  /** `get` of the user whose GUID is in `words[at .. at + 3]` (already read: see ./guidTable.ts readGuid). */
+  getGuid(tenantId: string, words: Uint32Array, at: number): PresenceSnapshot | undefined {
+    const tenant = this.tenantNumber(tenantId, false);
+    if (tenant === 0) return undefined;
+    const table = this.table;
+    const slot = table.find(tenant, words, at);
+    if (slot < 0) return undefined;
+    // Written only when it changes: a read then leaves the slot's memory clean (a million users read at random).
+    if (table.used[slot] === 0) table.used[slot] = 1;
+    return table.snaps[slot];
   }
 
   /** Keeps `snapshot` as the user's latest, making room when the cache is full. */
   set(tenantId: string, userId: string, snapshot: PresenceSnapshot): void {
-    const { users } = this.tenantOf(tenantId);
-    const entry = users.get(userId);
-    if (entry) {
-      entry.snap = snapshot;
-      entry.used = true;
-      return;
-    }
-    if (this.held >= this.limit) this.evictOne();
-    users.set(userId, { snap: snapshot, used: false });
-    this.held++;
+    this.put(tenantId, userId, snapshot, true);
   }
 
   /**
@@ -64,65 +62,92 @@ export class SnapshotCache {
    * cache is full. A user already held keeps the snapshot they have, which is never older than the one offered.
    */
   fill(tenantId: string, userId: string, snapshot: PresenceSnapshot): boolean {
-    const { users } = this.tenantOf(tenantId);
-    if (users.has(userId)) return true;
-    if (this.held >= this.limit) return false;
-    users.set(userId, { snap: snapshot, used: false });
-    this.held++;
-    return true;
+    return this.put(tenantId, userId, snapshot, false);
   }
 
   delete(tenantId: string, userId: string): void {
-    if (this.tenants.get(tenantId)?.users.delete(userId)) this.held--;
+    if (readGuid(userId, this.probe, 0) === NOT_A_GUID) {
+      this.others.delete(otherKey(tenantId, userId));
+      return;
+    }
+    const slot = this.table.find(this.tenantNumber(tenantId, false), this.probe, 0);
+    if (slot >= 0) this.table.removeAt(slot);
   }
 
   /** Snapshots held: at most `limit`. */
   get size(): number {
-    return this.held;
+    return this.table.count + this.others.size;
   }
 
-  private tenantOf(tenantId: string): TenantUsers {
-    let tenant = this.tenants.get(tenantId);
-    if (!tenant) this.tenants.set(tenantId, (tenant = { users: new Map(), hand: null }));
-    return tenant;
+  /**
+   * `replace`: a set (a held user takes the new snapshot, and a full cache evicts one user); otherwise a fill (a held
+   * user keeps theirs, and a full cache takes nobody). False only for a fill refused for want of room.
+   */
+  private put(tenantId: string, userId: string, snapshot: PresenceSnapshot, replace: boolean): boolean {
+    if (readGuid(userId, this.probe, 0) === NOT_A_GUID) {
+      const key = otherKey(tenantId, userId);
+      if (this.others.has(key)) {
+        if (replace) this.others.delete(key);
+        else return true;
+      } else if (this.size >= this.limit) {
+        if (!replace) return false;
+        this.evictOne();
+      }
+      this.others.set(key, snapshot);
+      return true;
+    }
+    const tenant = this.tenantNumber(tenantId, true);
+    const slot = this.table.find(tenant, this.probe, 0);
+    if (slot >= 0) {
+      if (replace) {
+        this.table.snaps[slot] = snapshot;
+        this.table.used[slot] = 1;
+      }
+      return true;
+    }
+    if (this.size >= this.limit) {
+      if (!replace) return false;
+      this.evictOne();
+      // The probe buffer still holds the key: eviction works on slots only.
+    }
+    this.table.insert(tenant, this.probe, 0, snapshot, false);
+    return true;
   }
 
-  /** Drops one user: the first at the hand of the next tenant not used since the hand last passed. */
+  /** The tenant's number in the table's keys; with `add`, an unknown tenant gets one, otherwise 0 (matching no key). */
+  private tenantNumber(tenantId: string, add: boolean): number {
+    if (tenantId === this.lastTenant) return this.lastNumber;
+    let number = this.tenantNumbers.get(tenantId);
+    if (number === undefined) {
+      if (!add) return 0;
+      this.tenantNumbers.set(tenantId, (number = this.tenantNumbers.size + 1));
+    }
+    this.lastTenant = tenantId;
+    this.lastNumber = number;
+    return number;
+  }
+
+  /** Drops one user: the first at the hand not used since the hand last passed (or the oldest non-GUID user). */
   private evictOne(): void {
-    const tenant = this.nextTenant();
-    if (!tenant) return;
+    const table = this.table;
+    if (table.count === 0) {
+      const oldest = this.others.keys().next();
+      if (!oldest.done) this.others.delete(oldest.value);
+      return;
+    }
     // Two sweeps at most: the first clears every mark it passes.
-    for (let restarts = 0; restarts < 3;) {
-      const next = tenant.hand?.next();
-      if (!next || next.done) {
-        tenant.hand = tenant.users.entries();
-        restarts++;
+    for (;;) {
+      const slot = this.hand;
+      this.hand = (slot + 1) & table.mask;
+      if (table.keys[slot * KEY_WORDS] === 0) continue;
+      if (table.used[slot] === 1) {
+        table.used[slot] = 0;
         continue;
       }
-      const [userId, entry] = next.value;
-      if (entry.used) {
-        entry.used = false;
-        continue;
-      }
-      tenant.users.delete(userId);
-      this.held--;
+      table.removeAt(slot);
       return;
     }
   }
-
-  /** The next tenant with users, in turn; an empty tenant is dropped on the way. */
-  private nextTenant(): TenantUsers | undefined {
-    for (let restarted = false; ;) {
-      const next = this.turn.next();
-      if (next.done) {
-        if (restarted || this.tenants.size === 0) return undefined;
-        this.turn = this.tenants.entries();
-        restarted = true;
-        continue;
-      }
-      const [id, tenant] = next.value;
-      if (tenant.users.size > 0) return tenant;
-      this.tenants.delete(id);
-    }
-  }
 }
+
+const otherKey = (tenantId: string, userId: string) => `${tenantId}\n${userId}`;

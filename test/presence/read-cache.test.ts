@@ -77,18 +77,26 @@ describe('presence read cache', () => {
     for (let i = 1; i <= 100; i++) assert.equal(cache.get(T, userId(i)), snap, `user ${i} stayed`);
   });
 
-  it('evicts across tenants in turn, and forgets a deleted user', () => {
+  it('keeps tenants apart, reads an id in either case, forgets a deleted user, and keeps users whose id is no GUID', () => {
     const other = '7d1e0c9a-5b7f-4e2b-9a61-3f0b6c2d8e42';
     const cache = new SnapshotCache(4);
-    const snap = { view: newRecord(NOW).view, sequenceNumber: 'C1', dueAt: null };
-    for (const i of [1, 2]) cache.set(T, userId(i), snap);
-    for (const i of [1, 2]) cache.set(other, userId(i), snap);
-    cache.set(T, userId(3), snap);
-    cache.set(T, userId(4), snap);
-    assert.equal(cache.size, 4);
-    assert.equal([cache.get(T, userId(1)), cache.get(other, userId(1))].filter(Boolean).length, 0, 'each tenant gave up its oldest');
-    cache.delete(T, userId(3));
-    assert.equal(cache.get(T, userId(3)), undefined);
+    const snap = (n: number) => ({ view: newRecord(NOW).view, sequenceNumber: `C${n}`, dueAt: null });
+    const a = snap(1);
+    const b = snap(2);
+    cache.set(T, userId(1), a);
+    cache.set(other, userId(1), b);
+    assert.equal(cache.get(T, userId(1)), a);
+    assert.equal(cache.get(other, userId(1)), b, 'the same user id in another tenant is another user');
+    assert.equal(cache.get(T, userId(1).toUpperCase()), a, 'a GUID is the same user in either case');
+    assert.equal(cache.get('0d6c4e0e-0000-4000-8000-000000000000', userId(1)), undefined, 'a tenant never seen');
+    const c = snap(3);
+    cache.set(T, 'alice@foreign-idp', c);
+    assert.equal(cache.get(T, 'alice@foreign-idp'), c);
+    assert.equal(cache.size, 3);
+    for (const i of [2, 3, 4, 5]) cache.set(T, userId(i), snap(i));
+    assert.equal(cache.size, 4, 'users whose id is no GUID count toward the limit');
+    cache.delete(T, userId(5));
+    assert.equal(cache.get(T, userId(5)), undefined);
     assert.equal(cache.size, 3);
   });
 

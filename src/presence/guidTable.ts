@@ -1,0 +1,166 @@
+/**
+ * A hash table from (tenant number, user GUID) to a presence snapshot, kept in typed arrays: the read cache's store
+ * (./snapshotCache.ts). A key is five 32-bit words in one Uint32Array (the tenant's number, 0 marking an empty slot,
+ * and the GUID's 128 bits), so a million users cost no key string, no map entry and no per-user wrapper object: a
+ * lookup reads one run of five words and one array element (decision d-typed-read-cache in docs/decisions.md).
+ *
+ * Open addressing with linear probing; a deleted key's run is closed up by shifting the keys after it back (no
+ * tombstones, so lookups never slow down with churn). The table doubles while it is more than half full, up to
+ * twice the most keys it will ever hold. Each slot also has a `used` mark for the cache's CLOCK hand.
+ */
+import type { PresenceSnapshot } from '../store/types.ts';
+
+/** Words per key: the tenant number and the GUID's four words. */
+export const KEY_WORDS = 5;
+const FIRST_CAPACITY = 1_024;
+
+/** `readGuid`'s answer for a string that is not a GUID. */
+export const NOT_A_GUID = -1;
+/** `readGuid`'s answer for a GUID with capital letters (lower-case it before showing or storing it). */
+export const GUID_WITH_CAPITALS = 1;
+
+/** Set in HEX for a character that is no hexadecimal digit. */
+const BAD = 16;
+/** Set in HEX for a capital hexadecimal digit. */
+const CAPITAL = 32;
+/** Per character code: the digit's value, with BAD or CAPITAL set. */
+const HEX = new Uint8Array(65_536).fill(BAD);
+for (let d = 0; d < 10; d++) HEX[48 + d] = d;
+for (let d = 0; d < 6; d++) {
+  HEX[97 + d] = 10 + d;
+  HEX[65 + d] = (10 + d) | CAPITAL;
+}
+
+/** What the digits read since the last GUID started had of BAD and CAPITAL. */
+let flags = 0;
+
+function hex4(s: string, i: number): number {
+  const a = HEX[s.charCodeAt(i)]!;
+  const b = HEX[s.charCodeAt(i + 1)]!;
+  const c = HEX[s.charCodeAt(i + 2)]!;
+  const d = HEX[s.charCodeAt(i + 3)]!;
+  flags |= a | b | c | d;
+  return ((a & 15) << 12) | ((b & 15) << 8) | ((c & 15) << 4) | (d & 15);
+}
+
+/**
+ * Writes the 128 bits of GUID `id` (`8-4-4-4-12` hexadecimal digits, either case) into `out[at .. at + 3]`, and says
+ * what it is: NOT_A_GUID (`out` then holds nothing useful), GUID_WITH_CAPITALS, or 0 for a lower-case GUID. One pass
+ * over the characters, unrolled (a 650-id request reads 650 of them; a loop with a branch per character took twice as
+ * long).
+ */
+export function readGuid(id: string, out: Uint32Array, at: number): number {
+  if (id.length !== 36 || id.charCodeAt(8) !== 45 || id.charCodeAt(13) !== 45 || id.charCodeAt(18) !== 45 ||
+    id.charCodeAt(23) !== 45) return NOT_A_GUID;
+  flags = 0;
+  out[at] = (hex4(id, 0) << 16) | hex4(id, 4);
+  out[at + 1] = (hex4(id, 9) << 16) | hex4(id, 14);
+  out[at + 2] = (hex4(id, 19) << 16) | hex4(id, 24);
+  out[at + 3] = (hex4(id, 28) << 16) | hex4(id, 32);
+  if (flags & BAD) return NOT_A_GUID;
+  return flags & CAPITAL ? GUID_WITH_CAPITALS : 0;
+}
+
+/** A slot number for (tenant, the GUID in `words[at .. at + 3]`): every word mixed in (test GUIDs differ in their last digits). */
+export function hashOf(tenant: number, words: Uint32Array, at: number): number {
+  let h = Math.imul(tenant ^ 0x9e3779b9, 0x85ebca6b);
+  for (let i = 0; i < 4; i++) h = Math.imul(h ^ (h >>> 15) ^ words[at + i]!, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  return (h ^ (h >>> 13)) >>> 0;
+}
+
+export class GuidTable {
+  /** KEY_WORDS words per slot; word 0 is the tenant number, 0 in an empty slot. */
+  keys: Uint32Array;
+  snaps: Array<PresenceSnapshot | undefined>;
+  /** The CLOCK mark of each slot: read or written since the hand last passed. */
+  used: Uint8Array;
+  /** Slots - 1 (the slot count is a power of two). */
+  mask: number;
+  /** Keys held. */
+  count = 0;
+  private readonly maxCapacity: number;
+
+  /** `most`: the most keys it will hold at once. */
+  constructor(most: number) {
+    let max = FIRST_CAPACITY;
+    while (max < most * 2) max *= 2;
+    this.maxCapacity = max;
+    const first = Math.min(FIRST_CAPACITY, max);
+    this.keys = new Uint32Array(first * KEY_WORDS);
+    this.snaps = new Array<PresenceSnapshot | undefined>(first).fill(undefined);
+    this.used = new Uint8Array(first);
+    this.mask = first - 1;
+  }
+
+  /** The slot holding (tenant, the GUID in `words[at .. at + 3]`), or -1. */
+  find(tenant: number, words: Uint32Array, at: number): number {
+    const { keys, mask } = this;
+    const w0 = words[at]!;
+    const w1 = words[at + 1]!;
+    const w2 = words[at + 2]!;
+    const w3 = words[at + 3]!;
+    for (let slot = hashOf(tenant, words, at) & mask; ; slot = (slot + 1) & mask) {
+      const k = slot * KEY_WORDS;
+      const t = keys[k]!;
+      if (t === 0) return -1;
+      if (t === tenant && keys[k + 1] === w0 && keys[k + 2] === w1 && keys[k + 3] === w2 && keys[k + 4] === w3) return slot;
+    }
+  }
+
+  /** Adds (tenant, the GUID in `words[at .. at + 3]`), which must not be held yet; returns its slot. */
+  insert(tenant: number, words: Uint32Array, at: number, snap: PresenceSnapshot, used: boolean): number {
+    if ((this.count + 1) * 2 > this.mask + 1 && this.mask + 1 < this.maxCapacity) this.grow();
+    const slot = this.place(tenant, words, at);
+    this.snaps[slot] = snap;
+    this.used[slot] = used ? 1 : 0;
+    this.count++;
+    return slot;
+  }
+
+  /** Empties `slot`, moving later keys of its run back so that every key stays reachable from its home slot. */
+  removeAt(slot: number): void {
+    const { keys, snaps, used, mask } = this;
+    let hole = slot;
+    for (let next = (hole + 1) & mask; keys[next * KEY_WORDS] !== 0; next = (next + 1) & mask) {
+      const home = hashOf(keys[next * KEY_WORDS]!, keys, next * KEY_WORDS + 1) & mask;
+      // The key at `next` may fill the hole unless its home lies cyclically in (hole, next].
+      if (((next - home) & mask) < ((next - hole) & mask)) continue;
+      keys.copyWithin(hole * KEY_WORDS, next * KEY_WORDS, next * KEY_WORDS + KEY_WORDS);
+      snaps[hole] = snaps[next];
+      used[hole] = used[next]!;
+      hole = next;
+    }
+    keys.fill(0, hole * KEY_WORDS, hole * KEY_WORDS + KEY_WORDS);
+    snaps[hole] = undefined;
+    used[hole] = 0;
+    this.count--;
+  }
+
+  /** Writes the key into its first free slot (the key is not held); returns the slot. */
+  private place(tenant: number, words: Uint32Array, at: number): number {
+    const { keys, mask } = this;
+    let slot = hashOf(tenant, words, at) & mask;
+    while (keys[slot * KEY_WORDS] !== 0) slot = (slot + 1) & mask;
+    const k = slot * KEY_WORDS;
+    keys[k] = tenant;
+    for (let i = 0; i < 4; i++) keys[k + 1 + i] = words[at + i]!;
+    return slot;
+  }
+
+  private grow(): void {
+    const { keys, snaps, used } = this;
+    const capacity = (this.mask + 1) * 2;
+    this.keys = new Uint32Array(capacity * KEY_WORDS);
+    this.snaps = new Array<PresenceSnapshot | undefined>(capacity).fill(undefined);
+    this.used = new Uint8Array(capacity);
+    this.mask = capacity - 1;
+    for (let slot = 0; slot < snaps.length; slot++) {
+      if (keys[slot * KEY_WORDS] === 0) continue;
+      const to = this.place(keys[slot * KEY_WORDS]!, keys, slot * KEY_WORDS + 1);
+      this.snaps[to] = snaps[slot];
+      this.used[to] = used[slot]!;
+    }
+  }
+}
