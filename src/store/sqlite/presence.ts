@@ -96,12 +96,14 @@ export class SqlitePresence implements PresencePort {
   /**
    * `outbox`: told when an event is appended (./outbox.ts). `recent`: the committed records of the users updated
    * lately, shared with the directory, which tells it of the rows it creates and deletes (./recentRecords.ts).
+   * `committed`: told after each group commit (the WAL's checkpointer, ./checkpointer.ts).
    */
   constructor(
     db: Database.Database,
     watched: WatchedTest = () => true,
     outbox: OutboxState = { pending: true },
     private readonly recent = new RecentRecords(),
+    private readonly committed: () => void = () => {},
   ) {
     const s = (this.stmt = prepare(db));
     const write = (tenantId: string, userId: string, result: Transition): void => {
@@ -194,6 +196,7 @@ export class SqlitePresence implements PresencePort {
       // A statement failed and the group rolled back: each on its own, so only the update at fault fails.
       outcomes = group.map((u) => this.settleOne(u));
     }
+    this.committed();
     // Committed: the next update of these users starts from their records.
     for (const o of outcomes) if (o.ok && o.key !== undefined) this.recent.set(o.key, o.record!);
     outcomes.forEach((o, i) => (o.ok ? group[i]!.resolve(o.value) : group[i]!.reject(o.error)));

@@ -14,6 +14,7 @@ import { GuardedStore } from '../guarded.ts';
 import { LocalEndpointHealth } from '../memory/endpointHealth.ts';
 import { LocalRateLimits } from '../memory/rateLimits.ts';
 import type { StoreBackend, StoreReadiness } from '../ports/index.ts';
+import { Checkpointer } from './checkpointer.ts';
 import { checkWritable, lockDataFolder, type DataFolderLock } from './dataFolder.ts';
 import { SqliteDeliveries } from './deliveries.ts';
 import { SqliteDirectory } from './directory.ts';
@@ -41,6 +42,8 @@ export class SqliteBackend implements StoreBackend {
   readonly endpoints = new LocalEndpointHealth();
   readonly rateLimits = new LocalRateLimits();
   private readonly pingStmt: Database.Statement;
+  /** Checkpoints the WAL on a thread of its own (./checkpointer.ts); none in memory. */
+  readonly checkpointer: Checkpointer | null;
 
   /** Use openSqliteStore. `lock`: the data folder's, released on close (null in memory). */
   constructor(private readonly db: Database.Database, readonly path: string, readonly lock: DataFolderLock | null = null) {
@@ -54,7 +57,9 @@ export class SqliteBackend implements StoreBackend {
     this.outbox = new SqliteOutbox(db, this.deliveries);
     this.subscriptions = new SqliteSubscriptions(db, this.deliveries);
     const subscriptions = this.subscriptions;
-    this.presence = new SqlitePresence(db, (tenantId, userId) => subscriptions.watches(tenantId, userId), this.outbox.state, recent);
+    const checkpointer = (this.checkpointer = db.memory ? null : new Checkpointer(db, db.name));
+    this.presence = new SqlitePresence(db, (tenantId, userId) => subscriptions.watches(tenantId, userId), this.outbox.state, recent,
+      () => checkpointer?.committed());
   }
 
   async ping(): Promise<boolean> {
@@ -80,6 +85,9 @@ export class SqliteBackend implements StoreBackend {
   async close(): Promise<void> {
     if (this.db.open) {
       // Updates still waiting for their group's commit are committed (or fail) before the database goes.
+      this.presence.flush();
+      // The worker's connection goes first, so the main one closes last and checkpoints what is left.
+      await this.checkpointer?.stop();
       this.presence.flush();
       this.db.close();
     }

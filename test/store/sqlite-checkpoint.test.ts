@@ -1,0 +1,100 @@
+/**
+ * The SQLite store checkpoints its WAL on a thread of its own (src/store/sqlite/checkpointer.ts, decision
+ * d-background-checkpoint): the writes' own commits never copy pages into the database file while their answers wait,
+ * the WAL starts over instead of growing, closing leaves nothing behind, and a failed thread hands checkpoints back to
+ * the main connection. Durability across kill -9 is the durability suite's (test/durability/).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { newRecord } from '../../src/domain/record.ts';
+import { DB_FILE } from '../../src/store/index.ts';
+import { BACKSTOP_PAGES, Checkpointer } from '../../src/store/sqlite/checkpointer.ts';
+import { openSqliteStore } from '../../src/store/sqlite/sqliteStore.ts';
+import { NOW, T1, uid, user, withStatus } from './contract/fixtures.ts';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'presently-checkpoint-'));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+const fileIn = () => path.join(root, `d${++dirs}`, DB_FILE);
+
+/** Polls `check` every 10 ms until it holds (a thread of its own has no manual clock); fails after 5 s. */
+async function eventually(check: () => boolean, what: string): Promise<void> {
+  for (const deadline = Date.now() + 5_000; !check();) {
+    if (Date.now() > deadline) assert.fail(`not within 5 s: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('sqlite WAL checkpoints on their own thread', () => {
+  it('copies committed writes into the database file, so the WAL starts over instead of growing', async () => {
+    const file = fileIn();
+    const store = openSqliteStore({ path: file });
+    const checkpointer = store.backend.checkpointer!;
+    const walFrames = () => fs.statSync(`${file}-wal`).size / (4096 + 24);
+    let round = 0;
+    const rounds = async (n: number) => {
+      for (const end = round + n; round < end; round++) {
+        await Promise.all(Array.from({ length: 50 }, (_, i) => store.updatePresence(T1, uid(i + 1), (r) => withStatus(r, `round ${round}`, NOW, null))));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    try {
+      for (let i = 1; i <= 50; i++) await store.putUser(user(i), newRecord(NOW));
+      assert.equal(checkpointer.stats.checkpoints, 0, 'no thread before the first presence write');
+      await rounds(40);
+      await eventually(() => checkpointer.stats.checkpoints > 0 && checkpointer.stats.lastCopied === checkpointer.stats.lastLog,
+        'a checkpoint that copied every frame');
+      assert.equal(checkpointer.stats.failure, null);
+      const first = walFrames();
+      // Without the thread the WAL would grow to SQLite's 1,000 pages first: 80 rounds stay below that.
+      await rounds(40);
+      assert.ok(walFrames() <= first, `the WAL grew from ${first} to ${walFrames()} frames over 40 more group commits`);
+      assert.equal((await store.getPresence(T1, uid(7)))?.facts.statusMessage?.content, `round ${round - 1}`);
+    } finally {
+      await store.close();
+    }
+    assert.equal(fs.existsSync(`${file}-wal`), false, 'closing checkpointed the rest and removed the WAL');
+    const reopened = openSqliteStore({ path: file });
+    assert.equal((await reopened.getPresence(T1, uid(50)))?.facts.statusMessage?.content, `round ${round - 1}`);
+    await reopened.close();
+  });
+
+  it('a thread that fails hands checkpoints back to the main connection, at SQLite\'s default threshold', async () => {
+    const file = fileIn();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    const checkpointer = new Checkpointer(db, file, path.join(root, 'no-such-driver.js'));
+    checkpointer.committed();
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), BACKSTOP_PAGES, 'the main connection steps back while the thread runs');
+    await eventually(() => checkpointer.stats.failure !== null, 'the failure noticed');
+    assert.match(checkpointer.stats.failure!, /no-such-driver/);
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1_000);
+    checkpointer.committed();
+    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1_000, 'no second thread after a failure');
+    await checkpointer.stop();
+    db.close();
+  });
+
+  it('never keeps a process alive: a script that writes and forgets to close its store still ends', () => {
+    const file = fileIn();
+    const src = (p: string) => JSON.stringify(new URL(`../../src/${p}`, import.meta.url).href);
+    const script = `
+      import { openSqliteStore } from ${src('store/sqlite/sqliteStore.ts')};
+      import { newRecord } from ${src('domain/record.ts')};
+      const store = openSqliteStore({ path: ${JSON.stringify(file)} });
+      await store.putUser({ id: ${JSON.stringify(uid(1))}, tenantId: ${JSON.stringify(T1)}, displayName: 'A', userPrincipalName: 'a@contoso.example' }, newRecord(Date.now()));
+      await store.updatePresence(${JSON.stringify(T1)}, ${JSON.stringify(uid(1))}, (r) => null);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      console.log('checkpoints', store.backend.checkpointer.stats.checkpoints);`;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 });
+    assert.equal(run.signal, null, `killed after 15 s: the checkpoint thread kept the process alive (${run.stderr})`);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /checkpoints 1/, 'the thread ran while the script did');
+  });
+});
