@@ -102,13 +102,13 @@ export class PresenceService {
    * second parse of their ids; the others go through `readMany`.
    */
   async readList(tenantId: string, userIds: readonly string[], words: Uint32Array): Promise<Array<PresenceSnapshot | undefined>> {
-    const list = new Array<PresenceSnapshot | undefined>(userIds.length);
+    const list = new Array<PresenceSnapshot | undefined>(userIds.length).fill(undefined);
+    this.cache?.getGuids(tenantId, words, userIds.length, list);
     const now = this.clock.now();
     let others: number[] | null = null;
     for (let i = 0; i < userIds.length; i++) {
-      const hit = this.cache?.getGuid(tenantId, words, i * 4);
-      if (hit && !isDue(hit, now)) list[i] = hit;
-      else (others ??= []).push(i);
+      const hit = list[i];
+      if (!hit || isDue(hit, now)) (others ??= []).push(i);
     }
     if (others) {
       const found = await this.readMany(tenantId, others.map((i) => userIds[i]!));

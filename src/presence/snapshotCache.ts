@@ -27,6 +27,8 @@ export class SnapshotCache {
   private lastNumber = 0;
   /** The GUID being looked up (one buffer: every method is synchronous). */
   private readonly probe = new Uint32Array(4);
+  /** Slot numbers of a getGuids (grown as needed). */
+  private slots = new Int32Array(0);
   /** The CLOCK hand: the next slot it looks at. */
   private hand = 0;
 
@@ -50,6 +52,25 @@ export class SnapshotCache {
     // Written only when it changes: a read then leaves the slot's memory clean (a million users read at random).
     if (table.used[slot] === 0) table.used[slot] = 1;
     return table.snaps[slot];
+  }
+
+  /**
+   * `getGuid` of `count` users at once, their snapshots (or undefined) into `into`: the lookups in passes (see
+   * ./guidTable.ts findAll), each pass's memory reads overlapping.
+   */
+  getGuids(tenantId: string, words: Uint32Array, count: number, into: Array<PresenceSnapshot | undefined>): void {
+    const tenant = this.tenantNumber(tenantId, false);
+    if (tenant === 0) return;
+    const table = this.table;
+    const slots = this.slotsFor(count);
+    table.findAll(tenant, words, count, slots);
+    const { snaps, used } = table;
+    for (let i = 0; i < count; i++) {
+      const slot = slots[i]!;
+      if (slot < 0) continue;
+      into[i] = snaps[slot];
+      if (used[slot] === 0) used[slot] = 1;
+    }
   }
 
   /** Keeps `snapshot` as the user's latest, making room when the cache is full. */
@@ -112,6 +133,11 @@ export class SnapshotCache {
     }
     this.table.insert(tenant, this.probe, 0, snapshot, false);
     return true;
+  }
+
+  private slotsFor(count: number): Int32Array {
+    if (this.slots.length < count) this.slots = new Int32Array(count);
+    return this.slots;
   }
 
   /** The tenant's number in the table's keys; with `add`, an unknown tenant gets one, otherwise 0 (matching no key). */

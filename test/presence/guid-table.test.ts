@@ -100,4 +100,18 @@ describe('read cache table', () => {
       }
     }), { numRuns: 20 });
   });
+
+  it('getGuids answers a list as get answers each of its ids: hits, misses, repeats, any tenant', () => {
+    fc.assert(fc.property(
+      fc.array(fc.nat({ max: 3_000 }), { minLength: 1, maxLength: 650 }), fc.constantFrom(...TENANTS, 'a tenant never seen'),
+      (list, tenant) => {
+        const cache = new SnapshotCache(2_000);
+        for (let n = 0; n < 3_000; n += 2) cache.set(TENANTS[n % 3]!, guid(n), snapshot(n));
+        const words = new Uint32Array(list.length * 4);
+        list.forEach((n, i) => assert.equal(readGuid(guid(n), words, i * 4), 0));
+        const got = new Array<PresenceSnapshot | undefined>(list.length).fill(undefined);
+        cache.getGuids(tenant, words, list.length, got);
+        assert.deepEqual(got, list.map((n) => cache.get(tenant, guid(n))));
+      }), { numRuns: 50 });
+  });
 });
