@@ -12,7 +12,8 @@ import type { PresenceSnapshot } from '../store/types.ts';
 import { audienceOf, type PresenceAddressing, type Shapeable } from './addressing.ts';
 import type { PresenceJson } from './render.ts';
 import type { PresenceService } from './service.ts';
-import { GUID_WITH_CAPITALS, NOT_A_GUID, hashOf, readGuid } from './guidTable.ts';
+import { GUID_WITH_CAPITALS, NOT_A_GUID, readGuid } from '../platform/json/guid.ts';
+import { hashOf } from './guidTable.ts';
 
 export const MAX_IDS = 650;
 /** Slots of the table that finds repeated ids in one request: a power of two, at least twice MAX_IDS. */
@@ -85,8 +86,9 @@ export interface IdList {
 }
 
 /**
- * `{"ids": [...]}`: 1 to 650 GUIDs, duplicates answered once, request order kept. Each id is read once, into the words
- * the read cache looks users up by (./guidTable.ts), and repeats are found by those words, not by hashing strings.
+ * `{"ids": [...]}`: 1 to 650 GUIDs, duplicates answered once, request order kept. Each id is read once
+ * (src/platform/json/guid.ts), into the words the read cache looks users up by (./guidTable.ts), and repeats are found
+ * by those words, not by hashing strings.
  */
 export function parseIds(body: unknown): IdList {
   const root = readBody(body, { allowed: ['ids'], whenAbsent: 'empty-object' });

@@ -14,7 +14,8 @@
  * (`fill`) keeps every user. A hit is one parse of the id, one probe and one write at most.
  */
 import type { PresenceSnapshot } from '../store/types.ts';
-import { GuidTable, KEY_WORDS, NOT_A_GUID, readGuid } from './guidTable.ts';
+import { NOT_A_GUID, readGuid } from '../platform/json/guid.ts';
+import { GuidTable, KEY_WORDS } from './guidTable.ts';
 
 export class SnapshotCache {
   private readonly table: GuidTable;
@@ -42,7 +43,7 @@ export class SnapshotCache {
     return this.getGuid(tenantId, this.probe, 0);
   }
 
-  /** `get` of the user whose GUID is in `words[at .. at + 3]` (already read: see ./guidTable.ts readGuid). */
+  /** `get` of the user whose GUID is in `words[at .. at + 3]` (already read: src/platform/json/guid.ts readGuid). */
   getGuid(tenantId: string, words: Uint32Array, at: number): PresenceSnapshot | undefined {
     const tenant = this.tenantNumber(tenantId, false);
     if (tenant === 0) return undefined;

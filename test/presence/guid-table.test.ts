@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { GUID_WITH_CAPITALS, GuidTable, NOT_A_GUID, readGuid } from '../../src/presence/guidTable.ts';
+import { GUID_WITH_CAPITALS, NOT_A_GUID, readGuid } from '../../src/platform/json/guid.ts';
+import { GuidTable } from '../../src/presence/guidTable.ts';
 import { SnapshotCache } from '../../src/presence/snapshotCache.ts';
 import type { PresenceSnapshot } from '../../src/store/types.ts';
 

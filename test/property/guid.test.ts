@@ -1,6 +1,7 @@
 /**
- * isGuid (src/platform/json/validate.ts) checks character by character for speed; it must accept and refuse exactly
- * what the 8-4-4-4-12 pattern, hex digits in either case, accepts and refuses. Every id a client sends goes through it.
+ * isGuid (src/platform/json/validate.ts, through src/platform/json/guid.ts readGuid) checks character by character
+ * for speed; it must accept and refuse exactly what the 8-4-4-4-12 pattern, hex digits in either case, accepts and
+ * refuses. Every id a client sends goes through it.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
