@@ -44,7 +44,7 @@ export class SnapshotCache {
   }
 
   /** `get` of the user whose GUID is in `words[at .. at + 3]` (already read: src/platform/json/guid.ts readGuid). */
-  getGuid(tenantId: string, words: Uint32Array, at: number): PresenceSnapshot | undefined {
+  private getGuid(tenantId: string, words: Uint32Array, at: number): PresenceSnapshot | undefined {
     const tenant = this.tenantNumber(tenantId, false);
     if (tenant === 0) return undefined;
     const table = this.table;

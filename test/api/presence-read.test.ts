@@ -308,6 +308,31 @@ forEachBackend(['memory', 'redis'], (backend) => {
       const [item] = (list.json() as { value: PresenceJson[] }).value;
       assert.deepEqual([item!.statusMessage, item!.sequenceNumber], [null, after.sequenceNumber]);
     });
+
+    it('getPresencesByUserId makes an overdue transition itself, in its place in the list, among fresh and unknown ids', async () => {
+      // The due loop is stopped and does nothing (as above); the list is the first read after the expiry.
+      await s.presently.scheduler.stop();
+      s.presently.scheduler.runDue = async () => {};
+      const megan = await s.userToken(MEGAN);
+      const alex = await s.userToken(ALEX);
+      await setStatusOk(s, MEGAN, megan, message('back at 8:20', { dateTime: '2026-11-28T08:20:00', timeZone: 'UTC' }));
+      await setStatusOk(s, ALEX, alex, message('no expiry'));
+      const before = await readPresence(s, `/v1.0/users/${MEGAN}/presence`, alex);
+      const moved = await s.inject({ method: 'POST', url: '/_presently/clock', payload: { advance: 'PT21M' } });
+      assert.equal(moved.statusCode, 200, moved.body);
+      const nobody = randomUUID();
+      const list = await postJson(s, '/v1.0/communications/getPresencesByUserId', alex, { ids: [MEGAN, nobody, ALEX, MEGAN.toUpperCase()] });
+      assert.equal(list.statusCode, 200, list.body);
+      const items = (list.json() as { value: PresenceJson[] }).value;
+      assert.deepEqual(items.map((p) => p.id), [MEGAN, nobody, ALEX], 'request order, the repeat (in capitals) answered once');
+      assert.equal(items[0]!.statusMessage, null, 'expired at 8:20');
+      assert.ok(items[0]!.sequenceNumber! > before.sequenceNumber!, 'a new sequenceNumber for the transition');
+      assert.equal(items[1]!.availability, 'PresenceUnknown');
+      assert.equal(items[2]!.statusMessage?.message.content, 'no expiry');
+      // Made once and stored: a GET afterwards agrees.
+      const after = await readPresence(s, `/v1.0/users/${MEGAN}/presence`, megan);
+      assert.deepEqual([after.statusMessage, after.sequenceNumber], [null, items[0]!.sequenceNumber]);
+    });
   });
 
   describe('wire headers and error shape on presence responses', () => {

@@ -88,6 +88,7 @@ export class SqliteBackend implements StoreBackend {
       this.presence.flush();
       // The worker's connection goes first, so the main one closes last and checkpoints what is left.
       await this.checkpointer?.stop();
+      // And those asked for while the worker stopped.
       this.presence.flush();
       this.db.close();
     }
