@@ -285,11 +285,17 @@ forEachBackend(['memory', 'redis'], (backend) => {
     });
     after(() => s?.close());
 
-    it('a status message past its expiry reads as gone, with a new sequenceNumber, though the due loop has not got to it', async () => {
-      // The due loop is behind (on a busy node, or a node that died holding the timer): stopped, and its runs —
-      // moving the manual clock runs it — do nothing. Only the read path can make the transition now.
+    /**
+     * The due loop is behind (on a busy node, or a node that died holding the timer): stopped, and its runs — moving the
+     * manual clock runs it — do nothing. Only the read path can make a transition now.
+     */
+    const stallDueLoop = async () => {
       await s.presently.scheduler.stop();
       s.presently.scheduler.runDue = async () => {};
+    };
+
+    it('a status message past its expiry reads as gone, with a new sequenceNumber, though the due loop has not got to it', async () => {
+      await stallDueLoop();
       const adele = await s.userToken(ADELE);
       const alex = await s.userToken(ALEX);
       await setStatusOk(s, ADELE, adele, message('back at 8:10', { dateTime: '2026-11-28T08:10:00', timeZone: 'UTC' }));
@@ -310,9 +316,8 @@ forEachBackend(['memory', 'redis'], (backend) => {
     });
 
     it('getPresencesByUserId makes an overdue transition itself, in its place in the list, among fresh and unknown ids', async () => {
-      // The due loop is stopped and does nothing (as above); the list is the first read after the expiry.
-      await s.presently.scheduler.stop();
-      s.presently.scheduler.runDue = async () => {};
+      // The list is the first read after the expiry.
+      await stallDueLoop();
       const megan = await s.userToken(MEGAN);
       const alex = await s.userToken(ALEX);
       await setStatusOk(s, MEGAN, megan, message('back at 8:20', { dateTime: '2026-11-28T08:20:00', timeZone: 'UTC' }));
