@@ -116,9 +116,12 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
   try {
     clocks = await openClock(config, store, opts);
     const core = await buildCore(config, store, clocks, opts);
-    // Decided once, here, from how the store is deployed: with one writer (sqlite, memory) reads may be cached and the
-    // background loops need not allow for other nodes; a shared store (redis) needs both.
-    const presence = new PresenceService(store, core.clock, core.events, { readCache: store.facts.soleWriter, cacheLimit: config.readCacheUsers });
+    // Decided once, here, from how the store is deployed: with one writer (sqlite, memory) the read cache is kept by the
+    // writes themselves and the background loops need not allow for other nodes; on a shared store (redis) the cache
+    // follows the changes the store tells, and the loops allow for other nodes.
+    const presence = new PresenceService(store, core.clock, core.events, {
+      readCache: true, cacheLimit: config.readCacheUsers, sharedStore: !store.facts.soleWriter,
+    });
     const directory = new Directory(store, presence, core.clock, core.events);
     provisionOnFirstUse(core, new FirstUse(store, directory));
     await seedDemoOnce(store, directory, core.clock.now());

@@ -17,7 +17,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, InjectOptions, Ligh
 import { errorBody } from './errors.ts';
 import { PROTOCOL_HEADER, isJsonType, parseBatch, type BatchItem } from './batchRequest.ts';
 import type { ApiVersion } from './odata.ts';
-import type { Front } from './front.ts';
+import type { Front, LaneResult } from './front.ts';
 import { ODATA_JSON, resource } from './wire.ts';
 
 export interface BatchResponseItem {
@@ -80,7 +80,7 @@ export function batchRoutes(app: FastifyInstance, version: ApiVersion, front: Fr
   resource(app, `/${version}/$batch`, {
     POST: async (request: FastifyRequest, reply: FastifyReply) => {
       const items = parseBatch(request.body, version);
-      const responses = await runBatch(items, (item) => laneItem(front, request, item) ?? injectItem(app, request, item), (item, failed) => ({
+      const responses = await runBatch(items, (item) => laneItem(front, app, request, item) ?? injectItem(app, request, item), (item, failed) => ({
         id: item.id,
         status: 424,
         headers: { 'Content-Type': ODATA_JSON },
@@ -165,15 +165,17 @@ function itemHeaders(outer: FastifyRequest, item: BatchItem): Record<string, str
 
 /**
  * A GET item answered by an express lane (./front.ts), as the same request injected would be answered; null when no
- * lane takes it. The item's protocol is the envelope's, as injectItem gives it.
+ * lane takes it at once. An item a lane declines after waiting (or whose wait fails) is injected after all: the route
+ * answers it, errors included. The item's protocol is the envelope's, as injectItem gives it.
  */
-function laneItem(front: Front | null, outer: FastifyRequest, item: BatchItem): Promise<BatchResponseItem> | null {
+function laneItem(front: Front | null, app: FastifyInstance, outer: FastifyRequest, item: BatchItem): Promise<BatchResponseItem> | null {
   if (front === null || item.error || item.method !== 'GET' || item.payload !== undefined) return null;
   const answer = front.answerInProcess({
     url: item.path, headers: itemHeaders(outer, item), socket: { encrypted: outer.protocol === 'https' },
   });
   if (answer === null) return null;
-  return Promise.resolve(toResponseItem(item.id, 200, answer.headers, answer.body));
+  const respond = (a: LaneResult | null) => (a === null ? injectItem(app, outer, item) : toResponseItem(item.id, 200, a.headers, a.body));
+  return answer instanceof Promise ? answer.then(respond, () => injectItem(app, outer, item)) : Promise.resolve(respond(answer));
 }
 
 /** `text`: the body as text; `raw`: its bytes when they may not be UTF-8 (a non-JSON body goes base64). */

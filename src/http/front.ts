@@ -6,9 +6,9 @@
  *   once, with `onRequest` and `onAnswer`; the front calls them for the framework's requests (one Fastify hook of
  *   each kind) and for the express lanes' alike, so no path can leave one out.
  * - **Express lanes.** A lane answers the most frequent request of all, a GET of one presence whose caller's token
- *   and snapshot are already in memory, before the framework sees it: the same status, headers (in the same order)
- *   and body as the framework would send, made with the same functions (./wire.ts), without its routing, hooks and
- *   reply pipeline (about half of such a GET's CPU besides the socket write). A lane declines anything it does not
+ *   is already in memory (its snapshot too, or one store read away), before the framework sees it: the same status,
+ *   headers (in the same order) and body as the framework would send, made with the same functions (./wire.ts),
+ *   without its routing, hooks and reply pipeline (about half of such a GET's CPU besides the socket write). A lane declines anything it does not
  *   answer exactly as the framework would (it returns null), and the request goes to Fastify unchanged. The lanes
  *   stand aside entirely when a framework hook must see the request: throttling (it counts reads), request logging
  *   (`--log-level info` and below log every request) ([P: d-express-lanes]). They only ever take an HTTP/1.x GET
@@ -45,10 +45,13 @@ export interface LaneRequest {
 }
 
 /**
- * A lane: the answer to `request`, or null to leave it to the framework. Must not read the body or wait; should not
- * throw (if it does, the framework answers the request).
+ * A lane: the answer to `request`, or null to leave it to the framework; or a promise of either when it must wait for
+ * the store (a promise's null also leaves the request to the framework: a lane that waits is the last one asked). Must
+ * not read the body; should not throw (if it does, the framework answers the request). A rejected promise's error is
+ * the framework's answer: it is raised in the framework's first hook, so the error handler answers it (a store outage:
+ * 503 with Retry-After) without the route's waiting for the store a second time.
  */
-export type Lane = (request: LaneRequest) => LaneAnswer | null;
+export type Lane = (request: LaneRequest) => LaneAnswer | null | Promise<LaneAnswer | null>;
 
 export type RequestObserver = () => void;
 /** `seconds`: from the request's arrival at the front (a lane) or its first hook (the framework) to the answer. */
@@ -71,12 +74,14 @@ export class Front {
   private open = false;
   /** Requests a lane answered (tests and the bench read it to know which path answered). */
   laneAnswers = 0;
+  /** Requests handed to the framework with the error their lane's promise was rejected with (see `Lane`). */
+  private readonly failures = new WeakMap<IncomingMessage, Error>();
 
   constructor(private readonly app: FastifyInstance, private readonly options: FrontOptions) {
     // Callback hooks: they run on every request, and an async hook costs a promise each time.
-    app.addHook('onRequest', (_request, _reply, done) => {
+    app.addHook('onRequest', (request, _reply, done) => {
       this.noteRequest();
-      done();
+      done(this.failures.get(request.raw));
     });
     app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unknown';
@@ -123,23 +128,40 @@ export class Front {
     const framework = listeners[0]!;
     server.removeListener('request', framework);
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-      if (!this.open || !this.express(request, response)) framework(request, response);
+      if (!this.open || !this.express(request, response, framework)) framework(request, response);
     });
   }
 
-  /** Answers `request` in a lane if one takes it; false when none does. */
-  private express(request: IncomingMessage, response: ServerResponse): boolean {
+  /**
+   * Answers `request` in a lane if one takes it; false when none does. A lane that waits has the request: it answers
+   * it, or hands it to `framework` itself.
+   */
+  private express(request: IncomingMessage, response: ServerResponse, framework: Listener): boolean {
     if (request.method !== 'GET' || request.httpVersionMajor !== 1) return false;
     const h = request.headers;
     // A request with a body (the framework reads or refuses it), or one a framework hook acts on.
     if (h['content-length'] !== undefined || h['transfer-encoding'] !== undefined || h[PROTOCOL_HEADER] !== undefined) return false;
     const started = performance.now();
-    const answer = this.find(request);
-    if (answer === null) return false;
+    const found = this.find(request);
+    if (found === null) return false;
+    if (!(found instanceof Promise)) return this.send(response, found, started);
+    found.then(
+      (answer) => {
+        if (answer === null || !this.send(response, answer, started)) framework(request, response);
+      },
+      (err: unknown) => {
+        this.failures.set(request, err instanceof Error ? err : new Error(String(err)));
+        framework(request, response);
+      },
+    );
+    return true;
+  }
+
+  /** Sends a lane's answer; false when Node refuses a header (nothing was sent: the framework answers, and reports it). */
+  private send(response: ServerResponse, answer: LaneResult, started: number): boolean {
     try {
       response.writeHead(200, answer.headers);
     } catch {
-      // A header Node refuses: nothing was sent, so the framework answers (and reports what fails there).
       return false;
     }
     response.end(answer.body);
@@ -151,28 +173,44 @@ export class Front {
    * A lane's answer to a request made inside this process (a `$batch` item: a GET without a body, its headers those
    * the item would be injected with), counted and observed as a request; null when no lane takes it (or lanes are off).
    */
-  answerInProcess(request: LaneRequest): LaneResult | null {
+  answerInProcess(request: LaneRequest): LaneResult | null | Promise<LaneResult | null> {
     if (!this.open) return null;
     const started = performance.now();
-    const answer = this.find(request);
-    if (answer !== null) this.answered(answer.route, started);
-    return answer;
+    const found = this.find(request);
+    if (found === null) return null;
+    if (!(found instanceof Promise)) {
+      this.answered(found.route, started);
+      return found;
+    }
+    return found.then((answer) => {
+      if (answer !== null) this.answered(answer.route, started);
+      return answer;
+    });
   }
 
-  /** The first lane's answer with its headers made; null when none takes it, or a lane throws (the framework answers). */
-  private find(request: LaneRequest): LaneResult | null {
+  /**
+   * The first lane's answer with its headers made (or the promise of it, from a lane that waits); null when none
+   * takes it, or a lane throws (the framework answers).
+   */
+  private find(request: LaneRequest): LaneResult | null | Promise<LaneResult | null> {
     try {
       for (const lane of this.lanes) {
         const answer = lane(request);
         if (answer === null) continue;
-        const { clock, headers } = this.options;
-        const all = graphJsonHeaders(randomUUID(), request.headers['client-request-id'], headers, clock.now(), Buffer.byteLength(answer.body));
-        return { route: answer.route, body: answer.body, headers: all };
+        if (answer instanceof Promise) return answer.then((later) => (later === null ? null : this.withHeaders(request, later)));
+        return this.withHeaders(request, answer);
       }
     } catch {
       // A fault in a lane must not take the process down: the framework answers the request as if no lane existed.
     }
     return null;
+  }
+
+  /** The answer with every header of it, its Date the time it is sent. */
+  private withHeaders(request: LaneRequest, answer: LaneAnswer): LaneResult {
+    const { clock, headers } = this.options;
+    const all = graphJsonHeaders(randomUUID(), request.headers['client-request-id'], headers, clock.now(), Buffer.byteLength(answer.body));
+    return { route: answer.route, body: answer.body, headers: all };
   }
 
   private answered(route: string, started: number): void {

@@ -9,9 +9,15 @@
  * - a version this cloud does not offer;
  * - a token not verified before and still valid (`TokenVerifier.known`), `/me` with an application token, or a
  *   caller without the permission (the route answers 400, 401 or 403 with Graph's message);
- * - a user whose snapshot is not in the read cache, or has a timed change due (`PresenceService.known`).
+ * - a user the tenant does not have, or whose snapshot has a timed change due (the route's read makes it: a lane
+ *   never writes).
+ *
+ * A snapshot in the read cache is answered at once (`PresenceService.known`); any other is read from the store first
+ * (`PresenceService.lookUp`: on Redis, every one), and a store that fails that read has its error answered by the
+ * framework (src/http/front.ts `Lane`).
  */
-import type { Lane } from '../http/front.ts';
+import type { PresenceSnapshot } from '../store/types.ts';
+import type { Lane, LaneAnswer } from '../http/front.ts';
 import { rawBaseUrl, type ApiVersion } from '../http/odata.ts';
 import { mayReadPresence } from '../auth/permissions.ts';
 import type { TokenVerifier } from '../auth/verify.ts';
@@ -62,9 +68,14 @@ export function presenceReadLane(
     if (!principal) return null;
     const userId = path.id?.toLowerCase() ?? (principal.kind === 'delegated' ? principal.userId : null);
     if (userId === null || !mayReadPresence(principal, userId)) return null;
-    const snap = deps.presence.known(principal.tenantId, userId);
-    if (!snap) return null;
-    const context = api.contextUrlAt(rawBaseUrl(request, deps.publicUrl), path.address, userId, null);
-    return { route: routes[path.address], body: json.entity(context, userId, snap, audienceOf(principal, userId)) };
+    const { tenantId } = principal;
+    const route = routes[path.address];
+    const answer = (snap: PresenceSnapshot): LaneAnswer => {
+      const context = api.contextUrlAt(rawBaseUrl(request, deps.publicUrl), path.address, userId, null);
+      return { route, body: json.entity(context, userId, snap, audienceOf(principal, userId)) };
+    };
+    const known = deps.presence.known(tenantId, userId);
+    if (known) return answer(known);
+    return deps.presence.lookUp(tenantId, userId).then((snap) => (snap ? answer(snap) : null));
   };
 }

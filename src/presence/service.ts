@@ -2,10 +2,17 @@
  * The presence use cases: domain commands applied through the store's atomic update, at the clock's `now`.
  * Reads use the stored view while it is exact, and bring an overdue record up to date first.
  *
- * With `readCache` (the composition root sets it when this process is the store's only writer: sqlite, memory), the
- * latest snapshot of each user is also kept in memory: every write passes through here, so the copy is always
- * current, and reads (a 650-id getPresencesByUserId above all) need no store round trip. Snapshot objects are replaced, never mutated, so
- * callers may cache what they derive from one (its JSON) by object identity.
+ * With `readCache`, the latest snapshot of each user is also kept in memory, so that reads (a 650-id
+ * getPresencesByUserId above all) need no store round trip:
+ *
+ * - on a store this process writes alone (sqlite, memory), every write passes through here, so the copy is always
+ *   current;
+ * - on a store other processes write too (`sharedStore`: redis), the store tells every change (its `watchChanges`) and
+ *   ./cacheCoherence.ts keeps only what no change has overtaken; a store that cannot tell (a Redis Cluster) gets no
+ *   cache.
+ *
+ * Snapshot objects are replaced, never mutated, so callers may cache what they derive from one (its JSON) by object
+ * identity.
  */
 import type { Clock } from '../platform/clock/clock.ts';
 import { advance, transition, type Transition } from '../domain/record.ts';
@@ -13,6 +20,7 @@ import type { PresenceFacts, PresenceRecord } from '../domain/types.ts';
 import type { PresenceKey, PresenceSnapshot, Store } from '../store/types.ts';
 import { silentEmitter, type Emitter } from '../platform/events.ts';
 import { TIMED, type ChangeCause, type PresenceEvents } from './events.ts';
+import { CacheCoherence } from './cacheCoherence.ts';
 import { SnapshotCache } from './snapshotCache.ts';
 
 /**
@@ -25,8 +33,10 @@ export const CACHE_LIMIT = 1_000_000;
 const WARM_PAGE = 2_000;
 
 export class PresenceService {
-  /** The latest snapshots; null when the store is shared with other processes. */
+  /** The latest snapshots; null without `readCache`, or on a shared store that cannot tell its changes. */
   private readonly cache: SnapshotCache | null;
+  /** On a shared store: which snapshots read may be kept (null on a store this process writes alone). */
+  private readonly coherence: CacheCoherence | null = null;
   /** While a page read by warm() is on its way: the users forgotten meanwhile, which it must not put back. */
   private forgottenWhileWarming: Set<string> | null = null;
 
@@ -35,10 +45,17 @@ export class PresenceService {
     private readonly clock: Clock,
     /** Told of every committed change and due instant (the dispatcher and the due loop react). */
     private readonly events: Emitter<PresenceEvents> = silentEmitter(),
-    opts: { readCache?: boolean; cacheLimit?: number } = {},
+    opts: { readCache?: boolean; cacheLimit?: number; sharedStore?: boolean } = {},
   ) {
     const limit = opts.cacheLimit ?? CACHE_LIMIT;
-    this.cache = opts.readCache && limit > 0 ? new SnapshotCache(limit) : null;
+    let cache = opts.readCache && limit > 0 ? new SnapshotCache(limit) : null;
+    if (cache && opts.sharedStore) {
+      // Told of every change from here on; until the store starts telling, nothing read is kept.
+      const coherence = new CacheCoherence(cache);
+      if (store.watchChanges?.(coherence)) this.coherence = coherence;
+      else cache = null;
+    }
+    this.cache = cache;
   }
 
   /**
@@ -73,7 +90,8 @@ export class PresenceService {
 
   /** Users just created with `initial` (a bulk creation): cached while there is room, so their first reads are hits. */
   created(users: readonly PresenceKey[], initial: PresenceSnapshot): void {
-    if (!this.cache) return;
+    // On a shared store another node may already have written them: their first reads go to the store.
+    if (!this.cache || this.coherence) return;
     const { view, sequenceNumber, dueAt } = initial;
     // A snapshot object per user, never one for all: a snapshot's identity stands for one user's presence as it is
     // (getPresencesByUserId reuses an answer while each of its snapshots is the same object).
@@ -117,26 +135,19 @@ export class PresenceService {
     return list;
   }
 
+  /**
+   * The user's presence as of now when nothing in it is due: from the read cache, or else from the store (and cached).
+   * Undefined when the tenant has no such user or a timed change is due (`read` makes it). Never writes: the express
+   * lane's read (./readLane.ts).
+   */
+  async lookUp(tenantId: string, userId: string): Promise<PresenceSnapshot | undefined> {
+    const snap = (await this.stored(tenantId, [userId])).get(userId);
+    return snap && !isDue(snap, this.clock.now()) ? snap : undefined;
+  }
+
   /** Snapshots as of now for the users that exist. */
   async readMany(tenantId: string, userIds: readonly string[]): Promise<Map<string, PresenceSnapshot>> {
-    let snapshots: Map<string, PresenceSnapshot>;
-    if (this.cache) {
-      snapshots = new Map();
-      const missing: string[] = [];
-      for (const userId of userIds) {
-        const hit = this.cache.get(tenantId, userId);
-        if (hit) snapshots.set(userId, hit);
-        else missing.push(userId);
-      }
-      if (missing.length > 0) {
-        for (const [userId, snap] of await this.store.getSnapshots(tenantId, missing)) {
-          this.remember(tenantId, userId, snap);
-          snapshots.set(userId, snap);
-        }
-      }
-    } else {
-      snapshots = await this.store.getSnapshots(tenantId, userIds);
-    }
+    const snapshots = await this.stored(tenantId, userIds);
     const now = this.clock.now();
     for (const [userId, snap] of snapshots) {
       if (isDue(snap, now)) {
@@ -166,6 +177,33 @@ export class PresenceService {
       record.dueAt !== null && record.dueAt <= now ? advance(record, now) : null, TIMED);
   }
 
+  /** Snapshots as last written, timed changes due or not: the read cache's, then the store's for the others (cached). */
+  private async stored(tenantId: string, userIds: readonly string[]): Promise<Map<string, PresenceSnapshot>> {
+    if (!this.cache) return this.store.getSnapshots(tenantId, userIds);
+    const snapshots = new Map<string, PresenceSnapshot>();
+    const missing: string[] = [];
+    for (const userId of userIds) {
+      const hit = this.cache.get(tenantId, userId);
+      if (hit) snapshots.set(userId, hit);
+      else missing.push(userId);
+    }
+    if (missing.length === 0) return snapshots;
+    const ticket = this.coherence?.begin(tenantId, missing);
+    try {
+      const found = await this.store.getSnapshots(tenantId, missing);
+      for (let i = 0; i < missing.length; i++) {
+        const userId = missing[i]!;
+        const snap = found.get(userId);
+        if (!snap) continue;
+        if (!ticket || this.coherence!.mayKeep(ticket, i)) this.remember(tenantId, userId, snap);
+        snapshots.set(userId, snap);
+      }
+    } finally {
+      if (ticket) this.coherence!.end(ticket);
+    }
+    return snapshots;
+  }
+
   /** Drops what is kept in memory of a user (after the user is deleted). */
   forget(tenantId: string, userId: string): void {
     this.cache?.delete(tenantId, userId);
@@ -189,16 +227,23 @@ export class PresenceService {
     let result: Transition | null | undefined;
     // The record the committed run of `fn` started from: the store may run `fn` more than once, the last run counts.
     let previous: PresenceRecord | null = null;
+    // On a shared store, another node's change may overtake this one before its answer comes back.
+    const ticket = this.coherence?.begin(tenantId, [userId]);
+    let keep = true;
     try {
       result = await this.store.updatePresence(tenantId, userId, (record) => fn((previous = record), this.clock.now()));
+      if (ticket) keep = this.coherence!.mayKeep(ticket, 0);
     } catch (err) {
       // A failed update leaves the store as it was; drop the cached copy so the next read goes to the store.
       this.forget(tenantId, userId);
       throw err;
+    } finally {
+      if (ticket) this.coherence!.end(ticket);
     }
     if (result === undefined) this.forget(tenantId, userId);
     if (result) {
-      this.remember(tenantId, userId, result.record);
+      if (keep) this.remember(tenantId, userId, result.record);
+      else this.forget(tenantId, userId);
       if (result.record.dueAt !== null) this.events.emit('dueChanged', { tenantId, userId, dueAt: result.record.dueAt });
       if (result.changed) this.events.emit('presenceChanged', { tenantId, userId, transition: result, previous: previous!, cause });
     }

@@ -18,7 +18,7 @@ import { NOT_A_GUID, readGuid } from '../platform/json/guid.ts';
 import { GuidTable, KEY_WORDS } from './guidTable.ts';
 
 export class SnapshotCache {
-  private readonly table: GuidTable;
+  private table: GuidTable;
   /** Users whose id is not a GUID, by `tenant\nuser`, oldest first. */
   private readonly others = new Map<string, PresenceSnapshot>();
   /** Tenant numbers (from 1: 0 marks an empty slot), given out as tenants first come in. */
@@ -94,6 +94,13 @@ export class SnapshotCache {
     }
     const slot = this.table.find(this.tenantNumber(tenantId, false), this.probe, 0);
     if (slot >= 0) this.table.removeAt(slot);
+  }
+
+  /** Drops every snapshot (a shared store's changes may have gone untold: ./cacheCoherence.ts). */
+  clear(): void {
+    this.table = new GuidTable(this.limit);
+    this.others.clear();
+    this.hand = 0;
   }
 
   /** Snapshots held: at most `limit`. */

@@ -43,11 +43,15 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
     }
     const page = backend.presence.snapshotPage?.bind(backend.presence);
     if (page) this.snapshotPage = async (after, limit) => (limit > 0 ? this.call(() => page(after, Math.floor(limit))) : []);
+    const watch = backend.presence.watchChanges?.bind(backend.presence);
+    if (watch) this.watchChanges = watch;
   }
 
   sharedClock?: () => SharedClockBackend;
   /** Only when the backend has it (./ports/presence.ts): the sole-writer backends. */
   snapshotPage?: Store['snapshotPage'];
+  /** Only when the backend has it: a shared store that tells changes (./ports/presence.ts). */
+  watchChanges?: Store['watchChanges'];
 
   /** Runs a backend call, turning an outage into StoreUnavailable; bounded by the backend's timeoutMs, if any. */
   private async call<T>(run: () => Promise<T>): Promise<T> {

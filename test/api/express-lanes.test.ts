@@ -15,6 +15,7 @@ import Fastify from 'fastify';
 import { Front } from '../../src/http/front.ts';
 import { DEFAULT_GRAPH_HEADERS } from '../../src/http/graphHeaders.ts';
 import { systemClock } from '../../src/platform/clock/system.ts';
+import { StoreUnavailable } from '../../src/store/errors.ts';
 
 interface Answer { status: number; headers: Array<[string, string]>; body: string }
 
@@ -155,6 +156,59 @@ describe('express lane: a presence with a timed change due is left to the framew
   });
 });
 
+describe('express lane: a presence not in the read cache is read from the store first (on Redis, every one)', () => {
+  it('the lane waits for the store and answers exactly as the framework; a user it does not find is the framework\'s 404', async () => {
+    // No read cache: every GET is a store read, as on Redis before its cache is told changes.
+    const s = await startInProcess({ clock: 'manual', readCacheUsers: 0 }, { manualStart: MANUAL_START });
+    try {
+      const base = await s.listen();
+      const adele = await s.userToken(ADELE);
+      await setStatusOk(s, ADELE, adele, message('Read from the store', { dateTime: '2026-12-31T17:00:00', timeZone: 'W. Europe Standard Time' }));
+      const auth = { authorization: `Bearer ${adele}` };
+      const before = s.presently.front.laneAnswers;
+      const lane = await get(base, `/v1.0/users/${ADELE}/presence`, auth);
+      assert.equal(s.presently.front.laneAnswers, before + 1, 'the lane answered after its store read');
+      const framework = await get(base, `/v1.0/users/${ADELE}/presence`, { ...auth, 'content-length': '0' });
+      assert.deepEqual(comparable(lane), comparable(framework));
+      assert.match(lane.body, /Read from the store/);
+      const missing = await get(base, '/v1.0/users/00000000-0000-4000-8000-000000000000/presence', auth);
+      assert.equal(missing.status, 404, missing.body);
+      assert.equal(s.presently.front.laneAnswers, before + 1, 'declined after its read: the framework answered');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a store that fails the lane\'s read: the framework answers its 503 with Retry-After at once, without reading again', async () => {
+    const s = await startInProcess({ readCacheUsers: 0 });
+    try {
+      const base = await s.listen();
+      const adele = await s.userToken(ADELE);
+      const auth = { authorization: `Bearer ${adele}` };
+      assert.equal((await get(base, '/v1.0/me/presence', auth)).status, 200);
+      const store = s.presently.store;
+      const getSnapshots = store.getSnapshots.bind(store);
+      let reads = 0;
+      store.getSnapshots = async () => {
+        reads++;
+        throw new StoreUnavailable('SQLite', new Error('disk gone'));
+      };
+      try {
+        const res = await get(base, '/v1.0/me/presence', auth);
+        assert.equal(res.status, 503, res.body);
+        assert.ok(res.headers.some(([n]) => n.toLowerCase() === 'retry-after'), JSON.stringify(res.headers));
+        assert.match(res.body, /"code":"serviceNotAvailable"|not reachable/);
+        assert.equal(reads, 1, 'the store was asked once: the framework answered the lane\'s error');
+      } finally {
+        store.getSnapshots = getSnapshots;
+      }
+      assert.equal((await get(base, '/v1.0/me/presence', auth)).status, 200, 'and the next request, the store back, is answered');
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('express lanes stand aside where a framework hook must see every request', () => {
   const cases = [
     ['throttling on', { throttle: 'graph' }, {}],
@@ -206,10 +260,10 @@ describe('the front: a lane at fault never takes the process down', () => {
 });
 
 describe('express lane: $batch GET items are answered by the lane, exactly as injected items', () => {
-  it('the same batch on a server with lanes and one without: the same items, status, headers and bodies', async () => {
+  for (const cache of ['read cache', 'no read cache (the lane waits for the store)']) it(`the same batch on a server with lanes and one without: the same items, status, headers and bodies (${cache})`, async () => {
     // Two servers in the same state: the same signing key (so one token serves both), the same manual time.
     const [laned, plain] = await Promise.all([
-      startInProcess({ clock: 'manual' }, { manualStart: MANUAL_START }),
+      startInProcess({ clock: 'manual', ...(cache === 'read cache' ? {} : { readCacheUsers: 0 }) }, { manualStart: MANUAL_START }),
       startInProcess({ clock: 'manual' }, { manualStart: MANUAL_START, expressLanes: false }),
     ]);
     try {

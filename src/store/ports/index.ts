@@ -19,7 +19,7 @@ export type { App, DirectoryPort, Tenant, User } from './directory.ts';
 export type { EndpointHealthPort, EndpointSample } from './endpoints.ts';
 export type { MetaPort } from './meta.ts';
 export type { OutboxPort } from './outbox.ts';
-export type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from './presence.ts';
+export type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate, PresenceWatcher } from './presence.ts';
 export type { RateLimitPort } from './rateLimits.ts';
 export type {
   SubscriptionCount, SubscriptionCursor, SubscriptionFilter, SubscriptionOwner, SubscriptionStorage, SubscriptionUpdate, SubscriptionsPort,

@@ -20,6 +20,16 @@ export interface PresenceKey {
  */
 export type PresenceUpdate = (current: PresenceRecord) => Transition | null;
 
+/** Told by a shared store which users' presence changed (PresencePort.watchChanges). */
+export interface PresenceWatcher {
+  /** These users' records changed, by any writer: this process or another. */
+  changed(users: readonly PresenceKey[]): void;
+  /** A change may have gone untold (the store's connection dropped, it was emptied): nothing kept may be trusted. */
+  lost(): void;
+  /** Every change is told from now on (after a start or a `lost`). */
+  watching(): void;
+}
+
 export interface PresencePort {
   /** The full record of a user, or null when the tenant has no such user. */
   getPresence(tenantId: string, userId: string): Promise<PresenceRecord | null>;
@@ -36,6 +46,12 @@ export interface PresencePort {
    * backends a process writes alone (sqlite, memory) have it; a shared store has no read cache to fill.
    */
   snapshotPage?(after: PresenceKey | null, limit: number): Promise<Array<PresenceKey & PresenceSnapshot>>;
+  /**
+   * Tells `watcher` of every change to any user's record from now until the store closes, so that a process may keep
+   * a read cache on a store others write too (src/presence/cacheCoherence.ts). Only a shared store that can (redis,
+   * one server) has it, and answers true once it has started; false where it cannot (a Redis Cluster).
+   */
+  watchChanges?(watcher: PresenceWatcher): boolean;
   /**
    * Atomically applies `fn` to the user's record. Resolves to the committed transition, to null when `fn` returned
    * null, or to undefined when the user does not exist. When the committed transition has `changed` true and a

@@ -18,8 +18,9 @@
 import type { Transition } from '../../domain/record.ts';
 import type { PresenceRecord } from '../../domain/types.ts';
 import { decodeDue, decodeRecord, decodeView, encodeDue, encodeRecord } from '../codec.ts';
-import type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from '../ports/presence.ts';
+import type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate, PresenceWatcher } from '../ports/presence.ts';
 import { CONFLICT, retryOnConflict } from '../../platform/retry.ts';
+import { RedisChangeFeed } from './changes.ts';
 import { byString, splitMember, type RedisContext } from './context.ts';
 import { CallerGaveUp, TIMEOUT_MS } from './outage.ts';
 import { COMMIT, READ_USERS } from './scripts.ts';
@@ -31,7 +32,20 @@ const FEW_USERS = 4;
 const COMMIT_MARGIN_MS = 100;
 
 export class RedisPresence implements PresencePort {
-  constructor(private readonly ctx: RedisContext) {}
+  private readonly changes: RedisChangeFeed;
+
+  constructor(private readonly ctx: RedisContext) {
+    this.changes = new RedisChangeFeed(ctx);
+  }
+
+  watchChanges(watcher: PresenceWatcher): boolean {
+    return this.changes.watch(watcher);
+  }
+
+  /** Stops telling changes (the store's close). */
+  async close(): Promise<void> {
+    await this.changes.close();
+  }
 
   async getPresence(tenantId: string, userId: string): Promise<PresenceRecord | null> {
     const [facts, view, seq, due] = await this.ctx.client.hmget(this.ctx.userKey(tenantId, userId), 'facts', 'view', 'seq', 'due');

@@ -162,6 +162,7 @@ export class RedisBackend implements StoreBackend {
     this.closed = true;
     await this.ctx.drain();
     await this.clock.closeAll();
+    await this.presence.close();
     await quit(this.client);
   }
 }

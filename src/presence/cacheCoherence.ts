@@ -1,0 +1,94 @@
+/**
+ * The read cache kept true on a store other processes write too (decision d-shared-read-cache in docs/decisions.md).
+ *
+ * The store tells which users changed, whoever changed them (src/store/ports/presence.ts watchChanges: on Redis, its
+ * own invalidation messages); each told user is dropped from the cache. What a read brought back from the store is kept
+ * only when it cannot be older than the last change told:
+ *
+ * - no change of the user was told while the read was on its way (the message and the answer travel on two
+ *   connections, so a read sent before a change may come back after the message about it);
+ * - every change was being told when the read was sent and still is (`watching`, no `lost` since): after a dropped
+ *   connection nothing is kept until the store tells changes again, and everything kept before is dropped.
+ *
+ * A store that a process writes alone (sqlite, memory) needs none of this: every change goes through the process.
+ */
+import type { PresenceKey, PresenceWatcher } from '../store/types.ts';
+import type { SnapshotCache } from './snapshotCache.ts';
+
+/** A read on its way: what was true when it was sent. */
+export interface ReadTicket {
+  readonly tenantId: string;
+  readonly userIds: readonly string[];
+  /** `lost` had not happened since `watching`: changes were being told. */
+  readonly watching: boolean;
+  readonly epoch: number;
+  /** Per user, the changes told while some read of them was on its way, at the read's start. */
+  readonly changes: number[];
+}
+
+interface InFlight {
+  reads: number;
+  changes: number;
+}
+
+export class CacheCoherence implements PresenceWatcher {
+  private live = false;
+  /** Counts the times a change may have gone untold. */
+  private epoch = 0;
+  /** Users with reads on their way, by `tenant/user`. */
+  private readonly inFlight = new Map<string, InFlight>();
+
+  constructor(private readonly cache: SnapshotCache) {}
+
+  changed(users: readonly PresenceKey[]): void {
+    for (const { tenantId, userId } of users) {
+      this.cache.delete(tenantId, userId);
+      const f = this.inFlight.get(keyOf(tenantId, userId));
+      if (f) f.changes++;
+    }
+  }
+
+  lost(): void {
+    this.live = false;
+    this.epoch++;
+    this.cache.clear();
+  }
+
+  watching(): void {
+    this.live = true;
+  }
+
+  /** Before reading (or writing) users whose answer may be kept; `end` it whatever happens. */
+  begin(tenantId: string, userIds: readonly string[]): ReadTicket {
+    const changes = new Array<number>(userIds.length);
+    for (let i = 0; i < userIds.length; i++) {
+      const key = keyOf(tenantId, userIds[i]!);
+      let f = this.inFlight.get(key);
+      if (!f) this.inFlight.set(key, (f = { reads: 0, changes: 0 }));
+      f.reads++;
+      changes[i] = f.changes;
+    }
+    return { tenantId, userIds, watching: this.live, epoch: this.epoch, changes };
+  }
+
+  /** Whether the answer about the ticket's `i`-th user may be kept (call before `end`). */
+  mayKeep(ticket: ReadTicket, i: number): boolean {
+    if (!ticket.watching || !this.live || ticket.epoch !== this.epoch) return false;
+    return this.inFlight.get(keyOf(ticket.tenantId, ticket.userIds[i]!))?.changes === ticket.changes[i];
+  }
+
+  end(ticket: ReadTicket): void {
+    for (const userId of ticket.userIds) {
+      const key = keyOf(ticket.tenantId, userId);
+      const f = this.inFlight.get(key);
+      if (f && --f.reads === 0) this.inFlight.delete(key);
+    }
+  }
+
+  /** Users with a read on its way (tests: nothing is left behind). */
+  get reading(): number {
+    return this.inFlight.size;
+  }
+}
+
+const keyOf = (tenantId: string, userId: string) => `${tenantId}/${userId}`;

@@ -1,0 +1,173 @@
+/**
+ * The read cache on a store other processes write too (src/presence/cacheCoherence.ts, decision d-shared-read-cache):
+ * the store tells every change, and a node keeps only what no change has overtaken. Here the store is a memory store
+ * playing a shared one: the test writes to it behind the service's back (another node), tells the changes itself, and
+ * holds reads and writes on their way to let a change overtake them. test/store/redis-changes.test.ts does the same
+ * with Redis telling the changes.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { newRecord } from '../../src/domain/record.ts';
+import { manualClock } from '../../src/platform/clock/manual.ts';
+import { PresenceService } from '../../src/presence/service.ts';
+import { TIMED } from '../../src/presence/events.ts';
+import { openStore } from '../../src/store/index.ts';
+import type { PresenceSnapshot, PresenceWatcher, Store } from '../../src/store/types.ts';
+import { withStatus } from '../store/contract/fixtures.ts';
+
+const T = '2b5f4ac6-0f43-4b31-8a3c-2d8b8e4f5c01';
+const U = '00000000-0000-4000-8000-000000000001';
+const NOW = Date.UTC(2026, 11, 6, 9);
+
+interface Shared {
+  store: Store;
+  presence: PresenceService;
+  /** What the service gave the store to tell changes to (null: the store cannot tell). */
+  watcher: () => PresenceWatcher;
+  /** Store reads made so far. */
+  reads: () => number;
+  /** The next store read answers at once, as of then, but resolves only when `release` is called. */
+  holdNextRead: () => { release: () => void };
+  /** Another node's write: the status message, straight into the store (the change is told separately). */
+  writeBehind: (message: string) => Promise<void>;
+}
+
+async function sharedStore(opts: { canTell?: boolean } = {}): Promise<Shared> {
+  const store = openStore({ kind: 'memory', dataDir: '' });
+  await store.putUser({ id: U, tenantId: T, displayName: 'Adele', userPrincipalName: 'adele@contoso.example' }, newRecord(NOW));
+  let watcher: PresenceWatcher | null = null;
+  store.watchChanges = (w) => {
+    if (opts.canTell === false) return false;
+    watcher = w;
+    return true;
+  };
+  let reads = 0;
+  let hold: Promise<void> | null = null;
+  const getSnapshots = store.getSnapshots.bind(store);
+  store.getSnapshots = async (tenantId, ids) => {
+    reads++;
+    const answer = await getSnapshots(tenantId, ids);
+    const wait = hold;
+    hold = null;
+    if (wait) await wait;
+    return answer;
+  };
+  const presence = new PresenceService(store, manualClock(NOW), undefined, { readCache: true, cacheLimit: 100, sharedStore: true });
+  return {
+    store, presence,
+    watcher: () => watcher!,
+    reads: () => reads,
+    holdNextRead: () => {
+      let release!: () => void;
+      hold = new Promise((resolve) => { release = resolve; });
+      return { release };
+    },
+    writeBehind: async (message) => {
+      await store.updatePresence(T, U, (r) => withStatus(r, message, NOW, null));
+    },
+  };
+}
+
+const messageOf = (snap: PresenceSnapshot | null | undefined) => snap?.view.statusMessage?.content ?? null;
+
+describe('read cache on a shared store: kept only while the store tells every change', () => {
+  it('nothing read is kept until the store tells changes; then a read is kept, and answered without the store', async () => {
+    const s = await sharedStore();
+    await s.presence.read(T, U);
+    await s.presence.read(T, U);
+    assert.equal(s.reads(), 2, 'not telling yet: every read goes to the store');
+    assert.equal(s.presence.known(T, U), undefined);
+    s.watcher().watching();
+    await s.presence.read(T, U);
+    await s.presence.read(T, U);
+    assert.equal(s.reads(), 3, 'the first read after `watching` is kept, the next is the cache\'s');
+    assert.ok(s.presence.known(T, U));
+  });
+
+  it('a change told drops the user: the next read goes to the store and shows the other node\'s write', async () => {
+    const s = await sharedStore();
+    s.watcher().watching();
+    assert.equal(messageOf(await s.presence.read(T, U)), null);
+    await s.writeBehind('From node B');
+    assert.equal(messageOf(await s.presence.read(T, U)), null, 'untold yet: the cached snapshot (what Redis makes impossible past its message)');
+    s.watcher().changed([{ tenantId: T, userId: U }]);
+    assert.equal(s.presence.known(T, U), undefined);
+    assert.equal(messageOf(await s.presence.read(T, U)), 'From node B');
+    assert.equal(messageOf(s.presence.known(T, U)), 'From node B', 'and that read is kept');
+  });
+
+  it('a change told while a read is on its way: the read\'s answer is given, but not kept', async () => {
+    const s = await sharedStore();
+    s.watcher().watching();
+    const held = s.holdNextRead();
+    const reading = s.presence.read(T, U);
+    await s.writeBehind('Overtook the read');
+    s.watcher().changed([{ tenantId: T, userId: U }]);
+    held.release();
+    assert.equal(messageOf(await reading), null, 'the read answers what it found');
+    assert.equal(s.presence.known(T, U), undefined, 'overtaken: not kept');
+    assert.equal(messageOf(await s.presence.read(T, U)), 'Overtook the read');
+    assert.ok(s.presence.known(T, U), 'a later read is kept again');
+  });
+
+  it('a change of another user while a read is on its way does not stop it being kept', async () => {
+    const s = await sharedStore();
+    s.watcher().watching();
+    const held = s.holdNextRead();
+    const reading = s.presence.read(T, U);
+    s.watcher().changed([{ tenantId: T, userId: '00000000-0000-4000-8000-000000000002' }]);
+    held.release();
+    await reading;
+    assert.ok(s.presence.known(T, U));
+  });
+
+  it('lost: everything kept is dropped, nothing is kept until the store tells again, nor by a read sent before', async () => {
+    const s = await sharedStore();
+    s.watcher().watching();
+    await s.presence.read(T, U);
+    assert.ok(s.presence.known(T, U));
+    const held = s.holdNextRead();
+    const before = s.presence.read(T, '00000000-0000-4000-8000-000000000009');
+    s.watcher().lost();
+    assert.equal(s.presence.known(T, U), undefined, 'dropped');
+    await s.presence.read(T, U);
+    assert.equal(s.presence.known(T, U), undefined, 'not telling: not kept');
+    s.watcher().watching();
+    held.release();
+    await before;
+    await s.writeBehind('Missed while away');
+    const heldAgain = s.holdNextRead();
+    const sentBeforeLoss = s.presence.read(T, U);
+    s.watcher().lost();
+    s.watcher().watching();
+    heldAgain.release();
+    assert.equal(messageOf(await sentBeforeLoss), 'Missed while away');
+    assert.equal(s.presence.known(T, U), undefined, 'sent before the loss: not kept, even though telling again');
+    await s.presence.read(T, U);
+    assert.ok(s.presence.known(T, U));
+  });
+
+  it('this node\'s own write is kept only when no change overtook it on its way', async () => {
+    const s = await sharedStore();
+    s.watcher().watching();
+    const set = (text: string) => s.presence.apply(T, U, (facts, now) => withStatus({ ...newRecord(now), facts }, text, now, null).record.facts, TIMED);
+    await set('Mine');
+    assert.equal(messageOf(s.presence.known(T, U)), 'Mine', 'nothing told meanwhile: kept');
+    // Another node's change told while this node's write is on its way: the store's answer may be the older one.
+    const update = s.store.updatePresence.bind(s.store);
+    s.store.updatePresence = async (tenantId, userId, fn) => {
+      const result = await update(tenantId, userId, fn);
+      s.watcher().changed([{ tenantId, userId }]);
+      return result;
+    };
+    await set('Mine again');
+    assert.equal(s.presence.known(T, U), undefined, 'overtaken: dropped, the next read goes to the store');
+  });
+
+  it('a store that cannot tell its changes (a Redis Cluster) gets no cache: every read goes to the store', async () => {
+    const s = await sharedStore({ canTell: false });
+    for (let i = 0; i < 3; i++) await s.presence.read(T, U);
+    assert.equal(s.reads(), 3);
+    assert.equal(s.presence.known(T, U), undefined);
+  });
+});

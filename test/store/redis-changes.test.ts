@@ -1,0 +1,90 @@
+/**
+ * Two nodes on one Redis, each with its read cache (src/store/redis/changes.ts, src/presence/cacheCoherence.ts,
+ * decision d-shared-read-cache): a write on one node drops the user from the other's cache, told by Redis itself, so
+ * the other node's next read shows it; a lost connection to Redis drops everything and the cache starts again once
+ * Redis tells changes again. The waits below wait for Redis's message, not for time.
+ */
+import assert from 'node:assert/strict';
+import { after, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { newRecord } from '../../src/domain/record.ts';
+import { systemClock } from '../../src/platform/clock/system.ts';
+import { PresenceService } from '../../src/presence/service.ts';
+import { TIMED } from '../../src/presence/events.ts';
+import { openStore } from '../../src/store/index.ts';
+import type { Store } from '../../src/store/types.ts';
+import { needsRedis } from '../kit/backends.ts';
+import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix } from '../kit/redis.ts';
+import { withStatus } from './contract/fixtures.ts';
+
+const T = '2b5f4ac6-0f43-4b31-8a3c-2d8b8e4f5c01';
+const U = '00000000-0000-4000-8000-0000000000c1';
+
+/** Resolves once `ready()` is true; fails after 5 s naming `what` (a message Redis never sent). */
+async function until(what: string, ready: () => boolean | Promise<boolean>): Promise<void> {
+  const give = Date.now() + 5_000;
+  while (!(await ready())) {
+    if (Date.now() > give) assert.fail(`gave up waiting: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+needsRedis('read caches of two nodes on one Redis', { timeout: 30_000 }, () => {
+  const prefix = newRedisPrefix();
+  const stores: Store[] = [];
+  const node = async () => {
+    const store = await openStore({ kind: 'redis', redisUrl: TEST_REDIS_URL, redisPrefix: prefix });
+    stores.push(store);
+    return new PresenceService(store, systemClock(), undefined, { readCache: true, sharedStore: true });
+  };
+  after(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    await deleteRedisPrefix(prefix);
+  });
+  const message = (snap: { view: { statusMessage: { content: string } | null } } | null | undefined) => snap?.view.statusMessage?.content ?? null;
+  const setStatus = (p: PresenceService, text: string) =>
+    p.apply(T, U, (facts, now) => withStatus({ ...newRecord(now), facts }, text, now, null).record.facts, TIMED);
+
+  it('a write on node B drops the user from node A\'s cache; A\'s next read shows it and is kept', async () => {
+    const a = await node();
+    const b = await node();
+    await stores[0]!.putUser({ id: U, tenantId: T, displayName: 'Adele', userPrincipalName: 'adele@contoso.example' }, newRecord(Date.now()));
+    // Until A's connection for changes is up, nothing is kept: read until the read is kept.
+    await until('node A keeps a read', async () => (await a.read(T, U), a.known(T, U) !== undefined));
+    assert.equal(message(a.known(T, U)), null);
+    await setStatus(b, 'Written on B');
+    await until('Redis tells node A of B\'s write', () => a.known(T, U) === undefined);
+    assert.equal(message(await a.read(T, U)), 'Written on B');
+    assert.equal(message(a.known(T, U)), 'Written on B', 'A keeps what it read after the change');
+    // A deletion is a change too.
+    await stores[1]!.deleteUser(T, U);
+    await until('Redis tells node A of the deletion', () => a.known(T, U) === undefined);
+    assert.equal(await a.read(T, U), null);
+  });
+
+  it('the connection for changes dropped: A drops everything, and keeps reads again once Redis tells changes again', async () => {
+    const a = await node();
+    await stores.at(-1)!.putUser({ id: U, tenantId: T, displayName: 'Adele', userPrincipalName: 'adele@contoso.example' }, newRecord(Date.now()));
+    await until('node A keeps a read', async () => (await a.read(T, U), a.known(T, U) !== undefined));
+    const admin = new Redis(TEST_REDIS_URL);
+    try {
+      const killed = await admin.call('CLIENT', 'KILL', 'ID', await changesConnectionOf(admin, prefix, stores.length)) as number;
+      assert.equal(killed, 1, 'one connection killed');
+    } finally {
+      admin.disconnect();
+    }
+    await until('node A drops its cache when its connection for changes drops', () => a.known(T, U) === undefined);
+    await until('node A keeps reads again once reconnected', async () => (await a.read(T, U), a.known(T, U) !== undefined));
+  });
+});
+
+/** The id of the newest connection for changes of the nodes on `prefix` (named `<prefix>changes`), once there are `count`. */
+async function changesConnectionOf(admin: Redis, prefix: string, count: number): Promise<string> {
+  let ids: string[] = [];
+  await until(`${count} connections for changes named ${prefix}changes`, async () => {
+    const list = await admin.call('CLIENT', 'LIST') as string;
+    ids = list.split('\n').filter((line) => line.includes(` name=${prefix}changes `)).map((line) => /\bid=(\d+)/.exec(line)![1]!);
+    return ids.length >= count;
+  });
+  return ids.sort((x, y) => Number(x) - Number(y)).at(-1)!;
+}
