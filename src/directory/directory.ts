@@ -54,9 +54,10 @@ export class Directory {
       const again = chunk.map((u) => previous.has(lastSequenceKey(u.tenantId, u.id)));
       const record = newRecord(this.clock.now());
       const plain = chunk.filter((_, j) => !again[j]);
-      const flags = await this.store.putUsers(plain, record);
-      // Before anything else can run: a user deleted later is then forgotten after being cached, not before.
-      this.presence.created(plain.filter((_, j) => flags[j]).map((u) => ({ tenantId: u.tenantId, userId: u.id })), record);
+      // Cached as they are created, before anything else can run: a user deleted later is then forgotten after being
+      // cached, not before.
+      const keys = plain.map((u) => ({ tenantId: u.tenantId, userId: u.id }));
+      const flags = await this.presence.creating(keys, record, () => this.store.putUsers(plain, record));
       let next = 0;
       for (const [j, user] of chunk.entries()) {
         if (again[j]) {

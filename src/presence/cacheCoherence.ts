@@ -17,8 +17,7 @@ import type { SnapshotCache } from './snapshotCache.ts';
 
 /** A read on its way: what was true when it was sent. */
 export interface ReadTicket {
-  readonly tenantId: string;
-  readonly userIds: readonly string[];
+  readonly users: readonly PresenceKey[];
   /** `lost` had not happened since `watching`: changes were being told. */
   readonly watching: boolean;
   readonly epoch: number;
@@ -37,13 +36,15 @@ export class CacheCoherence implements PresenceWatcher {
   private epoch = 0;
   /** Users with reads on their way, by `tenant/user`. */
   private readonly inFlight = new Map<string, InFlight>();
+  /** Who waits for `watching` (the cache's fill). */
+  private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly cache: SnapshotCache) {}
 
   changed(users: readonly PresenceKey[]): void {
     for (const { tenantId, userId } of users) {
       this.cache.delete(tenantId, userId);
-      const f = this.inFlight.get(keyOf(tenantId, userId));
+      const f = this.inFlight.get(keyOf({ tenantId, userId }));
       if (f) f.changes++;
     }
   }
@@ -56,33 +57,40 @@ export class CacheCoherence implements PresenceWatcher {
 
   watching(): void {
     this.live = true;
+    for (const resolve of this.waiting.splice(0)) resolve();
   }
 
   /** Before reading (or writing) users whose answer may be kept; `end` it whatever happens. */
-  begin(tenantId: string, userIds: readonly string[]): ReadTicket {
-    const changes = new Array<number>(userIds.length);
-    for (let i = 0; i < userIds.length; i++) {
-      const key = keyOf(tenantId, userIds[i]!);
+  begin(users: readonly PresenceKey[]): ReadTicket {
+    const changes = new Array<number>(users.length);
+    for (let i = 0; i < users.length; i++) {
+      const key = keyOf(users[i]!);
       let f = this.inFlight.get(key);
       if (!f) this.inFlight.set(key, (f = { reads: 0, changes: 0 }));
       f.reads++;
       changes[i] = f.changes;
     }
-    return { tenantId, userIds, watching: this.live, epoch: this.epoch, changes };
+    return { users, watching: this.live, epoch: this.epoch, changes };
   }
 
   /** Whether the answer about the ticket's `i`-th user may be kept (call before `end`). */
   mayKeep(ticket: ReadTicket, i: number): boolean {
     if (!ticket.watching || !this.live || ticket.epoch !== this.epoch) return false;
-    return this.inFlight.get(keyOf(ticket.tenantId, ticket.userIds[i]!))?.changes === ticket.changes[i];
+    return this.inFlight.get(keyOf(ticket.users[i]!))?.changes === ticket.changes[i];
   }
 
   end(ticket: ReadTicket): void {
-    for (const userId of ticket.userIds) {
-      const key = keyOf(ticket.tenantId, userId);
+    for (const user of ticket.users) {
+      const key = keyOf(user);
       const f = this.inFlight.get(key);
       if (f && --f.reads === 0) this.inFlight.delete(key);
     }
+  }
+
+  /** Resolves once changes are told (at once if they are now); never, if the store never starts telling them. */
+  whenWatching(): Promise<void> {
+    if (this.live) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   /** Users with a read on its way (tests: nothing is left behind). */
@@ -91,4 +99,4 @@ export class CacheCoherence implements PresenceWatcher {
   }
 }
 
-const keyOf = (tenantId: string, userId: string) => `${tenantId}/${userId}`;
+const keyOf = ({ tenantId, userId }: PresenceKey) => `${tenantId}/${userId}`;

@@ -66,6 +66,7 @@ export class PresenceService {
    */
   async warm(signal?: AbortSignal): Promise<number> {
     const cache = this.cache;
+    if (cache && this.coherence) return this.warmShared(cache, this.coherence, signal);
     if (!cache || !this.store.snapshotPage) return 0;
     let added = 0;
     for (let after: PresenceKey | null = null; !signal?.aborted;) {
@@ -88,14 +89,74 @@ export class PresenceService {
     return added;
   }
 
-  /** Users just created with `initial` (a bulk creation): cached while there is room, so their first reads are hits. */
-  created(users: readonly PresenceKey[], initial: PresenceSnapshot): void {
-    // On a shared store another node may already have written them: their first reads go to the store.
-    if (!this.cache || this.coherence) return;
-    const { view, sequenceNumber, dueAt } = initial;
-    // A snapshot object per user, never one for all: a snapshot's identity stands for one user's presence as it is
-    // (getPresencesByUserId reuses an answer while each of its snapshots is the same object).
-    for (const { tenantId, userId } of users) if (!this.cache.fill(tenantId, userId, { view, sequenceNumber, dueAt })) return;
+  /**
+   * warm on a shared store: once the store tells changes, its users a page at a time (in no order: userPage), each
+   * page's snapshots read and kept under the coherence rules, as any read. Never displaces a snapshot already there.
+   */
+  private async warmShared(cache: SnapshotCache, coherence: CacheCoherence, signal?: AbortSignal): Promise<number> {
+    const userPage = this.store.userPage?.bind(this.store);
+    if (!userPage) return 0;
+    const aborted = new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+    await Promise.race([coherence.whenWatching(), aborted]);
+    let added = 0;
+    for (let cursor: string | null = null; !signal?.aborted;) {
+      const { users, next } = await userPage(cursor, WARM_PAGE);
+      for (const [tenantId, ids] of byTenant(users)) {
+        const ticket = coherence.begin(ids.map((userId) => ({ tenantId, userId })));
+        try {
+          const found = await this.store.getSnapshots(tenantId, ids);
+          for (let i = 0; i < ids.length; i++) {
+            const snap = found.get(ids[i]!);
+            if (!snap || !coherence.mayKeep(ticket, i)) continue;
+            if (!cache.fill(tenantId, ids[i]!, { view: snap.view, sequenceNumber: snap.sequenceNumber, dueAt: snap.dueAt })) return added;
+            added++;
+          }
+        } finally {
+          coherence.end(ticket);
+        }
+      }
+      if (next === null) return added;
+      cursor = next;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return added;
+  }
+
+  /**
+   * Creates users in bulk through `write` (the store's putUsers: whether each was created) and caches the created ones
+   * with `initial` while there is room, so their first reads are hits. On a shared store, only those no change
+   * overtook on the way (another node may have written them already).
+   */
+  async creating(users: readonly PresenceKey[], initial: PresenceSnapshot, write: () => Promise<boolean[]>): Promise<boolean[]> {
+    const cache = this.cache;
+    if (!cache) return write();
+    const ticket = this.coherence?.begin(users);
+    let created: boolean[];
+    const overtaken: PresenceKey[] = [];
+    try {
+      created = await write();
+      const { view, sequenceNumber, dueAt } = initial;
+      for (let i = 0; i < users.length; i++) {
+        if (!created[i]) continue;
+        if (ticket && !this.coherence!.mayKeep(ticket, i)) {
+          overtaken.push(users[i]!);
+          continue;
+        }
+        const { tenantId, userId } = users[i]!;
+        // A snapshot object per user, never one for all: a snapshot's identity stands for one user's presence as it
+        // is (getPresencesByUserId reuses an answer while each of its snapshots is the same object).
+        if (!cache.fill(tenantId, userId, { view, sequenceNumber, dueAt })) return created;
+      }
+    } finally {
+      if (ticket) this.coherence!.end(ticket);
+    }
+    // On Redis the message about this very write may come back before its answer (Redis tells every client of every
+    // change, the writer's own included): read those users once more, a turn later, to cache them as they now are.
+    if (overtaken.length > 0) {
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const [tenantId, ids] of byTenant(overtaken)) await this.stored(tenantId, ids);
+    }
+    return created;
   }
 
   /**
@@ -188,7 +249,7 @@ export class PresenceService {
       else missing.push(userId);
     }
     if (missing.length === 0) return snapshots;
-    const ticket = this.coherence?.begin(tenantId, missing);
+    const ticket = this.coherence?.begin(missing.map((userId) => ({ tenantId, userId })));
     try {
       const found = await this.store.getSnapshots(tenantId, missing);
       for (let i = 0; i < missing.length; i++) {
@@ -228,7 +289,7 @@ export class PresenceService {
     // The record the committed run of `fn` started from: the store may run `fn` more than once, the last run counts.
     let previous: PresenceRecord | null = null;
     // On a shared store, another node's change may overtake this one before its answer comes back.
-    const ticket = this.coherence?.begin(tenantId, [userId]);
+    const ticket = this.coherence?.begin([{ tenantId, userId }]);
     let keep = true;
     try {
       result = await this.store.updatePresence(tenantId, userId, (record) => fn((previous = record), this.clock.now()));
@@ -252,6 +313,17 @@ export class PresenceService {
 }
 
 const warmKey = (tenantId: string, userId: string) => `${tenantId}/${userId}`;
+
+/** User ids by tenant. */
+function byTenant(users: readonly PresenceKey[]): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const { tenantId, userId } of users) {
+    const ids = groups.get(tenantId);
+    if (ids) ids.push(userId);
+    else groups.set(tenantId, [userId]);
+  }
+  return groups;
+}
 
 /** A timed change of the snapshot's user is due at `now` and not made yet (the due loop is behind). */
 function isDue(snap: PresenceSnapshot, now: number): boolean {

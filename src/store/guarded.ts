@@ -45,6 +45,8 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
     if (page) this.snapshotPage = async (after, limit) => (limit > 0 ? this.call(() => page(after, Math.floor(limit))) : []);
     const watch = backend.presence.watchChanges?.bind(backend.presence);
     if (watch) this.watchChanges = watch;
+    const users = backend.presence.userPage?.bind(backend.presence);
+    if (users) this.userPage = async (cursor, limit) => this.call(() => users(cursor, Math.max(1, Math.floor(limit))));
   }
 
   sharedClock?: () => SharedClockBackend;
@@ -52,6 +54,7 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
   snapshotPage?: Store['snapshotPage'];
   /** Only when the backend has it: a shared store that tells changes (./ports/presence.ts). */
   watchChanges?: Store['watchChanges'];
+  userPage?: Store['userPage'];
 
   /** Runs a backend call, turning an outage into StoreUnavailable; bounded by the backend's timeoutMs, if any. */
   private async call<T>(run: () => Promise<T>): Promise<T> {

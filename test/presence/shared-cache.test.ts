@@ -164,6 +164,57 @@ describe('read cache on a shared store: kept only while the store tells every ch
     assert.equal(s.presence.known(T, U), undefined, 'overtaken: dropped, the next read goes to the store');
   });
 
+  it('users created in bulk are cached as they are created, once changes are told; one a change overtook is read again', async () => {
+    const s = await sharedStore();
+    const key = (i: number) => ({ tenantId: T, userId: `00000000-0000-4000-8000-00000000010${i}` });
+    const put = (keys: Array<{ tenantId: string; userId: string }>) =>
+      s.store.putUsers(keys.map((k, i) => ({ id: k.userId, tenantId: T, displayName: `U${i}`, userPrincipalName: `${k.userId}@contoso.example` })), newRecord(NOW));
+    const before = [key(1)];
+    await s.presence.creating(before, newRecord(NOW), () => put(before));
+    assert.equal(s.presence.known(T, key(1).userId), undefined, 'not telling yet: not kept');
+    s.watcher().watching();
+    const keys = [key(2), key(3)];
+    const reads = s.reads();
+    const created = await s.presence.creating(keys, newRecord(NOW), async () => {
+      const flags = await put(keys);
+      // Another node wrote user 3 before this node's answer came back.
+      await s.store.updatePresence(T, key(3).userId, (r) => withStatus(r, 'Set at once elsewhere', NOW, null));
+      s.watcher().changed([key(3)]);
+      return flags;
+    });
+    assert.deepEqual(created, [true, true]);
+    assert.equal(messageOf(s.presence.known(T, key(2).userId)), null, 'kept as created');
+    assert.equal(s.reads() - reads, 1, 'the overtaken user alone is read again');
+    assert.equal(messageOf(s.presence.known(T, key(3).userId)), 'Set at once elsewhere', 'and kept as it now is');
+  });
+
+  it('after a start the cache fills itself from the store\'s pages once changes are told, skipping what a change overtook', async () => {
+    const s = await sharedStore();
+    const ids = Array.from({ length: 5 }, (_, i) => `00000000-0000-4000-8000-00000000020${i}`);
+    await s.store.putUsers(ids.map((id, i) => ({ id, tenantId: T, displayName: `W${i}`, userPrincipalName: `w${i}@contoso.example` })), newRecord(NOW));
+    // Pages of two users; while the last page's snapshots are read, a change of its last user is told.
+    const all = [U, ...ids];
+    let lastPage = false;
+    s.store.userPage = async (cursor) => {
+      const at = Number(cursor ?? 0);
+      lastPage = at + 2 >= all.length;
+      return { users: all.slice(at, at + 2).map((userId) => ({ tenantId: T, userId })), next: lastPage ? null : String(at + 2) };
+    };
+    const getSnapshots = s.store.getSnapshots.bind(s.store);
+    s.store.getSnapshots = async (tenantId, userIds) => {
+      const found = await getSnapshots(tenantId, userIds);
+      if (lastPage) s.watcher().changed([{ tenantId: T, userId: all.at(-1)! }]);
+      return found;
+    };
+    const warming = s.presence.warm();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(s.reads(), 0, 'waits until the store tells changes');
+    s.watcher().watching();
+    assert.equal(await warming, all.length - 1);
+    for (const id of all.slice(0, -1)) assert.ok(s.presence.known(T, id), id);
+    assert.equal(s.presence.known(T, all.at(-1)!), undefined, 'the user changed while its page was read');
+  });
+
   it('a store that cannot tell its changes (a Redis Cluster) gets no cache: every read goes to the store', async () => {
     const s = await sharedStore({ canTell: false });
     for (let i = 0; i < 3; i++) await s.presence.read(T, U);

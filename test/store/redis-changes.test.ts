@@ -62,6 +62,24 @@ needsRedis('read caches of two nodes on one Redis', { timeout: 30_000 }, () => {
     assert.equal(await a.read(T, U), null);
   });
 
+  it('a node started on users already in Redis fills its cache from them; users created in bulk are cached as created', async () => {
+    const ids = Array.from({ length: 30 }, (_, i) => `00000000-0000-4000-8000-0000000003${String(i).padStart(2, '0')}`);
+    const writer = await node();
+    const store = stores.at(-1)!;
+    await store.putUsers(ids.map((id, i) => ({ id, tenantId: T, displayName: `F${i}`, userPrincipalName: `f${i}@contoso.example` })), newRecord(Date.now()));
+    await setStatus(writer, 'Before the start');
+    const fresh = await node();
+    const filled = await fresh.warm();
+    assert.ok(filled >= ids.length, `filled ${filled}`);
+    for (const id of ids) assert.ok(fresh.known(T, id), `${id} is cached without a read`);
+    // A user created in bulk through this node is cached at once.
+    const more = { tenantId: T, userId: '00000000-0000-4000-8000-000000000399' };
+    await fresh.creating([more], newRecord(Date.now()), () => stores.at(-1)!.putUsers([
+      { id: more.userId, tenantId: T, displayName: 'New', userPrincipalName: 'new@contoso.example' },
+    ], newRecord(Date.now())));
+    assert.ok(fresh.known(T, more.userId));
+  });
+
   it('the connection for changes dropped: A drops everything, and keeps reads again once Redis tells changes again', async () => {
     const a = await node();
     await stores.at(-1)!.putUser({ id: U, tenantId: T, displayName: 'Adele', userPrincipalName: 'adele@contoso.example' }, newRecord(Date.now()));

@@ -53,6 +53,12 @@ export interface PresencePort {
    */
   watchChanges?(watcher: PresenceWatcher): boolean;
   /**
+   * A page of users, in no particular order, from `cursor` (null: the start) on, about `limit` of them (a user may
+   * come twice); `next` is null after the last page. How a shared store's read cache fills itself after a start (its
+   * users read under src/presence/cacheCoherence.ts's rules); only a store with `watchChanges` has it.
+   */
+  userPage?(cursor: string | null, limit: number): Promise<{ users: PresenceKey[]; next: string | null }>;
+  /**
    * Atomically applies `fn` to the user's record. Resolves to the committed transition, to null when `fn` returned
    * null, or to undefined when the user does not exist. When the committed transition has `changed` true and a
    * stored subscription watches the user, a ChangeEvent is appended to the outbox (./outbox.ts) in the same atomic

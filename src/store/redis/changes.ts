@@ -14,7 +14,7 @@
 import { Redis } from 'ioredis';
 import type { PresenceKey, PresenceWatcher } from '../ports/presence.ts';
 import { quit } from './clock.ts';
-import { splitMember, type RedisContext } from './context.ts';
+import type { RedisContext } from './context.ts';
 import { isRedisOutage } from './outage.ts';
 
 const CHANNEL = '__redis__:invalidate';
@@ -34,7 +34,6 @@ export class RedisChangeFeed {
     const sub = (this.sub = client.duplicate({
       lazyConnect: true, autoResubscribe: false, enableAutoPipelining: false, connectionName: `${this.ctx.prefix}changes`,
     }));
-    const userKeys = this.ctx.shards.map((k) => `${this.ctx.shardBase(k)}:u:`);
     let live = false;
     const lost = () => {
       if (live) watcher.lost();
@@ -46,7 +45,7 @@ export class RedisChangeFeed {
       void (async () => {
         try {
           const id = String(await sub.client('ID'));
-          await sub.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', id, 'BCAST', ...userKeys.flatMap((p) => ['PREFIX', p]));
+          await sub.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', id, 'BCAST', ...this.ctx.userKeyStarts.flatMap((p) => ['PREFIX', p]));
           await sub.subscribe(CHANNEL);
           // A change made while the connection was away was never told: whatever was kept from before must go.
           watcher.lost();
@@ -68,13 +67,12 @@ export class RedisChangeFeed {
         watcher.watching();
         return;
       }
-      const keys: PresenceKey[] = [];
+      const users: PresenceKey[] = [];
       for (const name of payload) {
-        const key = name.toString();
-        const base = userKeys.find((p) => key.startsWith(p));
-        if (base !== undefined) keys.push(splitMember(key.slice(base.length)));
+        const user = this.ctx.userOfKey(name.toString());
+        if (user) users.push(user);
       }
-      if (keys.length > 0) watcher.changed(keys);
+      if (users.length > 0) watcher.changed(users);
     });
     sub.connect().catch(() => {}); // retried by the client's own strategy; 'ready' turns the tracking on
     return true;

@@ -53,7 +53,10 @@ export class RedisContext {
   /** Updates of one user queued in this process (see ./presence.ts); a tail is null, or the outage that ended it. */
   private readonly userQueues = new Map<string, Promise<unknown>>();
 
-  constructor(readonly client: Client, readonly prefix: string) {}
+  constructor(readonly client: Client, readonly prefix: string) {
+    // In the body: a field's initializer would run before `prefix` is set.
+    this.userKeyStarts = this.shards.map((k) => `${this.shardBase(k)}:u:`);
+  }
 
   /** The common start of shard k's keys, hash tag included. */
   shardBase(k: number): string {
@@ -71,6 +74,15 @@ export class RedisContext {
 
   userKey(tenantId: string, userId: string): string {
     return `${this.userBase(tenantId, userId)}:u:${tenantId}/${userId}`;
+  }
+
+  /** What every user record's key starts with, shard by shard. */
+  readonly userKeyStarts: readonly string[];
+
+  /** The user whose record `key` is (userKey's inverse); null for any other key. */
+  userOfKey(key: string): PresenceKey | null {
+    const start = this.userKeyStarts.find((p) => key.startsWith(p));
+    return start === undefined ? null : splitMember(key.slice(start.length));
   }
 
   /** Runs a script by its hash, loading it on a node that does not have it yet (first use, restart, failover). */

@@ -20,6 +20,7 @@ import type { PresenceRecord } from '../../domain/types.ts';
 import { decodeDue, decodeRecord, decodeView, encodeDue, encodeRecord } from '../codec.ts';
 import type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate, PresenceWatcher } from '../ports/presence.ts';
 import { CONFLICT, retryOnConflict } from '../../platform/retry.ts';
+import { Redis } from 'ioredis';
 import { RedisChangeFeed } from './changes.ts';
 import { byString, splitMember, type RedisContext } from './context.ts';
 import { CallerGaveUp, TIMEOUT_MS } from './outage.ts';
@@ -40,6 +41,22 @@ export class RedisPresence implements PresencePort {
 
   watchChanges(watcher: PresenceWatcher): boolean {
     return this.changes.watch(watcher);
+  }
+
+  /**
+   * One SCAN of the keyspace for user records (every shard's, by one pattern): on a single Redis, the only kind whose
+   * nodes keep a read cache (./changes.ts).
+   */
+  async userPage(cursor: string | null, limit: number): Promise<{ users: PresenceKey[]; next: string | null }> {
+    const { client, prefix } = this.ctx;
+    if (!(client instanceof Redis)) return { users: [], next: null };
+    const [next, keys] = await client.scan(cursor ?? '0', 'MATCH', `${globEscape(prefix)}{${globEscape(prefix)}s*}:u:*`, 'COUNT', limit);
+    const users: PresenceKey[] = [];
+    for (const key of keys) {
+      const user = this.ctx.userOfKey(key);
+      if (user) users.push(user);
+    }
+    return { users, next: next === '0' ? null : next };
   }
 
   /** Stops telling changes (the store's close). */
@@ -134,4 +151,9 @@ export class RedisPresence implements PresencePort {
   async nextDueAt(): Promise<number | null> {
     return this.ctx.earliest('due');
   }
+}
+
+/** `s` matched literally in a SCAN pattern. */
+function globEscape(s: string): string {
+  return s.replace(/[*?[\]\\]/g, '\\$&');
 }
