@@ -121,6 +121,7 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
     // follows the changes the store tells, and the loops allow for other nodes.
     const presence = new PresenceService(store, core.clock, core.events, {
       readCache: true, cacheLimit: config.readCacheUsers, sharedStore: !store.facts.soleWriter,
+      warn: (message) => core.app.log.warn(message),
     });
     const directory = new Directory(store, presence, core.clock, core.events);
     provisionOnFirstUse(core, new FirstUse(store, directory));

@@ -39,7 +39,8 @@ export class CacheCoherence implements PresenceWatcher {
   /** Who waits for `watching` (the cache's fill). */
   private readonly waiting: Array<() => void> = [];
 
-  constructor(private readonly cache: SnapshotCache) {}
+  /** `onRefused`: told when the store will not tell changes (the cache then stays empty). */
+  constructor(private readonly cache: SnapshotCache, private readonly onRefused: (reason: string) => void = () => {}) {}
 
   changed(users: readonly PresenceKey[]): void {
     for (const { tenantId, userId } of users) {
@@ -53,6 +54,11 @@ export class CacheCoherence implements PresenceWatcher {
     this.live = false;
     this.epoch++;
     this.cache.clear();
+  }
+
+  refused(reason: string): void {
+    this.lost();
+    this.onRefused(reason);
   }
 
   watching(): void {

@@ -45,15 +45,20 @@ export class PresenceService {
     private readonly clock: Clock,
     /** Told of every committed change and due instant (the dispatcher and the due loop react). */
     private readonly events: Emitter<PresenceEvents> = silentEmitter(),
-    opts: { readCache?: boolean; cacheLimit?: number; sharedStore?: boolean } = {},
+    /** `warn`: what the operator should know about the read cache (a shared store that keeps it off). */
+    opts: { readCache?: boolean; cacheLimit?: number; sharedStore?: boolean; warn?: (message: string) => void } = {},
   ) {
     const limit = opts.cacheLimit ?? CACHE_LIMIT;
     let cache = opts.readCache && limit > 0 ? new SnapshotCache(limit) : null;
     if (cache && opts.sharedStore) {
+      const off = (why: string) => opts.warn?.(`no read cache: ${why}; every read goes to the store`);
       // Told of every change from here on; until the store starts telling, nothing read is kept.
-      const coherence = new CacheCoherence(cache);
+      const coherence = new CacheCoherence(cache, off);
       if (store.watchChanges?.(coherence)) this.coherence = coherence;
-      else cache = null;
+      else {
+        cache = null;
+        off('this store cannot tell this process of the changes other processes make (a Redis Cluster)');
+      }
     }
     this.cache = cache;
   }

@@ -30,6 +30,8 @@ interface Shared {
   holdNextRead: () => { release: () => void };
   /** Another node's write: the status message, straight into the store (the change is told separately). */
   writeBehind: (message: string) => Promise<void>;
+  /** What the service told the operator. */
+  warnings: string[];
 }
 
 async function sharedStore(opts: { canTell?: boolean } = {}): Promise<Shared> {
@@ -52,9 +54,12 @@ async function sharedStore(opts: { canTell?: boolean } = {}): Promise<Shared> {
     if (wait) await wait;
     return answer;
   };
-  const presence = new PresenceService(store, manualClock(NOW), undefined, { readCache: true, cacheLimit: 100, sharedStore: true });
+  const warnings: string[] = [];
+  const presence = new PresenceService(store, manualClock(NOW), undefined, {
+    readCache: true, cacheLimit: 100, sharedStore: true, warn: (m) => warnings.push(m),
+  });
   return {
-    store, presence,
+    store, presence, warnings,
     watcher: () => watcher!,
     reads: () => reads,
     holdNextRead: () => {
@@ -215,10 +220,23 @@ describe('read cache on a shared store: kept only while the store tells every ch
     assert.equal(s.presence.known(T, all.at(-1)!), undefined, 'the user changed while its page was read');
   });
 
-  it('a store that cannot tell its changes (a Redis Cluster) gets no cache: every read goes to the store', async () => {
+  it('a store that cannot tell its changes (a Redis Cluster) gets no cache, and the operator is told: every read goes to the store', async () => {
     const s = await sharedStore({ canTell: false });
     for (let i = 0; i < 3; i++) await s.presence.read(T, U);
     assert.equal(s.reads(), 3);
     assert.equal(s.presence.known(T, U), undefined);
+    assert.match(s.warnings[0] ?? '', /^no read cache: this store cannot tell .* \(a Redis Cluster\); every read goes to the store$/);
+  });
+
+  it('a store that refuses to tell its changes: what was kept goes, nothing is kept after, and the operator is told why', async () => {
+    const s = await sharedStore();
+    s.watcher().watching();
+    await s.presence.read(T, U);
+    assert.ok(s.presence.known(T, U));
+    s.watcher().refused('the store said no');
+    assert.equal(s.presence.known(T, U), undefined);
+    await s.presence.read(T, U);
+    assert.equal(s.presence.known(T, U), undefined);
+    assert.deepEqual(s.warnings, ['no read cache: the store said no; every read goes to the store']);
   });
 });

@@ -106,3 +106,33 @@ async function changesConnectionOf(admin: Redis, prefix: string, count: number):
   });
   return ids.sort((x, y) => Number(x) - Number(y)).at(-1)!;
 }
+
+needsRedis('a Redis that refuses client-side caching', { timeout: 30_000 }, () => {
+  it('the node says so in its log and keeps no cache: every read goes to Redis, and reads are right', async () => {
+    const prefix = newRedisPrefix();
+    const user = `presently-test-${prefix.replace(/[^a-z0-9]/gi, '')}`;
+    const admin = new Redis(TEST_REDIS_URL);
+    // A user allowed everything but CLIENT (as some managed Redis services do).
+    await admin.call('ACL', 'SETUSER', user, 'on', '>secret', '~*', '&*', '+@all', '-client');
+    const url = new URL(TEST_REDIS_URL);
+    url.username = user;
+    url.password = 'secret';
+    let store: Store | null = null;
+    try {
+      store = await openStore({ kind: 'redis', redisUrl: url.toString(), redisPrefix: prefix });
+      const warnings: string[] = [];
+      const p = new PresenceService(store, systemClock(), undefined, { readCache: true, sharedStore: true, warn: (m) => warnings.push(m) });
+      await until('the refusal is logged', () => warnings.length > 0);
+      assert.match(warnings[0]!, /^no read cache: Redis refused client-side caching \(CLIENT TRACKING\): NOPERM.*every read goes to the store$/);
+      await store.putUser({ id: U, tenantId: T, displayName: 'Adele', userPrincipalName: 'adele@contoso.example' }, newRecord(Date.now()));
+      await p.apply(T, U, (facts, now) => withStatus({ ...newRecord(now), facts }, 'No cache here', now, null).record.facts, TIMED);
+      assert.equal((await p.read(T, U))?.view.statusMessage?.content, 'No cache here');
+      assert.equal(p.known(T, U), undefined, 'nothing kept');
+    } finally {
+      await store?.close();
+      await admin.call('ACL', 'DELUSER', user);
+      admin.disconnect();
+      await deleteRedisPrefix(prefix);
+    }
+  });
+});

@@ -28,6 +28,8 @@ export interface PresenceWatcher {
   lost(): void;
   /** Every change is told from now on (after a start or a `lost`). */
   watching(): void;
+  /** The store will not tell changes (it refused to): `reason` says why, for the operator. */
+  refused(reason: string): void;
 }
 
 export interface PresencePort {

@@ -55,7 +55,9 @@ export class RedisChangeFeed {
           lost();
           // Redis refused the tracking (older than 6, or an ACL without CLIENT): nothing is ever vouched for, and the
           // connection goes. Redis away: the client reconnects, and 'ready' tries again.
-          if (!isRedisOutage(err)) sub.disconnect();
+          if (isRedisOutage(err)) return;
+          sub.disconnect();
+          watcher.refused(`Redis refused client-side caching (CLIENT TRACKING): ${(err as Error).message}`);
         }
       })();
     });
