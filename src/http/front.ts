@@ -153,7 +153,10 @@ export class Front {
         this.failures.set(request, err instanceof Error ? err : new Error(String(err)));
         framework(request, response);
       },
-    );
+    ).catch(() => {
+      // Nothing above should throw; if it does, the connection goes rather than the process (an unhandled rejection).
+      response.destroy();
+    });
     return true;
   }
 

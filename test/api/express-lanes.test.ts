@@ -259,6 +259,34 @@ describe('the front: a lane at fault never takes the process down', () => {
   });
 });
 
+describe('the front: a lane that waits', () => {
+  it('answers when its promise does; null hands the request to the framework; a rejection is the framework\'s error to answer', async () => {
+    const app = Fastify();
+    const front = new Front(app, { clock: systemClock(), headers: DEFAULT_GRAPH_HEADERS, lanes: true });
+    let routeRan = 0;
+    app.setErrorHandler((err, _request, reply) => { void reply.code(503).send({ handled: err.message }); });
+    front.lane((request) => new Promise((resolve, reject) => setImmediate(() => {
+      if (request.url === '/later') resolve({ route: '/later', body: '{"from":"lane"}' });
+      else if (request.url === '/declined') resolve(null);
+      else reject(new Error('the store is away'));
+    })));
+    for (const path of ['/later', '/declined', '/failed']) app.get(path, async () => { routeRan++; return { from: 'framework' }; });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+      assert.equal((await get(base, '/later', {})).body, '{"from":"lane"}');
+      assert.equal((await get(base, '/declined', {})).body, '{"from":"framework"}');
+      const failed = await get(base, '/failed', {});
+      assert.equal(failed.status, 503);
+      assert.equal(failed.body, '{"handled":"the store is away"}');
+      assert.equal(routeRan, 1, 'only the declined request reached its route');
+      assert.equal(front.laneAnswers, 1);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('express lane: $batch GET items are answered by the lane, exactly as injected items', () => {
   for (const cache of ['read cache', 'no read cache (the lane waits for the store)']) it(`the same batch on a server with lanes and one without: the same items, status, headers and bodies (${cache})`, async () => {
     // Two servers in the same state: the same signing key (so one token serves both), the same manual time.
