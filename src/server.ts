@@ -116,13 +116,12 @@ export async function buildPresently(config: Config, opts: BuildOptions = {}): P
   try {
     clocks = await openClock(config, store, opts);
     const core = await buildCore(config, store, clocks, opts);
-    // Decided once, here, from how the store is deployed: with one writer (sqlite, memory) the read cache is kept by the
-    // writes themselves and the background loops need not allow for other nodes; on a shared store (redis) the cache
-    // follows the changes the store tells, and the loops allow for other nodes.
-    const presence = new PresenceService(store, core.clock, core.events, {
-      readCache: true, cacheLimit: config.readCacheUsers, sharedStore: !store.facts.soleWriter,
-      warn: (message) => core.app.log.warn(message),
-    });
+    // Decided once, here, from how the store is deployed: with one writer (sqlite, memory) the writes keep the read cache
+    // and the background loops need not allow for other nodes; on a shared store (redis) the cache follows the changes
+    // the store tells, and the loops allow for other nodes.
+    const shared = !store.facts.soleWriter;
+    const warn = (message: string) => core.app.log.warn(message);
+    const presence = new PresenceService(store, core.clock, core.events, { readCache: true, cacheLimit: config.readCacheUsers, sharedStore: shared, warn });
     const directory = new Directory(store, presence, core.clock, core.events);
     provisionOnFirstUse(core, new FirstUse(store, directory));
     await seedDemoOnce(store, directory, core.clock.now());

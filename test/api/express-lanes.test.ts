@@ -264,7 +264,7 @@ describe('the front: a lane that waits', () => {
     const app = Fastify();
     const front = new Front(app, { clock: systemClock(), headers: DEFAULT_GRAPH_HEADERS, lanes: true });
     let routeRan = 0;
-    app.setErrorHandler((err, _request, reply) => { void reply.code(503).send({ handled: err.message }); });
+    app.setErrorHandler((err: Error, _request, reply) => { void reply.code(503).send({ handled: err.message }); });
     front.lane((request) => new Promise((resolve, reject) => setImmediate(() => {
       if (request.url === '/later') resolve({ route: '/later', body: '{"from":"lane"}' });
       else if (request.url === '/declined') resolve(null);

@@ -1,7 +1,8 @@
 /**
  * The presence port on Redis: optimistic, atomic per shard.
  *
- * updatePresence reads the record and its `rev`, runs the pure `fn` in JS, and commits with one Lua script (COMMIT in
+ * updatePresence reads the record and its `rev` (or starts from this process's last commit of the user, with the `rev`
+ * it got: ./recentCommits.ts), runs the pure `fn` in JS, and commits with one Lua script (COMMIT in
  * ./scripts.ts) that checks `rev` is unchanged and then writes the record, a fresh `rev`, the due-index entry and —
  * when the view changed — the outbox event, all at once. A changed `rev` means another node committed first: read
  * again and re-run `fn` (the one retry loop, src/platform/retry.ts). No WATCH: that would need a connection per update
@@ -22,6 +23,7 @@ import type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate, Prese
 import { CONFLICT, retryOnConflict } from '../../platform/retry.ts';
 import { Redis } from 'ioredis';
 import { RedisChangeFeed } from './changes.ts';
+import { RecentCommits } from './recentCommits.ts';
 import { byString, splitMember, type RedisContext } from './context.ts';
 import { CallerGaveUp, TIMEOUT_MS } from './outage.ts';
 import { COMMIT, READ_USERS } from './scripts.ts';
@@ -34,6 +36,8 @@ const COMMIT_MARGIN_MS = 100;
 
 export class RedisPresence implements PresencePort {
   private readonly changes: RedisChangeFeed;
+  /** The records this process committed lately, with their rev (./recentCommits.ts). */
+  private readonly recent = new RecentCommits();
 
   constructor(private readonly ctx: RedisContext) {
     this.changes = new RedisChangeFeed(ctx);
@@ -118,10 +122,9 @@ export class RedisPresence implements PresencePort {
     const b = this.ctx.userBase(tenantId, userId);
     const keys = [`${b}:u:${owner}`, `${b}:due`, `${b}:out`, `${b}:ctr`];
     const started = performance.now();
-    return this.ctx.queued(owner, () => retryOnConflict(`updatePresence of ${owner}`, async () => {
-      const [facts, view, seq, due, rev] = await this.ctx.client.hmget(keys[0]!, 'facts', 'view', 'seq', 'due', 'rev');
-      if (!facts || !view || seq === null || seq === undefined || rev === null || rev === undefined) return undefined;
-      const result = fn(decodeRecord(facts, view, seq, decodeDue(due)));
+    /** `fn` on `current` (whose rev is `rev`), committed: the transition, null (no change), undefined (no user), or CONFLICT. */
+    const commit = async (current: PresenceRecord, rev: string): Promise<Transition | null | undefined | typeof CONFLICT> => {
+      const result = fn(current);
       if (result === null) return null;
       // The wrapper answers this call 503 once TIMEOUT_MS have passed: past that, the commit must not be sent.
       if (performance.now() - started > TIMEOUT_MS - COMMIT_MARGIN_MS) throw new CallerGaveUp(`the commit of ${owner}`);
@@ -132,7 +135,20 @@ export class RedisPresence implements PresencePort {
         result.changed ? '1' : '0', owner, tenantId, userId, String(result.at),
       ]);
       if (outcome === -1) return undefined;
-      return outcome === 0 ? CONFLICT : result;
+      if (outcome === 0) return CONFLICT;
+      this.recent.set(owner, record, String(outcome));
+      return result;
+    };
+    return this.ctx.queued(owner, () => retryOnConflict(`updatePresence of ${owner}`, async () => {
+      // First from this process's last commit of the user, if any: overtaken by another writer, it costs one try.
+      const kept = this.recent.take(owner);
+      if (kept) {
+        const outcome = await commit(kept.record, kept.rev);
+        if (outcome !== CONFLICT) return outcome;
+      }
+      const [facts, view, seq, due, rev] = await this.ctx.client.hmget(keys[0]!, 'facts', 'view', 'seq', 'due', 'rev');
+      if (!facts || !view || seq === null || seq === undefined || rev === null || rev === undefined) return undefined;
+      return commit(this.recent.handOut(decodeRecord(facts, view, seq, decodeDue(due))), rev);
     }));
   }
 

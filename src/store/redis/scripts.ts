@@ -19,8 +19,8 @@ export class Script {
 /**
  * The optimistic commit of updatePresence. KEYS: user hash, due zset, outbox stream, shard counters hash.
  * ARGV: rev read, facts, view, seq, due ('' = none), changed ('1'/'0'), due member, tenantId, userId, at.
- * Returns -1 when the user is gone, 0 when the rev moved (another writer committed first: retry), 1 when committed
- * without an event, or the outbox entry's stream id when committed with one.
+ * Returns -1 when the user is gone, 0 when the rev moved (another writer committed first: retry), or, committed, the
+ * record's new rev (./recentCommits.ts: the next update may start from the record committed).
  *
  * rev is taken from a per-shard counter on every commit (and on creation), so it never repeats: a user deleted and
  * created again between a read and this check cannot be mistaken for the one that was read.
@@ -38,14 +38,15 @@ if ARGV[5] == '' then
 else
   redis.call('ZADD', KEYS[2], ARGV[5], ARGV[7])
 end
-if ARGV[6] ~= '1' then return 1 end
+if ARGV[6] ~= '1' then return tostring(nextRev) end
 local t = redis.call('TIME')
 local us = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local last = tonumber(redis.call('HGET', KEYS[4], 'us') or '0')
 if us < last then us = last end
 local ms = string.format('%.0f', us)
 redis.call('HSET', KEYS[4], 'us', ms)
-return redis.call('XADD', KEYS[3], ms .. '-*', 't', ARGV[8], 'u', ARGV[9], 's', ARGV[4], 'v', ARGV[3], 'a', ARGV[10])
+redis.call('XADD', KEYS[3], ms .. '-*', 't', ARGV[8], 'u', ARGV[9], 's', ARGV[4], 'v', ARGV[3], 'a', ARGV[10])
+return tostring(nextRev)
 `);
 
 /**

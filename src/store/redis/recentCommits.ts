@@ -1,0 +1,51 @@
+/**
+ * The records this process committed lately on Redis, each with the `rev` its commit gave it (decision
+ * d-redis-recent-commits in docs/decisions.md). The next update of one of them tries its commit from this copy, without
+ * reading the record first: COMMIT (./scripts.ts) checks the `rev`, so a copy another writer has overtaken only costs
+ * that try (the script answers "rev moved", and the update reads the record as before). Every write of a user's
+ * facts takes a fresh `rev` from the shard's counter (COMMIT, PUT_USER, PUT_USERS), so a copy whose `rev` still
+ * matches is the record as stored.
+ *
+ * Bounded: the least recently committed user leaves when a new one comes in past the limit. A copy is handed to a
+ * pure command; under the test suite (PRESENTLY_FREEZE_RECORDS=1) it is deep-frozen, as src/store/sqlite/recentRecords.ts does.
+ */
+import type { PresenceRecord } from '../../domain/types.ts';
+import { deepFreeze } from '../codec.ts';
+
+/** Users whose last commit is kept. */
+export const RECENT_COMMITS = 10_000;
+
+export interface Commit {
+  record: PresenceRecord;
+  rev: string;
+}
+
+export class RecentCommits {
+  /** Least recently committed first, by `tenant/user`. */
+  private readonly commits = new Map<string, Commit>();
+  private readonly freeze = process.env.PRESENTLY_FREEZE_RECORDS === '1';
+
+  constructor(readonly limit = RECENT_COMMITS) {}
+
+  /** The user's last commit here, taken out: it is tried once, and put back only by the next commit. */
+  take(owner: string): Commit | undefined {
+    const commit = this.commits.get(owner);
+    if (commit) this.commits.delete(owner);
+    return commit;
+  }
+
+  set(owner: string, record: PresenceRecord, rev: string): void {
+    this.commits.delete(owner);
+    if (this.commits.size >= this.limit) this.commits.delete(this.commits.keys().next().value!);
+    if (this.limit > 0) this.commits.set(owner, { record: this.handOut(record), rev });
+  }
+
+  /** A record read from Redis, about to be handed to a command: frozen under the test suite, like a kept one. */
+  handOut(record: PresenceRecord): PresenceRecord {
+    return this.freeze ? deepFreeze(record) : record;
+  }
+
+  get size(): number {
+    return this.commits.size;
+  }
+}

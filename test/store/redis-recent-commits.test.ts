@@ -1,0 +1,81 @@
+/**
+ * Updates on Redis start from this process's last commit of the user (src/store/redis/recentCommits.ts, decision
+ * d-redis-recent-commits): the second update of a user reads nothing before its commit; a copy another node has
+ * overtaken costs one refused commit, then the update reads the record and loses nothing of the other node's change.
+ * Redis's MONITOR (filtered to this test's own keys) shows which commands each update sent.
+ */
+import assert from 'node:assert/strict';
+import { after, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { newRecord, transition } from '../../src/domain/record.ts';
+import { setPresence } from '../../src/domain/sessions.ts';
+import { openStore } from '../../src/store/index.ts';
+import type { Store } from '../../src/store/types.ts';
+import { needsRedis } from '../kit/backends.ts';
+import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix } from '../kit/redis.ts';
+import { withStatus } from './contract/fixtures.ts';
+
+const T = '2b5f4ac6-0f43-4b31-8a3c-2d8b8e4f5c01';
+const U = '00000000-0000-4000-8000-0000000000d1';
+const NOW = Date.UTC(2026, 11, 6, 9);
+
+needsRedis('updates on Redis from the last commit of this process', { timeout: 30_000 }, () => {
+  const prefix = newRedisPrefix();
+  const stores: Store[] = [];
+  const monitor = { commands: [] as string[], connections: [] as Redis[] };
+  after(async () => {
+    for (const c of monitor.connections) c.disconnect();
+    await Promise.all(stores.map((s) => s.close()));
+    await deleteRedisPrefix(prefix);
+  });
+  const open = async () => {
+    const store = await openStore({ kind: 'redis', redisUrl: TEST_REDIS_URL, redisPrefix: prefix });
+    stores.push(store);
+    return store;
+  };
+  let marks = 0;
+  /**
+   * The commands sent about this test's user record since the last call. MONITOR's lines come on their own connection:
+   * a marker command sent last is waited for, so that every command before it has been seen.
+   */
+  const sent = async () => {
+    const mark = `${prefix}mark:${marks++}`;
+    await stores[0]!.getMeta(mark);
+    const give = Date.now() + 5_000;
+    while (!monitor.commands.some((c) => c.includes(mark))) {
+      if (Date.now() > give) assert.fail('MONITOR never showed the marker');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return monitor.commands.splice(0).filter((c) => c.includes(`:u:${T}/${U}`)).map((c) => /"(\w+)"/.exec(c)![1]!.toLowerCase());
+  };
+  const status = (s: Store, text: string) => s.updatePresence(T, U, (r) => withStatus(r, text, NOW, null));
+
+  it('the second update commits without a read; an update overtaken by another node reads again and keeps both changes', async () => {
+    const a = await open();
+    const b = await open();
+    await a.putUser({ id: U, tenantId: T, displayName: 'Dana', userPrincipalName: 'dana@contoso.example' }, newRecord(NOW));
+    const client = new Redis(TEST_REDIS_URL);
+    // monitor() opens a connection of its own: both are closed after.
+    const m = await client.monitor();
+    monitor.connections.push(client, m);
+    m.on('monitor', (_time: string, args: string[]) => monitor.commands.push(JSON.stringify(args)));
+    await sent();
+
+    await status(a, 'first');
+    await status(a, 'second');
+    // (A commit script's own commands on the record, HGET of its rev and HSET, show after its EVALSHA.)
+    assert.deepEqual(await sent(), ['hmget', 'evalsha', 'hget', 'hset', 'evalsha', 'hget', 'hset'], 'one read, for the first update only');
+
+    // Node B sets a session of the user; node A's kept copy no longer has the record's rev.
+    await b.updatePresence(T, U, (r) => transition(r, setPresence(r.facts, { sessionId: 'node-b', availability: 'Busy', activity: 'Busy', durationMs: 3_600_000 }, NOW), NOW));
+    await status(a, 'third');
+    assert.deepEqual(await sent(), [
+      'hmget', 'evalsha', 'hget', 'hset', // node B's update
+      'evalsha', 'hget', // node A's commit from its copy, refused: the rev moved
+      'hmget', 'evalsha', 'hget', 'hset', // node A reads the record and commits
+    ]);
+    const record = await a.getPresence(T, U);
+    assert.equal(record?.view.statusMessage?.content, 'third');
+    assert.equal(record?.view.availability, 'Busy', 'node B\'s change is kept');
+  });
+});
