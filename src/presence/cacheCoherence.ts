@@ -43,9 +43,10 @@ export class CacheCoherence implements PresenceWatcher {
   constructor(private readonly cache: SnapshotCache, private readonly onRefused: (reason: string) => void = () => {}) {}
 
   changed(users: readonly PresenceKey[]): void {
-    for (const { tenantId, userId } of users) {
-      this.cache.delete(tenantId, userId);
-      const f = this.inFlight.get(keyOf({ tenantId, userId }));
+    for (const user of users) {
+      this.cache.delete(user.tenantId, user.userId);
+      if (this.inFlight.size === 0) continue;
+      const f = this.inFlight.get(keyOf(user));
       if (f) f.changes++;
     }
   }

@@ -293,23 +293,19 @@ export class PresenceService {
     let result: Transition | null | undefined;
     // The record the committed run of `fn` started from: the store may run `fn` more than once, the last run counts.
     let previous: PresenceRecord | null = null;
-    // On a shared store, another node's change may overtake this one before its answer comes back.
-    const ticket = this.coherence?.begin([{ tenantId, userId }]);
-    let keep = true;
     try {
       result = await this.store.updatePresence(tenantId, userId, (record) => fn((previous = record), this.clock.now()));
-      if (ticket) keep = this.coherence!.mayKeep(ticket, 0);
     } catch (err) {
       // A failed update leaves the store as it was; drop the cached copy so the next read goes to the store.
       this.forget(tenantId, userId);
       throw err;
-    } finally {
-      if (ticket) this.coherence!.end(ticket);
     }
     if (result === undefined) this.forget(tenantId, userId);
     if (result) {
-      if (keep) this.remember(tenantId, userId, result.record);
-      else this.forget(tenantId, userId);
+      // On a shared store the write is dropped, not kept: the store tells of it anyway (Redis tells the writer too), and
+      // a copy kept until then would cost a table insert and delete per write.
+      if (this.coherence) this.forget(tenantId, userId);
+      else this.remember(tenantId, userId, result.record);
       if (result.record.dueAt !== null) this.events.emit('dueChanged', { tenantId, userId, dueAt: result.record.dueAt });
       if (result.changed) this.events.emit('presenceChanged', { tenantId, userId, transition: result, previous: previous!, cause });
     }

@@ -5,13 +5,14 @@
  * Redis tells changes again. The waits below wait for Redis's message, not for time.
  */
 import assert from 'node:assert/strict';
-import { after, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { newRecord } from '../../src/domain/record.ts';
 import { systemClock } from '../../src/platform/clock/system.ts';
 import { PresenceService } from '../../src/presence/service.ts';
 import { TIMED } from '../../src/presence/events.ts';
 import { openStore } from '../../src/store/index.ts';
+import { RedisContext } from '../../src/store/redis/context.ts';
 import type { Store } from '../../src/store/types.ts';
 import { needsRedis } from '../kit/backends.ts';
 import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix } from '../kit/redis.ts';
@@ -133,6 +134,20 @@ needsRedis('a Redis that refuses client-side caching', { timeout: 30_000 }, () =
       await admin.call('ACL', 'DELUSER', user);
       admin.disconnect();
       await deleteRedisPrefix(prefix);
+    }
+  });
+});
+
+describe('which user a key Redis names is', () => {
+  it('a user record\'s key, under any prefix, names its user; no other key does', () => {
+    for (const prefix of ['presently:', 'a:u:', 'x}:u:y{', '']) {
+      const ctx = new RedisContext({} as never, prefix);
+      for (let k = 0; k < 16; k++) {
+        assert.deepEqual(ctx.userOfKey(`${ctx.shardBase(k)}:u:${T}/${U}`), { tenantId: T, userId: U });
+      }
+      const others = [`${ctx.shardBase(3)}:due`, `${ctx.shardBase(3)}:tu:${T}`, `${prefix}{${prefix}s16}:u:${T}/${U}`,
+        `${prefix}{${prefix}s03}:u:${T}/${U}`, `other:u:${T}/${U}`, `${prefix}meta`];
+      for (const key of others) assert.equal(ctx.userOfKey(key), null, `${JSON.stringify(prefix)}: ${key}`);
     }
   });
 });

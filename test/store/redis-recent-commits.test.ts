@@ -1,7 +1,8 @@
 /**
  * Updates on Redis start from this process's last commit of the user (src/store/redis/recentCommits.ts, decision
  * d-redis-recent-commits): the second update of a user reads nothing before its commit; a copy another node has
- * overtaken costs one refused commit, then the update reads the record and loses nothing of the other node's change.
+ * overtaken costs one refused commit, then the update reads the record and loses nothing of the other node's change,
+ * and the user's next commits read at once for a while.
  * Redis's MONITOR (filtered to this test's own keys) shows which commands each update sent.
  */
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import { Redis } from 'ioredis';
 import { newRecord, transition } from '../../src/domain/record.ts';
 import { setPresence } from '../../src/domain/sessions.ts';
 import { openStore } from '../../src/store/index.ts';
+import { SKIP_AFTER_REFUSAL } from '../../src/store/redis/recentCommits.ts';
 import type { Store } from '../../src/store/types.ts';
 import { needsRedis } from '../kit/backends.ts';
 import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix } from '../kit/redis.ts';
@@ -77,5 +79,12 @@ needsRedis('updates on Redis from the last commit of this process', { timeout: 3
     const record = await a.getPresence(T, U);
     assert.equal(record?.view.statusMessage?.content, 'third');
     assert.equal(record?.view.availability, 'Busy', 'node B\'s change is kept');
+    await sent();
+
+    // Refused once, the user's next commits keep no copy: they read at once, no try that is likely refused again.
+    for (let i = 0; i < SKIP_AFTER_REFUSAL; i++) await status(a, `again ${i}`);
+    assert.equal((await sent()).filter((c) => c === 'hmget').length, SKIP_AFTER_REFUSAL);
+    await status(a, 'from the copy again');
+    assert.deepEqual(await sent(), ['evalsha', 'hget', 'hset'], 'then a copy is kept and tried again');
   });
 });

@@ -56,6 +56,7 @@ export class RedisContext {
   constructor(readonly client: Client, readonly prefix: string) {
     // In the body: a field's initializer would run before `prefix` is set.
     this.userKeyStarts = this.shards.map((k) => `${this.shardBase(k)}:u:`);
+    this.tagStart = `${prefix}{${prefix}s`;
   }
 
   /** The common start of shard k's keys, hash tag included. */
@@ -78,11 +79,19 @@ export class RedisContext {
 
   /** What every user record's key starts with, shard by shard. */
   readonly userKeyStarts: readonly string[];
+  /** What every shard's keys start with, up to the shard's number. */
+  private readonly tagStart: string;
 
   /** The user whose record `key` is (userKey's inverse); null for any other key. */
   userOfKey(key: string): PresenceKey | null {
-    const start = this.userKeyStarts.find((p) => key.startsWith(p));
-    return start === undefined ? null : splitMember(key.slice(start.length));
+    // `<prefix>{<prefix>s<k>}:u:<tenant>/<user>`: one comparison and a short search, not one per shard (Redis tells
+    // every node of every write, by key).
+    const tag = this.tagStart;
+    if (!key.startsWith(tag)) return null;
+    const end = key.indexOf('}:u:', tag.length);
+    const shard = key.slice(tag.length, end);
+    if (end < 0 || !/^(0|[1-9]\d?)$/.test(shard) || Number(shard) >= SHARDS) return null;
+    return splitMember(key.slice(end + 4));
   }
 
   /** Runs a script by its hash, loading it on a node that does not have it yet (first use, restart, failover). */

@@ -145,6 +145,7 @@ export class RedisPresence implements PresencePort {
       if (kept) {
         const outcome = await commit(kept.record, kept.rev);
         if (outcome !== CONFLICT) return outcome;
+        this.recent.refused(owner);
       }
       const [facts, view, seq, due, rev] = await this.ctx.client.hmget(keys[0]!, 'facts', 'view', 'seq', 'due', 'rev');
       if (!facts || !view || seq === null || seq === undefined || rev === null || rev === undefined) return undefined;

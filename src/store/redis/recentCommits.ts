@@ -6,7 +6,8 @@
  * facts takes a fresh `rev` from the shard's counter (COMMIT, PUT_USER, PUT_USERS), so a copy whose `rev` still
  * matches is the record as stored.
  *
- * Bounded: the least recently committed user leaves when a new one comes in past the limit. A copy is handed to a
+ * Bounded: the least recently committed user leaves when a new one comes in past the limit. A user whose copy was
+ * refused keeps none for their next SKIP_AFTER_REFUSAL commits. A copy is handed to a
  * pure command; under the test suite (PRESENTLY_FREEZE_RECORDS=1) it is deep-frozen, as src/store/sqlite/recentRecords.ts does.
  */
 import type { PresenceRecord } from '../../domain/types.ts';
@@ -14,6 +15,13 @@ import { deepFreeze } from '../codec.ts';
 
 /** Users whose last commit is kept. */
 export const RECENT_COMMITS = 10_000;
+
+/**
+ * After a copy was refused (another node writes the same user: a balancer that spreads one client's requests over the
+ * nodes), the user's next commits keep no copy, so that they read at once instead of trying a copy that is likely
+ * overtaken again; then the copy is tried once more.
+ */
+export const SKIP_AFTER_REFUSAL = 16;
 
 export interface Commit {
   record: PresenceRecord;
@@ -23,6 +31,8 @@ export interface Commit {
 export class RecentCommits {
   /** Least recently committed first, by `tenant/user`. */
   private readonly commits = new Map<string, Commit>();
+  /** Users whose copy was refused lately: how many more commits keep no copy. */
+  private readonly skips = new Map<string, number>();
   private readonly freeze = process.env.PRESENTLY_FREEZE_RECORDS === '1';
 
   constructor(readonly limit = RECENT_COMMITS) {}
@@ -34,8 +44,21 @@ export class RecentCommits {
     return commit;
   }
 
+  /** The user's copy was refused: another writer overtook it. */
+  refused(owner: string): void {
+    this.skips.delete(owner);
+    if (this.skips.size >= this.limit) this.skips.delete(this.skips.keys().next().value!);
+    this.skips.set(owner, SKIP_AFTER_REFUSAL);
+  }
+
   set(owner: string, record: PresenceRecord, rev: string): void {
     this.commits.delete(owner);
+    const skip = this.skips.get(owner);
+    if (skip !== undefined) {
+      if (skip <= 1) this.skips.delete(owner);
+      else this.skips.set(owner, skip - 1);
+      return;
+    }
     if (this.commits.size >= this.limit) this.commits.delete(this.commits.keys().next().value!);
     if (this.limit > 0) this.commits.set(owner, { record: this.handOut(record), rev });
   }
