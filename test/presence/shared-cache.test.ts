@@ -11,6 +11,8 @@ import { newRecord } from '../../src/domain/record.ts';
 import { manualClock } from '../../src/platform/clock/manual.ts';
 import { PresenceService } from '../../src/presence/service.ts';
 import { TIMED } from '../../src/presence/events.ts';
+import { CacheCoherence } from '../../src/presence/cacheCoherence.ts';
+import { SnapshotCache } from '../../src/presence/snapshotCache.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { PresenceSnapshot, PresenceWatcher, Store } from '../../src/store/types.ts';
 import { withStatus } from '../store/contract/fixtures.ts';
@@ -234,5 +236,22 @@ describe('read cache on a shared store: kept only while the store tells every ch
     await s.presence.read(T, U);
     assert.equal(s.presence.known(T, U), undefined);
     assert.deepEqual(s.warnings, ['no read cache: the store said no; every read goes to the store']);
+  });
+});
+
+describe('the coherence\'s book of reads on their way', () => {
+  it('two reads of one user, a change between: the first may not be kept, the second may; ended, nothing is left behind', () => {
+    const c = new CacheCoherence(new SnapshotCache(10));
+    c.watching();
+    const user = { tenantId: T, userId: U };
+    const first = c.begin([user]);
+    c.changed([user]);
+    const second = c.begin([user]);
+    assert.equal(c.mayKeep(first, 0), false);
+    assert.equal(c.mayKeep(second, 0), true);
+    c.end(first);
+    assert.equal(c.mayKeep(second, 0), true, 'the first ending does not forget the second');
+    c.end(second);
+    assert.equal(c.reading, 0);
   });
 });
