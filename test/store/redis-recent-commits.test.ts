@@ -86,5 +86,10 @@ needsRedis('updates on Redis from the last commit of this process', { timeout: 3
     assert.equal((await sent()).filter((c) => c === 'hmget').length, SKIP_AFTER_REFUSAL);
     await status(a, 'from the copy again');
     assert.deepEqual(await sent(), ['evalsha', 'hget', 'hset'], 'then a copy is kept and tried again');
+
+    // A command that changes nothing sends nothing, and leaves the copy for the next one.
+    assert.equal(await a.updatePresence(T, U, () => null), null);
+    await status(a, 'after a no-op');
+    assert.deepEqual(await sent(), ['evalsha', 'hget', 'hset']);
   });
 });

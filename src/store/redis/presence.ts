@@ -134,14 +134,17 @@ export class RedisPresence implements PresencePort {
         rev, encoded.facts, encoded.view, record.sequenceNumber, encodeDue(record.dueAt),
         result.changed ? '1' : '0', owner, tenantId, userId, String(result.at),
       ]);
-      if (outcome === -1) return undefined;
+      if (outcome === -1) {
+        this.recent.forget(owner);
+        return undefined;
+      }
       if (outcome === 0) return CONFLICT;
       this.recent.set(owner, record, String(outcome));
       return result;
     };
     return this.ctx.queued(owner, () => retryOnConflict(`updatePresence of ${owner}`, async () => {
       // First from this process's last commit of the user, if any: overtaken by another writer, it costs one try.
-      const kept = this.recent.take(owner);
+      const kept = this.recent.get(owner);
       if (kept) {
         const outcome = await commit(kept.record, kept.rev);
         if (outcome !== CONFLICT) return outcome;

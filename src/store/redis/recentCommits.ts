@@ -37,15 +37,22 @@ export class RecentCommits {
 
   constructor(readonly limit = RECENT_COMMITS) {}
 
-  /** The user's last commit here, taken out: it is tried once, and put back only by the next commit. */
-  take(owner: string): Commit | undefined {
-    const commit = this.commits.get(owner);
-    if (commit) this.commits.delete(owner);
-    return commit;
+  /**
+   * The user's last commit here. It stays until the next commit replaces it or Redis refuses it: a command that
+   * changed nothing, or a commit whose answer never came (its rev then moved, and the next try is refused), leave it.
+   */
+  get(owner: string): Commit | undefined {
+    return this.commits.get(owner);
+  }
+
+  /** The user is gone: no copy. */
+  forget(owner: string): void {
+    this.commits.delete(owner);
   }
 
   /** The user's copy was refused: another writer overtook it. */
   refused(owner: string): void {
+    this.commits.delete(owner);
     this.skips.delete(owner);
     if (this.skips.size >= this.limit) this.skips.delete(this.skips.keys().next().value!);
     this.skips.set(owner, SKIP_AFTER_REFUSAL);
