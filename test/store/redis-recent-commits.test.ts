@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { newRecord, transition } from '../../src/domain/record.ts';
-import { setPresence } from '../../src/domain/sessions.ts';
+import { clearPresence, setPresence } from '../../src/domain/sessions.ts';
 import { openStore } from '../../src/store/index.ts';
 import { SKIP_AFTER_REFUSAL } from '../../src/store/redis/recentCommits.ts';
 import type { Store } from '../../src/store/types.ts';
@@ -87,9 +87,22 @@ needsRedis('updates on Redis from the last commit of this process', { timeout: 3
     await status(a, 'from the copy again');
     assert.deepEqual(await sent(), ['evalsha', 'hget', 'hset'], 'then a copy is kept and tried again');
 
-    // A command that changes nothing sends nothing, and leaves the copy for the next one.
+    // A command that changes nothing is decided again on the stored record (the copy might be overtaken); it leaves
+    // the copy for the next command.
     assert.equal(await a.updatePresence(T, U, () => null), null);
+    assert.deepEqual(await sent(), ['hmget']);
     await status(a, 'after a no-op');
     assert.deepEqual(await sent(), ['evalsha', 'hget', 'hset']);
+  });
+
+  it('a command that fails on an overtaken copy is decided again on the record: ending a session another node made', async () => {
+    const a = stores[0]!;
+    const b = stores[1]!;
+    await status(a, 'kept by A');
+    // Node B starts a session; node A's copy has none, and ending it there would be "no such session".
+    await b.updatePresence(T, U, (r) => transition(r, setPresence(r.facts, { sessionId: 'from-b', availability: 'Busy', activity: 'Busy', durationMs: 3_600_000 }, NOW), NOW));
+    const ended = await a.updatePresence(T, U, (r) => transition(r, clearPresence(r.facts, 'from-b', NOW), NOW));
+    assert.ok(ended, 'ended on the stored record');
+    assert.equal((await a.getPresence(T, U))?.facts.sessions.some((x) => x.sessionId === 'from-b'), false);
   });
 });

@@ -122,10 +122,8 @@ export class RedisPresence implements PresencePort {
     const b = this.ctx.userBase(tenantId, userId);
     const keys = [`${b}:u:${owner}`, `${b}:due`, `${b}:out`, `${b}:ctr`];
     const started = performance.now();
-    /** `fn` on `current` (whose rev is `rev`), committed: the transition, null (no change), undefined (no user), or CONFLICT. */
-    const commit = async (current: PresenceRecord, rev: string): Promise<Transition | null | undefined | typeof CONFLICT> => {
-      const result = fn(current);
-      if (result === null) return null;
+    /** `result` (fn's, on the record whose rev is `rev`) committed: the transition, undefined (no user), or CONFLICT. */
+    const commit = async (result: Transition, rev: string): Promise<Transition | undefined | typeof CONFLICT> => {
       // The wrapper answers this call 503 once TIMEOUT_MS have passed: past that, the commit must not be sent.
       if (performance.now() - started > TIMEOUT_MS - COMMIT_MARGIN_MS) throw new CallerGaveUp(`the commit of ${owner}`);
       const { record } = result;
@@ -143,16 +141,20 @@ export class RedisPresence implements PresencePort {
       return result;
     };
     return this.ctx.queued(owner, () => retryOnConflict(`updatePresence of ${owner}`, async () => {
-      // First from this process's last commit of the user, if any: overtaken by another writer, it costs one try.
+      // First from this process's last commit of the user, if any: overtaken by another writer, it costs one try. Only
+      // a commit vouches for the copy: what `fn` decides on it without one (nothing to change, or an error such as "no
+      // such session") may come from a copy another node has overtaken, so it is decided again on the record as stored.
       const kept = this.recent.get(owner);
-      if (kept) {
-        const outcome = await commit(kept.record, kept.rev);
+      const onCopy = kept ? tryOn(fn, kept.record) : null;
+      if (onCopy) {
+        const outcome = await commit(onCopy, kept!.rev);
         if (outcome !== CONFLICT) return outcome;
         this.recent.refused(owner);
       }
       const [facts, view, seq, due, rev] = await this.ctx.client.hmget(keys[0]!, 'facts', 'view', 'seq', 'due', 'rev');
       if (!facts || !view || seq === null || seq === undefined || rev === null || rev === undefined) return undefined;
-      return commit(this.recent.handOut(decodeRecord(facts, view, seq, decodeDue(due))), rev);
+      const result = fn(this.recent.handOut(decodeRecord(facts, view, seq, decodeDue(due))));
+      return result === null ? null : commit(result, rev);
     }));
   }
 
@@ -170,6 +172,15 @@ export class RedisPresence implements PresencePort {
 
   async nextDueAt(): Promise<number | null> {
     return this.ctx.earliest('due');
+  }
+}
+
+/** `fn`'s transition on `record`, or null when it changes nothing or throws (decided again on the stored record). */
+function tryOn(fn: PresenceUpdate, record: PresenceRecord): Transition | null {
+  try {
+    return fn(record);
+  } catch {
+    return null;
   }
 }
 

@@ -39,7 +39,8 @@ export class RecentCommits {
 
   /**
    * The user's last commit here. It stays until the next commit replaces it or Redis refuses it: a command that
-   * changed nothing, or a commit whose answer never came (its rev then moved, and the next try is refused), leave it.
+   * changed nothing (decided again on the stored record: ./presence.ts), or a commit whose answer never came (its rev
+   * then moved, and the next try is refused), leave it.
    */
   get(owner: string): Commit | undefined {
     return this.commits.get(owner);
