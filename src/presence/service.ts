@@ -106,19 +106,14 @@ export class PresenceService {
     let added = 0;
     for (let cursor: string | null = null; !signal?.aborted;) {
       const { users, next } = await userPage(cursor, WARM_PAGE);
+      let full = false;
       for (const [tenantId, ids] of byTenant(users)) {
-        const ticket = coherence.begin(ids.map((userId) => ({ tenantId, userId })));
-        try {
-          const found = await this.store.getSnapshots(tenantId, ids);
-          for (let i = 0; i < ids.length; i++) {
-            const snap = found.get(ids[i]!);
-            if (!snap || !coherence.mayKeep(ticket, i)) continue;
-            if (!cache.fill(tenantId, ids[i]!, { view: snap.view, sequenceNumber: snap.sequenceNumber, dueAt: snap.dueAt })) return added;
-            added++;
-          }
-        } finally {
-          coherence.end(ticket);
-        }
+        await this.readKeeping(tenantId, ids, (userId, { view, sequenceNumber, dueAt }) => {
+          full = !cache.fill(tenantId, userId, { view, sequenceNumber, dueAt });
+          if (!full) added++;
+          return !full;
+        });
+        if (full) return added;
       }
       if (next === null) return added;
       cursor = next;
@@ -254,20 +249,35 @@ export class PresenceService {
       else missing.push(userId);
     }
     if (missing.length === 0) return snapshots;
-    const ticket = this.coherence?.begin(missing.map((userId) => ({ tenantId, userId })));
-    try {
-      const found = await this.store.getSnapshots(tenantId, missing);
-      for (let i = 0; i < missing.length; i++) {
-        const userId = missing[i]!;
-        const snap = found.get(userId);
-        if (!snap) continue;
-        if (!ticket || this.coherence!.mayKeep(ticket, i)) this.remember(tenantId, userId, snap);
-        snapshots.set(userId, snap);
-      }
-    } finally {
-      if (ticket) this.coherence!.end(ticket);
-    }
+    const found = await this.readKeeping(tenantId, missing, (userId, snap) => {
+      this.remember(tenantId, userId, snap);
+      return true;
+    });
+    for (const [userId, snap] of found) snapshots.set(userId, snap);
     return snapshots;
+  }
+
+  /**
+   * The store's snapshots of `userIds`, each handed to `keep` unless, on a shared store, a change of its user overtook
+   * the read (./cacheCoherence.ts); `keep` answers false to keep no more (a full cache). Every snapshot the cache gets
+   * from the store comes through here.
+   */
+  private async readKeeping(
+    tenantId: string, userIds: readonly string[], keep: (userId: string, snap: PresenceSnapshot) => boolean,
+  ): Promise<Map<string, PresenceSnapshot>> {
+    const coherence = this.coherence;
+    const ticket = coherence?.begin(userIds.map((userId) => ({ tenantId, userId })));
+    try {
+      const found = await this.store.getSnapshots(tenantId, userIds);
+      let keeping = true;
+      for (let i = 0; i < userIds.length && keeping; i++) {
+        const snap = found.get(userIds[i]!);
+        if (snap && (!ticket || coherence!.mayKeep(ticket, i))) keeping = keep(userIds[i]!, snap);
+      }
+      return found;
+    } finally {
+      if (ticket) coherence!.end(ticket);
+    }
   }
 
   /** Drops what is kept in memory of a user (after the user is deleted). */

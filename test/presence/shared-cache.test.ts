@@ -75,6 +75,15 @@ async function sharedStore(opts: { canTell?: boolean } = {}): Promise<Shared> {
   };
 }
 
+/** A shared store telling changes, with U read once and so kept. */
+async function withUCached(): Promise<Shared> {
+  const s = await sharedStore();
+  s.watcher().watching();
+  await s.presence.read(T, U);
+  assert.ok(s.presence.known(T, U), 'U is kept once read');
+  return s;
+}
+
 const messageOf = (snap: PresenceSnapshot | null | undefined) => snap?.view.statusMessage?.content ?? null;
 
 describe('read cache on a shared store: kept only while the store tells every change', () => {
@@ -129,10 +138,7 @@ describe('read cache on a shared store: kept only while the store tells every ch
   });
 
   it('lost: everything kept is dropped, nothing is kept until the store tells again, nor by a read sent before', async () => {
-    const s = await sharedStore();
-    s.watcher().watching();
-    await s.presence.read(T, U);
-    assert.ok(s.presence.known(T, U));
+    const s = await withUCached();
     const held = s.holdNextRead();
     const before = s.presence.read(T, '00000000-0000-4000-8000-000000000009');
     s.watcher().lost();
@@ -155,10 +161,7 @@ describe('read cache on a shared store: kept only while the store tells every ch
   });
 
   it('this node\'s own write drops the user from its cache: the next read goes to the store and shows it', async () => {
-    const s = await sharedStore();
-    s.watcher().watching();
-    await s.presence.read(T, U);
-    assert.ok(s.presence.known(T, U));
+    const s = await withUCached();
     await s.presence.apply(T, U, (facts, now) => withStatus({ ...newRecord(now), facts }, 'Mine', now, null).record.facts, TIMED);
     assert.equal(s.presence.known(T, U), undefined, 'dropped: the store tells of this write too');
     const reads = s.reads();
@@ -227,10 +230,7 @@ describe('read cache on a shared store: kept only while the store tells every ch
   });
 
   it('a store that refuses to tell its changes: what was kept goes, nothing is kept after, and the operator is told why', async () => {
-    const s = await sharedStore();
-    s.watcher().watching();
-    await s.presence.read(T, U);
-    assert.ok(s.presence.known(T, U));
+    const s = await withUCached();
     s.watcher().refused('the store said no');
     assert.equal(s.presence.known(T, U), undefined);
     await s.presence.read(T, U);
