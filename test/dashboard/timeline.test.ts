@@ -86,8 +86,19 @@ describe('timeline: bounds', () => {
     for (let n = 0; n < 250; n++) timeline.record('t', 'u', entry(n));
     const kept = timeline.entries('t', 'u');
     assert.equal(kept.length, 100);
-    assert.equal(kept[0]!.sequenceNumber, 249);
-    assert.equal(kept[99]!.sequenceNumber, 150);
+    assert.deepEqual(kept.map((e) => e.sequenceNumber), Array.from({ length: 100 }, (_, i) => 249 - i));
+  });
+
+  it('the same user id in two tenants has two timelines', () => {
+    const timeline = new Timeline({ perUser: 5, users: 10, entries: 100 });
+    timeline.record('t1', 'u', entry(1));
+    timeline.record('t2', 'u', entry(2));
+    timeline.record('t2', 'u', entry(3));
+    assert.deepEqual(timeline.entries('t1', 'u').map((e) => e.sequenceNumber), [1]);
+    assert.deepEqual(timeline.entries('t2', 'u').map((e) => e.sequenceNumber), [3, 2]);
+    timeline.forget('t2', 'u');
+    assert.deepEqual(timeline.entries('t1', 'u').map((e) => e.sequenceNumber), [1]);
+    assert.deepEqual(timeline.size, { users: 1, entries: 1 });
   });
 
   it('tracks at most `users` users: the one changed least recently goes first', () => {
