@@ -13,7 +13,7 @@
  */
 import { InvalidInput } from '../platform/json/errors.ts';
 import { ceilToMillis, parseDateTimeTimeZone, resolveZone } from './timezones.ts';
-import type { DateTimeTimeZone, OutOfOfficeFact, PresenceFacts } from './types.ts';
+import { factsWith, type DateTimeTimeZone, type OutOfOfficeFact, type PresenceFacts } from './types.ts';
 import { readEnum, readObject, readString, type JsonObject } from '../platform/json/validate.ts';
 
 export const OOF_STATUSES = ['disabled', 'alwaysEnabled', 'scheduled'] as const;
@@ -210,5 +210,5 @@ export function mergeOutOfOffice(current: OutOfOfficeFact | null, patch: Mailbox
 
 /** The command: applies a validated PATCH to the facts. Pure. */
 export function patchMailboxSettings(facts: PresenceFacts, patch: MailboxSettingsPatch): PresenceFacts {
-  return { ...facts, outOfOffice: mergeOutOfOffice(facts.outOfOffice, patch) };
+  return factsWith(facts, { outOfOffice: mergeOutOfOffice(facts.outOfOffice, patch) });
 }

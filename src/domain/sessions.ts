@@ -3,7 +3,7 @@
  */
 import { parseDuration } from './duration.ts';
 import { InvalidInput, NotFound } from '../platform/json/errors.ts';
-import { ACTIVITIES, AVAILABILITIES, type Activity, type Availability, type PresenceFacts } from './types.ts';
+import { ACTIVITIES, AVAILABILITIES, factsWith, type Activity, type Availability, type PresenceFacts } from './types.ts';
 import { isGuid, readEnum, readObject, readString, type JsonObject } from '../platform/json/validate.ts';
 
 const MINUTE = 60_000;
@@ -102,7 +102,7 @@ export function setPresence(facts: PresenceFacts, input: SetPresenceInput, now: 
     sessionId: input.sessionId, availability: input.availability, activity: input.activity,
     refreshedAt: now, expiresAt: now + input.durationMs,
   };
-  return { ...facts, sessions: [...facts.sessions.filter((s) => s.sessionId !== input.sessionId), session], everActive: true };
+  return factsWith(facts, { sessions: [...facts.sessions.filter((s) => s.sessionId !== input.sessionId), session], everActive: true });
 }
 
 /** Removes the session; NotFound when it does not exist (or has already expired). */
@@ -110,13 +110,13 @@ export function clearPresence(facts: PresenceFacts, sessionId: string, now: numb
   if (!facts.sessions.some((s) => s.sessionId === sessionId && now < s.expiresAt)) {
     throw new NotFound(`The presence session '${sessionId}' does not exist.`);
   }
-  return { ...facts, sessions: facts.sessions.filter((s) => s.sessionId !== sessionId) };
+  return factsWith(facts, { sessions: facts.sessions.filter((s) => s.sessionId !== sessionId) });
 }
 
 export function setPreferred(facts: PresenceFacts, input: PreferredInput, now: number): PresenceFacts {
-  return { ...facts, preferred: { availability: input.availability, activity: input.activity, expiresAt: now + input.durationMs } };
+  return factsWith(facts, { preferred: { availability: input.availability, activity: input.activity, expiresAt: now + input.durationMs } });
 }
 
 export function clearPreferred(facts: PresenceFacts): PresenceFacts {
-  return { ...facts, preferred: null };
+  return factsWith(facts, { preferred: null });
 }

@@ -3,7 +3,7 @@
  */
 import { InvalidInput } from '../platform/json/errors.ts';
 import { ceilToMillis, parseDateTimeTimeZone } from './timezones.ts';
-import type { PresenceFacts, StatusMessageFact } from './types.ts';
+import { factsWith, type PresenceFacts, type StatusMessageFact } from './types.ts';
 import { readObject, readString } from '../platform/json/validate.ts';
 
 export const DEFAULT_MAX_STATUS_LENGTH = 280;
@@ -63,8 +63,7 @@ export function parseSetStatusMessage(body: unknown, maxLength = DEFAULT_MAX_STA
 }
 
 export function setStatusMessage(facts: PresenceFacts, input: StatusMessageInput, now: number): PresenceFacts {
-  return {
-    ...facts,
-    statusMessage: input.kind === 'clear' ? null : { ...input.message, publishedAt: now },
-  };
+  if (input.kind === 'clear') return factsWith(facts, { statusMessage: null });
+  const { content, contentType, expiry, expiresAt } = input.message;
+  return factsWith(facts, { statusMessage: { content, contentType, expiry, expiresAt, publishedAt: now } });
 }

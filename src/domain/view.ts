@@ -2,7 +2,7 @@
  * view(facts, now): what Graph shows at `now`. nextChange(facts, now): the next instant the view may differ.
  * Both pure; every read and every timed transition goes through them.
  */
-import type { Activity, Availability, PresenceFacts, PresenceView, SessionFact } from './types.ts';
+import { factsWith, type Activity, type Availability, type PresenceFacts, type PresenceView, type SessionFact } from './types.ts';
 
 export const FADE_INACTIVE_MS = 5 * 60_000;
 export const FADE_AWAY_MS = 10 * 60_000;
@@ -103,11 +103,9 @@ export function nextChange(facts: PresenceFacts, now: number): number | null {
 export function prune(facts: PresenceFacts, now: number): PresenceFacts {
   const sm = facts.statusMessage;
   const sessions = facts.sessions.filter((s) => now < s.expiresAt);
-  const pruned: PresenceFacts = {
-    ...facts,
+  return factsWith(facts, {
     statusMessage: sm && sm.expiresAt !== null && now >= sm.expiresAt ? null : sm,
     sessions,
     preferred: facts.preferred && now < facts.preferred.expiresAt ? facts.preferred : null,
-  };
-  return pruned;
+  });
 }

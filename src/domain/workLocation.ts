@@ -2,7 +2,7 @@
  * Work location (docs/api/work-location.md): manual > automatic > scheduled. setManualLocation / setAutomaticLocation set a
  * layer; clearAutomaticLocation clears the automatic one; clearLocation clears manual and automatic.
  */
-import type { PresenceFacts, WorkLocationLayer, WorkLocationType } from './types.ts';
+import { factsWith, type PresenceFacts, type WorkLocationLayer, type WorkLocationType } from './types.ts';
 import { readEnum, readObject, readString } from '../platform/json/validate.ts';
 
 export const WORK_LOCATION_INPUTS: readonly WorkLocationType[] = ['office', 'remote', 'timeOff'];
@@ -15,16 +15,15 @@ export function parseWorkLocation(body: unknown): WorkLocationLayer {
 }
 
 export function setLocationLayer(facts: PresenceFacts, layer: 'manual' | 'automatic', value: WorkLocationLayer): PresenceFacts {
-  return { ...facts, workLocation: { ...facts.workLocation, [layer]: value } };
+  return factsWith(facts, { workLocation: { ...facts.workLocation, [layer]: value } });
 }
 
 export function clearLocation(facts: PresenceFacts, which: 'automatic' | 'manualAndAutomatic'): PresenceFacts {
-  return {
-    ...facts,
+  return factsWith(facts, {
     workLocation: {
       ...facts.workLocation,
       automatic: null,
       manual: which === 'manualAndAutomatic' ? null : facts.workLocation.manual,
     },
-  };
+  });
 }

@@ -6,10 +6,9 @@
 import { authorizeMailboxSettingsRead, authorizeMailboxSettingsWrite } from '../auth/permissions.ts';
 import type { Principal } from '../auth/types.ts';
 import {
-  mailboxSettingsOf, mergeOutOfOffice, parseAutomaticRepliesPatch, parseMailboxSettingsPatch, type MailboxSettings,
+  mailboxSettingsOf, parseAutomaticRepliesPatch, patchMailboxSettings, parseMailboxSettingsPatch, type MailboxSettings,
   type MailboxSettingsPatch,
 } from '../domain/outOfOffice.ts';
-import type { PresenceFacts } from '../domain/types.ts';
 import type { Store } from '../store/types.ts';
 import type { PresenceService } from './service.ts';
 import { commitWrite, userNotFound, type Write } from './write.ts';
@@ -17,22 +16,17 @@ import { commitWrite, userNotFound, type Write } from './write.ts';
 /** The whole settings, or only their `automaticRepliesSetting`. */
 export type Part = 'all' | 'automaticRepliesSetting';
 
-/** The out-of-office fact patched; the rest of the facts as they were. */
-function patchOutOfOffice(facts: PresenceFacts, input: MailboxSettingsPatch): PresenceFacts {
-  return { ...facts, outOfOffice: mergeOutOfOffice(facts.outOfOffice, input) };
-}
-
 /** The PATCH writes, by the part they address. */
 export const MAILBOX_SETTINGS_WRITES: Record<Part, Write<MailboxSettingsPatch, null>> = {
   all: {
     name: 'updateMailboxSettings', authorize: authorizeMailboxSettingsWrite, whenAbsent: 'refuse',
     parse: parseMailboxSettingsPatch,
-    command: patchOutOfOffice,
+    command: patchMailboxSettings,
   },
   automaticRepliesSetting: {
     name: 'setAutomaticRepliesSetting', authorize: authorizeMailboxSettingsWrite, whenAbsent: 'refuse',
     parse: (body) => ({ automaticRepliesSetting: parseAutomaticRepliesPatch(body) }),
-    command: patchOutOfOffice,
+    command: patchMailboxSettings,
   },
 };
 
