@@ -8,6 +8,7 @@
  */
 import { formatSequence, parseSequence, type Transition } from '../domain/record.ts';
 import { formatUtc } from '../domain/timezones.ts';
+import { TenantUserMap } from '../platform/tenantUserMap.ts';
 import type { PresenceRecord } from '../domain/types.ts';
 import type { ChangeCause } from '../presence/events.ts';
 import { changedParts, timedReasons, type ChangedPart, type TimedReason } from './changes.ts';
@@ -87,11 +88,6 @@ class Line {
   readonly ring: Recorded[] = [];
   first = 0;
 
-  constructor(
-    readonly tenantId: string,
-    readonly userId: string,
-  ) {}
-
   latest(): Recorded | undefined {
     const { ring, first } = this;
     return ring[(first + ring.length - 1) % ring.length];
@@ -116,75 +112,45 @@ class Line {
 }
 
 export class Timeline {
-  /**
-   * tenant → user → line. Two levels rather than one `tenant/user` key: a key made by concatenation is a new string
-   * to flatten and hash on every change (half of recording's cost, issue 13); the ids hash once each.
-   */
-  private readonly byTenant = new Map<string, Map<string, Line>>();
-  /** Every line, the user changed least recently first (a Set keeps insertion order; a change moves its line last). */
-  private readonly order = new Set<Line>();
+  /** Each user's line, the user changed least recently first. */
+  private readonly lines = new TenantUserMap<Line>();
   /** Entries held, over all users. */
   private total = 0;
 
   constructor(private readonly limits: TimelineLimits = TIMELINE_LIMITS) {}
 
   record(tenantId: string, userId: string, entry: Recorded): void {
-    let users = this.byTenant.get(tenantId);
-    if (!users) this.byTenant.set(tenantId, (users = new Map()));
-    let line = users.get(userId);
-    if (line) {
-      this.order.delete(line);
-    } else {
-      if (this.order.size >= this.limits.users) this.forgetOldest(() => this.order.size >= this.limits.users - batch(this.limits.users));
-      line = new Line(tenantId, userId);
-      users.set(userId, line);
+    let line = this.lines.touch(tenantId, userId);
+    if (!line) {
+      if (this.lines.size >= this.limits.users) this.forgetOldest(() => this.lines.size >= this.limits.users - batch(this.limits.users));
+      this.lines.set(tenantId, userId, (line = new Line()));
     }
-    this.order.add(line);
     // The same message as the entry before: keep one copy of the text (each record read from the store has its own).
     const last = line.latest();
     if (last && last.statusMessage !== null && last.statusMessage === entry.statusMessage) entry.statusMessage = last.statusMessage;
     if (!line.add(entry, this.limits.perUser)) this.total++;
     if (this.total > this.limits.entries) {
       const goal = this.limits.entries - batch(this.limits.entries) + 1;
-      this.forgetOldest(() => this.total >= goal && this.order.size > 1);
+      this.forgetOldest(() => this.total >= goal && this.lines.size > 1);
     }
   }
 
-  /**
-   * Forgets the users changed least recently while `more()`, walking the order with ONE iterator: a Set keeps
-   * deleted slots until it is rebuilt, and a fresh iterator walks over them, so forgetting one user per record at the
-   * limit cost a walk over every earlier deletion (24 µs a change at 50,000 users, issue 13); a batch at a time costs
-   * one walk per batch.
-   */
+  /** Forgets the users changed least recently while `more()`, a batch at a time (see TenantUserMap.dropOldest). */
   private forgetOldest(more: () => boolean): void {
-    const oldest = this.order.values();
-    while (more()) {
-      const next = oldest.next();
-      if (next.done) return;
-      this.remove(next.value);
-    }
-  }
-
-  private remove(line: Line): void {
-    this.order.delete(line);
-    this.total -= line.ring.length;
-    const users = this.byTenant.get(line.tenantId);
-    users?.delete(line.userId);
-    if (users?.size === 0) this.byTenant.delete(line.tenantId);
+    this.lines.dropOldest(more, (line) => (this.total -= line.ring.length));
   }
 
   /** The user's entries, newest first. */
   entries(tenantId: string, userId: string): Recorded[] {
-    return this.byTenant.get(tenantId)?.get(userId)?.newestFirst() ?? [];
+    return this.lines.get(tenantId, userId)?.newestFirst() ?? [];
   }
 
   forget(tenantId: string, userId: string): void {
-    const line = this.byTenant.get(tenantId)?.get(userId);
-    if (line) this.remove(line);
+    this.total -= this.lines.delete(tenantId, userId)?.ring.length ?? 0;
   }
 
   /** How many users and entries are held (tests, docs). */
   get size(): { users: number; entries: number } {
-    return { users: this.order.size, entries: this.total };
+    return { users: this.lines.size, entries: this.total };
   }
 }

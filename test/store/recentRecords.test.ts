@@ -3,37 +3,37 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { newRecord } from '../../src/domain/record.ts';
-import { keyOf, RecentRecords } from '../../src/store/sqlite/recentRecords.ts';
+import { RecentRecords } from '../../src/store/sqlite/recentRecords.ts';
 import { NOW, T1, T2, uid } from './contract/fixtures.ts';
 
 describe('recent records', () => {
   it('keeps at most its limit, the least recently updated user leaving first', () => {
     const recent = new RecentRecords(3);
-    for (const n of [1, 2, 3]) recent.set(keyOf(T1, uid(n)), newRecord(NOW));
-    recent.set(keyOf(T1, uid(1)), newRecord(NOW + 1)); // updated again: now the most recent
-    recent.set(keyOf(T1, uid(4)), newRecord(NOW));
+    for (const n of [1, 2, 3]) recent.set(T1, uid(n), newRecord(NOW));
+    recent.set(T1, uid(1), newRecord(NOW + 1)); // updated again: now the most recent
+    recent.set(T1, uid(4), newRecord(NOW));
     assert.equal(recent.size, 3);
-    assert.equal(recent.get(keyOf(T1, uid(2))), undefined, 'the least recently updated left');
-    assert.equal(recent.get(keyOf(T1, uid(1)))?.sequenceNumber, newRecord(NOW + 1).sequenceNumber);
+    assert.equal(recent.get(T1, uid(2)), undefined, 'the least recently updated left');
+    assert.equal(recent.get(T1, uid(1))?.sequenceNumber, newRecord(NOW + 1).sequenceNumber);
   });
 
   it('keys a user by tenant: the same user id in two tenants is two users', () => {
     const recent = new RecentRecords();
-    recent.set(keyOf(T1, uid(1)), newRecord(NOW));
-    assert.equal(recent.get(keyOf(T2, uid(1))), undefined);
+    recent.set(T1, uid(1), newRecord(NOW));
+    assert.equal(recent.get(T2, uid(1)), undefined);
     recent.forget(T1, uid(1));
-    assert.equal(recent.get(keyOf(T1, uid(1))), undefined);
+    assert.equal(recent.get(T1, uid(1)), undefined);
   });
 
   it('freezes what it keeps and hands out, all the way down, when asked to (the test suite); not otherwise', () => {
     const frozen = new RecentRecords(10, true);
     const kept = newRecord(NOW);
-    frozen.set(keyOf(T1, uid(1)), kept);
+    frozen.set(T1, uid(1), kept);
     assert.ok(Object.isFrozen(kept) && Object.isFrozen(kept.facts) && Object.isFrozen(kept.facts.workLocation));
     assert.ok(Object.isFrozen(frozen.handOut(newRecord(NOW)).facts.sessions));
     const plain = new RecentRecords(10, false);
     const record = newRecord(NOW);
-    plain.set(keyOf(T1, uid(1)), record);
+    plain.set(T1, uid(1), record);
     assert.equal(Object.isFrozen(record) || Object.isFrozen(plain.handOut(newRecord(NOW)).facts), false);
   });
 
@@ -44,7 +44,7 @@ describe('recent records', () => {
 
   it('keeps nothing with a limit of 0', () => {
     const recent = new RecentRecords(0);
-    recent.set(keyOf(T1, uid(1)), newRecord(NOW));
+    recent.set(T1, uid(1), newRecord(NOW));
     assert.equal(recent.size, 0);
   });
 });

@@ -10,7 +10,8 @@ import type { PresenceRecord } from '../../domain/types.ts';
 import { decodeRecord, decodeView, encodeList, encodeRecord } from '../codec.ts';
 import type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from '../ports/presence.ts';
 import type { OutboxState } from './outbox.ts';
-import { keyOf, RecentRecords } from './recentRecords.ts';
+import { TenantUserMap } from '../../platform/tenantUserMap.ts';
+import { RecentRecords } from './recentRecords.ts';
 
 interface PresenceRow { facts: string; view: string; seq: string; due_at: number | null }
 /** Read with .raw(): arrays skip building a keyed object per row, measurably faster for hundreds of rows. */
@@ -75,7 +76,7 @@ interface Pending {
  * `fn` threw (which changed nothing).
  */
 type Outcome =
-  | { ok: true; value: Transition | null | undefined; key?: string; record?: PresenceRecord }
+  | { ok: true; value: Transition | null | undefined; record?: PresenceRecord }
   | { ok: false; error: unknown };
 
 /**
@@ -120,10 +121,9 @@ export class SqlitePresence implements PresencePort {
     // it fails alone and the others commit; a statement that throws rolls the whole transaction back, and flush()
     // then runs each update on its own. The records reach `recent` only once committed (flush).
     const run = (updates: readonly Pending[]): Outcome[] => {
-      const written = new Map<string, PresenceRecord>();
+      const written = new TenantUserMap<PresenceRecord>();
       return updates.map((u) => {
-        const key = keyOf(u.tenantId, u.userId);
-        const record = written.get(key) ?? this.recent.get(key) ?? this.readRow(u.tenantId, u.userId);
+        const record = written.get(u.tenantId, u.userId) ?? this.recent.get(u.tenantId, u.userId) ?? this.readRow(u.tenantId, u.userId);
         if (!record) return { ok: true, value: undefined };
         let result: Transition | null;
         try {
@@ -133,8 +133,8 @@ export class SqlitePresence implements PresencePort {
         }
         if (result !== null) write(u.tenantId, u.userId, result);
         const after = result?.record ?? record;
-        written.set(key, after);
-        return { ok: true, value: result, key, record: after };
+        written.set(u.tenantId, u.userId, after);
+        return { ok: true, value: result, record: after };
       });
     };
     // IMMEDIATE takes the write lock before the read, so no other connection can write between read and write.
@@ -197,7 +197,9 @@ export class SqlitePresence implements PresencePort {
     }
     this.committed();
     // Committed: the next update of these users starts from their records.
-    for (const o of outcomes) if (o.ok && o.key !== undefined) this.recent.set(o.key, o.record!);
+    outcomes.forEach((o, i) => {
+      if (o.ok && o.record !== undefined) this.recent.set(group[i]!.tenantId, group[i]!.userId, o.record);
+    });
     outcomes.forEach((o, i) => (o.ok ? group[i]!.resolve(o.value) : group[i]!.reject(o.error)));
   }
 

@@ -13,6 +13,7 @@
  * command that changed its input fails its tests; in production freezing would cost what keeping saves.
  */
 import type { PresenceRecord } from '../../domain/types.ts';
+import { TenantUserMap } from '../../platform/tenantUserMap.ts';
 import { deepFreeze } from '../codec.ts';
 
 /** Users whose last record is kept (the decoded record each: a few small objects). */
@@ -20,7 +21,7 @@ export const RECENT_RECORDS = 10_000;
 
 export class RecentRecords {
   /** Least recently updated first. */
-  private readonly records = new Map<string, PresenceRecord>();
+  private readonly records = new TenantUserMap<PresenceRecord>();
 
   constructor(
     readonly limit = RECENT_RECORDS,
@@ -33,27 +34,24 @@ export class RecentRecords {
     return this.freeze ? deepFreeze(record) : record;
   }
 
-  /** The committed record of the user `key` (keyOf) names, if kept. */
-  get(key: string): PresenceRecord | undefined {
-    return this.records.get(key);
+  /** The user's committed record, if kept. */
+  get(tenantId: string, userId: string): PresenceRecord | undefined {
+    return this.records.get(tenantId, userId);
   }
 
-  /** Keeps `record` as the committed record of the user `key` (keyOf) names, the most recent. */
-  set(key: string, record: PresenceRecord): void {
-    this.records.delete(key);
-    if (this.records.size >= this.limit) this.records.delete(this.records.keys().next().value!);
-    if (this.limit > 0) this.records.set(key, this.handOut(record));
+  /** Keeps `record` as the user's committed record, the most recent. */
+  set(tenantId: string, userId: string, record: PresenceRecord): void {
+    if (this.limit <= 0) return;
+    this.records.set(tenantId, userId, this.handOut(record));
+    if (this.records.size > this.limit) this.records.dropOldest(() => this.records.size > this.limit);
   }
 
   /** The user's row was created or deleted elsewhere: the next update reads it. */
   forget(tenantId: string, userId: string): void {
-    this.records.delete(keyOf(tenantId, userId));
+    this.records.delete(tenantId, userId);
   }
 
   get size(): number {
     return this.records.size;
   }
 }
-
-/** A user's key here. Tenant and user ids are printable: a NUL between them cannot be part of either. */
-export const keyOf = (tenantId: string, userId: string): string => `${tenantId}\u0000${userId}`;
