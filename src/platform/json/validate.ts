@@ -30,7 +30,7 @@ function join(path: string, key: string): string {
  * (keys with `@`) are kept as sent. An unknown key is reported against `type` when given
  * (`microsoft.graph.subscription`), else against the path's last segment.
  */
-export function readObject(value: unknown, path: string, allowed: readonly string[], type?: string): JsonObject {
+export function readObject(value: unknown, path: string, allowed: readonly string[], type?: string): Readonly<JsonObject> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new InvalidInput(
       path ? `Property '${path}' must be an object, not ${typeName(value)}.` : `The request body must be a JSON object, not ${typeName(value)}.`,
@@ -44,11 +44,13 @@ export function readObject(value: unknown, path: string, allowed: readonly strin
 }
 
 /**
- * A copy of `obj` with each key spelled as in `allowed`, matched case-insensitively; keys with `@` (instance
- * annotations) kept as sent. A key no name matches throws `unknown(key)`; two keys for one name throw InvalidInput
+ * `obj` with each key spelled as in `allowed`, matched case-insensitively; keys with `@` (instance annotations) kept
+ * as sent. `obj` itself when every key is already spelled so, else a copy: read-only either way. A key no name matches throws `unknown(key)`; two keys for one name throw InvalidInput
  * [P: d-body-property-case].
  */
-export function canonicalKeys(obj: JsonObject, path: string, allowed: readonly string[], unknown: (key: string) => Error): JsonObject {
+export function canonicalKeys(obj: JsonObject, path: string, allowed: readonly string[], unknown: (key: string) => Error): Readonly<JsonObject> {
+  // Every key already spelled as allowed (what every SDK sends): no two keys can name one property, nothing to copy.
+  if (spelledAsAllowed(obj, allowed)) return obj;
   const out: JsonObject = {};
   const sentAs = new Map<string, string>();
   for (const [key, v] of Object.entries(obj)) {
@@ -65,6 +67,11 @@ export function canonicalKeys(obj: JsonObject, path: string, allowed: readonly s
     out[name] = v;
   }
   return out;
+}
+
+function spelledAsAllowed(obj: JsonObject, allowed: readonly string[]): boolean {
+  for (const key in obj) if (!allowed.includes(key)) return false;
+  return true;
 }
 
 function canonicalName(key: string, allowed: readonly string[]): string | undefined {
