@@ -380,7 +380,9 @@ forEachBackend(['memory', 'redis'], (backend) => {
       assert.equal(changes.length, 1, 'the write');
       await eventually(() => changes.length, (n) => n >= 2, 2000, 'the expiry, fired without a read');
       assert.ok(changes[1]! >= at, `not early: fired ${changes[1]! - at} ms after the instant`);
-      assert.ok(changes[1]! - at < 250, `on time: fired ${changes[1]! - at} ms after the instant`);
+      // Within a second: the suite runs files side by side on a machine of a few cores, so a timer can be a few hundred
+      // ms late here; the scheduler's precision is measured by `npm run bench -- --scheduler` (BENCHMARKS.md).
+      assert.ok(changes[1]! - at < 1000, `on time: fired ${changes[1]! - at} ms after the instant`);
       assert.equal((await readPresence(s, '/v1.0/me/presence', adele)).statusMessage, null);
       assert.equal(changes.length, 2);
     });

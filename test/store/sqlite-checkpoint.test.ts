@@ -51,9 +51,11 @@ describe('sqlite WAL checkpoints on their own thread', () => {
         'a checkpoint that copied every frame');
       assert.equal(checkpointer.stats.failure, null);
       const first = walFrames();
-      // Without the thread the WAL would grow to SQLite's 1,000 pages first: 80 rounds stay below that.
+      // Without the thread the WAL would grow to SQLite's 1,000 pages first: 80 rounds stay below that, so a WAL that
+      // did not start over would be about twice as long now. One that started over is about as long as before; a few
+      // frames more when the thread's checkpoint came late (a busy machine: the test suite runs files side by side).
       await rounds(40);
-      assert.ok(walFrames() <= first, `the WAL grew from ${first} to ${walFrames()} frames over 40 more group commits`);
+      assert.ok(walFrames() < first * 1.5, `the WAL grew from ${first} to ${walFrames()} frames over 40 more group commits`);
       assert.equal((await store.getPresence(T1, uid(7)))?.facts.statusMessage?.content, `round ${round - 1}`);
     } finally {
       await store.close();
