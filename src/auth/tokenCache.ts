@@ -8,6 +8,7 @@
  * the same tolerance as a full verification, still holds; otherwise the token is verified again, which produces the
  * precise error. Bounded: the oldest entries are dropped first.
  */
+import { BoundedMap } from '../platform/recency.ts';
 import type { Principal } from './types.ts';
 
 /** How much of the end of a header keys the map. */
@@ -24,12 +25,14 @@ interface Entry {
 }
 
 export class TokenCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: BoundedMap<string, Entry>;
 
   constructor(
     private readonly toleranceMs: number,
-    private readonly max = 10_000,
-  ) {}
+    max = 10_000,
+  ) {
+    this.entries = new BoundedMap(max);
+  }
 
   get(token: string, now: number): Principal | undefined {
     const key = keyOf(token);
@@ -48,10 +51,6 @@ export class TokenCache {
 
   /** `exp` and `nbf` are the token's claims, in seconds. */
   set(token: string, principal: Principal, exp: number, nbf: number | undefined): void {
-    if (this.entries.size >= this.max) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
     // A header that ends like another one replaces it: both stay correct, the other is verified again when it comes back.
     this.entries.set(keyOf(token), {
       header: token,

@@ -6,6 +6,7 @@
  * what is kept of a large tenant) shows by id until it is read, which a miss starts in the background.
  */
 import type { Store, User } from '../store/types.ts';
+import { BoundedMap } from '../platform/recency.ts';
 import type { Named } from './cards.ts';
 
 /** The most names kept per tenant: the board's users and then some (docs/decisions.md#d-board-limit). */
@@ -13,7 +14,7 @@ export const NAMES_PER_TENANT = 20_000;
 
 export class Names {
   /** tenant id → user id → names; the map's order is the order of use. */
-  private readonly tenants = new Map<string, Map<string, Named>>();
+  private readonly tenants = new Map<string, BoundedMap<string, Named>>();
   /** Tenants, and tenant/user pairs, being read in the background. */
   private readonly loading = new Set<string>();
 
@@ -25,7 +26,7 @@ export class Names {
 
   /** The tenant's users as just listed (at most NAMES_PER_TENANT of them are kept). */
   remember(tenantId: string, users: readonly User[]): void {
-    const byId = new Map<string, Named>();
+    const byId = new BoundedMap<string, Named>(NAMES_PER_TENANT);
     for (const u of users.slice(0, NAMES_PER_TENANT)) byId.set(u.id, named(u));
     this.tenants.delete(tenantId);
     if (this.tenants.size >= this.maxTenants) this.tenants.delete(this.tenants.keys().next().value!);
@@ -41,8 +42,7 @@ export class Names {
   added(user: User): void {
     const byId = this.tenants.get(user.tenantId);
     if (!byId) return;
-    // Bounded: the name used longest ago goes first.
-    if (!byId.has(user.id) && byId.size >= NAMES_PER_TENANT) byId.delete(byId.keys().next().value!);
+    // Bounded: the name set longest ago goes first.
     byId.set(user.id, named(user));
   }
 

@@ -9,6 +9,7 @@ import type { Principal } from '../auth/types.ts';
 import { UpnTaken } from '../store/errors.ts';
 import type { Store } from '../store/types.ts';
 import type { Directory } from './directory.ts';
+import { BoundedMap } from '../platform/recency.ts';
 
 /** Remembered ids at most; beyond it the oldest are looked up again on their next verified token. */
 const MAX_KNOWN = 100_000;
@@ -16,7 +17,7 @@ const MAX_KNOWN = 100_000;
 const UPN = /^[^@\s]+@[^@\s]+$/;
 
 export class FirstUse {
-  private readonly known = new Map<string, Promise<void>>();
+  private readonly known = new BoundedMap<string, Promise<void>>(MAX_KNOWN);
 
   constructor(
     private readonly store: Store,
@@ -40,7 +41,6 @@ export class FirstUse {
   private once(key: string, make: () => Promise<void>): Promise<void> {
     let pending = this.known.get(key);
     if (pending === undefined) {
-      if (this.known.size >= MAX_KNOWN) this.known.delete(this.known.keys().next().value!);
       pending = make().catch((err: unknown) => {
         this.known.delete(key);
         throw err;

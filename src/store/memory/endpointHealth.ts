@@ -4,6 +4,7 @@
  * on restart, as an endpoint's health an hour old is anyway. A shared backend keeps the same data in the store
  * (redis/endpoints.ts); the contract suite (test/store/contract/endpoints.ts) holds both to the same behaviour.
  */
+import { BoundedMap } from '../../platform/recency.ts';
 import type { EndpointHealthPort, EndpointSample } from '../ports/endpoints.ts';
 
 /** Endpoints kept at most; past it, the endpoint recorded longest ago is forgotten. */
@@ -16,20 +17,16 @@ interface Endpoint {
 
 export class LocalEndpointHealth implements EndpointHealthPort {
   /** By URL; most recently recorded last, so eviction takes the stalest endpoint. */
-  private readonly endpoints = new Map<string, Endpoint>();
+  private readonly endpoints = new BoundedMap<string, Endpoint>(MAX_ENDPOINTS);
 
   private endpoint(url: string): Endpoint {
     let ep = this.endpoints.get(url);
-    if (!ep) {
-      if (this.endpoints.size >= MAX_ENDPOINTS) this.endpoints.delete(this.endpoints.keys().next().value!);
-      this.endpoints.set(url, (ep = { samples: [], turnUntil: -Infinity }));
-    }
+    if (!ep) this.endpoints.set(url, (ep = { samples: [], turnUntil: -Infinity }));
     return ep;
   }
 
   async recordEndpointDuration(url: string, durationMs: number, at: number, keep: number): Promise<EndpointSample[]> {
     const ep = this.endpoint(url);
-    this.endpoints.delete(url);
     this.endpoints.set(url, ep);
     ep.samples.push({ at, ms: durationMs });
     const excess = ep.samples.length - keep;

@@ -11,6 +11,7 @@
  * pure command; under the test suite (PRESENTLY_FREEZE_RECORDS=1) it is deep-frozen, as src/store/sqlite/recentRecords.ts does.
  */
 import type { PresenceRecord } from '../../domain/types.ts';
+import { BoundedMap } from '../../platform/recency.ts';
 import { deepFreeze } from '../codec.ts';
 
 /** Users whose last commit is kept. */
@@ -30,12 +31,15 @@ export interface Commit {
 
 export class RecentCommits {
   /** Least recently committed first, by `tenant/user`. */
-  private readonly commits = new Map<string, Commit>();
+  private readonly commits: BoundedMap<string, Commit>;
   /** Users whose copy was refused lately: how many more commits keep no copy. */
-  private readonly skips = new Map<string, number>();
+  private readonly skips: BoundedMap<string, number>;
   private readonly freeze = process.env.PRESENTLY_FREEZE_RECORDS === '1';
 
-  constructor(readonly limit = RECENT_COMMITS) {}
+  constructor(readonly limit = RECENT_COMMITS) {
+    this.commits = new BoundedMap(limit);
+    this.skips = new BoundedMap(limit);
+  }
 
   /**
    * The user's last commit here. It stays until the next commit replaces it or Redis refuses it: a command that
@@ -54,8 +58,6 @@ export class RecentCommits {
   /** The user's copy was refused: another writer overtook it. */
   refused(owner: string): void {
     this.commits.delete(owner);
-    this.skips.delete(owner);
-    if (this.skips.size >= this.limit) this.skips.delete(this.skips.keys().next().value!);
     this.skips.set(owner, SKIP_AFTER_REFUSAL);
   }
 
@@ -67,8 +69,7 @@ export class RecentCommits {
       else this.skips.set(owner, skip - 1);
       return;
     }
-    if (this.commits.size >= this.limit) this.commits.delete(this.commits.keys().next().value!);
-    if (this.limit > 0) this.commits.set(owner, { record: this.handOut(record), rev });
+    this.commits.set(owner, { record: this.handOut(record), rev });
   }
 
   /** A record read from Redis, about to be handed to a command: frozen under the test suite, like a kept one. */
