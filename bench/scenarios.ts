@@ -22,6 +22,8 @@ export const MAX_IDS = 650;
  * with more, each request is made for the users next in the load's rotation (bench/users.ts), all over the range.
  */
 const FIXED_MAX = MAX_IDS;
+/** Lists the get-presences-650-new load sends in turn at least: more than the server's answer cache holds (32). */
+const NEW_LISTS = 256;
 /** The most users a check after a write load reads back; with more written, an even spread of them. */
 export const VERIFY_MAX = 10_000;
 
@@ -398,6 +400,31 @@ export const SCENARIOS: Scenario[] = [
       const missing = want.filter((id) => !got.has(id));
       return missing.length ? `${missing.length} ids missing from the answer, e.g. ${missing[0]}` : undefined;
     },
+  },
+  {
+    name: 'get-presences-650-new',
+    title: 'POST getPresencesByUserId ×650 new lists',
+    description:
+      'The same request as get-presences-650, but a list the server has not answered lately every time, at any number ' +
+      'of users: at least 256 lists (runs of the rotation, or windows of it at as many offsets) sent in turn, so ' +
+      "the answer cache (32 lists) never serves one. get-presences-650 at 1,000 users polls two lists, whose answers are " +
+      'reused; this one measures the answer being made, the same work at 1,000 users as at a million.',
+    target: { metric: 'p99', maxMs: 25 },
+    load: (ctx) => {
+      const { users } = ctx;
+      const size = Math.min(MAX_IDS, users.count);
+      const runs = Math.ceil(users.count / MAX_IDS);
+      const stride = runs >= NEW_LISTS ? MAX_IDS : Math.max(1, Math.floor(users.count / NEW_LISTS));
+      const lists = Math.max(runs, NEW_LISTS);
+      const made = new Map<number, BenchRequest>();
+      const list = (r: number) => {
+        let req = made.get(r);
+        if (!req) made.set(r, (req = presencesOf(ctx, Array.from({ length: size }, (_, k) => users.id(users.at((r * stride + k) % users.count))))));
+        return req;
+      };
+      return { kind: 'generate', request: (n, tag) => list((Math.floor(users.start(tag) / stride) + n) % lists) };
+    },
+    checkSample: (res, ctx, req) => SCENARIOS.find((sc) => sc.name === 'get-presences-650')!.checkSample!(res, ctx, req),
   },
 ];
 

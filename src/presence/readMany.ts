@@ -43,7 +43,7 @@ export function getPresencesByUserIdHandler(presence: PresenceService, api: Pres
   const askedOnce = new Set<string>();
 
   const itemJson = (viewer: Principal, id: string, snap: PresenceSnapshot | undefined): string =>
-    snap ? json.item(id, snap, audienceOf(viewer, id)) : json.item(id, UNKNOWN_VIEW, 'watcher');
+    snap ? json.item(id, snap, audienceOf(viewer, id), true) : json.item(id, UNKNOWN_VIEW, 'watcher', true);
 
   return async function getPresencesByUserId(request: FastifyRequest, reply: FastifyReply) {
     api.ensureOffered();

@@ -23,11 +23,14 @@ export class PresenceJson {
 
   constructor(private readonly api: PresenceAddressing) {}
 
-  /** One presence as an item of a list: `{"id":…,…,"sequenceNumber":…}`. */
-  item(id: string, snap: Shapeable, audience: Audience): string {
+  /**
+   * One presence as an item of a list: `{"id":…,…,"sequenceNumber":…}`. `guid`: the caller has read `id` as a GUID
+   * already (getPresencesByUserId's ids), so it is not read again to know that it needs no escaping.
+   */
+  item(id: string, snap: Shapeable, audience: Audience, guid = false): string {
     const middle = this.middleOf(snap, audience);
     if (middle === null) return JSON.stringify(this.api.shape(id, snap, audience));
-    return `{${idMember(id)},${middle},"sequenceNumber":"${snap.sequenceNumber}"}`;
+    return `{${guid ? `"id":"${id}"` : idMember(id)},${middle},"sequenceNumber":"${snap.sequenceNumber}"}`;
   }
 
   /** One presence as a whole answer, its `@odata.context` first: a GET's body without `$select`. */
