@@ -34,7 +34,7 @@ const UNKNOWN_VIEW: Shapeable = {
 /** The handler of one API version, with its cache of answers. */
 export function getPresencesByUserIdHandler(presence: PresenceService, api: PresenceAddressing, json: PresenceJson) {
   /** Recent answers to lists asked more than once, with the snapshots they were built from (most recent last). */
-  const answers = new Map<string, { snapshots: Array<PresenceSnapshot | undefined>; body: Buffer }>();
+  const answers = new Map<string, { words: Uint32Array; snapshots: Array<PresenceSnapshot | undefined>; body: Buffer }>();
   /**
    * Lists asked once lately (most recent last). An answer is kept only for a list asked again: a list asked once and
    * never again (ids picked anew each time) would otherwise keep ~250 KB and an array per request alive until 32 more
@@ -52,14 +52,17 @@ export function getPresencesByUserIdHandler(presence: PresenceService, api: Pres
     const { ids, words } = parseIds(request.body);
     const current = await presence.readList(principal.tenantId, ids, words);
     const context = `${api.contextBase(request)}/${api.version}/$metadata#Collection(microsoft.graph.presence)`;
-    // While every snapshot in the list is the same object as last time (nothing changed), the answer is reused.
-    const key = `${principal.tenantId}|${principal.userId ?? ''}|${context}|${ids.join(',')}`;
+    // While every snapshot in the list is the same object as last time (nothing changed), the answer is reused. The
+    // list is keyed by a hash of its GUIDs' bits, not by its ids joined (a 24 KB string to build and hash per request):
+    // a kept answer is reused only once its GUIDs compare equal.
+    const key = `${principal.tenantId}|${principal.userId ?? ''}|${context}|${listHash(words)}`;
     const previous = answers.get(key);
-    if (previous && previous.snapshots.every((snap, i) => snap === current[i])) {
+    if (previous && sameWords(previous.words, words) && previous.snapshots.every((snap, i) => snap === current[i])) {
       return reply.type('application/json').send(previous.body);
     }
-    const items = ids.map((id, i) => itemJson(principal, id, current[i]));
-    const text = `{"@odata.context":${JSON.stringify(context)},"value":[${items.join(',')}]}`;
+    let text = `{"@odata.context":${JSON.stringify(context)},"value":[`;
+    for (let i = 0; i < ids.length; i++) text += `${i === 0 ? '' : ','}${itemJson(principal, ids[i]!, current[i])}`;
+    text += ']}';
     if (!previous && !askedOnce.has(key)) {
       makeRoom(askedOnce, key);
       askedOnce.add(key);
@@ -68,9 +71,27 @@ export function getPresencesByUserIdHandler(presence: PresenceService, api: Pres
     askedOnce.delete(key);
     const body = Buffer.from(text);
     makeRoom(answers, key);
-    answers.set(key, { snapshots: current, body });
+    answers.set(key, { words: words.slice(), snapshots: current, body });
     return reply.type('application/json').send(body);
   };
+}
+
+/** A hash of a list's GUIDs in order, in two independent 32-bit halves, and its length. */
+function listHash(words: Uint32Array): string {
+  let a = 0x811c9dc5;
+  let b = 0x9e3779b9;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    a = Math.imul(a ^ w, 0x01000193);
+    b = Math.imul(b ^ (b >>> 15) ^ w, 0x85ebca6b);
+  }
+  return `${(a >>> 0).toString(36)}.${(b >>> 0).toString(36)}.${words.length}`;
+}
+
+function sameWords(a: Uint32Array, b: Uint32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Removes `key`, and the oldest key when ANSWER_CACHE_LIMIT are held: `key` can then be added as the most recent. */

@@ -187,6 +187,15 @@ forEachBackend(['memory', 'redis'], (backend) => {
       assert.equal((await ok({ ids })).value[1]!.statusMessage?.publishedDateTime, undefined, 'Adele still sees a watcher\'s view');
     });
 
+    it('lists polled again are answered each in its own order, one of them a subset or a permutation of another', async () => {
+      const lists = [[ALEX, MEGAN], [MEGAN, ALEX], [ALEX], [ALEX, MEGAN, ADELE], [ADELE, ALEX, MEGAN]];
+      for (let round = 0; round < 3; round++) {
+        for (const ids of lists) assert.deepEqual((await ok({ ids })).value.map((p) => p.id), ids, `round ${round}`);
+      }
+      // The same GUIDs in capitals are the same list: answered in lower case, like the first time.
+      assert.deepEqual((await ok({ ids: [MEGAN.toUpperCase(), ALEX.toUpperCase()] })).value.map((p) => p.id), [MEGAN, ALEX]);
+    });
+
     it('no token is 401', async () => {
       const res = await s.inject({
         method: 'POST', url: '/v1.0/communications/getPresencesByUserId', headers: { 'content-type': 'application/json' },
