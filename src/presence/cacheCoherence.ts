@@ -38,6 +38,8 @@ export class CacheCoherence implements PresenceWatcher {
   private readonly inFlight = new Map<string, InFlight>();
   /** Who waits for `watching` (the cache's fill). */
   private readonly waiting: Array<() => void> = [];
+  /** Called each time the store tells changes again after a loss, which emptied the cache (the service fills it again). */
+  onWatchingAgain: (() => void) | null = null;
 
   /** `onRefused`: told when the store will not tell changes (the cache then stays empty). */
   constructor(private readonly cache: SnapshotCache, private readonly onRefused: (reason: string) => void = () => {}) {}
@@ -63,8 +65,15 @@ export class CacheCoherence implements PresenceWatcher {
   }
 
   watching(): void {
+    const again = !this.live && this.epoch > 0;
     this.live = true;
     for (const resolve of this.waiting.splice(0)) resolve();
+    if (again) this.onWatchingAgain?.();
+  }
+
+  /** How many times changes may have gone untold so far: a fill begun at one count is stale at the next. */
+  get losses(): number {
+    return this.epoch;
   }
 
   /** Before reading (or writing) users whose answer may be kept; `end` it whatever happens. */

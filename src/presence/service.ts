@@ -39,6 +39,8 @@ export class PresenceService {
   private readonly coherence: CacheCoherence | null = null;
   /** While a page read by warm() is on its way: the users forgotten meanwhile, which it must not put back. */
   private forgottenWhileWarming: Set<string> | null = null;
+  /** What the operator should know about the read cache (opts.warn). */
+  private readonly warn: ((message: string) => void) | undefined;
 
   constructor(
     private readonly store: Store,
@@ -48,6 +50,7 @@ export class PresenceService {
     /** `warn`: what the operator should know about the read cache (a shared store that keeps it off). */
     opts: { readCache?: boolean; cacheLimit?: number; sharedStore?: boolean; warn?: (message: string) => void } = {},
   ) {
+    this.warn = opts.warn;
     const limit = opts.cacheLimit ?? CACHE_LIMIT;
     let cache = opts.readCache && limit > 0 ? new SnapshotCache(limit) : null;
     if (cache && opts.sharedStore) {
@@ -97,14 +100,30 @@ export class PresenceService {
   /**
    * warm on a shared store: once the store tells changes, its users a page at a time (in no order: userPage), each
    * page's snapshots read and kept under the coherence rules, as any read. Never displaces a snapshot already there.
+   * Each time the store tells changes again after a loss (the cache was emptied then), the same fill runs again in the
+   * background; a fill stops when changes stop being told, and the next telling starts another.
    */
   private async warmShared(cache: SnapshotCache, coherence: CacheCoherence, signal?: AbortSignal): Promise<number> {
     const userPage = this.store.userPage?.bind(this.store);
     if (!userPage) return 0;
     const aborted = new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
     await Promise.race([coherence.whenWatching(), aborted]);
+    coherence.onWatchingAgain = () => {
+      if (signal?.aborted) return;
+      this.fillShared(cache, coherence, userPage, signal).catch((err: unknown) => this.warn?.(
+        `filling the read cache again after the store's connection came back failed (${err instanceof Error ? err.message : String(err)}); ` +
+        'reads of the users it did not reach go to the store'));
+    };
+    return this.fillShared(cache, coherence, userPage, signal);
+  }
+
+  /** One pass of warmShared over the store's users: the users added. */
+  private async fillShared(
+    cache: SnapshotCache, coherence: CacheCoherence, userPage: NonNullable<Store['userPage']>, signal?: AbortSignal,
+  ): Promise<number> {
+    const losses = coherence.losses;
     let added = 0;
-    for (let cursor: string | null = null; !signal?.aborted;) {
+    for (let cursor: string | null = null; !signal?.aborted && coherence.losses === losses;) {
       const { users, next } = await userPage(cursor, WARM_PAGE);
       let full = false;
       for (const [tenantId, ids] of byTenant(users)) {

@@ -221,6 +221,67 @@ describe('read cache on a shared store: kept only while the store tells every ch
     assert.equal(s.presence.known(T, all.at(-1)!), undefined, 'the user changed while its page was read');
   });
 
+  it('after a loss, once changes are told again, the cache fills itself again; a loss during that fill starts it over', async () => {
+    const s = await sharedStore();
+    const ids = Array.from({ length: 5 }, (_, i) => `00000000-0000-4000-8000-00000000030${i}`);
+    await s.store.putUsers(ids.map((id, i) => ({ id, tenantId: T, displayName: `R${i}`, userPrincipalName: `r${i}@contoso.example` })), newRecord(NOW));
+    const all = [U, ...ids];
+    let passes = 0;
+    let onPage: (at: number) => void = () => {};
+    s.store.userPage = async (cursor) => {
+      const at = Number(cursor ?? 0);
+      if (at === 0) passes++;
+      onPage(at);
+      return { users: all.slice(at, at + 2).map((userId) => ({ tenantId: T, userId })), next: at + 2 >= all.length ? null : String(at + 2) };
+    };
+    const turns = async (n: number) => { for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve)); };
+    const known = () => all.filter((id) => s.presence.known(T, id)).length;
+    const warming = s.presence.warm();
+    s.watcher().watching();
+    assert.equal(await warming, all.length);
+
+    s.watcher().lost();
+    assert.equal(known(), 0, 'the loss empties the cache');
+    await turns(5);
+    assert.equal(passes, 1, 'no fill while changes are not told');
+    s.watcher().watching();
+    await turns(20);
+    assert.equal(passes, 2);
+    assert.equal(known(), all.length, 'filled again without a read of any user');
+
+    // Lost again, and lost once more while the second page of the next fill is read: that fill stops, the next one runs.
+    s.watcher().lost();
+    onPage = (at) => {
+      if (at !== 2) return;
+      onPage = () => {};
+      s.watcher().lost();
+      s.watcher().watching();
+    };
+    s.watcher().watching();
+    await turns(40);
+    assert.equal(passes, 4, 'the interrupted fill and the one after it');
+    assert.equal(known(), all.length);
+  });
+
+  it('a service whose fill was stopped (the server closing) does not fill again', async () => {
+    const s = await sharedStore();
+    let pages = 0;
+    s.store.userPage = async () => {
+      pages++;
+      return { users: [{ tenantId: T, userId: U }], next: null };
+    };
+    const stop = new AbortController();
+    const warming = s.presence.warm(stop.signal);
+    s.watcher().watching();
+    await warming;
+    stop.abort();
+    s.watcher().lost();
+    s.watcher().watching();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(pages, 1);
+    assert.equal(s.presence.known(T, U), undefined);
+  });
+
   it('a store that cannot tell its changes (a Redis Cluster) gets no cache, and the operator is told: every read goes to the store', async () => {
     const s = await sharedStore({ canTell: false });
     for (let i = 0; i < 3; i++) await s.presence.read(T, U);
