@@ -95,6 +95,21 @@ needsRedis('read caches of two nodes on one Redis', { timeout: 30_000 }, () => {
     await until('node A drops its cache when its connection for changes drops', () => a.known(T, U) === undefined);
     await until('node A keeps reads again once reconnected', async () => (await a.read(T, U), a.known(T, U) !== undefined));
   });
+
+  it('the connection for changes dropped and came back: a node that filled its cache at start fills it again, without a read', async () => {
+    const a = await node();
+    await stores.at(-1)!.putUser({ id: U, tenantId: T, displayName: 'Adele', userPrincipalName: 'adele@contoso.example' }, newRecord(Date.now()));
+    await a.warm();
+    assert.ok(a.known(T, U), 'filled at start');
+    const admin = new Redis(TEST_REDIS_URL);
+    try {
+      await admin.call('CLIENT', 'KILL', 'ID', await changesConnectionOf(admin, prefix, stores.length));
+    } finally {
+      admin.disconnect();
+    }
+    await until('node A drops its cache when its connection for changes drops', () => a.known(T, U) === undefined);
+    await until('node A fills its cache again once reconnected, with no read of the user', () => a.known(T, U) !== undefined);
+  });
 });
 
 /** The id of the newest connection for changes of the nodes on `prefix` (named `<prefix>changes`), once there are `count`. */
