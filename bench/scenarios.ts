@@ -379,27 +379,10 @@ export const SCENARIOS: Scenario[] = [
     target: { metric: 'p99', maxMs: 25 },
     load: (ctx) => {
       if (ctx.users.count <= FIXED_MAX) return { kind: 'fixed', request: presencesOf(ctx, allUsers(ctx)) };
-      // The rotation cut into runs of 650 positions, each request made once (a 25 KB body of 650 ids costs the load
-      // generator more than sending it): a load sends them in turn from the run its start falls in.
-      const { users } = ctx;
-      const runs = Math.ceil(users.count / MAX_IDS);
-      const made = new Map<number, BenchRequest>();
-      const run = (r: number) => {
-        let req = made.get(r);
-        if (!req) made.set(r, (req = presencesOf(ctx, Array.from({ length: MAX_IDS }, (_, k) => users.id(users.at((r * MAX_IDS + k) % users.count))))));
-        return req;
-      };
-      return { kind: 'generate', request: (n, tag) => run((Math.floor(users.start(tag) / MAX_IDS) + n) % runs) };
+      // The rotation cut into runs of 650 positions, a request each, sent in turn.
+      return listsLoad(ctx, MAX_IDS, MAX_IDS, Math.ceil(ctx.users.count / MAX_IDS));
     },
-    checkSample(res, _ctx, req) {
-      const value = (res.json as { value?: unknown[] } | undefined)?.value;
-      if (!Array.isArray(value)) return `no value array: ${res.text.slice(0, 300)}`;
-      const want = idsIn(req);
-      if (value.length !== want.length) return `${value.length} presences for ${want.length} ids`;
-      const got = new Set(value.map((p) => (p as PresenceJson).id));
-      const missing = want.filter((id) => !got.has(id));
-      return missing.length ? `${missing.length} ids missing from the answer, e.g. ${missing[0]}` : undefined;
-    },
+    checkSample: checkPresences,
   },
   {
     name: 'get-presences-650-new',
@@ -411,22 +394,41 @@ export const SCENARIOS: Scenario[] = [
       'reused; this one measures the answer being made, the same work at 1,000 users as at a million.',
     target: { metric: 'p99', maxMs: 25 },
     load: (ctx) => {
-      const { users } = ctx;
-      const size = Math.min(MAX_IDS, users.count);
-      const runs = Math.ceil(users.count / MAX_IDS);
-      const stride = runs >= NEW_LISTS ? MAX_IDS : Math.max(1, Math.floor(users.count / NEW_LISTS));
-      const lists = Math.max(runs, NEW_LISTS);
-      const made = new Map<number, BenchRequest>();
-      const list = (r: number) => {
-        let req = made.get(r);
-        if (!req) made.set(r, (req = presencesOf(ctx, Array.from({ length: size }, (_, k) => users.id(users.at((r * stride + k) % users.count))))));
-        return req;
-      };
-      return { kind: 'generate', request: (n, tag) => list((Math.floor(users.start(tag) / stride) + n) % lists) };
+      const count = ctx.users.count;
+      const runs = Math.ceil(count / MAX_IDS);
+      const stride = runs >= NEW_LISTS ? MAX_IDS : Math.max(1, Math.floor(count / NEW_LISTS));
+      return listsLoad(ctx, Math.min(MAX_IDS, count), stride, Math.max(runs, NEW_LISTS));
     },
-    checkSample: (res, ctx, req) => SCENARIOS.find((sc) => sc.name === 'get-presences-650')!.checkSample!(res, ctx, req),
+    checkSample: checkPresences,
   },
 ];
+
+/**
+ * getPresencesByUserId over `lists` lists of `size` users each: list r is the rotation's positions from r × `stride`
+ * on. Each request is made once, when first sent (a 25 KB body of 650 ids costs the load generator more than sending
+ * it); a load sends them in turn from the list its start falls in.
+ */
+function listsLoad(ctx: BenchContext, size: number, stride: number, lists: number): Load {
+  const { users } = ctx;
+  const made = new Map<number, BenchRequest>();
+  const list = (r: number) => {
+    let req = made.get(r);
+    if (!req) made.set(r, (req = presencesOf(ctx, Array.from({ length: size }, (_, k) => users.id(users.at((r * stride + k) % users.count))))));
+    return req;
+  };
+  return { kind: 'generate', request: (n, tag) => list((Math.floor(users.start(tag) / stride) + n) % lists) };
+}
+
+/** A getPresencesByUserId answer holds one presence for each id asked. */
+function checkPresences(res: HttpResult, _ctx: BenchContext, req: BenchRequest): string | undefined {
+  const value = (res.json as { value?: unknown[] } | undefined)?.value;
+  if (!Array.isArray(value)) return `no value array: ${res.text.slice(0, 300)}`;
+  const want = idsIn(req);
+  if (value.length !== want.length) return `${value.length} presences for ${want.length} ids`;
+  const got = new Set(value.map((p) => (p as PresenceJson).id));
+  const missing = want.filter((id) => !got.has(id));
+  return missing.length ? `${missing.length} ids missing from the answer, e.g. ${missing[0]}` : undefined;
+}
 
 /** The most users the kill -9 check reads back before and after the restart. */
 export const DURABILITY_MAX = 20_000;
