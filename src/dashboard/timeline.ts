@@ -77,9 +77,6 @@ export interface TimelineLimits {
 /** At most about 26 MB: 200,000 entries, e.g. 2,000 users with a full timeline or 50,000 with four changes each. */
 export const TIMELINE_LIMITS: TimelineLimits = { perUser: 100, users: 50_000, entries: 200_000 };
 
-/** How many to forget at once at a limit: 1/64 of it (one at a time for small limits, as the tests use). */
-const batch = (limit: number) => Math.floor(limit / 64);
-
 /**
  * One user's entries: a ring of at most `perUser`, the oldest at `first` once it is full (an array's `shift` moved
  * every entry, a few % of a write's time with full timelines, issue 13).
@@ -122,20 +119,20 @@ export class Timeline {
   record(tenantId: string, userId: string, entry: Recorded): void {
     let line = this.lines.touch(tenantId, userId);
     if (!line) {
-      if (this.lines.size >= this.limits.users) this.forgetOldest(() => this.lines.size >= this.limits.users - batch(this.limits.users));
+      if (this.lines.size >= this.limits.users) this.forgetOldest(() => this.lines.size >= this.limits.users);
       this.lines.set(tenantId, userId, (line = new Line()));
     }
     // The same message as the entry before: keep one copy of the text (each record read from the store has its own).
     const last = line.latest();
     if (last && last.statusMessage !== null && last.statusMessage === entry.statusMessage) entry.statusMessage = last.statusMessage;
     if (!line.add(entry, this.limits.perUser)) this.total++;
-    if (this.total > this.limits.entries) {
-      const goal = this.limits.entries - batch(this.limits.entries) + 1;
-      this.forgetOldest(() => this.total >= goal && this.lines.size > 1);
-    }
+    if (this.total > this.limits.entries) this.forgetOldest(() => this.total > this.limits.entries && this.lines.size > 1);
   }
 
-  /** Forgets the users changed least recently while `more()`, a batch at a time (see TenantUserMap.dropOldest). */
+  /**
+   * Forgets the users changed least recently while `more()`: only as many as the limit needs (dropping the oldest costs
+   * a few pointer writes, src/platform/recency.ts; when it walked a Map's deleted slots it went a 1/64 batch at a time).
+   */
   private forgetOldest(more: () => boolean): void {
     this.lines.dropOldest(more, (line) => (this.total -= line.ring.length));
   }

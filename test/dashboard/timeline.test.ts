@@ -111,6 +111,14 @@ describe('timeline: bounds', () => {
     assert.deepEqual(timeline.size, { users: 3, entries: 4 });
   });
 
+  it('at a large limit, only as many users go as the limit needs: the one changed least recently', () => {
+    const timeline = new Timeline({ perUser: 5, users: 1_000, entries: 100_000 });
+    for (let u = 0; u <= 1_000; u++) timeline.record('t', `u${u}`, entry(u));
+    assert.deepEqual(timeline.size, { users: 1_000, entries: 1_000 });
+    assert.deepEqual(timeline.entries('t', 'u0'), [], 'u0 changed least recently');
+    assert.equal(timeline.entries('t', 'u1').length, 1, 'u1 is kept');
+  });
+
   it('holds at most `entries` in all: past it the users changed least recently go first, whole', () => {
     const timeline = new Timeline({ perUser: 10, users: 100, entries: 25 });
     for (const user of ['a', 'b', 'c']) for (let n = 0; n < 10; n++) timeline.record('t', user, entry(n));
