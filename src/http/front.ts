@@ -12,15 +12,18 @@
  *   answer exactly as the framework would (it returns null), and the request goes to Fastify unchanged. The lanes
  *   stand aside entirely when a framework hook must see the request: throttling (it counts reads), request logging
  *   (`--log-level info` and below log every request) ([P: d-express-lanes]). They only ever take an HTTP/1.x GET
- *   without a body.
+ *   without a body, or (a body lane) an HTTP/1.x POST with a small JSON body announced by Content-Length.
+ * - **Body lanes** (the frequent writes): a lane claims a POST from its path and headers; the front then reads its
+ *   body (./exactBody.ts) and the lane takes it, or the body is given back and the framework gets the request whole.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../platform/clock/clock.ts';
 import { PROTOCOL_HEADER } from './batchRequest.ts';
+import { giveBack, readExactly } from './exactBody.ts';
 import type { GraphHeaders } from './graphHeaders.ts';
-import { graphJsonHeaders } from './wire.ts';
+import { graphEmptyHeaders, graphJsonHeaders } from './wire.ts';
 
 /** What a lane answers: 200 with a JSON body, at the route the framework would have matched (for the metrics). */
 export interface LaneAnswer {
@@ -53,6 +56,29 @@ export interface LaneRequest {
  */
 export type Lane = (request: LaneRequest) => LaneAnswer | null | Promise<LaneAnswer | null>;
 
+/** What a body lane makes of a request it may take, before the body is read. */
+export interface BodyClaim {
+  /** The route as registered, e.g. `/v1.0/users/:id/presence/:action`. */
+  route: string;
+  /**
+   * The body's text → the promise that the write is done (the answer is then 200 with no body), or of null to leave
+   * the request to the framework; or null at once when the lane does not take this body. A rejection's error is the
+   * framework's answer (as a `Lane`'s). Should not throw (if it does, the framework answers the request).
+   */
+  take(body: string): Promise<true | null> | null;
+}
+
+/**
+ * An express lane for a POST with a small JSON body (a write): a claim made from the request alone, or null to leave
+ * it to the framework. Must not read the body (the front reads it once a lane claims the request).
+ */
+export type BodyLane = (request: LaneRequest) => BodyClaim | null;
+
+/** The largest body the front reads for a body lane: well within a request stream's buffer (./exactBody.ts). */
+export const MAX_LANE_BODY = 8 * 1024;
+/** The only Content-Types a body lane takes (the framework's JSON parser takes more: those go to it). */
+const LANE_CONTENT_TYPES = new Set(['application/json', 'application/json; charset=utf-8']);
+
 export type RequestObserver = () => void;
 /** `seconds`: from the request's arrival at the front (a lane) or its first hook (the framework) to the answer. */
 export type AnswerObserver = (method: string, route: string, status: number, seconds: number) => void;
@@ -70,6 +96,7 @@ export class Front {
   private readonly requestObservers: RequestObserver[] = [];
   private readonly answerObservers: AnswerObserver[] = [];
   private readonly lanes: Lane[] = [];
+  private readonly bodyLanes: BodyLane[] = [];
   /** Open from the app's ready until it starts closing (Fastify then answers new requests 503 itself). */
   private open = false;
   /** Requests a lane answered (tests and the bench read it to know which path answered). */
@@ -113,6 +140,11 @@ export class Front {
     if (this.options.lanes) this.lanes.push(lane);
   }
 
+  /** Adds an express lane for writes (ignored when lanes are off). */
+  bodyLane(lane: BodyLane): void {
+    if (this.options.lanes) this.bodyLanes.push(lane);
+  }
+
   private noteRequest(): void {
     for (const observe of this.requestObservers) observe();
   }
@@ -137,7 +169,9 @@ export class Front {
    * it, or hands it to `framework` itself.
    */
   private express(request: IncomingMessage, response: ServerResponse, framework: Listener): boolean {
-    if (request.method !== 'GET' || request.httpVersionMajor !== 1) return false;
+    if (request.httpVersionMajor !== 1) return false;
+    if (request.method === 'POST') return this.expressWrite(request, response, framework);
+    if (request.method !== 'GET') return false;
     const h = request.headers;
     // A request with a body (the framework reads or refuses it), or one a framework hook acts on.
     if (h['content-length'] !== undefined || h['transfer-encoding'] !== undefined || h[PROTOCOL_HEADER] !== undefined) return false;
@@ -158,6 +192,75 @@ export class Front {
       response.destroy();
     });
     return true;
+  }
+
+  /**
+   * A POST a body lane claims: its body is read (only a small JSON one, announced by Content-Length), then the lane
+   * answers it, or the body is given back and the framework gets the request whole.
+   */
+  private expressWrite(request: IncomingMessage, response: ServerResponse, framework: Listener): boolean {
+    if (this.bodyLanes.length === 0) return false;
+    const h = request.headers;
+    const type = h['content-type'];
+    if (type === undefined || !LANE_CONTENT_TYPES.has(type)) return false;
+    if (h['transfer-encoding'] !== undefined || h.expect !== undefined || h[PROTOCOL_HEADER] !== undefined) return false;
+    const length = Number(h['content-length']);
+    if (!(length > 0 && length <= MAX_LANE_BODY)) return false;
+    const started = performance.now();
+    const claim = this.claim(request);
+    if (claim === null) return false;
+    readExactly(request, length, (body) => {
+      // The client went before its body came: there is no one to answer.
+      if (body === null) return void response.destroy();
+      const decline = (err?: unknown) => {
+        giveBack(request, body);
+        if (err !== undefined) this.failures.set(request, err instanceof Error ? err : new Error(String(err)));
+        framework(request, response);
+      };
+      let taken: Promise<true | null> | null = null;
+      try {
+        // A body shorter than announced (the request ended early) is the framework's to refuse.
+        if (body.length === length) taken = claim.take(body.toString('utf8'));
+      } catch {
+        taken = null;
+      }
+      if (taken === null) return decline();
+      taken.then((done) => {
+        if (done === null) return decline();
+        // Read to its end (nothing is left): the request is done with.
+        request.resume();
+        this.sendEmpty(request, response, claim.route, started);
+      }, decline).catch(() => response.destroy());
+    });
+    return true;
+  }
+
+  /** The first body lane's claim on `request`; null when none claims it, or a lane throws (the framework answers). */
+  private claim(request: LaneRequest): BodyClaim | null {
+    try {
+      for (const lane of this.bodyLanes) {
+        const claim = lane(request);
+        if (claim !== null) return claim;
+      }
+    } catch {
+      // As in find(): the framework answers the request as if no lane existed.
+    }
+    return null;
+  }
+
+  /** A write lane's answer: 200 with no body, with the headers the framework gives it. */
+  private sendEmpty(request: IncomingMessage, response: ServerResponse, route: string, started: number): void {
+    const { clock, headers } = this.options;
+    const id = randomUUID();
+    try {
+      response.writeHead(200, graphEmptyHeaders(id, request.headers['client-request-id'], headers, clock.now()));
+    } catch {
+      // The write is made, so the framework cannot answer instead (it would write again): should Node refuse the
+      // client's own id (it passed Node's parser, so it should not), the answer carries the request id in its place.
+      response.writeHead(200, graphEmptyHeaders(id, undefined, headers, clock.now()));
+    }
+    response.end();
+    this.answered(route, started, 'POST');
   }
 
   /** Sends a lane's answer; false when Node refuses a header (nothing was sent: the framework answers, and reports it). */
@@ -216,10 +319,10 @@ export class Front {
     return { route: answer.route, body: answer.body, headers: all };
   }
 
-  private answered(route: string, started: number): void {
+  private answered(route: string, started: number, method = 'GET'): void {
     this.noteRequest();
     this.laneAnswers++;
     const seconds = (performance.now() - started) / 1000;
-    for (const observe of this.answerObservers) observe('GET', route, 200, seconds);
+    for (const observe of this.answerObservers) observe(method, route, 200, seconds);
   }
 }

@@ -36,18 +36,31 @@ export function answerHeaders(requestId: string, clientRequestIdHeader: string |
  * one go, is what keeps a lane cheap; test/api/express-lanes.test.ts compares the two answers header by header.
  */
 export function graphJsonHeaders(requestId: string, clientRequestIdHeader: string | string[] | undefined, headers: GraphHeaders, now: number, contentLength: number) {
-  return {
-    'request-id': requestId,
-    'client-request-id': clientRequestIdOf(clientRequestIdHeader, requestId),
-    'cache-control': CACHE_CONTROL,
-    'x-ms-ags-diagnostic': headers.diagnostic,
-    'access-control-allow-origin': CORS_HEADERS['access-control-allow-origin'],
-    'access-control-expose-headers': CORS_HEADERS['access-control-expose-headers'],
-    'content-type': ODATA_JSON,
-    date: httpDate(now),
-    'odata-version': ODATA_VERSION,
-    'content-length': String(contentLength),
-  };
+  const all = graphTreeHeaders(requestId, clientRequestIdHeader, headers);
+  all['content-type'] = ODATA_JSON;
+  all.date = httpDate(now);
+  all['odata-version'] = ODATA_VERSION;
+  all['content-length'] = String(contentLength);
+  return all;
+}
+
+/** The headers every answer under Graph's trees begins with: the onRequest hook's, then CORS. */
+function graphTreeHeaders(requestId: string, clientRequestIdHeader: string | string[] | undefined, headers: GraphHeaders): Record<string, string> {
+  const all = answerHeaders(requestId, clientRequestIdHeader, headers);
+  all['access-control-allow-origin'] = CORS_HEADERS['access-control-allow-origin'];
+  all['access-control-expose-headers'] = CORS_HEADERS['access-control-expose-headers'];
+  return all;
+}
+
+/**
+ * Every header of an answer with no body under Graph's trees (a write's 200), in the order the framework gives them:
+ * the onRequest hook's, CORS, the onSend hook's date, then the length (a write express lane, ./front.ts).
+ */
+export function graphEmptyHeaders(requestId: string, clientRequestIdHeader: string | string[] | undefined, headers: GraphHeaders, now: number) {
+  const all = graphTreeHeaders(requestId, clientRequestIdHeader, headers);
+  all.date = httpDate(now);
+  all['content-length'] = '0';
+  return all;
 }
 
 /**
@@ -86,15 +99,10 @@ export function installWire(app: FastifyInstance, clock: Clock, headers: GraphHe
   // JSON only; an empty body reads as undefined so body-less actions work with or without a Content-Type.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = body as string;
-    if (text.trim() === '') return done(null, undefined);
-    // Before parsing: a deeply nested value would overflow the stack of whatever walks it later ($batch items).
-    if (nestedDeeperThan(text)) return done(new GraphError(400, 'BadRequest', TOO_DEEP_MESSAGE), undefined);
     try {
-      done(null, JSON.parse(text));
+      done(null, parseJsonBody(body as string));
     } catch (err) {
-      done(new GraphError(400, 'BadRequest',
-        `Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format. ${(err as Error).message}`), undefined);
+      done(err as GraphError, undefined);
     }
   });
 
@@ -109,6 +117,23 @@ export function installWire(app: FastifyInstance, clock: Clock, headers: GraphHe
     return sendGraphError(reply, clock.now(), new GraphError(500, 'generalException',
       `An unexpected error occurred. Quote request-id ${request.id} when reporting it.`));
   });
+}
+
+/**
+ * A JSON request body's text as the routes get it: blank is undefined (a body-less action), anything nested too deeply
+ * or not JSON is a 400 naming the problem. The framework's parser (installWire) and the write express lane
+ * (src/presence/writeLane.ts) both read bodies with it.
+ */
+export function parseJsonBody(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  // Before parsing: a deeply nested value would overflow the stack of whatever walks it later ($batch items).
+  if (nestedDeeperThan(text)) throw new GraphError(400, 'BadRequest', TOO_DEEP_MESSAGE);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new GraphError(400, 'BadRequest',
+      `Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format. ${(err as Error).message}`);
+  }
 }
 
 /**

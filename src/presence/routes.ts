@@ -14,13 +14,14 @@ import { ACTION_PATHS, findAction, type Address } from './actions.ts';
 import { PresenceAddressing, audienceOf } from './addressing.ts';
 import { getPresencesByUserIdHandler } from './readMany.ts';
 import { presenceReadLane } from './readLane.ts';
+import { presenceWriteLane } from './writeLane.ts';
 import { PresenceJson } from './render.ts';
 import type { PresenceService } from './service.ts';
 import { commitWrite, userNotFound } from './write.ts';
 
 export interface PresenceRouteDeps {
   presence: PresenceService;
-  /** Where the GET's express lane is added (./readLane.ts). */
+  /** Where the express lanes of the GET (./readLane.ts) and of the frequent writes (./writeLane.ts) are added. */
   front: Front;
   cloud: Cloud;
   verifier: TokenVerifier;
@@ -48,6 +49,8 @@ export function presenceRoutes(app: FastifyInstance, version: ApiVersion, deps: 
   resource(app, `${prefix}/communications/getPresencesByUserId`, { POST: getPresencesByUserIdHandler(deps.presence, api, json) });
   const readRoutes = Object.fromEntries(Object.entries(READ_PATHS).map(([address, path]) => [address, `${prefix}${path}`])) as Record<Address, string>;
   deps.front.lane(presenceReadLane(version, api, json, readRoutes, deps));
+  const actionRoutes = Object.fromEntries(Object.entries(ACTION_PATHS).map(([address, path]) => [address, `${prefix}${path}`])) as Record<Address, string>;
+  deps.front.bodyLane(presenceWriteLane(version, api, actionRoutes, deps));
 }
 
 /** GET of one presence, with `$select`; without it (nearly always), the body is made from parts (./render.ts). */

@@ -46,11 +46,19 @@ export async function commitWrite<I, C>(
   const { caller, userId } = request;
   write.authorize(caller, userId);
   const input = write.parse(presentBody(request.body, write.whenAbsent), request.context);
-  const committed = await presence.apply(caller.tenantId, userId, (facts, now) => write.command(facts, input, now), {
-    kind: 'api', action: write.name, appId: caller.appId, userId: caller.userId,
-  });
+  const committed = await applyWrite(presence, write, caller, userId, input);
   if (!committed) throw userNotFound(userId);
   return committed;
+}
+
+/**
+ * The last step of commitWrite: the command with its parsed input, applied to the user's record; nothing when the user
+ * does not exist in the caller's tenant (undefined). The write express lane (./writeLane.ts) authorises and parses first.
+ */
+export function applyWrite<I, C>(presence: PresenceService, write: Write<I, C>, caller: Principal, userId: string, input: I): Promise<Transition | undefined> {
+  return presence.apply(caller.tenantId, userId, (facts, now) => write.command(facts, input, now), {
+    kind: 'api', action: write.name, appId: caller.appId, userId: caller.userId,
+  });
 }
 
 export function userNotFound(userId: string): NotFound {

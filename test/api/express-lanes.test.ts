@@ -8,42 +8,22 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { ADELE, ALEX, MEGAN, startInProcess, type TestServer } from '../kit/server.ts';
 import { message, setStatusOk } from '../kit/graph.ts';
+import { comparable, rawRequest, type RawAnswer } from '../kit/rawHttp.ts';
 import Fastify from 'fastify';
 import { Front } from '../../src/http/front.ts';
 import { DEFAULT_GRAPH_HEADERS } from '../../src/http/graphHeaders.ts';
 import { systemClock } from '../../src/platform/clock/system.ts';
 import { StoreUnavailable } from '../../src/store/errors.ts';
 
-interface Answer { status: number; headers: Array<[string, string]>; body: string }
+type Answer = RawAnswer;
 
 const MANUAL_START = Date.parse('2026-12-04T09:00:00Z');
 
-function get(base: string, path: string, headers: Record<string, string>): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${base}${path}`, { method: 'GET', headers, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { body += chunk; });
-      res.on('end', () => {
-        const pairs: Array<[string, string]> = [];
-        for (let i = 0; i < res.rawHeaders.length; i += 2) pairs.push([res.rawHeaders[i]!, res.rawHeaders[i + 1]!]);
-        resolve({ status: res.statusCode ?? 0, headers: pairs, body });
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** The answer with its request ids replaced (they differ per request by design). */
-function comparable(a: Answer): Answer {
-  const ids = new Set(a.headers.filter(([name]) => name === 'request-id').map(([, v]) => v));
-  const mask = (v: string) => (ids.has(v) ? '<request-id>' : v);
-  return { status: a.status, headers: a.headers.map(([n, v]) => [n, mask(v)]), body: a.body };
-}
+const get = (base: string, path: string, headers: Record<string, string>): Promise<Answer> => rawRequest(base, 'GET', path, headers);
+/** A POST with Content-Length (a write lane may take it). */
+const post = (base: string, path: string, headers: Record<string, string>, body: string): Promise<Answer> => rawRequest(base, 'POST', path, headers, body);
 
 describe('express lane: a GET of one presence answered before the framework, exactly as the framework would', () => {
   let s: TestServer;
@@ -224,12 +204,15 @@ describe('express lanes stand aside where a framework hook must see every reques
     ['buildPresently(config, { expressLanes: false })', {}, { expressLanes: false }],
   ] as const;
   for (const [name, overrides, opts] of cases) {
-    it(`${name}: every GET goes through the framework`, async () => {
+    it(`${name}: every GET and every write goes through the framework`, async () => {
       const s = await startInProcess(overrides, opts);
       try {
         const base = await s.listen();
         const token = await s.userToken(ADELE);
         for (let i = 0; i < 3; i++) assert.equal((await get(base, '/v1.0/me/presence', { authorization: `Bearer ${token}` })).status, 200);
+        const body = JSON.stringify(message('Through the framework'));
+        const write = await post(base, '/v1.0/me/presence/setStatusMessage', { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body);
+        assert.equal(write.status, 200, write.body);
         assert.equal(s.presently.front.laneAnswers, 0);
       } finally {
         await s.close();
