@@ -12,6 +12,9 @@
  * - disk: random updates of the presence table (the real schema, rows as a new user's) in groups of 28, the group
  *   size a million users' write load makes, on a file in the system's temporary folder; the time of the statements,
  *   of the commits (the WAL append) and of the checkpoints (copying the WAL back, with its two fsyncs), per update.
+ *   Then "first message": the same for updates that give each user their first status message (each user once, at
+ *   most `--seconds`), which make rows longer and so split pages, as the bench's setStatusMessage load does to the
+ *   users it has just created.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -19,7 +22,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { newRecord } from '../src/domain/record.ts';
+import { newRecord, transition } from '../src/domain/record.ts';
+import { setStatusMessage } from '../src/domain/statusMessage.ts';
 import { SnapshotCache } from '../src/presence/snapshotCache.ts';
 import { encodeRecord } from '../src/store/codec.ts';
 import { migrate } from '../src/store/sqlite/migrations.ts';
@@ -157,7 +161,50 @@ function hex8(s: string, at: number): number {
   return v >>> 0;
 }
 
-function diskFloor(n: number): { fill: number; statements: number; commit: number; checkpoint: number; file: number } {
+interface DiskTimes { statements: number; commit: number; checkpoint: number; updates: number }
+
+/** A user's stored row as a SQLite update writes it. */
+interface Row { facts: string; view: string; seq: string }
+
+/**
+ * Random-order updates in groups of GROUP until `seconds` pass or `max` updates are made: update k goes to the user
+ * `pick(k)` and writes `row(k)`. Times the statements, the commits and the checkpoints (µs per update).
+ */
+function timeUpdates(db: Database.Database, walPages: () => number, seconds: number, max: number, pick: (k: number) => string, row: (k: number) => Row): DiskTimes {
+  const get = db.prepare('SELECT facts, view, seq, due_at FROM presence WHERE tenant_id = ? AND user_id = ?');
+  const update = db.prepare('UPDATE presence SET facts = ?, view = ?, seq = ? WHERE tenant_id = ? AND user_id = ?');
+  const begin = db.prepare('BEGIN IMMEDIATE');
+  const commit = db.prepare('COMMIT');
+  let statements = 0;
+  let commits = 0;
+  let checkpoints = 0;
+  let updates = 0;
+  const until = performance.now() + seconds * 1000;
+  while (performance.now() < until && updates < max) {
+    const a = performance.now();
+    begin.run();
+    for (let j = 0; j < GROUP && updates < max; j++, updates++) {
+      const id = pick(updates);
+      const r = row(updates);
+      get.get(TENANT, id);
+      update.run(r.facts, r.view, r.seq, TENANT, id);
+    }
+    const b = performance.now();
+    commit.run();
+    const c = performance.now();
+    statements += b - a;
+    commits += c - b;
+    if (walPages() >= CHECKPOINT_PAGES) {
+      db.pragma('wal_checkpoint(PASSIVE)');
+      checkpoints += performance.now() - c;
+    }
+  }
+  const us = (ms: number) => (1000 * ms) / updates;
+  return { statements: us(statements), commit: us(commits), checkpoint: us(checkpoints), updates };
+}
+
+/** `same`: updates that keep a row's size; `growth`: each user's first status message, which makes its row longer. */
+function diskFloor(n: number): { fill: number; same: DiskTimes; growth: DiskTimes; file: number } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'presently-floors-'));
   try {
     const db = new Database(path.join(dir, 'presently.db'));
@@ -167,7 +214,8 @@ function diskFloor(n: number): { fill: number; statements: number; commit: numbe
     migrate(db);
     // Only the presence table is filled: its rows' users are not needed to time its updates.
     db.pragma('foreign_keys = OFF');
-    const initial = newRecord(Date.now());
+    const now = Date.now();
+    const initial = newRecord(now);
     const { facts, view } = encodeRecord(initial);
     const insert = db.prepare('INSERT INTO presence (tenant_id, user_id, facts, view, seq, due_at) VALUES (?, ?, ?, ?, ?, NULL)');
     const fill = db.transaction((from: number, to: number) => {
@@ -179,43 +227,29 @@ function diskFloor(n: number): { fill: number; statements: number; commit: numbe
     const fillS = (performance.now() - t0) / 1000;
     // The checkpoints are made here, each timed, instead of inside the commit that crosses CHECKPOINT_PAGES.
     db.pragma('wal_autocheckpoint = 0');
-    const get = db.prepare('SELECT facts, view, seq, due_at FROM presence WHERE tenant_id = ? AND user_id = ?');
-    const update = db.prepare('UPDATE presence SET facts = ?, view = ?, seq = ? WHERE tenant_id = ? AND user_id = ?');
-    const begin = db.prepare('BEGIN IMMEDIATE');
-    const commit = db.prepare('COMMIT');
     const walPages = () => (fs.statSync(path.join(dir, 'presently.db-wal')).size - 32) / (4096 + 24);
-    let statements = 0;
-    let commits = 0;
-    let checkpoints = 0;
-    let updates = 0;
-    const until = performance.now() + seconds * 1000;
-    while (performance.now() < until) {
-      const a = performance.now();
-      begin.run();
-      for (let j = 0; j < GROUP; j++) {
-        const id = userId(Math.floor(Math.random() * n));
-        get.get(TENANT, id);
-        update.run(facts.replace('"everActive":false', `"everActive":${updates % 2 === 0}`), view, `C${updates}`, TENANT, id);
-        updates++;
-      }
-      const b = performance.now();
-      commit.run();
-      const c = performance.now();
-      statements += b - a;
-      commits += c - b;
-      if (walPages() >= CHECKPOINT_PAGES) {
-        db.pragma('wal_checkpoint(PASSIVE)');
-        checkpoints += performance.now() - c;
-      }
-    }
+    const random = () => userId(Math.floor(Math.random() * n));
+    const same = timeUpdates(db, walPages, seconds, Infinity, random, (k) => ({
+      facts: facts.replace('"everActive":false', `"everActive":${k % 2 === 0}`), view, seq: `C${k}`,
+    }));
+    // Each user once, in an order spread over the key range: a first status message, as the bench's
+    // setStatusMessage load gives a freshly created user (its row ~240 bytes longer, a page split now and then).
+    let step = Math.round(n * 0.618) | 1;
+    while (gcd(step, n) !== 1) step += 2;
+    const growth = timeUpdates(db, walPages, seconds, n, (k) => userId((k * step) % n), (k) => {
+      const input = { kind: 'set' as const, message: { content: `bench-${k}`, contentType: 'text' as const, expiry: null, expiresAt: null } };
+      const { record } = transition(initial, setStatusMessage(initial.facts, input, now), now);
+      return { ...encodeRecord(record), seq: record.sequenceNumber };
+    });
     db.close();
     const file = fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
-    const us = (ms: number) => (1000 * ms) / updates;
-    return { fill: fillS, statements: us(statements), commit: us(commits), checkpoint: us(checkpoints), file };
+    return { fill: fillS, same, growth, file };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 const fmt = (x: number, digits = 1) => x.toFixed(digits);
 console.log(`floors: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}`);
@@ -228,12 +262,15 @@ if (parts.includes('memory')) {
   }
 }
 if (parts.includes('disk')) {
-  console.log(`\ndisk: random updates in groups of ${GROUP}, µs per update (checkpoint every ${CHECKPOINT_PAGES} WAL pages)`);
-  console.log('users'.padStart(10) + 'statements'.padStart(12) + 'commit'.padStart(9) + 'checkpoint'.padStart(12) + 'total'.padStart(8) + 'file MB'.padStart(9) + 'fill s'.padStart(8));
+  console.log(`\ndisk: random updates in groups of ${GROUP}, µs per update (checkpoint every ${CHECKPOINT_PAGES} WAL pages); `
+    + 'first message: each user\'s first status message, rows growing');
+  console.log('users'.padStart(10) + 'statements'.padStart(12) + 'commit'.padStart(9) + 'checkpoint'.padStart(12) + 'total'.padStart(8)
+    + 'first message'.padStart(15) + 'file MB'.padStart(9) + 'fill s'.padStart(8));
+  const total = (t: DiskTimes) => t.statements + t.commit + t.checkpoint;
   for (const n of sizes) {
     const r = diskFloor(n);
-    const total = r.statements + r.commit + r.checkpoint;
-    console.log(n.toLocaleString('en-US').padStart(10) + fmt(r.statements).padStart(12) + fmt(r.commit).padStart(9)
-      + fmt(r.checkpoint).padStart(12) + fmt(total).padStart(8) + fmt(r.file / 1e6, 0).padStart(9) + fmt(r.fill).padStart(8));
+    console.log(n.toLocaleString('en-US').padStart(10) + fmt(r.same.statements).padStart(12) + fmt(r.same.commit).padStart(9)
+      + fmt(r.same.checkpoint).padStart(12) + fmt(total(r.same)).padStart(8) + fmt(total(r.growth)).padStart(15)
+      + fmt(r.file / 1e6, 0).padStart(9) + fmt(r.fill).padStart(8));
   }
 }
