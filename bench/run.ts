@@ -75,6 +75,31 @@ const RESTART_TIMEOUT_MS = 120_000;
 
 const fmtSeconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
 
+/** A server is quiet when it used less than this share of a core over a second (all its threads). */
+const SETTLE_CPU = 0.05;
+const SETTLE_MAX_MS = 180_000;
+
+/**
+ * Waits until the process `pid` is quiet: after a bulk creation the server still checkpoints the WAL it wrote (a
+ * million users: ~900 MB, on its checkpoint thread) and collects garbage, and a scenario measured meanwhile shares
+ * the two cores with that work (in one run GET /me/presence lost a third of its rate, and so did the bare server
+ * beside it). Returns how long that took in ms, or null when it was still busy after SETTLE_MAX_MS (or /proc is
+ * missing: 0).
+ */
+async function settle(pid: number): Promise<number | null> {
+  const started = performance.now();
+  let last = readCpuSeconds(pid);
+  if (last === null) return 0;
+  while (performance.now() - started < SETTLE_MAX_MS) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = readCpuSeconds(pid);
+    if (now === null) return 0;
+    if (now - last < SETTLE_CPU) return performance.now() - started - 1000;
+    last = now;
+  }
+  return null;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Options
 
@@ -608,6 +633,9 @@ async function main(): Promise<number> {
       log(`${who}idle RSS after start-up + 2 s: ${idle ? fmt.mb(idle.rssMb) : 'unknown (no /proc)'}`);
       const { setupMs, ...ctx } = await setUp(proc.url, opts.users);
       log(`${who}created ${fmt.int(ctx.users.count)} users (admin API, bulk) in ${fmtSeconds(setupMs)}`);
+      const quiet = await settle(proc.pid);
+      if (quiet !== null && quiet >= 1000) log(`${who}the server's own work after that (WAL checkpoints, collections) ended ${fmtSeconds(quiet)} later`);
+      else if (quiet === null) warnings.push(`${who}the server was still busy ${fmtSeconds(SETTLE_MAX_MS)} after creating the users: the first scenario shares the CPU with it`);
       const afterSetup = readMemory(proc.pid);
       const storeAfterSetup = await storeSize();
       subjects.push({
