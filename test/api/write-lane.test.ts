@@ -10,7 +10,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
-import { comparable, rawRequest } from '../kit/rawHttp.ts';
+import { comparable, rawRequest, startWriteLaneServer } from '../kit/rawHttp.ts';
 import { ADELE, ALEX, MEGAN, startInProcess, type TestServer } from '../kit/server.ts';
 import { message } from '../kit/graph.ts';
 import { StoreUnavailable } from '../../src/store/errors.ts';
@@ -29,13 +29,7 @@ describe('write express lane: setPresence and setStatusMessage answered before t
   let reader: string;
 
   before(async () => {
-    s = await startInProcess({ clock: 'manual' }, { manualStart: MANUAL_START });
-    base = await s.listen();
-    adele = await s.userToken(ADELE);
-    writer = await s.appToken(['Presence.ReadWrite.All']);
-    reader = await s.appToken(['Presence.Read.All']);
-    // A token is known to the lanes once the framework has verified it (its first request).
-    for (const token of [adele, writer, reader]) await send(base, 'GET', `/v1.0/users/${ADELE}/presence`, { authorization: `Bearer ${token}` });
+    ({ s, base, adele, writer, reader } = await startWriteLaneServer(MANUAL_START));
   });
   after(() => s.close());
 

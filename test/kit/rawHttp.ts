@@ -3,6 +3,7 @@
  * tests compare, since `inject` never reaches the lanes (src/http/front.ts).
  */
 import { request } from 'node:http';
+import { ADELE, startInProcess, type TestServer } from './server.ts';
 
 export interface RawAnswer { status: number; headers: Array<[string, string]>; body: string }
 
@@ -34,4 +35,25 @@ export function comparable(a: RawAnswer): RawAnswer {
   const ids = new Set(a.headers.filter(([name]) => name === 'request-id').map(([, v]) => v));
   const mask = (v: string) => [...ids].reduce((s, id) => s.split(id).join('<request-id>'), v);
   return { status: a.status, headers: a.headers.map(([n, v]) => [n, mask(v)]), body: mask(a.body) };
+}
+
+/** A server with a manual clock listening on a socket, and tokens the lanes already know (the write-lane tests). */
+export interface WriteLaneServer {
+  s: TestServer;
+  base: string;
+  /** Adele, delegated; applications with Presence.ReadWrite.All and with Presence.Read.All. */
+  adele: string;
+  writer: string;
+  reader: string;
+}
+
+export async function startWriteLaneServer(manualStart: number): Promise<WriteLaneServer> {
+  const s = await startInProcess({ clock: 'manual' }, { manualStart });
+  const base = await s.listen();
+  const [adele, writer, reader] = await Promise.all([
+    s.userToken(ADELE), s.appToken(['Presence.ReadWrite.All']), s.appToken(['Presence.Read.All']),
+  ]);
+  // A token is known to the lanes once the framework has verified it (its first request).
+  for (const token of [adele, writer, reader]) await rawRequest(base, 'GET', `/v1.0/users/${ADELE}/presence`, { authorization: `Bearer ${token}` });
+  return { s, base, adele, writer, reader };
 }
