@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ADELE, ALEX } from '../kit/server.ts';
 import { comparable, rawRequest, startWriteLaneServer, type WriteLaneServer } from '../kit/rawHttp.ts';
+import { SESSION_PAIRS } from '../../src/domain/sessions.ts';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 150);
 const MANUAL_START = Date.parse('2026-12-04T09:00:00Z');
@@ -29,12 +30,20 @@ const statusMessage = fc.record({
     }, { requiredKeys: ['message'] }),
   ),
 }, { requiredKeys: [] });
+/** Mostly valid (the dev app's session, a pair it may set, a duration Graph allows), else any mix; sometimes a property missing. */
 const setPresence = fc.record({
-  sessionId: fc.oneof(fc.constant('22553876-f5ab-4529-bffb-cfe50aa89f87'), fc.uuid(), text),
-  availability: fc.constantFrom('Available', 'Busy', 'Away', 'DoNotDisturb', 'BeRightBack', 'Offline', 'busy', 'Sleeping'),
-  activity: fc.constantFrom('Available', 'InACall', 'InAConferenceCall', 'Away', 'Presenting', 'Offline', 'Nope'),
-  expirationDuration: fc.constantFrom('PT1H', 'PT5M', 'PT4H', 'P1D', 'PT0S', 'PT30S', 'soon'),
-}, { requiredKeys: [] });
+  sessionId: fc.oneof({ weight: 6, arbitrary: fc.constant('22553876-f5ab-4529-bffb-cfe50aa89f87') }, { weight: 1, arbitrary: fc.uuid() }, { weight: 1, arbitrary: text }),
+  pair: fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(...SESSION_PAIRS) },
+    { weight: 1, arbitrary: fc.tuple(fc.constantFrom('Available', 'Busy', 'Away', 'busy', 'Sleeping'), fc.constantFrom('Available', 'InACall', 'Presenting', 'Nope')) },
+  ),
+  expirationDuration: fc.oneof({ weight: 4, arbitrary: fc.constantFrom('PT1H', 'PT5M', 'PT4H') }, { weight: 1, arbitrary: fc.constantFrom('P1D', 'PT0S', 'PT30S', 'soon') }),
+  drop: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom('sessionId', 'availability', 'activity', 'expirationDuration') }),
+}).map(({ sessionId, pair, expirationDuration, drop }) => {
+  const b: Record<string, string> = { sessionId, availability: pair[0], activity: pair[1], expirationDuration };
+  if (drop) delete b[drop];
+  return b;
+});
 
 /** A body: a typed one as JSON, any JSON value, or text that is mostly not JSON. */
 const body = (typed: fc.Arbitrary<unknown>) => fc.oneof(
