@@ -10,6 +10,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { comparable, rawRequest, startWriteLaneServer } from '../kit/rawHttp.ts';
 import { ADELE, ALEX, MEGAN, startInProcess, type TestServer } from '../kit/server.ts';
 import { message } from '../kit/graph.ts';
@@ -154,6 +155,25 @@ describe('write express lane: setPresence and setStatusMessage answered before t
     assert.ok(answers[0]!.socket === answers[1]!.socket, `one connection (the first answer said connection: ${answers[0]!.connection})`);
     const { statusMessage } = await shown(ADELE);
     assert.deepEqual((statusMessage as { message: unknown }).message, { content: 'Second on the connection', contentType: 'text' });
+  });
+
+  it('a client that goes before its body has all come: nothing is written, and the next writes are answered', async () => {
+    const answeredBefore = s.presently.front.laneAnswers;
+    const full = JSON.stringify(message('Never all sent'));
+    const { port } = new URL(base);
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(`POST /v1.0/me/presence/setStatusMessage HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${adele}\r\n`
+          + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(full)}\r\n\r\n${full.slice(0, 20)}`);
+        // Long enough for the lane to have claimed the request and be waiting for the rest of the body.
+        setTimeout(() => { socket.destroy(); resolve(); }, 50);
+      });
+      socket.on('error', reject);
+    });
+    const after = await send(base, 'POST', '/v1.0/me/presence/setStatusMessage', { ...JSON_TYPE, authorization: `Bearer ${adele}` }, JSON.stringify(message('Sent whole')));
+    assert.equal(after.status, 200, after.body);
+    assert.equal(s.presently.front.laneAnswers, answeredBefore + 1, 'only the whole write was answered');
+    assert.deepEqual(((await shown(ADELE)).statusMessage as { message: unknown }).message, { content: 'Sent whole', contentType: 'text' });
   });
 
   it('lane answers are counted in /metrics under the action\'s route, like the framework\'s', async () => {
