@@ -57,3 +57,11 @@ export async function startWriteLaneServer(manualStart: number): Promise<WriteLa
   for (const token of [adele, writer, reader]) await rawRequest(base, 'GET', `/v1.0/users/${ADELE}/presence`, { authorization: `Bearer ${token}` });
   return { s, base, adele, writer, reader };
 }
+
+/** How many requests /metrics has counted for a method, route and status (0 before the first). */
+export async function countedRequests(s: TestServer, method: string, route: string, status: number): Promise<number> {
+  const res = await s.inject({ method: 'GET', url: '/metrics' });
+  const prefix = `presently_http_requests_total{method="${method}",route="${route}",status="${status}"} `;
+  const line = res.body.split('\n').find((l) => l.startsWith(prefix));
+  return line === undefined ? 0 : Number(line.slice(prefix.length));
+}
