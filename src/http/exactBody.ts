@@ -2,8 +2,9 @@
  * Reading a small request body without taking it from the framework (src/http/front.ts, the write express lanes):
  * `readExactly` reads exactly Content-Length bytes with `read(n)`, which leaves the stream open (it has not reached
  * its end yet), and `giveBack` puts them back at its front, so that a request a lane declines reaches Fastify whole,
- * also after the lane waited for the store. Only for bodies within the stream's buffer (its highWaterMark, 16 KiB):
- * past it Node stops reading the socket until someone reads, and `read(n)` would wait for ever.
+ * also after the lane waited for the store. Only for small bodies (the front takes at most 8 KiB): within the stream's
+ * buffer (its highWaterMark, 16 KiB) the whole body is buffered without anyone reading, which is what this relies on
+ * and what the tests check; past it Node pauses the socket until someone reads, a case never tried here.
  */
 import type { IncomingMessage } from 'node:http';
 
