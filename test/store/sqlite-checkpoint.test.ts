@@ -36,6 +36,8 @@ describe('sqlite WAL checkpoints on their own thread', () => {
     const store = openSqliteStore({ path: file });
     const checkpointer = store.backend.checkpointer!;
     const walFrames = () => fs.statSync(`${file}-wal`).size / (4096 + 24);
+    /** The WAL header's checkpoint sequence number (bytes 12–15, big-endian): SQLite adds one each time the WAL starts over. */
+    const walSequence = () => fs.readFileSync(`${file}-wal`).readUInt32BE(12);
     let round = 0;
     const rounds = async (n: number) => {
       for (const end = round + n; round < end; round++) {
@@ -47,15 +49,20 @@ describe('sqlite WAL checkpoints on their own thread', () => {
       for (let i = 1; i <= 50; i++) await store.putUser(user(i), newRecord(NOW));
       assert.equal(checkpointer.stats.checkpoints, 0, 'no thread before the first presence write');
       await rounds(40);
-      await eventually(() => checkpointer.stats.checkpoints > 0 && checkpointer.stats.lastCopied === checkpointer.stats.lastLog,
-        'a checkpoint that copied every frame');
+      const { stats } = checkpointer;
+      assert.equal(stats.commits, 40, 'one transaction for each round\'s 50 writes');
+      await eventually(() => stats.covered === stats.commits && stats.lastCopied === stats.lastLog,
+        'a checkpoint, after the last commit, that copied every frame');
       assert.equal(checkpointer.stats.failure, null);
-      const first = walFrames();
-      // Without the thread the WAL would grow to SQLite's 1,000 pages first: 80 rounds stay below that, so a WAL that
-      // did not start over would be about twice as long now. One that started over is about as long as before; a few
-      // frames more when the thread's checkpoint came late (a busy machine: the test suite runs files side by side).
-      await rounds(40);
-      assert.ok(walFrames() < first * 1.5, `the WAL grew from ${first} to ${walFrames()} frames over 40 more group commits`);
+      // A writer starts the WAL over when the last checkpoint copied every frame and nobody reads: its commit goes to
+      // the first frames again, and the WAL header's checkpoint sequence number goes up by one. Nothing here depends on
+      // when the thread runs: it has copied everything and sleeps until the next commit, the one that starts over.
+      // Without the thread nothing would be copied before SQLite's 1,000 pages, and the number would not move.
+      const grownTo = walFrames();
+      const sequence = walSequence();
+      await rounds(1);
+      assert.equal(walSequence(), sequence + 1, 'the next commit started the WAL over');
+      assert.ok(walFrames() <= grownTo, `the WAL file grew from ${grownTo} to ${walFrames()} frames instead of being reused`);
       assert.equal((await store.getPresence(T1, uid(7)))?.facts.statusMessage?.content, `round ${round - 1}`);
     } finally {
       await store.close();

@@ -39,7 +39,7 @@ const timer = setInterval(() => {
   seen = now;
   try {
     const [result] = db.pragma('wal_checkpoint(PASSIVE)');
-    parentPort.postMessage({ checkpoint: result });
+    parentPort.postMessage({ checkpoint: result, covered: now });
   } catch (err) {
     if (err.code !== 'SQLITE_BUSY' && err.code !== 'SQLITE_LOCKED') throw err;
   }
@@ -59,12 +59,15 @@ export interface CheckpointStats {
   /** WAL frames the last one found, and how many of them it had copied into the database file. */
   lastLog: number;
   lastCopied: number;
+  /** Transactions committed so far, and how many of them the last checkpoint found in the WAL. */
+  commits: number;
+  covered: number;
   /** Why the worker stopped on its own, if it did (the main connection then checkpoints as SQLite does by default). */
   failure: string | null;
 }
 
 export class Checkpointer {
-  readonly stats: CheckpointStats = { checkpoints: 0, lastLog: 0, lastCopied: 0, failure: null };
+  readonly stats: CheckpointStats = { checkpoints: 0, lastLog: 0, lastCopied: 0, commits: 0, covered: 0, failure: null };
   private readonly commits = new Int32Array(new SharedArrayBuffer(4));
   private worker: Worker | null = null;
   private stopped = false;
@@ -78,7 +81,7 @@ export class Checkpointer {
 
   /** A transaction committed: the worker checkpoints it soon (started by the first call). */
   committed(): void {
-    Atomics.add(this.commits, 0, 1);
+    this.stats.commits = Atomics.add(this.commits, 0, 1) + 1;
     if (this.worker === null && !this.stopped && this.stats.failure === null) this.start();
   }
 
@@ -102,11 +105,12 @@ export class Checkpointer {
       execArgv: [],
       workerData: { driver: this.driver, file: this.file, commits: this.commits.buffer, everyMs: CHECK_MS },
     });
-    worker.on('message', (message: { checkpoint?: { log: number; checkpointed: number } }) => {
+    worker.on('message', (message: { checkpoint?: { log: number; checkpointed: number }; covered?: number }) => {
       if (!message.checkpoint) return;
       this.stats.checkpoints++;
       this.stats.lastLog = message.checkpoint.log;
       this.stats.lastCopied = message.checkpoint.checkpointed;
+      this.stats.covered = message.covered ?? 0;
     });
     worker.on('error', (err) => this.fallBack(err.message));
     worker.on('exit', (code) => {
