@@ -114,7 +114,8 @@ export async function runScaleBench(argv: readonly string[], sizes: number[]): P
   log(scaleTable(runs));
   log();
   log('req/s: completed requests ÷ duration (× the bare server\'s in the same run); p50/p99 in ms (autocannon, 1 ms resolution);');
-  log('last column: the largest size against the smallest — req/s change, p99 ratio (issue 13: within 10 %, within 2×).');
+  log('last column: the largest size against the smallest — req/s change (and the change of its ratio to the bare server,');
+  log('which takes out the machine\'s drift between the sizes\' runs), p99 ratio (issue 13: within 10 %, within 2×).');
   for (const r of runs) for (const s of r.servers) if (s.durability) log(`${fmt.int(r.options.users)} users, ${s.label}: kill -9 check read ${s.durability}`);
   const failed = runs.flatMap((r) => r.problems.map((p) => `${fmt.int(r.options.users)} users: ${p}`));
   for (const p of failed) log(`✗ ERROR: ${p}`);
@@ -135,6 +136,18 @@ function runChild(args: string[]): Promise<number> {
 const mb = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? '?' : (bytes / 2 ** 20).toFixed(1));
 const seconds = (ms: number | null | undefined) => (ms === null || ms === undefined ? '?' : (ms / 1000).toFixed(ms < 10_000 ? 2 : 1));
 
+type Cell = RunJson['scenarios'][number]['runs'][number];
+
+/**
+ * The largest size against the smallest: the req/s change, the same for the ratio to the bare server (the sizes run
+ * minutes apart, and the bare server measured beside each takes the machine's drift out), and the p99 ratio.
+ */
+function sizeChange(first: Cell, last: Cell): string {
+  const change = (a: number, b: number) => fmt.pct((b / a - 1) * 100);
+  const ratio = first.ratio > 0 && last.ratio > 0 ? ` (ratio ${change(first.ratio, last.ratio)})` : '';
+  return `${change(first.m.rps, last.m.rps)} req/s${ratio}, p99 ×${(Math.max(last.m.p99, 1) / Math.max(first.m.p99, 1)).toFixed(1)}`;
+}
+
 /** One row per scenario and server (req/s, p50/p99), then the process and store rows; a column per size. */
 export function scaleTable(runs: RunJson[]): string {
   const sizes = runs.map((r) => r.options.users);
@@ -149,7 +162,7 @@ export function scaleTable(runs: RunJson[]): string {
     for (const label of labels) {
       const cells = runs.map((r) => r.scenarios.find((s) => s.name === name)?.runs.find((x) => x.label === label));
       const [first, last] = [cells[0], cells.at(-1)];
-      const change = first && last && cells.length > 1 ? `${fmt.pct((last.m.rps / first.m.rps - 1) * 100)} req/s, p99 ×${(Math.max(last.m.p99, 1) / Math.max(first.m.p99, 1)).toFixed(1)}` : '';
+      const change = first && last && cells.length > 1 ? sizeChange(first, last) : '';
       rows.push([`${title}  req/s`, shown(label), ...cells.map((c) => (c ? `${fmt.int(c.m.rps)} (${c.ratio.toFixed(2)})` : '-')), change]);
       rows.push(['  p50 / p99 ms', '', ...cells.map((c) => (c ? `${fmt.ms(c.m.p50)} / ${fmt.ms(c.m.p99)}` : '-')), '']);
     }
