@@ -263,14 +263,15 @@ if (parts.includes('memory')) {
 }
 if (parts.includes('disk')) {
   console.log(`\ndisk: random updates in groups of ${GROUP}, µs per update (checkpoint every ${CHECKPOINT_PAGES} WAL pages); `
-    + 'first message: each user\'s first status message, rows growing');
-  console.log('users'.padStart(10) + 'statements'.padStart(12) + 'commit'.padStart(9) + 'checkpoint'.padStart(12) + 'total'.padStart(8)
-    + 'first message'.padStart(15) + 'file MB'.padStart(9) + 'fill s'.padStart(8));
-  const total = (t: DiskTimes) => t.statements + t.commit + t.checkpoint;
+    + 'same size: rows keep their size; first message: each user\'s first status message, rows growing');
+  console.log('users'.padStart(10) + 'updates'.padStart(15) + 'statements'.padStart(12) + 'commit'.padStart(9) + 'checkpoint'.padStart(12)
+    + 'total'.padStart(8) + 'file MB'.padStart(9) + 'fill s'.padStart(8));
+  const line = (users: string, kind: string, t: DiskTimes, tail: string) => console.log(users.padStart(10) + kind.padStart(15)
+    + fmt(t.statements).padStart(12) + fmt(t.commit).padStart(9) + fmt(t.checkpoint).padStart(12)
+    + fmt(t.statements + t.commit + t.checkpoint).padStart(8) + tail);
   for (const n of sizes) {
     const r = diskFloor(n);
-    console.log(n.toLocaleString('en-US').padStart(10) + fmt(r.same.statements).padStart(12) + fmt(r.same.commit).padStart(9)
-      + fmt(r.same.checkpoint).padStart(12) + fmt(total(r.same)).padStart(8) + fmt(total(r.growth)).padStart(15)
-      + fmt(r.file / 1e6, 0).padStart(9) + fmt(r.fill).padStart(8));
+    line(n.toLocaleString('en-US'), 'same size', r.same, fmt(r.file / 1e6, 0).padStart(9) + fmt(r.fill).padStart(8));
+    line('', 'first message', r.growth, '');
   }
 }
