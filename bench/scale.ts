@@ -140,7 +140,7 @@ const seconds = (ms: number | null | undefined) => (ms === null || ms === undefi
 type Cell = RunJson['scenarios'][number]['runs'][number];
 
 /** A bare server this busy or more was the bottleneck of its run, so its req/s measures the machine, not the client. */
-export const BARE_BOUND_CPU = 85;
+const BARE_BOUND_CPU = 85;
 
 /**
  * The largest size against the smallest: the req/s change, the same for the ratio to the bare server, and the p99
