@@ -22,7 +22,7 @@ import type { ApiVersion } from '../http/odata.ts';
 import type { TokenVerifier } from '../auth/verify.ts';
 import { presentBody } from '../platform/json/body.ts';
 import { isGuid } from '../platform/json/validate.ts';
-import { findAction, type Address, type AnyPresenceAction } from './actions.ts';
+import { ACTION_PATHS, findAction, type Address, type AnyPresenceAction } from './actions.ts';
 import type { PresenceAddressing } from './addressing.ts';
 import type { PresenceService } from './service.ts';
 import { applyWrite } from './write.ts';
@@ -39,7 +39,11 @@ const GUID_LENGTH = 36;
 
 /** The lane for one API version; `routes` are the paths its actions are registered at (the metrics' route label). */
 export function presenceWriteLane(version: ApiVersion, api: PresenceAddressing, routes: Record<Address, string>, deps: WriteLaneDeps): BodyLane {
-  const actions = new Map(LANE_ACTIONS.map((name) => [name, findAction(name, 'users')!]));
+  // By address, as the routes find them (an action not offered at an address is not in its map: the framework's 404).
+  const actions = Object.fromEntries(Object.keys(ACTION_PATHS).map((address) => [address, new Map(LANE_ACTIONS.flatMap((name) => {
+    const action = findAction(name, address as Address);
+    return action ? [[name, action] as const] : [];
+  }))])) as Record<Address, Map<string, AnyPresenceAction>>;
   const me = `/${version}/me/presence/`;
   const users = `/${version}/users/`;
   const usersMiddle = '/presence/';
@@ -64,7 +68,7 @@ export function presenceWriteLane(version: ApiVersion, api: PresenceAddressing, 
     } else {
       return null;
     }
-    const action = actions.get(rest);
+    const action = actions[address].get(rest);
     if (action === undefined || (id !== null && !isGuid(id))) return null;
     return { address, id, action };
   }
