@@ -48,7 +48,7 @@ needsRedis('updates on Redis from the last commit of this process', { timeout: 3
       if (Date.now() > give) assert.fail('MONITOR never showed the marker');
       await new Promise((resolve) => setImmediate(resolve));
     }
-    return monitor.commands.splice(0).filter((c) => c.includes(`:u:${T}/${U}`)).map((c) => /"(\w+)"/.exec(c)![1]!.toLowerCase());
+    return monitor.commands.splice(0).filter((c) => c.includes(`${prefix}`) && c.includes(`:u:${T}/${U}`)).map((c) => /"(\w+)"/.exec(c)![1]!.toLowerCase());
   };
   const status = (s: Store, text: string) => s.updatePresence(T, U, (r) => withStatus(r, text, NOW, null));
 
@@ -56,10 +56,12 @@ needsRedis('updates on Redis from the last commit of this process', { timeout: 3
     const a = await open();
     const b = await open();
     await a.putUser({ id: U, tenantId: T, displayName: 'Dana', userPrincipalName: 'dana@contoso.example' }, newRecord(NOW));
+    // monitor() opens a connection of its own: both are closed after, each registered as soon as it exists, so a
+    // failure on the way cannot leave a connection open that keeps the test process from ending.
     const client = new Redis(TEST_REDIS_URL);
-    // monitor() opens a connection of its own: both are closed after.
+    monitor.connections.push(client);
     const m = await client.monitor();
-    monitor.connections.push(client, m);
+    monitor.connections.push(m);
     m.on('monitor', (_time: string, args: string[]) => monitor.commands.push(JSON.stringify(args)));
     await sent();
 
