@@ -37,13 +37,17 @@ export interface WriteLaneDeps {
 const LANE_ACTIONS = ['setPresence', 'setStatusMessage'];
 const GUID_LENGTH = 36;
 
-/** The lane for one API version; `routes` are the paths its actions are registered at (the metrics' route label). */
-export function presenceWriteLane(version: ApiVersion, api: PresenceAddressing, routes: Record<Address, string>, deps: WriteLaneDeps): BodyLane {
-  // By address, as the routes find them (an action not offered at an address is not in its map: the framework's 404).
-  const actions = Object.fromEntries(Object.keys(ACTION_PATHS).map((address) => [address, new Map(LANE_ACTIONS.flatMap((name) => {
+/** The lane's actions by address, as the routes find them (one not offered at an address is not in its map: the framework's 404). */
+function actionsByAddress(): Record<Address, Map<string, AnyPresenceAction>> {
+  return Object.fromEntries(Object.keys(ACTION_PATHS).map((address) => [address, new Map(LANE_ACTIONS.flatMap((name) => {
     const action = findAction(name, address as Address);
     return action ? [[name, action] as const] : [];
   }))])) as Record<Address, Map<string, AnyPresenceAction>>;
+}
+
+/** The lane for one API version; `routes` are the paths its actions are registered at (the metrics' route label). */
+export function presenceWriteLane(version: ApiVersion, api: PresenceAddressing, routes: Record<Address, string>, deps: WriteLaneDeps): BodyLane {
+  const actions = actionsByAddress();
   const me = `/${version}/me/presence/`;
   const users = `/${version}/users/`;
   const usersMiddle = '/presence/';
