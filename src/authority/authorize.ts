@@ -66,11 +66,35 @@ export function readRequest(deps: AuthorityDeps, client: AuthorizeClient, params
   return { ...client, scopes, codeChallenge, nonce: params.nonce ?? null, loginHint: params.login_hint, prompt: params.prompt };
 }
 
-/** The users the page lists: the tenant's, or every tenant's at `common`/`organizations`. */
-export async function usersFor(deps: AuthorityDeps, tenant: string): Promise<User[]> {
-  if (isGuid(tenant)) return deps.store.listUsers(tenant);
-  const tenants = await deps.store.listTenants();
-  return (await Promise.all(tenants.map((t) => deps.store.listUsers(t.id)))).flat();
+/** At most this many users are on the sign-in page; past it, the page offers a search by user name. */
+export const MAX_LISTED = 500;
+
+/** The users the sign-in page lists, the hinted one (if any) among them, and how many there are in all. */
+export interface ListedUsers {
+  users: User[];
+  total: number;
+  /** `login_hint` named no user of these tenants. */
+  hintMissing: boolean;
+}
+
+/**
+ * The users the page lists: the tenant's, or every tenant's at `common`/`organizations`, at most MAX_LISTED of them
+ * (the first in id order: a page of the directory, so a tenant of a million users costs what one of 500 does), plus
+ * the `login_hint` user wherever they are.
+ */
+export async function usersFor(deps: AuthorityDeps, tenant: string, loginHint: string | undefined): Promise<ListedUsers> {
+  const tenantIds = isGuid(tenant) ? [tenant.toLowerCase()] : (await deps.store.listTenants()).map((t) => t.id);
+  const total = (await Promise.all(tenantIds.map((t) => deps.store.countUsers(t)))).reduce((a, n) => a + n, 0);
+  const users: User[] = [];
+  for (const t of tenantIds) {
+    if (users.length >= MAX_LISTED) break;
+    users.push(...await deps.store.listUserPage(t, null, MAX_LISTED - users.length));
+  }
+  // A UPN is at most 113 characters (Entra's limit); a longer hint names nobody and is not looked up.
+  const hinted = loginHint && loginHint.length <= 113 ? await deps.store.findUserByUpn(loginHint) : null;
+  const found = hinted !== null && tenantIds.includes(hinted.tenantId);
+  if (found && !users.some((u) => u.tenantId === hinted.tenantId && u.id === hinted.id)) users.unshift(hinted);
+  return { users, total, hintMissing: Boolean(loginHint) && !found };
 }
 
 /** The chosen user signs in: a code for the app. `login` is `{tenantId}:{userId}` from the page. */

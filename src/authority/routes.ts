@@ -92,7 +92,7 @@ function authorizeHandler(deps: AuthorityDeps, base: Base, tenantOf: TenantOf) {
       }
       if (req.prompt === 'none') throw new OAuthError('login_required', 50058, 'A silent sign-in request was sent but no user is signed in: dev mode keeps no session.');
       const appName = (await deps.store.getApp(client.registration.appId))?.displayName ?? client.registration.appId;
-      const html = signInPage(appName, await usersFor(deps, tenant), params, req.loginHint);
+      const html = signInPage(appName, await usersFor(deps, tenant, req.loginHint), params, req.loginHint);
       return reply.code(200).headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(html);
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DELETE_PAGE } from '../../src/admin/state/service.ts';
 import { forEachBackend } from '../kit/backends.ts';
 import { ADELE, ALEX, TENANT, startInProcess, tempDir, type TestServer } from '../kit/server.ts';
 
@@ -159,6 +160,15 @@ forEachBackend(['memory', 'redis'], (backend) => {
       assert.equal((await call('POST', '/_presently/tenants', { id: 'not-a-guid' })).status, 400);
       assert.equal((await call('POST', `/_presently/tenants/${tid}/users`, { userPrincipalName: 'nancy@northwind.example' })).status, 201, 'the UPN is free again');
       assert.equal(ALEX.length, 36);
+    });
+
+    it(`deletes a tenant of more users than it reads at once (${DELETE_PAGE.toLocaleString('en-US')}), every one of them`, async () => {
+      const tid = '5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d';
+      const value = Array.from({ length: 2 * DELETE_PAGE + 300 }, (_, i) => ({ userPrincipalName: `u${i}@many.example` }));
+      assert.equal((await call('POST', `/_presently/tenants/${tid}/users/bulk`, { value })).status, 200);
+      assert.equal((await call('DELETE', `/_presently/tenants/${tid}`)).status, 204);
+      assert.deepEqual(((await call('GET', `/_presently/tenants/${tid}/users`)).json as { value: unknown[] }).value, []);
+      assert.equal((await call('POST', `/_presently/tenants/${tid}/users`, { userPrincipalName: `u${value.length - 1}@many.example` })).status, 201, 'the last UPN is free again');
     });
   });
 });

@@ -14,6 +14,9 @@ import type { Store, Tenant } from '../../store/types.ts';
 import type { ChangeCause } from '../../presence/events.ts';
 import { STATE_VERSION, type DocumentUser, type ParsedState, type StateDocument } from './document.ts';
 
+/** Users a tenant's deletion reads at once. */
+export const DELETE_PAGE = 1_000;
+
 /** The cause of the presence an import sets. */
 const IMPORTED: ChangeCause = Object.freeze({ kind: 'admin', action: 'import' });
 
@@ -65,7 +68,11 @@ export class StateService {
     const { store, directory } = this.deps;
     const existed = (await store.getTenant(tenantId)) !== null;
     for (const sub of await store.listSubscriptions({ tenantId })) await store.deleteSubscription(sub.id);
-    for (const user of await store.listUsers(tenantId)) await directory.deleteUser(tenantId, user.id);
+    // A page at a time: a tenant of a million users is never held in memory at once.
+    for (let page = await store.listUserPage(tenantId, null, DELETE_PAGE); page.length > 0;
+      page = await store.listUserPage(tenantId, page.at(-1)!.id, DELETE_PAGE)) {
+      for (const user of page) await directory.deleteUser(tenantId, user.id);
+    }
     await store.deleteTenant(tenantId);
     return existed;
   }
