@@ -12,10 +12,17 @@ import { applySeed, type SeedData } from '../../directory/seed.ts';
 import type { PresenceService } from '../../presence/service.ts';
 import type { Store, Tenant } from '../../store/types.ts';
 import type { ChangeCause } from '../../presence/events.ts';
+import { Conflict } from '../../platform/json/errors.ts';
 import { STATE_VERSION, type DocumentUser, type ParsedState, type StateDocument } from './document.ts';
 
 /** Users a tenant's deletion reads at once. */
 export const DELETE_PAGE = 1_000;
+
+/**
+ * The most users an export holds: at about 520 bytes a user, what an import accepts (IMPORT_BODY_LIMIT, 64 MiB,
+ * ./routes.ts). A state of a million users would be a 500 MB document, past what one JavaScript string can hold.
+ */
+export const EXPORT_MAX_USERS = 100_000;
 
 /** The cause of the presence an import sets. */
 const IMPORTED: ChangeCause = Object.freeze({ kind: 'admin', action: 'import' });
@@ -80,9 +87,15 @@ export class StateService {
   /** Everything, as one document. Overdue timed changes are made first, so the facts are those of now. */
   async exportState(): Promise<StateDocument> {
     const { store, presence, clock } = this.deps;
+    const all = await store.listTenants();
+    const count = (await Promise.all(all.map((t) => store.countUsers(t.id)))).reduce((a, n) => a + n, 0);
+    if (count > EXPORT_MAX_USERS) {
+      throw new Conflict(`The state has ${count.toLocaleString('en-US')} users; an export holds at most ${EXPORT_MAX_USERS.toLocaleString('en-US')} ` +
+        '(what an import accepts). Back up the store itself instead: docs/operations/storage.md#backups.');
+    }
     const tenants: StateDocument['tenants'] = [];
     const subscriptions: Subscription[] = [];
-    for (const tenant of await store.listTenants()) {
+    for (const tenant of all) {
       const users: DocumentUser[] = [];
       for (const user of await store.listUsers(tenant.id)) {
         await presence.catchUp(tenant.id, user.id);
