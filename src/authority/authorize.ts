@@ -90,8 +90,7 @@ export async function usersFor(deps: AuthorityDeps, tenant: string, loginHint: s
     if (users.length >= MAX_LISTED) break;
     users.push(...await deps.store.listUserPage(t, null, MAX_LISTED - users.length));
   }
-  // A UPN is at most 113 characters (Entra's limit); a longer hint names nobody and is not looked up.
-  const hinted = loginHint && loginHint.length <= 113 ? await deps.store.findUserByUpn(loginHint) : null;
+  const hinted = loginHint ? await deps.store.findUserByUpn(loginHint) : null;
   const found = hinted !== null && tenantIds.includes(hinted.tenantId);
   if (found && !users.some((u) => u.tenantId === hinted.tenantId && u.id === hinted.id)) users.unshift(hinted);
   return { users, total, hintMissing: Boolean(loginHint) && !found };
