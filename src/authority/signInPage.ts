@@ -24,8 +24,8 @@ export function signInPage(appName: string, listed: ListedUsers, params: Record<
   const none = listed.total === 0 ? '<p class="error">This tenant has no users. Add one with POST /_presently/tenants/{tid}/users.</p>' : '';
   const missing = listed.hintMissing && loginHint ? `<p class="error">No account '${escapeHtml(loginHint.slice(0, 200))}' here.</p>` : '';
   const search = listed.total > MAX_LISTED
-    ? `<form method="get">${hiddenFields(params, 'login_hint')}<p><small>${listed.users.length.toLocaleString('en-US')} of ` +
-      `${listed.total.toLocaleString('en-US')} accounts are listed. Find another by user name:</small></p>` +
+    ? `<p><small>${listed.users.length.toLocaleString('en-US')} of ${listed.total.toLocaleString('en-US')} accounts are listed. ` +
+      `Find another by user name:</small></p><form class="find" method="get">${hiddenFields(params, 'login_hint')}` +
       `<input type="text" name="login_hint" placeholder="someone@contoso.example" value="${escapeHtml(loginHint ?? '')}" aria-label="User name">` +
       '<button type="submit">Find</button></form>'
     : '';

@@ -57,7 +57,7 @@ describe('dev authority: the sign-in page with many users', () => {
     assert.equal(listed.length, MAX_LISTED);
     assert.ok(listed.every((a) => a.login.startsWith(`${BIG}:`) && a.upn.endsWith('@big.example')));
     assert.match(html, new RegExp(`${MAX_LISTED} of 1,200 accounts are listed\\. Find another by user name:`));
-    const search = /<form method="get">(.*?)<\/form>/.exec(html)?.[1];
+    const search = /<form class="find" method="get">(.*?)<\/form>/.exec(html)?.[1];
     assert.ok(search, 'a search form');
     // The search reloads this page with the same request: every parameter carried, login_hint typed.
     for (const [k, v] of params()) assert.ok(search.includes(`<input type="hidden" name="${k}" value="${v}">`), `${k} carried`);

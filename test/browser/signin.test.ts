@@ -115,4 +115,21 @@ describe('sign-in page in Chromium: authorization code with PKCE', () => {
       await page.close();
     }
   });
+
+  // Last: it gives the tenant more users than the page lists, so Megan may no longer be among them.
+  test('past 500 users the page finds an account by user name, and that account signs in', async () => {
+    const value = Array.from({ length: 600 }, (_, i) => ({ userPrincipalName: `person${i}@big.example`, displayName: `Person ${i}` }));
+    const added = await server.inject({ method: 'POST', url: `/_presently/tenants/${TENANT}/users/bulk`, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ value }) });
+    const ids = (added.json() as { ids: string[] }).ids;
+    const result = await signIn('', async (page) => {
+      assert.match((await page.textContent('main'))!, /500 of \d+ accounts are listed/);
+      await page.getByRole('textbox', { name: 'User name' }).fill('Person599@big.example');
+      await page.getByRole('button', { name: 'Find', exact: true }).click();
+      await page.waitForURL(/login_hint=Person599/);
+      await page.getByRole('button', { name: /person599@big\.example/ }).click();
+    });
+    assert.equal(result.status, 200, JSON.stringify(result));
+    const me = await server.inject({ method: 'GET', url: '/v1.0/me/presence', headers: { authorization: `Bearer ${(result.body as { access_token: string }).access_token}` } });
+    assert.equal((me.json() as { id: string }).id, ids[599]);
+  });
 });
