@@ -21,7 +21,7 @@ function readInput(file: string): string {
 
 export function registerStateCommands(program: Command): void {
   addClientOptions(program.command('export')
-    .description('write the server\'s whole state (tenants, users, presence, mailbox settings, apps, subscriptions) as one JSON document')
+    .description('write the server\'s whole state (tenants, users, presence, mailbox settings, apps, subscriptions) as one JSON document; up to 100,000 users (back up the store for more: docs/operations/storage.md#backups)')
     .option('-o, --out <file>', 'write to this file instead of standard output'))
     .action((opts: ClientOptions & { out?: string }) => run('export', async () => {
       const answer = await call(opts, 'GET', '/_presently/export');
