@@ -48,7 +48,7 @@ needsRedis('updates on Redis from the last commit of this process', { timeout: 3
       if (Date.now() > give) assert.fail('MONITOR never showed the marker');
       await new Promise((resolve) => setImmediate(resolve));
     }
-    return monitor.commands.splice(0).filter((c) => c.includes(`${prefix}`) && c.includes(`:u:${T}/${U}`)).map((c) => /"(\w+)"/.exec(c)![1]!.toLowerCase());
+    return monitor.commands.splice(0).filter((c) => c.includes(prefix) && c.includes(`:u:${T}/${U}`)).map((c) => /"(\w+)"/.exec(c)![1]!.toLowerCase());
   };
   const status = (s: Store, text: string) => s.updatePresence(T, U, (r) => withStatus(r, text, NOW, null));
 
