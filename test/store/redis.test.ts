@@ -20,7 +20,7 @@ import type { NewDelivery } from '../../src/domain/subscription.ts';
 import { markReauthorizationNotice } from '../../src/notifications/reauthorization.ts';
 import { UpnTaken } from '../../src/store/errors.ts';
 import { openStore } from '../../src/store/index.ts';
-import { SHARDS, openRedisStore, parseRedisUrl, redact, shardOf, type RedisStore } from '../../src/store/redis/redisStore.ts';
+import { SHARDS, openRedisStore, parseRedisUrl, redact, scanAll, shardOf, type RedisStore } from '../../src/store/redis/redisStore.ts';
 import { storeContract } from './contract/index.ts';
 import { APP, subscription } from './contract/fixtures.ts';
 import { redisUnreachable } from '../kit/redis.ts';
@@ -144,20 +144,6 @@ function adminClient(url: string): Redis | Cluster {
   return target.kind === 'single' ? new Redis(url) : new Cluster(target.nodes);
 }
 
-/** Every key matching `pattern`, on every master. */
-async function scanKeys(client: Redis | Cluster, pattern: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const node of client instanceof Cluster ? client.nodes('master') : [client]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      found.push(...keys);
-    } while (cursor !== '0');
-  }
-  return found;
-}
-
 if (CLUSTER_URL) redisSuite('redis cluster', CLUSTER_URL, false);
 redisSuite('redis', REDIS_URL, skip);
 
@@ -204,6 +190,50 @@ function redisSuite(name: string, url: string, skip: string | false): void {
       }
     });
 
+    it('upgrades data laid out as v1: each tenant-users set becomes a zset, and its users still page and count', async () => {
+      const [first] = await nodes(1) as [RedisStore];
+      const { prefix } = first.backend;
+      const ids = Array.from({ length: 40 }, (_, i) => uid(i + 1));
+      try {
+        await first.putUsers(ids.map((_, i) => user(i + 1)), newRecord(NOW));
+        // Data as version 1 left it: one set of ids per shard, and its layout.
+        for (const key of await scanAll(admin, `${prefix}*:tu:*`)) {
+          const members = await admin.zrange(key, 0, -1);
+          await admin.del(key);
+          await admin.sadd(key, ...members);
+        }
+        await admin.set(`${prefix}layout`, 'v1 shards=16 hash=fnv1a32');
+      } finally {
+        await first.close();
+      }
+      const upgraded = await openRedisStore({ url, prefix });
+      try {
+        assert.equal(await admin.get(`${prefix}layout`), 'v2 shards=16 hash=fnv1a32', 'the new layout is recorded');
+        const keys = await scanAll(admin, `${prefix}*:tu:*`);
+        assert.ok(keys.length > 1, 'the users span several shards');
+        for (const key of keys) assert.equal(await admin.type(key), 'zset', key);
+        assert.equal(await upgraded.countUsers(T1), 40);
+        const pages: string[][] = [];
+        for (let after: string | null = null; ;) {
+          const page: string[] = (await upgraded.listUserPage(T1, after, 15)).map((u) => u.id);
+          if (page.length === 0) break;
+          pages.push(page);
+          after = page.at(-1)!;
+        }
+        assert.deepEqual(pages.map((p) => p.length), [15, 15, 10]);
+        assert.deepEqual(pages.flat(), [...ids].sort(), 'every user once, in id order, across the pages');
+        await upgraded.putUser(user(41), newRecord(NOW));
+        assert.equal(await upgraded.deleteUser(T1, uid(1)), true);
+        assert.equal(await upgraded.countUsers(T1), 40, 'creating and deleting users works on the upgraded keys');
+      } finally {
+        await upgraded.close();
+      }
+      const second = await openRedisStore({ url, prefix });
+      await second.close();
+      await admin.set(`${prefix}layout`, 'v1 shards=64 hash=fnv1a32');
+      await assert.rejects(openRedisStore({ url, prefix }), /laid out as 'v1 shards=64/, 'another v1 layout is still refused');
+    });
+
     it('computes hash slots as Redis Cluster does', async () => {
       assert.equal(keySlot('123456789'), 12739);
       assert.equal(keySlot('{user1000}.following'), keySlot('user1000'));
@@ -232,7 +262,7 @@ function redisSuite(name: string, url: string, skip: string | false): void {
         await store.updatePresence(T1, uid(1), increment);
         const [event] = await store.readChanges(10);
         await store.dispatchChanges([event!.id], [delivery(1)]);
-        const written = await scanKeys(admin, `${store.backend.prefix}*`);
+        const written = await scanAll(admin, `${store.backend.prefix}*`);
         const userSlot = keySlot(store.backend.keysOfUser(T1, uid(1))[0]!);
         const tagged = written.filter((k) => k.includes('{'));
         assert.ok(tagged.length >= 6, tagged.join(', '));
@@ -408,7 +438,7 @@ function redisSuite(name: string, url: string, skip: string | false): void {
         assert.equal(await store.countDeliveries(), 4);
         await store.deleteSubscription(sub);
         assert.equal(await store.countDeliveries(), 1);
-        assert.deepEqual(await scanKeys(admin, `${store.backend.prefix}*:ds:${sub}`), [], 'no delivery set left behind');
+        assert.deepEqual(await scanAll(admin, `${store.backend.prefix}*:ds:${sub}`), [], 'no delivery set left behind');
       } finally {
         await store.close();
       }

@@ -16,8 +16,8 @@ import { Conflict } from '../../platform/json/errors.ts';
 import { STATE_VERSION, type DocumentUser, type ParsedState, type StateDocument } from './document.ts';
 
 /**
- * Users a tenant's deletion reads at once. A page is a range of an index on SQLite; on Redis it reads and sorts all the
- * tenant's ids (src/store/redis/directory.ts listUserPage), so pages are large: a million users is 100 such reads.
+ * Users a tenant's deletion reads at once: a range of an index on SQLite, of each shard's sorted set on Redis
+ * (src/store/redis/directory.ts listUserPage). 10,000 users' records are a few MB in memory.
  */
 export const DELETE_PAGE = 10_000;
 

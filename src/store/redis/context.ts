@@ -11,7 +11,10 @@ export type Client = Redis | Cluster;
 
 /** How many shards the keyspace is cut into. Part of the data layout: changing it needs a migration. */
 export const SHARDS = 16;
-export const LAYOUT = `v1 shards=${SHARDS} hash=fnv1a32`;
+/** The data's layout, recorded under `<prefix>layout` (./redisStore.ts). v2: the tenant-users keys are zsets. */
+export const LAYOUT = `v2 shards=${SHARDS} hash=fnv1a32`;
+/** The layout before, which a node of this version upgrades in place (./redisStore.ts). */
+export const LAYOUT_V1 = `v1 shards=${SHARDS} hash=fnv1a32`;
 
 /** FNV-1a, 32 bits, over UTF-16 code units: the shard function (part of the layout). */
 function fnv1a(s: string): number {
@@ -25,6 +28,11 @@ function fnv1a(s: string): number {
 
 export function shardOf(key: string): number {
   return fnv1a(key) % SHARDS;
+}
+
+/** `s` matched literally in a SCAN pattern. */
+export function globEscape(s: string): string {
+  return s.replace(/[*?[\]\\]/g, '\\$&');
 }
 
 export const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,6 +1,6 @@
 /**
  * The directory port on Redis. Tenants and apps are one hash each. A user is a hash in their shard (with their
- * presence: ./presence.ts), plus a member of the shard's tenant-users set.
+ * presence: ./presence.ts), plus a member of the shard's tenant-users zset (every score 0, so it is in id order).
  *
  * A UPN is unique across tenants: putUser first claims the UPN key (a script: set if free, or already ours), then
  * creates or renames the user (one script in their shard), then releases their previous UPN if it changed. A claim
@@ -161,25 +161,36 @@ export class RedisDirectory implements DirectoryPort {
 
   async listUsers(tenantId: string): Promise<User[]> {
     const { ctx } = this;
-    const perShard = await Promise.all(ctx.shards.map((k) => ctx.client.smembers(`${ctx.shardBase(k)}:tu:${tenantId}`)));
+    const perShard = await Promise.all(ctx.shards.map((k) => ctx.client.zrange(this.tenantUsersKey(k, tenantId), 0, -1)));
     const ids = perShard.flat().sort(byString);
     const users = await Promise.all(ids.map((id) => this.readUser(tenantId, id)));
     return users.filter((u): u is User => u !== null);
   }
 
+  /**
+   * The tenant's users after `after`, by id: each shard's zset (all scores 0, so in id order) gives its first `limit`
+   * ids past `after`, and the page is the first `limit` of those 16 short lists. Its cost grows with the page, not
+   * with the tenant.
+   */
   async listUserPage(tenantId: string, after: string | null, limit: number): Promise<User[]> {
     const { ctx } = this;
-    // The tenant's ids are sets, one per shard: all ids are read and sorted, but only the page's users.
-    const perShard = await Promise.all(ctx.shards.map((k) => ctx.client.smembers(`${ctx.shardBase(k)}:tu:${tenantId}`)));
-    const ids = perShard.flat().filter((id) => after === null || id > after).sort(byString).slice(0, limit);
+    const from = after === null ? '-' : `(${after}`;
+    const perShard = await Promise.all(ctx.shards.map((k) =>
+      ctx.client.zrangebylex(this.tenantUsersKey(k, tenantId), from, '+', 'LIMIT', 0, limit)));
+    const ids = perShard.flat().sort(byString).slice(0, limit);
     const users = await Promise.all(ids.map((id) => this.readUser(tenantId, id)));
     return users.filter((u): u is User => u !== null);
   }
 
   async countUsers(tenantId: string): Promise<number> {
     const { ctx } = this;
-    const counts = await Promise.all(ctx.shards.map((k) => ctx.client.scard(`${ctx.shardBase(k)}:tu:${tenantId}`)));
+    const counts = await Promise.all(ctx.shards.map((k) => ctx.client.zcard(this.tenantUsersKey(k, tenantId))));
     return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** Shard k's zset of the tenant's user ids. */
+  private tenantUsersKey(k: number, tenantId: string): string {
+    return `${this.ctx.shardBase(k)}:tu:${tenantId}`;
   }
 
   async deleteUser(tenantId: string, userId: string): Promise<boolean> {

@@ -24,7 +24,7 @@ import { CONFLICT, retryOnConflict } from '../../platform/retry.ts';
 import { Redis } from 'ioredis';
 import { RedisChangeFeed } from './changes.ts';
 import { RecentCommits } from './recentCommits.ts';
-import { byString, splitMember, type RedisContext } from './context.ts';
+import { byString, globEscape, splitMember, type RedisContext } from './context.ts';
 import { CallerGaveUp, TIMEOUT_MS } from './outage.ts';
 import { COMMIT, READ_USERS } from './scripts.ts';
 
@@ -182,9 +182,4 @@ function tryOn(fn: PresenceUpdate, record: PresenceRecord): Transition | null {
   } catch {
     return null;
   }
-}
-
-/** `s` matched literally in a SCAN pattern. */
-function globEscape(s: string): string {
-  return s.replace(/[*?[\]\\]/g, '\\$&');
 }

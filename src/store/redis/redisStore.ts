@@ -16,7 +16,7 @@
  *
  * Shard keys (`B` = `<prefix>{<prefix>s<k>}`):
  *   B:u:<tenantId>/<userId>  hash   the user: tid, id, name, upn, facts, view, seq, due ('' = none), rev
- *   B:tu:<tenantId>          set    the tenant's user ids in this shard (listUsers)
+ *   B:tu:<tenantId>          zset   the tenant's user ids in this shard, every score 0 so in id order (user pages)
  *   B:due                    zset   `<tenantId>/<userId>` scored by dueAt: the due index
  *   B:out                    stream the outbox: change events t, u, s (sequenceNumber), v (view JSON), a (at)
  *   B:dq                     zset   delivery ids scored by when each can next be claimed (nextAttemptAt, or lease end)
@@ -49,7 +49,7 @@ import { GuardedStore } from '../guarded.ts';
 import type { StoreBackend, StoreReadiness } from '../ports/index.ts';
 import { checkIdentity, IDENTITY_FIELD, parseIdentity, selectDatabase, type StoreIdentity } from './identity.ts';
 import { quit, RedisSharedClock } from './clock.ts';
-import { LAYOUT, RedisContext, type Client } from './context.ts';
+import { globEscape, LAYOUT, LAYOUT_V1, RedisContext, type Client } from './context.ts';
 import { RedisDeliveries } from './deliveries.ts';
 import { RedisDirectory } from './directory.ts';
 import { RedisEndpointHealth } from './endpoints.ts';
@@ -59,6 +59,7 @@ import { RedisOutbox } from './outbox.ts';
 import { RedisPresence } from './presence.ts';
 import { RedisRateLimits } from './rateLimits.ts';
 import { RedisSubscriptions } from './subscriptions.ts';
+import { TENANT_USERS_TO_ZSET } from './scripts.ts';
 import { parseRedisUrl, redact } from './url.ts';
 
 export { SHARDS, shardOf } from './context.ts';
@@ -208,14 +209,38 @@ function connect(url: string): Client {
   });
 }
 
-/** Records the layout on first use; refuses data laid out by another version. */
+/**
+ * Records the layout on first use; upgrades data laid out as v1 in place; refuses data laid out by another version.
+ * The upgrade turns every tenant-users set into a zset (TENANT_USERS_TO_ZSET, one key at a time, idempotent), then
+ * records v2, after which nodes of older versions refuse the data instead of failing on it.
+ */
 async function checkLayout(client: Client, prefix: string): Promise<void> {
   const layoutKey = `${prefix}layout`;
   await client.set(layoutKey, LAYOUT, 'NX');
   const layout = await client.get(layoutKey);
+  if (layout === LAYOUT_V1) {
+    const tenantUsers = `${globEscape(prefix)}{${globEscape(prefix)}s*}:tu:*`;
+    for (const key of await scanAll(client, tenantUsers)) await client.eval(TENANT_USERS_TO_ZSET.lua, 1, key);
+    await client.set(layoutKey, LAYOUT);
+    return;
+  }
   if (layout !== LAYOUT) {
     throw new Error(`the data under prefix '${prefix}' is laid out as '${layout}', but this version of Presently uses '${LAYOUT}'`);
   }
+}
+
+/** Every key matching `pattern`, from each master of a cluster. For upgrades: it reads the whole keyspace. */
+export async function scanAll(client: Client, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  for (const node of client instanceof Cluster ? client.nodes('master') : [client]) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      keys.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  return keys;
 }
 
 /**

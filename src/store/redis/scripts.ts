@@ -61,7 +61,7 @@ return out
 `);
 
 /**
- * putUser's create-or-rename. KEYS: user hash, due zset, the shard's tenant-users set, shard counters hash.
+ * putUser's create-or-rename. KEYS: user hash, due zset, the shard's tenant-users zset, shard counters hash.
  * ARGV: tenantId, userId, name, upn, facts, view, seq, due ('' = none), due member.
  * Returns {1} when created, {0, previous upn} when the existing user was renamed (their presence untouched).
  */
@@ -74,14 +74,14 @@ end
 local rev = redis.call('HINCRBY', KEYS[4], 'rev', 1)
 redis.call('HSET', KEYS[1], 'tid', ARGV[1], 'id', ARGV[2], 'name', ARGV[3], 'upn', ARGV[4], 'facts', ARGV[5],
   'view', ARGV[6], 'seq', ARGV[7], 'due', ARGV[8], 'rev', rev)
-redis.call('SADD', KEYS[3], ARGV[2])
+redis.call('ZADD', KEYS[3], 0, ARGV[2])
 if ARGV[8] ~= '' then redis.call('ZADD', KEYS[2], ARGV[8], ARGV[9]) end
 return {1}
 `);
 
 /**
  * putUsers's create-or-rename of many users of one shard, each as PUT_USER does, all with one initial record.
- * KEYS: due zset, shard counters hash, then two per user: user hash, the shard's tenant-users set.
+ * KEYS: due zset, shard counters hash, then two per user: user hash, the shard's tenant-users zset.
  * ARGV: facts, view, seq, due ('' = none), then four per user: tenantId, userId, name, upn.
  * Returns one entry per user, in order: 1 when created, the previous upn when the existing user was renamed.
  */
@@ -96,7 +96,7 @@ for i = 1, (#KEYS - 2) / 2 do
     local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)
     redis.call('HSET', user, 'tid', ARGV[a + 1], 'id', ARGV[a + 2], 'name', ARGV[a + 3], 'upn', ARGV[a + 4], 'facts', ARGV[1],
       'view', ARGV[2], 'seq', ARGV[3], 'due', ARGV[4], 'rev', rev)
-    redis.call('SADD', tu, ARGV[a + 2])
+    redis.call('ZADD', tu, 0, ARGV[a + 2])
     if ARGV[4] ~= '' then redis.call('ZADD', KEYS[1], ARGV[4], ARGV[a + 1] .. '/' .. ARGV[a + 2]) end
     out[i] = 1
   end
@@ -104,14 +104,34 @@ end
 return out
 `);
 
-/** KEYS: user hash, due zset, tenant-users set. ARGV: userId, due member. Returns the user's upn, or nil (no user). */
+/** KEYS: user hash, due zset, tenant-users zset. ARGV: userId, due member. Returns the user's upn, or nil (no user). */
 export const DELETE_USER = new Script('deleteUser', `
 local upn = redis.call('HGET', KEYS[1], 'upn')
 if not upn then return false end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
-redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
 return upn
+`);
+
+/**
+ * The layout upgrade from v1 (./redisStore.ts): turns one shard's tenant-users set into a zset of the same ids, all
+ * scored 0, so they sort by id. KEYS: the key. Returns how many ids it moved; 0 for a key that is a zset already, so
+ * nodes upgrading at once do no harm.
+ */
+export const TENANT_USERS_TO_ZSET = new Script('tenantUsersToZset', `
+if redis.call('TYPE', KEYS[1]).ok ~= 'set' then return 0 end
+local ids = redis.call('SMEMBERS', KEYS[1])
+redis.call('DEL', KEYS[1])
+for i = 1, #ids, 500 do
+  local args = {}
+  for j = i, math.min(i + 499, #ids) do
+    args[#args + 1] = 0
+    args[#args + 1] = ids[j]
+  end
+  redis.call('ZADD', KEYS[1], unpack(args))
+end
+return #ids
 `);
 
 /**
