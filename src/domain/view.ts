@@ -70,12 +70,20 @@ export function view(facts: PresenceFacts, now: number): PresenceView {
     availability: pair.availability,
     activity,
     statusMessage,
-    outOfOffice: { isOutOfOffice: oof, message: oof ? (facts.outOfOffice?.message ?? null) : null },
+    outOfOffice: oof ? { isOutOfOffice: true, message: facts.outOfOffice?.message ?? null } : NOT_OUT_OF_OFFICE,
     workLocation: layer
       ? { workLocationType: layer.l.workLocationType, source: layer.source, placeId: layer.l.placeId }
-      : { workLocationType: 'unspecified', source: 'none', placeId: null },
+      : NO_WORK_LOCATION,
   };
 }
+
+/**
+ * The parts almost every view has, one frozen object each for all views: a user with a status message of their own
+ * has a view of their own, and these two were 88 of its ~300 bytes in the read cache (BENCHMARKS.md, 2026-12-06).
+ * A view is replaced, never changed, so sharing them is safe (src/store/codec.ts decodeView shares them too).
+ */
+export const NOT_OUT_OF_OFFICE: PresenceView['outOfOffice'] = Object.freeze({ isOutOfOffice: false, message: null });
+export const NO_WORK_LOCATION: PresenceView['workLocation'] = Object.freeze({ workLocationType: 'unspecified', source: 'none', placeId: null });
 
 /** The earliest instant after `now` at which view(facts, ·) may differ from view(facts, now), or null. */
 export function nextChange(facts: PresenceFacts, now: number): number | null {

@@ -8,6 +8,7 @@
  * compare a re-encoded value with the stored string.
  */
 import type { PresenceFacts, PresenceRecord, PresenceView } from '../domain/types.ts';
+import { NO_WORK_LOCATION, NOT_OUT_OF_OFFICE } from '../domain/view.ts';
 import type { Delivery, NewDelivery, Subscription } from '../domain/subscription.ts';
 import type { EndpointSample } from './ports/endpoints.ts';
 
@@ -32,11 +33,19 @@ const interned = new Map<string, PresenceView>();
 export function decodeView(json: string): PresenceView {
   const known = interned.get(json);
   if (known) return known;
-  const view = deepFreeze(JSON.parse(json) as PresenceView);
+  const view = deepFreeze(shareDefaults(JSON.parse(json) as PresenceView));
   if (json.length <= INTERNED_VIEW_CHARS) {
     if (interned.size >= INTERNED_VIEWS) interned.clear();
     interned.set(json, view);
   }
+  return view;
+}
+
+/** A parsed view with the parts most views have replaced by the shared objects view() uses (src/domain/view.ts). */
+function shareDefaults(view: PresenceView): PresenceView {
+  const { outOfOffice: o, workLocation: w } = view;
+  if (o && o.isOutOfOffice === false && o.message === null) view.outOfOffice = NOT_OUT_OF_OFFICE;
+  if (w && w.workLocationType === 'unspecified' && w.source === 'none' && w.placeId === null) view.workLocation = NO_WORK_LOCATION;
   return view;
 }
 

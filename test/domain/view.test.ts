@@ -283,3 +283,19 @@ describe('view: defaults', () => {
     assert.deepEqual(view(facts({ workLocation: { ...wl, manual: null, automatic: null } }), T0).workLocation, { workLocationType: 'timeOff', source: 'scheduled', placeId: null });
   });
 });
+
+describe('view: the parts most views have are one shared object', () => {
+  it('users with messages of their own share the out-of-office and work-location parts; an out-of-office user has their own', () => {
+    const a = view(setStatusMessage(facts(), parseSetStatusMessage(body('On the train')), T0), T0);
+    const b = view(setStatusMessage(facts(), parseSetStatusMessage(body('Back at 3')), T0), T0);
+    assert.notEqual(a, b);
+    assert.equal(a.outOfOffice, b.outOfOffice, 'one object for every view that is not out of office');
+    assert.equal(a.workLocation, b.workLocation, 'one object for every view without a work location');
+    assert.deepEqual(a.outOfOffice, { isOutOfOffice: false, message: null });
+    assert.deepEqual(a.workLocation, { workLocationType: 'unspecified', source: 'none', placeId: null });
+    assert.ok(Object.isFrozen(a.outOfOffice) && Object.isFrozen(a.workLocation), 'shared, so nobody may change them');
+    const away = view(facts({ outOfOffice: oofAlways('Gone fishing') }), T0);
+    assert.deepEqual(away.outOfOffice, { isOutOfOffice: true, message: 'Gone fishing' });
+    assert.notEqual(away.outOfOffice, a.outOfOffice);
+  });
+});
