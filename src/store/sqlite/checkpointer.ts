@@ -11,7 +11,8 @@
  * Nothing about durability changes: a commit is in the WAL before its write is answered, whoever checkpoints it later,
  * and a checkpoint cut short by `kill -9` is finished (or ignored) by SQLite when the database is next opened.
  *
- * The worker starts with the first commit (a server that only reads never pays its ~17 MB) and is evaluated from
+ * The worker starts with the first commit of presence or of users (a server that only reads never pays its ~17 MB;
+ * creating users in bulk is thousands of pages a transaction, so it counts too) and is evaluated from
  * the source below (plain JavaScript, no loader, the same in `dist/` and under tsx).
  */
 import { createRequire } from 'node:module';

@@ -65,8 +65,12 @@ export class SqliteDirectory implements DirectoryPort {
   private readonly txPutUsers: (users: readonly User[], initial: PresenceRecord) => boolean[];
   private readonly txDeleteUser: (tenantId: string, userId: string) => boolean;
 
-  /** `recent`: the presence port's copies of committed records, told of each presence row created or deleted here. */
-  constructor(db: Database.Database, recent: RecentRecords = new RecentRecords()) {
+  /**
+   * `recent`: the presence port's copies of committed records, told of each presence row created or deleted here.
+   * `committed`: told after each creation or deletion of users commits (the WAL's checkpointer, ./checkpointer.ts),
+   * so that creating users in bulk does not leave the checkpoints to SQLite, on the event loop.
+   */
+  constructor(db: Database.Database, recent: RecentRecords = new RecentRecords(), committed: () => void = () => {}) {
     const s = (this.stmt = prepare(db));
     const putOne = (user: User, presence: Omit<PresenceParams, 'tenantId' | 'userId'>): boolean => {
       const row = {
@@ -90,13 +94,21 @@ export class SqliteDirectory implements DirectoryPort {
       const presence = { ...encodeRecord(initial), seq: initial.sequenceNumber, dueAt: initial.dueAt };
       return users.map((user) => putOne(user, presence));
     });
-    this.txPutUsers = (users, initial) => putUsers.immediate(users, initial);
+    this.txPutUsers = (users, initial) => {
+      const created = putUsers.immediate(users, initial);
+      committed();
+      return created;
+    };
     const deleteUser = db.transaction((tenantId: string, userId: string): boolean => {
       s.deletePresence.run(tenantId, userId);
       recent.forget(tenantId, userId);
       return s.deleteUser.run(tenantId, userId).changes > 0;
     });
-    this.txDeleteUser = (tenantId, userId) => deleteUser.immediate(tenantId, userId);
+    this.txDeleteUser = (tenantId, userId) => {
+      const deleted = deleteUser.immediate(tenantId, userId);
+      committed();
+      return deleted;
+    };
   }
 
   async putTenant(tenant: Tenant): Promise<void> {

@@ -52,14 +52,14 @@ export class SqliteBackend implements StoreBackend {
     this.meta = new SqliteMeta(db);
     // The presence port's copies of the records it committed, which the directory's creations and deletions expire.
     const recent = new RecentRecords();
-    this.directory = new SqliteDirectory(db, recent);
+    const checkpointer = (this.checkpointer = db.memory ? null : new Checkpointer(db, db.name));
+    const committed = () => checkpointer?.committed();
+    this.directory = new SqliteDirectory(db, recent, committed);
     this.deliveries = new SqliteDeliveries(db);
     this.outbox = new SqliteOutbox(db, this.deliveries);
     this.subscriptions = new SqliteSubscriptions(db, this.deliveries);
     const subscriptions = this.subscriptions;
-    const checkpointer = (this.checkpointer = db.memory ? null : new Checkpointer(db, db.name));
-    this.presence = new SqlitePresence(db, (tenantId, userId) => subscriptions.watches(tenantId, userId), this.outbox.state, recent,
-      () => checkpointer?.committed());
+    this.presence = new SqlitePresence(db, (tenantId, userId) => subscriptions.watches(tenantId, userId), this.outbox.state, recent, committed);
   }
 
   async ping(): Promise<boolean> {
