@@ -94,21 +94,19 @@ export class SqliteDirectory implements DirectoryPort {
       const presence = { ...encodeRecord(initial), seq: initial.sequenceNumber, dueAt: initial.dueAt };
       return users.map((user) => putOne(user, presence));
     });
-    this.txPutUsers = (users, initial) => {
-      const created = putUsers.immediate(users, initial);
+    /** Runs a transaction, then tells the checkpointer it committed. */
+    const told = <R>(run: () => R): R => {
+      const result = run();
       committed();
-      return created;
+      return result;
     };
+    this.txPutUsers = (users, initial) => told(() => putUsers.immediate(users, initial));
     const deleteUser = db.transaction((tenantId: string, userId: string): boolean => {
       s.deletePresence.run(tenantId, userId);
       recent.forget(tenantId, userId);
       return s.deleteUser.run(tenantId, userId).changes > 0;
     });
-    this.txDeleteUser = (tenantId, userId) => {
-      const deleted = deleteUser.immediate(tenantId, userId);
-      committed();
-      return deleted;
-    };
+    this.txDeleteUser = (tenantId, userId) => told(() => deleteUser.immediate(tenantId, userId));
   }
 
   async putTenant(tenant: Tenant): Promise<void> {
