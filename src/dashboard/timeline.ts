@@ -70,40 +70,60 @@ export interface TimelineLimits {
   perUser: number;
   /** Users tracked (the one changed least recently goes first). */
   users: number;
-  /** Entries in all (then too the users changed least recently go first): about 130 bytes each. */
+  /** Entries in all (then too the users changed least recently go first): 125–250 bytes each, a user's first about 300. */
   entries: number;
 }
 
-/** At most about 26 MB: 200,000 entries, e.g. 2,000 users with a full timeline or 50,000 with four changes each. */
+/**
+ * At most about 50 MB with short status messages (docs/operations/dashboard.md#the-timeline): 200,000 entries, e.g.
+ * 2,000 users with a full timeline (24–35 MB) or 50,000 with four changes each (40–48 MB).
+ */
 export const TIMELINE_LIMITS: TimelineLimits = { perUser: 100, users: 50_000, entries: 200_000 };
 
 /**
- * One user's entries: a ring of at most `perUser`, the oldest at `first` once it is full (an array's `shift` moved
- * every entry, a few % of a write's time with full timelines, issue 13).
+ * One user's entries. Most users hold one or two, so a lone entry is kept as it is (an array's first push reserves 17
+ * slots: 150 bytes a user); from the second on, a ring of at most `perUser`, the oldest at `first` once it is full (an
+ * array's `shift` moved every entry, a few % of a write's time with full timelines, issue 13).
  */
 class Line {
-  readonly ring: Recorded[] = [];
-  first = 0;
+  private held: Recorded | Recorded[];
+  private first = 0;
 
-  latest(): Recorded | undefined {
-    const { ring, first } = this;
-    return ring[(first + ring.length - 1) % ring.length];
+  constructor(entry: Recorded) {
+    this.held = entry;
+  }
+
+  get length(): number {
+    return Array.isArray(this.held) ? this.held.length : 1;
+  }
+
+  latest(): Recorded {
+    const { held, first } = this;
+    return Array.isArray(held) ? held[(first + held.length - 1) % held.length]! : held;
   }
 
   /** Adds `entry`; true if the oldest went to make room. */
   add(entry: Recorded, perUser: number): boolean {
-    if (this.ring.length < perUser) {
-      this.ring.push(entry);
+    const { held } = this;
+    if (!Array.isArray(held)) {
+      if (perUser > 1) this.held = [held, entry];
+      else this.held = entry;
+      return perUser <= 1;
+    }
+    if (held.length < perUser) {
+      held.push(entry);
       return false;
     }
-    this.ring[this.first] = entry;
-    this.first = (this.first + 1) % this.ring.length;
+    held[this.first] = entry;
+    this.first = (this.first + 1) % held.length;
     return true;
   }
 
   newestFirst(): Recorded[] {
+    const { held, first } = this;
+    if (!Array.isArray(held)) return [held];
     const out: Recorded[] = [];
-    for (let i = this.ring.length - 1; i >= 0; i--) out.push(this.ring[(this.first + i) % this.ring.length]!);
+    for (let i = held.length - 1; i >= 0; i--) out.push(held[(first + i) % held.length]!);
     return out;
   }
 }
@@ -117,15 +137,19 @@ export class Timeline {
   constructor(private readonly limits: TimelineLimits = TIMELINE_LIMITS) {}
 
   record(tenantId: string, userId: string, entry: Recorded): void {
-    let line = this.lines.touch(tenantId, userId);
+    const line = this.lines.touch(tenantId, userId);
     if (!line) {
       if (this.lines.size >= this.limits.users) this.forgetOldest(() => this.lines.size >= this.limits.users);
-      this.lines.set(tenantId, userId, (line = new Line()));
+      this.lines.set(tenantId, userId, new Line(entry));
+      this.total++;
+    } else {
+      // What the entry before said again is kept once: the message's text (each record read from the store has its
+      // own) and the cause (each request makes its own).
+      const last = line.latest();
+      if (last.statusMessage !== null && last.statusMessage === entry.statusMessage) entry.statusMessage = last.statusMessage;
+      if (sameCause(last.cause, entry.cause)) entry.cause = last.cause;
+      if (!line.add(entry, this.limits.perUser)) this.total++;
     }
-    // The same message as the entry before: keep one copy of the text (each record read from the store has its own).
-    const last = line.latest();
-    if (last && last.statusMessage !== null && last.statusMessage === entry.statusMessage) entry.statusMessage = last.statusMessage;
-    if (!line.add(entry, this.limits.perUser)) this.total++;
     if (this.total > this.limits.entries) this.forgetOldest(() => this.total > this.limits.entries && this.lines.size > 1);
   }
 
@@ -134,7 +158,7 @@ export class Timeline {
    * a few pointer writes, src/platform/recency.ts; when it walked a Map's deleted slots it went a 1/64 batch at a time).
    */
   private forgetOldest(more: () => boolean): void {
-    this.lines.dropOldest(more, (line) => (this.total -= line.ring.length));
+    this.lines.dropOldest(more, (line) => (this.total -= line.length));
   }
 
   /** The user's entries, newest first. */
@@ -143,11 +167,18 @@ export class Timeline {
   }
 
   forget(tenantId: string, userId: string): void {
-    this.total -= this.lines.delete(tenantId, userId)?.ring.length ?? 0;
+    this.total -= this.lines.delete(tenantId, userId)?.length ?? 0;
   }
 
   /** How many users and entries are held (tests, docs). */
   get size(): { users: number; entries: number } {
     return { users: this.lines.size, entries: this.total };
   }
+}
+
+function sameCause(a: EntryCause, b: EntryCause): boolean {
+  if (a === b) return true;
+  if (a.kind === 'api') return b.kind === 'api' && a.action === b.action && a.appId === b.appId && a.userId === b.userId;
+  if (a.kind === 'timed') return b.kind === 'timed' && a.reasons === b.reasons;
+  return b.kind === 'admin' && a.action === b.action;
 }

@@ -119,6 +119,42 @@ describe('timeline: bounds', () => {
     assert.equal(timeline.entries('t', 'u1').length, 1, 'u1 is kept');
   });
 
+  it('with one entry a user, each new one takes the place of the last', () => {
+    const timeline = new Timeline({ perUser: 1, users: 10, entries: 100 });
+    for (let n = 0; n < 3; n++) timeline.record('t', 'u', entry(n));
+    assert.deepEqual(timeline.entries('t', 'u').map((e) => e.sequenceNumber), [2]);
+    assert.deepEqual(timeline.size, { users: 1, entries: 1 });
+  });
+
+  it('a user with one entry and a user with two read back in order, and forgetting them counts both', () => {
+    const timeline = new Timeline({ perUser: 5, users: 10, entries: 100 });
+    timeline.record('t', 'one', entry(1));
+    timeline.record('t', 'two', entry(2));
+    timeline.record('t', 'two', entry(3));
+    assert.deepEqual(timeline.entries('t', 'one').map((e) => e.sequenceNumber), [1]);
+    assert.deepEqual(timeline.entries('t', 'two').map((e) => e.sequenceNumber), [3, 2]);
+    timeline.forget('t', 'two');
+    assert.deepEqual(timeline.size, { users: 1, entries: 1 });
+    timeline.forget('t', 'one');
+    assert.deepEqual(timeline.size, { users: 0, entries: 0 });
+  });
+
+  it('a cause the entry before gave already is kept once; another cause stays its own', () => {
+    const timeline = new Timeline({ perUser: 10, users: 10, entries: 100 });
+    const api = (action: string, userId: string | null): Recorded => ({
+      ...entry(0), cause: { kind: 'api', action, appId: APP, userId },
+    });
+    for (const e of [api('setPresence', 'u'), api('setPresence', 'u'), api('setStatusMessage', 'u'), api('setStatusMessage', null)]) {
+      timeline.record('t', 'u', e);
+    }
+    const [byApp, message, second, first] = timeline.entries('t', 'u').map((e) => e.cause);
+    assert.equal(second, first, 'the same call again shares the cause object');
+    assert.deepEqual(second, { kind: 'api', action: 'setPresence', appId: APP, userId: 'u' });
+    assert.notEqual(message, second);
+    assert.deepEqual(message, { kind: 'api', action: 'setStatusMessage', appId: APP, userId: 'u' });
+    assert.deepEqual(byApp, { kind: 'api', action: 'setStatusMessage', appId: APP, userId: null }, 'an app token is not the user');
+  });
+
   it('holds at most `entries` in all: past it the users changed least recently go first, whole', () => {
     const timeline = new Timeline({ perUser: 10, users: 100, entries: 25 });
     for (const user of ['a', 'b', 'c']) for (let n = 0; n < 10; n++) timeline.record('t', user, entry(n));
