@@ -8,20 +8,32 @@
  * or last (the US Government clouds' has no sequenceNumber) the middle is null and the answer is rendered whole.
  * A GET's body is the same bytes either way (test/api/presence-body.test.ts compares them with a `$select` of every
  * property, which is rendered whole).
+ *
+ * The renderings are kept for the latest MIDDLES_KEPT views of each audience, not in a WeakMap by view: users' writes
+ * make new views and let old ones die, and a WeakMap whose keys turn over like that regrows its table in work V8
+ * does apart from other objects (its entries are ephemerons): single `set` calls of 60–230 ms, measured, inside the
+ * 100,000-user soak's stalls (BENCHMARKS.md, 2026-12-06 16:55). A bounded map regrows in a few ms at most, and holds at
+ * most MIDDLES_KEPT views per audience beyond the live ones (dead ones too, until they leave): a few MB.
  */
 import type { Audience } from '../domain/projection.ts';
 import type { PresenceView } from '../domain/types.ts';
 import { isGuid } from '../platform/json/validate.ts';
 import type { PresenceAddressing, Shapeable } from './addressing.ts';
+import { BoundedMap } from '../platform/recency.ts';
 
 /** The start and the end of a presence rendered with an empty id and sequence number (see middleOf). */
 const HEAD = '{"id":"",';
 const TAIL = ',"sequenceNumber":""}';
 
-export class PresenceJson {
-  private readonly middles: Record<Audience, WeakMap<PresenceView, string | null>> = { owner: new WeakMap(), watcher: new WeakMap() };
+/** Views whose rendering is kept, per audience: the shared ones of most users, and those read or written lately. */
+export const MIDDLES_KEPT = 10_000;
 
-  constructor(private readonly api: PresenceAddressing) {}
+export class PresenceJson {
+  private readonly middles: Record<Audience, BoundedMap<PresenceView, string | null>>;
+
+  constructor(private readonly api: Pick<PresenceAddressing, 'shape'>, kept = MIDDLES_KEPT) {
+    this.middles = { owner: new BoundedMap(kept), watcher: new BoundedMap(kept) };
+  }
 
   /**
    * One presence as an item of a list: `{"id":…,…,"sequenceNumber":…}`. `guid`: the caller has read `id` as a GUID
