@@ -5,7 +5,7 @@
  * the ones still alive and removes the temporary data directories.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtBin } from '../test/kit/build.ts';
@@ -134,9 +134,10 @@ export interface PresentlyProcess {
 
 /**
  * Spawns `node [nodeArgs] bin/presently.js serve --port 0 …` (node itself is the child, so its pid is the server's).
- * `nodeArgs` are node's own options, e.g. `--cpu-prof`.
+ * `nodeArgs` are node's own options, e.g. `--cpu-prof`. `stdoutFile`: every byte of the server's stdout is appended
+ * there too (where `--trace-gc` writes).
  */
-export function startPresently(args: string[], timeoutMs = 20_000, nodeArgs: string[] = []): Promise<PresentlyProcess> {
+export function startPresently(args: string[], timeoutMs = 20_000, nodeArgs: string[] = [], stdoutFile?: string): Promise<PresentlyProcess> {
   const t0 = performance.now();
   const child = spawn(process.execPath, [...nodeArgs, builtBin(), 'serve', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -159,6 +160,7 @@ export function startPresently(args: string[], timeoutMs = 20_000, nodeArgs: str
       reject(new Error(`Presently did not print its ready line in ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err}`));
     }, timeoutMs);
     child.stdout!.on('data', (d: string) => {
+      if (stdoutFile !== undefined) appendFileSync(stdoutFile, d);
       if (ready) return;
       out += d;
       const m = /Presently listening on (\S+)/.exec(out);

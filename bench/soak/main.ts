@@ -41,7 +41,10 @@ const USAGE = `usage: npm run bench -- --soak DURATION [options]     DURATION: 3
   --users N           users the load reads and writes (default 650)
   --subscriptions N   subscriptions, each watching 2 × users ÷ N of them and the probe users (default 20)
   --probe-rate N      probe writes a second, whose notifications are timed (default 5)
-  --interval S        seconds between samples (default 5)`;
+  --interval S        seconds between samples (default 5)
+  --node-args=ARGS    node's own options for the server, e.g. --node-args="--trace-gc --cpu-prof --cpu-prof-dir=/tmp/prof"
+                      (what a stall is made of: BENCHMARKS.md, the soak; the = is needed, as the value starts with a dash)
+  --server-log FILE   append the server's stdout to FILE (where --trace-gc writes)`;
 
 /** `30s`, `2m`, `1.5h`, `90` → seconds. */
 export function parseDuration(text: string): number {
@@ -57,6 +60,7 @@ function options(argv: string[]) {
       soak: { type: 'string' }, 'soak-png': { type: 'string', default: 'docs/images/soak.png' }, json: { type: 'string' },
       rate: { type: 'string', default: '1000' }, connections: { type: 'string', default: '32' }, users: { type: 'string', default: '650' },
       subscriptions: { type: 'string', default: '20' }, 'probe-rate': { type: 'string', default: '5' }, interval: { type: 'string', default: '5' },
+      'node-args': { type: 'string', default: '' }, 'server-log': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -69,6 +73,7 @@ function options(argv: string[]) {
     rate: num('rate', values.rate, 0), connections: Math.round(num('connections', values.connections, 1)),
     users: Math.round(num('users', values.users, 20)), subscriptions: Math.round(num('subscriptions', values.subscriptions, 1)),
     probeRate: num('probe-rate', values['probe-rate'], 0.1), interval: num('interval', values.interval, 1),
+    nodeArgs: values['node-args'].split(' ').filter(Boolean), serverLog: values['server-log'],
   };
 }
 type Options = ReturnType<typeof options>;
@@ -248,7 +253,11 @@ export async function runSoak(argv: string[]): Promise<number> {
   log(`${opts.seconds} s, ${opts.rate > 0 ? `${fmt.int(opts.rate)} requests/s open loop` : `closed loop`} over ${opts.connections} connections, ` +
     `${opts.users} users, ${opts.subscriptions} subscriptions, ${opts.probeRate} probe writes/s, a sample every ${opts.interval} s`);
   const dataDir = tempDataDir();
-  const proc = await startPresently(['--data', dataDir, '--store', 'sqlite', '--max-subscriptions-per-user', String(Math.max(1, opts.subscriptions))]);
+  const proc = await startPresently(
+    ['--data', dataDir, '--store', 'sqlite', '--max-subscriptions-per-user', String(Math.max(1, opts.subscriptions))],
+    undefined, opts.nodeArgs, opts.serverLog,
+  );
+  if (opts.nodeArgs.length > 0) log(`server started with node ${opts.nodeArgs.join(' ')}${opts.serverLog ? `, its stdout appended to ${opts.serverLog}` : ''}`);
   const { ctx, load, notif, expiry, renew } = await prepare(opts, proc);
   const problems: string[] = [];
   try {
