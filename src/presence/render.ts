@@ -12,8 +12,8 @@
  * The renderings are kept for the latest MIDDLES_KEPT views of each audience, not in a WeakMap by view: users' writes
  * make new views and let old ones die, and a WeakMap whose keys turn over like that regrows its table in work V8
  * does apart from other objects (its entries are ephemerons): single `set` calls of 60–230 ms, measured, inside the
- * 100,000-user soak's stalls (BENCHMARKS.md, 2026-12-06 16:55). A bounded map regrows in a few ms at most, and holds at
- * most MIDDLES_KEPT views per audience beyond the live ones (dead ones too, until they leave): a few MB.
+ * 100,000-user soak's stalls (BENCHMARKS.md, 2026-12-06 16:55). A bounded map regrows in a few ms at most. It holds at
+ * most MIDDLES_KEPT views per audience, dead ones too until they leave: with their renderings, under 1 KB each.
  */
 import type { Audience } from '../domain/projection.ts';
 import type { PresenceView } from '../domain/types.ts';
