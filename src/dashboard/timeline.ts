@@ -176,6 +176,7 @@ export class Timeline {
   }
 }
 
+/** Whether two causes say the same: the same call by the same app and user, the same timed reasons, the same admin action. */
 function sameCause(a: EntryCause, b: EntryCause): boolean {
   if (a === b) return true;
   if (a.kind === 'api') return b.kind === 'api' && a.action === b.action && a.appId === b.appId && a.userId === b.userId;
