@@ -9,9 +9,9 @@
  * A GET's body is the same bytes either way (test/api/presence-body.test.ts compares them with a `$select` of every
  * property, which is rendered whole).
  *
- * The renderings are kept for the latest MIDDLES_KEPT views of each audience, not in a WeakMap by view: users' writes
- * make new views and let old ones die, and a WeakMap whose keys turn over like that regrows its table in work V8
- * does apart from other objects (its entries are ephemerons): single `set` calls of 60–230 ms, measured, inside the
+ * The renderings are kept for the MIDDLES_KEPT views of each audience rendered last, not in a WeakMap by view:
+ * users' writes make new views and let old ones die, and a WeakMap whose keys turn over like that regrows its table in
+ * work V8 does apart from other objects (its entries are ephemerons): single `set` calls of 60–230 ms, measured, in the
  * 100,000-user soak's stalls (BENCHMARKS.md, 2026-12-06 16:55). A bounded map regrows in a few ms at most. It holds at
  * most MIDDLES_KEPT views per audience, dead ones too until they leave: with their renderings, under 1 KB each.
  */
@@ -25,7 +25,10 @@ import { BoundedMap } from '../platform/recency.ts';
 const HEAD = '{"id":"",';
 const TAIL = ',"sequenceNumber":""}';
 
-/** Views whose rendering is kept, per audience: the shared ones of most users, and those read or written lately. */
+/**
+ * Views whose rendering is kept, per audience: those rendered last (a hit does not renew a view, so even a view most
+ * users share leaves after this many others and is rendered once more when next read: one JSON.stringify).
+ */
 export const MIDDLES_KEPT = 10_000;
 
 export class PresenceJson {
