@@ -39,6 +39,18 @@ const partsOf = interned(CHANGED_PARTS);
 const reasonsOf = interned(TIMED_REASONS);
 const bit = <T extends string>(names: readonly T[], name: T) => 1 << names.indexOf(name);
 
+/** The changed parts a mask of CHANGED_PARTS names (the timeline keeps masks: ./timeline.ts). */
+export const changedPartsOf = (mask: number): readonly ChangedPart[] => partsOf(mask);
+/** The timed reasons a mask of TIMED_REASONS names. */
+export const timedReasonsOf = (mask: number): readonly TimedReason[] => reasonsOf(mask);
+
+/** The mask of `list`, some of `names`. */
+export function maskOf<T extends string>(names: readonly T[], list: readonly T[]): number {
+  let mask = 0;
+  for (const name of list) mask |= bit(names, name);
+  return mask;
+}
+
 function sameStatusMessage(a: PresenceView['statusMessage'], b: PresenceView['statusMessage']): boolean {
   if (a === null || b === null) return a === b;
   return a.content === b.content && a.publishedAt === b.publishedAt && a.expiry?.dateTime === b.expiry?.dateTime

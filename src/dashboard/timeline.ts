@@ -11,7 +11,10 @@ import { formatUtc } from '../domain/timezones.ts';
 import { TenantUserMap } from '../platform/tenantUserMap.ts';
 import type { PresenceRecord } from '../domain/types.ts';
 import type { ChangeCause } from '../presence/events.ts';
-import { changedParts, timedReasons, type ChangedPart, type TimedReason } from './changes.ts';
+import {
+  CHANGED_PARTS, TIMED_REASONS, changedParts, changedPartsOf, maskOf, timedReasons, timedReasonsOf,
+  type ChangedPart, type TimedReason,
+} from './changes.ts';
 
 /** Why, as the timeline says it. */
 export type EntryCause =
@@ -70,87 +73,192 @@ export interface TimelineLimits {
   perUser: number;
   /** Users tracked (the one changed least recently goes first). */
   users: number;
-  /** Entries in all (then too the users changed least recently go first): 125–250 bytes each, a user's first about 300. */
+  /** Entries in all (then too the users changed least recently go first): about 45 bytes each, and 150 a user. */
   entries: number;
 }
 
 /**
- * At most about 50 MB with short status messages (docs/operations/dashboard.md#the-timeline): 200,000 entries, e.g.
- * 2,000 users with a full timeline (24–35 MB) or 50,000 with four changes each (40–48 MB).
+ * At most about 20 MB with short status messages (docs/operations/dashboard.md#the-timeline, `npm run -s
+ * bench:timeline`): 200,000 entries, e.g. 2,000 users with a full timeline (7 MB) or 50,000 with four changes each (19 MB).
  */
 export const TIMELINE_LIMITS: TimelineLimits = { perUser: 100, users: 50_000, entries: 200_000 };
 
+/** Strings a timeline entry names over and over (availabilities, activities, actions), each kept once, by number. */
+class Names {
+  private readonly numbers = new Map<string, number>();
+  private readonly names: string[] = [];
+
+  numberOf(name: string): number {
+    let n = this.numbers.get(name);
+    if (n === undefined) {
+      n = this.names.push(name) - 1;
+      this.numbers.set(name, n);
+    }
+    return n;
+  }
+
+  nameOf(n: number): string {
+    return this.names[n]!;
+  }
+}
+
+const NONE = -1;
+const KIND_API = 0;
+const KIND_TIMED = 1;
+const KIND_ADMIN = 2;
+const FIRST_CAPACITY = 1024;
+
 /**
- * One user's entries. Most users hold one or two, so a lone entry is kept as it is (an array's first push reserves 17
- * slots: 150 bytes a user); from the second on, a ring of at most `perUser`, the oldest at `first` once it is full (an
- * array's `shift` moved every entry, a few % of a write's time with full timelines, issue 13).
+ * The entries, as columns [P: d-timeline]: entry i is the i-th slot of each array, and no entry is an object of its
+ * own. An object per entry (with its cause, its list of changed parts and its two boxed numbers) made the timeline a
+ * third of the objects of a 100,000-user server's heap, each visited by every major collection (BENCHMARKS.md, the
+ * 100,000-user soak's stalls). The columns grow by doubling, up to what the limits let be held at once, and a slot
+ * freed by an entry that went is used again first.
+ *
+ * A user's entries are linked from the newest (`older`) and from the oldest (`newer`); the newest also carries the
+ * line's oldest entry and its length (`oldestOf`, `lengthOf`), so a user costs one number in the map of lines.
  */
-class Line {
-  private held: Recorded | Recorded[];
-  private first = 0;
+class Columns {
+  capacity = 0;
+  used = 0;
+  sequenceNumber = new Float64Array(0);
+  at = new Float64Array(0);
+  availability = new Uint16Array(0);
+  activity = new Uint16Array(0);
+  changed = new Uint8Array(0);
+  causeKind = new Uint8Array(0);
+  /** The API or admin action's name (Names), or the timed reasons' mask. */
+  causeDetail = new Uint16Array(0);
+  older = new Int32Array(0);
+  newer = new Int32Array(0);
+  oldestOf = new Int32Array(0);
+  lengthOf = new Int32Array(0);
+  /** The strings an entry holds: the message's text and the API caller's ids (shared with the entry before when equal). */
+  statusMessage: Array<string | null> = [];
+  appId: Array<string | null> = [];
+  userId: Array<string | null> = [];
+  private free: number[] = [];
 
-  constructor(entry: Recorded) {
-    this.held = entry;
+  /** A slot for a new entry. */
+  take(): number {
+    const reused = this.free.pop();
+    if (reused !== undefined) return reused;
+    if (this.used === this.capacity) this.grow(Math.max(FIRST_CAPACITY, this.capacity * 2));
+    return this.used++;
   }
 
-  get length(): number {
-    return Array.isArray(this.held) ? this.held.length : 1;
+  /** Frees entry i's slot and lets go of the strings it held. */
+  release(i: number): void {
+    this.statusMessage[i] = this.appId[i] = this.userId[i] = null;
+    this.free.push(i);
   }
 
-  latest(): Recorded {
-    const { held, first } = this;
-    return Array.isArray(held) ? held[(first + held.length - 1) % held.length]! : held;
-  }
-
-  /** Adds `entry`; true if the oldest went to make room. */
-  add(entry: Recorded, perUser: number): boolean {
-    const { held } = this;
-    if (!Array.isArray(held)) {
-      if (perUser > 1) this.held = [held, entry];
-      else this.held = entry;
-      return perUser <= 1;
-    }
-    if (held.length < perUser) {
-      held.push(entry);
-      return false;
-    }
-    held[this.first] = entry;
-    this.first = (this.first + 1) % held.length;
-    return true;
-  }
-
-  newestFirst(): Recorded[] {
-    const { held, first } = this;
-    if (!Array.isArray(held)) return [held];
-    const out: Recorded[] = [];
-    for (let i = held.length - 1; i >= 0; i--) out.push(held[(first + i) % held.length]!);
-    return out;
+  private grow(capacity: number): void {
+    const grown = <A extends Float64Array | Uint16Array | Uint8Array | Int32Array>(a: A, make: new (n: number) => A): A => {
+      const b = new make(capacity);
+      b.set(a);
+      return b;
+    };
+    this.sequenceNumber = grown(this.sequenceNumber, Float64Array);
+    this.at = grown(this.at, Float64Array);
+    this.availability = grown(this.availability, Uint16Array);
+    this.activity = grown(this.activity, Uint16Array);
+    this.changed = grown(this.changed, Uint8Array);
+    this.causeKind = grown(this.causeKind, Uint8Array);
+    this.causeDetail = grown(this.causeDetail, Uint16Array);
+    this.older = grown(this.older, Int32Array);
+    this.newer = grown(this.newer, Int32Array);
+    this.oldestOf = grown(this.oldestOf, Int32Array);
+    this.lengthOf = grown(this.lengthOf, Int32Array);
+    this.capacity = capacity;
   }
 }
 
 export class Timeline {
-  /** Each user's line, the user changed least recently first. */
-  private readonly lines = new TenantUserMap<Line>();
+  /** Each user's newest entry, the user changed least recently first. */
+  private readonly lines = new TenantUserMap<number>();
+  private readonly columns = new Columns();
+  private readonly names = new Names();
   /** Entries held, over all users. */
   private total = 0;
 
   constructor(private readonly limits: TimelineLimits = TIMELINE_LIMITS) {}
 
   record(tenantId: string, userId: string, entry: Recorded): void {
-    const line = this.lines.touch(tenantId, userId);
-    if (!line) {
-      if (this.lines.size >= this.limits.users) this.forgetOldest(() => this.lines.size >= this.limits.users);
-      this.lines.set(tenantId, userId, new Line(entry));
-      this.total++;
-    } else {
-      // What the entry before said again is kept once: the message's text (each record read from the store has its
-      // own) and the cause (each request makes its own).
-      const last = line.latest();
-      if (last.statusMessage !== null && last.statusMessage === entry.statusMessage) entry.statusMessage = last.statusMessage;
-      if (sameCause(last.cause, entry.cause)) entry.cause = last.cause;
-      if (!line.add(entry, this.limits.perUser)) this.total++;
+    const c = this.columns;
+    const newest = this.lines.get(tenantId, userId);
+    if (newest === undefined && this.lines.size >= this.limits.users) {
+      this.forgetOldest(() => this.lines.size >= this.limits.users);
     }
+    const i = c.take();
+    this.write(i, entry, newest ?? NONE);
+    if (newest === undefined) {
+      c.older[i] = c.newer[i] = NONE;
+      c.oldestOf[i] = i;
+      c.lengthOf[i] = 1;
+    } else {
+      let oldest = c.oldestOf[newest]!;
+      let length = c.lengthOf[newest]!;
+      c.older[i] = newest;
+      c.newer[newest] = i;
+      c.newer[i] = NONE;
+      if (length >= this.limits.perUser) {
+        // Full: the oldest goes to make room (with one entry a user, that is the one before).
+        const next = c.newer[oldest]!;
+        c.older[next] = NONE;
+        c.release(oldest);
+        oldest = next;
+        length--;
+        this.total--;
+      }
+      c.oldestOf[i] = oldest;
+      c.lengthOf[i] = length + 1;
+    }
+    this.lines.set(tenantId, userId, i);
+    this.total++;
     if (this.total > this.limits.entries) this.forgetOldest(() => this.total > this.limits.entries && this.lines.size > 1);
+  }
+
+  /**
+   * Copies `entry` into slot i. What the entry before (`previous`) said already is kept once: the message's text (each
+   * record read from the store has its own string) and the caller's ids.
+   */
+  private write(i: number, entry: Recorded, previous: number): void {
+    const c = this.columns;
+    c.sequenceNumber[i] = entry.sequenceNumber;
+    c.at[i] = entry.at;
+    c.availability[i] = this.names.numberOf(entry.availability);
+    c.activity[i] = this.names.numberOf(entry.activity);
+    c.changed[i] = maskOf(CHANGED_PARTS, entry.changed);
+    const same = previous !== NONE;
+    c.statusMessage[i] = same && c.statusMessage[previous] === entry.statusMessage ? c.statusMessage[previous]! : entry.statusMessage;
+    const { cause } = entry;
+    if (cause.kind === 'timed') {
+      c.causeKind[i] = KIND_TIMED;
+      c.causeDetail[i] = maskOf(TIMED_REASONS, cause.reasons);
+      c.appId[i] = c.userId[i] = null;
+      return;
+    }
+    c.causeKind[i] = cause.kind === 'api' ? KIND_API : KIND_ADMIN;
+    c.causeDetail[i] = this.names.numberOf(cause.action);
+    const appId = cause.kind === 'api' ? cause.appId : null;
+    const caller = cause.kind === 'api' ? cause.userId : null;
+    c.appId[i] = same && c.appId[previous] === appId ? c.appId[previous]! : appId;
+    c.userId[i] = same && c.userId[previous] === caller ? c.userId[previous]! : caller;
+  }
+
+  /** Entry i as the API shows it, before formatting (entryJson). */
+  private read(i: number): Recorded {
+    const c = this.columns;
+    const kind = c.causeKind[i]!;
+    const detail = c.causeDetail[i]!;
+    const cause: EntryCause = kind === KIND_TIMED ? { kind: 'timed', reasons: timedReasonsOf(detail) }
+      : kind === KIND_API ? { kind: 'api', action: this.names.nameOf(detail), appId: c.appId[i]!, userId: c.userId[i]! }
+        : { kind: 'admin', action: this.names.nameOf(detail) };
+    return {
+      sequenceNumber: c.sequenceNumber[i]!, at: c.at[i]!, availability: this.names.nameOf(c.availability[i]!),
+      activity: this.names.nameOf(c.activity[i]!), statusMessage: c.statusMessage[i]!, changed: changedPartsOf(c.changed[i]!), cause,
+    };
   }
 
   /**
@@ -158,28 +266,34 @@ export class Timeline {
    * a few pointer writes, src/platform/recency.ts; when it walked a Map's deleted slots it went a 1/64 batch at a time).
    */
   private forgetOldest(more: () => boolean): void {
-    this.lines.dropOldest(more, (line) => (this.total -= line.length));
+    this.lines.dropOldest(more, (newest) => this.releaseLine(newest));
+  }
+
+  /** Frees the slots of the line whose newest entry is `newest`. */
+  private releaseLine(newest: number): void {
+    const c = this.columns;
+    this.total -= c.lengthOf[newest]!;
+    for (let i = newest; i !== NONE;) {
+      const older = c.older[i]!;
+      c.release(i);
+      i = older;
+    }
   }
 
   /** The user's entries, newest first. */
   entries(tenantId: string, userId: string): Recorded[] {
-    return this.lines.get(tenantId, userId)?.newestFirst() ?? [];
+    const out: Recorded[] = [];
+    for (let i = this.lines.get(tenantId, userId) ?? NONE; i !== NONE; i = this.columns.older[i]!) out.push(this.read(i));
+    return out;
   }
 
   forget(tenantId: string, userId: string): void {
-    this.total -= this.lines.delete(tenantId, userId)?.length ?? 0;
+    const newest = this.lines.delete(tenantId, userId);
+    if (newest !== undefined) this.releaseLine(newest);
   }
 
   /** How many users and entries are held (tests, docs). */
   get size(): { users: number; entries: number } {
     return { users: this.lines.size, entries: this.total };
   }
-}
-
-/** Whether two causes say the same: the same call by the same app and user, the same timed reasons, the same admin action. */
-function sameCause(a: EntryCause, b: EntryCause): boolean {
-  if (a === b) return true;
-  if (a.kind === 'api') return b.kind === 'api' && a.action === b.action && a.appId === b.appId && a.userId === b.userId;
-  if (a.kind === 'timed') return b.kind === 'timed' && a.reasons === b.reasons;
-  return b.kind === 'admin' && a.action === b.action;
 }

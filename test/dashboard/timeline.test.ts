@@ -5,6 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { advance, newRecord, transition } from '../../src/domain/record.ts';
 import { setPreferred, setPresence } from '../../src/domain/sessions.ts';
 import { FADE_AWAY_MS, FADE_INACTIVE_MS } from '../../src/domain/view.ts';
@@ -16,6 +17,12 @@ import { Timeline, entryOf, type Recorded } from '../../src/dashboard/timeline.t
 const T0 = Date.parse('2026-11-28T08:00:00Z');
 const MIN = 60_000;
 const APP = '22553876-f5ab-4529-bffb-cfe50aa89f87';
+
+/** An entry whose sequence number is n. */
+const entry = (n: number): Recorded => ({
+  sequenceNumber: n, at: T0 + n, availability: 'Available', activity: 'Available', statusMessage: null, changed: [],
+  cause: { kind: 'admin', action: 'test' },
+});
 
 function withFacts(at: number, change: (facts: PresenceFacts) => PresenceFacts): PresenceRecord {
   const base = newRecord(at);
@@ -76,10 +83,6 @@ describe('timeline: why a timed change happened', () => {
 });
 
 describe('timeline: bounds', () => {
-  const entry = (n: number): Recorded => ({
-    sequenceNumber: n, at: T0 + n, availability: 'Available', activity: 'Available', statusMessage: null, changed: [],
-    cause: { kind: 'admin', action: 'test' },
-  });
 
   it('keeps the latest entries of each user, newest first', () => {
     const timeline = new Timeline({ perUser: 100, users: 10, entries: 1000 });
@@ -139,20 +142,23 @@ describe('timeline: bounds', () => {
     assert.deepEqual(timeline.size, { users: 0, entries: 0 });
   });
 
-  it('a cause the entry before gave already is kept once; another cause stays its own', () => {
+  it('reads back every field of every kind of cause as recorded, and keeps a copy, not the object given', () => {
     const timeline = new Timeline({ perUser: 10, users: 10, entries: 100 });
-    const api = (action: string, userId: string | null): Recorded => ({
-      ...entry(0), cause: { kind: 'api', action, appId: APP, userId },
+    const api = (action: string, userId: string | null, statusMessage: string | null): Recorded => ({
+      ...entry(1), statusMessage, changed: ['availability', 'statusMessage'], cause: { kind: 'api', action, appId: APP, userId },
     });
-    for (const e of [api('setPresence', 'u'), api('setPresence', 'u'), api('setStatusMessage', 'u'), api('setStatusMessage', null)]) {
-      timeline.record('t', 'u', e);
-    }
-    const [byApp, message, second, first] = timeline.entries('t', 'u').map((e) => e.cause);
-    assert.equal(second, first, 'the same call again shares the cause object');
-    assert.deepEqual(second, { kind: 'api', action: 'setPresence', appId: APP, userId: 'u' });
-    assert.notEqual(message, second);
-    assert.deepEqual(message, { kind: 'api', action: 'setStatusMessage', appId: APP, userId: 'u' });
-    assert.deepEqual(byApp, { kind: 'api', action: 'setStatusMessage', appId: APP, userId: null }, 'an app token is not the user');
+    const given: Recorded[] = [
+      api('setPresence', 'u', null),
+      api('setPresence', 'u', 'lunch'),
+      api('setStatusMessage', null, 'lunch'),
+      { ...entry(2), availability: 'Busy', activity: 'InACall', changed: ['workLocation'],
+        cause: { kind: 'timed', reasons: ['sessionExpired', 'statusMessageExpired'] } },
+      { ...entry(3), cause: { kind: 'admin', action: 'userCreated' } },
+    ];
+    const copies = structuredClone(given);
+    for (const e of given) timeline.record('t', 'u', e);
+    for (const e of given) (e as { activity: string }).activity = 'changed after';
+    assert.deepEqual(timeline.entries('t', 'u'), copies.reverse());
   });
 
   it('holds at most `entries` in all: past it the users changed least recently go first, whole', () => {
@@ -162,5 +168,54 @@ describe('timeline: bounds', () => {
     assert.deepEqual(timeline.entries('t', 'a'), []);
     timeline.forget('t', 'b');
     assert.deepEqual(timeline.size, { users: 1, entries: 10 });
+  });
+});
+
+describe('timeline: against a model', () => {
+  /** The documented bounds, kept the plain way: an array per user, users in a Map in the order they last changed. */
+  class Model {
+    readonly lines = new Map<string, number[]>();
+    constructor(private readonly limits: { perUser: number; users: number; entries: number }) {}
+    get total(): number {
+      return [...this.lines.values()].reduce((sum, line) => sum + line.length, 0);
+    }
+    record(user: string, n: number): void {
+      const line = this.lines.get(user);
+      if (!line && this.lines.size >= this.limits.users) this.dropOldest(() => this.lines.size >= this.limits.users);
+      const next = [...(line ?? []), n].slice(-this.limits.perUser);
+      this.lines.delete(user);
+      this.lines.set(user, next);
+      this.dropOldest(() => this.total > this.limits.entries && this.lines.size > 1);
+    }
+    private dropOldest(more: () => boolean): void {
+      while (more()) this.lines.delete(this.lines.keys().next().value!);
+    }
+  }
+
+  it('holds what the plain model holds, through any run of changes and forgets (slots freed and used again)', () => {
+    const op = fc.oneof(
+      fc.record({ forget: fc.constant(false), user: fc.integer({ min: 0, max: 7 }) }),
+      fc.record({ forget: fc.constant(true), user: fc.integer({ min: 0, max: 7 }) }),
+    );
+    const limits = fc.record({ perUser: fc.integer({ min: 1, max: 5 }), users: fc.integer({ min: 1, max: 6 }), entries: fc.integer({ min: 1, max: 20 }) });
+    fc.assert(fc.property(limits, fc.array(op, { maxLength: 200 }), (l, ops) => {
+      const timeline = new Timeline(l);
+      const model = new Model(l);
+      ops.forEach(({ forget, user }, n) => {
+        if (forget) {
+          timeline.forget('t', `u${user}`);
+          model.lines.delete(`u${user}`);
+        } else {
+          timeline.record('t', `u${user}`, { ...entry(n), statusMessage: n % 3 === 0 ? null : `m${n % 2}` });
+          model.record(`u${user}`, n);
+        }
+        for (let u = 0; u < 8; u++) {
+          const kept = timeline.entries('t', `u${u}`);
+          assert.deepEqual(kept.map((e) => e.sequenceNumber), [...(model.lines.get(`u${u}`) ?? [])].reverse());
+          for (const e of kept) assert.equal(e.statusMessage, e.sequenceNumber % 3 === 0 ? null : `m${e.sequenceNumber % 2}`);
+        }
+        assert.deepEqual(timeline.size, { users: model.lines.size, entries: model.total });
+      });
+    }), { numRuns: 300 });
   });
 });
