@@ -231,17 +231,27 @@ export class SqliteSubscriptions implements SubscriptionStorage {
   }
 }
 
-/** tenant → user → the ids of the subscriptions watching them (nested maps: no key string built per user). */
+/**
+ * tenant → user → the ids of the subscriptions watching them (nested maps: no key string built per user), in id order.
+ * A user watched by one subscription holds its id as it is, one watched by more a sorted array: a Set a user (two
+ * objects, its table reserving slots) made 100,000 users' index 200,000 objects for every major collection to visit
+ * (BENCHMARKS.md, the 100,000-user soak's stalls), where most users are watched by one to three subscriptions.
+ */
 class WatcherIndex {
-  private readonly byTenant = new Map<string, Map<string, Set<string>>>();
+  private readonly byTenant = new Map<string, Map<string, string | string[]>>();
 
   add(id: string, tenantId: string, userIds: readonly string[]): void {
     let users = this.byTenant.get(tenantId);
     if (!users) this.byTenant.set(tenantId, (users = new Map()));
     for (const u of userIds) {
       const ids = users.get(u);
-      if (ids) ids.add(id);
-      else users.set(u, new Set([id]));
+      if (ids === undefined) users.set(u, id);
+      else if (typeof ids === 'string') {
+        if (ids !== id) users.set(u, ids < id ? [ids, id] : [id, ids]);
+      } else {
+        const at = sortedIndex(ids, id);
+        if (ids[at] !== id) ids.splice(at, 0, id);
+      }
     }
   }
 
@@ -250,7 +260,13 @@ class WatcherIndex {
     if (!users) return;
     for (const u of userIds) {
       const ids = users.get(u);
-      if (ids?.delete(id) && ids.size === 0) users.delete(u);
+      if (ids === id) users.delete(u);
+      else if (Array.isArray(ids)) {
+        const at = sortedIndex(ids, id);
+        if (ids[at] !== id) continue;
+        ids.splice(at, 1);
+        if (ids.length === 1) users.set(u, ids[0]!);
+      }
     }
     if (users.size === 0) this.byTenant.delete(tenantId);
   }
@@ -260,8 +276,20 @@ class WatcherIndex {
   }
 
   /** In id order, as the fan-out has always been. */
-  of(tenantId: string, userId: string): string[] {
+  of(tenantId: string, userId: string): readonly string[] {
     const ids = this.byTenant.get(tenantId)?.get(userId);
-    return ids ? [...ids].sort() : [];
+    return ids === undefined ? [] : typeof ids === 'string' ? [ids] : ids;
   }
+}
+
+/** Where `id` is, or would go, in the sorted `ids`. */
+function sortedIndex(ids: readonly string[], id: string): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid]! < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

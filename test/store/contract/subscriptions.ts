@@ -1,6 +1,7 @@
 /** The store contract, the subscriptions port, with its compare-and-set. Run by ./index.ts against every backend. */
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
+import fc from 'fast-check';
 import type { NewDelivery, Subscription } from '../../../src/domain/subscription.ts';
 import { markReauthorizationNotice } from '../../../src/notifications/reauthorization.ts';
 import type { Store } from '../../../src/store/types.ts';
@@ -59,6 +60,28 @@ export function subscriptionsContract(use: () => Store): void {
       for (const id of [uid(1), uid(325), uid(650)]) assert.deepEqual(await store.subscriptionsForUser(T1, id), [big]);
       assert.deepEqual(ids(await store.subscriptionsForUser(T1, uid(7))), [sid(1), sid(2)]);
       assert.deepEqual(await store.subscriptionsForUser(T1, uid(651)), []);
+    });
+
+    it('through any run of puts and deletes, subscriptionsForUser finds exactly the subscriptions naming the user', async () => {
+      // Four subscriptions over five users, put (with new users) and deleted in any order: the fan-out index follows.
+      const step = fc.record({ sub: fc.integer({ min: 1, max: 4 }), users: fc.option(fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 6 })) });
+      await fc.assert(fc.asyncProperty(fc.array(step, { maxLength: 12 }), async (steps) => {
+        for (let n = 1; n <= 4; n++) await store.deleteSubscription(sid(n));
+        const model = new Map<number, number[]>();
+        for (const { sub, users } of steps) {
+          if (users === null) {
+            await store.deleteSubscription(sid(sub));
+            model.delete(sub);
+          } else {
+            await store.putSubscription(subscription(sub, users.map(uid)));
+            model.set(sub, users);
+          }
+        }
+        for (let u = 1; u <= 5; u++) {
+          const expected = [...model].filter(([, users]) => users.includes(u)).map(([n]) => sid(n)).sort();
+          assert.deepEqual(ids(await store.subscriptionsForUser(T1, uid(u))).sort(), expected, `user ${u}`);
+        }
+      }), { numRuns: 40 });
     });
 
     it('deleteSubscription removes it, its fan-out and its deliveries; false when there is none', async () => {
