@@ -17,7 +17,7 @@ export interface BoardDeps {
   store: Pick<Store, 'listUserPage' | 'countUsers' | 'getPresences'>;
   presence: Pick<PresenceService, 'catchUp'>;
   clock: Clock;
-  hub: Pick<StreamHub, 'position'>;
+  hub: Pick<StreamHub, 'position' | 'looked'>;
   names: Pick<Names, 'remember'>;
 }
 
@@ -42,6 +42,7 @@ const byName = new Intl.Collator('en', { sensitivity: 'base', numeric: true });
 export async function readBoard(deps: BoardDeps, tenantId: string): Promise<Board> {
   // Taken first: a change committed while the board is read is in the board, in the stream after it, or both.
   const cursor = deps.hub.position;
+  deps.hub.looked();
   const [users, total] = await Promise.all([deps.store.listUserPage(tenantId, null, BOARD_LIMIT), deps.store.countUsers(tenantId)]);
   deps.names.remember(tenantId, users);
   const ids = users.map((u) => u.id);

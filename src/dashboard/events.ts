@@ -1,7 +1,8 @@
 /**
  * One event of the dashboard's stream (docs/operations/dashboard.md#the-stream). Its data is built, and turned into
  * the SSE frame, only when a connection first sends it; the frame is then shared by every connection. An event
- * nobody is connected to see is never serialised.
+ * nobody is connected to see is never serialised, and one published while nobody looks keeps no data at all (a
+ * position only, which cannot be replayed: ./hub.ts).
  */
 
 export type StreamType = 'presence' | 'delivery' | 'subscription' | 'clock' | 'resync';
@@ -19,6 +20,11 @@ export class StreamEvent {
     readonly userId: string | null,
     private data: (() => unknown) | null,
   ) {}
+
+  /** False for a position only (published with no data): a replay that needs it is a resync instead. */
+  get replayable(): boolean {
+    return this.text !== null || this.data !== null;
+  }
 
   concerns(tenantId: string): boolean {
     const t = this.tenants;

@@ -1,8 +1,14 @@
 /**
  * The stream hub (docs/operations/dashboard.md#the-stream): every event this node publishes gets the next stream
  * position, goes into a ring of the latest `capacity` events (what a reconnecting app is replayed from) and is offered
- * to each open connection (./connection.ts: back-pressure per connection). Publishing with nobody connected stores
- * one small object in the ring and serialises nothing.
+ * to each open connection (./connection.ts: back-pressure per connection). Publishing serialises nothing until a
+ * connection sends the event.
+ *
+ * While nobody looks (no stream open, and none closed nor a board read in the last `keepMs`), an event goes into the
+ * ring as its position only, without the closure that would build its data: that closure holds the change's record
+ * and timeline entry, or a deliveries-log entry, and 10,000 of them kept a 100,000-user server's heap 10–15 MB and a
+ * few hundred thousand objects larger for no one (issue 13). A resume across such positions is a resync, as one from
+ * too far back is; a page that reads the board and then connects, or reconnects within `keepMs`, is replayed as before.
  *
  * Positions start, on each run of the node, above those of any earlier run (the composition root passes the wall
  * clock in microseconds), so a cursor from before a restart is "too old" and answered with a resync, never with the
@@ -19,11 +25,16 @@ export interface HubOptions {
   capacity?: number;
   /** Real milliseconds between pings (a comment line) on each open stream. */
   pingMs?: number;
+  /** Real milliseconds events keep their data for a replay after the last stream closed or board was read. */
+  keepMs?: number;
+  /** Real time in milliseconds (tests pass their own). */
+  realNow?: () => number;
   limits?: HoldLimits;
 }
 
 export const HUB_CAPACITY = 10_000;
 export const PING_MS = 15_000;
+export const KEEP_MS = 60_000;
 
 export class StreamHub {
   private readonly ring: (StreamEvent | undefined)[];
@@ -34,8 +45,13 @@ export class StreamHub {
   private readonly connections = new Set<StreamConnection>();
   private pinger: ReturnType<typeof setInterval> | null = null;
   private closed = false;
+  /** Until when (performance.now()) events keep their data with no stream open; -Infinity: nobody has looked yet. */
+  private keepUntil = -Infinity;
+
+  private readonly realNow: () => number;
 
   constructor(private readonly opts: HubOptions) {
+    this.realNow = opts.realNow ?? (() => performance.now());
     this.capacity = opts.capacity ?? HUB_CAPACITY;
     this.ring = new Array<StreamEvent | undefined>(this.capacity);
     this.last = opts.firstId - 1;
@@ -46,9 +62,15 @@ export class StreamHub {
     return this.last;
   }
 
+  /** Someone is looking (a board read: a stream from its cursor is about to follow): keep events replayable. */
+  looked(): void {
+    this.keepUntil = this.realNow() + (this.opts.keepMs ?? KEEP_MS);
+  }
+
   /** `data` is called when (and only if) a connection first sends the event. */
   publish(type: StreamType, tenants: string | readonly string[] | null, userId: string | null, data: () => unknown): void {
-    const event = new StreamEvent(++this.last, type, tenants, userId, data);
+    const keep = this.connections.size > 0 || this.realNow() < this.keepUntil;
+    const event = new StreamEvent(++this.last, type, tenants, userId, keep ? data : null);
     this.ring[this.last % this.capacity] = event;
     if (this.held < this.capacity) this.held++;
     for (const connection of this.connections) connection.offer(event);
@@ -81,14 +103,19 @@ export class StreamHub {
       closed: () => {
         connection.forget();
         this.connections.delete(connection);
-        if (this.connections.size === 0) this.stopPinging();
+        if (this.connections.size === 0) {
+          this.stopPinging();
+          this.looked();
+        }
       },
     };
   }
 
   private replay(connection: StreamConnection, after: number): void {
     const oldest = this.last - this.held + 1;
-    if (after > this.last || after < oldest - 1) {
+    let whole = after <= this.last && after >= oldest - 1;
+    for (let id = after + 1; whole && id <= this.last; id++) whole = this.ring[id % this.capacity]!.replayable;
+    if (!whole) {
       connection.resync();
       return;
     }
