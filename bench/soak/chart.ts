@@ -73,6 +73,7 @@ function panels(samples: Sample[]): Panel[] {
   return [
     { title: 'Server memory', unit: 'MB', series: [
       { name: 'RSS', values: v((s) => s.rssMb) }, { name: 'V8 heap allocated', values: v((s) => s.heapTotalMb), dashed: true }, { name: 'V8 heap used', values: v((s) => s.heapMb) },
+      { name: 'live heap (after a major collection)', values: v((s) => s.liveMb), dashed: true },
     ] },
     { title: 'Throughput', unit: 'per second', series: [{ name: 'requests answered', values: v((s) => s.rps) }, { name: 'notification items received', values: v((s) => s.receivedPerS) }] },
     { title: 'Request latency per interval (from the instant each was due)', unit: 'ms', series: [{ name: 'p50', values: v((s) => s.p50) }, { name: 'p99', values: v((s) => s.p99) }] },

@@ -12,6 +12,11 @@ export interface Sample {
   rssMb: number | null;
   /** V8 heap in use (/metrics), MB. */
   heapMb: number | null;
+  /**
+   * The live heap: V8's heap in use right after the latest major collection, the young generation left out (/metrics
+   * presently_heap_live_bytes), MB; null before the first one.
+   */
+  liveMb: number | null;
   /** V8 heap allocated from the system (/metrics), MB: RSS minus this is native memory (SQLite, buffers, code). */
   heapTotalMb: number | null;
   /** Requests answered per second in the interval (2xx or not). */
@@ -172,10 +177,14 @@ function compare(name: string, samples: Sample[], f: (s: Sample) => number | nul
  * lowest or its highest depends on where in that swing its samples fell, and V8 may size the swing up for minutes: each
  * of those flipped between FLAT and GROWING from run to run of the same code (2026-12-06). Memory that is kept shows
  * elsewhere, and that is what is judged:
- * - the live heap: the troughs of the heap used (what survived a collection), the lowest in the first and in the last
- *   SWING_WINDOW_S of the last two thirds: the later may be at most 10 % + 0.5 MB above the earlier. The lowest heap used
- *   of each third was judged before: the troughs it compared could be as close as one swing apart, which let a
- *   6 MB/min leak under a 44 MB swing pass;
+ * - the live heap: what the latest major collection left (the server's own gauge, `liveMb`), the lowest in the first
+ *   and in the last SWING_WINDOW_S of the last two thirds: the later may be at most 10 % + 0.5 MB above the earlier.
+ *   Without the gauge (a server from before it), the troughs of the heap used stand in for it. They were judged alone
+ *   until the server's collections grew rarer: a major collection a minute with 4 MB/s promoted in between put the
+ *   lowest 5-second sample of a window up to 20 MB above what the collection had left, and a soak whose collections
+ *   left 87 → 94 MB was judged GROWING on samples of 92 → 119 MB (2026-12-06). The lowest heap used of each third was
+ *   judged before that: the troughs it compared could be as close as one swing apart, which let a 6 MB/min leak under
+ *   a 44 MB swing pass;
  * - native memory: RSS − the V8 heap allocated, the median of a third, must not grow, unless it stepped up and then
  *   held through the last third (its slope there is flat): a cache reaching its bound, or the allocator's arenas after
  *   a busy stretch, not a leak, which keeps climbing (one such step, 83.5 → 89 MB at minute 6, made a soak GROWING).
@@ -190,7 +199,8 @@ function memory(samples: Sample[]): Verdict {
   const high = (part: Sample[]) => worst(values(part, (x) => x.rssMb));
   const [highMid, highLast, nativeMid, nativeLast] = [high(parts.middle), high(parts.last), median(values(parts.middle, native)), median(values(parts.last, native))];
   const window = Math.min(SWING_WINDOW_S, (steady.at(-1)!.t - steady[0]!.t) / 2);
-  const lows = troughs(steady, (x) => x.heapMb, window);
+  const gauge = steady.every((x) => x.liveMb !== null);
+  const lows = troughs(steady, (x) => (gauge ? x.liveMb : x.heapMb), window);
   const live = lows && { start: lows.start, climb: lows.end - lows.start };
   if (highMid === null || highLast === null || nativeMid === null || nativeLast === null || live === null) return { name, ok: null, line: `${name}: not measured` };
   const liveOk = live.climb <= live.start * FLAT.liveHeapGrowth + FLAT.liveHeapSlackMb;
@@ -203,7 +213,7 @@ function memory(samples: Sample[]): Verdict {
   const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
   return {
     name, ok,
-    line: `${name}: the live heap (the lowest heap used in the first and the last ${Math.round(window)} s of the last two thirds) ` +
+    line: `${name}: the live heap (${gauge ? 'what the latest major collection left, the lowest' : 'the lowest heap used'} in the first and the last ${Math.round(window)} s of the last two thirds) ` +
       `${live.start.toFixed(1)} → ${(live.start + live.climb).toFixed(1)} MB${liveOk ? '' : ' (grew)'}; native memory (RSS − V8 heap allocated, median) ` +
       `${nativeMid.toFixed(1)} → ${nativeLast.toFixed(1)} MB middle third → last${nativeHeld ? `, a step that then held (${signed(nativeClimb)} MB over the last third)` : nativeGrew ? ' (grew)' : ''}; ` +
       `the highest RSS ${highMid.toFixed(1)} → ${highLast.toFixed(1)} MB (V8's heap sizing, not judged); flat if the live heap climbed by at most ` +

@@ -83,7 +83,10 @@ export interface TimelineLimits {
  */
 export const TIMELINE_LIMITS: TimelineLimits = { perUser: 100, users: 50_000, entries: 200_000 };
 
-/** Strings a timeline entry names over and over (availabilities, activities, actions), each kept once, by number. */
+/**
+ * Strings a timeline entry names over and over (availabilities, activities, actions), each kept once, by number. All
+ * come from the code's own lists, never from a request, so there are a few dozen at most.
+ */
 class Names {
   private readonly numbers = new Map<string, number>();
   private readonly names: string[] = [];
@@ -112,13 +115,15 @@ const FIRST_CAPACITY = 1024;
  * The entries, as columns [P: d-timeline]: entry i is the i-th slot of each array, and no entry is an object of its
  * own. An object per entry (with its cause, its list of changed parts and its two boxed numbers) made the timeline a
  * third of the objects of a 100,000-user server's heap, each visited by every major collection (BENCHMARKS.md, the
- * 100,000-user soak's stalls). The columns grow by doubling, up to what the limits let be held at once, and a slot
- * freed by an entry that went is used again first.
+ * 100,000-user soak's stalls). The columns grow by doubling, but not past what the limits let be held at once
+ * (`most`), and a slot freed by an entry that went is used again first.
  *
  * A user's entries are linked from the newest (`older`) and from the oldest (`newer`); the newest also carries the
  * line's oldest entry and its length (`oldestOf`, `lengthOf`), so a user costs one number in the map of lines.
  */
 class Columns {
+  constructor(private readonly most: number) {}
+
   capacity = 0;
   used = 0;
   sequenceNumber = new Float64Array(0);
@@ -143,7 +148,10 @@ class Columns {
   take(): number {
     const reused = this.free.pop();
     if (reused !== undefined) return reused;
-    if (this.used === this.capacity) this.grow(Math.max(FIRST_CAPACITY, this.capacity * 2));
+    if (this.used === this.capacity) {
+      const doubled = Math.max(FIRST_CAPACITY, this.capacity * 2);
+      this.grow(this.capacity < this.most ? Math.min(doubled, this.most) : doubled);
+    }
     return this.used++;
   }
 
@@ -177,12 +185,15 @@ class Columns {
 export class Timeline {
   /** Each user's newest entry, the user changed least recently first. */
   private readonly lines = new TenantUserMap<number>();
-  private readonly columns = new Columns();
+  private readonly columns: Columns;
   private readonly names = new Names();
   /** Entries held, over all users. */
   private total = 0;
 
-  constructor(private readonly limits: TimelineLimits = TIMELINE_LIMITS) {}
+  constructor(private readonly limits: TimelineLimits = TIMELINE_LIMITS) {
+    // A change is added before the limits make room for it: one more than `entries`.
+    this.columns = new Columns(limits.entries + 1);
+  }
 
   record(tenantId: string, userId: string, entry: Recorded): void {
     const c = this.columns;

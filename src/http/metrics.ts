@@ -4,11 +4,17 @@
 import type { FastifyInstance } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Front } from './front.ts';
+import { installLiveHeapGauge } from './liveHeap.ts';
 import { RequestMetrics } from './requestMetrics.ts';
 
 export function installMetrics(app: FastifyInstance, front: Front): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'presently_' });
+  const stopObserving = installLiveHeapGauge(registry);
+  app.addHook('onClose', (_instance, done) => {
+    stopObserving();
+    done();
+  });
   // Every answer, the framework's and the express lanes' (./front.ts).
   const requests = new RequestMetrics();
   requests.register(registry);

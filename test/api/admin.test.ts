@@ -4,6 +4,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK } from 'jose';
 import { ADELE, ALEX, APP, TENANT, sharedServer, startInProcess, type TestServer } from '../kit/server.ts';
 import {
@@ -80,6 +82,17 @@ forEachBackend(['memory', 'redis'], (backend) => {
       assert.match(String(res.headers['content-type']), /^text\/plain/);
       assert.match(res.body, /^# TYPE presently_http_requests_total counter$/m);
       assert.match(res.body, /^presently_http_requests_total\{[^}]*route="\/_presently\/health"[^}]*\} \d+/m);
+    });
+
+    it('GET /metrics: presently_heap_live_bytes is the heap a major collection left, young generation excluded', async () => {
+      // A major collection, as V8 makes them under load (node's own gc(), reached without --expose-gc).
+      v8.setFlagsFromString('--expose-gc');
+      (runInNewContext('gc') as () => void)();
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the gc entry's callback
+      const res = await s.inject({ method: 'GET', url: '/metrics' });
+      const live = Number(/^presently_heap_live_bytes (\S+)$/m.exec(res.body)?.[1]);
+      const used = Number(/^presently_nodejs_heap_size_used_bytes (\S+)$/m.exec(res.body)?.[1]);
+      assert.ok(live > 1e6 && live <= used, `live ${live}, used ${used}`);
     });
 
     it('request ids and headers on admin responses too', async () => {
