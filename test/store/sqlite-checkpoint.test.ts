@@ -15,6 +15,7 @@ import { newRecord } from '../../src/domain/record.ts';
 import { BULK_USERS } from '../../src/store/guarded.ts';
 import { DB_FILE } from '../../src/store/index.ts';
 import { BACKSTOP_PAGES, Checkpointer } from '../../src/store/sqlite/checkpointer.ts';
+import { START_USERS } from '../../src/store/sqlite/directory.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqliteStore.ts';
 import { NOW, T1, uid, user, withStatus } from './contract/fixtures.ts';
 
@@ -91,6 +92,29 @@ describe('sqlite WAL checkpoints on their own thread', () => {
       assert.equal(await store.countUsers(T1), 10_000);
     } finally {
       await store.close();
+    }
+  });
+
+  it('a few users created (the dev seed) start no thread; the first presence write or a bulk creation does', async () => {
+    const file = fileIn();
+    const store = openSqliteStore({ path: file });
+    const checkpointer = store.backend.checkpointer!;
+    try {
+      await store.putUsers(Array.from({ length: START_USERS - 1 }, (_, i) => user(i + 1)), newRecord(NOW));
+      await store.deleteUser(T1, uid(1));
+      assert.equal(checkpointer.running, false, 'an idle server seeded with a few users pays no thread (10 MB of RSS)');
+      assert.equal(checkpointer.stats.commits, 2, 'both commits counted');
+      await store.updatePresence(T1, uid(2), (r) => withStatus(r, 'first write', NOW, null));
+      assert.equal(checkpointer.running, true, 'the first presence write starts it');
+    } finally {
+      await store.close();
+    }
+    const bulk = openSqliteStore({ path: fileIn() });
+    try {
+      await bulk.putUsers(Array.from({ length: START_USERS }, (_, i) => user(i + 1)), newRecord(NOW));
+      assert.equal(bulk.backend.checkpointer!.running, true, 'a bulk creation starts it');
+    } finally {
+      await bulk.close();
     }
   });
 

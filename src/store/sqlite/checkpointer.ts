@@ -11,8 +11,9 @@
  * Nothing about durability changes: a commit is in the WAL before its write is answered, whoever checkpoints it later,
  * and a checkpoint cut short by `kill -9` is finished (or ignored) by SQLite when the database is next opened.
  *
- * The worker starts with the first commit of presence or of users (a server that only reads never pays its ~17 MB;
- * creating users in bulk is thousands of pages a transaction, so it counts too) and is evaluated from
+ * The worker starts with the first commit of presence, or of users created in bulk (a server that only reads never
+ * pays its ~17 MB; nor does one that only seeded its few dev users at start, which was 10 MB of idle RSS; creating
+ * users in bulk is thousands of pages a transaction, so that starts it too) and is evaluated from
  * the source below (plain JavaScript, no loader, the same in `dist/` and under tsx).
  */
 import { createRequire } from 'node:module';
@@ -80,10 +81,18 @@ export class Checkpointer {
     private readonly driver = createRequire(import.meta.url).resolve('better-sqlite3'),
   ) {}
 
-  /** A transaction committed: the worker checkpoints it soon (started by the first call). */
-  committed(): void {
+  /**
+   * A transaction committed: the worker checkpoints it soon. `start`: this commit starts the worker if it has not
+   * started yet (false for a small one that should not cost a thread on its own: a few users created or deleted).
+   */
+  committed(start = true): void {
     this.stats.commits = Atomics.add(this.commits, 0, 1) + 1;
-    if (this.worker === null && !this.stopped && this.stats.failure === null) this.start();
+    if (start && this.worker === null && !this.stopped && this.stats.failure === null) this.start();
+  }
+
+  /** Whether the worker runs (tests, docs). */
+  get running(): boolean {
+    return this.worker !== null;
   }
 
   /** Stops the worker, its connection closed first (before the main connection closes and checkpoints the rest). */

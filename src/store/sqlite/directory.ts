@@ -60,6 +60,9 @@ function prepare(db: Database.Database) {
   };
 }
 
+/** Users created in one transaction that start the checkpoint thread: a bulk creation, not a dev seed. */
+export const START_USERS = 100;
+
 export class SqliteDirectory implements DirectoryPort {
   private readonly stmt: ReturnType<typeof prepare>;
   private readonly txPutUsers: (users: readonly User[], initial: PresenceRecord) => boolean[];
@@ -68,9 +71,12 @@ export class SqliteDirectory implements DirectoryPort {
   /**
    * `recent`: the presence port's copies of committed records, told of each presence row created or deleted here.
    * `committed`: told after each creation or deletion of users commits (the WAL's checkpointer, ./checkpointer.ts),
-   * so that creating users in bulk does not leave the checkpoints to SQLite, on the event loop.
+   * so that creating users in bulk does not leave the checkpoints to SQLite, on the event loop; `start` is true for a
+   * creation of at least START_USERS users, which starts its thread (a few users do not need one).
    */
-  constructor(db: Database.Database, recent: RecentRecords = new RecentRecords(), committed: () => void = () => {}) {
+  constructor(
+    db: Database.Database, recent: RecentRecords = new RecentRecords(), committed: (start: boolean) => void = () => {},
+  ) {
     const s = (this.stmt = prepare(db));
     const putOne = (user: User, presence: Omit<PresenceParams, 'tenantId' | 'userId'>): boolean => {
       const row = {
@@ -95,18 +101,18 @@ export class SqliteDirectory implements DirectoryPort {
       return users.map((user) => putOne(user, presence));
     });
     /** Runs a transaction, then tells the checkpointer it committed. */
-    const told = <R>(run: () => R): R => {
+    const told = <R>(run: () => R, start: boolean): R => {
       const result = run();
-      committed();
+      committed(start);
       return result;
     };
-    this.txPutUsers = (users, initial) => told(() => putUsers.immediate(users, initial));
+    this.txPutUsers = (users, initial) => told(() => putUsers.immediate(users, initial), users.length >= START_USERS);
     const deleteUser = db.transaction((tenantId: string, userId: string): boolean => {
       s.deletePresence.run(tenantId, userId);
       recent.forget(tenantId, userId);
       return s.deleteUser.run(tenantId, userId).changes > 0;
     });
-    this.txDeleteUser = (tenantId, userId) => told(() => deleteUser.immediate(tenantId, userId));
+    this.txDeleteUser = (tenantId, userId) => told(() => deleteUser.immediate(tenantId, userId), false);
   }
 
   async putTenant(tenant: Tenant): Promise<void> {

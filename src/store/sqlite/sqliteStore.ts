@@ -53,7 +53,7 @@ export class SqliteBackend implements StoreBackend {
     // The presence port's copies of the records it committed, which the directory's creations and deletions expire.
     const recent = new RecentRecords();
     const checkpointer = (this.checkpointer = db.memory ? null : new Checkpointer(db, db.name));
-    const committed = () => checkpointer?.committed();
+    const committed = (start = true) => checkpointer?.committed(start);
     this.directory = new SqliteDirectory(db, recent, committed);
     this.deliveries = new SqliteDeliveries(db);
     this.outbox = new SqliteOutbox(db, this.deliveries);
