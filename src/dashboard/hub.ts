@@ -45,7 +45,7 @@ export class StreamHub {
   private readonly connections = new Set<StreamConnection>();
   private pinger: ReturnType<typeof setInterval> | null = null;
   private closed = false;
-  /** Until when (performance.now()) events keep their data with no stream open; -Infinity: nobody has looked yet. */
+  /** Until when (real time, `realNow`) events keep their data with no stream open; -Infinity: nobody has looked yet. */
   private keepUntil = -Infinity;
 
   private readonly realNow: () => number;
