@@ -50,10 +50,16 @@ function heldMb(users: number, changes: number, alternate: boolean): { mb: numbe
   return { mb, entries: timeline.size.entries };
 }
 
+/** The bound docs/operations/dashboard.md#the-timeline promises with short status messages. */
+const BOUND_MB = 20;
+
 console.log(`timeline memory, Node ${process.version}: heap used after a collection\n`);
 console.log('users'.padStart(8) + 'changes each'.padStart(14) + 'calls'.padStart(16) + 'entries'.padStart(10) + 'MB'.padStart(8));
+let most = 0;
 for (const { users, changes, alternate } of SHAPES) {
   const { mb, entries } = heldMb(users, changes, alternate);
+  most = Math.max(most, mb);
   console.log(String(users).padStart(8) + String(changes).padStart(14) + (alternate ? 'two in turn' : 'the same').padStart(16)
     + String(entries).padStart(10) + mb.toFixed(1).padStart(8));
 }
+console.log(`\nthe most: ${most.toFixed(1)} MB   target ≤ ${BOUND_MB} MB (the documented bound)   ${most <= BOUND_MB ? 'PASS' : 'MISS'}`);
