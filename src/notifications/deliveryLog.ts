@@ -57,8 +57,8 @@ const NO_IDS: readonly string[] = Object.freeze([]);
 
 /**
  * An entry as the ring keeps it: its id lists as Ids. At 3,200 items a second over 400 endpoints a POST carries a few
- * items, so the ring's 1,000 entries last about two seconds, long enough for each to outlive the young generation:
- * three arrays an entry were most of what the notification pipeline promoted (BENCHMARKS.md, 2026-12-06 19:15).
+ * items, so the ring's 1,000 entries last about two seconds, long enough for each to outlive the young generation.
+ * Three arrays an entry made one of a 1-item POST 1,001 bytes; kept this way, 448 (BENCHMARKS.md, 2026-12-06 19:15).
  */
 interface Kept extends Omit<DeliveryLogEntry, 'subscriptionIds' | 'tenantIds' | 'userIds'> {
   subscriptionIds: Ids;
