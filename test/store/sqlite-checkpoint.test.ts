@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { newRecord } from '../../src/domain/record.ts';
 import { BULK_USERS } from '../../src/store/guarded.ts';
 import { DB_FILE } from '../../src/store/index.ts';
-import { BACKSTOP_PAGES, Checkpointer } from '../../src/store/sqlite/checkpointer.ts';
+import { BACKSTOP_PAGES, Checkpointer, SMALL_COMMITS } from '../../src/store/sqlite/checkpointer.ts';
 import { START_USERS } from '../../src/store/sqlite/directory.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqliteStore.ts';
 import { NOW, T1, uid, user, withStatus } from './contract/fixtures.ts';
@@ -95,7 +95,7 @@ describe('sqlite WAL checkpoints on their own thread', () => {
     }
   });
 
-  it('a few users created (the dev seed) start no thread; the first presence write or a bulk creation does', async () => {
+  it('a few users created (the dev seed) start no thread; the first presence write, a bulk creation or 50 small commits do', async () => {
     const file = fileIn();
     const store = openSqliteStore({ path: file });
     const checkpointer = store.backend.checkpointer!;
@@ -115,6 +115,15 @@ describe('sqlite WAL checkpoints on their own thread', () => {
       assert.equal(bulk.backend.checkpointer!.running, true, 'a bulk creation starts it');
     } finally {
       await bulk.close();
+    }
+    const singles = openSqliteStore({ path: fileIn() });
+    try {
+      for (let i = 1; i < SMALL_COMMITS; i++) await singles.putUser(user(i), newRecord(NOW));
+      assert.equal(singles.backend.checkpointer!.running, false);
+      await singles.deleteUser(T1, uid(1));
+      assert.equal(singles.backend.checkpointer!.running, true, `${SMALL_COMMITS} small commits (a tenant's deletions, say) start it`);
+    } finally {
+      await singles.close();
     }
   });
 

@@ -11,9 +11,10 @@
  * Nothing about durability changes: a commit is in the WAL before its write is answered, whoever checkpoints it later,
  * and a checkpoint cut short by `kill -9` is finished (or ignored) by SQLite when the database is next opened.
  *
- * The worker starts with the first commit of presence, or of users created in bulk (a server that only reads never
- * pays its ~17 MB; nor does one that only seeded its few dev users at start, which was 10 MB of idle RSS; creating
- * users in bulk is thousands of pages a transaction, so that starts it too) and is evaluated from
+ * The worker starts with the first commit of presence, of users created in bulk, or with the SMALL_COMMITS-th
+ * commit of a few users (a server that only reads never pays its ~17 MB; nor does one that only seeded its few dev
+ * users at start, which was 10 MB of idle RSS; creating users in bulk is thousands of pages a transaction, so that
+ * starts it too) and is evaluated from
  * the source below (plain JavaScript, no loader, the same in `dist/` and under tsx).
  */
 import { createRequire } from 'node:module';
@@ -25,6 +26,8 @@ export const CHECK_MS = 50;
 /** The main connection's own checkpoint threshold while the worker runs (SQLite's default, 1,000, without one). */
 export const BACKSTOP_PAGES = 20_000;
 const SQLITE_DEFAULT_PAGES = 1_000;
+/** Small commits (a few users created or deleted) that start the worker when they add up to this many. */
+export const SMALL_COMMITS = 50;
 /** How long a close waits for the worker to close its connection before it is stopped. */
 const STOP_MS = 2_000;
 
@@ -83,11 +86,14 @@ export class Checkpointer {
 
   /**
    * A transaction committed: the worker checkpoints it soon. `start`: this commit starts the worker if it has not
-   * started yet (false for a small one that should not cost a thread on its own: a few users created or deleted).
+   * started yet; false for a small one that should not cost a thread on its own (a few users created or deleted),
+   * until SMALL_COMMITS of them have been made (a run of single deletions, a tenant's, needs the thread too).
    */
   committed(start = true): void {
     this.stats.commits = Atomics.add(this.commits, 0, 1) + 1;
-    if (start && this.worker === null && !this.stopped && this.stats.failure === null) this.start();
+    if ((start || this.stats.commits >= SMALL_COMMITS) && this.worker === null && !this.stopped && this.stats.failure === null) {
+      this.start();
+    }
   }
 
   /** Whether the worker runs (tests, docs). */
