@@ -35,14 +35,11 @@ function interned<T extends string>(names: readonly T[]): (mask: number) => read
   };
 }
 
-const partsOf = interned(CHANGED_PARTS);
-const reasonsOf = interned(TIMED_REASONS);
-const bit = <T extends string>(names: readonly T[], name: T) => 1 << names.indexOf(name);
-
 /** The changed parts a mask of CHANGED_PARTS names (the timeline keeps masks: ./timeline.ts). */
-export const changedPartsOf = (mask: number): readonly ChangedPart[] => partsOf(mask);
+export const changedPartsOf = interned(CHANGED_PARTS);
 /** The timed reasons a mask of TIMED_REASONS names. */
-export const timedReasonsOf = (mask: number): readonly TimedReason[] => reasonsOf(mask);
+export const timedReasonsOf = interned(TIMED_REASONS);
+const bit = <T extends string>(names: readonly T[], name: T) => 1 << names.indexOf(name);
 
 /** The mask of `list`, some of `names`. */
 export function maskOf<T extends string>(names: readonly T[], list: readonly T[]): number {
@@ -69,7 +66,7 @@ export function changedParts(before: PresenceView, after: PresenceView): readonl
   const x = before.workLocation;
   const y = after.workLocation;
   if (x.workLocationType !== y.workLocationType || x.source !== y.source || x.placeId !== y.placeId) mask |= bit(CHANGED_PARTS, 'workLocation');
-  return partsOf(mask);
+  return changedPartsOf(mask);
 }
 
 /** The timed facts of `facts` whose instants fell in [from, to], as a mask of TIMED_REASONS. */
@@ -100,5 +97,5 @@ export function timedReasons(previous: PresenceRecord, next: PresenceRecord, at:
   if (x.workLocationType !== y.workLocationType || x.source !== y.source || x.placeId !== y.placeId) {
     mask |= bit(TIMED_REASONS, 'workLocationChanged');
   }
-  return reasonsOf(mask);
+  return timedReasonsOf(mask);
 }

@@ -14,7 +14,7 @@ import { Gauge, type Registry } from 'prom-client';
 const YOUNG = new Set(['new_space', 'new_large_object_space']);
 
 /** The bytes the heap's old spaces hold now (right after a major collection: what survived it). */
-export function oldSpacesUsed(): number {
+function oldSpacesUsed(): number {
   let used = 0;
   for (const space of v8.getHeapSpaceStatistics()) if (!YOUNG.has(space.space_name)) used += space.space_used_size;
   return used;

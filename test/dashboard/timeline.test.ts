@@ -129,19 +129,6 @@ describe('timeline: bounds', () => {
     assert.deepEqual(timeline.size, { users: 1, entries: 1 });
   });
 
-  it('a user with one entry and a user with two read back in order, and forgetting them counts both', () => {
-    const timeline = new Timeline({ perUser: 5, users: 10, entries: 100 });
-    timeline.record('t', 'one', entry(1));
-    timeline.record('t', 'two', entry(2));
-    timeline.record('t', 'two', entry(3));
-    assert.deepEqual(timeline.entries('t', 'one').map((e) => e.sequenceNumber), [1]);
-    assert.deepEqual(timeline.entries('t', 'two').map((e) => e.sequenceNumber), [3, 2]);
-    timeline.forget('t', 'two');
-    assert.deepEqual(timeline.size, { users: 1, entries: 1 });
-    timeline.forget('t', 'one');
-    assert.deepEqual(timeline.size, { users: 0, entries: 0 });
-  });
-
   it('reads back every field of every kind of cause as recorded, and keeps a copy, not the object given', () => {
     const timeline = new Timeline({ perUser: 10, users: 10, entries: 100 });
     const api = (action: string, userId: string | null, statusMessage: string | null): Recorded => ({
