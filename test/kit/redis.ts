@@ -8,6 +8,7 @@
  * that directory, so every restart finds its data, and those keys are deleted when the test process ends.
  */
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { redact } from '../../src/store/redis/redisStore.ts';
@@ -79,4 +80,37 @@ export async function redisUnreachable(url = TEST_REDIS_URL): Promise<string | n
   } finally {
     probe.disconnect();
   }
+}
+
+/**
+ * Redis's MONITOR on a plain socket: every command the server runs from now on, as the line Redis prints for it
+ * (`<time> [<db> <client>] "cmd" "arg" …`). Not ioredis's monitor(): while other test processes keep the same Redis
+ * busy, its parser can take a monitored line for a command's reply and throw "Command queue state error"
+ * (redis/ioredis#1981), which failed a suite and left its process hanging until CI was killed.
+ */
+export async function monitorRedis(url = TEST_REDIS_URL): Promise<{ lines: string[]; close: () => void }> {
+  const { hostname, port, username, password } = new URL(url);
+  const socket = net.connect(Number(port || 6379), hostname || '127.0.0.1');
+  const lines: string[] = [];
+  // MONITOR's +OK, and AUTH's before it when the URL has a password; every +line after them is a command.
+  let oksToCome = password ? 2 : 1;
+  let buffered = '';
+  await new Promise<void>((started, refused) => {
+    socket.once('error', refused);
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      for (let end = buffered.indexOf('\r\n'); end >= 0; end = buffered.indexOf('\r\n')) {
+        const line = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        if (line.startsWith('-')) refused(new Error(`MONITOR refused: ${line.slice(1)}`));
+        else if (oksToCome > 0) {
+          if (--oksToCome === 0) started();
+        } else lines.push(line.slice(1));
+      }
+    });
+    const auth = password ? `AUTH ${username ? `${decodeURIComponent(username)} ` : ''}${decodeURIComponent(password)}\r\n` : '';
+    socket.write(`${auth}MONITOR\r\n`);
+  });
+  return { lines, close: () => socket.destroy() };
 }

@@ -3,18 +3,18 @@
  * d-redis-recent-commits): the second update of a user reads nothing before its commit; a copy another node has
  * overtaken costs one refused commit, then the update reads the record and loses nothing of the other node's change,
  * and the user's next commits read at once for a while.
- * Redis's MONITOR (filtered to this test's own keys) shows which commands each update sent.
+ * Redis's MONITOR (filtered to this test's own keys; on a plain socket: ../kit/redis.ts monitorRedis) shows which
+ * commands each update sent.
  */
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
-import { Redis } from 'ioredis';
 import { newRecord, transition } from '../../src/domain/record.ts';
 import { clearPresence, setPresence } from '../../src/domain/sessions.ts';
 import { openStore } from '../../src/store/index.ts';
 import { SKIP_AFTER_REFUSAL } from '../../src/store/redis/recentCommits.ts';
 import type { Store } from '../../src/store/types.ts';
 import { needsRedis } from '../kit/backends.ts';
-import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix } from '../kit/redis.ts';
+import { TEST_REDIS_URL, deleteRedisPrefix, monitorRedis, newRedisPrefix } from '../kit/redis.ts';
 import { withStatus } from './contract/fixtures.ts';
 
 const T = '2b5f4ac6-0f43-4b31-8a3c-2d8b8e4f5c01';
@@ -24,9 +24,9 @@ const NOW = Date.UTC(2026, 11, 6, 9);
 needsRedis('updates on Redis from the last commit of this process', { timeout: 30_000 }, () => {
   const prefix = newRedisPrefix();
   const stores: Store[] = [];
-  const monitor = { commands: [] as string[], connections: [] as Redis[] };
+  const monitor: { watch: Awaited<ReturnType<typeof monitorRedis>> | null } = { watch: null };
   after(async () => {
-    for (const c of monitor.connections) c.disconnect();
+    monitor.watch?.close();
     await Promise.all(stores.map((s) => s.close()));
     await deleteRedisPrefix(prefix);
   });
@@ -44,11 +44,12 @@ needsRedis('updates on Redis from the last commit of this process', { timeout: 3
     const mark = `${prefix}mark:${marks++}`;
     await stores[0]!.getMeta(mark);
     const give = Date.now() + 5_000;
-    while (!monitor.commands.some((c) => c.includes(mark))) {
+    const commands = monitor.watch!.lines;
+    while (!commands.some((c) => c.includes(mark))) {
       if (Date.now() > give) assert.fail('MONITOR never showed the marker');
       await new Promise((resolve) => setImmediate(resolve));
     }
-    return monitor.commands.splice(0).filter((c) => c.includes(prefix) && c.includes(`:u:${T}/${U}`)).map((c) => /"(\w+)"/.exec(c)![1]!.toLowerCase());
+    return commands.splice(0).filter((c) => c.includes(prefix) && c.includes(`:u:${T}/${U}`)).map((c) => /"(\w+)"/.exec(c)![1]!.toLowerCase());
   };
   const status = (s: Store, text: string) => s.updatePresence(T, U, (r) => withStatus(r, text, NOW, null));
 
@@ -56,13 +57,7 @@ needsRedis('updates on Redis from the last commit of this process', { timeout: 3
     const a = await open();
     const b = await open();
     await a.putUser({ id: U, tenantId: T, displayName: 'Dana', userPrincipalName: 'dana@contoso.example' }, newRecord(NOW));
-    // monitor() opens a connection of its own: both are closed after, each registered as soon as it exists, so a
-    // failure on the way cannot leave a connection open that keeps the test process from ending.
-    const client = new Redis(TEST_REDIS_URL);
-    monitor.connections.push(client);
-    const m = await client.monitor();
-    monitor.connections.push(m);
-    m.on('monitor', (_time: string, args: string[]) => monitor.commands.push(JSON.stringify(args)));
+    monitor.watch = await monitorRedis();
     await sent();
 
     await status(a, 'first');
