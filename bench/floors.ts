@@ -5,6 +5,7 @@
  *
  *   npm run bench:floors                          # both parts at 1,000 and 1,000,000 (~3 min, most of it filling SQLite)
  *   npm run bench:floors -- --users 1000,100000 --only memory
+ *   npm run bench:floors -- --only log            # an append-only journal against writes in place (~2 min)
  *
  * - memory: lookups of random user ids in batches of 650, as a getPresencesByUserId makes them, in a JavaScript Map of N string
  *   keys to small objects (the read cache's shape: src/presence/snapshotCache.ts), and in an open-addressed table of
@@ -15,6 +16,9 @@
  *   Then "first message": the same for updates that give each user their first status message (each user once, at
  *   most `--seconds`), which make rows longer and so split pages, as the bench's setStatusMessage load does to the
  *   users it has just created.
+ * - log (only when asked for): random users given a status message, three ways on one file: in place (read the row,
+ *   update it), appended to a journal table, and that journal folded into the presence table later in big sorted
+ *   transactions. Says whether a log-structured store would write for less at a million users (BENCHMARKS.md).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -32,6 +36,8 @@ const BATCH = 650;
 const GROUP = 28;
 /** SQLite's default: a checkpoint once the WAL holds 1,000 pages. */
 const CHECKPOINT_PAGES = 1_000;
+/** The log part's fold: journal rows applied to the presence table in one transaction. */
+const FOLD = 10_000;
 const TENANT = '0b7d3a44-5c1e-4f6a-9d2b-8e4f1a2c3d5e';
 
 const { values } = parseArgs({
@@ -167,12 +173,10 @@ interface DiskTimes { statements: number; commit: number; checkpoint: number; up
 interface Row { facts: string; view: string; seq: string }
 
 /**
- * Random-order updates in groups of GROUP until `seconds` pass or `max` updates are made: update k goes to the user
- * `pick(k)` and writes `row(k)`. Times the statements, the commits and the checkpoints (µs per update).
+ * Writes in groups of GROUP, each in one IMMEDIATE transaction, until `seconds` pass or `max` writes are made; `write(k)`
+ * makes the k-th. Times the statements, the commits and the checkpoints (µs per write).
  */
-function timeUpdates(db: Database.Database, walPages: () => number, seconds: number, max: number, pick: (k: number) => string, row: (k: number) => Row): DiskTimes {
-  const get = db.prepare('SELECT facts, view, seq, due_at FROM presence WHERE tenant_id = ? AND user_id = ?');
-  const update = db.prepare('UPDATE presence SET facts = ?, view = ?, seq = ? WHERE tenant_id = ? AND user_id = ?');
+function timeGroups(db: Database.Database, walPages: () => number, seconds: number, max: number, write: (k: number) => void): DiskTimes {
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
   let statements = 0;
@@ -183,69 +187,135 @@ function timeUpdates(db: Database.Database, walPages: () => number, seconds: num
   while (performance.now() < until && updates < max) {
     const a = performance.now();
     begin.run();
-    for (let j = 0; j < GROUP && updates < max; j++, updates++) {
-      const id = pick(updates);
-      const r = row(updates);
-      get.get(TENANT, id);
-      update.run(r.facts, r.view, r.seq, TENANT, id);
-    }
+    for (let j = 0; j < GROUP && updates < max; j++, updates++) write(updates);
     const b = performance.now();
     commit.run();
     const c = performance.now();
     statements += b - a;
     commits += c - b;
-    if (walPages() >= CHECKPOINT_PAGES) {
-      db.pragma('wal_checkpoint(PASSIVE)');
-      checkpoints += performance.now() - c;
-    }
+    if (walPages() >= CHECKPOINT_PAGES) checkpoints += timeCheckpoint(db);
   }
   const us = (ms: number) => (1000 * ms) / updates;
   return { statements: us(statements), commit: us(commits), checkpoint: us(checkpoints), updates };
 }
 
+function timeCheckpoint(db: Database.Database): number {
+  const start = performance.now();
+  db.pragma('wal_checkpoint(PASSIVE)');
+  return performance.now() - start;
+}
+
+/** Random-order updates of the presence table as updatePresence makes them: read the row, then write it. */
+function timeUpdates(db: Database.Database, walPages: () => number, seconds: number, max: number, pick: (k: number) => string, row: (k: number) => Row): DiskTimes {
+  const get = db.prepare('SELECT facts, view, seq, due_at FROM presence WHERE tenant_id = ? AND user_id = ?');
+  const update = db.prepare('UPDATE presence SET facts = ?, view = ?, seq = ? WHERE tenant_id = ? AND user_id = ?');
+  return timeGroups(db, walPages, seconds, max, (k) => {
+    const id = pick(k);
+    const r = row(k);
+    get.get(TENANT, id);
+    update.run(r.facts, r.view, r.seq, TENANT, id);
+  });
+}
+
+/** A presence table of `n` new users' rows in a fresh file, checkpointed; checkpoints are then left to the caller. */
+function filledDatabase(n: number) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'presently-floors-'));
+  const db = new Database(path.join(dir, 'presently.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('cache_size = -65536'); // the server's (src/store/sqlite/sqliteStore.ts)
+  migrate(db);
+  // Only the presence table is filled: its rows' users are not needed to time its updates.
+  db.pragma('foreign_keys = OFF');
+  const now = Date.now();
+  const initial = newRecord(now);
+  const { facts, view } = encodeRecord(initial);
+  const insert = db.prepare('INSERT INTO presence (tenant_id, user_id, facts, view, seq, due_at) VALUES (?, ?, ?, ?, ?, NULL)');
+  const fill = db.transaction((from: number, to: number) => {
+    for (let i = from; i < to; i++) insert.run(TENANT, userId(i), facts, view, initial.sequenceNumber);
+  });
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += 10_000) fill.immediate(i, Math.min(n, i + 10_000));
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const fillS = (performance.now() - t0) / 1000;
+  // The checkpoints are made by the timing loops, each timed, instead of inside the commit that crosses CHECKPOINT_PAGES.
+  db.pragma('wal_autocheckpoint = 0');
+  const walPages = () => (fs.statSync(path.join(dir, 'presently.db-wal')).size - 32) / (4096 + 24);
+  // Each user once, in an order spread over the key range.
+  let step = Math.round(n * 0.618) | 1;
+  while (gcd(step, n) !== 1) step += 2;
+  /** A first status message, as the bench's setStatusMessage load gives a freshly created user (its row ~240 bytes longer). */
+  const firstMessage = (k: number): Row => {
+    const input = { kind: 'set' as const, message: { content: `bench-${k}`, contentType: 'text' as const, expiry: null, expiresAt: null } };
+    const { record } = transition(initial, setStatusMessage(initial.facts, input, now), now);
+    return { ...encodeRecord(record), seq: record.sequenceNumber };
+  };
+  const size = () => fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+  const close = (): void => {
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return { db, walPages, fill: fillS, facts, view, spread: (k: number) => userId((k * step) % n), firstMessage, size, close };
+}
+
 /** `same`: updates that keep a row's size; `growth`: each user's first status message, which makes its row longer. */
 function diskFloor(n: number): { fill: number; same: DiskTimes; growth: DiskTimes; file: number } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'presently-floors-'));
+  const f = filledDatabase(n);
   try {
-    const db = new Database(path.join(dir, 'presently.db'));
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('cache_size = -65536'); // the server's (src/store/sqlite/sqliteStore.ts)
-    migrate(db);
-    // Only the presence table is filled: its rows' users are not needed to time its updates.
-    db.pragma('foreign_keys = OFF');
-    const now = Date.now();
-    const initial = newRecord(now);
-    const { facts, view } = encodeRecord(initial);
-    const insert = db.prepare('INSERT INTO presence (tenant_id, user_id, facts, view, seq, due_at) VALUES (?, ?, ?, ?, ?, NULL)');
-    const fill = db.transaction((from: number, to: number) => {
-      for (let i = from; i < to; i++) insert.run(TENANT, userId(i), facts, view, initial.sequenceNumber);
-    });
-    const t0 = performance.now();
-    for (let i = 0; i < n; i += 10_000) fill.immediate(i, Math.min(n, i + 10_000));
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    const fillS = (performance.now() - t0) / 1000;
-    // The checkpoints are made here, each timed, instead of inside the commit that crosses CHECKPOINT_PAGES.
-    db.pragma('wal_autocheckpoint = 0');
-    const walPages = () => (fs.statSync(path.join(dir, 'presently.db-wal')).size - 32) / (4096 + 24);
-    const random = () => userId(Math.floor(Math.random() * n));
-    const same = timeUpdates(db, walPages, seconds, Infinity, random, (k) => ({
-      facts: facts.replace('"everActive":false', `"everActive":${k % 2 === 0}`), view, seq: `C${k}`,
-    }));
-    // Each user once, in an order spread over the key range: a first status message, as the bench's
-    // setStatusMessage load gives a freshly created user (its row ~240 bytes longer, a page split now and then).
-    let step = Math.round(n * 0.618) | 1;
-    while (gcd(step, n) !== 1) step += 2;
-    const growth = timeUpdates(db, walPages, seconds, n, (k) => userId((k * step) % n), (k) => {
-      const input = { kind: 'set' as const, message: { content: `bench-${k}`, contentType: 'text' as const, expiry: null, expiresAt: null } };
-      const { record } = transition(initial, setStatusMessage(initial.facts, input, now), now);
-      return { ...encodeRecord(record), seq: record.sequenceNumber };
-    });
-    db.close();
-    const file = fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
-    return { fill: fillS, same, growth, file };
+    return diskParts(n, f);
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    f.close();
+  }
+}
+
+function diskParts(n: number, f: ReturnType<typeof filledDatabase>): { fill: number; same: DiskTimes; growth: DiskTimes; file: number } {
+  const random = () => userId(Math.floor(Math.random() * n));
+  const same = timeUpdates(f.db, f.walPages, seconds, Infinity, random, (k) => ({
+    facts: f.facts.replace('"everActive":false', `"everActive":${k % 2 === 0}`), view: f.view, seq: `C${k}`,
+  }));
+  // Each user once, in an order spread over the key range: a first status message, a page split now and then.
+  const growth = timeUpdates(f.db, f.walPages, seconds, n, f.spread, f.firstMessage);
+  return { fill: f.fill, same, growth, file: f.size() };
+}
+
+/**
+ * The log-structured alternative: `inPlace` is today's write (read the row, update it) to random users, each row given
+ * a status message (at a million users nearly every write is a user's first); `append` writes as many rows into an
+ * append-only journal table (its pages filled one after another); `fold` then applies the journal to the presence
+ * table FOLD rows at a time in the table's key order, in one transaction each, and checkpoints. µs per write.
+ */
+function logFloor(n: number): { inPlace: DiskTimes; append: DiskTimes; fold: DiskTimes } {
+  const f = filledDatabase(n);
+  try {
+    const { db } = f;
+    db.exec('CREATE TABLE journal (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, facts TEXT NOT NULL, view TEXT NOT NULL, seq TEXT NOT NULL)');
+    const random = () => userId(Math.floor(Math.random() * n));
+    const inPlace = timeUpdates(db, f.walPages, seconds, Infinity, random, f.firstMessage);
+    const append = db.prepare('INSERT INTO journal (tenant_id, user_id, facts, view, seq) VALUES (?, ?, ?, ?, ?)');
+    const appended = timeGroups(db, f.walPages, seconds, inPlace.updates, (k) => {
+      const r = f.firstMessage(k);
+      append.run(TENANT, random(), r.facts, r.view, r.seq);
+    });
+    if (f.walPages() > 0) appended.checkpoint += (1000 * timeCheckpoint(db)) / appended.updates;
+    const chunk = db.prepare('SELECT tenant_id, user_id, facts, view, seq FROM journal WHERE id > ? AND id <= ? ORDER BY tenant_id, user_id, id').raw();
+    const update = db.prepare('UPDATE presence SET facts = ?, view = ?, seq = ? WHERE tenant_id = ? AND user_id = ?');
+    const forget = db.prepare('DELETE FROM journal WHERE id <= ?');
+    const fold = db.transaction((after: number, upTo: number) => {
+      for (const [tenant, user, facts, view, seq] of chunk.all(after, upTo) as string[][]) update.run(facts!, view!, seq!, tenant!, user!);
+      forget.run(upTo);
+    });
+    const folded: DiskTimes = { statements: 0, commit: 0, checkpoint: 0, updates: appended.updates };
+    for (let after = 0; after < appended.updates; after += FOLD) {
+      const start = performance.now();
+      fold.immediate(after, Math.min(appended.updates, after + FOLD));
+      folded.statements += performance.now() - start; // the commit is inside the transaction function's time
+      folded.checkpoint += timeCheckpoint(db);
+    }
+    folded.statements = (1000 * folded.statements) / folded.updates;
+    folded.checkpoint = (1000 * folded.checkpoint) / folded.updates;
+    return { inPlace, append: appended, fold: folded };
+  } finally {
+    f.close();
   }
 }
 
@@ -273,5 +343,22 @@ if (parts.includes('disk')) {
     const r = diskFloor(n);
     line(n.toLocaleString('en-US'), 'same size', r.same, fmt(r.file / 1e6, 0).padStart(9) + fmt(r.fill).padStart(8));
     line('', 'first message', r.growth, '');
+  }
+}
+if (parts.includes('log')) {
+  console.log(`\nlog: status messages of random users written in place, or appended to a journal and folded in later ${FOLD.toLocaleString('en-US')} `
+    + 'at a time in key order; µs per write (the fold\'s commit is in its statements)');
+  console.log('users'.padStart(10) + 'write'.padStart(15) + 'writes'.padStart(9) + 'statements'.padStart(12) + 'commit'.padStart(9)
+    + 'checkpoint'.padStart(12) + 'total'.padStart(8));
+  const line = (users: string, kind: string, t: DiskTimes) => console.log(users.padStart(10) + kind.padStart(15)
+    + t.updates.toLocaleString('en-US').padStart(9) + fmt(t.statements).padStart(12) + fmt(t.commit).padStart(9)
+    + fmt(t.checkpoint).padStart(12) + fmt(t.statements + t.commit + t.checkpoint).padStart(8));
+  for (const n of sizes) {
+    const r = logFloor(n);
+    line(n.toLocaleString('en-US'), 'in place', r.inPlace);
+    line('', 'append', r.append);
+    line('', 'fold', r.fold);
+    line('', 'append + fold', { statements: r.append.statements + r.fold.statements, commit: r.append.commit,
+      checkpoint: r.append.checkpoint + r.fold.checkpoint, updates: r.append.updates });
   }
 }
