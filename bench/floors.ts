@@ -250,32 +250,37 @@ function filledDatabase(n: number) {
     const { record } = transition(initial, setStatusMessage(initial.facts, input, now), now);
     return { ...encodeRecord(record), seq: record.sequenceNumber };
   };
-  const size = () => fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
-  const close = (): void => {
+  /** Closes the database (which checkpoints and removes the WAL) and deletes it; returns its files' size before that. */
+  const close = (): number => {
     db.close();
+    const size = fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
     fs.rmSync(dir, { recursive: true, force: true });
+    return size;
   };
-  return { db, walPages, fill: fillS, facts, view, spread: (k: number) => userId((k * step) % n), firstMessage, size, close };
+  return { db, walPages, fill: fillS, facts, view, spread: (k: number) => userId((k * step) % n), firstMessage, close };
 }
 
 /** `same`: updates that keep a row's size; `growth`: each user's first status message, which makes its row longer. */
 function diskFloor(n: number): { fill: number; same: DiskTimes; growth: DiskTimes; file: number } {
   const f = filledDatabase(n);
+  let parts: Omit<ReturnType<typeof diskFloor>, 'file'>;
   try {
-    return diskParts(n, f);
-  } finally {
+    parts = diskParts(n, f);
+  } catch (err) {
     f.close();
+    throw err;
   }
+  return { ...parts, file: f.close() };
 }
 
-function diskParts(n: number, f: ReturnType<typeof filledDatabase>): { fill: number; same: DiskTimes; growth: DiskTimes; file: number } {
+function diskParts(n: number, f: ReturnType<typeof filledDatabase>): { fill: number; same: DiskTimes; growth: DiskTimes } {
   const random = () => userId(Math.floor(Math.random() * n));
   const same = timeUpdates(f.db, f.walPages, seconds, Infinity, random, (k) => ({
     facts: f.facts.replace('"everActive":false', `"everActive":${k % 2 === 0}`), view: f.view, seq: `C${k}`,
   }));
   // Each user once, in an order spread over the key range: a first status message, a page split now and then.
   const growth = timeUpdates(f.db, f.walPages, seconds, n, f.spread, f.firstMessage);
-  return { fill: f.fill, same, growth, file: f.size() };
+  return { fill: f.fill, same, growth };
 }
 
 /**
