@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,9 +15,10 @@ import Database from 'better-sqlite3';
 import { newRecord } from '../../src/domain/record.ts';
 import { BULK_USERS } from '../../src/store/guarded.ts';
 import { DB_FILE } from '../../src/store/index.ts';
-import { BACKSTOP_PAGES, Checkpointer, SMALL_COMMITS } from '../../src/store/sqlite/checkpointer.ts';
+import { BACKSTOP_PAGES, BULK_HOLD_PAGES, Checkpointer, SMALL_COMMITS, WAL_LIMIT_BYTES } from '../../src/store/sqlite/checkpointer.ts';
 import { START_USERS } from '../../src/store/sqlite/directory.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqliteStore.ts';
+import { WalIndex } from '../../src/store/sqlite/walIndex.ts';
 import { NOW, T1, uid, user, withStatus } from './contract/fixtures.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'presently-checkpoint-'));
@@ -93,6 +95,62 @@ describe('sqlite WAL checkpoints on their own thread', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('a bulk creation waits for the thread to copy a long WAL, so that its next transaction starts the WAL over', async () => {
+    const file = fileIn();
+    const store = openSqliteStore({ path: file });
+    const wal = new WalIndex(`${file}-shm`);
+    const frames = () => wal.read()!.frames;
+    // Random ids, as an import's GUIDs are: each transaction dirties pages all over the tables, ~1,000 frames.
+    const chunk = () => Array.from({ length: BULK_USERS }, () => {
+      const id = randomUUID();
+      return { tenantId: T1, id, displayName: id, userPrincipalName: `${id}@contoso.example` };
+    });
+    const startedOver: Array<{ before: number; after: number }> = [];
+    let largest = 0;
+    try {
+      while (startedOver.length < 2) {
+        const before = frames();
+        await store.putUsers(chunk(), newRecord(NOW));
+        const after = frames();
+        largest = Math.max(largest, after);
+        if (before >= BULK_HOLD_PAGES) startedOver.push({ before, after });
+        assert.ok(largest < 4 * BULK_HOLD_PAGES, `the WAL grew to ${largest} frames without starting over`);
+      }
+      for (const { before, after } of startedOver) {
+        assert.ok(after < before, `a transaction begun on ${before} frames added to them (${after}) instead of starting over`);
+      }
+      assert.ok(largest < BULK_HOLD_PAGES + 5_000, `at most the hold and one transaction: ${largest} frames`);
+      assert.ok(fs.statSync(`${file}-wal`).size <= Math.max(WAL_LIMIT_BYTES, (largest + 1) * (4096 + 24)),
+        'the WAL file no larger than the most frames it held');
+    } finally {
+      wal.close();
+      await store.close();
+    }
+  });
+
+  it('reads the WAL-index as SQLite keeps it, and nothing from a file that is not one', () => {
+    const file = fileIn();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('wal_autocheckpoint = 0');
+    db.exec('CREATE TABLE t (a TEXT)');
+    const wal = new WalIndex(`${file}-shm`);
+    try {
+      db.prepare('INSERT INTO t VALUES (?)').run('x'.repeat(5_000));
+      const [result] = db.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number; checkpointed: number }>;
+      assert.deepEqual(wal.read(), { frames: result!.log, copied: result!.checkpointed });
+      db.prepare('INSERT INTO t VALUES (?)').run('y');
+      assert.deepEqual(wal.read(), { frames: 1, copied: 0 }, 'a write after a whole checkpoint starts the WAL over');
+    } finally {
+      wal.close();
+      db.close();
+    }
+    assert.equal(new WalIndex(path.join(root, 'no-such-file-shm')).read(), null);
+    fs.writeFileSync(path.join(root, 'not-an-index'), Buffer.alloc(200, 7));
+    assert.equal(new WalIndex(path.join(root, 'not-an-index')).read(), null, 'another version or no index: no hint, no hold');
   });
 
   it('a few users created (the dev seed) start no thread; the first presence write, a bulk creation or 50 small commits do', async () => {

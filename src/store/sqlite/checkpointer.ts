@@ -14,37 +14,70 @@
  * The worker starts with the first commit of presence, of users created in bulk, or with the SMALL_COMMITS-th
  * commit of a few users (a server that only reads never pays its ~17 MB; nor does one that only seeded its few dev
  * users at start, which was 10 MB of idle RSS; creating users in bulk is thousands of pages a transaction, so that
- * starts it too) and is evaluated from
- * the source below (plain JavaScript, no loader, the same in `dist/` and under tsx).
+ * starts it too) and is evaluated from the source below (plain JavaScript, no loader, the same in `dist/` and under
+ * tsx). It writes its figures to memory shared with the main thread; a bulk creation reads the WAL's own
+ * (`roomForBulk`).
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { WalIndex } from './walIndex.ts';
 
 /** How often the worker looks for new commits to checkpoint. */
 export const CHECK_MS = 50;
 /** The main connection's own checkpoint threshold while the worker runs (SQLite's default, 1,000, without one). */
 export const BACKSTOP_PAGES = 20_000;
 const SQLITE_DEFAULT_PAGES = 1_000;
+/**
+ * WAL frames (64 MiB of pages) from which a bulk creation of users waits, before its next transaction, for the worker
+ * to have copied every frame: that transaction then starts the WAL over instead of adding to it (`roomForBulk`).
+ */
+export const BULK_HOLD_PAGES = 16_384;
+/** A held bulk creation goes ahead anyway once the copying has not moved for this long (a reader holds it back). */
+const HOLD_STALL_MS = 1_000;
+/** How often a held bulk creation looks at the WAL again. */
+const HOLD_POLL_MS = 5;
+/**
+ * What SQLite cuts the WAL file back to when it starts over (`journal_size_limit`): the backstop's worth of frames, so
+ * a WAL grown past that once (a bulk creation before the hold, a checkpoint thread that fell behind) does not keep its
+ * size on disk until the server stops.
+ */
+export const WAL_LIMIT_BYTES = BACKSTOP_PAGES * (4096 + 24);
 /** Small commits (a few users created or deleted) that start the worker when they add up to this many. */
 export const SMALL_COMMITS = 50;
 /** How long a close waits for the worker to close its connection before it is stopped. */
 const STOP_MS = 2_000;
+
+/** The words of the memory the worker shares with the main thread (`Int32Array` indices). */
+const COMMITS = 0;
+const COVERED = 1;
+const LOG = 2;
+const COPIED = 3;
+const CHECKPOINTS = 4;
+const WORDS = 5;
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma('busy_timeout = 0');
-const commits = new Int32Array(workerData.commits);
+const shared = new Int32Array(workerData.shared);
 let seen = 0;
+// Whether the last checkpoint copied every frame: if not (a commit came in meanwhile, or a lock was busy), the next
+// tick tries again even without a new commit, so a WAL left alone is always copied whole in the end.
+let whole = true;
 const timer = setInterval(() => {
-  const now = Atomics.load(commits, 0);
-  if (now === seen) return;
+  const now = Atomics.load(shared, ${COMMITS});
+  if (now === seen && whole) return;
   seen = now;
+  whole = false;
   try {
     const [result] = db.pragma('wal_checkpoint(PASSIVE)');
-    parentPort.postMessage({ checkpoint: result, covered: now });
+    whole = result.busy === 0 && result.checkpointed === result.log;
+    Atomics.store(shared, ${LOG}, result.log);
+    Atomics.store(shared, ${COPIED}, result.checkpointed);
+    Atomics.store(shared, ${COVERED}, now);
+    Atomics.add(shared, ${CHECKPOINTS}, 1);
   } catch (err) {
     if (err.code !== 'SQLITE_BUSY' && err.code !== 'SQLITE_LOCKED') throw err;
   }
@@ -60,29 +93,47 @@ parentPort.on('message', (message) => {
 /** What the checkpoints so far came to (for tests and the curious). */
 export interface CheckpointStats {
   /** Checkpoints the worker made. */
-  checkpoints: number;
+  readonly checkpoints: number;
   /** WAL frames the last one found, and how many of them it had copied into the database file. */
-  lastLog: number;
-  lastCopied: number;
+  readonly lastLog: number;
+  readonly lastCopied: number;
   /** Transactions committed so far, and how many of them the last checkpoint found in the WAL. */
-  commits: number;
-  covered: number;
+  readonly commits: number;
+  readonly covered: number;
   /** Why the worker stopped on its own, if it did (the main connection then checkpoints as SQLite does by default). */
   failure: string | null;
 }
 
+/**
+ * The figures, read from the memory the worker writes them to after each checkpoint: current even while the event
+ * loop is busy (a bulk creation's transactions follow each other without a turn of it, so no message would be read).
+ */
+class SharedStats implements CheckpointStats {
+  failure: string | null = null;
+  constructor(private readonly words: Int32Array) {}
+  get checkpoints(): number { return Atomics.load(this.words, CHECKPOINTS); }
+  get lastLog(): number { return Atomics.load(this.words, LOG); }
+  get lastCopied(): number { return Atomics.load(this.words, COPIED); }
+  get commits(): number { return Atomics.load(this.words, COMMITS); }
+  get covered(): number { return Atomics.load(this.words, COVERED); }
+}
+
 export class Checkpointer {
-  readonly stats: CheckpointStats = { checkpoints: 0, lastLog: 0, lastCopied: 0, commits: 0, covered: 0, failure: null };
-  private readonly commits = new Int32Array(new SharedArrayBuffer(4));
+  private readonly shared = new Int32Array(new SharedArrayBuffer(WORDS * 4));
+  readonly stats: CheckpointStats = new SharedStats(this.shared);
   private worker: Worker | null = null;
   private stopped = false;
+  /** The WAL's frames and how many are copied, current (`roomForBulk`). */
+  private readonly wal: WalIndex;
 
   /** `driver`: where the worker loads better-sqlite3 from (tests give a wrong one to see the fallback). */
   constructor(
     private readonly db: Database.Database,
     private readonly file: string,
     private readonly driver = createRequire(import.meta.url).resolve('better-sqlite3'),
-  ) {}
+  ) {
+    this.wal = new WalIndex(`${file}-shm`);
+  }
 
   /**
    * A transaction committed: the worker checkpoints it soon. `start`: this commit starts the worker if it has not
@@ -90,9 +141,32 @@ export class Checkpointer {
    * until SMALL_COMMITS of them have been made (a run of single deletions, a tenant's, needs the thread too).
    */
   committed(start = true): void {
-    this.stats.commits = Atomics.add(this.commits, 0, 1) + 1;
-    if ((start || this.stats.commits >= SMALL_COMMITS) && this.worker === null && !this.stopped && this.stats.failure === null) {
+    const commits = Atomics.add(this.shared, COMMITS, 1) + 1;
+    if ((start || commits >= SMALL_COMMITS) && this.worker === null && !this.stopped && this.stats.failure === null) {
       this.start();
+    }
+  }
+
+  /**
+   * Resolves when a bulk writer may commit: at once, unless the WAL holds BULK_HOLD_PAGES frames or more and some are
+   * not copied yet (read from the WAL-index: ./walIndex.ts); then once the worker has copied them all, so that the
+   * writer's transaction starts the WAL over (SQLite does so when a write begins after a checkpoint that copied
+   * everything). Without it, a bulk creation's commits came faster than the worker's checkpoints, no checkpoint was
+   * ever whole before the next commit, and the WAL grew to 509 MB over a million users' creation (a 915 MB
+   * database). Waits in slices of HOLD_POLL_MS, the event loop free meanwhile, for as long as the copying moves on;
+   * never without a worker, nor once it has not moved for HOLD_STALL_MS (a long read can keep a checkpoint from
+   * copying the frames after it: the WAL then grows as it did before).
+   */
+  async roomForBulk(): Promise<void> {
+    let copied = -1;
+    let moved = performance.now();
+    while (this.worker !== null) {
+      const wal = this.wal.read();
+      if (wal === null || wal.frames < BULK_HOLD_PAGES || wal.copied === wal.frames) return;
+      const now = performance.now();
+      if (wal.copied !== copied) [copied, moved] = [wal.copied, now];
+      else if (now - moved >= HOLD_STALL_MS) return;
+      await new Promise((resolve) => setTimeout(resolve, HOLD_POLL_MS));
     }
   }
 
@@ -104,6 +178,7 @@ export class Checkpointer {
   /** Stops the worker, its connection closed first (before the main connection closes and checkpoints the rest). */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wal.close();
     const worker = this.worker;
     if (!worker) return;
     this.worker = null;
@@ -119,20 +194,14 @@ export class Checkpointer {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       execArgv: [],
-      workerData: { driver: this.driver, file: this.file, commits: this.commits.buffer, everyMs: CHECK_MS },
-    });
-    worker.on('message', (message: { checkpoint?: { log: number; checkpointed: number }; covered?: number }) => {
-      if (!message.checkpoint) return;
-      this.stats.checkpoints++;
-      this.stats.lastLog = message.checkpoint.log;
-      this.stats.lastCopied = message.checkpoint.checkpointed;
-      this.stats.covered = message.covered ?? 0;
+      workerData: { driver: this.driver, file: this.file, shared: this.shared.buffer, everyMs: CHECK_MS },
     });
     worker.on('error', (err) => this.fallBack(err.message));
     worker.on('exit', (code) => {
       if (this.worker === worker && code !== 0) this.fallBack(`the checkpoint thread exited with code ${code}`);
     });
-    // After the listeners: adding a 'message' listener refs the worker again. Unref'd, it never keeps a process alive.
+    // After the listeners (adding a 'message' listener would ref the worker again). Unref'd, it never keeps a process
+    // alive.
     worker.unref();
     this.worker = worker;
   }

@@ -72,10 +72,12 @@ export class SqliteDirectory implements DirectoryPort {
    * `recent`: the presence port's copies of committed records, told of each presence row created or deleted here.
    * `committed`: told after each creation or deletion of users commits (the WAL's checkpointer, ./checkpointer.ts),
    * so that creating users in bulk does not leave the checkpoints to SQLite, on the event loop; `start` is true for a
-   * creation of at least START_USERS users, which starts its thread (a few users do not need one).
+   * creation of at least START_USERS users, which starts its thread (a few users do not need one). `roomForBulk`:
+   * awaited before such a creation, so that the checkpointer can keep the WAL from growing under it.
    */
   constructor(
     db: Database.Database, recent: RecentRecords = new RecentRecords(), committed: (start: boolean) => void = () => {},
+    private readonly roomForBulk: () => Promise<void> = async () => {},
   ) {
     const s = (this.stmt = prepare(db));
     const putOne = (user: User, presence: Omit<PresenceParams, 'tenantId' | 'userId'>): boolean => {
@@ -137,6 +139,7 @@ export class SqliteDirectory implements DirectoryPort {
   }
 
   async putUsers(users: readonly User[], initial: PresenceRecord): Promise<boolean[]> {
+    if (users.length >= START_USERS) await this.roomForBulk();
     return this.txPutUsers(users, initial);
   }
 

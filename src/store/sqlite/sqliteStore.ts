@@ -14,7 +14,7 @@ import { GuardedStore } from '../guarded.ts';
 import { LocalEndpointHealth } from '../memory/endpointHealth.ts';
 import { LocalRateLimits } from '../memory/rateLimits.ts';
 import type { StoreBackend, StoreReadiness } from '../ports/index.ts';
-import { Checkpointer } from './checkpointer.ts';
+import { Checkpointer, WAL_LIMIT_BYTES } from './checkpointer.ts';
 import { checkWritable, lockDataFolder, type DataFolderLock } from './dataFolder.ts';
 import { SqliteDeliveries } from './deliveries.ts';
 import { SqliteDirectory } from './directory.ts';
@@ -54,7 +54,7 @@ export class SqliteBackend implements StoreBackend {
     const recent = new RecentRecords();
     const checkpointer = (this.checkpointer = db.memory ? null : new Checkpointer(db, db.name));
     const committed = (start = true) => checkpointer?.committed(start);
-    this.directory = new SqliteDirectory(db, recent, committed);
+    this.directory = new SqliteDirectory(db, recent, committed, async () => checkpointer?.roomForBulk());
     this.deliveries = new SqliteDeliveries(db);
     this.outbox = new SqliteOutbox(db, this.deliveries);
     this.subscriptions = new SqliteSubscriptions(db, this.deliveries);
@@ -150,6 +150,8 @@ function openDatabase(file: string): Database.Database {
       // being killed with SIGKILL; only an OS crash or power loss could lose the last commits. That is the
       // durability Presently promises (docs/operations/storage.md: kill -9 loses no acknowledged write), at a fraction of FULL's cost.
       db.pragma('synchronous = NORMAL');
+      // When the WAL starts over, its file is cut back to this size (./checkpointer.ts WAL_LIMIT_BYTES).
+      db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
       // Reads of users spread over a large database (a million users is ~900 MB): a 64 MiB page cache keeps the
       // upper levels of its b-trees in memory (BENCHMARKS.md, "A million users"). Not mmap: it was faster still, but
       // every page it touched counted in the process's RSS (1.1 GB after creating a million users).
