@@ -66,7 +66,7 @@ let seen = 0;
 // Whether the last checkpoint copied every frame: if not (a commit came in meanwhile, or a lock was busy), the next
 // tick tries again even without a new commit, so a WAL left alone is always copied whole in the end.
 let whole = true;
-const timer = setInterval(() => {
+function tick() {
   const now = Atomics.load(shared, ${COMMITS});
   if (now === seen && whole) return;
   seen = now;
@@ -81,8 +81,11 @@ const timer = setInterval(() => {
   } catch (err) {
     if (err.code !== 'SQLITE_BUSY' && err.code !== 'SQLITE_LOCKED') throw err;
   }
-}, workerData.everyMs);
+}
+const timer = setInterval(tick, workerData.everyMs);
 parentPort.on('message', (message) => {
+  // A bulk creation is waiting for the WAL to be copied: now, not at the next tick.
+  if (message === 'now') return tick();
   if (message !== 'stop') return;
   clearInterval(timer);
   db.close();
@@ -160,9 +163,10 @@ export class Checkpointer {
   async roomForBulk(): Promise<void> {
     let copied = -1;
     let moved = performance.now();
-    while (this.worker !== null) {
+    for (let asked = false; this.worker !== null; asked = true) {
       const wal = this.wal.read();
       if (wal === null || wal.frames < BULK_HOLD_PAGES || wal.copied === wal.frames) return;
+      if (!asked) this.worker.postMessage('now');
       const now = performance.now();
       if (wal.copied !== copied) [copied, moved] = [wal.copied, now];
       else if (now - moved >= HOLD_STALL_MS) return;
