@@ -15,7 +15,9 @@ import Database from 'better-sqlite3';
 import { newRecord } from '../../src/domain/record.ts';
 import { BULK_USERS } from '../../src/store/guarded.ts';
 import { DB_FILE } from '../../src/store/index.ts';
-import { BACKSTOP_PAGES, BULK_HOLD_PAGES, Checkpointer, SMALL_COMMITS, WAL_LIMIT_BYTES } from '../../src/store/sqlite/checkpointer.ts';
+import {
+  BACKSTOP_PAGES, BULK_HOLD_PAGES, Checkpointer, HOLD_MAX_MS, SMALL_COMMITS, WAL_LIMIT_BYTES,
+} from '../../src/store/sqlite/checkpointer.ts';
 import { START_USERS } from '../../src/store/sqlite/directory.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqliteStore.ts';
 import { WalIndex } from '../../src/store/sqlite/walIndex.ts';
@@ -130,6 +132,49 @@ describe('sqlite WAL checkpoints on their own thread', () => {
     }
   });
 
+  // The timeout: a hold without its bounds never ends, which must fail the test, not hang the suite.
+  it('a held bulk creation goes ahead when the copying stalls, or after HOLD_MAX_MS while other writes keep it behind', { timeout: 10_000 }, async () => {
+    const file = fileIn();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    let clock = 0;
+    let wal = { frames: BULK_HOLD_PAGES, copied: 0 };
+    let copying = true;
+    const checkpointer = new Checkpointer(db, file, {
+      progress: () => wal,
+      now: () => clock,
+      // Each pause: time passes, and the copying moves on (or not) while the WAL keeps ahead of it. A turn of the
+      // event loop too, so that the test's own timeout can fire.
+      sleep: async (ms) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        clock += ms;
+        if (copying) wal = { frames: wal.frames + 100, copied: wal.copied + 100 };
+      },
+    });
+    try {
+      await checkpointer.roomForBulk();
+      assert.equal(clock, 0, 'no thread yet: no wait');
+      checkpointer.committed();
+      await checkpointer.roomForBulk();
+      assert.ok(clock >= HOLD_MAX_MS && clock < HOLD_MAX_MS + 50, `copying that never catches up held it ${clock} ms`);
+      copying = false;
+      clock = 0;
+      await checkpointer.roomForBulk();
+      assert.ok(clock >= 1_000 && clock < 1_050, `copying that stopped held it ${clock} ms`);
+      wal = { frames: BULK_HOLD_PAGES, copied: BULK_HOLD_PAGES };
+      clock = 0;
+      await checkpointer.roomForBulk();
+      assert.equal(clock, 0, 'every frame copied: no wait');
+      wal = { frames: BULK_HOLD_PAGES - 1, copied: 0 };
+      await checkpointer.roomForBulk();
+      assert.equal(clock, 0, 'under the hold: no wait');
+    } finally {
+      await checkpointer.stop();
+      db.close();
+    }
+  });
+
   it('reads the WAL-index as SQLite keeps it, and nothing from a file that is not one', () => {
     const file = fileIn();
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -190,7 +235,7 @@ describe('sqlite WAL checkpoints on their own thread', () => {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
-    const checkpointer = new Checkpointer(db, file, path.join(root, 'no-such-driver.js'));
+    const checkpointer = new Checkpointer(db, file, { driver: path.join(root, 'no-such-driver.js') });
     checkpointer.committed();
     assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), BACKSTOP_PAGES, 'the main connection steps back while the thread runs');
     await eventually(() => checkpointer.stats.failure !== null, 'the failure noticed');

@@ -21,7 +21,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import { WalIndex } from './walIndex.ts';
+import { WalIndex, type WalProgress } from './walIndex.ts';
 
 /** How often the worker looks for new commits to checkpoint. */
 export const CHECK_MS = 50;
@@ -35,6 +35,11 @@ const SQLITE_DEFAULT_PAGES = 1_000;
 export const BULK_HOLD_PAGES = 16_384;
 /** A held bulk creation goes ahead anyway once the copying has not moved for this long (a reader holds it back). */
 const HOLD_STALL_MS = 1_000;
+/**
+ * And after this long in all: copying that moves on but never catches up (other writers committing as fast as it
+ * copies) must not hold a bulk creation for as long as they write.
+ */
+export const HOLD_MAX_MS = 2_000;
 /** How often a held bulk creation looks at the WAL again. */
 const HOLD_POLL_MS = 5;
 /**
@@ -121,21 +126,35 @@ class SharedStats implements CheckpointStats {
   get covered(): number { return Atomics.load(this.words, COVERED); }
 }
 
+/** What a Checkpointer may be given instead of the real thing (tests). */
+export interface CheckpointerOptions {
+  /** Where the worker loads better-sqlite3 from (tests give a wrong one to see the fallback). */
+  driver?: string;
+  /** The WAL's progress (default: read from the WAL-index beside `file`). */
+  progress?: () => WalProgress | null;
+  /** The time in ms, and a pause of `ms`: how a held bulk creation waits. */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
 export class Checkpointer {
   private readonly shared = new Int32Array(new SharedArrayBuffer(WORDS * 4));
   readonly stats: CheckpointStats = new SharedStats(this.shared);
   private worker: Worker | null = null;
   private stopped = false;
-  /** The WAL's frames and how many are copied, current (`roomForBulk`). */
+  /** The WAL-index beside the database, read by `roomForBulk`. */
   private readonly wal: WalIndex;
+  private readonly driver: string;
+  private readonly progress: () => WalProgress | null;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
 
-  /** `driver`: where the worker loads better-sqlite3 from (tests give a wrong one to see the fallback). */
-  constructor(
-    private readonly db: Database.Database,
-    private readonly file: string,
-    private readonly driver = createRequire(import.meta.url).resolve('better-sqlite3'),
-  ) {
+  constructor(private readonly db: Database.Database, private readonly file: string, opts: CheckpointerOptions = {}) {
     this.wal = new WalIndex(`${file}-shm`);
+    this.driver = opts.driver ?? createRequire(import.meta.url).resolve('better-sqlite3');
+    this.progress = opts.progress ?? (() => this.wal.read());
+    this.now = opts.now ?? (() => performance.now());
+    this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
   /**
@@ -158,19 +177,21 @@ export class Checkpointer {
    * ever whole before the next commit, and the WAL grew to 509 MB over a million users' creation (a 915 MB
    * database). Waits in slices of HOLD_POLL_MS, the event loop free meanwhile, for as long as the copying moves on;
    * never without a worker, nor once it has not moved for HOLD_STALL_MS (a long read can keep a checkpoint from
-   * copying the frames after it: the WAL then grows as it did before).
+   * copying the frames after it: the WAL then grows as it did before), nor past HOLD_MAX_MS in all.
    */
   async roomForBulk(): Promise<void> {
+    const started = this.now();
     let copied = -1;
-    let moved = performance.now();
+    let moved = started;
     for (let asked = false; this.worker !== null; asked = true) {
-      const wal = this.wal.read();
+      const wal = this.progress();
       if (wal === null || wal.frames < BULK_HOLD_PAGES || wal.copied === wal.frames) return;
       if (!asked) this.worker.postMessage('now');
-      const now = performance.now();
+      const now = this.now();
+      if (now - started >= HOLD_MAX_MS) return;
       if (wal.copied !== copied) [copied, moved] = [wal.copied, now];
       else if (now - moved >= HOLD_STALL_MS) return;
-      await new Promise((resolve) => setTimeout(resolve, HOLD_POLL_MS));
+      await this.sleep(HOLD_POLL_MS);
     }
   }
 
