@@ -2,7 +2,6 @@
  * The composition root: from a Config, builds the store, clock, auth, services, notification pipeline and HTTP app,
  * wires who reacts to which event (`wireEvents`), and starts and stops them; nothing else constructs these pieces.
  * Each step is a small function below, in the order buildPresently calls them. */
-import path from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DevIssuer } from './auth/devIssuer.ts';
 import { devVerifier, type TokenVerifier } from './auth/verify.ts';
@@ -23,7 +22,7 @@ import { installAuthority, type AuthorityOptions } from './authority/install.ts'
 import { batchRoutes } from './http/batch.ts';
 import { metadataRoutes } from './http/metadata.ts';
 import { deliveriesRoutes } from './admin/deliveries.ts';
-import { installDeliveryMetrics, installWalGauge } from './admin/metrics.ts';
+import { installStoreMetrics } from './admin/metrics.ts';
 import { mailboxSettingsRoutes } from './presence/mailboxSettingsRoutes.ts';
 import { presenceRoutes } from './presence/routes.ts';
 import { sinkRoutes } from './admin/sinkRoutes.ts';
@@ -49,7 +48,7 @@ import { PresenceService } from './presence/service.ts';
 import { DEMO, DEMO_TENANT_ID, DEV_APP_ID, applySeed, readSeedFile, seedDemoOnce, type SeedData } from './directory/seed.ts';
 import { StateService } from './admin/state/service.ts';
 import { installDashboard, type Dashboard } from './dashboard/install.ts';
-import { DB_FILE, openStore } from './store/index.ts';
+import { openStore } from './store/index.ts';
 import { EventBus } from './platform/events.ts';
 import type { PresenceEvents } from './presence/events.ts';
 import type { DirectoryEvents } from './directory/events.ts';
@@ -295,7 +294,6 @@ function wireEvents(events: EventBus<PresentlyEvents>, { scheduler, dispatcher, 
 function registerGraphRoutes({ config, store, clock, cloud, verifier, app, front, headers }: Core, presence: PresenceService): Registry {
   installWire(app, clock, headers);
   const registry = installMetrics(app, front);
-  if (store.kind === 'sqlite') installWalGauge(registry, `${path.join(config.dataDir, DB_FILE)}-wal`);
   if (config.throttle === 'graph') {
     installThrottle(app, {
       clock, verifier, store,
@@ -337,7 +335,7 @@ function registerNotificationRoutes(core: Core, presence: PresenceService, pipel
   subscriptionRoutes(app, 'beta', subscriptionDeps);
   sinkRoutes(app, { sinks, clock, authMode: config.auth, adminKey: config.adminKey });
   deliveriesRoutes(app, { log: pipeline.log, authMode: config.auth, adminKey: config.adminKey });
-  installDeliveryMetrics(registry, pipeline.log, store);
+  installStoreMetrics(registry, { log: pipeline.log, store, dataDir: store.kind === 'sqlite' ? config.dataDir : null });
   return { subscriptions, sinks };
 }
 

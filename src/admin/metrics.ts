@@ -3,11 +3,25 @@
  * size of its WAL file.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DeliveryLog } from '../notifications/deliveryLog.ts';
+import { DB_FILE } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 
-export function installDeliveryMetrics(registry: Registry, log: DeliveryLog, store: Pick<Store, 'countDeliveries'>): void {
+export interface StoreMetricsSources {
+  log: DeliveryLog;
+  store: Pick<Store, 'countDeliveries'>;
+  /** The SQLite data folder, whose WAL file's size is reported; null on a store with no such file. */
+  dataDir: string | null;
+}
+
+export function installStoreMetrics(registry: Registry, { log, store, dataDir }: StoreMetricsSources): void {
+  installDeliveryMetrics(registry, log, store);
+  if (dataDir !== null) installWalGauge(registry, `${path.join(dataDir, DB_FILE)}-wal`);
+}
+
+function installDeliveryMetrics(registry: Registry, log: DeliveryLog, store: Pick<Store, 'countDeliveries'>): void {
   const t = log.totals;
   new Counter({
     name: 'presently_notification_posts_total', help: 'Notification POSTs made, by result', labelNames: ['result'],
@@ -41,7 +55,7 @@ export function installDeliveryMetrics(registry: Registry, log: DeliveryLog, sto
  * there is none. About 80 MB under sustained writes, and cut back to that when the WAL starts over
  * (docs/operations/storage.md): a figure that keeps growing means checkpoints are not keeping up.
  */
-export function installWalGauge(registry: Registry, walFile: string): void {
+function installWalGauge(registry: Registry, walFile: string): void {
   new Gauge({
     name: 'presently_sqlite_wal_bytes', help: 'Size of the SQLite WAL file in bytes (0: none)', registers: [registry],
     collect() {
