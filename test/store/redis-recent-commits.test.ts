@@ -49,7 +49,10 @@ needsRedis('updates on Redis from the last commit of this process', { timeout: 3
       if (Date.now() > give) assert.fail('MONITOR never showed the marker');
       await new Promise((resolve) => setImmediate(resolve));
     }
-    return commands.splice(0).filter((c) => c.includes(prefix) && c.includes(`:u:${T}/${U}`)).map((c) => /"(\w+)"/.exec(c)![1]!.toLowerCase());
+    // An EVAL is ioredis sending a script again whose EVALSHA Redis did not know (NOSCRIPT: the first run of that script
+    // on a Redis just started, which depends on the order the suites ran in): one commit either way, so it is left out.
+    return commands.splice(0).filter((c) => c.includes(prefix) && c.includes(`:u:${T}/${U}`))
+      .map((c) => /"(\w+)"/.exec(c)![1]!.toLowerCase()).filter((c) => c !== 'eval');
   };
   const status = (s: Store, text: string) => s.updatePresence(T, U, (r) => withStatus(r, text, NOW, null));
 
