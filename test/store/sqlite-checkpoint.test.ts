@@ -256,7 +256,10 @@ describe('sqlite WAL checkpoints on their own thread', () => {
       const store = openSqliteStore({ path: ${JSON.stringify(file)} });
       await store.putUser({ id: ${JSON.stringify(uid(1))}, tenantId: ${JSON.stringify(T1)}, displayName: 'A', userPrincipalName: 'a@contoso.example' }, newRecord(Date.now()));
       await store.updatePresence(${JSON.stringify(T1)}, ${JSON.stringify(uid(1))}, (r) => null);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The thread starts with the first commit; on a busy machine its first checkpoint can take a while.
+      for (let waited = 0; store.backend.checkpointer.stats.checkpoints === 0 && waited < 10_000; waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       console.log('checkpoints', store.backend.checkpointer.stats.checkpoints);`;
     const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 });
     assert.equal(run.signal, null, `killed after 15 s: the checkpoint thread kept the process alive (${run.stderr})`);
