@@ -6,6 +6,7 @@
  *   npm run bench:floors                          # both parts at 1,000 and 1,000,000 (~3 min, most of it filling SQLite)
  *   npm run bench:floors -- --users 1000,100000 --only memory
  *   npm run bench:floors -- --only log            # an append-only journal against writes in place (~2 min)
+ *   npm run bench:floors -- --only heap           # the read cache's memory and full collections (~1 min)
  *
  * - memory: lookups of random user ids in batches of 650, as a getPresencesByUserId makes them, in a JavaScript Map of N string
  *   keys to small objects (the read cache's shape: src/presence/snapshotCache.ts), and in an open-addressed table of
@@ -16,6 +17,8 @@
  *   Then "first message": the same for updates that give each user their first status message (each user once, at
  *   most `--seconds`), which make rows longer and so split pages, as the bench's setStatusMessage load does to the
  *   users it has just created.
+ * - heap (only when asked for): the read cache holding N users, what it adds to the heap, the ArrayBuffers and RSS, and
+ *   how long a full collection takes with it alive (./heapFloor.ts).
  * - log (only when asked for): random users given a status message, three ways on one file: in place (read the row,
  *   update it), appended to a journal table, and that journal folded into the presence table later in big sorted
  *   transactions. Says whether a log-structured store would write for less at a million users (BENCHMARKS.md).
@@ -28,6 +31,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { newRecord, transition } from '../src/domain/record.ts';
 import { setStatusMessage } from '../src/domain/statusMessage.ts';
+import { heapFloor } from './heapFloor.ts';
 import { SnapshotCache } from '../src/presence/snapshotCache.ts';
 import { encodeRecord } from '../src/store/codec.ts';
 import { migrate } from '../src/store/sqlite/migrations.ts';
@@ -348,6 +352,15 @@ if (parts.includes('disk')) {
     const r = diskFloor(n);
     line(n.toLocaleString('en-US'), 'same size', r.same, fmt(r.file / 1e6, 0).padStart(9) + fmt(r.fill).padStart(8));
     line('', 'first message', r.growth, '');
+  }
+}
+if (parts.includes('heap')) {
+  console.log('\nheap: the read cache holding N users, each with a sequence number of their own; MB added, and a full collection');
+  console.log('users'.padStart(10) + 'JS heap'.padStart(10) + 'buffers'.padStart(10) + 'RSS'.padStart(8) + 'full GC ms'.padStart(12));
+  for (const n of sizes) {
+    const r = heapFloor(n, userId);
+    console.log(n.toLocaleString('en-US').padStart(10) + fmt(r.heapMb).padStart(10) + fmt(r.buffersMb).padStart(10) + fmt(r.rssMb).padStart(8)
+      + fmt(r.fullGcMs).padStart(12));
   }
 }
 if (parts.includes('log')) {

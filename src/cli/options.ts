@@ -23,7 +23,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { key: 'dataDir', flag: '--data', arg: '<dir>', help: 'folder for the database, signing keys and dev certificate' },
   { key: 'store', flag: '--store', arg: '<kind>', help: 'sqlite (durable), memory (keeps nothing) or redis (shared by several nodes)' },
   { key: 'redisUrl', flag: '--redis-url', arg: '<url>', help: 'with --store redis: redis://host:port[/db], or redis://h1:p1,h2:p2,... for a Redis Cluster' },
-  { key: 'readCacheUsers', flag: '--read-cache', arg: '<users>', help: 'most users whose presence is kept in memory for reads (a million: about 110 MB, 0.5 GB if each has a status message); 0: none' },
+  { key: 'readCacheUsers', flag: '--read-cache', arg: '<users>', help: 'most users whose presence is kept in memory for reads (a million: about 100 MB, 0.5 GB if each has a status message); 0: none' },
   { key: 'redisPrefix', flag: '--redis-prefix', arg: '<prefix>', help: 'with --store redis: the start of every key, so deployments can share one Redis' },
   { key: 'auth', flag: '--auth', arg: '<mode>', help: 'dev: tokens issued by Presently itself; oidc: tokens of the identity providers named by --issuer' },
   { key: 'issuers', flag: '--issuer', arg: '<url>', repeatable: true, help: 'with --auth oidc: an issuer whose tokens are accepted (repeatable): a URL, a template with {tenantid} such as https://login.microsoftonline.com/{tenantid}/v2.0, or entra (the cloud\'s Entra ID v2 and v1 issuers)' },

@@ -52,12 +52,12 @@ export function getPresencesByUserIdHandler(presence: PresenceService, api: Pres
     const { ids, words } = parseIds(request.body);
     const current = await presence.readList(principal.tenantId, ids, words);
     const context = `${api.contextBase(request)}/${api.version}/$metadata#Collection(microsoft.graph.presence)`;
-    // While every snapshot in the list is the same object as last time (nothing changed), the answer is reused. The
+    // While every snapshot in the list is the same as last time (nothing changed), the answer is reused. The
     // list is keyed by a hash of its GUIDs' bits, not by its ids joined (a 24 KB string to build and hash per request):
     // a kept answer is reused only once its GUIDs compare equal.
     const key = `${principal.tenantId}|${principal.userId ?? ''}|${context}|${listHash(words)}`;
     const previous = answers.get(key);
-    if (previous && sameWords(previous.words, words) && previous.snapshots.every((snap, i) => snap === current[i])) {
+    if (previous && sameWords(previous.words, words) && previous.snapshots.every((snap, i) => sameSnapshot(snap, current[i]))) {
       return reply.type('application/json').send(previous.body);
     }
     let text = `{"@odata.context":${JSON.stringify(context)},"value":[`;
@@ -86,6 +86,14 @@ function listHash(words: Uint32Array): string {
     b = Math.imul(b ^ (b >>> 15) ^ w, 0x85ebca6b);
   }
   return `${(a >>> 0).toString(36)}.${(b >>> 0).toString(36)}.${words.length}`;
+}
+
+/**
+ * The same published presence: the same sequence number and view object. (The read cache hands out a new snapshot
+ * object each read, src/presence/snapshotCache.ts; a change makes a new sequence number.)
+ */
+function sameSnapshot(a: PresenceSnapshot | undefined, b: PresenceSnapshot | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.sequenceNumber === b.sequenceNumber && a.view === b.view);
 }
 
 function sameWords(a: Uint32Array, b: Uint32Array): boolean {

@@ -11,8 +11,8 @@
  *   ./cacheCoherence.ts keeps only what no change has overtaken; a store that cannot tell (a Redis Cluster) gets no
  *   cache.
  *
- * Snapshot objects are replaced, never mutated, so callers may cache what they derive from one (its JSON) by object
- * identity.
+ * Snapshots are replaced, never mutated. The read cache hands out a new object at each read, equal to the one kept,
+ * so what a caller derives from one is keyed by its sequence number and view (a view object is shared and kept).
  */
 import type { Clock } from '../platform/clock/clock.ts';
 import { advance, transition, type Transition } from '../domain/record.ts';
@@ -24,8 +24,9 @@ import { CacheCoherence } from './cacheCoherence.ts';
 import { SnapshotCache } from './snapshotCache.ts';
 
 /**
- * Most snapshots kept in memory by default (./snapshotCache.ts; `--read-cache`): about 110 bytes a user (a typed-array
- * table and a snapshot object; users with equal views share one view object, src/store/codec.ts).
+ * Most snapshots kept in memory by default (./snapshotCache.ts; `--read-cache`): about 100 bytes a user (two 40-byte
+ * slots of a typed-array table, at most half full, and a view reference each; users with equal views share one view
+ * object, src/store/codec.ts).
  */
 export const CACHE_LIMIT = 1_000_000;
 
@@ -154,7 +155,6 @@ export class PresenceService {
     const overtaken: PresenceKey[] = [];
     try {
       created = await write();
-      const { view, sequenceNumber, dueAt } = initial;
       for (let i = 0; i < users.length; i++) {
         if (!created[i]) continue;
         if (ticket && !this.coherence!.mayKeep(ticket, i)) {
@@ -162,9 +162,7 @@ export class PresenceService {
           continue;
         }
         const { tenantId, userId } = users[i]!;
-        // A snapshot object per user, never one for all: a snapshot's identity stands for one user's presence as it
-        // is (getPresencesByUserId reuses an answer while each of its snapshots is the same object).
-        if (!cache.fill(tenantId, userId, { view, sequenceNumber, dueAt })) return created;
+        if (!cache.fill(tenantId, userId, initial)) return created;
       }
     } finally {
       if (ticket) this.coherence!.end(ticket);
@@ -310,7 +308,7 @@ export class PresenceService {
   }
 
   private remember(tenantId: string, userId: string, record: PresenceSnapshot): void {
-    this.cache?.set(tenantId, userId, { view: record.view, sequenceNumber: record.sequenceNumber, dueAt: record.dueAt });
+    this.cache?.set(tenantId, userId, record);
   }
 
   private async update(

@@ -12,10 +12,18 @@
  * comes in, and the hit rate past the limit falls off gradually (limit ÷ users for reads spread evenly over all
  * users) instead of collapsing. While a directory fits the limit, nothing is ever evicted, so a cache filled at start
  * (`fill`) keeps every user. A hit is one parse of the id, one probe and one write at most.
+ *
+ * The table keeps a snapshot's parts, not the object: a read gets a new PresenceSnapshot, equal to the one last set
+ * (its view the same object), each time. A snapshot whose sequence number formatSequence would not make (none does in
+ * practice; a test's may) is not kept: its user's reads go to the store.
  */
 import type { PresenceSnapshot } from '../store/types.ts';
+import { formatSequence, sequenceValue } from '../domain/record.ts';
 import { NOT_A_GUID, readGuid } from '../platform/json/guid.ts';
-import { GuidTable, KEY_WORDS } from './guidTable.ts';
+import { DUE, GuidTable, SEQ, SLOT_NUMS, SLOT_WORDS, USED } from './guidTable.ts';
+
+/** Formatted sequence numbers remembered (a power of two). */
+const SEQ_TEXTS = 1_024;
 
 export class SnapshotCache {
   private table: GuidTable;
@@ -32,6 +40,9 @@ export class SnapshotCache {
   private slots = new Int32Array(0);
   /** The CLOCK hand: the next slot it looks at. */
   private hand = 0;
+  /** Sequence numbers formatted lately, and their text (sequenceText). */
+  private readonly seqNumbers = new Float64Array(SEQ_TEXTS).fill(NaN);
+  private readonly seqTexts = new Array<string>(SEQ_TEXTS).fill('');
 
   /** `limit`: the most snapshots held. */
   constructor(readonly limit: number) {
@@ -47,12 +58,30 @@ export class SnapshotCache {
   private getGuid(tenantId: string, words: Uint32Array, at: number): PresenceSnapshot | undefined {
     const tenant = this.tenantNumber(tenantId, false);
     if (tenant === 0) return undefined;
-    const table = this.table;
-    const slot = table.find(tenant, words, at);
-    if (slot < 0) return undefined;
+    const slot = this.table.find(tenant, words, at);
+    return slot < 0 ? undefined : this.snapshotAt(slot);
+  }
+
+  /** The snapshot of the user at `slot`, marked used. */
+  private snapshotAt(slot: number): PresenceSnapshot {
+    const { words, nums, views } = this.table;
     // Written only when it changes: a read then leaves the slot's memory clean (a million users read at random).
-    if (table.used[slot] === 0) table.used[slot] = 1;
-    return table.snaps[slot];
+    if (words[slot * SLOT_WORDS + USED] === 0) words[slot * SLOT_WORDS + USED] = 1;
+    const due = nums[slot * SLOT_NUMS + DUE]!;
+    return { view: views[slot]!, sequenceNumber: this.sequenceText(nums[slot * SLOT_NUMS + SEQ]!), dueAt: Number.isNaN(due) ? null : due };
+  }
+
+  /**
+   * formatSequence(seq), remembered in a small table by the number's low bits: users created together share their
+   * first sequence number, and formatting a number costs more than a lookup (a 16-digit number to a string).
+   */
+  private sequenceText(seq: number): string {
+    const at = (seq >>> 0) & (SEQ_TEXTS - 1);
+    if (this.seqNumbers[at] === seq) return this.seqTexts[at]!;
+    const text = formatSequence(seq);
+    this.seqNumbers[at] = seq;
+    this.seqTexts[at] = text;
+    return text;
   }
 
   /**
@@ -62,15 +91,11 @@ export class SnapshotCache {
   getGuids(tenantId: string, words: Uint32Array, count: number, into: Array<PresenceSnapshot | undefined>): void {
     const tenant = this.tenantNumber(tenantId, false);
     if (tenant === 0) return;
-    const table = this.table;
     const slots = this.slotsFor(count);
-    table.findAll(tenant, words, count, slots);
-    const { snaps, used } = table;
+    this.table.findAll(tenant, words, count, slots);
     for (let i = 0; i < count; i++) {
       const slot = slots[i]!;
-      if (slot < 0) continue;
-      into[i] = snaps[slot];
-      if (used[slot] === 0) used[slot] = 1;
+      if (slot >= 0) into[i] = this.snapshotAt(slot);
     }
   }
 
@@ -126,11 +151,19 @@ export class SnapshotCache {
       return true;
     }
     const tenant = this.tenantNumber(tenantId, true);
-    const slot = this.table.find(tenant, this.probe, 0);
+    const table = this.table;
+    const slot = table.find(tenant, this.probe, 0);
+    const seq = sequenceValue(snapshot.sequenceNumber);
+    const due = snapshot.dueAt ?? NaN;
+    if (Number.isNaN(seq)) {
+      // Not kept (see above); nor may an older snapshot of the user stay.
+      if (replace && slot >= 0) table.removeAt(slot);
+      return true;
+    }
     if (slot >= 0) {
       if (replace) {
-        this.table.snaps[slot] = snapshot;
-        this.table.used[slot] = 1;
+        table.setAt(slot, snapshot.view, seq, due);
+        table.words[slot * SLOT_WORDS + USED] = 1;
       }
       return true;
     }
@@ -139,7 +172,7 @@ export class SnapshotCache {
       this.evictOne();
       // The probe buffer still holds the key: eviction works on slots only.
     }
-    this.table.insert(tenant, this.probe, 0, snapshot, false);
+    table.insert(tenant, this.probe, 0, snapshot.view, seq, due, false);
     return true;
   }
 
@@ -173,9 +206,10 @@ export class SnapshotCache {
     for (;;) {
       const slot = this.hand;
       this.hand = (slot + 1) & table.mask;
-      if (table.keys[slot * KEY_WORDS] === 0) continue;
-      if (table.used[slot] === 1) {
-        table.used[slot] = 0;
+      const k = slot * SLOT_WORDS;
+      if (table.words[k] === 0) continue;
+      if (table.words[k + USED] === 1) {
+        table.words[k + USED] = 0;
         continue;
       }
       table.removeAt(slot);

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { newRecord } from '../../src/domain/record.ts';
+import { formatSequence, newRecord } from '../../src/domain/record.ts';
 import { manualClock } from '../../src/platform/clock/manual.ts';
 import { CACHE_LIMIT, PresenceService } from '../../src/presence/service.ts';
 import { SnapshotCache } from '../../src/presence/snapshotCache.ts';
@@ -59,39 +59,39 @@ describe('presence read cache', () => {
 
   it('holds at most its limit', () => {
     const cache = new SnapshotCache(100);
-    const snap = { view: newRecord(NOW).view, sequenceNumber: 'C1', dueAt: null };
+    const snap = { view: newRecord(NOW).view, sequenceNumber: formatSequence(1), dueAt: null };
     for (let i = 0; i < 1_000; i++) cache.set(T, userId(i), snap);
     assert.ok(cache.size <= 100, `${cache.size} held`);
-    assert.equal(cache.get(T, userId(999)), snap, 'the latest is kept');
+    assert.deepEqual(cache.get(T, userId(999)), snap, 'the latest is kept');
     assert.equal(cache.get(T, userId(0)), undefined, 'the oldest is gone');
   });
 
   it('past its limit one user leaves for each that comes in, the one not used for longest', () => {
     const cache = new SnapshotCache(100);
-    const snap = { view: newRecord(NOW).view, sequenceNumber: 'C1', dueAt: null };
+    const snap = { view: newRecord(NOW).view, sequenceNumber: formatSequence(1), dueAt: null };
     for (let i = 0; i < 100; i++) cache.set(T, userId(i), snap);
     for (let i = 1; i < 100; i++) cache.get(T, userId(i));
     cache.set(T, userId(100), snap);
     assert.equal(cache.size, 100);
     assert.equal(cache.get(T, userId(0)), undefined, 'the one user not read since it came in left');
-    for (let i = 1; i <= 100; i++) assert.equal(cache.get(T, userId(i)), snap, `user ${i} stayed`);
+    for (let i = 1; i <= 100; i++) assert.deepEqual(cache.get(T, userId(i)), snap, `user ${i} stayed`);
   });
 
   it('keeps tenants apart, reads an id in either case, forgets a deleted user, and keeps users whose id is no GUID', () => {
     const other = '7d1e0c9a-5b7f-4e2b-9a61-3f0b6c2d8e42';
     const cache = new SnapshotCache(4);
-    const snap = (n: number) => ({ view: newRecord(NOW).view, sequenceNumber: `C${n}`, dueAt: null });
+    const snap = (n: number) => ({ view: newRecord(NOW).view, sequenceNumber: formatSequence(n), dueAt: null });
     const a = snap(1);
     const b = snap(2);
     cache.set(T, userId(1), a);
     cache.set(other, userId(1), b);
-    assert.equal(cache.get(T, userId(1)), a);
-    assert.equal(cache.get(other, userId(1)), b, 'the same user id in another tenant is another user');
-    assert.equal(cache.get(T, userId(1).toUpperCase()), a, 'a GUID is the same user in either case');
+    assert.deepEqual(cache.get(T, userId(1)), a);
+    assert.deepEqual(cache.get(other, userId(1)), b, 'the same user id in another tenant is another user');
+    assert.deepEqual(cache.get(T, userId(1).toUpperCase()), a, 'a GUID is the same user in either case');
     assert.equal(cache.get('0d6c4e0e-0000-4000-8000-000000000000', userId(1)), undefined, 'a tenant never seen');
     const c = snap(3);
     cache.set(T, 'alice@foreign-idp', c);
-    assert.equal(cache.get(T, 'alice@foreign-idp'), c);
+    assert.deepEqual(cache.get(T, 'alice@foreign-idp'), c);
     assert.equal(cache.size, 3);
     for (const i of [2, 3, 4, 5]) cache.set(T, userId(i), snap(i));
     assert.equal(cache.size, 4, 'users whose id is no GUID count toward the limit');
@@ -100,13 +100,28 @@ describe('presence read cache', () => {
     assert.equal(cache.size, 3);
   });
 
+  it('hands back what was set, due instant included, and keeps no snapshot whose sequence number it could not remake', () => {
+    const cache = new SnapshotCache(10);
+    const view = newRecord(NOW).view;
+    const due = { view, sequenceNumber: formatSequence(1_765_000_000_123_456), dueAt: NOW + 90_000 };
+    cache.set(T, userId(1), due);
+    assert.deepEqual(cache.get(T, userId(1)), due);
+    assert.equal(cache.get(T, userId(1))?.view, view, 'the very view object set (renderings are kept by view)');
+    assert.notEqual(cache.get(T, userId(1)), cache.get(T, userId(1)), 'a new snapshot object each read');
+    // A sequence number formatSequence would not make: the user's older snapshot must not stay either.
+    cache.set(T, userId(1), { view, sequenceNumber: 'C1', dueAt: null });
+    assert.equal(cache.get(T, userId(1)), undefined, 'not kept, so the read goes to the store');
+    assert.equal(cache.fill(T, userId(2), { view, sequenceNumber: 'S2', dueAt: null }), true, 'a fill not kept is no full cache');
+    assert.equal(cache.size, 0);
+  });
+
   it('fill adds users while there is room and never evicts anyone', () => {
     const cache = new SnapshotCache(3);
-    const snap = { view: newRecord(NOW).view, sequenceNumber: 'C1', dueAt: null };
-    const newer = { ...snap, sequenceNumber: 'C2' };
+    const snap = { view: newRecord(NOW).view, sequenceNumber: formatSequence(1), dueAt: null };
+    const newer = { ...snap, sequenceNumber: formatSequence(2) };
     cache.set(T, userId(1), newer);
     assert.deepEqual([1, 2, 3, 4].map((i) => cache.fill(T, userId(i), snap)), [true, true, true, false]);
-    assert.equal(cache.get(T, userId(1)), newer, 'a held user keeps their (newer) snapshot');
+    assert.deepEqual(cache.get(T, userId(1)), newer, 'a held user keeps their (newer) snapshot');
     assert.equal(cache.get(T, userId(4)), undefined);
     assert.equal(cache.size, 3);
   });
@@ -164,9 +179,10 @@ describe('presence read cache: filling itself', () => {
     const snapshots = await presence.readMany(T, users.map((u) => u.id));
     assert.equal(snapshots.size, 2_500);
     assert.equal(read, 0);
-    // One object per user: a snapshot's identity stands for one user's presence (src/presence/readMany.ts reuses an
-    // answer while each of its snapshots is the same object).
-    assert.equal(new Set(snapshots.values()).size, 2_500, 'no two users share a snapshot object');
+    // Each as created: the users of one bulk chunk share its first sequence number and view.
+    const values = [...snapshots.values()];
+    assert.ok(new Set(values.map((s) => s.sequenceNumber)).size <= 3, 'one sequence number per chunk (2,000 users)');
+    assert.ok(new Set(values.map((s) => s.view)).size <= 3, 'one view object per chunk');
     await store.close();
   });
 });
