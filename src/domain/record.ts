@@ -14,10 +14,13 @@ export function formatSequence(n: number): string {
   return n >= 1e15 && n < 1e16 ? `C0000${n}` : `C${String(n).padStart(SEQ_DIGITS, '0')}`;
 }
 
-/** The number of a sequence number formatSequence made, else NaN (a string it would not make). */
+const SEQUENCE = /^C\d{20}$/;
+
+/** The number of a sequence number formatSequence made (formatSequence of it gives `s` back), else NaN. */
 export function sequenceValue(s: string): number {
-  const n = parseSequence(s);
-  return formatSequence(n) === s ? n : NaN;
+  if (!SEQUENCE.test(s)) return NaN;
+  const n = Number(s.slice(1));
+  return Number.isSafeInteger(n) ? n : NaN;
 }
 
 export function parseSequence(s: string): number {

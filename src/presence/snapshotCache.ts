@@ -72,16 +72,22 @@ export class SnapshotCache {
   }
 
   /**
-   * formatSequence(seq), remembered in a small table by the number's low bits: users created together share their
-   * first sequence number, and formatting a number costs more than a lookup (a 16-digit number to a string).
+   * formatSequence(seq), remembered in a small table by the number's low bits with the texts of the latest sets: users
+   * created together share their first sequence number, a user read is often one just written, and formatting a number
+   * costs more than a lookup (a 16-digit number to a string).
    */
   private sequenceText(seq: number): string {
     const at = (seq >>> 0) & (SEQ_TEXTS - 1);
     if (this.seqNumbers[at] === seq) return this.seqTexts[at]!;
     const text = formatSequence(seq);
+    this.remember(seq, text);
+    return text;
+  }
+
+  private remember(seq: number, text: string): void {
+    const at = (seq >>> 0) & (SEQ_TEXTS - 1);
     this.seqNumbers[at] = seq;
     this.seqTexts[at] = text;
-    return text;
   }
 
   /**
@@ -160,6 +166,8 @@ export class SnapshotCache {
       if (replace && slot >= 0) table.removeAt(slot);
       return true;
     }
+    // The text at hand is what a read would format: the next read of this user needs no formatting.
+    this.remember(seq, snapshot.sequenceNumber);
     if (slot >= 0) {
       if (replace) {
         table.setAt(slot, snapshot.view, seq, due);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
-  advance, formatSequence, newRecord, nextSequence, parseSequence, transition,
+  advance, formatSequence, newRecord, nextSequence, parseSequence, sequenceValue, transition,
 } from '../../src/domain/record.ts';
 import { parseSetStatusMessage, setStatusMessage } from '../../src/domain/statusMessage.ts';
 import type { PresenceFacts, PresenceRecord } from '../../src/domain/types.ts';
@@ -48,6 +48,18 @@ describe('sequence numbers', () => {
 
   it('nextSequence is at least the time in microseconds, so it jumps forward with the clock', () => {
     assert.equal(parseSequence(nextSequence(formatSequence(5), T0)), T0 * 1000);
+  });
+
+  it('property: any safe number formats as C + 20 digits (16-digit numbers too, the common case), and sequenceValue reads back exactly the strings formatSequence makes', () => {
+    fc.assert(fc.property(fc.oneof(fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 1e15, max: Number.MAX_SAFE_INTEGER })), (n) => {
+      const s = formatSequence(n);
+      assert.match(s, SEQ);
+      assert.equal(s, `C${String(n).padStart(20, '0')}`);
+      assert.equal(sequenceValue(s), n);
+    }));
+    for (const odd of ['C1', 'S00000000000000000012', 'C 0000000000000000012', 'C0000000000000000001.', 'C99999999999999999999', 'c00000000000000000012', '']) {
+      assert.ok(Number.isNaN(sequenceValue(odd)), odd);
+    }
   });
 
   it('property: lexicographic order is numeric order', () => {
