@@ -356,11 +356,13 @@ if (parts.includes('disk')) {
 }
 if (parts.includes('heap')) {
   console.log('\nheap: the read cache holding N users, each with a sequence number of their own; MB added, and a full collection');
-  console.log('users'.padStart(10) + 'JS heap'.padStart(10) + 'buffers'.padStart(10) + 'RSS'.padStart(8) + 'full GC ms'.padStart(12));
+  console.log('users'.padStart(10) + 'views'.padStart(16) + 'JS heap'.padStart(10) + 'buffers'.padStart(10) + 'RSS'.padStart(8) + 'full GC ms'.padStart(12));
   for (const n of sizes) {
-    const r = heapFloor(n, userId);
-    console.log(n.toLocaleString('en-US').padStart(10) + fmt(r.heapMb).padStart(10) + fmt(r.buffersMb).padStart(10) + fmt(r.rssMb).padStart(8)
-      + fmt(r.fullGcMs).padStart(12));
+    for (const own of [false, true]) {
+      const r = heapFloor(n, userId, own);
+      console.log((own ? '' : n.toLocaleString('en-US')).padStart(10) + (own ? 'one each' : 'one shared').padStart(16) + fmt(r.heapMb).padStart(10)
+        + fmt(r.buffersMb).padStart(10) + fmt(r.rssMb).padStart(8) + fmt(r.fullGcMs).padStart(12));
+    }
   }
 }
 if (parts.includes('log')) {
