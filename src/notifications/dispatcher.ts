@@ -150,6 +150,8 @@ export class Dispatcher {
     for (;;) {
       const events = await this.store.readChanges(this.readLimit);
       if (events.length === 0) return;
+      // A full batch: more changes wait than one pass takes, so the fan-out gets a larger share of the loop.
+      if (events.length === this.readLimit) this.pacer.behind();
       for (const group of userGroups(events, LOOKUP_USERS)) {
         await this.fanOut(group);
         if (!this.loop.running) return;

@@ -41,4 +41,24 @@ describe('pacer', () => {
     for (let i = 0; i < 5; i++) await quiet.turn();
     assert.equal(quiet.rests, 0);
   });
+
+  it('while work is behind, a slice rests as long as itself, not three times as long; then three times again', async () => {
+    const pacer = new Pacer({ quietMs: 60_000, minRestMs: 0, maxRestMs: 10_000, minSliceMs: 0 });
+    pacer.noteRequest();
+    /** A turn whose slice keeps the loop busy for a few ms, so that its rest is above the timer's resolution. */
+    const busyTurn = async () => {
+      await pacer.turn();
+      const until = performance.now() + 3;
+      while (performance.now() < until);
+    };
+    await busyTurn();
+    await busyTurn();
+    const normal = pacer.lastRest;
+    assert.ok(normal.sliceMs >= 3 && Math.abs(normal.restMs - normal.sliceMs * 3) < 1e-9, JSON.stringify(normal));
+    pacer.behind();
+    await busyTurn();
+    await busyTurn();
+    const behind = pacer.lastRest;
+    assert.ok(behind.sliceMs >= 3 && Math.abs(behind.restMs - behind.sliceMs) < 1e-9, JSON.stringify(behind));
+  });
 });

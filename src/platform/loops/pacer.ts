@@ -6,6 +6,11 @@
  * although no single slice was long. So while requests come in (one arrived in the last `quietMs`), slices are
  * spaced by a rest a few times their own length, which bounds background work to a small share of the loop; when
  * none do, the next slice runs on the next turn, at full speed.
+ *
+ * That share must not be too small to keep up: work that is behind (the dispatcher reading a full batch of changes,
+ * so more wait) says so (`behind`), and for the next BEHIND_MS its slices rest only as long as themselves, half of the
+ * loop instead of a quarter. Without it a slow machine's dispatcher fell behind for good at 1,000 writes a second with
+ * a quarter of the loop idle (BENCHMARKS.md, 2026-12-07 00:00; decision d-pacer-behind in docs/decisions.md).
  */
 import { setImmediate, setTimeout } from 'node:timers';
 
@@ -18,7 +23,12 @@ export interface PacerOptions {
   maxRestMs?: number;
   /** Slices shorter than this (ms) are followed by no rest. */
   minSliceMs?: number;
+  /** The rest factor while some work is behind (see `behind`). */
+  behindRestFactor?: number;
 }
+
+/** How long a `behind` lasts (ms): the dispatcher says it again at each full batch it reads. */
+export const BEHIND_MS = 1_000;
 
 export class Pacer {
   private readonly quietMs: number;
@@ -29,9 +39,13 @@ export class Pacer {
   private readonly waiting: Array<() => void> = [];
   /** A release is scheduled, or a slice is running. */
   private busy = false;
+  private readonly behindRestFactor: number;
   private lastRequestAt = -Infinity;
+  private behindUntil = -Infinity;
   /** Slices that waited for a rest (tests, metrics). */
   rests = 0;
+  /** The last rest given, and the slice it followed (ms; tests). */
+  lastRest = { sliceMs: 0, restMs: 0 };
 
   constructor(opts: PacerOptions = {}) {
     this.quietMs = opts.quietMs ?? 20;
@@ -39,6 +53,12 @@ export class Pacer {
     this.minRestMs = opts.minRestMs ?? 2;
     this.maxRestMs = opts.maxRestMs ?? 20;
     this.minSliceMs = opts.minSliceMs ?? 0.5;
+    this.behindRestFactor = opts.behindRestFactor ?? 1;
+  }
+
+  /** Some background work is behind (more is waiting than it did in its last pass): shorter rests for BEHIND_MS. */
+  behind(): void {
+    this.behindUntil = performance.now() + BEHIND_MS;
   }
 
   /** A request arrived: background work is paced for the next `quietMs`. */
@@ -58,9 +78,13 @@ export class Pacer {
     if (this.busy || this.waiting.length === 0) return;
     this.busy = true;
     // A slice too short to matter (a write watched by a few subscriptions) is not paced: its fan-out goes at once.
-    if (lastSliceMs >= this.minSliceMs && performance.now() - this.lastRequestAt < this.quietMs) {
+    const now = performance.now();
+    if (lastSliceMs >= this.minSliceMs && now - this.lastRequestAt < this.quietMs) {
       this.rests++;
-      setTimeout(this.release, Math.min(this.maxRestMs, Math.max(this.minRestMs, lastSliceMs * this.restFactor)));
+      const factor = now < this.behindUntil ? this.behindRestFactor : this.restFactor;
+      const restMs = Math.min(this.maxRestMs, Math.max(this.minRestMs, lastSliceMs * factor));
+      this.lastRest = { sliceMs: lastSliceMs, restMs };
+      setTimeout(this.release, restMs);
     } else {
       setImmediate(this.release);
     }
