@@ -11,6 +11,7 @@ import { newRecord, transition } from '../../src/domain/record.ts';
 import { formatUtc } from '../../src/domain/timezones.ts';
 import type { PresenceView } from '../../src/domain/types.ts';
 import { Dispatcher, deliveriesFor } from '../../src/notifications/dispatcher.ts';
+import { Pacer } from '../../src/platform/loops/pacer.ts';
 import { changeItem, changeItemToSend, itemSequenceNumber } from '../../src/notifications/items.ts';
 import type { ChangeEvent, Subscription } from '../../src/domain/subscription.ts';
 import type { Store } from '../../src/store/types.ts';
@@ -186,6 +187,26 @@ forEachBackend(['memory', 'redis'], (backend) => {
       await d.start();
       assert.equal(await store.countDeliveries(), 2000);
       assert.deepEqual(await store.readChanges(10), []);
+      await d.stop();
+      await store.close();
+    });
+
+    it('says it is behind (so the pacer gives it more of the loop) when it reads a full batch, not when it keeps up', async () => {
+      const store = await storeWithUsers();
+      await store.putSubscription(sub());
+      const pacer = new Pacer();
+      let behind = 0;
+      pacer.behind = () => { behind++; };
+      const BATCH = 10;
+      const d = new Dispatcher(store, manualClock(T0), { dispatch: dispatchFor(store), safetyIntervalMs: 0, pacer, readLimit: BATCH });
+      await d.start();
+      for (let i = 0; i < BATCH - 1; i++) await change(store, ADELE, `kept up ${i}`);
+      await d.run();
+      assert.equal(behind, 0, `${BATCH - 1} changes waiting: keeping up`);
+      for (let i = 0; i < BATCH + 1; i++) await change(store, ADELE, `piled up ${i}`);
+      await d.run();
+      assert.equal(behind, 1, `${BATCH + 1} changes waiting: a full batch read, then the one left`);
+      assert.equal(await store.countDeliveries(), 2 * BATCH);
       await d.stop();
       await store.close();
     });
