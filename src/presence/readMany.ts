@@ -11,6 +11,7 @@ import { readArray, typeName } from '../platform/json/validate.ts';
 import type { PresenceSnapshot } from '../store/types.ts';
 import { audienceOf, type PresenceAddressing, type Shapeable } from './addressing.ts';
 import type { PresenceJson } from './render.ts';
+import { BodyWriter } from './bodyWriter.ts';
 import type { PresenceService } from './service.ts';
 import { GUID_WITH_CAPITALS, NOT_A_GUID, readGuid } from '../platform/json/guid.ts';
 import { hashOf } from './guidTable.ts';
@@ -42,8 +43,24 @@ export function getPresencesByUserIdHandler(presence: PresenceService, api: Pres
    */
   const askedOnce = new Set<string>();
 
-  const itemJson = (viewer: Principal, id: string, snap: PresenceSnapshot | undefined): string =>
-    snap ? json.item(id, snap, audienceOf(viewer, id), true) : json.item(id, UNKNOWN_VIEW, 'watcher', true);
+  /** Where answers are written (one at a time: a body is written and taken without an await between). */
+  const out = new BodyWriter();
+
+  /** The answer's bytes: `{"@odata.context":…,"value":[…]}`, an item an id, in the list's order. */
+  const answer = (viewer: Principal, context: string, ids: readonly string[], current: ReadonlyArray<PresenceSnapshot | undefined>): Buffer => {
+    out.ascii('{"@odata.context":');
+    out.text(JSON.stringify(context));
+    out.ascii(',"value":[');
+    for (let i = 0; i < ids.length; i++) {
+      if (i > 0) out.ascii(',');
+      const id = ids[i]!;
+      const snap = current[i];
+      if (snap) json.writeItem(out, id, snap, audienceOf(viewer, id));
+      else json.writeItem(out, id, UNKNOWN_VIEW, 'watcher');
+    }
+    out.ascii(']}');
+    return out.take();
+  };
 
   return async function getPresencesByUserId(request: FastifyRequest, reply: FastifyReply) {
     api.ensureOffered();
@@ -60,16 +77,14 @@ export function getPresencesByUserIdHandler(presence: PresenceService, api: Pres
     if (previous && sameWords(previous.words, words) && previous.snapshots.every((snap, i) => sameSnapshot(snap, current[i]))) {
       return reply.type('application/json').send(previous.body);
     }
-    let text = `{"@odata.context":${JSON.stringify(context)},"value":[`;
-    for (let i = 0; i < ids.length; i++) text += `${i === 0 ? '' : ','}${itemJson(principal, ids[i]!, current[i])}`;
-    text += ']}';
+    // Bytes, not a string: Fastify would measure a string's UTF-8 length, and the socket encode it (./bodyWriter.ts).
+    const body = answer(principal, context, ids, current);
     if (!previous && !askedOnce.has(key)) {
       makeRoom(askedOnce, key);
       askedOnce.add(key);
-      return reply.type('application/json').send(text);
+      return reply.type('application/json').send(body);
     }
     askedOnce.delete(key);
-    const body = Buffer.from(text);
     makeRoom(answers, key);
     answers.set(key, { words: words.slice(), snapshots: current, body });
     return reply.type('application/json').send(body);

@@ -3,8 +3,9 @@
  *
  * What an answer holds between its `id` and its `sequenceNumber` depends only on the view and the audience (the owner
  * or a watcher), and views are shared by the users whose presence looks the same and never changed
- * (src/store/codec.ts), so a few renderings serve a million users: an item of getPresencesByUserId and the body of a
- * GET are concatenations of an id, that middle and a sequence number. Where this cloud's shape puts other fields first
+ * (src/store/codec.ts), so a few renderings serve a million users: the body of a GET is a concatenation of an id, that
+ * middle and a sequence number, and an item of getPresencesByUserId the same written as bytes (the middle kept as
+ * UTF-8 too, ./bodyWriter.ts). Where this cloud's shape puts other fields first
  * or last (the US Government clouds' has no sequenceNumber) the middle is null and the answer is rendered whole.
  * A GET's body is the same bytes either way (test/api/presence-body.test.ts compares them with a `$select` of every
  * property, which is rendered whole).
@@ -13,13 +14,15 @@
  * users' writes make new views and let old ones die, and a WeakMap whose keys turn over like that regrows its table in
  * work V8 does apart from other objects (its entries are ephemerons): single `set` calls of 60–230 ms, measured, in the
  * 100,000-user soak's stalls (BENCHMARKS.md, 2026-12-06 16:55). A bounded map regrows in a few ms at most. It holds at
- * most MIDDLES_KEPT views per audience, dead ones too until they leave: with their renderings, under 1 KB each.
+ * most MIDDLES_KEPT views per audience (each as text and, once in a list, as bytes), dead ones too until they leave:
+ * with their renderings, under 2 KB each.
  */
 import type { Audience } from '../domain/projection.ts';
 import type { PresenceView } from '../domain/types.ts';
 import { isGuid } from '../platform/json/validate.ts';
 import type { PresenceAddressing, Shapeable } from './addressing.ts';
 import { BoundedMap } from '../platform/recency.ts';
+import type { BodyWriter } from './bodyWriter.ts';
 
 /** The start and the end of a presence rendered with an empty id and sequence number (see middleOf). */
 const HEAD = '{"id":"",';
@@ -33,19 +36,32 @@ export const MIDDLES_KEPT = 10_000;
 
 export class PresenceJson {
   private readonly middles: Record<Audience, BoundedMap<PresenceView, string | null>>;
+  /** The same renderings as UTF-8, for the lists written as bytes (writeItem), kept apart from the texts. */
+  private readonly middleBytes: Record<Audience, BoundedMap<PresenceView, Uint8Array | null>>;
 
   constructor(private readonly api: Pick<PresenceAddressing, 'shape'>, kept = MIDDLES_KEPT) {
     this.middles = { owner: new BoundedMap(kept), watcher: new BoundedMap(kept) };
+    this.middleBytes = { owner: new BoundedMap(kept), watcher: new BoundedMap(kept) };
   }
 
   /**
-   * One presence as an item of a list: `{"id":…,…,"sequenceNumber":…}`. `guid`: the caller has read `id` as a GUID
-   * already (getPresencesByUserId's ids), so it is not read again to know that it needs no escaping.
+   * One presence as an item of a list, `{"id":…,…,"sequenceNumber":…}`, written into `out` (getPresencesByUserId's
+   * body, ./bodyWriter.ts). `id` is a GUID (getPresencesByUserId reads its ids as GUIDs), which needs no escaping.
    */
-  item(id: string, snap: Shapeable, audience: Audience, guid = false): string {
-    const middle = this.middleOf(snap, audience);
-    if (middle === null) return JSON.stringify(this.api.shape(id, snap, audience));
-    return `{${guid ? `"id":"${id}"` : idMember(id)},${middle},"sequenceNumber":"${snap.sequenceNumber}"}`;
+  writeItem(out: BodyWriter, id: string, snap: Shapeable, audience: Audience): void {
+    const middle = this.middleBytesOf(snap, audience);
+    if (middle === null) {
+      out.text(JSON.stringify(this.api.shape(id, snap, audience)));
+      return;
+    }
+    out.ascii('{"id":"');
+    out.ascii(id);
+    out.ascii('",');
+    out.bytes(middle);
+    out.ascii(',"sequenceNumber":"');
+    // A letter and digits (formatSequence): ASCII, nothing to escape.
+    out.ascii(snap.sequenceNumber!);
+    out.ascii('"}');
   }
 
   /** One presence as a whole answer, its `@odata.context` first: a GET's body without `$select`. */
@@ -63,13 +79,32 @@ export class PresenceJson {
     if (snap.sequenceNumber === null) return null;
     const known = this.middles[audience].get(snap.view);
     if (known !== undefined) return known;
-    const whole = JSON.stringify(this.api.shape('', { view: snap.view, sequenceNumber: '' }, audience));
-    const fits = whole.length > HEAD.length + TAIL.length && whole.startsWith(HEAD) && whole.endsWith(TAIL);
-    const middle = fits ? whole.slice(HEAD.length, -TAIL.length) : null;
+    const middle = this.render(snap.view, audience);
     this.middles[audience].set(snap.view, middle);
     return middle;
   }
+
+  /** middleOf as UTF-8 bytes, kept in a map of their own (a list does not fill the texts' map, nor a GET this one). */
+  private middleBytesOf(snap: Shapeable, audience: Audience): Uint8Array | null {
+    if (snap.sequenceNumber === null) return null;
+    const known = this.middleBytes[audience].get(snap.view);
+    if (known !== undefined) return known;
+    const middle = this.middles[audience].get(snap.view) ?? this.render(snap.view, audience);
+    // Each its own small ArrayBuffer (not a slice of Buffer's shared pool, which one kept rendering would pin whole).
+    const bytes = middle === null ? null : UTF8.encode(middle);
+    this.middleBytes[audience].set(snap.view, bytes);
+    return bytes;
+  }
+
+  /** The view rendered with an empty id and sequence number, cut to what lies between them (null: it does not fit). */
+  private render(view: PresenceView, audience: Audience): string | null {
+    const whole = JSON.stringify(this.api.shape('', { view, sequenceNumber: '' }, audience));
+    const fits = whole.length > HEAD.length + TAIL.length && whole.startsWith(HEAD) && whole.endsWith(TAIL);
+    return fits ? whole.slice(HEAD.length, -TAIL.length) : null;
+  }
 }
+
+const UTF8 = new TextEncoder();
 
 /** `"id":"…"`: a GUID needs no escaping; anything else (a token's own user id) is escaped. */
 function idMember(id: string): string {

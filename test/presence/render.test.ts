@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { Audience } from '../../src/domain/projection.ts';
 import type { PresenceView } from '../../src/domain/types.ts';
 import type { Shapeable } from '../../src/presence/addressing.ts';
+import { BodyWriter } from '../../src/presence/bodyWriter.ts';
 import { PresenceJson } from '../../src/presence/render.ts';
 
 const USER = '0b9e7a36-5e1a-4c6b-9d55-2f0c1c3e8a01';
@@ -25,6 +26,12 @@ function fakeShape() {
 const viewOf = (availability: string, activity: string) => ({ availability, activity }) as unknown as PresenceView;
 const snap = (view: PresenceView): Shapeable => ({ view, sequenceNumber: 'C0001' });
 
+/** writeItem's bytes, as text (a small writer, so that it grows). */
+function item(json: PresenceJson, id: string, s: Shapeable, audience: Audience, out = new BodyWriter(16)): string {
+  json.writeItem(out, id, s, audience);
+  return out.take().toString('utf8');
+}
+
 describe('presence JSON from kept renderings', () => {
   it('renders the same bytes as the whole object, kept or not', () => {
     const fake = fakeShape();
@@ -34,7 +41,7 @@ describe('presence JSON from kept renderings', () => {
     for (const round of [1, 2]) {
       for (const v of views) {
         for (const audience of ['owner', 'watcher'] as const) {
-          assert.equal(json.item(USER, snap(v), audience), whole(v, audience), `round ${round}`);
+          assert.equal(item(json, USER, snap(v), audience), whole(v, audience), `round ${round}`);
           assert.equal(json.entity('ctx', USER, snap(v), audience), `{"@odata.context":"ctx",${whole(v, audience).slice(1)}`);
         }
       }
@@ -46,20 +53,39 @@ describe('presence JSON from kept renderings', () => {
     const json = new PresenceJson(fake, 2);
     const [a, b, c] = [viewOf('Busy', 'InACall'), viewOf('Away', 'Away'), viewOf('Available', 'Available')];
     const renders = (v: PresenceView) => fake.calls.filter((call) => call.view === v && call.audience === 'owner').length;
-    for (const v of [a, b, a, b]) json.item(USER, snap(v), 'owner');
+    for (const v of [a, b, a, b]) item(json, USER, snap(v), 'owner');
     assert.equal(renders(a), 1, 'a kept view is rendered once');
     assert.equal(renders(b), 1);
-    json.item(USER, snap(c), 'owner');
-    json.item(USER, snap(a), 'owner');
+    item(json, USER, snap(c), 'owner');
+    item(json, USER, snap(a), 'owner');
     assert.equal(renders(a), 2, 'two views later, the first had to be rendered again');
-    json.item(USER, snap(c), 'owner');
+    item(json, USER, snap(c), 'owner');
     assert.equal(renders(c), 1, 'the view kept since stays kept');
+  });
+
+  it('writes UTF-8: a status message in any script comes out as the JSON of the whole object, byte for byte', () => {
+    const shape = (id: string, s: Shapeable, audience: Audience) =>
+      ({ id, availability: s.view.availability, message: (s.view as unknown as { message: string }).message, audience, sequenceNumber: s.sequenceNumber });
+    const json = new PresenceJson({ shape }, 2);
+    const view = { availability: 'Busy', message: 'Réunion — 会議中 😀 "quoted" \\ tab\t' } as unknown as PresenceView;
+    const out = new BodyWriter(8);
+    for (const round of [1, 2]) {
+      out.ascii('[');
+      json.writeItem(out, USER, snap(view), 'owner');
+      out.ascii(',');
+      json.writeItem(out, USER, snap(view), 'watcher');
+      out.ascii(']');
+      const body = out.take();
+      const expected = `[${JSON.stringify(shape(USER, snap(view), 'owner'))},${JSON.stringify(shape(USER, snap(view), 'watcher'))}]`;
+      assert.deepEqual(body, Buffer.from(expected, 'utf8'), `round ${round}`);
+      assert.equal(body.length, Buffer.byteLength(expected));
+    }
   });
 
   it('an unknown user (no sequence number) is rendered whole each time', () => {
     const fake = fakeShape();
     const json = new PresenceJson(fake, 2);
     const unknown: Shapeable = { view: viewOf('PresenceUnknown', 'PresenceUnknown'), sequenceNumber: null };
-    assert.equal(json.item(USER, unknown, 'watcher'), JSON.stringify(fake.shape(USER, unknown, 'watcher')));
+    assert.equal(item(json, USER, unknown, 'watcher'), JSON.stringify(fake.shape(USER, unknown, 'watcher')));
   });
 });

@@ -1,0 +1,63 @@
+/**
+ * An answer's JSON written as UTF-8 bytes into one reused buffer, then copied out whole: getPresencesByUserId's body
+ * of up to 650 items (about 270 KB) without a string of it.
+ *
+ * A body built by concatenating strings is a rope of some 2,000 parts. Fastify measures it (`Buffer.byteLength`,
+ * which first copies the rope into one flat string of its own) and the socket write encodes that string again: about
+ * 450 µs for 650 items, against about 200 µs to write the same bytes here (BENCHMARKS.md, 2026-12-07 03:45). The parts
+ * that repeat (each view's rendering, ./render.ts) are kept as bytes, so writing one is a copy; ids and sequence
+ * numbers are ASCII and written a character at a time. One writer serves one request at a time: `take` ends it.
+ */
+
+/** The first buffer's size: a 650-item answer of views without a status message fits. */
+const INITIAL_BYTES = 512 * 1024;
+
+export class BodyWriter {
+  private buf: Buffer;
+  private at = 0;
+
+  constructor(initialBytes = INITIAL_BYTES) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  /** A string of ASCII characters only (the caller knows: constants, GUIDs, sequence numbers). */
+  ascii(text: string): void {
+    this.room(text.length);
+    const { buf } = this;
+    let at = this.at;
+    for (let i = 0; i < text.length; i++) buf[at++] = text.charCodeAt(i);
+    this.at = at;
+  }
+
+  /** Any string, as UTF-8. */
+  text(text: string): void {
+    // UTF-8 takes at most 3 bytes for each UTF-16 unit (4 for a surrogate pair, which is 2 units).
+    this.room(text.length * 3);
+    this.at += this.buf.write(text, this.at, 'utf8');
+  }
+
+  /** Bytes encoded already (a kept rendering). */
+  bytes(bytes: Uint8Array): void {
+    this.room(bytes.length);
+    this.buf.set(bytes, this.at);
+    this.at += bytes.length;
+  }
+
+  /** The bytes written since the last `take`, in a buffer of their own; the writer starts over. */
+  take(): Buffer {
+    const body = Buffer.allocUnsafe(this.at);
+    this.buf.copy(body, 0, 0, this.at);
+    this.at = 0;
+    return body;
+  }
+
+  /** Grows the buffer (doubling) until `more` bytes fit after what is written. */
+  private room(more: number): void {
+    if (this.at + more <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (this.at + more > size) size *= 2;
+    const bigger = Buffer.allocUnsafe(size);
+    this.buf.copy(bigger, 0, 0, this.at);
+    this.buf = bigger;
+  }
+}
