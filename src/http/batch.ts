@@ -25,6 +25,11 @@ export interface BatchResponseItem {
   status: number;
   headers: Record<string, string>;
   body?: unknown;
+  /**
+   * Instead of `body`: the body as JSON text already, put into the envelope as it is (an express lane's answer, JSON
+   * made by JSON.stringify and its parts, which a parse and a stringify again would give back byte for byte).
+   */
+  bodyJson?: string;
 }
 
 /**
@@ -87,9 +92,26 @@ export function batchRoutes(app: FastifyInstance, version: ApiVersion, front: Fr
         body: errorBody(request, app.clock.now(), 'FailedDependency',
           `The request '${item.id}' was not run: it depends on request '${failed.id}', which failed with status ${failed.status}.`),
       }));
-      return reply.code(200).send({ responses });
+      // Written here rather than by Fastify's JSON.stringify: lane answers go in as the text they are (envelope).
+      return reply.code(200).type('application/json').send(envelope(responses));
     },
   });
+}
+
+/**
+ * `{"responses":[…]}`, the text JSON.stringify would make of it, with each `bodyJson` as the item's `body`. Its keys in
+ * the order an item is built in: id, status, headers, body.
+ */
+export function envelope(responses: readonly BatchResponseItem[]): string {
+  let text = '{"responses":[';
+  for (let i = 0; i < responses.length; i++) {
+    const r = responses[i]!;
+    if (i > 0) text += ',';
+    text += r.bodyJson === undefined
+      ? JSON.stringify(r)
+      : `{"id":${JSON.stringify(r.id)},"status":${r.status},"headers":${JSON.stringify(r.headers)},"body":${r.bodyJson}}`;
+  }
+  return `${text}]}`;
 }
 
 /**
@@ -174,13 +196,17 @@ function laneItem(front: Front | null, app: FastifyInstance, outer: FastifyReque
     url: item.path, headers: itemHeaders(outer, item), socket: { encrypted: outer.protocol === 'https' },
   });
   if (answer === null) return null;
-  const respond = (a: LaneResult | null) => (a === null ? injectItem(app, outer, item) : toResponseItem(item.id, 200, a.headers, a.body));
+  const respond = (a: LaneResult | null) => (a === null ? injectItem(app, outer, item) : toResponseItem(item.id, 200, a.headers, a.body, undefined, true));
   return answer instanceof Promise ? answer.then(respond, () => injectItem(app, outer, item)) : Promise.resolve(respond(answer));
 }
 
-/** `text`: the body as text; `raw`: its bytes when they may not be UTF-8 (a non-JSON body goes base64). */
+/**
+ * `text`: the body as text; `raw`: its bytes when they may not be UTF-8 (a non-JSON body goes base64). `madeJson`: a
+ * JSON body is JSON this server made (an express lane's), kept as text instead of parsed (`bodyJson`).
+ */
 function toResponseItem(
   id: string, status: number, responseHeaders: Record<string, string | string[] | number | undefined>, text: string, raw?: Buffer,
+  madeJson = false,
 ): BatchResponseItem {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(responseHeaders)) {
@@ -191,6 +217,10 @@ function toResponseItem(
   if ((raw?.length ?? text.length) === 0) return out;
   const type = (headers['Content-Type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (isJsonType(type)) {
+    if (madeJson) {
+      out.bodyJson = text;
+      return out;
+    }
     try {
       out.body = JSON.parse(text);
       return out;

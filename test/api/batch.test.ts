@@ -126,6 +126,18 @@ forEachBackend(['memory', 'redis'], (backend) => {
       assert.equal((responses.get('3')!.body as PresenceJson).statusMessage?.message.content, 'Megan is batched');
     });
 
+    it('the envelope is the JSON text JSON.stringify makes of it, a lane-answered body in any script included', async () => {
+      await setStatusOk(s, MEGAN, app, message('Réunion — 会議中 😀 "quoted" \\ tab\t'));
+      const requests = users.slice(0, 5).map((u, i) => get(String(i + 1), `/users/${u}/presence`));
+      const res = await postBatch(s, app, { requests });
+      assert.equal(res.statusCode, 200);
+      const parsed = res.json() as { responses: BatchItemResponse[] };
+      assert.equal(res.body, JSON.stringify(parsed), 'the bytes of a parse and stringify again');
+      assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body));
+      assert.equal((parsed.responses[2]!.body as PresenceJson).statusMessage?.message.content, 'Réunion — 会議中 😀 "quoted" \\ tab\t');
+      await setStatusOk(s, MEGAN, app, message('Megan is batched'));
+    });
+
     for (const version of VERSIONS) {
       it(`/${version}/$batch runs its items under /${version}; the path matches case-insensitively`, async () => {
         const url = version === 'v1.0' ? '/V1.0/$BATCH' : '/Beta/$Batch';
