@@ -13,12 +13,11 @@
 const INITIAL_BYTES = 512 * 1024;
 
 export class BodyWriter {
-  private buf: Buffer;
+  /** Empty until the first write: a server that never answers a list never holds the buffer. */
+  private buf = Buffer.allocUnsafe(0);
   private at = 0;
 
-  constructor(initialBytes = INITIAL_BYTES) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
-  }
+  constructor(private readonly initialBytes = INITIAL_BYTES) {}
 
   /** A string of ASCII characters only (the caller knows: constants, GUIDs, sequence numbers). */
   ascii(text: string): void {
@@ -51,10 +50,10 @@ export class BodyWriter {
     return body;
   }
 
-  /** Grows the buffer (doubling) until `more` bytes fit after what is written. */
+  /** Grows the buffer (doubling, from `initialBytes`) until `more` bytes fit after what is written. */
   private room(more: number): void {
     if (this.at + more <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(this.initialBytes, this.buf.length * 2);
     while (this.at + more > size) size *= 2;
     const bigger = Buffer.allocUnsafe(size);
     this.buf.copy(bigger, 0, 0, this.at);
