@@ -11,6 +11,8 @@
 
 /** The first buffer's size: a 650-item answer of views without a status message fits. */
 const INITIAL_BYTES = 512 * 1024;
+/** A buffer grown past this for one large answer (long status messages) is let go after it, not kept for the next. */
+const KEPT_BYTES = 2 * 1024 * 1024;
 
 export class BodyWriter {
   /** Empty until the first write: a server that never answers a list never holds the buffer. */
@@ -47,6 +49,7 @@ export class BodyWriter {
     const body = Buffer.allocUnsafe(this.at);
     this.buf.copy(body, 0, 0, this.at);
     this.at = 0;
+    if (this.buf.length > KEPT_BYTES) this.buf = Buffer.allocUnsafe(0);
     return body;
   }
 

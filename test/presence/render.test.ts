@@ -89,3 +89,18 @@ describe('presence JSON from kept renderings', () => {
     assert.equal(item(json, USER, unknown, 'watcher'), JSON.stringify(fake.shape(USER, unknown, 'watcher')));
   });
 });
+
+describe('the body writer (src/presence/bodyWriter.ts)', () => {
+  it('grows for a large answer, gives back exactly what was written, and starts over for the next', () => {
+    const out = new BodyWriter(4);
+    const long = 'é'.repeat(3_000_000);
+    out.ascii('{"a":"');
+    out.text(long);
+    out.ascii('"}');
+    const first = out.take();
+    assert.equal(first.length, 6 + 6_000_000 + 2);
+    assert.equal(JSON.parse(first.toString('utf8')).a, long);
+    out.bytes(Uint8Array.from([0x5b, 0x5d]));
+    assert.equal(out.take().toString(), '[]', 'the next body holds only its own bytes');
+  });
+});
