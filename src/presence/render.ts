@@ -4,8 +4,8 @@
  * What an answer holds between its `id` and its `sequenceNumber` depends only on the view and the audience (the owner
  * or a watcher), and views are shared by the users whose presence looks the same and never changed
  * (src/store/codec.ts), so a few renderings serve a million users: the body of a GET is a concatenation of an id, that
- * middle and a sequence number, and an item of getPresencesByUserId the same written as bytes (the middle kept as
- * UTF-8 too, ./bodyWriter.ts). Where this cloud's shape puts other fields first
+ * middle and a sequence number, and an item of getPresencesByUserId the same written as bytes (./bodyWriter.ts).
+ * Where this cloud's shape puts other fields first
  * or last (the US Government clouds' has no sequenceNumber) the middle is null and the answer is rendered whole.
  * A GET's body is the same bytes either way (test/api/presence-body.test.ts compares them with a `$select` of every
  * property, which is rendered whole).
@@ -14,8 +14,7 @@
  * users' writes make new views and let old ones die, and a WeakMap whose keys turn over like that regrows its table in
  * work V8 does apart from other objects (its entries are ephemerons): single `set` calls of 60–230 ms, measured, in the
  * 100,000-user soak's stalls (BENCHMARKS.md, 2026-12-06 16:55). A bounded map regrows in a few ms at most. It holds at
- * most MIDDLES_KEPT views per audience (each as text and, once in a list, as bytes), dead ones too until they leave:
- * with their renderings, under 2 KB each.
+ * most MIDDLES_KEPT views per audience, dead ones too until they leave: with their renderings, under 1 KB each.
  */
 import type { Audience } from '../domain/projection.ts';
 import type { PresenceView } from '../domain/types.ts';
@@ -36,12 +35,9 @@ export const MIDDLES_KEPT = 10_000;
 
 export class PresenceJson {
   private readonly middles: Record<Audience, BoundedMap<PresenceView, string | null>>;
-  /** The same renderings as UTF-8, for the lists written as bytes (writeItem), kept apart from the texts. */
-  private readonly middleBytes: Record<Audience, BoundedMap<PresenceView, Uint8Array | null>>;
 
   constructor(private readonly api: Pick<PresenceAddressing, 'shape'>, kept = MIDDLES_KEPT) {
     this.middles = { owner: new BoundedMap(kept), watcher: new BoundedMap(kept) };
-    this.middleBytes = { owner: new BoundedMap(kept), watcher: new BoundedMap(kept) };
   }
 
   /**
@@ -49,7 +45,7 @@ export class PresenceJson {
    * body, ./bodyWriter.ts). `id` is a GUID (getPresencesByUserId reads its ids as GUIDs), which needs no escaping.
    */
   writeItem(out: BodyWriter, id: string, snap: Shapeable, audience: Audience): void {
-    const middle = this.middleBytesOf(snap, audience);
+    const middle = this.middleOf(snap, audience);
     if (middle === null) {
       out.text(JSON.stringify(this.api.shape(id, snap, audience)));
       return;
@@ -57,7 +53,7 @@ export class PresenceJson {
     out.ascii('{"id":"');
     out.ascii(id);
     out.ascii('",');
-    out.bytes(middle);
+    out.text(middle);
     out.ascii(',"sequenceNumber":"');
     // A letter and digits (formatSequence): ASCII, nothing to escape.
     out.ascii(snap.sequenceNumber!);
@@ -84,18 +80,6 @@ export class PresenceJson {
     return middle;
   }
 
-  /** middleOf as UTF-8 bytes, kept in a map of their own (a list does not fill the texts' map, nor a GET this one). */
-  private middleBytesOf(snap: Shapeable, audience: Audience): Uint8Array | null {
-    if (snap.sequenceNumber === null) return null;
-    const known = this.middleBytes[audience].get(snap.view);
-    if (known !== undefined) return known;
-    const middle = this.middles[audience].get(snap.view) ?? this.render(snap.view, audience);
-    // Each its own small ArrayBuffer (not a slice of Buffer's shared pool, which one kept rendering would pin whole).
-    const bytes = middle === null ? null : UTF8.encode(middle);
-    this.middleBytes[audience].set(snap.view, bytes);
-    return bytes;
-  }
-
   /** The view rendered with an empty id and sequence number, cut to what lies between them (null: it does not fit). */
   private render(view: PresenceView, audience: Audience): string | null {
     const whole = JSON.stringify(this.api.shape('', { view, sequenceNumber: '' }, audience));
@@ -103,8 +87,6 @@ export class PresenceJson {
     return fits ? whole.slice(HEAD.length, -TAIL.length) : null;
   }
 }
-
-const UTF8 = new TextEncoder();
 
 /** `"id":"…"`: a GUID needs no escaping; anything else (a token's own user id) is escaped. */
 function idMember(id: string): string {
