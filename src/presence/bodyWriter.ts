@@ -4,9 +4,9 @@
  *
  * A body built by concatenating strings is a rope of some 2,000 parts. Fastify measures it (`Buffer.byteLength`,
  * which first copies the rope into one flat string of its own) and the socket write encodes that string again: about
- * 450 µs for 650 items, against about 200 µs to write the same bytes here (BENCHMARKS.md, 2026-12-07 02:55). Each view's
- * rendering (kept as text, ./render.ts) is encoded straight into the buffer; ids and sequence numbers are ASCII and
- * written a character at a time. One writer serves one request at a time: `take` ends it.
+ * 450 µs for 650 items, against 250–350 µs to write the same bytes here (BENCHMARKS.md, 2026-12-07 02:55). Each
+ * view's rendering (kept as text, ./render.ts) is encoded straight into the buffer; ids and sequence numbers are ASCII
+ * and written a character at a time. One writer serves one request at a time: `take` ends it.
  */
 
 /** The first buffer's size: a 650-item answer of views without a status message fits. */
