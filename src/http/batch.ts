@@ -196,7 +196,8 @@ function laneItem(front: Front | null, app: FastifyInstance, outer: FastifyReque
     url: item.path, headers: itemHeaders(outer, item), socket: { encrypted: outer.protocol === 'https' },
   });
   if (answer === null) return null;
-  const respond = (a: LaneResult | null) => (a === null ? injectItem(app, outer, item) : toResponseItem(item.id, 200, a.headers, a.body, undefined, true));
+  const respond = (a: LaneResult | null) =>
+    (a === null ? injectItem(app, outer, item) : toResponseItem(item.id, 200, a.headers, a.body, undefined, true));
   return answer instanceof Promise ? answer.then(respond, () => injectItem(app, outer, item)) : Promise.resolve(respond(answer));
 }
 

@@ -47,7 +47,9 @@ export function getPresencesByUserIdHandler(presence: PresenceService, api: Pres
   const out = new BodyWriter();
 
   /** The answer's bytes: `{"@odata.context":…,"value":[…]}`, an item an id, in the list's order. */
-  const answer = (viewer: Principal, context: string, ids: readonly string[], current: ReadonlyArray<PresenceSnapshot | undefined>): Buffer => {
+  const answer = (
+    viewer: Principal, context: string, ids: readonly string[], current: ReadonlyArray<PresenceSnapshot | undefined>,
+  ): Buffer => {
     out.ascii('{"@odata.context":');
     out.text(JSON.stringify(context));
     out.ascii(',"value":[');
