@@ -4,9 +4,9 @@
  * What an answer holds between its `id` and its `sequenceNumber` depends only on the view and the audience (the owner
  * or a watcher), and views are shared by the users whose presence looks the same and never changed
  * (src/store/codec.ts), so a few renderings serve a million users: the body of a GET is a concatenation of an id, that
- * middle and a sequence number, and an item of getPresencesByUserId the same written as bytes (./bodyWriter.ts).
- * Where this cloud's shape puts other fields first
- * or last (the US Government clouds' has no sequenceNumber) the middle is null and the answer is rendered whole.
+ * middle and a sequence number, and an item of getPresencesByUserId the same written as bytes (./bodyWriter.ts). Where
+ * this cloud's shape puts other fields first or last (the US Government clouds' has no sequenceNumber) the middle is
+ * null and the answer is rendered whole.
  * A GET's body is the same bytes either way (test/api/presence-body.test.ts compares them with a `$select` of every
  * property, which is rendered whole).
  *
