@@ -168,7 +168,7 @@ async function injectItem(app: FastifyInstance, outer: FastifyRequest, item: Bat
   } finally {
     pendingProtocols.delete(token);
   }
-  return toResponseItem(item.id, res.statusCode, res.headers, res.body, res.rawPayload);
+  return toResponseItem(item.id, res.statusCode, res.headers, res.body, { raw: res.rawPayload });
 }
 
 /** The headers an item is run with: the envelope's token and client-request-id, the item's own, the envelope's host. */
@@ -197,17 +197,17 @@ function laneItem(front: Front | null, app: FastifyInstance, outer: FastifyReque
   });
   if (answer === null) return null;
   const respond = (a: LaneResult | null) =>
-    (a === null ? injectItem(app, outer, item) : toResponseItem(item.id, 200, a.headers, a.body, undefined, true));
+    (a === null ? injectItem(app, outer, item) : toResponseItem(item.id, 200, a.headers, a.body, { madeJson: true }));
   return answer instanceof Promise ? answer.then(respond, () => injectItem(app, outer, item)) : Promise.resolve(respond(answer));
 }
 
 /**
- * `text`: the body as text; `raw`: its bytes when they may not be UTF-8 (a non-JSON body goes base64). `madeJson`: a
+ * `text`: the body as text. `raw`: its bytes when they may not be UTF-8 (a non-JSON body goes base64). `madeJson`: a
  * JSON body is JSON this server made (an express lane's), kept as text instead of parsed (`bodyJson`).
  */
 function toResponseItem(
-  id: string, status: number, responseHeaders: Record<string, string | string[] | number | undefined>, text: string, raw?: Buffer,
-  madeJson = false,
+  id: string, status: number, responseHeaders: Record<string, string | string[] | number | undefined>, text: string,
+  { raw, madeJson = false }: { raw?: Buffer; madeJson?: boolean } = {},
 ): BatchResponseItem {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(responseHeaders)) {
