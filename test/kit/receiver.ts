@@ -20,6 +20,8 @@ export interface Received {
   status?: number;
   /** When it was answered (Date.now()). */
   answeredAt?: number;
+  /** A held ('hang') request: when its connection closed (the sender gave up or died), Date.now(). */
+  closedAt?: number;
 }
 
 /** A notification POST's body. */
@@ -91,7 +93,10 @@ export async function startReceiver(respondOrOptions: Respond | ReceiverOptions 
     const answer = opts.answer ? await opts.answer(n, r) : 202;
     if (answer === 'hang') {
       held.add(res);
-      res.on('close', () => held.delete(res));
+      res.on('close', () => {
+        r.closedAt = Date.now();
+        held.delete(res);
+      });
       return;
     }
     if (res.destroyed) return;

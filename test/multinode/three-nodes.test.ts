@@ -465,12 +465,18 @@ needsRedis('three nodes on one Redis: kill -9 of a node under write load', { tim
   const WRITERS = 8;
   const KILL_AT = 300;
   const AFTER_KILL = 100;
-  /** The nodes' delivery lease (--delivery-lease); the POST timeout stays at its default, 3 s. */
+  /** The nodes' delivery lease (--delivery-lease). */
   const LEASE_MS = 8000;
+  /**
+   * The nodes' webhook POST timeout (--webhook-timeout), raised from 3 s: node 2 must die while its POST is still
+   * held, and on a loaded machine 3 s after the POST began can come before the kill. A POST that times out is
+   * rescheduled, not leased, and a survivor may then send it before the lease would have ended.
+   */
+  const POST_TIMEOUT_MS = 6000;
 
   it('loses no acknowledged write; the survivors make its timers happen and deliver its pending notifications', async (t) => {
     // The delivery lease is shortened from 30 s to LEASE_MS so that waiting it out takes seconds, not half a minute.
-    const cluster = await threeNodes(['--delivery-lease', String(LEASE_MS)]);
+    const cluster = await threeNodes(['--delivery-lease', String(LEASE_MS), '--webhook-timeout', String(POST_TIMEOUT_MS)]);
     t.after(() => cluster.close());
     const cleanups: (() => Promise<void>)[] = [];
     t.after(async () => {
@@ -505,10 +511,20 @@ needsRedis('three nodes on one Redis: kill -9 of a node under write load', { tim
     await setMessage(n2, retryUser, app, 'notified after a retry');
     await eventually(() => rxRetry.posts.length, (n) => n >= 1, 3000, 'the first (failing) POST of the retry user');
     rxLeased.answer = 'hang';
+    // Any node may dispatch a change and claim its delivery (the others find it when they next look). Nodes 1 and 3
+    // are stopped until node 2's POST arrives, so the POST held open is node 2's: a survivor's would time out and be
+    // retried long before the lease this test waits out.
+    const others = [cluster.nodes[0]!, cluster.nodes[2]!];
+    for (const n of others) n.child.kill('SIGSTOP');
     // Node 2 claims the delivery (its lease starts) after this write, so the lease cannot end before LEASE_MS from here.
     const leasedWriteAt = Date.now();
-    await setMessage(n2, leasedUser, app, 'notified after the lease');
-    const hung = (await eventually(() => rxLeased.posts, (p) => p.length >= 1, 3000, 'the POST held open'))[0]!;
+    let hung: { at: number; closedAt?: number };
+    try {
+      await setMessage(n2, leasedUser, app, 'notified after the lease');
+      hung = (await eventually(() => rxLeased.posts, (p) => p.length >= 1, 3000, 'the POST held open'))[0]!;
+    } finally {
+      for (const n of others) n.child.kill('SIGCONT');
+    }
 
     // The load: WRITERS writers spread over the three nodes; after KILL_AT acks (or 2 s after node 2 began the held
     // POST, whichever comes first) node 2 is killed; writes to it that
@@ -534,7 +550,7 @@ needsRedis('three nodes on one Redis: kill -9 of a node under write load', { tim
       acksAtKill = acks;
       killing = victim.kill9();
     };
-    // Node 2 must die while its POST is held open (its timeout is 3 s): on a slow machine, before KILL_AT acks.
+    // Node 2 must die while its POST is held open (before its timeout): on a slow machine, before KILL_AT acks.
     const deadline = setTimeout(kill, Math.max(0, hung.at + 2000 - Date.now()));
     t.after(() => clearTimeout(deadline));
     const writer = async (w: number) => {
@@ -580,8 +596,13 @@ needsRedis('three nodes on one Redis: kill -9 of a node under write load', { tim
     process.stderr.write(`# kill -9: ${acks} acks (${acksAtKill} before the kill), ${writes.filter((w) => w.retried).length} failed over; `
       + `killed ${killedAt - loadStarted} ms into the load, ${killedAt - hung.at} ms after the held POST began, ${expiresAt - killedAt} ms before the expiries\n`);
     assert.ok(killedAt < expiresAt - 200, 'node 2 died before its timers were due (else this proves less)');
-    // The deliverer's POST timeout is 3 s: a later kill would find the held POST already timed out and rescheduled.
-    assert.ok(killedAt - hung.at < 2500, 'node 2 died while its POST was held open (else this proves less)');
+    // A later kill would find the held POST already timed out and rescheduled. The POST began after the write, so a
+    // kill less than its timeout after the write is a kill while it was held.
+    assert.ok(killedAt - leasedWriteAt < POST_TIMEOUT_MS - 200,
+      `node 2 died while its POST was held open (killed ${killedAt - leasedWriteAt} ms after the write; else this proves less)`);
+    // And the held connection is node 2's: it closed when node 2 died, not before.
+    await eventually(() => hung.closedAt, (at) => at !== undefined, 3000, 'the held POST\'s connection to close');
+    assert.ok(hung.closedAt! >= killedAt, `the held POST's connection closed ${killedAt - hung.closedAt!} ms before the kill: not node 2's`);
 
     // No acknowledged write lost: what each user has is a write no acknowledged write was sent after the ack of.
     for (const user of USERS) {
