@@ -83,8 +83,10 @@ function panels(samples: Sample[]): Panel[] {
     { title: 'Notification latency (probe write answered → item at the receiver)', unit: 'ms', series: [
       { name: 'p50', values: v((s) => s.probe.p50) }, { name: 'p99', values: v((s) => s.probe.p99) }, { name: 'max', values: v((s) => s.probe.max), dashed: true },
     ] },
-    { title: 'Notification backlog at each sample', unit: 'items', series: [
-      { name: 'outbox (changes not yet dispatched)', values: v((s) => s.outbox) }, { name: 'deliveries waiting', values: v((s) => s.queue) },
+    { title: 'Notification backlog', unit: 'items', series: [
+      { name: 'outbox', values: v((s) => s.outbox) }, { name: 'deliveries', values: v((s) => s.queue) },
+      { name: 'lowest (read every 250 ms)', values: v((s) => s.backlogLow ?? null) },
+      { name: 'highest', values: v((s) => s.backlogHigh ?? null), dashed: true },
     ] },
     { title: 'Timed-expiry lateness (transition − expiry instant)', unit: 'ms', series: [
       { name: 'p50', values: v((s) => s.expiry.p50) }, { name: 'max', values: v((s) => s.expiry.max) },

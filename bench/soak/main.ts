@@ -6,22 +6,22 @@
  * own (bench/soak/notify.ts) and then, for the whole duration, runs at once: the mixed load of bench/soak/load.ts
  * (reads, writes with short expiries, sessions), probe writes that time the notifications, and expiry probes that
  * time the scheduler. Every `--interval` seconds it samples the server (RSS, CPU, /metrics: heap, event-loop delay,
- * the notification queue and delivered count) and the interval's requests (req/s, p50/p99) and prints one line. At
+ * the notification queue and delivered count), the interval's requests (req/s, p50/p99) and the notification backlog
+ * (read every 250 ms from the database: bench/soak/backlog.ts) and prints one line. At
  * the end: verdicts comparing the last third with the middle third (bench/soak/report.ts), a PNG plot
  * (bench/soak/chart.ts) and, with --json, every sample.
  *
  * Exit code 0 when the run was valid, also when something is not flat (it is a measurement); 1 when requests failed,
  * probe notifications went missing or the server did not stop cleanly.
  */
-import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { call, send } from '../http.ts';
 import { fmt, log, machine, numberOption } from '../load.ts';
 import { installCleanup, readCpuSeconds, readMemory, readRunQueueWaitMs, removeTempDir, runCleanups, startPresently, tempDataDir, type PresentlyProcess } from '../procs.ts';
 import { setUp } from '../scenarios.ts';
+import { BacklogWatch } from './backlog.ts';
 import { chartPage, writeHtml, writePng } from './chart.ts';
 import { KINDS, MixedLoad } from './load.ts';
 import { ExpiryProbes, Notifications } from './notify.ts';
@@ -97,29 +97,6 @@ async function scrape(url: string) {
   };
 }
 
-/**
- * Counts the change events not yet dispatched (the outbox: the `changes` table, docs/contributing/store.md) through a
- * read-only connection of the bench's own to the server's database: WAL mode, so reading never blocks its writes.
- */
-function outboxCounter(dataDir: string): { count(): number | null; close(): void } {
-  try {
-    const db = new Database(join(dataDir, 'presently.db'), { readonly: true, fileMustExist: true });
-    const stmt = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM changes');
-    return {
-      count: () => {
-        try {
-          return stmt.get()?.n ?? null;
-        } catch {
-          return null;
-        }
-      },
-      close: () => db.close(),
-    };
-  } catch {
-    return { count: () => null, close: () => {} };
-  }
-}
-
 /** Everything measured by the run, sampled by `sample()`. */
 interface Run {
   opts: Options;
@@ -127,7 +104,7 @@ interface Run {
   load: MixedLoad;
   notif: Notifications;
   expiry: ExpiryProbes;
-  outbox: ReturnType<typeof outboxCounter>;
+  backlog: BacklogWatch;
   began: number;
   last: { at: number; serverCpu: number | null; serverWait: number | null; bench: NodeJS.CpuUsage; received: number; delivered: number | null };
 }
@@ -138,6 +115,7 @@ async function sample(run: Run): Promise<Sample> {
   const iv = run.load.take();
   const probe = run.notif.take();
   const expiry = run.expiry.take();
+  const between = run.backlog.take();
   const m = await scrape(run.proc.url);
   const serverCpu = readCpuSeconds(run.proc.pid);
   const serverWait = readRunQueueWaitMs(run.proc.pid);
@@ -162,7 +140,8 @@ async function sample(run: Run): Promise<Sample> {
     receivedPerS: (received - run.last.received) / wall,
     deliveredPerS: m.delivered === null || run.last.delivered === null ? null : (m.delivered - run.last.delivered) / wall,
     queue: m.queue,
-    outbox: run.outbox.count(),
+    outbox: run.backlog.read()?.outbox ?? null,
+    backlogLow: between.low, backlogHigh: between.high,
     probe: { n: probe.length, p50: percentile(probe, 50), p99: percentile(probe, 99), max: percentile(probe, 100) },
     expiry: { n: expiry.lateness.length, p50: percentile(expiry.lateness, 50), max: percentile(expiry.lateness, 100), byRead: expiry.byRead },
   };
@@ -220,7 +199,7 @@ async function drain(run: Run): Promise<string[]> {
     run.notif.take();
     items = run.notif.probeItems(run.opts.subscriptions);
     queue = (await scrape(run.proc.url)).queue;
-    outbox = run.outbox.count();
+    outbox = run.backlog.read()?.outbox ?? null;
     if (queue === 0 && (outbox ?? 0) === 0 && items.paired >= items.expected) break;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -266,10 +245,11 @@ export async function runSoak(argv: string[]): Promise<number> {
   try {
     const m0 = await scrape(proc.url); // also starts the event-loop histogram afresh
     const run: Run = {
-      opts, proc, load, notif, expiry, outbox: outboxCounter(dataDir), began: performance.now(),
+      opts, proc, load, notif, expiry, backlog: new BacklogWatch(dataDir), began: performance.now(),
       last: { at: performance.now(), serverCpu: readCpuSeconds(proc.pid), serverWait: readRunQueueWaitMs(proc.pid), bench: process.cpuUsage(), received: notif.received, delivered: m0.delivered },
     };
     load.start();
+    run.backlog.start();
     notif.startProbes(proc.url, ctx.appToken, opts.probeRate);
     await expiry.start();
     const samples = await soak(run);
@@ -277,7 +257,7 @@ export async function runSoak(argv: string[]): Promise<number> {
     notif.stopProbes();
     expiry.stop();
     problems.push(...(await drain(run)));
-    run.outbox.close();
+    run.backlog.close();
     const failed = samples.reduce((a, s) => a + s.non2xx + s.errors, 0);
     if (failed) problems.push(`${failed} requests of the load failed (non-2xx or no answer)`);
     await report(opts, samples, problems);

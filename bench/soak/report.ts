@@ -46,6 +46,12 @@ export interface Sample {
   queue: number | null;
   /** Change events not yet turned into deliveries (the outbox, read from the database), at the end of the interval. */
   outbox: number | null;
+  /**
+   * Outbox + deliveries, the lowest and the highest of the readings every 250 ms over the interval (./backlog.ts);
+   * null when none was read. The verdict judges the lowest: a fan-out that drains between writes leaves it at 0.
+   */
+  backlogLow?: number | null;
+  backlogHigh?: number | null;
   /** Probe items' latency (arrival − the probe write's answer), ms, and how many were measured. */
   probe: { n: number; p50: number | null; p99: number | null; max: number | null };
   /** Timed-expiry lateness (the transition's instant − the expiry), ms; made by the read: not made 1.5 s after. */
@@ -70,7 +76,7 @@ export function sampleLine(s: Sample): string {
     `p50 ${ms(s.p50)} p99 ${ms(s.p99)} ms`,
     `loop p99 ${ms(s.loopP99Ms)} ms`,
     `cpu srv ${fmt.pct(s.serverCpuPct)} (wait ${fmt.pct(s.serverWaitPct)}) bench ${fmt.pct(s.benchCpuPct)}`,
-    `notif sent ${s.deliveredPerS === null ? '?' : fmt.int(s.deliveredPerS)}/s recv ${fmt.int(s.receivedPerS)}/s outbox ${s.outbox ?? '?'} queue ${s.queue ?? '?'} probe p50 ${ms(s.probe.p50)} p99 ${ms(s.probe.p99)} ms`,
+    `notif sent ${s.deliveredPerS === null ? '?' : fmt.int(s.deliveredPerS)}/s recv ${fmt.int(s.receivedPerS)}/s outbox ${s.outbox ?? '?'} queue ${s.queue ?? '?'}${s.backlogLow === undefined || s.backlogLow === null ? '' : ` (low ${s.backlogLow} high ${s.backlogHigh})`} probe p50 ${ms(s.probe.p50)} p99 ${ms(s.probe.p99)} ms`,
     `expiry late p50 ${ms(s.expiry.p50)} max ${ms(s.expiry.max)} ms${s.expiry.byRead ? ` (${s.expiry.byRead} > 1.5 s)` : ''}`,
     ...(s.non2xx || s.errors || s.skipped ? [`✗ ${s.non2xx} non-2xx, ${s.errors} errors, ${s.skipped} skipped`] : []),
   ].join(' | ');
@@ -136,7 +142,10 @@ export const FLAT = {
   p99Factor: 1.25,
   p99SlackMs: 2,
   probeSlackMs: 10,
-  /** Notification backlog: the last third's median at most this factor of the middle third's, plus slack (items). */
+  /**
+   * Notification backlog, the lowest of each interval (see backlogFloor): the last third's median at most this factor
+   * of the middle third's, plus slack (items).
+   */
   queueFactor: 1.25,
   queueSlack: 100,
 };
@@ -225,14 +234,17 @@ function memory(samples: Sample[]): Verdict {
 /** Change events not yet dispatched plus deliveries not yet sent. */
 const backlog = (s: Sample) => (s.queue === null && s.outbox === null ? null : (s.queue ?? 0) + (s.outbox ?? 0));
 
+/** The interval's lowest backlog (read every 250 ms); a sample without those readings: its one reading at the end. */
+const backlogFloor = (s: Sample) => (s.backlogLow === undefined || s.backlogLow === null ? backlog(s) : s.backlogLow);
+
 export function verdicts(samples: Sample[]): Verdict[] {
   return [
     memory(samples),
     compare('p99 flat', samples, (s) => s.p99, 'ms', (m) => m * FLAT.p99Factor + FLAT.p99SlackMs, `the last ≤ ${FLAT.p99Factor} × the middle + ${FLAT.p99SlackMs} ms`),
     compare('notification latency flat', samples, (s) => s.probe.p99, 'ms', (m) => m * FLAT.p99Factor + FLAT.probeSlackMs,
       `the probes' p99 in the last ≤ ${FLAT.p99Factor} × the middle + ${FLAT.probeSlackMs} ms`),
-    compare('notification backlog flat', samples, backlog, 'items', (m) => m * FLAT.queueFactor + FLAT.queueSlack,
-      `outbox + delivery queue in the last ≤ ${FLAT.queueFactor} × the middle + ${FLAT.queueSlack}`),
+    compare('notification backlog flat', samples, backlogFloor, 'items', (m) => m * FLAT.queueFactor + FLAT.queueSlack,
+      `the lowest outbox + delivery queue of each interval (read every 250 ms) in the last ≤ ${FLAT.queueFactor} × the middle + ${FLAT.queueSlack}`),
   ];
 }
 
@@ -258,8 +270,8 @@ export function summaryLines(samples: Sample[]): string[] {
       `p50 ${med((s) => s.p50)} ms, p99 ${med((s) => s.p99)} ms, worst interval p99 ${ms(worst(values(steady, (s) => s.p99)))} ms`,
     `  p99 by request (median of the intervals): ${kinds.map((k) => `${k} ${med((s) => s.p99ByKind[k] ?? null)} ms`).join(', ')}`,
     `  event-loop delay p99 (10 ms = none: the monitor's resolution): median ${med((s) => s.loopP99Ms)} ms, worst ${ms(worst(values(steady, (s) => s.loopMaxMs)))} ms (max)`,
-    `  notifications: ${fmt.int(median(values(steady, (s) => s.receivedPerS)) ?? 0)} items/s received (median), backlog (outbox + delivery queue) median ${med(backlog)}, ` +
-      `max ${worst(values(steady, backlog)) ?? '?'}; probe latency p99 median ${med((s) => s.probe.p99)} ms, worst ${ms(worst(values(steady, (s) => s.probe.max)))} ms`,
+    `  notifications: ${fmt.int(median(values(steady, (s) => s.receivedPerS)) ?? 0)} items/s received (median), backlog (outbox + delivery queue) at the samples median ${med(backlog)}, ` +
+      `the lowest of each interval median ${med(backlogFloor)}, the highest max ${worst(values(steady, (s) => s.backlogHigh ?? backlog(s))) ?? '?'}; probe latency p99 median ${med((s) => s.probe.p99)} ms, worst ${ms(worst(values(steady, (s) => s.probe.max)))} ms`,
     `  timed expiries: ${steady.reduce((a, s) => a + s.expiry.n, 0)} measured, lateness p50 median ${med((s) => s.expiry.p50)} ms, ` +
       `worst ${ms(worst(values(steady, (s) => s.expiry.max)))} ms; ${steady.reduce((a, s) => a + s.expiry.byRead, 0)} not made 1.5 s after their instant`,
   ];
