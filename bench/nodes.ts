@@ -292,6 +292,7 @@ async function runScenario(
 ): Promise<NodesScenarioResult> {
   const redisCommands = (): Promise<CommandStats | null> => redis.commandStats();
   const out: NodesScenarioResult = { name: sc.name, title: sc.title, phases: [], problems: [], notes: [] };
+  if (sc.prepare) out.notes.push(await sc.prepare(ctx));
   const load = sc.load(ctx);
   const sample = load.kind === 'fixed' ? load.request : load.kind === 'cycle' ? load.requests[0]! : load.request(0, `${sc.name}-sample`);
   // Every node answers the sample rightly: the token and the users made through node 1 are valid on each.

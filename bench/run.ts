@@ -292,6 +292,14 @@ async function runScenario(
     return load.kind === 'fixed' ? load.request : load.kind === 'cycle' ? load.requests[0]! : load.request(0, `${sc.name}-sample`);
   };
 
+  // 0. What the scenario needs set up first, on each Presently.
+  if (sc.prepare) {
+    for (const s of subjects) {
+      const note = await sc.prepare(s.ctx);
+      out.notes.push(subjects.length > 1 ? `${s.label}: ${note}` : note);
+    }
+  }
+
   // 1. Each Presently's answer to one sample request must be right; the first one's is what the bare server replays.
   let canned: Awaited<ReturnType<typeof send>> | null = null;
   for (const [i, s] of subjects.entries()) {
