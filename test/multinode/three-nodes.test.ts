@@ -468,9 +468,9 @@ needsRedis('three nodes on one Redis: kill -9 of a node under write load', { tim
   /** The nodes' delivery lease (--delivery-lease). */
   const LEASE_MS = 8000;
   /**
-   * The nodes' webhook POST timeout (--webhook-timeout), raised from 3 s: node 2 must die while its POST is still
-   * held, and on a loaded machine 3 s after the POST began can come before the kill. A POST that times out is
-   * rescheduled, not leased, and a survivor may then send it before the lease would have ended.
+   * The nodes' webhook POST timeout (--webhook-timeout), raised from 3 s for a margin: node 2 must die while its
+   * POST is still held. A POST that times out is rescheduled, not leased, and a survivor may then send it before the
+   * lease would have ended.
    */
   const POST_TIMEOUT_MS = 6000;
 
