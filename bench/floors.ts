@@ -7,6 +7,7 @@
  *   npm run bench:floors -- --users 1000,100000 --only memory
  *   npm run bench:floors -- --only log            # an append-only journal against writes in place (~2 min)
  *   npm run bench:floors -- --only heap           # the read cache's memory and full collections (~1 min)
+ *   npm run bench:floors -- --only journal        # records in memory, a journal and snapshots (~30 s)
  *
  * - memory: lookups of random user ids in batches of 650, as a getPresencesByUserId makes them, in a JavaScript Map of N string
  *   keys to small objects (the read cache's shape: src/presence/snapshotCache.ts), and in an open-addressed table of
@@ -22,6 +23,8 @@
  * - log (only when asked for): random users given a status message, three ways on one file: in place (read the row,
  *   update it), appended to a journal table, and that journal folded into the presence table later in big sorted
  *   transactions. Says whether a log-structured store would write for less at a million users (BENCHMARKS.md).
+ * - journal (only when asked for): the store that log pointed to, every record in memory as bytes, each write appended
+ *   to a journal file, and the state written out as a snapshot when the journal is as large (./journalFloor.ts).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -32,6 +35,7 @@ import Database from 'better-sqlite3';
 import { newRecord, transition } from '../src/domain/record.ts';
 import { setStatusMessage } from '../src/domain/statusMessage.ts';
 import { heapFloor } from './heapFloor.ts';
+import { journalFloor } from './journalFloor.ts';
 import { SnapshotCache } from '../src/presence/snapshotCache.ts';
 import { encodeRecord } from '../src/store/codec.ts';
 import { migrate } from '../src/store/sqlite/migrations.ts';
@@ -380,5 +384,24 @@ if (parts.includes('log')) {
     line('', 'fold', r.fold);
     line('', 'append + fold', { statements: r.append.statements + r.fold.statements, commit: r.append.commit,
       checkpoint: r.append.checkpoint + r.fold.checkpoint, updates: r.append.updates });
+  }
+}
+if (parts.includes('journal')) {
+  console.log(`\njournal: status messages of random users, every record in memory, a journal write per ${GROUP}, a snapshot when the `
+    + 'journal is as large as the state (charged to the writes between two); µs per write');
+  console.log('users'.padStart(10) + 'writes'.padStart(11) + 'parse'.padStart(8) + 'apply'.padStart(8) + 'append'.padStart(8) + 'snapshot'.padStart(10)
+    + 'total'.padStart(8) + 'state MB'.padStart(10) + 'snapshot ms'.padStart(13) + 'fill s'.padStart(8));
+  const now = Date.now();
+  const initial = newRecord(now);
+  const row = (r: ReturnType<typeof newRecord>) => ({ ...encodeRecord(r), seq: r.sequenceNumber });
+  const message = (k: number) => {
+    const input = { kind: 'set' as const, message: { content: `bench-${k}`, contentType: 'text' as const, expiry: null, expiresAt: null } };
+    return row(transition(initial, setStatusMessage(initial.facts, input, now), now).record);
+  };
+  for (const n of sizes) {
+    const r = journalFloor(n, seconds, GROUP, row(initial), () => Math.floor(Math.random() * n), message);
+    console.log(n.toLocaleString('en-US').padStart(10) + r.writes.toLocaleString('en-US').padStart(11) + fmt(r.parse).padStart(8)
+      + fmt(r.apply).padStart(8) + fmt(r.append).padStart(8) + fmt(r.snapshot).padStart(10) + fmt(r.parse + r.apply + r.append + r.snapshot).padStart(8)
+      + fmt(r.stateMb, 0).padStart(10) + fmt(r.snapshotMs, 0).padStart(13) + fmt(r.fillS).padStart(8));
   }
 }
