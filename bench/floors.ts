@@ -390,7 +390,7 @@ if (parts.includes('journal')) {
   console.log(`\njournal: status messages of random users, every record in memory, a journal write per ${GROUP}, a snapshot when the `
     + 'journal is as large as the state (charged to the writes between two); µs per write');
   console.log('users'.padStart(10) + 'writes'.padStart(11) + 'parse'.padStart(8) + 'apply'.padStart(8) + 'append'.padStart(8) + 'snapshot'.padStart(10)
-    + 'total'.padStart(8) + 'state MB'.padStart(10) + 'snapshot ms'.padStart(13) + 'fill s'.padStart(8));
+    + 'total'.padStart(8) + 'state MB'.padStart(10) + 'snapshot ms'.padStart(13) + 'fill s'.padStart(8) + 'start s'.padStart(9));
   const now = Date.now();
   const initial = newRecord(now);
   const row = (r: ReturnType<typeof newRecord>) => ({ ...encodeRecord(r), seq: r.sequenceNumber });
@@ -402,6 +402,6 @@ if (parts.includes('journal')) {
     const r = journalFloor(n, seconds, GROUP, row(initial), () => Math.floor(Math.random() * n), message);
     console.log(n.toLocaleString('en-US').padStart(10) + r.writes.toLocaleString('en-US').padStart(11) + fmt(r.parse).padStart(8)
       + fmt(r.apply).padStart(8) + fmt(r.append).padStart(8) + fmt(r.snapshot).padStart(10) + fmt(r.parse + r.apply + r.append + r.snapshot).padStart(8)
-      + fmt(r.stateMb, 0).padStart(10) + fmt(r.snapshotMs, 0).padStart(13) + fmt(r.fillS).padStart(8));
+      + fmt(r.stateMb, 0).padStart(10) + fmt(r.snapshotMs, 0).padStart(13) + fmt(r.fillS).padStart(8) + fmt(r.startS).padStart(9));
   }
 }
