@@ -25,14 +25,14 @@ export interface JournalFloor {
   parse: number;
   apply: number;
   append: number;
-  /** The snapshot's µs per write under the policy, what one snapshot took (ms), and how many the timed writes made. */
+  /** The snapshot's µs per write under the policy, and what one snapshot took (ms). */
   snapshot: number;
   snapshotMs: number;
-  snapshots: number;
   /** The arena's live bytes (MB) and how long filling it with `n` new users' records took (s). */
   stateMb: number;
   fillS: number;
-  /** A start from the files: the last snapshot read back into an arena, then the journal after it replayed (s). */
+  /** A start from the files: the last snapshot read back into an arena, then the journal after it replayed (s); the
+   * state it rebuilt is checked against the one in memory (an error if any record differs). */
   startS: number;
 }
 
@@ -110,9 +110,9 @@ function snapshot(arena: Arena, dir: string): number {
 
 /**
  * What a start would do: reads the snapshot into a fresh arena (a record a line, in user order), then replays the
- * journal (`user \t record` lines) over it; s.
+ * journal (`user \t record` lines) over it; the arena, and how long it took (s).
  */
-function start(n: number, dir: string): number {
+function start(n: number, dir: string): { arena: Arena; seconds: number } {
   const t0 = performance.now();
   const data = fs.readFileSync(path.join(dir, 'snapshot'));
   const arena = new Arena(n, Math.ceil(data.length / n));
@@ -130,10 +130,23 @@ function start(n: number, dir: string): number {
   for (let from = 0; from < journal.length;) {
     const nl = journal.indexOf('\n', from);
     const tab = journal.indexOf('\t', from);
-    arena.put(Number(journal.slice(from, tab)), journal.slice(tab + 1, nl));
+    const user = Number(journal.slice(from, tab));
+    if (!Number.isInteger(user) || user < 0 || user >= n || tab < from || tab > nl) {
+      throw new Error(`journal floor: a journal line that names no user at byte ${from}`);
+    }
+    arena.put(user, journal.slice(tab + 1, nl));
     from = nl + 1;
   }
-  return (performance.now() - t0) / 1000;
+  return { arena, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Throws unless `b` holds every user's record as `a` does. */
+function sameState(a: Arena, b: Arena): void {
+  for (let i = 0; i < a.offsets.length; i++) {
+    if (a.lengths[i] !== b.lengths[i] || a.buf.compare(b.buf, b.offsets[i]!, b.offsets[i]! + b.lengths[i]!, a.offsets[i]!, a.offsets[i]! + a.lengths[i]!) !== 0) {
+      throw new Error(`journal floor: the start rebuilt user ${i}'s record wrongly`);
+    }
+  }
 }
 
 /**
@@ -153,7 +166,7 @@ export function journalFloor(n: number, seconds: number, group: number, initial:
     // O_APPEND: after the truncation at a snapshot, the next write goes to the start again.
     const journal = fs.openSync(path.join(dir, 'journal'), 'a');
     const chunk = Buffer.allocUnsafe(1 << 20);
-    let [parse, apply, append, writes, journalBytes, snapshots] = [0, 0, 0, 0, 0, 0];
+    let [parse, apply, append, writes, journalBytes] = [0, 0, 0, 0, 0];
     const until = performance.now() + seconds * 1000;
     while (performance.now() < until) {
       let used = 0;
@@ -180,12 +193,12 @@ export function journalFloor(n: number, seconds: number, group: number, initial:
         arena.compact();
         fs.ftruncateSync(journal, 0);
         journalBytes = 0;
-        snapshots++;
       }
     }
     fs.closeSync(journal);
     // The journal as the run left it, over the last snapshot: a start after a crash.
-    const startS = start(n, dir);
+    const started = start(n, dir);
+    sameState(arena, started.arena);
     // One snapshot timed on its own, charged to the writes the policy puts between two of them.
     const snapshotMs = snapshot(arena, dir);
     const lineBytes = arena.live / n;
@@ -193,7 +206,7 @@ export function journalFloor(n: number, seconds: number, group: number, initial:
     const us = (ms: number) => (1000 * ms) / writes;
     return {
       writes, parse: us(parse), apply: us(apply), append: us(append),
-      snapshot: (1000 * snapshotMs) / writesBetween, snapshotMs, snapshots, stateMb: arena.live / 1e6, fillS, startS,
+      snapshot: (1000 * snapshotMs) / writesBetween, snapshotMs, stateMb: arena.live / 1e6, fillS, startS: started.seconds,
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -270,13 +270,13 @@ export const SCENARIOS: Scenario[] = [
       'at a million users (its 8 seconds reach 3 % of them) and not at a thousand. Checked as set-status-message.',
     target: { metric: 'ratio', min: 0.5 },
     prepare: async (ctx) => {
-      const within = Math.min(ctx.users.count, GROWN_USERS);
+      const within = grownUsers(ctx);
       const t0 = performance.now();
       await giveMessages(ctx, within);
       return `${within.toLocaleString('en-US')} users given a status message first, in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
     },
-    load: (ctx) => messageLoad(ctx, Math.min(ctx.users.count, GROWN_USERS)),
-    verify: (ctx, { tag, built }) => verifyMessages(ctx, tag, built, Math.min(ctx.users.count, GROWN_USERS)),
+    load: (ctx) => messageLoad(ctx, grownUsers(ctx)),
+    verify: (ctx, { tag, built }) => verifyMessages(ctx, tag, built, grownUsers(ctx)),
   },
   {
     name: 'set-presence',
@@ -455,8 +455,11 @@ async function verifyMessages(ctx: BenchContext, tag: string, built: number, wit
   return { problems, notes };
 }
 
-/** The users set-status-message-again writes: its prepare gives each a status message first. */
+/** The most users set-status-message-again writes: its prepare gives each a status message first. */
 const GROWN_USERS = 100_000;
+
+/** How many users set-status-message-again writes: the first GROWN_USERS of the rotation, or all of them. */
+const grownUsers = (ctx: BenchContext) => Math.min(ctx.users.count, GROWN_USERS);
 
 /** setStatusMessage going round the first `within` positions of the rotation, a new message each request. */
 function messageLoad(ctx: BenchContext, within: number): Load {

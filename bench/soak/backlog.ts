@@ -18,7 +18,7 @@ import { join } from 'node:path';
  * How often the backlog is read between samples: every 125–375 ms at random, 250 on average. A fixed period would
  * stay in step with the probe writes' (200 ms at 5 a second) and could read each fan-out at the same point of it.
  */
-export const READ_EVERY_MS = 250;
+const READ_EVERY_MS = 250;
 
 export interface BacklogInterval {
   /** The lowest and the highest outbox + deliveries read since the last take(); null when no reading succeeded. */
