@@ -12,6 +12,7 @@
  * twice the most keys it will ever hold.
  */
 import type { PresenceView } from '../domain/types.ts';
+import { hashOf } from '../platform/json/guid.ts';
 
 /** Words per slot: the key (tenant number and the GUID's four words), the used mark, the sequence number, the due instant. */
 export const SLOT_WORDS = 10;
@@ -23,15 +24,6 @@ export const DUE = 4;
 /** Float64s per slot. */
 export const SLOT_NUMS = SLOT_WORDS / 2;
 const FIRST_CAPACITY = 1_024;
-
-/** A slot number for (tenant, the GUID in `words[at .. at + 3]`): every word mixed in (test GUIDs differ in their last digits). */
-export function hashOf(tenant: number, words: Uint32Array, at: number): number {
-  let h = Math.imul(tenant ^ 0x9e3779b9, 0x85ebca6b);
-  for (let i = 0; i < 4; i++) h = Math.imul(h ^ (h >>> 15) ^ words[at + i]!, 0xc2b2ae35);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  return (h ^ (h >>> 13)) >>> 0;
-}
 
 export class GuidTable {
   /** SLOT_WORDS words per slot; word 0 is the tenant number, 0 in an empty slot. */

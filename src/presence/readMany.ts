@@ -14,7 +14,7 @@ import type { PresenceJson } from './render.ts';
 import { BodyWriter } from './bodyWriter.ts';
 import type { PresenceService } from './service.ts';
 import { GUID_WITH_CAPITALS, NOT_A_GUID, readGuid } from '../platform/json/guid.ts';
-import { hashOf } from './guidTable.ts';
+import { hashOf } from '../platform/json/guid.ts';
 
 export const MAX_IDS = 650;
 /** Slots of the table that finds repeated ids in one request: a power of two, at least twice MAX_IDS. */

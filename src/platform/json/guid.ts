@@ -50,3 +50,19 @@ export function readGuid(id: string, out: Uint32Array, at: number): number {
   if (flags & BAD) return NOT_A_GUID;
   return flags & CAPITAL ? GUID_WITH_CAPITALS : 0;
 }
+
+/** The lower-case GUID whose 128 bits are `words[at .. at + 3]` (readGuid's inverse). */
+export function guidText(words: Uint32Array, at: number): string {
+  const h = (w: number) => (w >>> 0).toString(16).padStart(8, '0');
+  const [a, b, c, d] = [h(words[at]!), h(words[at + 1]!), h(words[at + 2]!), h(words[at + 3]!)];
+  return `${a}-${b.slice(0, 4)}-${b.slice(4)}-${c.slice(0, 4)}-${c.slice(4)}${d}`;
+}
+
+/** A slot number for (tenant, the GUID in `words[at .. at + 3]`): every word mixed in (test GUIDs differ in their last digits). */
+export function hashOf(tenant: number, words: Uint32Array, at: number): number {
+  let h = Math.imul(tenant ^ 0x9e3779b9, 0x85ebca6b);
+  for (let i = 0; i < 4; i++) h = Math.imul(h ^ (h >>> 15) ^ words[at + i]!, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  return (h ^ (h >>> 13)) >>> 0;
+}

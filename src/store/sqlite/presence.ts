@@ -10,7 +10,7 @@ import type { PresenceRecord } from '../../domain/types.ts';
 import { decodeRecord, decodeView, encodeList, encodeRecord } from '../codec.ts';
 import type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from '../ports/presence.ts';
 import type { OutboxState } from './outbox.ts';
-import { TenantUserMap } from '../../platform/tenantUserMap.ts';
+import { applyInOrder, settle, UpdateQueue, type PendingUpdate, type UpdateOutcome } from '../groupCommit.ts';
 import { RecentRecords } from './recentRecords.ts';
 
 interface PresenceRow { facts: string; view: string; seq: string; due_at: number | null }
@@ -62,23 +62,6 @@ function prepare(db: Database.Database) {
   };
 }
 
-/** One updatePresence waiting for its group's commit. */
-interface Pending {
-  tenantId: string;
-  userId: string;
-  fn: PresenceUpdate;
-  resolve: (result: Transition | null | undefined) => void;
-  reject: (err: unknown) => void;
-}
-
-/**
- * What one update of a group came to: its result and the user's record after it (none: no such user), or what its
- * `fn` threw (which changed nothing).
- */
-type Outcome =
-  | { ok: true; value: Transition | null | undefined; record?: PresenceRecord }
-  | { ok: false; error: unknown };
-
 /**
  * Says whether any subscription watches a user: only their changes need an outbox event (decision
  * d-outbox-watched). Asked inside the update's transaction, which no subscription write can interleave with (this
@@ -88,10 +71,10 @@ export type WatchedTest = (tenantId: string, userId: string) => boolean;
 
 export class SqlitePresence implements PresencePort {
   private readonly stmt: ReturnType<typeof prepare>;
-  private readonly txOne: (update: Pending) => Outcome;
-  private readonly txGroup: (group: readonly Pending[]) => Outcome[];
-  /** Updates asked for in this turn of the event loop: committed together by flush() (group commit). */
-  private pending: Pending[] = [];
+  private readonly txOne: (update: PendingUpdate) => UpdateOutcome;
+  private readonly txGroup: (group: readonly PendingUpdate[]) => UpdateOutcome[];
+  /** Updates asked for in this turn of the event loop: committed together (group commit). */
+  private readonly queue = new UpdateQueue((group) => this.commitGroup(group));
 
   /**
    * `outbox`: told when an event is appended (./outbox.ts). `recent`: the committed records of the users updated
@@ -116,27 +99,12 @@ export class SqlitePresence implements PresencePort {
         outbox.pending = true;
       }
     };
-    // A transaction's updates in turn, each starting from what the ones before it wrote (`written`), else from the
-    // recent copy, else from the row. An `fn` that throws has written nothing yet (it runs before its statements), so
-    // it fails alone and the others commit; a statement that throws rolls the whole transaction back, and flush()
-    // then runs each update on its own. The records reach `recent` only once committed (flush).
-    const run = (updates: readonly Pending[]): Outcome[] => {
-      const written = new TenantUserMap<PresenceRecord>();
-      return updates.map((u) => {
-        const record = written.get(u.tenantId, u.userId) ?? this.recent.get(u.tenantId, u.userId) ?? this.readRow(u.tenantId, u.userId);
-        if (!record) return { ok: true, value: undefined };
-        let result: Transition | null;
-        try {
-          result = u.fn(record);
-        } catch (error) {
-          return { ok: false, error };
-        }
-        if (result !== null) write(u.tenantId, u.userId, result);
-        const after = result?.record ?? record;
-        written.set(u.tenantId, u.userId, after);
-        return { ok: true, value: result, record: after };
-      });
-    };
+    // A transaction's updates in turn, each starting from what the ones before it wrote, else from the recent copy,
+    // else from the row (../groupCommit.ts). A statement that throws rolls the whole transaction back, and commitGroup
+    // then runs each update on its own. The records reach `recent` only once committed.
+    const run = (updates: readonly PendingUpdate[]): UpdateOutcome[] => applyInOrder(updates,
+      (tenantId, userId) => this.recent.get(tenantId, userId) ?? this.readRow(tenantId, userId),
+      (u, result) => write(u.tenantId, u.userId, result));
     // IMMEDIATE takes the write lock before the read, so no other connection can write between read and write.
     const tx = db.transaction(run);
     this.txGroup = (updates) => tx.immediate(updates);
@@ -178,17 +146,16 @@ export class SqlitePresence implements PresencePort {
    * it is in the WAL.
    */
   updatePresence(tenantId: string, userId: string, fn: PresenceUpdate): Promise<Transition | null | undefined> {
-    return new Promise((resolve, reject) => {
-      if (this.pending.push({ tenantId, userId, fn, resolve, reject }) === 1) setImmediate(() => this.flush());
-    });
+    return this.queue.add(tenantId, userId, fn);
   }
 
   /** Commits the waiting updates now (the store calls it before it closes). */
   flush(): void {
-    const group = this.pending;
-    if (group.length === 0) return;
-    this.pending = [];
-    let outcomes: Outcome[];
+    this.queue.flush();
+  }
+
+  private commitGroup(group: PendingUpdate[]): void {
+    let outcomes: UpdateOutcome[];
     try {
       outcomes = group.length === 1 ? [this.settleOne(group[0]!)] : this.txGroup(group);
     } catch {
@@ -196,14 +163,10 @@ export class SqlitePresence implements PresencePort {
       outcomes = group.map((u) => this.settleOne(u));
     }
     this.committed();
-    // Committed: the next update of these users starts from their records.
-    outcomes.forEach((o, i) => {
-      if (o.ok && o.record !== undefined) this.recent.set(group[i]!.tenantId, group[i]!.userId, o.record);
-    });
-    outcomes.forEach((o, i) => (o.ok ? group[i]!.resolve(o.value) : group[i]!.reject(o.error)));
+    settle(group, outcomes, this.recent);
   }
 
-  private settleOne(u: Pending): Outcome {
+  private settleOne(u: PendingUpdate): UpdateOutcome {
     try {
       return this.txOne(u);
     } catch (error) {
