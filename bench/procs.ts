@@ -95,12 +95,12 @@ export function removeTempDir(dir: string): void {
   tempDirs.delete(dir);
 }
 
-/** The bytes of the files directly in `dir` (a data folder: the database, its WAL and shared-memory files); null if unreadable. */
+/** The bytes of the files in `dir` and its folders (a data folder: the database, its WAL, the presence journal); null if unreadable. */
 export function dirBytes(dir: string): number | null {
   try {
     return readdirSync(dir).reduce((sum, name) => {
       const st = statSync(join(dir, name));
-      return st.isFile() ? sum + st.size : sum;
+      return st.isFile() ? sum + st.size : st.isDirectory() ? sum + (dirBytes(join(dir, name)) ?? 0) : sum;
     }, 0);
   } catch {
     return null;

@@ -110,6 +110,8 @@ const USAGE = `usage: npm run bench -- [options]
   --store S         sqlite | memory | redis (default sqlite, in a fresh temp data dir). redis: a node on SQLite and a
                     node on Redis in the same run, the Redis figures judged against the SQLite ones, redis-benchmark
                     GET/SET printed as the ceiling
+  --presence-store W  table | journal (default table): where the SQLite server keeps presence records (presently serve
+                    --presence-store; docs/operations/storage.md#presence-journal)
   --redis-url URL   the Redis for --store redis (default ${DEFAULT_REDIS_URL}; PRESENTLY_REDIS_URL); the run's keys
                     live under a prefix of its own, deleted at the end
   --own-redis       with --store redis: start a redis-server of the bench's own on a free port (no persistence)
@@ -146,6 +148,7 @@ function options() {
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '50' },
       store: { type: 'string', default: 'sqlite' },
+      'presence-store': { type: 'string', default: 'table' },
       'redis-url': { type: 'string', default: DEFAULT_REDIS_URL },
       'own-redis': { type: 'boolean', default: false },
       'redis-aof': { type: 'boolean', default: false },
@@ -167,6 +170,9 @@ function options() {
   if (nodes > 1 && store !== 'redis') throw new Error('--nodes needs --store redis (nodes share their data through Redis)');
   if ((values['own-redis'] || values['redis-aof']) && store !== 'redis') throw new Error('--own-redis and --redis-aof need --store redis');
   if (values['redis-aof'] && !values['own-redis']) throw new Error('--redis-aof needs --own-redis (the bench does not reconfigure a Redis it did not start)');
+  const presenceStore = values['presence-store'];
+  if (presenceStore !== 'table' && presenceStore !== 'journal') throw new Error('--presence-store must be table or journal');
+  if (presenceStore === 'journal' && store === 'memory') throw new Error('--presence-store journal needs a data folder: --store sqlite (or redis, for its SQLite node)');
   const connections = Math.round(num('connections', values.connections, 1));
   if (connections < nodes) throw new Error('--connections must be at least --nodes');
   const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean) ?? (store === 'redis' ? REDIS_SCENARIOS : undefined);
@@ -177,6 +183,7 @@ function options() {
     warmup: num('warmup', values.warmup, 0),
     connections,
     store,
+    presenceStore,
     redisUrl: values['redis-url'],
     ownRedis: values['own-redis'],
     redisAof: values['redis-aof'],
@@ -587,7 +594,8 @@ async function main(): Promise<number> {
   const mach = machine();
   log(`Presently bench — ${mach.cpus} × ${mach.cpuModel}, ${mach.memoryGb} GB, Node ${mach.node}, load average ${mach.loadavg.join(' ')}`);
   log(
-    `store ${opts.store === 'redis' ? 'sqlite and redis, one node each' : opts.store}, ${opts.connections} connections, ` +
+    `store ${opts.store === 'redis' ? 'sqlite and redis, one node each' : opts.store}`
+      + `${opts.presenceStore === 'journal' ? ' (presence in the journal)' : ''}, ${opts.connections} connections, ` +
       `${opts.warmup} s warm-up + ${opts.duration} s per server and scenario, ${fmt.int(opts.users)} users`,
   );
 
@@ -610,7 +618,7 @@ async function main(): Promise<number> {
     for (const kind of kinds) {
       const storeArgs = (): string[] => {
         if (kind === 'redis') return ['--store', 'redis', '--redis-url', opts.redisUrl, '--redis-prefix', registerPrefix(redis!, deletedKeys)];
-        return ['--data', tempDataDir(), '--store', kind];
+        return ['--data', tempDataDir(), '--store', kind, ...(kind === 'sqlite' ? ['--presence-store', opts.presenceStore] : [])];
       };
       const startups: number[] = [];
       const startupCpus: number[] = [];

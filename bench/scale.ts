@@ -38,7 +38,7 @@ export async function storeSizer(kind: 'sqlite' | 'memory' | 'redis', args: stri
 }
 
 export function storeSizeLabel(kind: string): string {
-  return kind === 'redis' ? 'Redis used_memory above its level before the node started' : kind === 'sqlite' ? 'SQLite files' : 'in the RSS';
+  return kind === 'redis' ? 'Redis used_memory above its level before the node started' : kind === 'sqlite' ? 'the data folder\'s files' : 'in the RSS';
 }
 
 // ---------------------------------------------------------------------------------------------------------------

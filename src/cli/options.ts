@@ -61,6 +61,7 @@ export const SERVE_FLAGS: FlagSpec[] = [
   { key: 'maxSubscriptionsPerUser', flag: '--max-subscriptions-per-user', arg: '<n>', help: "live presence subscriptions one user may create with one application (default 1, Graph's rule)" },
   { key: 'maxSubscriptionsPerApp', flag: '--max-subscriptions-per-app', arg: '<n>', help: 'most subscriptions one application may have in one tenant (default 1000)' },
   { key: 'maxSubscriptionsPerTenant', flag: '--max-subscriptions-per-tenant', arg: '<n>', help: 'most subscriptions one tenant may have, all applications together (default 10000)' },
+  { key: 'presenceStore', flag: '--presence-store', arg: '<where>', help: 'with --store sqlite: table (the default) or journal: presence records in memory, written to an append-only journal and snapshots (writes cost the same at any number of users)' },
   { key: 'webhookTimeoutMs', flag: '--webhook-timeout', arg: '<time>', help: 'how long a webhook endpoint has to answer a notification POST: 3000 (ms) or 3s (default 3s)' },
   { key: 'deliveryLeaseMs', flag: '--delivery-lease', arg: '<time>', help: 'how long a node holds a claimed delivery before another node may send it: 30000 (ms) or 30s (default 30s); longer than --webhook-timeout' },
 ];
@@ -201,6 +202,7 @@ export function toConfig(options: Record<string, unknown>, env: NodeJS.ProcessEn
       case 'maxSubscriptionsPerUser': config.maxSubscriptionsPerUser = integer(value, flag, 1, 1_000_000); break;
       case 'maxSubscriptionsPerApp': config.maxSubscriptionsPerApp = integer(value, flag, 1, 1_000_000); break;
       case 'maxSubscriptionsPerTenant': config.maxSubscriptionsPerTenant = integer(value, flag, 1, 10_000_000); break;
+      case 'presenceStore': config.presenceStore = oneOf(value, ['table', 'journal'] as const, flag); break;
       case 'webhookTimeoutMs': config.webhookTimeoutMs = duration(value, flag, 100, 60_000); break;
       case 'deliveryLeaseMs': config.deliveryLeaseMs = duration(value, flag, 1000, 3_600_000); break;
     }
@@ -242,6 +244,9 @@ function checkTogether(config: Config): void {
     throw new UsageError(`--headers-timeout (${config.headersTimeoutMs}) must not be longer than --request-timeout (${config.requestTimeoutMs}).`);
   }
   if ((config.certFile === null) !== (config.keyFile === null)) throw new UsageError('--cert and --key go together: give both files.');
+  if (config.presenceStore === 'journal' && config.store !== 'sqlite') {
+    throw new UsageError(`--presence-store journal goes with --store sqlite (a data folder); got --store ${config.store}.`);
+  }
   if (config.deliveryLeaseMs <= config.webhookTimeoutMs) {
     // A lease that lapses while its POST is still in flight would let a second node send the same notification.
     throw new UsageError(`--delivery-lease (${config.deliveryLeaseMs} ms) must be longer than --webhook-timeout (${config.webhookTimeoutMs} ms).`);

@@ -64,6 +64,7 @@ function startupLines(config: Config, presently: Presently, url: string, started
     `  Presently ${VERSION}, node ${process.version}`,
     `  store: ${describeStore(config)}; auth: ${config.auth}; clock: ${config.clock}; cloud: ${config.cloud}`,
   ];
+  for (const notice of presently.store.notices ?? []) info.push(`  ${notice}`);
   if (presently.tls) info.push(`  TLS certificate: ${presently.tls.certPath}${presently.tls.created ? ' (new, self-signed for localhost)' : ''}`);
   if (config.auth === 'oidc') {
     const ready = presently.oidc?.readiness();

@@ -9,6 +9,11 @@ export interface Config {
   host: string;
   dataDir: string;
   store: 'sqlite' | 'memory' | 'redis';
+  /**
+   * `--store sqlite`: where presence records live, the presence table or the presence journal beside the database
+   * (docs/operations/storage.md#presence-journal). A data folder whose records moved to the journal keeps them there.
+   */
+  presenceStore: 'table' | 'journal';
   /** `--store redis`: one Redis (`redis://host:port[/db]`) or the nodes of a Redis Cluster (`redis://h1:p1,h2:p2`). */
   redisUrl: string;
   /** `--store redis`: the start of every key, so several deployments (or test runs) can share one Redis. */
@@ -110,6 +115,7 @@ export const DEFAULTS: Config = {
   host: '127.0.0.1',
   dataDir: './.presently',
   store: 'sqlite',
+  presenceStore: 'table',
   redisUrl: 'redis://127.0.0.1:6379',
   redisPrefix: 'presently:',
   readCacheUsers: 1_000_000,

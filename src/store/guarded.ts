@@ -33,10 +33,12 @@ const BACKEND_NAMES: Record<Store['kind'], string> = { sqlite: 'SQLite', memory:
 export class GuardedStore<B extends StoreBackend = StoreBackend> implements Store {
   readonly kind: Store['kind'];
   readonly facts: Store['facts'];
+  readonly notices: Store['notices'];
 
   constructor(readonly backend: B) {
     this.kind = backend.kind;
     this.facts = backend.facts;
+    this.notices = backend.notices;
     if (backend.clock) {
       const clock = this.guardClock(backend.clock);
       this.sharedClock = () => clock;

@@ -219,7 +219,9 @@ describe('durability: a clean restart keeps everything', { timeout: 60_000 }, ()
   });
 });
 
-describe('durability: kill -9 under write load', { timeout: 60_000 }, () => {
+// Both places a data folder may keep presence records in (docs/operations/storage.md#presence-journal).
+for (const where of ['table', 'journal'] as const) describe(`durability: kill -9 under write load, presence in the ${where}`, { timeout: 60_000 }, () => {
+  const startWhere = (dataDir: string) => start(dataDir, ['--presence-store', where]);
   interface Write {
     user: string;
     content: string;
@@ -234,7 +236,7 @@ describe('durability: kill -9 under write load', { timeout: 60_000 }, () => {
 
   it('never loses an acknowledged write (3 kills at different moments)', async () => {
     const dir = newDir();
-    let p = await start(dir);
+    let p = await startWhere(dir);
     // Minted once, before the first kill: it must stay valid through every restart.
     const appToken = await mint(p.url, {});
     const owners = new Map<string, string>();
@@ -289,7 +291,7 @@ describe('durability: kill -9 under write load', { timeout: 60_000 }, () => {
       assert.ok(acks >= killAt, `round ${round}: ${acks} acks`);
       assert.ok(writes.some((w) => w.ackedAt === null), `round ${round}: some writes were in flight at the kill`);
 
-      p = await start(dir);
+      p = await startWhere(dir);
       const seqNow = new Map(lastSeq);
       for (const user of USERS) {
         const { json } = await getPresence(p.url, `/v1.0/users/${user}/presence`, appToken);

@@ -3,11 +3,9 @@
  * schema version and migrations, and durability when the process is killed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { newRecord, transition } from '../../src/domain/record.ts';
@@ -16,9 +14,10 @@ import { MIGRATIONS, SCHEMA_VERSION, migrate } from '../../src/store/sqlite/migr
 import { openSqliteStore } from '../../src/store/sqlite/sqliteStore.ts';
 import { splitSubscription } from '../../src/store/codec.ts';
 import { storeContract } from './contract/index.ts';
+import { inspect } from './fixtures/inspect.ts';
+import { killedWriter } from './fixtures/killedWriter.ts';
 import { APP, NOW, T1, sid, subscription, uid } from './contract/fixtures.ts';
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'presently-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 
@@ -26,16 +25,6 @@ let dirs = 0;
 /** A new directory under the temp root, not created yet (the store must create it). */
 function freshDir(): string {
   return path.join(root, `d${++dirs}`, 'data');
-}
-
-/** Runs `fn` on a plain connection to `file`, to look at the database from outside the store. */
-function inspect<T>(file: string, fn: (db: Database.Database) => T): T {
-  const db = new Database(file);
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
 }
 
 const userVersion = (db: Database.Database) => db.pragma('user_version', { simple: true }) as number;
@@ -203,32 +192,7 @@ describe('sqlite file', () => {
   it('loses no acknowledged write when the process is killed with SIGKILL, with 8 users written at once', async () => {
     const file = path.join(freshDir(), DB_FILE);
     const tenantId = 't';
-    const writer = path.join(repoRoot, 'test/store/fixtures/presenceWriter.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', writer, file, tenantId, '8'], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const acknowledged = new Map<string, number>();
-    let total = 0;
-    let pending = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      const lines = (pending + chunk).split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) {
-        const [userId, n] = line.split(' ') as [string, string];
-        acknowledged.set(userId, Number(n));
-        total++;
-      }
-      if (total >= 2000) child.kill('SIGKILL');
-    });
-    // 'close' comes after stdout is drained, so every acknowledgement printed before the kill has been counted.
-    const signal = await new Promise<NodeJS.Signals | null>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (_code, sig) => resolve(sig));
-    });
-    assert.equal(signal, 'SIGKILL', 'the writer was killed, not stopped by an error');
-    assert.equal(acknowledged.size, 8);
+    const acknowledged = await killedWriter(file, tenantId, 8);
 
     const store = openSqliteStore({ path: file });
     try {

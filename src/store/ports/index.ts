@@ -58,6 +58,8 @@ export interface StoreHandle {
    */
   readiness(): Promise<StoreReadiness>;
   close(): Promise<void>;
+  /** What the store found and did as it opened that the operator should read (printed at start), if anything. */
+  readonly notices?: readonly string[];
 }
 
 /** Every port together: what openStore returns and what the composition root hands out. */

@@ -1,6 +1,8 @@
 /**
  * The directory port on SQLite: tenants, apps, and users. A user's row and their presence row are created and
- * deleted in one transaction; the UPN's uniqueness is the `upn_lower` unique index.
+ * deleted in one transaction; the UPN's uniqueness is the `upn_lower` unique index. With the presence journal
+ * (../journal/), the presence record is created or removed there right after the users' transaction commits (a crash
+ * between the two is made good at the next start: ./sqliteStore.ts reconcileJournal).
  */
 import type Database from 'better-sqlite3';
 import type { PresenceRecord } from '../../domain/types.ts';
@@ -9,6 +11,7 @@ import { UpnTaken } from '../errors.ts';
 import type { App, DirectoryPort, Tenant, User } from '../ports/directory.ts';
 import { isUniqueViolation } from './ids.ts';
 import { RecentRecords } from './recentRecords.ts';
+import type { JournalPresence } from '../journal/presence.ts';
 
 interface NameRow { id: string; display_name: string }
 interface UserRow { tenant_id: string; id: string; display_name: string; upn: string }
@@ -78,6 +81,7 @@ export class SqliteDirectory implements DirectoryPort {
   constructor(
     db: Database.Database, recent: RecentRecords = new RecentRecords(), committed: (start: boolean) => void = () => {},
     private readonly roomForBulk: () => Promise<void> = async () => {},
+    journal: JournalPresence | null = null,
   ) {
     const s = (this.stmt = prepare(db));
     const putOne = (user: User, presence: Omit<PresenceParams, 'tenantId' | 'userId'>): boolean => {
@@ -93,7 +97,7 @@ export class SqliteDirectory implements DirectoryPort {
         if (isUniqueViolation(err)) throw new UpnTaken(user.userPrincipalName);
         throw err;
       }
-      s.insertPresence.run({ tenantId: user.tenantId, userId: user.id, ...presence });
+      if (!journal) s.insertPresence.run({ tenantId: user.tenantId, userId: user.id, ...presence });
       recent.forget(user.tenantId, user.id);
       return true;
     };
@@ -108,13 +112,21 @@ export class SqliteDirectory implements DirectoryPort {
       committed(start);
       return result;
     };
-    this.txPutUsers = (users, initial) => told(() => putUsers.immediate(users, initial), users.length >= START_USERS);
+    this.txPutUsers = (users, initial) => {
+      const created = told(() => putUsers.immediate(users, initial), users.length >= START_USERS);
+      journal?.create(users.filter((_, i) => created[i]).map((u) => ({ tenantId: u.tenantId, userId: u.id })), initial);
+      return created;
+    };
     const deleteUser = db.transaction((tenantId: string, userId: string): boolean => {
-      s.deletePresence.run(tenantId, userId);
+      if (!journal) s.deletePresence.run(tenantId, userId);
       recent.forget(tenantId, userId);
       return s.deleteUser.run(tenantId, userId).changes > 0;
     });
-    this.txDeleteUser = (tenantId, userId) => told(() => deleteUser.immediate(tenantId, userId), false);
+    this.txDeleteUser = (tenantId, userId) => {
+      const deleted = told(() => deleteUser.immediate(tenantId, userId), false);
+      journal?.remove(tenantId, userId);
+      return deleted;
+    };
   }
 
   async putTenant(tenant: Tenant): Promise<void> {

@@ -5,6 +5,10 @@ import { decodeView } from '../codec.ts';
 import type { OutboxPort } from '../ports/outbox.ts';
 import type { SqliteDeliveries } from './deliveries.ts';
 import { rowIds } from './ids.ts';
+import type { OwedEvent } from '../journal/presence.ts';
+
+/** The meta key of the last presence journal position whose owed events are in the outbox. */
+export const EVENTS_LSN_KEY = 'presence_journal_events_lsn';
 
 interface ChangeRow { id: number; tenant_id: string; user_id: string; seq: string; view: string; at: number }
 
@@ -26,6 +30,8 @@ export class SqliteOutbox implements OutboxPort {
   readonly state: OutboxState = { pending: true };
   private readonly read;
   private readonly txDispatch: (eventIds: string, deliveries: readonly NewDelivery[]) => boolean;
+  private readonly txOwed: (events: readonly OwedEvent[], lsn: number) => void;
+  private readonly eventsLsn: () => number;
 
   constructor(db: Database.Database, deliveries: SqliteDeliveries) {
     this.read = db.prepare<[number], ChangeRow>('SELECT id, tenant_id, user_id, seq, view, at FROM changes ORDER BY id LIMIT ?');
@@ -38,6 +44,35 @@ export class SqliteOutbox implements OutboxPort {
       return true;
     });
     this.txDispatch = (eventIds, produced) => dispatch.immediate(eventIds, produced);
+    const insert = db.prepare<[string, string, string, string, number]>(
+      'INSERT INTO changes (tenant_id, user_id, seq, view, at) VALUES (?, ?, ?, ?, ?)',
+    );
+    const mark = db.prepare<[string, string]>(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
+    const owed = db.transaction((events: readonly OwedEvent[], lsn: number): void => {
+      for (const e of events) insert.run(e.tenantId, e.userId, e.seq, e.view, e.at);
+      mark.run(EVENTS_LSN_KEY, String(lsn));
+    });
+    this.txOwed = (events, lsn) => {
+      owed.immediate(events, lsn);
+      if (events.length > 0) this.state.pending = true;
+    };
+    const marked = db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck();
+    this.eventsLsn = () => Number(marked.get(EVENTS_LSN_KEY) ?? 0);
+  }
+
+  /**
+   * Appends the events the presence journal's changes owe (../journal/presence.ts) and marks them owed up to journal
+   * position `lsn`, in one transaction: a start replays the journal after the mark (`owedUpTo`).
+   */
+  appendOwed(events: readonly OwedEvent[], lsn: number): void {
+    this.txOwed(events, lsn);
+  }
+
+  /** The journal position up to which owed events are in the outbox. */
+  owedUpTo(): number {
+    return this.eventsLsn();
   }
 
   async readChanges(limit: number): Promise<ChangeEvent[]> {

@@ -23,6 +23,8 @@ import { migrate } from './migrations.ts';
 import { explain, hasContent, probeWrite, quickCheck } from './openFile.ts';
 import { SqliteOutbox } from './outbox.ts';
 import { SqlitePresence } from './presence.ts';
+import { openPresenceJournal, presenceStorage, settleOwedEvents, type OpenedJournal, type PresenceStorage } from './presenceJournal.ts';
+import { JournalPresence } from '../journal/presence.ts';
 import { RecentRecords } from './recentRecords.ts';
 import { SqliteSubscriptions } from './subscriptions.ts';
 
@@ -33,9 +35,10 @@ export class SqliteBackend implements StoreBackend {
   readonly kind: 'sqlite' | 'memory';
   /** SQLite is opened by one process at a time: it sees every write. */
   readonly facts = { soleWriter: true } as const;
+  readonly notices: readonly string[] = [];
   readonly meta: SqliteMeta;
   readonly directory: SqliteDirectory;
-  readonly presence: SqlitePresence;
+  readonly presence: SqlitePresence | JournalPresence;
   readonly outbox: SqliteOutbox;
   readonly subscriptions: SqliteSubscriptions;
   readonly deliveries: SqliteDeliveries;
@@ -45,8 +48,14 @@ export class SqliteBackend implements StoreBackend {
   /** Checkpoints the WAL on a thread of its own (./checkpointer.ts); none in memory. */
   readonly checkpointer: Checkpointer | null;
 
-  /** Use openSqliteStore. `lock`: the data folder's, released on close (null in memory). */
-  constructor(private readonly db: Database.Database, readonly path: string, readonly lock: DataFolderLock | null = null) {
+  /**
+   * Use openSqliteStore. `lock`: the data folder's, released on close (null in memory). `journal`: where presence
+   * records live when not in the presence table (../journal/), and what its start replayed.
+   */
+  constructor(
+    private readonly db: Database.Database, readonly path: string, readonly lock: DataFolderLock | null = null,
+    private readonly journal: OpenedJournal | null = null,
+  ) {
     this.kind = db.memory ? 'memory' : 'sqlite';
     this.pingStmt = db.prepare('SELECT 1');
     this.meta = new SqliteMeta(db);
@@ -54,12 +63,26 @@ export class SqliteBackend implements StoreBackend {
     const recent = new RecentRecords();
     const checkpointer = (this.checkpointer = db.memory ? null : new Checkpointer(db, db.name));
     const committed = (start = true) => checkpointer?.committed(start);
-    this.directory = new SqliteDirectory(db, recent, committed, async () => checkpointer?.roomForBulk());
     this.deliveries = new SqliteDeliveries(db);
-    this.outbox = new SqliteOutbox(db, this.deliveries);
+    const outbox = (this.outbox = new SqliteOutbox(db, this.deliveries));
     this.subscriptions = new SqliteSubscriptions(db, this.deliveries);
     const subscriptions = this.subscriptions;
-    this.presence = new SqlitePresence(db, (tenantId, userId) => subscriptions.watches(tenantId, userId), this.outbox.state, recent, committed);
+    const watched = (tenantId: string, userId: string) => subscriptions.watches(tenantId, userId);
+    if (journal) {
+      const presence = (this.presence = new JournalPresence(journal.journal, watched, (events, lsn) => outbox.appendOwed(events, lsn), recent));
+      const owed = settleOwedEvents(outbox, journal.journal, journal.start);
+      if (owed > 0) journal.notices.push(`presence journal: ${owed} notification events a crash kept out of the outbox appended`);
+      this.notices = journal.notices;
+      this.directory = new SqliteDirectory(db, recent, committed, async () => checkpointer?.roomForBulk(), presence);
+    } else {
+      this.presence = new SqlitePresence(db, watched, this.outbox.state, recent, committed);
+      this.directory = new SqliteDirectory(db, recent, committed, async () => checkpointer?.roomForBulk());
+    }
+  }
+
+  /** Where presence records live: the presence table, or the presence journal beside the database. */
+  get presenceStorage(): PresenceStorage {
+    return this.journal ? 'journal' : 'table';
   }
 
   async ping(): Promise<boolean> {
@@ -74,6 +97,8 @@ export class SqliteBackend implements StoreBackend {
   /** Ready while a write commits: a write probe, so a database that went read-only or bad is not reported ready. */
   async readiness(): Promise<StoreReadiness> {
     if (!this.db.open) return { ready: false, problem: 'the store is closed' };
+    const broken = this.journal?.journal.broken;
+    if (broken) return { ready: false, problem: broken };
     try {
       probeWrite(this.db);
       return { ready: true };
@@ -90,6 +115,7 @@ export class SqliteBackend implements StoreBackend {
       await this.checkpointer?.stop();
       // And those asked for while the worker stopped.
       this.presence.flush();
+      await this.journal?.journal.close();
       this.db.close();
     }
     this.lock?.release();
@@ -110,7 +136,7 @@ export type SqliteStore = GuardedStore<SqliteBackend>;
  * writable and locked for this process (./dataFolder.ts), and only if it passes `PRAGMA quick_check` and takes a
  * write (./openFile.ts); otherwise this throws a message that names the folder or file and what to do.
  */
-export function openSqliteStore(opts: { path: string | ':memory:' }): SqliteStore {
+export function openSqliteStore(opts: { path: string | ':memory:'; presence?: PresenceStorage }): SqliteStore {
   if (opts.path === ':memory:') return new GuardedStore(new SqliteBackend(openDatabase(':memory:'), opts.path));
   const file = path.resolve(opts.path);
   const dir = path.dirname(file);
@@ -123,7 +149,15 @@ export function openSqliteStore(opts: { path: string | ':memory:' }): SqliteStor
   checkWritable(dir);
   const lock = lockDataFolder(dir);
   try {
-    return new GuardedStore(new SqliteBackend(openDatabase(file), opts.path, lock));
+    const db = openDatabase(file);
+    try {
+      // A database whose records moved to the journal keeps them there, whatever `presence` says.
+      const journal = opts.presence === 'journal' || presenceStorage(db) === 'journal' ? openPresenceJournal(db, file) : null;
+      return new GuardedStore(new SqliteBackend(db, opts.path, lock, journal));
+    } catch (err) {
+      db.close();
+      throw err;
+    }
   } catch (err) {
     lock.release();
     throw err;

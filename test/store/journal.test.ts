@@ -1,0 +1,202 @@
+/**
+ * The store contract against SQLite with its presence records in the presence journal (src/store/journal/), and
+ * what only the journal has: its files, the move from the presence table, what a start makes good after a crash, and
+ * durability when the process is killed.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { toConfig } from '../../src/cli/options.ts';
+import { newRecord } from '../../src/domain/record.ts';
+import { DB_FILE } from '../../src/store/index.ts';
+import { PresenceJournal } from '../../src/store/journal/journal.ts';
+import { journalFolder } from '../../src/store/sqlite/presenceJournal.ts';
+import { openSqliteStore } from '../../src/store/sqlite/sqliteStore.ts';
+import { storeContract } from './contract/index.ts';
+import { NOW, T1, key, subscription, uid, user, withStatus } from './contract/fixtures.ts';
+import { inspect } from './fixtures/inspect.ts';
+import { killedWriter } from './fixtures/killedWriter.ts';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'presently-journal-'));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+const freshFile = (): string => path.join(root, `d${++dirs}`, 'data', DB_FILE);
+
+storeContract(
+  'sqlite file, presence journal',
+  () => openSqliteStore({ path: freshFile(), presence: 'journal' }),
+  (closed) => openSqliteStore({ path: closed.backend.path }),
+);
+
+const content = async (store: ReturnType<typeof openSqliteStore>, n: number): Promise<string | null> =>
+  (await store.getPresence(T1, uid(n)))?.facts.statusMessage?.content ?? null;
+
+/** A store on `file` with users 1..n, each given the status message `m<i>`. */
+async function withMessages(file: string, n: number, presence: 'table' | 'journal'): Promise<ReturnType<typeof openSqliteStore>> {
+  const store = openSqliteStore({ path: file, presence });
+  await store.putTenant({ id: T1, displayName: 'Contoso' });
+  for (let i = 1; i <= n; i++) await store.putUser(user(i), newRecord(NOW));
+  await Promise.all(Array.from({ length: n }, (_, i) =>
+    store.updatePresence(T1, uid(i + 1), (r) => withStatus(r, `m${i + 1}`, NOW, null))));
+  return store;
+}
+
+describe('presence journal: files', () => {
+  it('keeps presence records in <data>/presence-journal, none in the presence table, and says so', async () => {
+    const file = freshFile();
+    const store = await withMessages(file, 3, 'journal');
+    assert.equal(store.backend.presenceStorage, 'journal');
+    await store.close();
+    const dir = journalFolder(file);
+    assert.deepEqual(fs.readdirSync(dir), ['journal-00000001']);
+    assert.ok(fs.statSync(path.join(dir, 'journal-00000001')).size > 0);
+    inspect(file, (db) => {
+      assert.equal(db.prepare('SELECT count(*) FROM presence').pluck().get(), 0);
+      assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'presence_store'").pluck().get(), 'journal');
+    });
+    const again = openSqliteStore({ path: file });
+    assert.equal(again.backend.presenceStorage, 'journal', 'the folder keeps the journal without the option');
+    assert.deepEqual([await content(again, 1), await content(again, 3)], ['m1', 'm3']);
+    await again.close();
+  });
+
+  it('moves the records of a data folder that kept them in its table into the journal once, sequence numbers and all', async () => {
+    const file = freshFile();
+    const before = await withMessages(file, 5, 'table');
+    const seq = (await before.getPresence(T1, uid(4)))!.sequenceNumber;
+    await before.close();
+    const store = openSqliteStore({ path: file, presence: 'journal' });
+    assert.equal(store.backend.presenceStorage, 'journal');
+    assert.equal(await content(store, 4), 'm4');
+    assert.equal((await store.getPresence(T1, uid(4)))!.sequenceNumber, seq);
+    await store.close();
+    inspect(file, (db) => assert.equal(db.prepare('SELECT count(*) FROM presence').pluck().get(), 0));
+  });
+
+  it('refuses --presence-store journal with no data folder, naming the flags', async () => {
+    assert.throws(() => toConfig({ store: 'memory', presenceStore: 'journal' }, {}), /--presence-store journal goes with --store sqlite/);
+  });
+});
+
+describe('presence journal: a start after a crash', () => {
+  it('cuts a last group a crash left unfinished and keeps every group before it', async () => {
+    const file = freshFile();
+    const store = await withMessages(file, 2, 'journal');
+    await store.close();
+    const journal = path.join(journalFolder(file), 'journal-00000001');
+    const whole = fs.statSync(journal).size;
+    // Half of a group: a header that promises more bytes than follow.
+    fs.appendFileSync(journal, Buffer.from([200, 0, 0, 0, 1, 2, 3, 4, 1, 9, 9]));
+    const again = openSqliteStore({ path: file });
+    assert.deepEqual([await content(again, 1), await content(again, 2)], ['m1', 'm2']);
+    await again.updatePresence(T1, uid(1), (r) => withStatus(r, 'after', NOW, null));
+    await again.close();
+    assert.ok(fs.statSync(journal).size > whole, 'the next group follows the cut');
+    const third = openSqliteStore({ path: file });
+    assert.equal(await content(third, 1), 'after');
+    await third.close();
+  });
+
+  it('gives a user the database has and the journal lacks a new record, and removes a record whose user is gone', async () => {
+    const file = freshFile();
+    const store = await withMessages(file, 3, 'journal');
+    await store.close();
+    // What a crash between a users' transaction and the journal's group leaves (one or the other: a crash stops both).
+    inspect(file, (db) => {
+      db.prepare("INSERT INTO users (tenant_id, id, display_name, upn, upn_lower) VALUES (?, ?, 'U9', 'u9@x', 'u9@x')").run(T1, uid(9));
+    });
+    const again = openSqliteStore({ path: file });
+    assert.equal((await again.getPresence(T1, uid(9)))?.facts.statusMessage, null);
+    assert.match(again.notices?.join('\n') ?? '', /made good after a crash: 1 users given a record, 0 records/);
+    await again.close();
+    inspect(file, (db) => db.prepare('DELETE FROM users WHERE tenant_id = ? AND id = ?').run(T1, uid(2)));
+    const third = openSqliteStore({ path: file });
+    assert.equal(await third.getPresence(T1, uid(2)), null);
+    assert.equal(await content(third, 3), 'm3');
+    assert.match(third.notices?.join('\n') ?? '', /0 users given a record, 1 records of deleted users removed/);
+    await third.close();
+  });
+
+  it('appends the outbox events of watched changes that a crash kept out of the outbox', async () => {
+    const file = freshFile();
+    const store = await withMessages(file, 2, 'journal');
+    await store.putSubscription(subscription(1, [uid(1)]));
+    await store.updatePresence(T1, uid(1), (r) => withStatus(r, 'watched', NOW, null));
+    const events = await store.readChanges(10);
+    assert.deepEqual(events.map((e) => e.userId), [uid(1)]);
+    await store.close();
+    inspect(file, (db) => {
+      db.prepare('DELETE FROM changes').run();
+      db.prepare("UPDATE meta SET value = '0' WHERE key = 'presence_journal_events_lsn'").run();
+    });
+    const again = openSqliteStore({ path: file });
+    const owed = await again.readChanges(10);
+    assert.deepEqual(owed.map((e) => [e.userId, e.sequenceNumber]), [[uid(1), events[0]!.sequenceNumber]]);
+    await again.close();
+    const third = openSqliteStore({ path: file });
+    assert.equal((await third.readChanges(10)).length, 1, 'appended once, not at every start');
+    await third.close();
+  });
+
+  it('loses no acknowledged write when the process is killed with SIGKILL, with 8 users written at once', async () => {
+    const file = freshFile();
+    const acknowledged = await killedWriter(file, 't', 8, 'journal');
+    const store = openSqliteStore({ path: file });
+    try {
+      assert.equal(store.backend.presenceStorage, 'journal');
+      for (const [userId, n] of acknowledged) {
+        const stored = Number((await store.getPresence('t', userId))?.facts.statusMessage?.content);
+        assert.ok(stored >= n, `${userId}: stored ${stored}, but ${n} was acknowledged`);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('presence journal: snapshots', () => {
+  const entry = (n: number, text: string | null) => ({ tenantId: T1, userId: uid(n), text, dueAt: null, eventAt: NaN });
+
+  it('writes the state to a snapshot and removes the journal generations before it; a start reads both', async () => {
+    const dir = path.join(root, `j${++dirs}`);
+    const { journal } = PresenceJournal.open(dir, { minSnapshotBytes: 1 });
+    for (let i = 0; i < 50; i++) journal.commit([entry(i % 7, `r${i}`)]);
+    await journal.writeSnapshot();
+    journal.commit([entry(3, 'after'), entry(5, null)]);
+    await journal.close();
+    const names = fs.readdirSync(dir).sort();
+    assert.ok(names.includes('snapshot') && !names.includes('journal-00000001'), names.join(', '));
+    const { journal: again, start } = PresenceJournal.open(dir);
+    const a = again.arena;
+    assert.equal(a.text(a.slotOf(T1, uid(3))), 'after');
+    assert.equal(a.slotOf(T1, uid(5)), -1);
+    assert.equal(a.text(a.slotOf(T1, uid(6))), 'r48');
+    assert.equal(again.lsn, 51);
+    assert.equal(start.repaired, null);
+    await again.close();
+  });
+
+  it('refuses a damaged snapshot, naming the file', async () => {
+    const dir = path.join(root, `j${++dirs}`);
+    const { journal } = PresenceJournal.open(dir);
+    journal.commit([entry(1, 'x')]);
+    await journal.writeSnapshot();
+    await journal.close();
+    const file = path.join(dir, 'snapshot');
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 3]! ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    assert.throws(() => PresenceJournal.open(dir), /the presence snapshot .*snapshot is damaged .*restore the data folder/);
+  });
+
+  it('a user keeps the record the users before the snapshot gave them (key order for snapshotPage too)', async () => {
+    const file = freshFile();
+    const store = await withMessages(file, 4, 'journal');
+    const page = await store.snapshotPage!(null, 10);
+    assert.deepEqual(page.map((p) => p.userId), [1, 2, 3, 4].map(uid));
+    assert.deepEqual(await store.snapshotPage!(key(user(2)), 1).then((p) => p.map((x) => x.userId)), [uid(3)]);
+    await store.close();
+  });
+});
