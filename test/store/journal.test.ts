@@ -12,6 +12,7 @@ import { toConfig } from '../../src/cli/options.ts';
 import { newRecord } from '../../src/domain/record.ts';
 import { DB_FILE } from '../../src/store/index.ts';
 import { PresenceJournal } from '../../src/store/journal/journal.ts';
+import { JournalPresence, type OwedEvent } from '../../src/store/journal/presence.ts';
 import { journalFolder } from '../../src/store/sqlite/presenceJournal.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqliteStore.ts';
 import { storeContract } from './contract/index.ts';
@@ -198,5 +199,27 @@ describe('presence journal: snapshots', () => {
     assert.deepEqual(page.map((p) => p.userId), [1, 2, 3, 4].map(uid));
     assert.deepEqual(await store.snapshotPage!(key(user(2)), 1).then((p) => p.map((x) => x.userId)), [uid(3)]);
     await store.close();
+  });
+});
+
+describe('presence journal: owed events', () => {
+  it('hands the events of a group whose outbox append failed over with the next group, and holds snapshots meanwhile', async () => {
+    const dir = path.join(root, `j${++dirs}`);
+    const { journal } = PresenceJournal.open(dir);
+    const handed: Array<{ users: string[]; lsn: number }> = [];
+    let fail = true;
+    const sink = (events: readonly OwedEvent[], lsn: number) => {
+      if (fail) throw new Error('the outbox is full');
+      handed.push({ users: events.map((e) => e.userId), lsn });
+    };
+    const presence = new JournalPresence(journal, () => true, sink);
+    presence.create([key(user(1)), key(user(2))], newRecord(NOW));
+    await presence.updatePresence(T1, uid(1), (r) => withStatus(r, 'one', NOW, null));
+    assert.equal(journal.holdSnapshots, true, 'the entry that owes the event must stay in the journal');
+    fail = false;
+    await presence.updatePresence(T1, uid(2), (r) => withStatus(r, 'two', NOW, null));
+    assert.deepEqual(handed, [{ users: [uid(1), uid(2)], lsn: journal.lsn }]);
+    assert.equal(journal.holdSnapshots, false);
+    await journal.close();
   });
 });

@@ -53,6 +53,11 @@ export class PresenceJournal {
   private readonly writer = new FrameWriter();
   private snapshotting: Promise<void> | null = null;
   private closing = false;
+  /**
+   * True while some journal entries owe outbox events that could not be handed over yet (./presence.ts): no snapshot
+   * begins then, so the entries stay in the journal for the next start to find.
+   */
+  holdSnapshots = false;
   /** Why the last snapshot begun on its own failed, or null. */
   snapshotProblem: string | null = null;
   /** Why writes are refused (a failed write that could not be undone), or null. */
@@ -89,7 +94,8 @@ export class PresenceJournal {
     this.lsn = lsn;
     for (const e of entries) this.apply(e);
     this.sinceSnapshot += w.length;
-    if (this.snapshotting === null && this.sinceSnapshot >= Math.max(this.minSnapshotBytes, this.arena.liveBytes)) {
+    if (this.snapshotting === null && !this.holdSnapshots
+      && this.sinceSnapshot >= Math.max(this.minSnapshotBytes, this.arena.liveBytes)) {
       // A snapshot that fails leaves the last one and the journal after it, which a start reads; the next is tried
       // when the journal has grown as much again.
       this.snapshotting = this.snapshot()

@@ -165,9 +165,11 @@ export class JournalPresence implements PresencePort {
       this.events(all, lsn);
       this.owed = [];
     } catch {
-      // Committed all the same: the events go with the next group, or at the next start from the journal.
+      // Committed all the same: the events go with the next group, or at the next start from the journal, which keeps
+      // their entries until then.
       this.owed = all;
     }
+    this.journal.holdSnapshots = this.owed.length > 0;
   }
 
   private read(tenantId: string, userId: string): PresenceRecord | undefined {
