@@ -15,14 +15,14 @@ import {
 import { VERSION } from '../../src/server.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
-forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'journal', 'redis'], (backend) => {
   const shared = sharedServer(() => startInProcess({ store: backend }));
   const START = Date.parse('2026-11-28T08:00:00Z');
 
   describe('admin: health, ready, info, keys, metrics', () => {
     let s: TestServer;
-    /** The store the server runs on. */
-    const expectedStore = backend;
+    /** The store the server runs on (the journal is a way of keeping a SQLite store's presence records). */
+    const expectedStore = backend === 'journal' ? 'sqlite' : backend;
 
     before(async () => {
       s = await shared();

@@ -12,7 +12,7 @@ import {
 } from '../kit/graph.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
-forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'journal', 'redis'], (backend) => {
   const shared = sharedServer(() => startInProcess({ store: backend }));
   const HOST = 'presently.test:8080';
   const PRESENCE_KEYS = ['@odata.context', 'id', 'availability', 'activity', 'statusMessage', 'outOfOfficeSettings', 'workLocation', 'sequenceNumber'];

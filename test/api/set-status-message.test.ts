@@ -12,7 +12,7 @@ import {
 import { forEachBackend } from '../kit/backends.ts';
 import { eventually } from '../kit/time.ts';
 
-forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'journal', 'redis'], (backend) => {
   const shared = sharedServer(() => startInProcess({ store: backend }));
   const START = Date.parse('2026-11-28T08:00:00Z');
   const PINNED = '<pinnednote></pinnednote>';

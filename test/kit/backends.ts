@@ -15,7 +15,8 @@ import { redact } from '../../src/store/redis/redisStore.ts';
 import type { Store } from '../../src/store/types.ts';
 import { TEST_REDIS_URL, deleteRedisPrefix, newRedisPrefix, redisUnreachable } from './redis.ts';
 
-export type Backend = 'memory' | 'sqlite' | 'redis';
+/** `journal`: SQLite with its presence records in the presence journal (`--presence-store journal`). */
+export type Backend = 'memory' | 'sqlite' | 'journal' | 'redis';
 
 /**
  * Why Redis cannot be used by this test process, or null: probed once, when the kit is loaded, so that suites are

@@ -55,7 +55,12 @@ export interface TestServer {
 /** One dev signing key for every in-process server of this test process (generating one costs ~130 ms of CPU). */
 let sharedSigningKey: Promise<string> | null = null;
 
-export async function startInProcess(overrides: Partial<Config> = {}, opts: { manualStart?: number; uiDir?: string; expressLanes?: boolean } = {}): Promise<TestServer> {
+export async function startInProcess(
+  given: Partial<Omit<Config, 'store'>> & { store?: Config['store'] | 'journal' } = {},
+  opts: { manualStart?: number; uiDir?: string; expressLanes?: boolean } = {},
+): Promise<TestServer> {
+  // The backend matrix's `journal` (./backends.ts) is SQLite with its presence records in the journal.
+  const overrides: Partial<Config> = given.store === 'journal' ? { ...given, store: 'sqlite', presenceStore: 'journal' } : { ...given, store: given.store };
   const dataDir = overrides.dataDir ?? tempDir();
   const store = overrides.store ?? 'memory';
   const redisUrl = overrides.redisUrl ?? TEST_REDIS_URL;
@@ -150,8 +155,11 @@ function storeArgs(args: string[]): { extra: string[]; prefix: string | null; ur
   return { extra, prefix, url, temporary: dataDir === undefined };
 }
 
-/** Starts `presently serve --port 0 …` and waits for its ready line. */
-export function startProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+/** Starts `presently serve --port 0 …` and waits for its ready line (`--store journal`: ./backends.ts's `journal`). */
+export function startProcess(given: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+  const at = given.indexOf('--store');
+  const args = at >= 0 && given[at + 1] === 'journal'
+    ? [...given.slice(0, at), '--store', 'sqlite', '--presence-store', 'journal', ...given.slice(at + 2)] : given;
   const redis = storeArgs(args);
   const child = spawn(process.execPath, [builtBin(), 'serve', '--port', '0', ...redis.extra, ...args], {
     env: { ...process.env, ...env },

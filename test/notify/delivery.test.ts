@@ -25,7 +25,7 @@ const START = Date.parse('2026-11-28T08:00:00Z');
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
-forEachBackend(['sqlite', 'redis'], (backend) => {
+forEachBackend(['sqlite', 'journal', 'redis'], (backend) => {
   const cleanups: (() => Promise<void>)[] = [];
   after(async () => {
     for (const c of cleanups.reverse()) await c().catch(() => {});

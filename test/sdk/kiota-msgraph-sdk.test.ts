@@ -30,7 +30,7 @@ import '@microsoft/msgraph-sdk-users';
 import { ADELE, ALEX, APP, startProcess, tempDir, type ServerProcess } from '../kit/server.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
-forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'journal', 'redis'], (backend) => {
   const NOBODY = '0d1c5b4e-2f7a-4c3b-9e8d-7a6b5c4d3e2f';
 
   let server: ServerProcess;

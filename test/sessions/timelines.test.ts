@@ -18,7 +18,7 @@ import {
 } from '../kit/graph.ts';
 import { forEachBackend } from '../kit/backends.ts';
 
-forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'journal', 'redis'], (backend) => {
   const T = Date.parse('2026-11-28T08:00:00Z');
   const SEC = 1000;
   const MIN = 60 * SEC;

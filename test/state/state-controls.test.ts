@@ -19,7 +19,7 @@ type Doc = {
   apps: Array<{ id: string }>; subscriptions: Array<Record<string, unknown>>;
 };
 
-forEachBackend(['memory', 'redis'], (backend) => {
+forEachBackend(['memory', 'journal', 'redis'], (backend) => {
   let s: TestServer;
   let base: string;
   let adele: string;

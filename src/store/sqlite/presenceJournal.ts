@@ -60,7 +60,7 @@ export function openPresenceJournal(db: Database.Database, file: string): Opened
       mark.run(EVENTS_LSN_KEY, String(journal.lsn));
       db.prepare('DELETE FROM presence').run();
     }).immediate();
-    notices.push(`presence records moved from the presence table to ${dir}: ${journal.arena.size}`);
+    if (journal.arena.size > 0) notices.push(`presence records moved from the presence table to ${dir}: ${journal.arena.size}`);
   }
   const made = reconcile(db, journal);
   if (made.created + made.removed > 0) {
