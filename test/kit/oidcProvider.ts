@@ -6,7 +6,7 @@
  * counts the fetches of its key set.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import Provider from 'oidc-provider';
 
@@ -28,7 +28,7 @@ export interface TestProvider {
   setKeys(keys: JWK[]): void;
   /** How often its key set was fetched. */
   jwksFetches(): number;
-  /** Starts answering (a provider made with `down: true` refuses connections until then). */
+  /** Starts answering (a provider made with `down: true` drops every connection until then). */
   up(): Promise<void>;
   close(): Promise<void>;
 }
@@ -78,8 +78,15 @@ export async function startProvider(opts: { keys: JWK[]; down?: boolean }): Prom
     if (req.url?.startsWith('/jwks')) fetches++;
     provider.callback()(req, res);
   });
-  const listen = () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  if (!opts.down) await listen();
+  // While down, the port is held by a listener that drops every connection: left free, another test's server may take
+  // it and answer (a 404 where "could not be reached" was meant).
+  const holder = createTcpServer((socket) => socket.destroy());
+  const listen = async () => {
+    if (holder.listening) await new Promise<void>((resolve) => holder.close(() => resolve()));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  };
+  if (opts.down) await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
+  else await listen();
   return {
     issuer,
     async token(claims, resource = 'https://graph.microsoft.com') {
@@ -100,6 +107,7 @@ export async function startProvider(opts: { keys: JWK[]; down?: boolean }): Prom
     jwksFetches: () => fetches,
     up: listen,
     close: () => new Promise<void>((resolve) => {
+      if (holder.listening) holder.close();
       if (!server.listening) return resolve();
       server.closeAllConnections();
       server.close(() => resolve());
