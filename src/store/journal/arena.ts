@@ -80,31 +80,69 @@ export class RecordArena {
 
   /** Sets the user's record (creating the user); returns the slot. */
   set(tenantId: string, userId: string, text: string, dueAt: number | null): number {
-    let slot = this.slotOf(tenantId, userId);
-    if (slot < 0) slot = this.newSlot(tenantId, userId);
-    else this.liveBytes -= this.lengths[slot]!;
-    const last = this.lastSlot;
+    const slot = this.slotFor(tenantId, userId);
+    if (this.lastSlot >= 0 && this.lastSlot !== slot && text === this.lastText) return this.share(slot, dueAt);
     let n: number;
-    if (last >= 0 && last !== slot && text === this.lastText) {
-      // The same record as the last one set: shared, and neither may be rewritten in place from now on.
-      this.rooms[last] = 0;
-      this.rooms[slot] = 0;
-      this.offsets[slot] = this.offsets[last]!;
-      n = this.lengths[last]!;
-    } else if (this.rooms[slot]! >= text.length * 3 || this.rooms[slot]! >= (n = Buffer.byteLength(text, 'utf8'))) {
+    if (this.rooms[slot]! >= text.length * 3 || this.rooms[slot]! >= (n = Buffer.byteLength(text, 'utf8'))) {
       n = this.buf.write(text, this.offsets[slot]!, 'utf8');
     } else {
-      const room = n + (n >> 3);
-      if (this.end + room > this.buf.length) this.compact(room);
-      this.buf.write(text, this.end, 'utf8');
-      this.offsets[slot] = this.end;
-      this.rooms[slot] = room;
-      this.end += room;
+      this.buf.write(text, this.place(slot, n), 'utf8');
     }
+    this.lastText = text;
+    return this.done(slot, n, dueAt);
+  }
+
+  /** `set` from the UTF-8 bytes `src[at .. at + n]` (a start copies a snapshot's and a journal's records so). */
+  setBytes(tenantId: string, userId: string, src: Buffer, at: number, n: number, dueAt: number | null): number {
+    const slot = this.slotFor(tenantId, userId);
+    src.copy(this.buf, this.rooms[slot]! >= n ? this.offsets[slot]! : this.place(slot, n), at, at + n);
+    // Unknown as a string: a `set` next compares its text with nothing.
+    this.lastText = '\0';
+    return this.done(slot, n, dueAt);
+  }
+
+  /** Gives the user the record set last (users created together: one record's bytes for all); returns the slot. */
+  setSameAsLast(tenantId: string, userId: string, dueAt: number | null): number {
+    const slot = this.slotFor(tenantId, userId);
+    if (this.lastSlot < 0) throw new Error('no record was set before');
+    if (this.lastSlot === slot) {
+      this.dues[slot] = dueAt ?? NaN;
+      return slot;
+    }
+    return this.share(slot, dueAt);
+  }
+
+  /** The user's slot, made if new, its record's bytes no longer counted as live. */
+  private slotFor(tenantId: string, userId: string): number {
+    const slot = this.slotOf(tenantId, userId);
+    if (slot < 0) return this.newSlot(tenantId, userId);
+    this.liveBytes -= this.lengths[slot]!;
+    return slot;
+  }
+
+  /** Makes `slot` share the bytes of the record set last; neither may be rewritten in place from now on. */
+  private share(slot: number, dueAt: number | null): number {
+    const last = this.lastSlot;
+    this.rooms[last] = 0;
+    this.rooms[slot] = 0;
+    this.offsets[slot] = this.offsets[last]!;
+    return this.done(slot, this.lengths[last]!, dueAt);
+  }
+
+  /** Room at the buffer's end for `slot`'s record of `n` bytes (and an eighth more): its offset. */
+  private place(slot: number, n: number): number {
+    const room = n + (n >> 3);
+    if (this.end + room > this.buf.length) this.compact(room);
+    this.offsets[slot] = this.end;
+    this.rooms[slot] = room;
+    this.end += room;
+    return this.offsets[slot]!;
+  }
+
+  private done(slot: number, n: number, dueAt: number | null): number {
     this.lengths[slot] = n;
     this.dues[slot] = dueAt ?? NaN;
     this.liveBytes += n;
-    this.lastText = text;
     this.lastSlot = slot;
     return slot;
   }

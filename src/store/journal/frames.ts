@@ -29,19 +29,39 @@ export interface JournalEntry {
   eventAt: number;
 }
 
-export interface Frame {
+/** A frame's head: its kind, lsn and count (SnapshotStart: the journal generation; SnapshotEnd: the records). */
+export interface FrameHead {
   kind: FrameKind;
   lsn: number;
-  /** SnapshotStart: the journal generation; SnapshotEnd: the record count; else the number of entries. */
   count: number;
-  entries: JournalEntry[];
+}
+
+/**
+ * One entry as it is in the file: its record's bytes are `data[at .. at + length]`, not decoded (a start copies them
+ * into the arena as they are). `length` is DELETED for a deletion and SAME for "the text of the entry with a text
+ * before it in the frame".
+ */
+export interface RawEntry {
+  tenantId: string;
+  userId: string;
+  data: Buffer;
+  at: number;
+  length: number;
+  dueAt: number | null;
+  eventAt: number;
+}
+
+/** What reading a file's frames calls: `frame` at each frame's start, then `entry` for each of its entries. */
+export interface FrameVisitor {
+  frame(head: FrameHead): void;
+  entry(e: RawEntry): void;
 }
 
 const HEADER = 8;
 const PAYLOAD_HEAD = 1 + 8 + 4;
 /** An entry's text length that means "deleted", and one that means "the same text as the entry before it in the frame". */
-const DELETED = -1;
-const SAME = -2;
+export const DELETED = -1;
+export const SAME = -2;
 
 /** Builds frames in one growing buffer (reused: a group's frame is built and written, then the next). */
 export class FrameWriter {
@@ -149,9 +169,10 @@ export interface FrameScan {
 
 /**
  * Hands every whole frame of `data` to `visit`, in order, stopping at the first that is cut short or fails its
- * checksum. One frame's entries at a time: a journal of a million entries is never a million objects at once.
+ * checksum. Entry by entry, their records' bytes left in `data`: a journal of a million entries is never a million
+ * objects, nor a million strings decoded to be encoded again.
  */
-export function readFrames(data: Buffer, visit: (frame: Frame) => void): FrameScan {
+export function readFrames(data: Buffer, visit: FrameVisitor): FrameScan {
   let at = 0;
   while (at < data.length) {
     if (at + HEADER > data.length) return { end: at, problem: `a frame header cut short at byte ${at}` };
@@ -164,19 +185,15 @@ export function readFrames(data: Buffer, visit: (frame: Frame) => void): FrameSc
     if (crc32(data.subarray(payload, payload + length)) !== sum) {
       return { end: at, problem: `a frame whose checksum does not match at byte ${at}` };
     }
-    visit(decodePayload(data, payload, payload + length));
+    visitPayload(data, payload, payload + length, visit);
     at = payload + length;
   }
   return { end: at, problem: null };
 }
 
-function decodePayload(data: Buffer, from: number, to: number): Frame {
-  const kind = data.readUInt8(from) as FrameKind;
-  const lsn = data.readDoubleLE(from + 1);
-  const count = data.readUInt32LE(from + 9);
-  const entries: JournalEntry[] = [];
+function visitPayload(data: Buffer, from: number, to: number, visit: FrameVisitor): void {
+  visit.frame({ kind: data.readUInt8(from) as FrameKind, lsn: data.readDoubleLE(from + 1), count: data.readUInt32LE(from + 9) });
   let at = from + PAYLOAD_HEAD;
-  let last: string | null = null;
   while (at < to) {
     const tl = data.readUInt16LE(at);
     const tenantId = data.toString('utf8', at + 2, at + 2 + tl);
@@ -184,15 +201,12 @@ function decodePayload(data: Buffer, from: number, to: number): Frame {
     const ul = data.readUInt16LE(at);
     const userId = data.toString('utf8', at + 2, at + 2 + ul);
     at += 2 + ul;
-    const n = data.readInt32LE(at);
-    at += 4;
-    const text: string | null = n === DELETED ? null : n === SAME ? last : data.toString('utf8', at, at + n);
-    if (n > 0) at += n;
-    if (text !== null) last = text;
+    const length = data.readInt32LE(at);
+    const textAt = at + 4;
+    at = textAt + Math.max(length, 0);
     const due = data.readDoubleLE(at);
     const eventAt = data.readDoubleLE(at + 8);
     at += 16;
-    entries.push({ tenantId, userId, text, dueAt: Number.isNaN(due) ? null : due, eventAt });
+    visit.entry({ tenantId, userId, data, at: textAt, length, dueAt: Number.isNaN(due) ? null : due, eventAt });
   }
-  return { kind, lsn, count, entries };
 }

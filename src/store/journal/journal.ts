@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RecordArena } from './arena.ts';
 import { DueIndex } from './dueIndex.ts';
-import { FrameKind, FrameWriter, readFrames, type Frame, type JournalEntry } from './frames.ts';
+import { DELETED, FrameKind, FrameWriter, readFrames, SAME, type FrameHead, type JournalEntry, type RawEntry } from './frames.ts';
 
 /** A journal smaller than this never starts a snapshot (a small state is not rewritten every few writes). */
 export const MIN_SNAPSHOT_BYTES = 64 * 1024 * 1024;
@@ -128,6 +128,18 @@ export class PresenceJournal {
     this.broken ??= 'the journal is closed';
   }
 
+  /** Applies an entry as read from a file, its record's bytes copied as they are. */
+  private applyRaw(e: RawEntry): void {
+    if (e.length === DELETED) {
+      this.arena.delete(e.tenantId, e.userId);
+      return;
+    }
+    const slot = e.length === SAME
+      ? this.arena.setSameAsLast(e.tenantId, e.userId, e.dueAt)
+      : this.arena.setBytes(e.tenantId, e.userId, e.data, e.at, e.length, e.dueAt);
+    this.dueIndex.set(slot, e.dueAt);
+  }
+
   private apply(e: JournalEntry): void {
     if (e.text === null) this.arena.delete(e.tenantId, e.userId);
     else this.dueIndex.set(this.arena.set(e.tenantId, e.userId, e.text, e.dueAt), e.dueAt);
@@ -166,12 +178,26 @@ export class PresenceJournal {
         fs.rmSync(file, { force: true });
         continue;
       }
-      const scan = readFrames(fs.readFileSync(file), (frame) => {
-        if (frame.kind !== FrameKind.Group || frame.lsn <= this.lsn) return;
-        for (const e of frame.entries) this.apply(e);
-        this.lsn = frame.lsn;
-        const events = frame.entries.filter((e) => !Number.isNaN(e.eventAt));
-        if (events.length > 0) owed.push({ lsn: frame.lsn, entries: events });
+      // The groups after the snapshot's position, and the events their entries owe, with their texts (only those
+      // are decoded as strings; a SAME entry's text is where the frame's last text was).
+      let take = false;
+      let events: JournalEntry[] = [];
+      let [textAt, textLength] = [0, 0];
+      const scan = readFrames(fs.readFileSync(file), {
+        frame: (head) => {
+          take = head.kind === FrameKind.Group && head.lsn > this.lsn;
+          if (!take) return;
+          this.lsn = head.lsn;
+          owed.push({ lsn: head.lsn, entries: (events = []) });
+        },
+        entry: (e) => {
+          if (!take) return;
+          this.applyRaw(e);
+          if (e.length >= 0) [textAt, textLength] = [e.at, e.length];
+          if (Number.isNaN(e.eventAt) || e.length === DELETED) return;
+          const text = e.data.toString('utf8', textAt, textAt + textLength);
+          events.push({ tenantId: e.tenantId, userId: e.userId, text, dueAt: e.dueAt, eventAt: e.eventAt });
+        },
       });
       if (scan.problem !== null) {
         if (i !== generations.length - 1) {
@@ -184,20 +210,26 @@ export class PresenceJournal {
       this.sinceSnapshot += scan.end;
       this.generation = g;
     }
-    return { owed, repaired };
+    return { owed: owed.filter((g) => g.entries.length > 0), repaired };
   }
 
   /** Reads the snapshot into the arena; its lsn and the first journal generation after it. */
   private loadSnapshot(file: string): [lsn: number, generation: number] {
-    let first: Frame | undefined;
-    let last: Frame | undefined;
+    let first: FrameHead | undefined;
+    let last: FrameHead | undefined;
     let records = 0;
-    const scan = readFrames(fs.readFileSync(file), (frame) => {
-      first ??= frame;
-      last = frame;
-      if (frame.kind !== FrameKind.SnapshotRecords) return;
-      for (const e of frame.entries) this.apply(e);
-      records += frame.entries.length;
+    let recordsFrame = false;
+    const scan = readFrames(fs.readFileSync(file), {
+      frame: (head) => {
+        first ??= head;
+        last = head;
+        recordsFrame = head.kind === FrameKind.SnapshotRecords;
+      },
+      entry: (e) => {
+        if (!recordsFrame) return;
+        this.applyRaw(e);
+        records++;
+      },
     });
     if (scan.problem !== null || first?.kind !== FrameKind.SnapshotStart || last?.kind !== FrameKind.SnapshotEnd
       || last.count !== records) {
