@@ -83,9 +83,10 @@ describe('presence journal: the index of users', () => {
 });
 
 describe('presence journal: the records in memory', () => {
-  it('holds every user\'s last record through in-place rewrites, appends, sharing, deletions and compactions', () => {
-    fc.assert(fc.property(fc.array(write, { minLength: 1, maxLength: 2500 }), (writes) => {
-      const arena = new RecordArena();
+  it('holds every user\'s last record through in-place rewrites, appends, sharing, deletions and emptied segments', () => {
+    // Segments of 2 KiB: many of them, emptied often, and records larger than one.
+    fc.assert(fc.property(fc.array(write, { minLength: 1, maxLength: 2500 }), fc.constantFrom(2048, 16384, 1 << 20), (writes, segment) => {
+      const arena = new RecordArena(segment);
       const model: Model = new Map();
       for (const w of writes) {
         if (w.remove) {
@@ -110,7 +111,7 @@ describe('presence journal: a start after a crash', () => {
     await fc.assert(fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 60 }), fc.nat(), fc.integer({ min: 1, max: 7 }),
       async (steps, crashAt, cut) => {
         const dir = path.join(root, `p${++dirs}`);
-        const { journal } = PresenceJournal.open(dir, { minSnapshotBytes: 4096 });
+        const { journal } = PresenceJournal.open(dir, { minSnapshotBytes: 4096, segmentBytes: 4096 });
         const model: Model = new Map();
         let before: Model = new Map();
         const crash = crashAt % steps.length;

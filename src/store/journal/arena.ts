@@ -4,9 +4,11 @@
  * a million objects for each full garbage collection to mark (docs/contributing/performance.md).
  *
  * A record is written in place when it fits the room its slot has (its length and an eighth more, so a message replaced
- * by one as long or a little longer costs no new bytes); one that does not is written at the buffer's end and its old
- * bytes become garbage. When the buffer is full, the live records are copied into a new one a quarter larger than them
- * (compaction), so a write costs the same whatever the number of users.
+ * by one as long or a little longer costs no new bytes) and fills half of it; one that does not is written at the end of the segment being
+ * filled (buffers of 64 MiB) and its old bytes become garbage. When the garbage passes a quarter of what the
+ * segments hold, the segment with the most is emptied (its live records copied to the end, the buffer dropped): one
+ * segment at a time, so a write costs the same whatever the number of users, no pause copies the whole state, and the
+ * memory is the records, a quarter more at most, and one segment.
  *
  * Users created together start with the same record: a record set just like the one set before it shares its bytes
  * (neither slot then has room of its own: the next change of either is written at the end), so a million new users
@@ -15,12 +17,26 @@
 
 import { UserIndex } from './userIndex.ts';
 
-/** No due instant (a slot's `due`), and a free slot's length. */
+/** A free slot's length. */
 const FREE = -1;
+/** A record's place: its segment's number times SPAN plus its offset in the segment (a segment is under 4 GiB). */
+const SPAN = 2 ** 32;
+/** The size of a segment, unless a record needs more. */
+export const SEGMENT_BYTES = 64 * 1024 * 1024;
+const segmentOf = (place: number): number => Math.floor(place / SPAN);
+const offsetOf = (place: number): number => place % SPAN;
 
 export class RecordArena {
-  private buf = Buffer.allocUnsafe(1 << 20);
-  private end = 0;
+  /** The segments (null: emptied, its number free for a new one), what each has had placed in it and its garbage. */
+  private segments: Array<Buffer | null> = [];
+  private segmentUsed: number[] = [];
+  private segmentGarbage: number[] = [];
+  private readonly freeSegments: number[] = [];
+  /** The segment being filled (-1: none yet) and where its free room starts. */
+  private active = -1;
+  private activeEnd = 0;
+  private totalUsed = 0;
+  private totalGarbage = 0;
   /** Bytes of the live records. */
   liveBytes = 0;
   /** Users held. */
@@ -41,14 +57,18 @@ export class RecordArena {
   /** Bumped whenever a user comes or goes (what a cached list of the users checks). */
   membership = 0;
 
+  /** `segmentBytes`: the size of a segment (tests use small ones). */
+  constructor(private readonly segmentBytes = SEGMENT_BYTES) {}
+
   /** The user's slot, or -1. */
   slotOf(tenantId: string, userId: string): number {
     return this.users.find(tenantId, userId);
   }
 
   text(slot: number): string {
-    const at = this.offsets[slot]!;
-    return this.buf.toString('utf8', at, at + this.lengths[slot]!);
+    const place = this.offsets[slot]!;
+    const at = offsetOf(place);
+    return this.segments[segmentOf(place)]!.toString('utf8', at, at + this.lengths[slot]!);
   }
 
   due(slot: number): number | null {
@@ -82,12 +102,9 @@ export class RecordArena {
   set(tenantId: string, userId: string, text: string, dueAt: number | null): number {
     const slot = this.slotFor(tenantId, userId);
     if (this.lastSlot >= 0 && this.lastSlot !== slot && text === this.lastText) return this.share(slot, dueAt);
-    let n: number;
-    if (this.rooms[slot]! >= text.length * 3 || this.rooms[slot]! >= (n = Buffer.byteLength(text, 'utf8'))) {
-      n = this.buf.write(text, this.offsets[slot]!, 'utf8');
-    } else {
-      this.buf.write(text, this.place(slot, n), 'utf8');
-    }
+    const n = Buffer.byteLength(text, 'utf8');
+    const place = this.fits(slot, n) ? this.offsets[slot]! : this.place(slot, n);
+    this.segments[segmentOf(place)]!.write(text, offsetOf(place), 'utf8');
     this.lastText = text;
     return this.done(slot, n, dueAt);
   }
@@ -95,7 +112,8 @@ export class RecordArena {
   /** `set` from the UTF-8 bytes `src[at .. at + n]` (a start copies a snapshot's and a journal's records so). */
   setBytes(tenantId: string, userId: string, src: Buffer, at: number, n: number, dueAt: number | null): number {
     const slot = this.slotFor(tenantId, userId);
-    src.copy(this.buf, this.rooms[slot]! >= n ? this.offsets[slot]! : this.place(slot, n), at, at + n);
+    const place = this.fits(slot, n) ? this.offsets[slot]! : this.place(slot, n);
+    src.copy(this.segments[segmentOf(place)]!, offsetOf(place), at, at + n);
     // Unknown as a string: a `set` next compares its text with nothing.
     this.lastText = '\0';
     return this.done(slot, n, dueAt);
@@ -112,6 +130,15 @@ export class RecordArena {
     return this.share(slot, dueAt);
   }
 
+  /**
+   * Whether `n` bytes go in place of the slot's record: they fit its room and fill half of it at least (a record that
+   * shrank a lot moves to a room its size).
+   */
+  private fits(slot: number, n: number): boolean {
+    const room = this.rooms[slot]!;
+    return room > 0 && room >= n && n * 2 >= room;
+  }
+
   /** The user's slot, made if new, its record's bytes no longer counted as live. */
   private slotFor(tenantId: string, userId: string): number {
     const slot = this.slotOf(tenantId, userId);
@@ -123,20 +150,80 @@ export class RecordArena {
   /** Makes `slot` share the bytes of the record set last; neither may be rewritten in place from now on. */
   private share(slot: number, dueAt: number | null): number {
     const last = this.lastSlot;
+    this.release(slot);
     this.rooms[last] = 0;
     this.rooms[slot] = 0;
     this.offsets[slot] = this.offsets[last]!;
     return this.done(slot, this.lengths[last]!, dueAt);
   }
 
-  /** Room at the buffer's end for `slot`'s record of `n` bytes (and an eighth more): its offset. */
+  /**
+   * Room at the end of the segment being filled for `slot`'s record of `n` bytes (and an eighth more), its old bytes
+   * made garbage: its place. A segment may be emptied first, never after (the place stays where it is).
+   */
   private place(slot: number, n: number): number {
     const room = n + (n >> 3);
-    if (this.end + room > this.buf.length) this.compact(room);
-    this.offsets[slot] = this.end;
+    this.release(slot);
+    if (this.totalGarbage > Math.max(this.segmentBytes, this.totalUsed / 4)) this.empty(slot);
     this.rooms[slot] = room;
-    this.end += room;
-    return this.offsets[slot]!;
+    return (this.offsets[slot] = this.append(room));
+  }
+
+  /** `room` bytes at the end of the segment being filled (a new one if they do not fit): their place. */
+  private append(room: number): number {
+    if (this.active < 0 || this.activeEnd + room > this.segments[this.active]!.length) {
+      const n = this.freeSegments.pop() ?? this.segments.length;
+      this.segments[n] = Buffer.allocUnsafe(Math.max(this.segmentBytes, room));
+      [this.segmentUsed[n], this.segmentGarbage[n], this.active, this.activeEnd] = [0, 0, n, 0];
+    }
+    const place = this.active * SPAN + this.activeEnd;
+    this.activeEnd += room;
+    this.segmentUsed[this.active]! += room;
+    this.totalUsed += room;
+    return place;
+  }
+
+  /** The bytes `slot` has of its own (none when shared) are garbage from now on. */
+  private release(slot: number): void {
+    const room = this.rooms[slot]!;
+    if (room === 0) return;
+    this.segmentGarbage[segmentOf(this.offsets[slot]!)]! += room;
+    this.totalGarbage += room;
+    this.rooms[slot] = 0;
+  }
+
+  /**
+   * Empties the segment (not the one being filled) with the most garbage: its live records copied to the end, but for
+   * `placing`'s, which is about to be written elsewhere.
+   */
+  private empty(placing: number): void {
+    let victim = -1;
+    for (let n = 0; n < this.segments.length; n++) {
+      if (this.segments[n] !== null && n !== this.active && (victim < 0 || this.segmentGarbage[n]! > this.segmentGarbage[victim]!)) victim = n;
+    }
+    if (victim < 0) return;
+    const from = this.segments[victim]!;
+    // Shared bytes are copied once: where each went.
+    const moved = new Map<number, number>();
+    for (let slot = 0; slot < this.used; slot++) {
+      const n = this.lengths[slot]!;
+      const place = this.offsets[slot]!;
+      if (n === FREE || slot === placing || segmentOf(place) !== victim) continue;
+      const room = this.rooms[slot]!;
+      const already = room === 0 ? moved.get(place) : undefined;
+      if (already !== undefined) {
+        this.offsets[slot] = already;
+        continue;
+      }
+      const to = this.append(room > 0 ? room : n);
+      from.copy(this.segments[segmentOf(to)]!, offsetOf(to), offsetOf(place), offsetOf(place) + n);
+      this.offsets[slot] = to;
+      if (room === 0) moved.set(place, to);
+    }
+    this.totalUsed -= this.segmentUsed[victim]!;
+    this.totalGarbage -= this.segmentGarbage[victim]!;
+    this.segments[victim] = null;
+    this.freeSegments.push(victim);
   }
 
   private done(slot: number, n: number, dueAt: number | null): number {
@@ -153,8 +240,8 @@ export class RecordArena {
     if (slot < 0) return false;
     this.users.remove(slot);
     this.liveBytes -= this.lengths[slot]!;
+    this.release(slot);
     this.lengths[slot] = FREE;
-    this.rooms[slot] = 0;
     if (slot === this.lastSlot) this.lastSlot = -1;
     this.dues[slot] = NaN;
     this.freeSlots.push(slot);
@@ -165,8 +252,9 @@ export class RecordArena {
 
   /** Copies `slot`'s record bytes into `to` at `at`; returns how many. */
   copyText(slot: number, to: Buffer, at: number): number {
-    const from = this.offsets[slot]!;
-    return this.buf.copy(to, at, from, from + this.lengths[slot]!);
+    const place = this.offsets[slot]!;
+    const from = offsetOf(place);
+    return this.segments[segmentOf(place)]!.copy(to, at, from, from + this.lengths[slot]!);
   }
 
   /** Where the slot's bytes are: two slots that answer the same share one record. */
@@ -202,39 +290,5 @@ export class RecordArena {
     const dues = new Float64Array(n).fill(NaN);
     dues.set(this.dues);
     [this.offsets, this.lengths, this.rooms, this.dues] = [offsets, lengths, rooms, dues];
-  }
-
-  /**
-   * Copies the live records, in slot order (shared bytes once), into a buffer a quarter larger than them and `more`.
-   */
-  private compact(more: number): void {
-    let needed = more;
-    const shared = new Map<number, number>();
-    for (let slot = 0; slot < this.used; slot++) {
-      if (this.lengths[slot] === FREE) continue;
-      if (this.rooms[slot]! > 0) needed += this.rooms[slot]!;
-      else if (!shared.has(this.offsets[slot]!)) shared.set(this.offsets[slot]!, (needed += this.lengths[slot]!, -1));
-    }
-    const next = Buffer.allocUnsafe(Math.max(1 << 20, Math.ceil(needed * 1.25)));
-    let at = 0;
-    for (let slot = 0; slot < this.used; slot++) {
-      const n = this.lengths[slot]!;
-      if (n === FREE) continue;
-      const from = this.offsets[slot]!;
-      const room = this.rooms[slot]!;
-      if (room === 0) {
-        const moved = shared.get(from)!;
-        if (moved >= 0) {
-          this.offsets[slot] = moved;
-          continue;
-        }
-        shared.set(from, at);
-      }
-      this.buf.copy(next, at, from, from + n);
-      this.offsets[slot] = at;
-      at += room > 0 ? room : n;
-    }
-    this.buf = next;
-    this.end = at;
   }
 }

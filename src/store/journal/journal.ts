@@ -31,6 +31,8 @@ const generationOf = (name: string): number | null => (/^journal-(\d{8})$/.exec(
 export interface JournalOptions {
   /** The journal's size past which a snapshot is written (and at least the state's). */
   minSnapshotBytes?: number;
+  /** The size of the arena's segments (./arena.ts; tests use small ones). */
+  segmentBytes?: number;
 }
 
 /** What a start found: the entries replayed from the journal that owe an outbox event, and what it repaired. */
@@ -41,8 +43,8 @@ export interface JournalStart {
 }
 
 export class PresenceJournal {
-  readonly arena = new RecordArena();
-  readonly dueIndex = new DueIndex(this.arena);
+  readonly arena: RecordArena;
+  readonly dueIndex: DueIndex;
   /** The last group's position. */
   lsn = 0;
   private generation = 1;
@@ -66,6 +68,8 @@ export class PresenceJournal {
 
   private constructor(readonly dir: string, options: JournalOptions) {
     this.minSnapshotBytes = options.minSnapshotBytes ?? MIN_SNAPSHOT_BYTES;
+    this.arena = new RecordArena(options.segmentBytes);
+    this.dueIndex = new DueIndex(this.arena);
   }
 
   /** Opens (creating) the journal in `dir`: the state rebuilt from its files. Throws, naming the file, on damage. */
