@@ -202,6 +202,31 @@ describe('presence journal: snapshots', () => {
   });
 });
 
+describe('presence journal: a journal that stops taking writes', () => {
+  it('fails the writes, naming the cause, reports not ready until a group is written again, and loses nothing written', async () => {
+    const file = freshFile();
+    const store = await withMessages(file, 2, 'journal');
+    const journal = (store.backend as unknown as { journal: { journal: PresenceJournal } }).journal.journal;
+    const fd = (journal as unknown as { fd: number }).fd;
+    // The file taken away under it (what a disk gone read-only or full looks like to a write): EBADF.
+    const saved = fs.openSync(path.join(journalFolder(file), 'journal-00000001'), 'a');
+    fs.closeSync(fd);
+    await assert.rejects(store.updatePresence(T1, uid(1), (r) => withStatus(r, 'lost', NOW, null)), /EBADF/);
+    const ready = await store.readiness();
+    assert.equal(ready.ready, false);
+    assert.match(ready.ready ? '' : ready.problem, /cannot write to the presence journal in .*presence-journal: EBADF/);
+    assert.equal(await content(store, 1), 'm1', 'a write that failed changed nothing');
+    // The file back: the next group is written and readiness recovers.
+    (journal as unknown as { fd: number }).fd = saved;
+    await store.updatePresence(T1, uid(2), (r) => withStatus(r, 'back', NOW, null));
+    assert.deepEqual(await store.readiness(), { ready: true });
+    await store.close();
+    const again = openSqliteStore({ path: file });
+    assert.deepEqual([await content(again, 1), await content(again, 2)], ['m1', 'back']);
+    await again.close();
+  });
+});
+
 describe('presence journal: owed events', () => {
   it('hands the events of a group whose outbox append failed over with the next group, and holds snapshots meanwhile', async () => {
     const dir = path.join(root, `j${++dirs}`);

@@ -62,6 +62,8 @@ export class PresenceJournal {
   holdSnapshots = false;
   /** Why the last snapshot begun on its own failed, or null. */
   snapshotProblem: string | null = null;
+  /** Why the last group could not be written (until one is), or null: what the store's readiness reports. */
+  writeProblem: string | null = null;
   /** Why writes are refused (a failed write that could not be undone), or null. */
   broken: string | null = null;
   private readonly minSnapshotBytes: number;
@@ -154,6 +156,7 @@ export class PresenceJournal {
     try {
       while (done < length) done += fs.writeSync(this.fd, buf, done, length - done);
     } catch (err) {
+      this.writeProblem = `cannot write to the presence journal in ${this.dir}: ${(err as Error).message}`;
       try {
         if (done > 0) fs.ftruncateSync(this.fd, this.fileSize);
       } catch (undo) {
@@ -161,6 +164,7 @@ export class PresenceJournal {
       }
       throw err;
     }
+    this.writeProblem = null;
     this.fileSize += length;
   }
 

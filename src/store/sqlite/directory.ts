@@ -2,7 +2,7 @@
  * The directory port on SQLite: tenants, apps, and users. A user's row and their presence row are created and
  * deleted in one transaction; the UPN's uniqueness is the `upn_lower` unique index. With the presence journal
  * (../journal/), the presence record is created or removed there right after the users' transaction commits (a crash
- * between the two is made good at the next start: ./sqliteStore.ts reconcileJournal).
+ * between the two is made good at the next start: ./presenceJournal.ts, reconcile).
  */
 import type Database from 'better-sqlite3';
 import type { PresenceRecord } from '../../domain/types.ts';

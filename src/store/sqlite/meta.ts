@@ -3,6 +3,19 @@ import type Database from 'better-sqlite3';
 import { encodeList } from '../codec.ts';
 import type { MetaPort } from '../ports/meta.ts';
 
+/**
+ * A meta row read and written synchronously, for the store's own bookkeeping inside its transactions (the presence
+ * journal's marks: ./presenceJournal.ts, ./outbox.ts).
+ */
+export function metaRows(db: Database.Database) {
+  return {
+    get: db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck(),
+    set: db.prepare<[string, string]>(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ),
+  };
+}
+
 export class SqliteMeta implements MetaPort {
   private readonly get;
   private readonly getMany;
@@ -10,13 +23,12 @@ export class SqliteMeta implements MetaPort {
   private readonly setIfAbsent: (key: string, value: string) => string;
 
   constructor(db: Database.Database) {
-    const get = (this.get = db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck());
+    const rows = metaRows(db);
+    const get = (this.get = rows.get);
     this.getMany = db.prepare<[string], { key: string; value: string }>(
       'SELECT key, value FROM meta WHERE key IN (SELECT value FROM json_each(?))',
     );
-    this.set = db.prepare<[string, string]>(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-    );
+    this.set = rows.set;
     const insertIfAbsent = db.prepare<[string, string]>(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',
     );

@@ -5,6 +5,7 @@ import { decodeView } from '../codec.ts';
 import type { OutboxPort } from '../ports/outbox.ts';
 import type { SqliteDeliveries } from './deliveries.ts';
 import { rowIds } from './ids.ts';
+import { metaRows } from './meta.ts';
 import type { OwedEvent } from '../journal/presence.ts';
 
 /** The meta key of the last presence journal position whose owed events are in the outbox. */
@@ -47,19 +48,16 @@ export class SqliteOutbox implements OutboxPort {
     const insert = db.prepare<[string, string, string, string, number]>(
       'INSERT INTO changes (tenant_id, user_id, seq, view, at) VALUES (?, ?, ?, ?, ?)',
     );
-    const mark = db.prepare<[string, string]>(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-    );
+    const meta = metaRows(db);
     const owed = db.transaction((events: readonly OwedEvent[], lsn: number): void => {
       for (const e of events) insert.run(e.tenantId, e.userId, e.seq, e.view, e.at);
-      mark.run(EVENTS_LSN_KEY, String(lsn));
+      meta.set.run(EVENTS_LSN_KEY, String(lsn));
     });
     this.txOwed = (events, lsn) => {
       owed.immediate(events, lsn);
       if (events.length > 0) this.state.pending = true;
     };
-    const marked = db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck();
-    this.eventsLsn = () => Number(marked.get(EVENTS_LSN_KEY) ?? 0);
+    this.eventsLsn = () => Number(meta.get.get(EVENTS_LSN_KEY) ?? 0);
   }
 
   /**

@@ -11,6 +11,7 @@ import { newRecord } from '../../domain/record.ts';
 import { PresenceJournal, type JournalStart } from '../journal/journal.ts';
 import type { JournalEntry } from '../journal/frames.ts';
 import { owedEvents, recordText } from '../journal/presence.ts';
+import { metaRows } from './meta.ts';
 import { EVENTS_LSN_KEY, type SqliteOutbox } from './outbox.ts';
 
 /** The meta key that says where presence records live: 'journal' once they moved there. */
@@ -25,7 +26,7 @@ export const journalFolder = (file: string): string => path.join(path.dirname(fi
 
 /** Where the database keeps its presence records now. */
 export function presenceStorage(db: Database.Database): PresenceStorage {
-  const mode = db.prepare<[string], string>('SELECT value FROM meta WHERE key = ?').pluck().get(PRESENCE_STORE_KEY);
+  const mode = metaRows(db).get.get(PRESENCE_STORE_KEY);
   return mode === 'journal' ? 'journal' : 'table';
 }
 
@@ -52,12 +53,10 @@ export function openPresenceJournal(db: Database.Database, file: string): Opened
       if (entries.length === CHUNK) entries = commitAll(journal, entries);
     }
     commitAll(journal, entries);
-    const mark = db.prepare<[string, string]>(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-    );
+    const meta = metaRows(db);
     db.transaction(() => {
-      mark.run(PRESENCE_STORE_KEY, 'journal');
-      mark.run(EVENTS_LSN_KEY, String(journal.lsn));
+      meta.set.run(PRESENCE_STORE_KEY, 'journal');
+      meta.set.run(EVENTS_LSN_KEY, String(journal.lsn));
       db.prepare('DELETE FROM presence').run();
     }).immediate();
     if (journal.arena.size > 0) notices.push(`presence records moved from the presence table to ${dir}: ${journal.arena.size}`);

@@ -97,8 +97,9 @@ export class SqliteBackend implements StoreBackend {
   /** Ready while a write commits: a write probe, so a database that went read-only or bad is not reported ready. */
   async readiness(): Promise<StoreReadiness> {
     if (!this.db.open) return { ready: false, problem: 'the store is closed' };
-    const broken = this.journal?.journal.broken;
-    if (broken) return { ready: false, problem: broken };
+    const journal = this.journal?.journal;
+    const problem = journal?.broken ?? journal?.writeProblem;
+    if (problem) return { ready: false, problem };
     try {
       probeWrite(this.db);
       return { ready: true };
