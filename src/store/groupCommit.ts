@@ -7,7 +7,7 @@ import type { Transition } from '../domain/record.ts';
 import type { PresenceRecord } from '../domain/types.ts';
 import { TenantUserMap } from '../platform/tenantUserMap.ts';
 import type { PresenceUpdate } from './ports/presence.ts';
-import type { RecentRecords } from './sqlite/recentRecords.ts';
+import type { RecentRecords } from './recentRecords.ts';
 
 /** One updatePresence waiting for its group's commit. */
 export interface PendingUpdate {

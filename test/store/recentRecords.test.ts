@@ -1,9 +1,9 @@
-/** The bounded copies of recently committed records (src/store/sqlite/recentRecords.ts). */
+/** The bounded copies of recently committed records (src/store/recentRecords.ts). */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { newRecord } from '../../src/domain/record.ts';
-import { RecentRecords } from '../../src/store/sqlite/recentRecords.ts';
+import { RecentRecords } from '../../src/store/recentRecords.ts';
 import { NOW, T1, T2, uid } from './contract/fixtures.ts';
 
 describe('recent records', () => {

@@ -14,7 +14,7 @@ import { DB_FILE } from '../../src/store/index.ts';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/sqliteStore.ts';
 import { NOW, T1, sid, subscription, uid, user, withStatus } from './contract/fixtures.ts';
 
-// As `npm test` sets it (src/store/sqlite/recentRecords.ts): each store opened below hands out frozen records.
+// As `npm test` sets it (src/store/recentRecords.ts): each store opened below hands out frozen records.
 process.env.PRESENTLY_FREEZE_RECORDS = '1';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'presently-group-'));
@@ -104,7 +104,7 @@ describe('sqlite presence updates', () => {
     assert.equal(next?.record.facts.statusMessage?.content, 'after nothing', 'the rolled-back record left no copy behind');
   });
 
-  // The copies of recently committed records (src/store/sqlite/recentRecords.ts): an update starts from one instead
+  // The copies of recently committed records (src/store/recentRecords.ts): an update starts from one instead
   // of its row, so each must be exactly the row.
   it('an update starts from the record committed before it, also once that record is only in memory', async () => {
     const content = (r: PresenceRecord) => r.facts.statusMessage?.content ?? 'nothing';

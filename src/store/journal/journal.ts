@@ -258,18 +258,19 @@ export class PresenceJournal {
     this.generation++;
     this.fileSize = 0;
     this.sinceSnapshot = 0;
-    const generation = this.generation;
+    // Every group after this position is in the new generation: where a start replays from, after this snapshot.
+    const [generation, from] = [this.generation, this.lsn];
     const tmp = path.join(this.dir, `${SNAPSHOT}.tmp`);
     const out = await fs.promises.open(tmp, 'w');
     let complete = false;
     try {
       const w = new FrameWriter();
-      w.begin(FrameKind.SnapshotStart, this.lsn, generation);
+      w.begin(FrameKind.SnapshotStart, from, generation);
       w.end();
       let records = 0;
       for (let slot = 0; slot < this.arena.slotCount;) {
         if (this.closing) return;
-        w.begin(FrameKind.SnapshotRecords, this.lsn);
+        w.begin(FrameKind.SnapshotRecords, from);
         for (; slot < this.arena.slotCount && w.length < SNAPSHOT_SLICE; slot++) {
           if (!this.arena.live(slot)) continue;
           w.addSlot(this.arena, slot);
@@ -279,7 +280,7 @@ export class PresenceJournal {
         await out.write(w.buf, 0, w.length);
         w.reset();
       }
-      w.begin(FrameKind.SnapshotEnd, this.lsn, records);
+      w.begin(FrameKind.SnapshotEnd, from, records);
       w.end();
       await out.write(w.buf, 0, w.length);
       await out.sync();

@@ -10,7 +10,7 @@ import type { PresenceRecord } from '../../domain/types.ts';
 import { applyInOrder, settle, UpdateQueue, type PendingUpdate } from '../groupCommit.ts';
 import { decodeRecord, decodeView, encodeRecord } from '../codec.ts';
 import type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from '../ports/presence.ts';
-import { RecentRecords } from '../sqlite/recentRecords.ts';
+import { RecentRecords } from '../recentRecords.ts';
 import type { JournalEntry } from './frames.ts';
 import type { PresenceJournal } from './journal.ts';
 
@@ -29,7 +29,7 @@ export function recordText(record: PresenceRecord): string {
   return `${facts}\t${view}\t${record.sequenceNumber}`;
 }
 
-/** Every owed event of the entries of journal groups, with the group's position. */
+/** The outbox events that `entries` (of one journal group) owe: those of watched changes. */
 export function owedEvents(entries: readonly JournalEntry[]): OwedEvent[] {
   const owed: OwedEvent[] = [];
   for (const e of entries) {

@@ -8,7 +8,7 @@
  *
  * Bounded: the least recently committed user leaves when a new one comes in past the limit. A user whose copy was
  * refused keeps none for their next SKIP_AFTER_REFUSAL commits. A copy is handed to a
- * pure command; under the test suite (PRESENTLY_FREEZE_RECORDS=1) it is deep-frozen, as src/store/sqlite/recentRecords.ts does.
+ * pure command; under the test suite (PRESENTLY_FREEZE_RECORDS=1) it is deep-frozen, as src/store/recentRecords.ts does.
  */
 import type { PresenceRecord } from '../../domain/types.ts';
 import { BoundedMap } from '../../platform/recency.ts';

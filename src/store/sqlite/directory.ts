@@ -10,7 +10,7 @@ import { encodeRecord } from '../codec.ts';
 import { UpnTaken } from '../errors.ts';
 import type { App, DirectoryPort, Tenant, User } from '../ports/directory.ts';
 import { isUniqueViolation } from './ids.ts';
-import { RecentRecords } from './recentRecords.ts';
+import { RecentRecords } from '../recentRecords.ts';
 import type { JournalPresence } from '../journal/presence.ts';
 
 interface NameRow { id: string; display_name: string }

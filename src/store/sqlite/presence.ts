@@ -11,7 +11,7 @@ import { decodeRecord, decodeView, encodeList, encodeRecord } from '../codec.ts'
 import type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from '../ports/presence.ts';
 import type { OutboxState } from './outbox.ts';
 import { applyInOrder, settle, UpdateQueue, type PendingUpdate, type UpdateOutcome } from '../groupCommit.ts';
-import { RecentRecords } from './recentRecords.ts';
+import { RecentRecords } from '../recentRecords.ts';
 
 interface PresenceRow { facts: string; view: string; seq: string; due_at: number | null }
 /** Read with .raw(): arrays skip building a keyed object per row, measurably faster for hundreds of rows. */
@@ -78,7 +78,7 @@ export class SqlitePresence implements PresencePort {
 
   /**
    * `outbox`: told when an event is appended (./outbox.ts). `recent`: the committed records of the users updated
-   * lately, shared with the directory, which tells it of the rows it creates and deletes (./recentRecords.ts).
+   * lately, shared with the directory, which tells it of the rows it creates and deletes (../recentRecords.ts).
    * `committed`: told after each group commit (the WAL's checkpointer, ./checkpointer.ts).
    */
   constructor(
@@ -174,7 +174,7 @@ export class SqlitePresence implements PresencePort {
     }
   }
 
-  /** The user's record as stored, handed out like the recent copies (./recentRecords.ts). */
+  /** The user's record as stored, handed out like the recent copies (../recentRecords.ts). */
   private readRow(tenantId: string, userId: string): PresenceRecord | undefined {
     const row = this.stmt.get.get(tenantId, userId);
     return row ? this.recent.handOut(toRecord(row)) : undefined;

@@ -25,7 +25,7 @@ import { SqliteOutbox } from './outbox.ts';
 import { SqlitePresence } from './presence.ts';
 import { openPresenceJournal, presenceStorage, settleOwedEvents, type OpenedJournal, type PresenceStorage } from './presenceJournal.ts';
 import { JournalPresence } from '../journal/presence.ts';
-import { RecentRecords } from './recentRecords.ts';
+import { RecentRecords } from '../recentRecords.ts';
 import { SqliteSubscriptions } from './subscriptions.ts';
 
 /** SQLite's page cache, in KiB (its heap memory, bounded). */

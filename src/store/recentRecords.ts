@@ -1,9 +1,10 @@
 /**
  * The records of the users updated lately, exactly as committed (docs/decisions.md#d-recent-records). The next update
  * of one of them starts from this copy instead of reading its row and parsing its JSON: about 14 % of a write's CPU
- * for a user who writes again and again (a client reporting activity). This process is the database's only writer, and
- * every path that writes a presence row tells this copy: the updates (./presence.ts, after their commit) and the
- * directory's user creations and deletions (./directory.ts), so a copy is never older than its row.
+ * for a user who writes again and again (a client reporting activity). This process is the store's only writer (SQLite,
+ * with its presence records in its table or in the presence journal), and every path that writes a presence record
+ * tells this copy: the updates (./sqlite/presence.ts and ./journal/presence.ts, after their commit) and the directory's
+ * user creations and deletions (./sqlite/directory.ts), so a copy is never older than the record.
  *
  * Bounded: the least recently updated user leaves when a new one comes in past the limit.
  *
@@ -12,9 +13,9 @@
  * PRESENTLY_FREEZE_RECORDS=1) every record a command is handed, kept or read from its row, is deep-frozen, so a
  * command that changed its input fails its tests; in production freezing would cost what keeping saves.
  */
-import type { PresenceRecord } from '../../domain/types.ts';
-import { TenantUserMap } from '../../platform/tenantUserMap.ts';
-import { deepFreeze } from '../codec.ts';
+import type { PresenceRecord } from '../domain/types.ts';
+import { TenantUserMap } from '../platform/tenantUserMap.ts';
+import { deepFreeze } from './codec.ts';
 
 /** Users whose last record is kept (the decoded record each: a few small objects). */
 export const RECENT_RECORDS = 10_000;
