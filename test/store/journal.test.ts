@@ -70,6 +70,7 @@ describe('presence journal: files', () => {
     await before.close();
     const store = openSqliteStore({ path: file, presence: 'journal' });
     assert.equal(store.backend.presenceStorage, 'journal');
+    assert.match(store.notices?.join('\n') ?? '', /presence records moved from the presence table to .*presence-journal: 5/);
     assert.equal(await content(store, 4), 'm4');
     assert.equal((await store.getPresence(T1, uid(4)))!.sequenceNumber, seq);
     await store.close();

@@ -60,8 +60,6 @@ export class PresenceJournal {
    * begins then, so the entries stay in the journal for the next start to find.
    */
   holdSnapshots = false;
-  /** Why the last snapshot begun on its own failed, or null. */
-  snapshotProblem: string | null = null;
   /** Why the last group could not be written (until one is), or null: what the store's readiness reports. */
   writeProblem: string | null = null;
   /** Why writes are refused (a failed write that could not be undone), or null. */
@@ -105,7 +103,7 @@ export class PresenceJournal {
       // A snapshot that fails leaves the last one and the journal after it, which a start reads; the next is tried
       // when the journal has grown as much again.
       this.snapshotting = this.snapshot()
-        .then(() => (this.snapshotProblem = null), (err: Error) => (this.snapshotProblem = err.message))
+        .catch(() => {})
         .then(() => {
           this.snapshotting = null;
         });
