@@ -5,7 +5,7 @@
  *
  * A record is written in place when it fits the room its slot has (its length and an eighth more, so a message replaced
  * by one as long or a little longer costs no new bytes) and fills half of it; one that does not is written at the end of the segment being
- * filled (buffers of 64 MiB) and its old bytes become garbage. When the garbage passes a quarter of what the
+ * filled (buffers of 8 MiB) and its old bytes become garbage. When the garbage passes a quarter of what the
  * segments hold, the segment with the most is emptied (its live records copied to the end, the buffer dropped): one
  * segment at a time, so a write costs the same whatever the number of users, no pause copies the whole state, and the
  * memory is the records, a quarter more at most, and one segment.
@@ -22,7 +22,7 @@ const FREE = -1;
 /** A record's place: its segment's number times SPAN plus its offset in the segment (a segment is under 4 GiB). */
 const SPAN = 2 ** 32;
 /** The size of a segment, unless a record needs more. */
-export const SEGMENT_BYTES = 64 * 1024 * 1024;
+export const SEGMENT_BYTES = 8 * 1024 * 1024;
 const segmentOf = (place: number): number => Math.floor(place / SPAN);
 const offsetOf = (place: number): number => place % SPAN;
 
