@@ -35,6 +35,7 @@ const RENEW_EVERY_MS = 30 * 60_000;
 
 const USAGE = `usage: npm run bench -- --soak DURATION [options]     DURATION: 30s, 2m, 10m, 1h (a plain number: seconds)
   --soak-png FILE     where the plot goes (default docs/images/soak.png)
+  --presence-store W  table | journal: where the server keeps presence records (default table)
   --json FILE         also write every sample as JSON
   --rate N            requests a second of the mixed load, open loop (default 1000; 0: closed loop, --connections in flight)
   --connections N     most connections to the server (default 32)
@@ -53,6 +54,11 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h' ?? 's'];
 }
 
+function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new Error(`${flag} must be one of ${allowed.join(', ')}; got '${value}'`);
+  return value as T;
+}
+
 function options(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
@@ -61,6 +67,7 @@ function options(argv: string[]) {
       rate: { type: 'string', default: '1000' }, connections: { type: 'string', default: '32' }, users: { type: 'string', default: '650' },
       subscriptions: { type: 'string', default: '20' }, 'probe-rate': { type: 'string', default: '5' }, interval: { type: 'string', default: '5' },
       'node-args': { type: 'string', default: '' }, 'server-log': { type: 'string' },
+      'presence-store': { type: 'string', default: 'table' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -74,6 +81,7 @@ function options(argv: string[]) {
     users: Math.round(num('users', values.users, 20)), subscriptions: Math.round(num('subscriptions', values.subscriptions, 1)),
     probeRate: num('probe-rate', values['probe-rate'], 0.1), interval: num('interval', values.interval, 1),
     nodeArgs: values['node-args'].split(' ').filter(Boolean), serverLog: values['server-log'],
+    presenceStore: oneOf(values['presence-store'], ['table', 'journal'] as const, '--presence-store'),
   };
 }
 type Options = ReturnType<typeof options>;
@@ -236,7 +244,8 @@ export async function runSoak(argv: string[]): Promise<number> {
     `${opts.users} users, ${opts.subscriptions} subscriptions, ${opts.probeRate} probe writes/s, a sample every ${opts.interval} s`);
   const dataDir = tempDataDir();
   const proc = await startPresently(
-    ['--data', dataDir, '--store', 'sqlite', '--max-subscriptions-per-user', String(Math.max(1, opts.subscriptions))],
+    ['--data', dataDir, '--store', 'sqlite', '--presence-store', opts.presenceStore,
+      '--max-subscriptions-per-user', String(Math.max(1, opts.subscriptions))],
     undefined, opts.nodeArgs, opts.serverLog,
   );
   if (opts.nodeArgs.length > 0) log(`server started with node ${opts.nodeArgs.join(' ')}${opts.serverLog ? `, its stdout appended to ${opts.serverLog}` : ''}`);
