@@ -276,6 +276,12 @@ export function loadProblems(server: string, m: Measurement): string[] {
   return out;
 }
 
+/** A command-line option with a few allowed values: `v`, or an error naming `--name` and what it takes. */
+export function choiceOption<T extends string>(name: string, v: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) throw new Error(`--${name} must be ${allowed.join(' or ')}; got '${v}'`);
+  return v as T;
+}
+
 /** A numeric command-line option: `v` as a number, at least `min`, or an error naming `--name`. */
 export function numberOption(name: string, v: string, min: number): number {
   const n = Number(v);

@@ -23,6 +23,7 @@ import {
   log,
   machine,
   median,
+  choiceOption,
   numberOption,
   runLoad,
   table,
@@ -170,8 +171,7 @@ function options() {
   if (nodes > 1 && store !== 'redis') throw new Error('--nodes needs --store redis (nodes share their data through Redis)');
   if ((values['own-redis'] || values['redis-aof']) && store !== 'redis') throw new Error('--own-redis and --redis-aof need --store redis');
   if (values['redis-aof'] && !values['own-redis']) throw new Error('--redis-aof needs --own-redis (the bench does not reconfigure a Redis it did not start)');
-  const presenceStore = values['presence-store'];
-  if (presenceStore !== 'table' && presenceStore !== 'journal') throw new Error('--presence-store must be table or journal');
+  const presenceStore = choiceOption('presence-store', values['presence-store'], ['table', 'journal'] as const);
   if (presenceStore === 'journal' && store === 'memory') throw new Error('--presence-store journal needs a data folder: --store sqlite (or redis, for its SQLite node)');
   const connections = Math.round(num('connections', values.connections, 1));
   if (connections < nodes) throw new Error('--connections must be at least --nodes');

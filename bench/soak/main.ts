@@ -18,7 +18,7 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { call, send } from '../http.ts';
-import { fmt, log, machine, numberOption } from '../load.ts';
+import { choiceOption, fmt, log, machine, numberOption } from '../load.ts';
 import { installCleanup, readCpuSeconds, readMemory, readRunQueueWaitMs, removeTempDir, runCleanups, startPresently, tempDataDir, type PresentlyProcess } from '../procs.ts';
 import { setUp } from '../scenarios.ts';
 import { BacklogWatch } from './backlog.ts';
@@ -54,11 +54,6 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h' ?? 's'];
 }
 
-function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new Error(`${flag} must be one of ${allowed.join(', ')}; got '${value}'`);
-  return value as T;
-}
-
 function options(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
@@ -81,7 +76,7 @@ function options(argv: string[]) {
     users: Math.round(num('users', values.users, 20)), subscriptions: Math.round(num('subscriptions', values.subscriptions, 1)),
     probeRate: num('probe-rate', values['probe-rate'], 0.1), interval: num('interval', values.interval, 1),
     nodeArgs: values['node-args'].split(' ').filter(Boolean), serverLog: values['server-log'],
-    presenceStore: oneOf(values['presence-store'], ['table', 'journal'] as const, '--presence-store'),
+    presenceStore: choiceOption('presence-store', values['presence-store'], ['table', 'journal'] as const),
   };
 }
 type Options = ReturnType<typeof options>;
