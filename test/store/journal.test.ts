@@ -228,6 +228,30 @@ describe('presence journal: a journal that stops taking writes', () => {
   });
 });
 
+describe('presence journal: a group whose write fails', () => {
+  it('fails every update of the group that wrote, and answers the ones that wrote nothing', async () => {
+    const dir = path.join(root, `j${++dirs}`);
+    const { journal } = PresenceJournal.open(dir);
+    const presence = new JournalPresence(journal);
+    presence.create([key(user(1)), key(user(2))], newRecord(NOW));
+    const fd = (journal as unknown as { fd: number }).fd;
+    const saved = fs.openSync(path.join(dir, 'journal-00000001'), 'a');
+    fs.closeSync(fd);
+    // One turn: two updates that write and one that changes nothing; the group's one write fails.
+    const [a, b, c] = await Promise.allSettled([
+      presence.updatePresence(T1, uid(1), (r) => withStatus(r, 'one', NOW, null)),
+      presence.updatePresence(T1, uid(2), () => null),
+      presence.updatePresence(T1, uid(2), (r) => withStatus(r, 'two', NOW, null)),
+    ]);
+    assert.equal(a.status, 'rejected');
+    assert.deepEqual(b, { status: 'fulfilled', value: null });
+    assert.equal(c.status, 'rejected');
+    assert.equal((await presence.getPresence(T1, uid(1)))?.facts.statusMessage, null, 'nothing of the group was applied');
+    (journal as unknown as { fd: number }).fd = saved;
+    await journal.close();
+  });
+});
+
 describe('presence journal: owed events', () => {
   it('hands the events of a group whose outbox append failed over with the next group, and holds snapshots meanwhile', async () => {
     const dir = path.join(root, `j${++dirs}`);

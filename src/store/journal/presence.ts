@@ -29,12 +29,19 @@ export function recordText(record: PresenceRecord): string {
   return `${facts}\t${view}\t${record.sequenceNumber}`;
 }
 
+/** The three parts of a record's text (`recordText`): its facts' JSON, its view's JSON, its sequence number. */
+export function recordFields(text: string): [facts: string, view: string, seq: string] {
+  const i = text.indexOf('\t');
+  const j = text.indexOf('\t', i + 1);
+  return [text.slice(0, i), text.slice(i + 1, j), text.slice(j + 1)];
+}
+
 /** The outbox events that `entries` (of one journal group) owe: those of watched changes. */
 export function owedEvents(entries: readonly JournalEntry[]): OwedEvent[] {
   const owed: OwedEvent[] = [];
   for (const e of entries) {
     if (Number.isNaN(e.eventAt) || e.text === null) continue;
-    const [, view, seq] = e.text.split('\t') as [string, string, string];
+    const [, view, seq] = recordFields(e.text);
     owed.push({ tenantId: e.tenantId, userId: e.userId, seq, view, at: e.eventAt });
   }
   return owed;
@@ -178,18 +185,14 @@ export class JournalPresence implements PresencePort {
     const a = this.journal.arena;
     const slot = a.slotOf(tenantId, userId);
     if (slot < 0) return undefined;
-    const text = a.text(slot);
-    const i = text.indexOf('\t');
-    const j = text.indexOf('\t', i + 1);
-    return this.recent.handOut(decodeRecord(text.slice(0, i), text.slice(i + 1, j), text.slice(j + 1), a.due(slot)));
+    const [facts, view, seq] = recordFields(a.text(slot));
+    return this.recent.handOut(decodeRecord(facts, view, seq, a.due(slot)));
   }
 
   private snapshotAt(slot: number): PresenceSnapshot {
     const a = this.journal.arena;
-    const text = a.text(slot);
-    const i = text.indexOf('\t');
-    const j = text.indexOf('\t', i + 1);
-    return { view: decodeView(text.slice(i + 1, j)), sequenceNumber: text.slice(j + 1), dueAt: a.due(slot) };
+    const [, view, seq] = recordFields(a.text(slot));
+    return { view: decodeView(view), sequenceNumber: seq, dueAt: a.due(slot) };
   }
 
   private orderedSlots(): Int32Array {
