@@ -7,7 +7,6 @@ import type { Transition } from '../domain/record.ts';
 import type { PresenceRecord } from '../domain/types.ts';
 import { TenantUserMap } from '../platform/tenantUserMap.ts';
 import type { PresenceUpdate } from './ports/presence.ts';
-import type { RecentRecords } from './recentRecords.ts';
 
 /** One updatePresence waiting for its group's commit. */
 export interface PendingUpdate {
@@ -73,10 +72,15 @@ export function applyInOrder(
   });
 }
 
-/** Once the group committed: the next update of these users starts from their records, and each promise settles. */
-export function settle(group: readonly PendingUpdate[], outcomes: readonly UpdateOutcome[], recent: RecentRecords): void {
+/**
+ * Once the group committed: each user's record after it goes to `keep` (the port's recent records: the next update
+ * starts from it), and each promise settles.
+ */
+export function settle(
+  group: readonly PendingUpdate[], outcomes: readonly UpdateOutcome[], keep: (u: PendingUpdate, record: PresenceRecord) => void,
+): void {
   outcomes.forEach((o, i) => {
-    if (o.ok && o.record !== undefined) recent.set(group[i]!.tenantId, group[i]!.userId, o.record);
+    if (o.ok && o.record !== undefined) keep(group[i]!, o.record);
   });
   outcomes.forEach((o, i) => (o.ok ? group[i]!.resolve(o.value) : group[i]!.reject(o.error)));
 }

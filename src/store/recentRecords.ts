@@ -20,10 +20,8 @@ import { deepFreeze } from './codec.ts';
 /** Users whose last record is kept (the decoded record each: a few small objects). */
 export const RECENT_RECORDS = 10_000;
 
-export class RecentRecords {
-  /** Least recently updated first. */
-  private readonly records = new TenantUserMap<PresenceRecord>();
-
+/** What both kinds of copies share: their bound and the freezing under the test suite. */
+abstract class RecordCopies {
   constructor(
     readonly limit = RECENT_RECORDS,
     /** Deep-freeze each record handed out (see above). */
@@ -34,6 +32,12 @@ export class RecentRecords {
   handOut(record: PresenceRecord): PresenceRecord {
     return this.freeze ? deepFreeze(record) : record;
   }
+}
+
+/** The copies by tenant and user id (the presence table's port, and the directory that tells it). */
+export class RecentRecords extends RecordCopies {
+  /** Least recently updated first. */
+  private readonly records = new TenantUserMap<PresenceRecord>();
 
   /** The user's committed record, if kept. */
   get(tenantId: string, userId: string): PresenceRecord | undefined {
@@ -50,6 +54,36 @@ export class RecentRecords {
   /** The user's row was created or deleted elsewhere: the next update reads it. */
   forget(tenantId: string, userId: string): void {
     this.records.delete(tenantId, userId);
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+}
+
+/**
+ * The copies by the number the store gave each user (the presence journal's slot: ./journal/arena.ts), found without
+ * hashing an id string or following an entry object: at a million users a write's copy is nearly never there, and
+ * the lookup, the insertion and the eviction each of them pays were 3.4 % of a write (BENCHMARKS.md, 2026-12-07
+ * 09:50). A slot is a user's until the user is deleted: the store forgets the slot's copy then.
+ */
+export class RecentRecordsBySlot extends RecordCopies {
+  /** Least recently updated first (a Map keeps insertion order; a set moves the slot last). */
+  private readonly records = new Map<number, PresenceRecord>();
+
+  get(slot: number): PresenceRecord | undefined {
+    return this.records.get(slot);
+  }
+
+  set(slot: number, record: PresenceRecord): void {
+    if (this.limit <= 0) return;
+    this.records.delete(slot);
+    this.records.set(slot, this.handOut(record));
+    if (this.records.size > this.limit) this.records.delete(this.records.keys().next().value!);
+  }
+
+  forget(slot: number): void {
+    this.records.delete(slot);
   }
 
   get size(): number {

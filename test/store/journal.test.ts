@@ -252,6 +252,26 @@ describe('presence journal: a group whose write fails', () => {
   });
 });
 
+describe('presence journal: the copies of recent records, by slot', () => {
+  it('a user created in the slot a deleted user left starts from their own record, not the copy of the one deleted', async () => {
+    const file = freshFile();
+    const store = await withMessages(file, 2, 'journal');
+    const arena = (store.backend as unknown as { journal: { journal: PresenceJournal } }).journal.journal.arena;
+    const slot = arena.slotOf(T1, uid(1));
+    assert.equal(await store.deleteUser(T1, uid(1)), true);
+    await store.putUser(user(3), newRecord(NOW));
+    assert.equal(arena.slotOf(T1, uid(3)), slot, 'the new user has the slot the deleted one left');
+    let seen: string | null | undefined;
+    await store.updatePresence(T1, uid(3), (r) => {
+      seen = r.facts.statusMessage?.content ?? null;
+      return withStatus(r, 'm3', NOW, null);
+    });
+    assert.equal(seen, null, 'the update started from the new user\'s own (empty) record');
+    assert.deepEqual([await content(store, 2), await content(store, 3)], ['m2', 'm3']);
+    await store.close();
+  });
+});
+
 describe('presence journal: owed events', () => {
   it('hands the events of a group whose outbox append failed over with the next group, and holds snapshots meanwhile', async () => {
     const dir = path.join(root, `j${++dirs}`);

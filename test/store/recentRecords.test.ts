@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { newRecord } from '../../src/domain/record.ts';
-import { RecentRecords } from '../../src/store/recentRecords.ts';
+import { RecentRecords, RecentRecordsBySlot } from '../../src/store/recentRecords.ts';
 import { NOW, T1, T2, uid } from './contract/fixtures.ts';
 
 describe('recent records', () => {
@@ -46,5 +46,28 @@ describe('recent records', () => {
     const recent = new RecentRecords(0);
     recent.set(T1, uid(1), newRecord(NOW));
     assert.equal(recent.size, 0);
+  });
+});
+
+describe('recent records by slot (the presence journal)', () => {
+  it('keeps at most its limit, the least recently updated slot leaving first', () => {
+    const recent = new RecentRecordsBySlot(3, false);
+    for (const slot of [1, 2, 3]) recent.set(slot, newRecord(NOW));
+    recent.set(1, newRecord(NOW + 1)); // updated again: now the most recent
+    recent.set(4, newRecord(NOW));
+    assert.equal(recent.size, 3);
+    assert.equal(recent.get(2), undefined, 'the least recently updated left');
+    assert.equal(recent.get(1)?.sequenceNumber, newRecord(NOW + 1).sequenceNumber);
+    recent.forget(1);
+    assert.equal(recent.get(1), undefined);
+  });
+
+  it('freezes what it keeps when asked to, and keeps nothing with a limit of 0', () => {
+    const kept = newRecord(NOW);
+    new RecentRecordsBySlot(10, true).set(0, kept);
+    assert.ok(Object.isFrozen(kept.facts.workLocation));
+    const none = new RecentRecordsBySlot(0);
+    none.set(0, newRecord(NOW));
+    assert.equal(none.size, 0);
   });
 });

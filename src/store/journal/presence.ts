@@ -10,7 +10,7 @@ import type { PresenceRecord } from '../../domain/types.ts';
 import { applyInOrder, settle, UpdateQueue, type PendingUpdate } from '../groupCommit.ts';
 import { decodeRecord, decodeView, encodeRecord } from '../codec.ts';
 import type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from '../ports/presence.ts';
-import { RecentRecords } from '../recentRecords.ts';
+import { RecentRecordsBySlot } from '../recentRecords.ts';
 import type { JournalEntry } from './frames.ts';
 import type { PresenceJournal } from './journal.ts';
 
@@ -58,7 +58,7 @@ export class JournalPresence implements PresencePort {
     private readonly journal: PresenceJournal,
     private readonly watched: WatchedTest = () => true,
     private readonly events: EventSink = () => {},
-    private readonly recent = new RecentRecords(),
+    private readonly recent = new RecentRecordsBySlot(),
   ) {}
 
   async getPresence(tenantId: string, userId: string): Promise<PresenceRecord | null> {
@@ -133,7 +133,11 @@ export class JournalPresence implements PresencePort {
         });
       }
     }
-    settle(group, outcomes, this.recent);
+    const a = this.journal.arena;
+    settle(group, outcomes, (u, record) => {
+      const slot = a.slotOf(u.tenantId, u.userId);
+      if (slot >= 0) this.recent.set(slot, record);
+    });
   }
 
   /**
@@ -150,8 +154,9 @@ export class JournalPresence implements PresencePort {
 
   /** Removes the user's record (the directory deleted them). */
   remove(tenantId: string, userId: string): void {
-    this.recent.forget(tenantId, userId);
-    if (this.journal.arena.slotOf(tenantId, userId) < 0) return;
+    const slot = this.journal.arena.slotOf(tenantId, userId);
+    if (slot < 0) return;
+    this.recent.forget(slot);
     this.journal.commit([{ tenantId, userId, text: null, dueAt: null, eventAt: NaN }]);
   }
 
@@ -180,11 +185,11 @@ export class JournalPresence implements PresencePort {
   }
 
   private read(tenantId: string, userId: string): PresenceRecord | undefined {
-    const kept = this.recent.get(tenantId, userId);
-    if (kept) return kept;
     const a = this.journal.arena;
     const slot = a.slotOf(tenantId, userId);
     if (slot < 0) return undefined;
+    const kept = this.recent.get(slot);
+    if (kept) return kept;
     const [facts, view, seq] = recordFields(a.text(slot));
     return this.recent.handOut(decodeRecord(facts, view, seq, a.due(slot)));
   }

@@ -163,7 +163,7 @@ export class SqlitePresence implements PresencePort {
       outcomes = group.map((u) => this.settleOne(u));
     }
     this.committed();
-    settle(group, outcomes, this.recent);
+    settle(group, outcomes, (u, record) => this.recent.set(u.tenantId, u.userId, record));
   }
 
   private settleOne(u: PendingUpdate): UpdateOutcome {

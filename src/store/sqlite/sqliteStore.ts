@@ -59,8 +59,6 @@ export class SqliteBackend implements StoreBackend {
     this.kind = db.memory ? 'memory' : 'sqlite';
     this.pingStmt = db.prepare('SELECT 1');
     this.meta = new SqliteMeta(db);
-    // The presence port's copies of the records it committed, which the directory's creations and deletions expire.
-    const recent = new RecentRecords();
     const checkpointer = (this.checkpointer = db.memory ? null : new Checkpointer(db, db.name));
     const committed = (start = true) => checkpointer?.committed(start);
     this.deliveries = new SqliteDeliveries(db);
@@ -69,12 +67,16 @@ export class SqliteBackend implements StoreBackend {
     const subscriptions = this.subscriptions;
     const watched = (tenantId: string, userId: string) => subscriptions.watches(tenantId, userId);
     if (journal) {
-      const presence = (this.presence = new JournalPresence(journal.journal, watched, (events, lsn) => outbox.appendOwed(events, lsn), recent));
+      // The journal's port keeps its own copies of the records it committed, by slot, and its create and remove hooks
+      // (which the directory calls) keep them true: the directory has none to tell.
+      const presence = (this.presence = new JournalPresence(journal.journal, watched, (events, lsn) => outbox.appendOwed(events, lsn)));
       const owed = settleOwedEvents(outbox, journal.journal, journal.start);
       if (owed > 0) journal.notices.push(`presence journal: ${owed} notification events a crash kept out of the outbox appended`);
       this.notices = journal.notices;
-      this.directory = new SqliteDirectory(db, recent, committed, async () => checkpointer?.roomForBulk(), presence);
+      this.directory = new SqliteDirectory(db, new RecentRecords(0), committed, async () => checkpointer?.roomForBulk(), presence);
     } else {
+      // The presence port's copies of the records it committed, which the directory's creations and deletions expire.
+      const recent = new RecentRecords();
       this.presence = new SqlitePresence(db, watched, this.outbox.state, recent, committed);
       this.directory = new SqliteDirectory(db, recent, committed, async () => checkpointer?.roomForBulk());
     }
