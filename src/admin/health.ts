@@ -29,7 +29,12 @@ export function healthRoutes(app: FastifyInstance, store: Pick<Store, 'readiness
           'Retry-After': String(keys.retryAfterSeconds),
         });
       }
-      return reply.send({ status: 'ready', store: store.kind, ...(keys ? { issuers: keys.issuers } : {}) });
+      // Ready, but the store says something needs the operator (docs/operations/storage.md#presence-journal).
+      if (readiness.warnings?.length) request.log.warn({ warnings: readiness.warnings }, 'the store is ready, with warnings');
+      return reply.send({
+        status: 'ready', store: store.kind, ...(keys ? { issuers: keys.issuers } : {}),
+        ...(readiness.warnings?.length ? { warnings: readiness.warnings } : {}),
+      });
     },
   });
 }

@@ -1,12 +1,12 @@
 /**
  * The notification counters on the /metrics registry, read from the deliveries log and the store; and, on SQLite, the
- * size of its WAL file.
+ * size of its WAL file and of its presence journal.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DeliveryLog } from '../notifications/deliveryLog.ts';
-import { DB_FILE } from '../store/index.ts';
+import { DB_FILE, JOURNAL_DIR, JOURNAL_FILE_PREFIX } from '../store/index.ts';
 import type { Store } from '../store/types.ts';
 
 export interface StoreMetricsSources {
@@ -18,7 +18,9 @@ export interface StoreMetricsSources {
 
 export function installStoreMetrics(registry: Registry, { log, store, dataDir }: StoreMetricsSources): void {
   installDeliveryMetrics(registry, log, store);
-  if (dataDir !== null) installWalGauge(registry, `${path.join(dataDir, DB_FILE)}-wal`);
+  if (dataDir === null) return;
+  installWalGauge(registry, `${path.join(dataDir, DB_FILE)}-wal`);
+  installJournalGauge(registry, path.join(dataDir, JOURNAL_DIR));
 }
 
 function installDeliveryMetrics(registry: Registry, log: DeliveryLog, store: Pick<Store, 'countDeliveries'>): void {
@@ -64,6 +66,29 @@ function installWalGauge(registry: Registry, walFile: string): void {
       } catch {
         this.set(0);
       }
+    },
+  });
+}
+
+/**
+ * `presently_presence_journal_bytes`: the presence journal's files after its last snapshot, what a start replays (0
+ * with the records in the presence table). Cut back each time a snapshot is written, when it has grown as large as the
+ * state (docs/operations/storage.md#presence-journal): a figure that keeps growing means snapshots are failing.
+ */
+function installJournalGauge(registry: Registry, dir: string): void {
+  new Gauge({
+    name: 'presently_presence_journal_bytes', help: 'Size of the presence journal after its last snapshot in bytes (0: none)',
+    registers: [registry],
+    collect() {
+      let bytes = 0;
+      try {
+        for (const name of fs.readdirSync(dir)) {
+          if (name.startsWith(JOURNAL_FILE_PREFIX)) bytes += fs.statSync(path.join(dir, name), { throwIfNoEntry: false })?.size ?? 0;
+        }
+      } catch {
+        // No journal folder: the records are in the presence table.
+      }
+      this.set(bytes);
     },
   });
 }

@@ -5,7 +5,7 @@ import { openSqliteStore, type SqliteStore } from './sqlite/sqliteStore.ts';
 import type { Store } from './ports/index.ts';
 import type { PresenceStorage } from './sqlite/presenceJournal.ts';
 
-export { DB_FILE } from './files.ts';
+export { DB_FILE, JOURNAL_DIR, JOURNAL_FILE_PREFIX } from './files.ts';
 import { DB_FILE } from './files.ts';
 
 export type StoreOptions =

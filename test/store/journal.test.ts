@@ -180,6 +180,39 @@ describe('presence journal: snapshots', () => {
     await again.close();
   });
 
+  it('a background snapshot that fails: writes go on, the store stays ready with a warning naming the cause until one succeeds', async () => {
+    const file = freshFile();
+    const store = openSqliteStore({ path: file, presence: 'journal', journal: { minSnapshotBytes: 1 } });
+    // A folder where a snapshot is written (snapshot.tmp) makes each fail, as a full disk would.
+    const blocker = path.join(journalFolder(file), 'snapshot.tmp');
+    fs.mkdirSync(blocker);
+    await store.putTenant({ id: T1, displayName: 'Contoso' });
+    for (let i = 1; i <= 3; i++) await store.putUser(user(i), newRecord(NOW));
+    let n = 0;
+    /** Writes one message a turn until the store's readiness says `until` (a snapshot starts once the journal is as large as the state). */
+    const writeUntil = async (until: (r: Awaited<ReturnType<typeof store.readiness>>) => boolean): Promise<void> => {
+      for (let turns = 0; turns < 500; turns++) {
+        await store.updatePresence(T1, uid(1 + (n % 3)), (r) => withStatus(r, `w${++n}`, NOW, null));
+        await new Promise((resolve) => setImmediate(resolve));
+        if (until(await store.readiness())) return;
+      }
+      assert.fail(`the readiness never said so: ${JSON.stringify(await store.readiness())}`);
+    };
+    await writeUntil((r) => r.ready && r.warnings !== undefined);
+    const warned = await store.readiness();
+    assert.ok(warned.ready, 'still ready: every write is in the journal');
+    assert.match(warned.warnings![0]!, /the last snapshot of the presence journal in .*presence-journal failed \(EISDIR.*\): writes go on, but the journal is not cut back/);
+    assert.equal(await content(store, 1 + ((n - 1) % 3)), `w${n}`, 'the writes went on');
+    fs.rmSync(blocker, { recursive: true });
+    await writeUntil((r) => r.ready && r.warnings === undefined);
+    assert.ok(fs.readdirSync(journalFolder(file)).includes('snapshot'), 'a snapshot was written');
+    const last = n;
+    await store.close();
+    const again = openSqliteStore({ path: file });
+    assert.equal(await content(again, 1 + ((last - 1) % 3)), `w${last}`, 'nothing written was lost');
+    await again.close();
+  });
+
   it('refuses a damaged snapshot, naming the file', async () => {
     const dir = path.join(root, `j${++dirs}`);
     const { journal } = PresenceJournal.open(dir);

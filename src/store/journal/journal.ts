@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RecordArena } from './arena.ts';
 import { DueIndex } from './dueIndex.ts';
+import { JOURNAL_FILE_PREFIX } from '../files.ts';
 import { DELETED, FrameKind, FrameWriter, readFrames, SAME, type FrameHead, type JournalEntry, type RawEntry } from './frames.ts';
 
 /** A journal smaller than this never starts a snapshot (a small state is not rewritten every few writes). */
@@ -25,8 +26,9 @@ export const MIN_SNAPSHOT_BYTES = 64 * 1024 * 1024;
 /** The bytes of a snapshot's frame, written in one `write` before the next slice of records is copied. */
 const SNAPSHOT_SLICE = 1 << 20;
 const SNAPSHOT = 'snapshot';
-const journalName = (generation: number): string => `journal-${String(generation).padStart(8, '0')}`;
-const generationOf = (name: string): number | null => (/^journal-(\d{8})$/.exec(name) ? Number(name.slice(8)) : null);
+const journalName = (generation: number): string => `${JOURNAL_FILE_PREFIX}${String(generation).padStart(8, '0')}`;
+const generationOf = (name: string): number | null =>
+  (/^journal-(\d{8})$/.exec(name) ? Number(name.slice(JOURNAL_FILE_PREFIX.length)) : null);
 
 export interface JournalOptions {
   /** The journal's size past which a snapshot is written (and at least the state's). */
@@ -64,6 +66,11 @@ export class PresenceJournal {
   writeProblem: string | null = null;
   /** Why writes are refused (a failed write that could not be undone), or null. */
   broken: string | null = null;
+  /**
+   * Why the last background snapshot failed, until one succeeds, or null. Writes go on (each is in the journal), but
+   * the journal is not cut back, so a start replays more and the folder grows: a warning of the store's readiness.
+   */
+  snapshotProblem: string | null = null;
   private readonly minSnapshotBytes: number;
 
   private constructor(readonly dir: string, options: JournalOptions) {
@@ -101,9 +108,15 @@ export class PresenceJournal {
     if (this.snapshotting === null && !this.holdSnapshots
       && this.sinceSnapshot >= Math.max(this.minSnapshotBytes, this.arena.liveBytes)) {
       // A snapshot that fails leaves the last one and the journal after it, which a start reads; the next is tried
-      // when the journal has grown as much again.
+      // when the journal has grown as much again. Meanwhile the store's readiness warns of it.
       this.snapshotting = this.snapshot()
-        .catch(() => {})
+        .then(
+          () => (this.snapshotProblem = null),
+          (err: Error) => {
+            this.snapshotProblem = `the last snapshot of the presence journal in ${this.dir} failed (${err.message}): `
+              + 'writes go on, but the journal is not cut back until one succeeds (tried again when it has grown as much)';
+          },
+        )
         .then(() => {
           this.snapshotting = null;
         });

@@ -43,8 +43,12 @@ export interface SharedClockPort {
   sharedClock?(): SharedClockBackend;
 }
 
-/** Whether a store can serve: it answers and takes writes, and (a shared one) still holds the data it opened. */
-export type StoreReadiness = { ready: true } | { ready: false; problem: string };
+/**
+ * Whether a store can serve: it answers and takes writes, and (a shared one) still holds the data it opened. A ready
+ * store may have `warnings`: what does not stop it serving but needs the operator (a presence journal whose snapshots
+ * fail).
+ */
+export type StoreReadiness = { ready: true; warnings?: readonly string[] } | { ready: false; problem: string };
 
 /** What every store has besides its ports. */
 export interface StoreHandle {

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { newRecord } from '../../domain/record.ts';
-import { PresenceJournal, type JournalStart } from '../journal/journal.ts';
+import { JOURNAL_DIR } from '../files.ts';
+import { PresenceJournal, type JournalOptions, type JournalStart } from '../journal/journal.ts';
 import type { JournalEntry } from '../journal/frames.ts';
 import { owedEvents, recordText } from '../journal/presence.ts';
 import { metaRows } from './meta.ts';
@@ -22,7 +23,7 @@ const CHUNK = 10_000;
 export type PresenceStorage = 'table' | 'journal';
 
 /** The journal's folder for the database `file`. */
-export const journalFolder = (file: string): string => path.join(path.dirname(file), 'presence-journal');
+export const journalFolder = (file: string): string => path.join(path.dirname(file), JOURNAL_DIR);
 
 /** Where the database keeps its presence records now. */
 export function presenceStorage(db: Database.Database): PresenceStorage {
@@ -34,14 +35,14 @@ export function presenceStorage(db: Database.Database): PresenceStorage {
  * Opens the journal of the database `file`, moving the presence table's records into it first if they are still
  * there, and gives every user a record and every record a user.
  */
-export function openPresenceJournal(db: Database.Database, file: string): OpenedJournal {
+export function openPresenceJournal(db: Database.Database, file: string, options: JournalOptions = {}): OpenedJournal {
   const started = performance.now();
   const notices: string[] = [];
   const dir = journalFolder(file);
   const moved = presenceStorage(db) === 'journal';
   // Files from a move that a crash cut short: the table still holds every record.
   if (!moved) fs.rmSync(dir, { recursive: true, force: true });
-  const { journal, start } = PresenceJournal.open(dir);
+  const { journal, start } = PresenceJournal.open(dir, options);
   if (start.repaired) notices.push(`presence journal repaired: ${start.repaired}`);
   if (!moved) {
     const rows = db.prepare<[], { tenant_id: string; user_id: string; facts: string; view: string; seq: string; due_at: number | null }>(

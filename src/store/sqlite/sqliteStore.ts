@@ -23,6 +23,7 @@ import { migrate } from './migrations.ts';
 import { explain, hasContent, probeWrite, quickCheck } from './openFile.ts';
 import { SqliteOutbox } from './outbox.ts';
 import { SqlitePresence } from './presence.ts';
+import type { JournalOptions } from '../journal/journal.ts';
 import { openPresenceJournal, presenceStorage, settleOwedEvents, type OpenedJournal, type PresenceStorage } from './presenceJournal.ts';
 import { JournalPresence } from '../journal/presence.ts';
 import { RecentRecords } from '../recentRecords.ts';
@@ -104,7 +105,7 @@ export class SqliteBackend implements StoreBackend {
     if (problem) return { ready: false, problem };
     try {
       probeWrite(this.db);
-      return { ready: true };
+      return journal?.snapshotProblem ? { ready: true, warnings: [journal.snapshotProblem] } : { ready: true };
     } catch (err) {
       return { ready: false, problem: `cannot write to ${this.path}: ${(err as Error).message}` };
     }
@@ -139,7 +140,9 @@ export type SqliteStore = GuardedStore<SqliteBackend>;
  * writable and locked for this process (./dataFolder.ts), and only if it passes `PRAGMA quick_check` and takes a
  * write (./openFile.ts); otherwise this throws a message that names the folder or file and what to do.
  */
-export function openSqliteStore(opts: { path: string | ':memory:'; presence?: PresenceStorage }): SqliteStore {
+export function openSqliteStore(
+  opts: { path: string | ':memory:'; presence?: PresenceStorage; /** Tests' sizes (../journal/journal.ts). */ journal?: JournalOptions },
+): SqliteStore {
   if (opts.path === ':memory:') return new GuardedStore(new SqliteBackend(openDatabase(':memory:'), opts.path));
   const file = path.resolve(opts.path);
   const dir = path.dirname(file);
@@ -155,7 +158,7 @@ export function openSqliteStore(opts: { path: string | ':memory:'; presence?: Pr
     const db = openDatabase(file);
     try {
       // A database whose records moved to the journal keeps them there, whatever `presence` says.
-      const journal = opts.presence === 'journal' || presenceStorage(db) === 'journal' ? openPresenceJournal(db, file) : null;
+      const journal = opts.presence === 'journal' || presenceStorage(db) === 'journal' ? openPresenceJournal(db, file, opts.journal) : null;
       return new GuardedStore(new SqliteBackend(db, opts.path, lock, journal));
     } catch (err) {
       db.close();
