@@ -111,7 +111,7 @@ export interface BuildOptions {
 export async function buildPresently(config: Config, opts: BuildOptions = {}): Promise<Presently> {
   const store: Store = config.store === 'redis'
     ? await openStore({ kind: 'redis', redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, dataDir: config.dataDir })
-    : openStore({ kind: config.store, dataDir: config.dataDir, presence: config.presenceStore });
+    : openStore({ kind: config.store, dataDir: config.dataDir, presence: config.presenceStore ?? undefined });
   let clocks: Clocks | null = null;
   try {
     clocks = await openClock(config, store, opts);

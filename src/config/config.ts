@@ -11,9 +11,10 @@ export interface Config {
   store: 'sqlite' | 'memory' | 'redis';
   /**
    * `--store sqlite`: where presence records live, the presence table or the presence journal beside the database
-   * (docs/operations/storage.md#presence-journal). A data folder whose records moved to the journal keeps them there.
+   * (docs/operations/storage.md#presence-journal); null: where the data folder has them (the table in a new one). A
+   * data folder whose records are in the other place moves them once.
    */
-  presenceStore: 'table' | 'journal';
+  presenceStore: 'table' | 'journal' | null;
   /** `--store redis`: one Redis (`redis://host:port[/db]`) or the nodes of a Redis Cluster (`redis://h1:p1,h2:p2`). */
   redisUrl: string;
   /** `--store redis`: the start of every key, so several deployments (or test runs) can share one Redis. */
@@ -115,7 +116,7 @@ export const DEFAULTS: Config = {
   host: '127.0.0.1',
   dataDir: './.presently',
   store: 'sqlite',
-  presenceStore: 'table',
+  presenceStore: null,
   redisUrl: 'redis://127.0.0.1:6379',
   redisPrefix: 'presently:',
   readCacheUsers: 1_000_000,

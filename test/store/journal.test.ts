@@ -77,6 +77,45 @@ describe('presence journal: files', () => {
     inspect(file, (db) => assert.equal(db.prepare('SELECT count(*) FROM presence').pluck().get(), 0));
   });
 
+  it('moves the records back into the presence table with --presence-store table: records, sequence numbers, due instants and owed events', async () => {
+    const file = freshFile();
+    const before = await withMessages(file, 5, 'journal');
+    await before.putSubscription(subscription(1, [uid(2)]));
+    await before.updatePresence(T1, uid(2), (r) => withStatus(r, 'until', NOW, NOW + 3_600_000));
+    const records = await before.getPresences(T1, [1, 2, 3, 4, 5].map(uid));
+    await before.close();
+    // A crash kept the watched change's event out of the outbox: the move appends it before the journal goes.
+    inspect(file, (db) => {
+      db.prepare('DELETE FROM changes').run();
+      db.prepare("UPDATE meta SET value = '0' WHERE key = 'presence_journal_events_lsn'").run();
+    });
+    const store = openSqliteStore({ path: file, presence: 'table' });
+    assert.equal(store.backend.presenceStorage, 'table');
+    assert.match(store.notices?.join('\n') ?? '', /presence records moved from .*presence-journal back to the presence table: 5 in \d+ ms/);
+    assert.deepEqual(await store.getPresences(T1, [1, 2, 3, 4, 5].map(uid)), records, 'every record as it was');
+    assert.deepEqual(await store.dueUsers(NOW + 3_600_000, 10), [key(user(2))], 'the due instant came along');
+    assert.deepEqual((await store.readChanges(10)).map((e) => [e.userId, e.sequenceNumber]), [[uid(2), records.get(uid(2))!.sequenceNumber]]);
+    await store.close();
+    assert.equal(fs.existsSync(journalFolder(file)), false, 'the journal folder is gone');
+    const again = openSqliteStore({ path: file });
+    assert.equal(again.backend.presenceStorage, 'table', 'the folder keeps the table from then on');
+    assert.equal(await content(again, 3), 'm3');
+    await again.close();
+  });
+
+  it('removes, at a start on the table, a journal folder that a move cut short left, and says so', async () => {
+    const file = freshFile();
+    const store = await withMessages(file, 2, 'table');
+    await store.close();
+    fs.mkdirSync(journalFolder(file));
+    fs.writeFileSync(path.join(journalFolder(file), 'journal-00000001'), 'half a move');
+    const again = openSqliteStore({ path: file });
+    assert.match(again.notices?.join('\n') ?? '', /presence journal .*presence-journal removed: a move that did not finish left it/);
+    assert.equal(fs.existsSync(journalFolder(file)), false);
+    assert.equal(await content(again, 2), 'm2');
+    await again.close();
+  });
+
   it('refuses --presence-store journal with no data folder, naming the flags', async () => {
     assert.throws(() => toConfig({ store: 'memory', presenceStore: 'journal' }, {}), /--presence-store journal goes with --store sqlite/);
   });

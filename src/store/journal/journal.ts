@@ -145,6 +145,18 @@ export class PresenceJournal {
     this.broken ??= 'the journal is closed';
   }
 
+  /**
+   * Closes the journal file now: for a journal opened to be read and left, with no snapshot being written (the move
+   * back to the presence table holds them).
+   */
+  closeNow(): void {
+    if (this.snapshotting !== null) throw new Error('a snapshot of the presence journal is being written');
+    this.closing = true;
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+    this.broken ??= 'the journal is closed';
+  }
+
   /** Applies an entry as read from a file, its record's bytes copied as they are. */
   private applyRaw(e: RawEntry): void {
     if (e.length === DELETED) {

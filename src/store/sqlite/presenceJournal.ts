@@ -1,8 +1,8 @@
 /**
  * The presence journal beside a SQLite database (docs/operations/storage.md#presence-journal): where its folder is,
- * how a database whose presence lived in its table moves it into the journal once, and what a start makes good after
- * a crash between the database and the journal (a user created or deleted in one and not yet in the other; a watched
- * change whose outbox event was not appended yet).
+ * how a database whose presence lived in its table moves it into the journal (and back), and what a start makes good
+ * after a crash between the database and the journal (a user created or deleted in one and not yet in the other; a
+ * watched change whose outbox event was not appended yet).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,9 +11,10 @@ import { newRecord } from '../../domain/record.ts';
 import { JOURNAL_DIR } from '../files.ts';
 import { PresenceJournal, type JournalOptions, type JournalStart } from '../journal/journal.ts';
 import type { JournalEntry } from '../journal/frames.ts';
-import { owedEvents, recordText } from '../journal/presence.ts';
+import { owedEvents, recordFields, recordText } from '../journal/presence.ts';
+import { SqliteDeliveries } from './deliveries.ts';
 import { metaRows } from './meta.ts';
-import { EVENTS_LSN_KEY, type SqliteOutbox } from './outbox.ts';
+import { EVENTS_LSN_KEY, SqliteOutbox } from './outbox.ts';
 
 /** The meta key that says where presence records live: 'journal' once they moved there. */
 export const PRESENCE_STORE_KEY = 'presence_store';
@@ -68,6 +69,54 @@ export function openPresenceJournal(db: Database.Database, file: string, options
   }
   notices.unshift(`presence: in the journal ${dir}, ${journal.arena.size} users read in ${Math.round(performance.now() - started)} ms`);
   return { journal, start, notices };
+}
+
+/**
+ * Moves the records of a database that keeps them in the journal back into its presence table (`--presence-store
+ * table`): the journal read as a start reads it, the events it owes appended, users and records made to agree, then
+ * every record inserted with its sequence number and due instant in the transaction that records the move, and the
+ * journal's folder removed. A crash before that transaction leaves the journal as it was; after it, the next start
+ * removes the folder (dropLeftoverJournal). Answers what the operator should read.
+ */
+export function moveToTable(db: Database.Database, file: string): string[] {
+  const started = performance.now();
+  const dir = journalFolder(file);
+  const { journal, start } = PresenceJournal.open(dir);
+  journal.holdSnapshots = true;
+  const notices = start.repaired ? [`presence journal repaired: ${start.repaired}`] : [];
+  try {
+    settleOwedEvents(new SqliteOutbox(db, new SqliteDeliveries(db)), journal, start);
+    reconcile(db, journal);
+    const a = journal.arena;
+    const insert = db.prepare<[string, string, string, string, string, number | null]>(
+      'INSERT INTO presence (tenant_id, user_id, facts, view, seq, due_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    const meta = metaRows(db);
+    db.transaction(() => {
+      for (let slot = 0; slot < a.slotCount; slot++) {
+        if (!a.live(slot)) continue;
+        const [facts, view, seq] = recordFields(a.text(slot));
+        insert.run(a.tenantOf(slot), a.userOf(slot), facts, view, seq, a.due(slot));
+      }
+      meta.set.run(PRESENCE_STORE_KEY, 'table');
+    }).immediate();
+    notices.push(`presence records moved from ${dir} back to the presence table: ${a.size} in ${Math.round(performance.now() - started)} ms`);
+  } finally {
+    journal.closeNow();
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  return notices;
+}
+
+/**
+ * Removes a journal folder that a database keeping its records in the table does not use: what a move either way
+ * that a crash cut short left (the table holds every record). Answers what the operator should read.
+ */
+export function dropLeftoverJournal(file: string): string[] {
+  const dir = journalFolder(file);
+  if (!fs.existsSync(dir)) return [];
+  fs.rmSync(dir, { recursive: true, force: true });
+  return [`presence journal ${dir} removed: a move that did not finish left it, and the presence table holds the records`];
 }
 
 /** An opened journal, what its start replayed, and what the operator should read about it. */

@@ -24,7 +24,7 @@ import { explain, hasContent, probeWrite, quickCheck } from './openFile.ts';
 import { SqliteOutbox } from './outbox.ts';
 import { SqlitePresence } from './presence.ts';
 import type { JournalOptions } from '../journal/journal.ts';
-import { openPresenceJournal, presenceStorage, settleOwedEvents, type OpenedJournal, type PresenceStorage } from './presenceJournal.ts';
+import { dropLeftoverJournal, moveToTable, openPresenceJournal, presenceStorage, settleOwedEvents, type OpenedJournal, type PresenceStorage } from './presenceJournal.ts';
 import { JournalPresence } from '../journal/presence.ts';
 import { RecentRecords } from '../recentRecords.ts';
 import { SqliteSubscriptions } from './subscriptions.ts';
@@ -36,7 +36,7 @@ export class SqliteBackend implements StoreBackend {
   readonly kind: 'sqlite' | 'memory';
   /** SQLite is opened by one process at a time: it sees every write. */
   readonly facts = { soleWriter: true } as const;
-  readonly notices: readonly string[] = [];
+  readonly notices: readonly string[];
   readonly meta: SqliteMeta;
   readonly directory: SqliteDirectory;
   readonly presence: SqlitePresence | JournalPresence;
@@ -56,7 +56,10 @@ export class SqliteBackend implements StoreBackend {
   constructor(
     private readonly db: Database.Database, readonly path: string, readonly lock: DataFolderLock | null = null,
     private readonly journal: OpenedJournal | null = null,
+    /** What opening it did that the operator should read, besides the journal's own (a move back to the table). */
+    notices: readonly string[] = [],
   ) {
+    this.notices = notices;
     this.kind = db.memory ? 'memory' : 'sqlite';
     this.pingStmt = db.prepare('SELECT 1');
     this.meta = new SqliteMeta(db);
@@ -73,7 +76,7 @@ export class SqliteBackend implements StoreBackend {
       const presence = (this.presence = new JournalPresence(journal.journal, watched, (events, lsn) => outbox.appendOwed(events, lsn)));
       const owed = settleOwedEvents(outbox, journal.journal, journal.start);
       if (owed > 0) journal.notices.push(`presence journal: ${owed} notification events a crash kept out of the outbox appended`);
-      this.notices = journal.notices;
+      this.notices = [...notices, ...journal.notices];
       this.directory = new SqliteDirectory(db, new RecentRecords(0), committed, async () => checkpointer?.roomForBulk(), presence);
     } else {
       // The presence port's copies of the records it committed, which the directory's creations and deletions expire.
@@ -157,9 +160,12 @@ export function openSqliteStore(
   try {
     const db = openDatabase(file);
     try {
-      // A database whose records moved to the journal keeps them there, whatever `presence` says.
-      const journal = opts.presence === 'journal' || presenceStorage(db) === 'journal' ? openPresenceJournal(db, file, opts.journal) : null;
-      return new GuardedStore(new SqliteBackend(db, opts.path, lock, journal));
+      // Where the records are, unless `presence` asks for the other place: then they move there first.
+      const kept = presenceStorage(db);
+      const wanted = opts.presence ?? kept;
+      const notices = wanted === 'journal' ? [] : kept === 'journal' ? moveToTable(db, file) : dropLeftoverJournal(file);
+      const journal = wanted === 'journal' ? openPresenceJournal(db, file, opts.journal) : null;
+      return new GuardedStore(new SqliteBackend(db, opts.path, lock, journal, notices));
     } catch (err) {
       db.close();
       throw err;
