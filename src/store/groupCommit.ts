@@ -5,7 +5,6 @@
  */
 import type { Transition } from '../domain/record.ts';
 import type { PresenceRecord } from '../domain/types.ts';
-import { TenantUserMap } from '../platform/tenantUserMap.ts';
 import type { PresenceUpdate } from './ports/presence.ts';
 
 /** One updatePresence waiting for its group's commit. */
@@ -55,9 +54,10 @@ export function applyInOrder(
   read: (tenantId: string, userId: string) => PresenceRecord | undefined,
   write: (update: PendingUpdate, result: Transition) => void,
 ): UpdateOutcome[] {
-  const written = new TenantUserMap<PresenceRecord>();
+  // What the group wrote so far, by tenant and user: plain maps (no order is needed here).
+  const written = new Map<string, Map<string, PresenceRecord>>();
   return updates.map((u) => {
-    const record = written.get(u.tenantId, u.userId) ?? read(u.tenantId, u.userId);
+    const record = written.get(u.tenantId)?.get(u.userId) ?? read(u.tenantId, u.userId);
     if (!record) return { ok: true, value: undefined };
     let result: Transition | null;
     try {
@@ -67,7 +67,9 @@ export function applyInOrder(
     }
     if (result !== null) write(u, result);
     const after = result?.record ?? record;
-    written.set(u.tenantId, u.userId, after);
+    let users = written.get(u.tenantId);
+    if (!users) written.set(u.tenantId, (users = new Map()));
+    users.set(u.userId, after);
     return { ok: true, value: result, record: after };
   });
 }
