@@ -18,6 +18,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { call } from './http.ts';
+import { choiceOption } from './load.ts';
 import { installCleanup, removeTempDir, runCleanups, startPresently, tempDataDir } from './procs.ts';
 import { ADELE } from './scenarios.ts';
 
@@ -136,9 +137,14 @@ export async function runNotificationsBench(): Promise<number> {
   const subscriptions = arg('--subscriptions', 1000);
   const changes = arg('--changes', 20);
   const spacingMs = arg('--latency-spacing', 250);
+  const at = process.argv.indexOf('--presence-store');
+  const presenceStore = choiceOption('presence-store', at >= 0 ? process.argv[at + 1] ?? '' : 'table', ['table', 'journal'] as const);
   const dataDir = tempDataDir();
   // One user's many subscriptions: more than Graph's one per user and app, which this load test does not exercise.
-  const server = await startPresently(['--data', dataDir, '--store', 'sqlite', '--max-subscriptions-per-user', String(subscriptions)]);
+  const server = await startPresently([
+    '--data', dataDir, '--store', 'sqlite', '--presence-store', presenceStore, '--max-subscriptions-per-user', String(subscriptions),
+  ]);
+  console.log(`store sqlite${presenceStore === 'journal' ? ' (presence in the journal)' : ''}`);
   const receiver = await startReceiver();
   try {
     const mint = async (body: object) => ((await call(server.url, 'POST', '/_presently/tokens', { body })).json as { access_token: string }).access_token;

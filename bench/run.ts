@@ -133,7 +133,8 @@ const USAGE = `usage: npm run bench -- [options]
   --list            list the scenarios and exit
   --scheduler       run only the scheduler benchmark instead (bench/scheduler.ts; --scheduler --help for its options)
   --notifications   run only the change-notification benchmark (1,000-subscription fan-out, sustained rate, latency
-                    per item; --subscriptions N, --changes N, --latency-changes N, --latency-spacing MS)
+                    per item; --subscriptions N, --changes N, --latency-changes N, --latency-spacing MS,
+                    --presence-store table|journal)
   --soak DURATION   run only the soak: a mixed load with notifications and timed expiries for DURATION (30s, 10m, …),
                     sampled every 5 s, with verdicts and a PNG plot (bench/soak/main.ts; --soak 1m --help for its options)
   --auth-oidc       run only the token-validation benchmark: GET /me/presence with --auth oidc against dev auth
