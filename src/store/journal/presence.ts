@@ -8,7 +8,7 @@
 import type { Transition } from '../../domain/record.ts';
 import type { PresenceRecord } from '../../domain/types.ts';
 import { applyInOrder, settle, UpdateQueue, type PendingUpdate } from '../groupCommit.ts';
-import { decodeRecord, decodeView, encodeRecord } from '../codec.ts';
+import { decodeView, encodeRecord, RecordDecoder } from '../codec.ts';
 import type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from '../ports/presence.ts';
 import { RecentRecordsBySlot } from '../recentRecords.ts';
 import type { JournalEntry } from './frames.ts';
@@ -51,6 +51,8 @@ export class JournalPresence implements PresencePort {
   private readonly queue = new UpdateQueue((group) => this.commitGroup(group));
   /** Events whose sink failed: handed over again, before the next group's. */
   private owed: OwedEvent[] = [];
+  /** Decodes the records updates start from (users created together share one: ../codec.ts). */
+  private readonly decoder = new RecordDecoder();
   /** The users in key order, for snapshotPage, and the arena's membership it was made at. */
   private ordered: { membership: number; slots: Int32Array } | null = null;
 
@@ -191,7 +193,7 @@ export class JournalPresence implements PresencePort {
     const kept = this.recent.get(slot);
     if (kept) return kept;
     const [facts, view, seq] = recordFields(a.text(slot));
-    return this.recent.handOut(decodeRecord(facts, view, seq, a.due(slot)));
+    return this.recent.handOut(this.decoder.decode(facts, view, seq, a.due(slot)));
   }
 
   private snapshotAt(slot: number): PresenceSnapshot {

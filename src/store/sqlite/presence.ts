@@ -7,7 +7,7 @@
 import type Database from 'better-sqlite3';
 import type { Transition } from '../../domain/record.ts';
 import type { PresenceRecord } from '../../domain/types.ts';
-import { decodeRecord, decodeView, encodeList, encodeRecord } from '../codec.ts';
+import { decodeRecord, decodeView, encodeList, encodeRecord, RecordDecoder } from '../codec.ts';
 import type { PresenceKey, PresencePort, PresenceSnapshot, PresenceUpdate } from '../ports/presence.ts';
 import type { OutboxState } from './outbox.ts';
 import { applyInOrder, settle, UpdateQueue, type PendingUpdate, type UpdateOutcome } from '../groupCommit.ts';
@@ -75,6 +75,8 @@ export class SqlitePresence implements PresencePort {
   private readonly txGroup: (group: readonly PendingUpdate[]) => UpdateOutcome[];
   /** Updates asked for in this turn of the event loop: committed together (group commit). */
   private readonly queue = new UpdateQueue((group) => this.commitGroup(group));
+  /** Decodes the rows updates start from (users created together share one record: ../codec.ts). */
+  private readonly decoder = new RecordDecoder();
 
   /**
    * `outbox`: told when an event is appended (./outbox.ts). `recent`: the committed records of the users updated
@@ -177,7 +179,7 @@ export class SqlitePresence implements PresencePort {
   /** The user's record as stored, handed out like the recent copies (../recentRecords.ts). */
   private readRow(tenantId: string, userId: string): PresenceRecord | undefined {
     const row = this.stmt.get.get(tenantId, userId);
-    return row ? this.recent.handOut(toRecord(row)) : undefined;
+    return row ? this.recent.handOut(this.decoder.decode(row.facts, row.view, row.seq, row.due_at)) : undefined;
   }
 
   async dueUsers(now: number, limit: number): Promise<PresenceKey[]> {
