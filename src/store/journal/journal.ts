@@ -27,8 +27,8 @@ export const MIN_SNAPSHOT_BYTES = 64 * 1024 * 1024;
 const SNAPSHOT_SLICE = 1 << 20;
 const SNAPSHOT = 'snapshot';
 const journalName = (generation: number): string => `${JOURNAL_FILE_PREFIX}${String(generation).padStart(8, '0')}`;
-const generationOf = (name: string): number | null =>
-  (/^journal-(\d{8})$/.exec(name) ? Number(name.slice(JOURNAL_FILE_PREFIX.length)) : null);
+const GENERATION = new RegExp(`^${JOURNAL_FILE_PREFIX}(\\d{8})$`);
+const generationOf = (name: string): number | null => (GENERATION.test(name) ? Number(name.slice(JOURNAL_FILE_PREFIX.length)) : null);
 
 export interface JournalOptions {
   /** The journal's size past which a snapshot is written (and at least the state's). */
@@ -140,9 +140,7 @@ export class PresenceJournal {
   async close(): Promise<void> {
     this.closing = true;
     await this.snapshotting?.catch(() => {});
-    if (this.fd >= 0) fs.closeSync(this.fd);
-    this.fd = -1;
-    this.broken ??= 'the journal is closed';
+    this.closeFile();
   }
 
   /**
@@ -152,6 +150,10 @@ export class PresenceJournal {
   closeNow(): void {
     if (this.snapshotting !== null) throw new Error('a snapshot of the presence journal is being written');
     this.closing = true;
+    this.closeFile();
+  }
+
+  private closeFile(): void {
     if (this.fd >= 0) fs.closeSync(this.fd);
     this.fd = -1;
     this.broken ??= 'the journal is closed';
