@@ -18,6 +18,7 @@
  */
 import type { Audience } from '../domain/projection.ts';
 import type { PresenceView } from '../domain/types.ts';
+import { formatUtc } from '../domain/timezones.ts';
 import { isGuid } from '../platform/json/validate.ts';
 import type { PresenceAddressing, Shapeable } from './addressing.ts';
 import { BoundedMap } from '../platform/recency.ts';
@@ -35,9 +36,12 @@ export const MIDDLES_KEPT = 10_000;
 
 export class PresenceJson {
   private readonly middles: Record<Audience, BoundedMap<PresenceView, string | null>>;
+  /** Whether fullMiddle writes this API's shape (checked once, on PROBE): else every view is rendered generically. */
+  private readonly fullShape: boolean;
 
   constructor(private readonly api: Pick<PresenceAddressing, 'shape'>, kept = MIDDLES_KEPT) {
     this.middles = { owner: new BoundedMap(kept), watcher: new BoundedMap(kept) };
+    this.fullShape = (['owner', 'watcher'] as const).every((a) => fullMiddle(PROBE, a) === this.renderGeneric(PROBE, a));
   }
 
   /**
@@ -80,13 +84,55 @@ export class PresenceJson {
     return middle;
   }
 
-  /** The view rendered with an empty id and sequence number, cut to what lies between them (null: it does not fit). */
+  /** What lies between `id` and `sequenceNumber` for `view` (null: this shape has no such middle). */
   private render(view: PresenceView, audience: Audience): string | null {
+    return this.fullShape ? fullMiddle(view, audience) : this.renderGeneric(view, audience);
+  }
+
+  /** The view rendered with an empty id and sequence number, cut to what lies between them (null: it does not fit). */
+  private renderGeneric(view: PresenceView, audience: Audience): string | null {
     const whole = JSON.stringify(this.api.shape('', { view, sequenceNumber: '' }, audience));
     const fits = whole.length > HEAD.length + TAIL.length && whole.startsWith(HEAD) && whole.endsWith(TAIL);
     return fits ? whole.slice(HEAD.length, -TAIL.length) : null;
   }
 }
+
+const q = JSON.stringify;
+
+/**
+ * The middle of Graph's full presence shape (src/domain/projection.ts toGraphPresence, in its key order), written
+ * directly: 2.3 times as fast as building the object and stringifying it, which counts where users' own views (a
+ * status message) keep turning over, as in getPresencesByUserId at a million users (BENCHMARKS.md, 2026-12-07 09:50).
+ * Used only where it gives the generic rendering's bytes for PROBE, a view with every part set
+ * (test/property/render.test.ts checks it against the generic one for any view).
+ */
+export function fullMiddle(v: PresenceView, audience: Audience): string {
+  const m = v.statusMessage;
+  let message = 'null';
+  if (m) {
+    message = `{"message":{"content":${q(m.content)},"contentType":${q(m.contentType)}}`;
+    if (audience === 'owner') {
+      if (m.expiry) message += `,"expiryDateTime":{"dateTime":${q(m.expiry.dateTime)},"timeZone":${q(m.expiry.timeZone)}}`;
+      message += `,"publishedDateTime":${q(formatUtc(m.publishedAt))}`;
+    }
+    message += '}';
+  }
+  const { outOfOffice: o, workLocation: w } = v;
+  return `"availability":${q(v.availability)},"activity":${q(v.activity)},"statusMessage":${message},`
+    + `"outOfOfficeSettings":{"message":${q(o.message)},"isOutOfOffice":${q(o.isOutOfOffice)}},`
+    + `"workLocation":{"workLocationType":${q(w.workLocationType)},"source":${q(w.source)},"placeId":${q(w.placeId)}}`;
+}
+
+/** A view with every part of the shape set, to check fullMiddle against an API's shape. */
+const PROBE: PresenceView = {
+  availability: 'Busy', activity: 'InAMeeting',
+  statusMessage: {
+    content: 'Probe "quoted" é', contentType: 'text', publishedAt: Date.UTC(2026, 0, 2, 3, 4, 5, 6),
+    expiry: { dateTime: '2026-01-03T00:00:00.0000000', timeZone: 'Pacific Standard Time' },
+  },
+  outOfOffice: { isOutOfOffice: true, message: 'Away' },
+  workLocation: { workLocationType: 'office', source: 'manual', placeId: 'place' },
+};
 
 /** `"id":"…"`: a GUID needs no escaping; anything else (a token's own user id) is escaped. */
 function idMember(id: string): string {
