@@ -31,6 +31,23 @@ storeContract(
   (closed) => openSqliteStore({ path: closed.backend.path }),
 );
 
+/** The presence journal of a store opened on it. */
+const journalOf = (store: ReturnType<typeof openSqliteStore>): PresenceJournal =>
+  (store.backend as unknown as { journal: { journal: PresenceJournal } }).journal.journal;
+
+/**
+ * Closes the journal's file under it (a write then fails with EBADF, as on a disk gone read-only or full) and answers
+ * how to give it back: the same file, opened again for appending.
+ */
+function takeFileAway(journal: PresenceJournal): () => void {
+  const j = journal as unknown as { fd: number; generation: number };
+  const saved = fs.openSync(path.join(journal.dir, `journal-${String(j.generation).padStart(8, '0')}`), 'a');
+  fs.closeSync(j.fd);
+  return () => {
+    j.fd = saved;
+  };
+}
+
 const content = async (store: ReturnType<typeof openSqliteStore>, n: number): Promise<string | null> =>
   (await store.getPresence(T1, uid(n)))?.facts.statusMessage?.content ?? null;
 
@@ -279,18 +296,16 @@ describe('presence journal: a journal that stops taking writes', () => {
   it('fails the writes, naming the cause, reports not ready until a group is written again, and loses nothing written', async () => {
     const file = freshFile();
     const store = await withMessages(file, 2, 'journal');
-    const journal = (store.backend as unknown as { journal: { journal: PresenceJournal } }).journal.journal;
-    const fd = (journal as unknown as { fd: number }).fd;
+    const journal = journalOf(store);
     // The file taken away under it (what a disk gone read-only or full looks like to a write): EBADF.
-    const saved = fs.openSync(path.join(journalFolder(file), 'journal-00000001'), 'a');
-    fs.closeSync(fd);
+    const giveBack = takeFileAway(journal);
     await assert.rejects(store.updatePresence(T1, uid(1), (r) => withStatus(r, 'lost', NOW, null)), /EBADF/);
     const ready = await store.readiness();
     assert.equal(ready.ready, false);
     assert.match(ready.ready ? '' : ready.problem, /cannot write to the presence journal in .*presence-journal: EBADF/);
     assert.equal(await content(store, 1), 'm1', 'a write that failed changed nothing');
     // The file back: the next group is written and readiness recovers.
-    (journal as unknown as { fd: number }).fd = saved;
+    giveBack();
     await store.updatePresence(T1, uid(2), (r) => withStatus(r, 'back', NOW, null));
     assert.deepEqual(await store.readiness(), { ready: true });
     await store.close();
@@ -306,9 +321,7 @@ describe('presence journal: a group whose write fails', () => {
     const { journal } = PresenceJournal.open(dir);
     const presence = new JournalPresence(journal);
     presence.create([key(user(1)), key(user(2))], newRecord(NOW));
-    const fd = (journal as unknown as { fd: number }).fd;
-    const saved = fs.openSync(path.join(dir, 'journal-00000001'), 'a');
-    fs.closeSync(fd);
+    const giveBack = takeFileAway(journal);
     // One turn: two updates that write and one that changes nothing; the group's one write fails.
     const [a, b, c] = await Promise.allSettled([
       presence.updatePresence(T1, uid(1), (r) => withStatus(r, 'one', NOW, null)),
@@ -319,7 +332,7 @@ describe('presence journal: a group whose write fails', () => {
     assert.deepEqual(b, { status: 'fulfilled', value: null });
     assert.equal(c.status, 'rejected');
     assert.equal((await presence.getPresence(T1, uid(1)))?.facts.statusMessage, null, 'nothing of the group was applied');
-    (journal as unknown as { fd: number }).fd = saved;
+    giveBack();
     await journal.close();
   });
 });
@@ -328,7 +341,7 @@ describe('presence journal: the copies of recent records, by slot', () => {
   it('a user created in the slot a deleted user left starts from their own record, not the copy of the one deleted', async () => {
     const file = freshFile();
     const store = await withMessages(file, 2, 'journal');
-    const arena = (store.backend as unknown as { journal: { journal: PresenceJournal } }).journal.journal.arena;
+    const arena = journalOf(store).arena;
     const slot = arena.slotOf(T1, uid(1));
     assert.equal(await store.deleteUser(T1, uid(1)), true);
     await store.putUser(user(3), newRecord(NOW));

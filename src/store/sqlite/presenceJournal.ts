@@ -42,7 +42,7 @@ export function openPresenceJournal(db: Database.Database, file: string, options
   const dir = journalFolder(file);
   const moved = presenceStorage(db) === 'journal';
   // Files from a move that a crash cut short: the table still holds every record.
-  if (!moved) fs.rmSync(dir, { recursive: true, force: true });
+  if (!moved) notices.push(...dropLeftoverJournal(file));
   const { journal, start } = PresenceJournal.open(dir, options);
   if (start.repaired) notices.push(`presence journal repaired: ${start.repaired}`);
   if (!moved) {
