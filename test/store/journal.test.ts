@@ -120,6 +120,20 @@ describe('presence journal: files', () => {
     await again.close();
   });
 
+  it('refuses a move back that fails, naming the folder and the cause, and leaves the journal as it was', async () => {
+    const file = freshFile();
+    const store = await withMessages(file, 2, 'journal');
+    await store.close();
+    // A row the presence table should not hold while the records are in the journal: the move's insert clashes with it.
+    inspect(file, (db) => db.prepare("INSERT INTO presence (tenant_id, user_id, facts, view, seq, due_at) VALUES (?, ?, '{}', '{}', 'C1', NULL)").run(T1, uid(2)));
+    assert.throws(() => openSqliteStore({ path: file, presence: 'table' }),
+      /cannot move the presence records from .*presence-journal back to the presence table \(UNIQUE constraint failed.*\): the journal is left as it was/);
+    const again = openSqliteStore({ path: file });
+    assert.equal(again.backend.presenceStorage, 'journal');
+    assert.deepEqual([await content(again, 1), await content(again, 2)], ['m1', 'm2']);
+    await again.close();
+  });
+
   it('removes, at a start on the table, a journal folder that a move cut short left, and says so', async () => {
     const file = freshFile();
     const store = await withMessages(file, 2, 'table');

@@ -92,14 +92,19 @@ export function moveToTable(db: Database.Database, file: string): string[] {
       'INSERT INTO presence (tenant_id, user_id, facts, view, seq, due_at) VALUES (?, ?, ?, ?, ?, ?)',
     );
     const meta = metaRows(db);
-    db.transaction(() => {
-      for (let slot = 0; slot < a.slotCount; slot++) {
-        if (!a.live(slot)) continue;
-        const [facts, view, seq] = recordFields(a.text(slot));
-        insert.run(a.tenantOf(slot), a.userOf(slot), facts, view, seq, a.due(slot));
-      }
-      meta.set.run(PRESENCE_STORE_KEY, 'table');
-    }).immediate();
+    try {
+      db.transaction(() => {
+        for (let slot = 0; slot < a.slotCount; slot++) {
+          if (!a.live(slot)) continue;
+          const [facts, view, seq] = recordFields(a.text(slot));
+          insert.run(a.tenantOf(slot), a.userOf(slot), facts, view, seq, a.due(slot));
+        }
+        meta.set.run(PRESENCE_STORE_KEY, 'table');
+      }).immediate();
+    } catch (err) {
+      throw new Error(`cannot move the presence records from ${dir} back to the presence table (${(err as Error).message}): `
+        + 'the journal is left as it was; start without --presence-store table to keep it', { cause: err });
+    }
     notices.push(`presence records moved from ${dir} back to the presence table: ${a.size} in ${Math.round(performance.now() - started)} ms`);
   } finally {
     journal.closeNow();
