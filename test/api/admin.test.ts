@@ -14,6 +14,7 @@ import {
 } from '../kit/graph.ts';
 import { VERSION } from '../../src/server.ts';
 import { forEachBackend } from '../kit/backends.ts';
+import { sampleValue } from '../kit/metrics.ts';
 
 forEachBackend(['memory', 'journal', 'redis'], (backend) => {
   const shared = sharedServer(() => startInProcess({ store: backend }));
@@ -90,8 +91,8 @@ forEachBackend(['memory', 'journal', 'redis'], (backend) => {
       (runInNewContext('gc') as () => void)();
       await new Promise((resolve) => setTimeout(resolve, 20)); // the gc entry's callback
       const res = await s.inject({ method: 'GET', url: '/metrics' });
-      const live = Number(/^presently_heap_live_bytes (\S+)$/m.exec(res.body)?.[1]);
-      const used = Number(/^presently_nodejs_heap_size_used_bytes (\S+)$/m.exec(res.body)?.[1]);
+      const live = Number(sampleValue(res.body, 'presently_heap_live_bytes'));
+      const used = Number(sampleValue(res.body, 'presently_nodejs_heap_size_used_bytes'));
       assert.ok(live > 1e6 && live <= used, `live ${live}, used ${used}`);
     });
 

@@ -9,11 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import { DB_FILE } from '../../src/store/index.ts';
 import { ADELE, startInProcess, type TestServer } from '../kit/server.ts';
 import { message, setStatusOk } from '../kit/graph.ts';
+import { sampleValue } from '../kit/metrics.ts';
 
-const walBytes = (body: string): number | undefined => {
-  const m = /^presently_sqlite_wal_bytes (\S+)$/m.exec(body);
-  return m ? Number(m[1]) : undefined;
-};
+const walBytes = (body: string): number | undefined => sampleValue(body, 'presently_sqlite_wal_bytes');
 
 describe('/metrics: presently_sqlite_wal_bytes', () => {
   let s: TestServer;

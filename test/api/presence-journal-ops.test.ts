@@ -12,11 +12,9 @@ import { healthRoutes } from '../../src/admin/health.ts';
 import { JOURNAL_DIR } from '../../src/store/index.ts';
 import { ADELE, startInProcess, type TestServer } from '../kit/server.ts';
 import { message, setStatusOk } from '../kit/graph.ts';
+import { sampleValue } from '../kit/metrics.ts';
 
-const journalBytes = (body: string): number | undefined => {
-  const m = /^presently_presence_journal_bytes (\S+)$/m.exec(body);
-  return m ? Number(m[1]) : undefined;
-};
+const journalBytes = (body: string): number | undefined => sampleValue(body, 'presently_presence_journal_bytes');
 
 describe('/metrics: presently_presence_journal_bytes', () => {
   let s: TestServer;

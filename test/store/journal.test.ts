@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { toConfig } from '../../src/cli/options.ts';
 import { newRecord } from '../../src/domain/record.ts';
 import { DB_FILE } from '../../src/store/index.ts';
-import { PresenceJournal } from '../../src/store/journal/journal.ts';
+import { journalName, PresenceJournal } from '../../src/store/journal/journal.ts';
 import { JournalPresence, type OwedEvent } from '../../src/store/journal/presence.ts';
 import { journalFolder } from '../../src/store/sqlite/presenceJournal.ts';
 import { openSqliteStore } from '../../src/store/sqlite/sqliteStore.ts';
@@ -41,7 +41,7 @@ const journalOf = (store: ReturnType<typeof openSqliteStore>): PresenceJournal =
  */
 function takeFileAway(journal: PresenceJournal): () => void {
   const j = journal as unknown as { fd: number; generation: number };
-  const saved = fs.openSync(path.join(journal.dir, `journal-${String(j.generation).padStart(8, '0')}`), 'a');
+  const saved = fs.openSync(path.join(journal.dir, journalName(j.generation)), 'a');
   fs.closeSync(j.fd);
   return () => {
     j.fd = saved;

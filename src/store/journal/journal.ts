@@ -26,7 +26,8 @@ export const MIN_SNAPSHOT_BYTES = 64 * 1024 * 1024;
 /** The bytes of a snapshot's frame, written in one `write` before the next slice of records is copied. */
 const SNAPSHOT_SLICE = 1 << 20;
 const SNAPSHOT = 'snapshot';
-const journalName = (generation: number): string => `${JOURNAL_FILE_PREFIX}${String(generation).padStart(8, '0')}`;
+/** The journal file of a generation. */
+export const journalName = (generation: number): string => `${JOURNAL_FILE_PREFIX}${String(generation).padStart(8, '0')}`;
 const GENERATION = new RegExp(`^${JOURNAL_FILE_PREFIX}(\\d{8})$`);
 const generationOf = (name: string): number | null => (GENERATION.test(name) ? Number(name.slice(JOURNAL_FILE_PREFIX.length)) : null);
 
