@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../platform/clock/clock.ts';
+import { BoundedMap } from '../platform/recency.ts';
 
 export const CODE_LIFETIME_MS = 10 * 60_000;
 const MAX_CODES = 10_000;
@@ -31,16 +32,13 @@ interface Entry {
 export type Redeemed = { grant: CodeGrant } | { error: 'unknown' | 'expired' | 'redeemed' };
 
 export class CodeStore {
-  private readonly codes = new Map<string, Entry>();
+  /** Issued first first, so expiring first first: a full store drops its oldest, a sweep stops at the first live. */
+  private readonly codes = new BoundedMap<string, Entry>(MAX_CODES);
 
   constructor(private readonly clock: Clock) {}
 
   issue(grant: CodeGrant): string {
     this.sweep();
-    if (this.codes.size >= MAX_CODES) {
-      const oldest = this.codes.keys().next().value;
-      if (oldest !== undefined) this.codes.delete(oldest);
-    }
     const code = `1.${randomBytes(32).toString('base64url')}`;
     this.codes.set(code, { grant, expiresAt: this.clock.now() + CODE_LIFETIME_MS, redeemed: false });
     return code;
@@ -62,6 +60,10 @@ export class CodeStore {
   /** Drops codes past their lifetime (a redeemed one is kept until then, to answer a replay precisely). */
   private sweep(): void {
     const now = this.clock.now();
-    for (const [code, entry] of this.codes) if (now > entry.expiresAt) this.codes.delete(code);
+    for (;;) {
+      const oldest = this.codes.oldestKey();
+      if (oldest === undefined || !(now > this.codes.get(oldest)!.expiresAt)) return;
+      this.codes.delete(oldest);
+    }
   }
 }

@@ -112,6 +112,11 @@ export class BoundedMap<K, V> {
     this.order.clear();
   }
 
+  /** The key set least recently; undefined when empty. */
+  oldestKey(): K | undefined {
+    return this.order.oldest?.key;
+  }
+
   /** The keys, oldest first. */
   *keys(): IterableIterator<K> {
     for (let slot = this.order.oldest; slot; slot = slot.newer) yield slot.key;

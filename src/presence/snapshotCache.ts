@@ -20,6 +20,7 @@
 import type { PresenceSnapshot } from '../store/types.ts';
 import { formatSequence, sequenceValue } from '../domain/record.ts';
 import { NOT_A_GUID, readGuid } from '../platform/json/guid.ts';
+import { BoundedMap } from '../platform/recency.ts';
 import { DUE, GuidTable, SEQ, SLOT_NUMS, SLOT_WORDS, USED } from './guidTable.ts';
 
 /** Formatted sequence numbers remembered (a power of two). */
@@ -27,8 +28,11 @@ const SEQ_TEXTS = 1_024;
 
 export class SnapshotCache {
   private table: GuidTable;
-  /** Users whose id is not a GUID, by `tenant\nuser`, oldest first. */
-  private readonly others = new Map<string, PresenceSnapshot>();
+  /**
+   * Users whose id is not a GUID, by `tenant\nuser`, oldest first: a list, not a Map's first key, as it may hold up to
+   * `limit` (docs/contributing/performance.md#no-first-key-eviction).
+   */
+  private readonly others: BoundedMap<string, PresenceSnapshot>;
   /** Tenant numbers (from 1: 0 marks an empty slot), given out as tenants first come in. */
   private readonly tenantNumbers = new Map<string, number>();
   /** The last tenant looked up and its number: a 650-id read asks for one tenant 650 times. */
@@ -47,6 +51,7 @@ export class SnapshotCache {
   /** `limit`: the most snapshots held. */
   constructor(readonly limit: number) {
     this.table = new GuidTable(limit);
+    this.others = new BoundedMap(limit);
   }
 
   get(tenantId: string, userId: string): PresenceSnapshot | undefined {
@@ -206,8 +211,8 @@ export class SnapshotCache {
   private evictOne(): void {
     const table = this.table;
     if (table.count === 0) {
-      const oldest = this.others.keys().next();
-      if (!oldest.done) this.others.delete(oldest.value);
+      const oldest = this.others.oldestKey();
+      if (oldest !== undefined) this.others.delete(oldest);
       return;
     }
     // Two sweeps at most: the first clears every mark it passes.

@@ -14,6 +14,7 @@
  * command that changed its input fails its tests; in production freezing would cost what keeping saves.
  */
 import type { PresenceRecord } from '../domain/types.ts';
+import { BoundedMap } from '../platform/recency.ts';
 import { TenantUserMap } from '../platform/tenantUserMap.ts';
 import { deepFreeze } from './codec.ts';
 
@@ -68,18 +69,24 @@ export class RecentRecords extends RecordCopies {
  * 09:50). A slot is a user's until the user is deleted: the store forgets the slot's copy then.
  */
 export class RecentRecordsBySlot extends RecordCopies {
-  /** Least recently updated first (a Map keeps insertion order; a set moves the slot last). */
-  private readonly records = new Map<number, PresenceRecord>();
+  /**
+   * Least recently updated first. Not a plain Map dropping its first key: at a million users every write evicts, and
+   * each `keys().next()` walked every slot deleted since the table was last rebuilt, 21 µs a write (16 % of it; the
+   * rule in docs/contributing/performance.md#no-first-key-eviction, BENCHMARKS.md 2026-12-07 12:00).
+   */
+  private readonly records: BoundedMap<number, PresenceRecord>;
+
+  constructor(limit?: number, freeze?: boolean) {
+    super(limit, freeze);
+    this.records = new BoundedMap(this.limit);
+  }
 
   get(slot: number): PresenceRecord | undefined {
     return this.records.get(slot);
   }
 
   set(slot: number, record: PresenceRecord): void {
-    if (this.limit <= 0) return;
-    this.records.delete(slot);
     this.records.set(slot, this.handOut(record));
-    if (this.records.size > this.limit) this.records.delete(this.records.keys().next().value!);
   }
 
   forget(slot: number): void {

@@ -37,6 +37,7 @@ describe('BoundedMap', () => {
         }
         assert.equal(map.size, model.size);
         assert.deepEqual([...map.keys()], [...model.keys()], 'the same keys, the least recently set first');
+        assert.equal(map.oldestKey(), model.keys().next().value, 'the oldest key is the first of the keys');
       }
     }), { numRuns: 300 });
   });

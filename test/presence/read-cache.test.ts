@@ -77,6 +77,15 @@ describe('presence read cache', () => {
     for (let i = 1; i <= 100; i++) assert.deepEqual(cache.get(T, userId(i)), snap, `user ${i} stayed`);
   });
 
+  it('full of users whose id is no GUID, lets the one set longest ago go for each that comes in', () => {
+    const cache = new SnapshotCache(1_000);
+    const snap = { view: newRecord(NOW).view, sequenceNumber: formatSequence(1), dueAt: null };
+    for (let i = 0; i < 50_000; i++) cache.set(T, `user${i}@foreign-idp`, snap);
+    assert.equal(cache.size, 1_000);
+    assert.equal(cache.get(T, 'user48999@foreign-idp'), undefined, 'set before the last 1,000');
+    assert.deepEqual(cache.get(T, 'user49000@foreign-idp'), snap, 'the oldest of the last 1,000 stayed');
+  });
+
   it('keeps tenants apart, reads an id in either case, forgets a deleted user, and keeps users whose id is no GUID', () => {
     const other = '7d1e0c9a-5b7f-4e2b-9a61-3f0b6c2d8e42';
     const cache = new SnapshotCache(4);
