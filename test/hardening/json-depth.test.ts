@@ -5,8 +5,26 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { ADELE, startInProcess, type TestServer } from '../kit/server.ts';
 import { nestedDeeperThan } from '../../src/platform/json/depth.ts';
+
+/** The walk alone, as written before the count of opening brackets went in front of it: the model. */
+function walkedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[') {
+      if (++depth > max) return true;
+    } else if (c === '}' || c === ']') depth--;
+  }
+  return false;
+}
 
 const nested = (levels: number, leaf = '{}') => '{"a":'.repeat(levels) + leaf + '}'.repeat(levels);
 const arrays = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
@@ -38,6 +56,13 @@ describe('JSON nesting limit', () => {
     assert.equal(nestedDeeperThan(`{"a":${nested(64, '1')}}`, 64), true);
     assert.equal(nestedDeeperThan(arrays(65), 64), true);
     assert.equal(nestedDeeperThan(JSON.stringify({ s: '[[[[{{{{\\"'.repeat(100) }), 3), false);
+  });
+
+  it('answers as walking the whole text would, for any text and limit (the count of brackets only skips the walk)', () => {
+    const text = fc.array(fc.constantFrom('{', '}', '[', ']', '"', '\\', 'a', ',', ':'), { maxLength: 60 }).map((cs) => cs.join(''));
+    fc.assert(fc.property(text, fc.integer({ min: 0, max: 8 }), (t, max) => {
+      assert.equal(nestedDeeperThan(t, max), walkedDeeperThan(t, max), JSON.stringify(t));
+    }), { numRuns: 2_000 });
   });
 
   it('a request body nested 5,000 levels deep answers 400 naming the limit', async () => {

@@ -18,6 +18,9 @@ const BACKSLASH = 0x5c;
  * it does not validate the text (the parser does that).
  */
 export function nestedDeeperThan(text: string, max: number = MAX_JSON_DEPTH): boolean {
+  // Nothing nests deeper than it has opening brackets, and most bodies have a handful: counted by the engine's own
+  // search, a 650-id list (25 KB) takes 0.5 µs instead of the 100-150 µs of the walk below (BENCHMARKS.md, 2026-12-07 12:05).
+  if (opensAtMost(text, max)) return false;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -34,6 +37,14 @@ export function nestedDeeperThan(text: string, max: number = MAX_JSON_DEPTH): bo
     }
   }
   return false;
+}
+
+/** True when the text has at most `max` opening brackets, in strings or not. */
+function opensAtMost(text: string, max: number): boolean {
+  let n = 0;
+  for (let i = text.indexOf('{'); i >= 0; i = text.indexOf('{', i + 1)) if (++n > max) return false;
+  for (let i = text.indexOf('['); i >= 0; i = text.indexOf('[', i + 1)) if (++n > max) return false;
+  return true;
 }
 
 /** What a 400 for a body over the limit says. */
