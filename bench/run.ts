@@ -130,6 +130,8 @@ const USAGE = `usage: npm run bench -- [options]
   --json FILE       also write the results as JSON
   --cpu-prof DIR    run the server under test with node --cpu-prof, its profile written to DIR when it stops (the
                     profiler costs a few % of throughput; the kill -9 check is skipped, a killed process writes none)
+  --node-args=ARGS  node's own options for the server under test, e.g. --node-args=--no-turbo-inlining with --cpu-prof,
+                    so that each function's time is its own, not that of the function it was inlined into
   --list            list the scenarios and exit
   --scheduler       run only the scheduler benchmark instead (bench/scheduler.ts; --scheduler --help for its options)
   --notifications   run only the change-notification benchmark (1,000-subscription fan-out, sustained rate, latency
@@ -160,6 +162,7 @@ function options() {
       only: { type: 'string' },
       json: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      'node-args': { type: 'string', default: '' },
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -194,6 +197,7 @@ function options() {
     scenarios: only ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENARIOS,
     json: values.json,
     cpuProf: values['cpu-prof'],
+    nodeArgs: values['node-args'].split(' ').filter(Boolean),
     list: values.list,
     help: values.help,
   };
@@ -635,7 +639,8 @@ async function main(): Promise<number> {
       }
       const args = storeArgs();
       const storeSize = await storeSizer(kind, args, redis);
-      const proc = await startPresently(args, undefined, opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : []);
+      const profile = opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : [];
+      const proc = await startPresently(args, undefined, [...profile, ...opts.nodeArgs]);
       startups.push(proc.startupMs);
       startupCpus.push(proc.startupCpuMs);
       const label = opts.store === 'redis' ? kind : 'presently';

@@ -30,7 +30,7 @@ function walk(dir: string): string[] {
 }
 
 describe('bounded memories (architecture)', () => {
-  it("evict from a list, except a few small maps that drop their first key", () => {
+  it('evict from a list, except a few small maps that drop their first key', () => {
     const found: string[] = [];
     for (const file of walk(path.join(ROOT, 'src'))) {
       const relative = path.relative(ROOT, file).split(path.sep).join('/');
@@ -39,12 +39,14 @@ describe('bounded memories (architecture)', () => {
         if (/\.(keys|entries|values)\(\)\.next\(\)/.test(line)) found.push(`${relative}:${i + 1}: ${line.trim()}`);
       });
     }
-    assert.deepEqual(found, [], 'a first-key eviction outside the small maps: use BoundedMap or RecencyList (src/platform/recency.ts)');
+    const advice = 'a first-key eviction outside the small maps: use BoundedMap or RecencyList (platform/recency.ts)';
+    assert.deepEqual(found, [], advice);
   });
 
   it('lists no small map that no longer drops its first key', () => {
     for (const file of Object.keys(SMALL_MAPS)) {
-      assert.match(readFileSync(path.join(ROOT, file), 'utf8'), /\.keys\(\)\.next\(\)/, `${file} is listed but evicts otherwise now`);
+      const text = readFileSync(path.join(ROOT, file), 'utf8');
+      assert.match(text, /\.keys\(\)\.next\(\)/, `${file} is listed but evicts otherwise now`);
     }
   });
 });

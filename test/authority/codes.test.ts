@@ -8,8 +8,8 @@ import { CODE_LIFETIME_MS, CodeStore, type CodeGrant } from '../../src/authority
 import { manualClock } from '../../src/platform/clock/manual.ts';
 
 const grant = (userId: string): CodeGrant => ({
-  appId: 'app', tenantId: 'tenant', userId, redirectUri: 'http://localhost/cb', scopes: ['Presence.Read'], oidc: ['openid'],
-  codeChallenge: 'challenge', nonce: null, base: 'http://localhost',
+  appId: 'app', tenantId: 'tenant', userId, redirectUri: 'http://localhost/cb', scopes: ['Presence.Read'],
+  oidc: ['openid'], codeChallenge: 'challenge', nonce: null, base: 'http://localhost',
 });
 
 describe('authorization codes', () => {
@@ -25,7 +25,7 @@ describe('authorization codes', () => {
     assert.deepEqual(codes.redeem('1.unknown'), { error: 'unknown' });
   });
 
-  it('holds at most 10,000 codes, the oldest going first, and forgets expired ones as new ones are issued', async () => {
+  it('holds at most 10,000 codes, the oldest going first, and forgets expired ones at the next issue', async () => {
     const clock = manualClock(Date.UTC(2026, 11, 7));
     const codes = new CodeStore(clock);
     const issued = Array.from({ length: 10_001 }, (_, i) => codes.issue(grant(`u${i}`)));
