@@ -5,8 +5,8 @@
  * A body built by concatenating strings is a rope of some 2,000 parts. Fastify measures it (`Buffer.byteLength`,
  * which first copies the rope into one flat string of its own) and the socket write encodes that string again: about
  * 450 µs for 650 items, against 250–350 µs to write the same bytes here (BENCHMARKS.md, 2026-12-07 02:55). Each
- * view's rendering (kept as text, ./render.ts) is encoded straight into the buffer; ids and sequence numbers are ASCII
- * and written a character at a time. One writer serves one request at a time: `take` ends it.
+ * view's rendering is kept as UTF-8 bytes and copied (./render.ts); ids and sequence numbers are ASCII and written a
+ * character at a time. One writer serves one request at a time: `take` ends it.
  */
 
 /** The first buffer's size: a 650-item answer of views without a status message fits. */
@@ -28,6 +28,13 @@ export class BodyWriter {
     let at = this.at;
     for (let i = 0; i < text.length; i++) buf[at++] = text.charCodeAt(i);
     this.at = at;
+  }
+
+  /** Bytes as they are (a rendering kept encoded: ./render.ts). */
+  bytes(bytes: Uint8Array): void {
+    this.room(bytes.length);
+    this.buf.set(bytes, this.at);
+    this.at += bytes.length;
   }
 
   /** Any string, as UTF-8. */
