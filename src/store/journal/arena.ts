@@ -23,8 +23,6 @@ const FREE = -1;
 const SPAN = 2 ** 32;
 /** The size of a segment, unless a record needs more. */
 export const SEGMENT_BYTES = 8 * 1024 * 1024;
-/** Emptied segments' buffers kept for reuse, at most (memory goes back once the records need fewer segments). */
-const SPARE_SEGMENTS = 2;
 const segmentOf = (place: number): number => Math.floor(place / SPAN);
 const offsetOf = (place: number): number => place % SPAN;
 
@@ -34,12 +32,6 @@ export class RecordArena {
   private segmentUsed: number[] = [];
   private segmentGarbage: number[] = [];
   private readonly freeSegments: number[] = [];
-  /**
-   * Buffers of emptied segments, kept for the next segments (at most SPARE_SEGMENTS): a segment emptied and one begun
-   * follow each other all the time under writes, and handing 8 MiB back to the allocator and asking again for it left
-   * the process's native memory growing in a 45-minute soak (BENCHMARKS.md, 2026-12-07 12:05).
-   */
-  private readonly spare: Buffer[] = [];
   /** The segment being filled (-1: none yet) and where its free room starts. */
   private active = -1;
   private activeEnd = 0;
@@ -47,8 +39,6 @@ export class RecordArena {
   private totalGarbage = 0;
   /** Bytes of the live records. */
   liveBytes = 0;
-  /** Segment buffers asked of the allocator since the arena was made (the others were emptied segments' spares). */
-  segmentsAllocated = 0;
   /** Users held. */
   size = 0;
   private offsets = new Float64Array(1024);
@@ -183,9 +173,7 @@ export class RecordArena {
   private append(room: number): number {
     if (this.active < 0 || this.activeEnd + room > this.segments[this.active]!.length) {
       const n = this.freeSegments.pop() ?? this.segments.length;
-      const reused = room <= this.segmentBytes ? this.spare.pop() : undefined;
-      if (reused === undefined) this.segmentsAllocated++;
-      this.segments[n] = reused ?? Buffer.allocUnsafe(Math.max(this.segmentBytes, room));
+      this.segments[n] = Buffer.allocUnsafe(Math.max(this.segmentBytes, room));
       [this.segmentUsed[n], this.segmentGarbage[n], this.active, this.activeEnd] = [0, 0, n, 0];
     }
     const place = this.active * SPAN + this.activeEnd;
@@ -236,7 +224,6 @@ export class RecordArena {
     this.totalGarbage -= this.segmentGarbage[victim]!;
     this.segments[victim] = null;
     this.freeSegments.push(victim);
-    if (from.length === this.segmentBytes && this.spare.length < SPARE_SEGMENTS) this.spare.push(from);
   }
 
   private done(slot: number, n: number, dueAt: number | null): number {
