@@ -213,7 +213,9 @@ async function drain(run: Run): Promise<string[]> {
     `${fmt.int(run.notif.received)} items received in all, ${delivered === null ? '?' : fmt.int(delivered)} delivered by the server's count`);
   if (items.paired < items.expected) problems.push(`${items.expected - items.paired} probe notifications never arrived`);
   if (run.notif.probeWrites.failed) problems.push(`${run.notif.probeWrites.failed} probe writes failed`);
-  if (run.expiry.errors) problems.push(`${run.expiry.errors} expiry probes read wrong or failed`);
+  if (run.expiry.errors) {
+    problems.push(`${run.expiry.errors} expiry probes read wrong or failed: ${run.expiry.reasons.join('; ')}`);
+  }
   return problems;
 }
 

@@ -159,6 +159,9 @@ export class Notifications {
   }
 }
 
+/** Expiry probe errors whose detail the report prints. */
+const MAX_REASONS = 5;
+
 /** Timed-expiry lateness, measured on users of its own (see the header). */
 export class ExpiryProbes {
   private readonly expiries = new Map<string, number>();
@@ -167,6 +170,8 @@ export class ExpiryProbes {
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
   errors = 0;
+  /** What the first errors were (at most MAX_REASONS), for the report. */
+  readonly reasons: string[] = [];
 
   constructor(private readonly url: string, private readonly readToken: string, private readonly writeToken: string, private readonly users: string[]) {}
 
@@ -175,7 +180,7 @@ export class ExpiryProbes {
     this.timer = setInterval(() => {
       if (this.busy) return;
       this.busy = true;
-      this.check().catch(() => this.errors++).finally(() => (this.busy = false));
+      this.check().catch((err: Error) => this.error(`a probe's request failed: ${err.message}`)).finally(() => (this.busy = false));
     }, 500);
   }
 
@@ -189,6 +194,11 @@ export class ExpiryProbes {
     this.lateness = [];
     this.byRead = 0;
     return out;
+  }
+
+  private error(reason: string): void {
+    this.errors++;
+    if (this.reasons.length < MAX_REASONS) this.reasons.push(reason);
   }
 
   private async arm(user: string): Promise<void> {
@@ -207,8 +217,10 @@ export class ExpiryProbes {
     for (const p of value) {
       const expiry = this.expiries.get(p.id)!;
       const transitionMs = Number(p.sequenceNumber.slice(1)) / 1000;
-      if (p.statusMessage !== null || !Number.isFinite(transitionMs) || transitionMs < expiry) this.errors++;
-      else if (transitionMs >= readAt) this.byRead++;
+      if (p.statusMessage !== null || !Number.isFinite(transitionMs) || transitionMs < expiry) {
+        const seen = `statusMessage ${JSON.stringify(p.statusMessage)}, sequenceNumber ${p.sequenceNumber}`;
+        this.error(`${p.id}, due at ${utcDateTime(expiry)} and read at ${utcDateTime(readAt)}, had ${seen}`);
+      } else if (transitionMs >= readAt) this.byRead++;
       else this.lateness.push(transitionMs - expiry);
     }
     await Promise.all(due.map((u) => this.arm(u)));
