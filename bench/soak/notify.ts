@@ -180,7 +180,9 @@ export class ExpiryProbes {
     this.timer = setInterval(() => {
       if (this.busy) return;
       this.busy = true;
-      this.check().catch((err: Error) => this.error(`a probe's request failed: ${err.message}`)).finally(() => (this.busy = false));
+      this.check()
+        .catch((err: Error) => this.error(`a probe's request failed: ${err.message}`))
+        .finally(() => (this.busy = false));
     }, 500);
   }
 

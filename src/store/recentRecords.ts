@@ -64,15 +64,15 @@ export class RecentRecords extends RecordCopies {
 
 /**
  * The copies by the number the store gave each user (the presence journal's slot: ./journal/arena.ts), found without
- * hashing an id string or following an entry object: at a million users a write's copy is nearly never there, and
- * the lookup, the insertion and the eviction each of them pays were 3.4 % of a write (BENCHMARKS.md, 2026-12-07
- * 09:50). A slot is a user's until the user is deleted: the store forgets the slot's copy then.
+ * hashing an id string: at a million users a write's copy is nearly never there, and the lookup, the insertion and
+ * the eviction each of them pays were 3.4 % of a write by id (BENCHMARKS.md, 2026-12-07 09:50). A slot is a user's
+ * until the user is deleted: the store forgets the slot's copy then.
  */
 export class RecentRecordsBySlot extends RecordCopies {
   /**
    * Least recently updated first. Not a plain Map dropping its first key: at a million users every write evicts, and
    * each `keys().next()` walked every slot deleted since the table was last rebuilt, 21 µs a write (16 % of it; the
-   * rule in docs/contributing/performance.md#no-first-key-eviction, BENCHMARKS.md 2026-12-07 12:00).
+   * rule in docs/contributing/performance.md#no-first-key-eviction, BENCHMARKS.md, 2026-12-07 12:05).
    */
   private readonly records: BoundedMap<number, PresenceRecord>;
 

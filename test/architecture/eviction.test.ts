@@ -7,10 +7,11 @@
  * first key; anything else uses `BoundedMap` or a `RecencyList` (src/platform/recency.ts).
  */
 import { strict as assert } from 'node:assert';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { sourceFiles } from '../kit/sources.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -22,17 +23,11 @@ const SMALL_MAPS: Record<string, string> = {
   'src/dashboard/names.ts': 'tenants whose names are kept: 16',
 };
 
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const full = path.join(dir, name);
-    return statSync(full).isDirectory() ? walk(full) : full.endsWith('.ts') ? [full] : [];
-  });
-}
 
 describe('bounded memories (architecture)', () => {
   it('evict from a list, except a few small maps that drop their first key', () => {
     const found: string[] = [];
-    for (const file of walk(path.join(ROOT, 'src'))) {
+    for (const file of sourceFiles(path.join(ROOT, 'src'))) {
       const relative = path.relative(ROOT, file).split(path.sep).join('/');
       if (relative === 'src/platform/recency.ts' || SMALL_MAPS[relative]) continue;
       readFileSync(file, 'utf8').split('\n').forEach((line, i) => {

@@ -4,10 +4,11 @@
  * never imports a store backend: it sees only the store's ports and its StoreUnavailable error.
  */
 import { strict as assert } from 'node:assert';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { sourceFiles } from '../kit/sources.ts';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 
@@ -18,12 +19,6 @@ export const LAYERS = [
   'server.ts', 'cli',
 ] as const;
 
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const full = path.join(dir, name);
-    return statSync(full).isDirectory() ? walk(full) : full.endsWith('.ts') ? [full] : [];
-  });
-}
 
 function layerOf(file: string): number {
   const top = path.relative(SRC, file).split(path.sep)[0]!;
@@ -39,7 +34,7 @@ function importsOf(file: string): string[] {
   return [...text.matchAll(IMPORT)].map((m) => path.resolve(path.dirname(file), m[1]!));
 }
 
-const files = walk(SRC);
+const files = sourceFiles(SRC);
 
 describe('architecture: import arrows point down', () => {
   it('every src/ file is in a known layer', () => {

@@ -4,10 +4,11 @@
  * nested in another counts towards its parent too, as a reader has to read through it.
  */
 import { strict as assert } from 'node:assert';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { sourceFiles } from '../kit/sources.ts';
 import ts from 'typescript';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -15,12 +16,6 @@ const SOURCES = ['src', 'ui/src'].map((dir) => path.join(ROOT, dir));
 const MAX_FILE_LINES = 400;
 const MAX_FUNCTION_LINES = 60;
 
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const full = path.join(dir, name);
-    return statSync(full).isDirectory() ? walk(full) : /\.tsx?$/.test(full) ? [full] : [];
-  });
-}
 
 function functionName(node: ts.Node, source: ts.SourceFile): string {
   const named = node as { name?: ts.Node };
@@ -50,7 +45,7 @@ function longFunctions(file: string): string[] {
   return found;
 }
 
-const files = SOURCES.flatMap(walk);
+const files = SOURCES.flatMap((dir) => sourceFiles(dir, /\.tsx?$/));
 
 describe('architecture: small files and functions', () => {
   it(`no file in src/ or ui/src/ is over ${MAX_FILE_LINES} lines`, () => {
