@@ -14,6 +14,16 @@ const INITIAL_BYTES = 512 * 1024;
 /** A buffer grown past this for one large answer (long status messages) is let go after it, not kept for the next. */
 const KEPT_BYTES = 2 * 1024 * 1024;
 
+const utf8 = new TextEncoder();
+
+/**
+ * `text` as UTF-8 in bytes of their own, for keeping (./render.ts): `Buffer.from` would hand out a slice of Node's
+ * shared 8 KiB pool, and a kept slice of 400 bytes holds its whole pool buffer for as long as it is kept.
+ */
+export function ownBytes(text: string): Uint8Array {
+  return utf8.encode(text);
+}
+
 export class BodyWriter {
   /** Empty until the first write: a server that never answers a list never holds the buffer. */
   private buf = Buffer.allocUnsafe(0);

@@ -22,7 +22,7 @@ import { formatUtc } from '../domain/timezones.ts';
 import { isGuid } from '../platform/json/validate.ts';
 import type { PresenceAddressing, Shapeable } from './addressing.ts';
 import { BoundedMap } from '../platform/recency.ts';
-import type { BodyWriter } from './bodyWriter.ts';
+import { ownBytes, type BodyWriter } from './bodyWriter.ts';
 
 /** The start and the end of a presence rendered with an empty id and sequence number (see middleOf). */
 const HEAD = '{"id":"",';
@@ -67,7 +67,7 @@ export class PresenceJson {
     }
     out.ascii('{"id":"');
     out.ascii(id);
-    out.bytes((middle.item ??= Buffer.from(`",${middle.text},"sequenceNumber":"`, 'utf8')));
+    out.bytes((middle.item ??= ownBytes(`",${middle.text},"sequenceNumber":"`)));
     // A letter and digits (formatSequence): ASCII, nothing to escape.
     out.ascii(snap.sequenceNumber!);
     out.ascii('"}');

@@ -19,7 +19,6 @@ export const LAYERS = [
   'server.ts', 'cli',
 ] as const;
 
-
 function layerOf(file: string): number {
   const top = path.relative(SRC, file).split(path.sep)[0]!;
   const i = (LAYERS as readonly string[]).indexOf(top);

@@ -16,7 +16,6 @@ const SOURCES = ['src', 'ui/src'].map((dir) => path.join(ROOT, dir));
 const MAX_FILE_LINES = 400;
 const MAX_FUNCTION_LINES = 60;
 
-
 function functionName(node: ts.Node, source: ts.SourceFile): string {
   const named = node as { name?: ts.Node };
   if (named.name) return named.name.getText(source);

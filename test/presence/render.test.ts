@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { Audience } from '../../src/domain/projection.ts';
 import type { PresenceView } from '../../src/domain/types.ts';
 import type { Shapeable } from '../../src/presence/addressing.ts';
-import { BodyWriter } from '../../src/presence/bodyWriter.ts';
+import { BodyWriter, ownBytes } from '../../src/presence/bodyWriter.ts';
 import { PresenceJson } from '../../src/presence/render.ts';
 
 const USER = '0b9e7a36-5e1a-4c6b-9d55-2f0c1c3e8a01';
@@ -102,5 +102,12 @@ describe('the body writer (src/presence/bodyWriter.ts)', () => {
     assert.equal(JSON.parse(first.toString('utf8')).a, long);
     out.ascii('[]');
     assert.equal(out.take().toString(), '[]', 'the next body holds only its own bytes');
+  });
+
+  it('keeps a rendering in bytes of its own, not in a slice of a shared buffer that it would hold whole', () => {
+    const text = '"statusMessage":{"message":{"content":"Back at 3 — é"}}';
+    const kept = ownBytes(text);
+    assert.equal(Buffer.from(kept).toString('utf8'), text);
+    assert.equal(kept.buffer.byteLength, kept.byteLength, 'the buffer behind it is exactly its bytes');
   });
 });
