@@ -36,17 +36,29 @@ export const MIDDLES_KEPT = 10_000;
 
 /**
  * A view's rendering as kept: `text`, what lies between `id` and `sequenceNumber`; `item`, the same with the bytes
- * around it in a list's item (`",` before, `,"sequenceNumber":"` after) as UTF-8, made when a list first writes it.
- * A list copies those bytes instead of encoding the text again: 650 items written in 190-330 µs instead of 340-440
- * (BENCHMARKS.md, 2026-12-07 12:05).
+ * around it in a list's item (`",` before, `,"sequenceNumber":"` after) as UTF-8, made when a list writes it a second
+ * time. A list copies those bytes instead of encoding the text again: 650 items written in 190-330 µs instead of
+ * 340-440 (BENCHMARKS.md, 2026-12-07 12:05). Not the first time: a view most lists meet once (a user's own, after
+ * a change, among a million) would make bytes only for the collector, and at a million users with a third of them
+ * changed that was most of a 650-id list's garbage (BENCHMARKS.md, 2026-12-07 15:25).
  */
 interface Middle {
   readonly text: string;
   item: Uint8Array | null;
+  /** Whether a list has written `text` once already (the next makes `item`). */
+  listed: boolean;
 }
 
 export class PresenceJson {
   private readonly middles: Record<Audience, BoundedMap<PresenceView, Middle | null>>;
+  /**
+   * The view each audience's rendering was last asked for, and its middle: a list's items often follow each other with
+   * the one view users created together share, and then skip the map (a hash lookup of an object out of the CPU's
+   * caches at a million users). A view's rendering never changes, so this stays right after the map lets it go.
+   */
+  private readonly last: Record<Audience, { view: PresenceView | null; middle: Middle | null }> = {
+    owner: { view: null, middle: null }, watcher: { view: null, middle: null },
+  };
   /** Whether fullMiddle writes this API's shape (checked once, on PROBE): else every view is rendered generically. */
   private readonly fullShape: boolean;
 
@@ -67,7 +79,14 @@ export class PresenceJson {
     }
     out.ascii('{"id":"');
     out.ascii(id);
-    out.bytes((middle.item ??= ownBytes(`",${middle.text},"sequenceNumber":"`)));
+    if (middle.item !== null) out.bytes(middle.item);
+    else if (middle.listed) out.bytes((middle.item = ownBytes(`",${middle.text},"sequenceNumber":"`)));
+    else {
+      middle.listed = true;
+      out.ascii('",');
+      out.text(middle.text);
+      out.ascii(',"sequenceNumber":"');
+    }
     // A letter and digits (formatSequence): ASCII, nothing to escape.
     out.ascii(snap.sequenceNumber!);
     out.ascii('"}');
@@ -86,11 +105,16 @@ export class PresenceJson {
     // No sequence number (an unknown user in a list) is rendered whole; one is a letter and digits (formatSequence),
     // which need no escaping.
     if (snap.sequenceNumber === null) return null;
-    const known = this.middles[audience].get(snap.view);
-    if (known !== undefined) return known;
-    const text = this.render(snap.view, audience);
-    const middle = text === null ? null : { text, item: null };
-    this.middles[audience].set(snap.view, middle);
+    const last = this.last[audience];
+    if (last.view === snap.view) return last.middle;
+    let middle = this.middles[audience].get(snap.view);
+    if (middle === undefined) {
+      const text = this.render(snap.view, audience);
+      middle = text === null ? null : { text, item: null, listed: false };
+      this.middles[audience].set(snap.view, middle);
+    }
+    last.view = snap.view;
+    last.middle = middle;
     return middle;
   }
 
