@@ -93,6 +93,8 @@ async function scrape(url: string) {
     heapMb: (one(/^presently_nodejs_heap_size_used_bytes (\S+)$/m) ?? NaN) / 2 ** 20,
     heapTotalMb: (one(/^presently_nodejs_heap_size_total_bytes (\S+)$/m) ?? NaN) / 2 ** 20,
     liveMb: (one(/^presently_heap_live_bytes (\S+)$/m) ?? 0) / 2 ** 20,
+    // The presence journal's segments (absent with the presence table).
+    storeMb: (one(/^presently_store_memory_bytes\{part="segments"\} (\S+)$/m) ?? NaN) / 2 ** 20,
     loopP99Ms: sec(one(/^presently_nodejs_eventloop_lag_p99_seconds (\S+)$/m)),
     loopMaxMs: sec(one(/^presently_nodejs_eventloop_lag_max_seconds (\S+)$/m)),
     queue: one(/^presently_notification_queue (\S+)$/m),
@@ -132,6 +134,7 @@ async function sample(run: Run): Promise<Sample> {
     heapTotalMb: Number.isFinite(m.heapTotalMb) ? m.heapTotalMb : null,
     // 0 until the first major collection.
     liveMb: m.liveMb > 0 ? m.liveMb : null,
+    storeMb: Number.isFinite(m.storeMb) ? m.storeMb : null,
     rps: iv.answered / wall,
     p50: percentile(all, 50), p99: percentile(all, 99), max: percentile(all, 100),
     p99ByKind: Object.fromEntries(KINDS.map((k) => [k, percentile(iv.latencies[k], 99)])),

@@ -19,6 +19,11 @@ export interface Sample {
   liveMb: number | null;
   /** V8 heap allocated from the system (/metrics), MB: RSS minus this is native memory (SQLite, buffers, code). */
   heapTotalMb: number | null;
+  /**
+   * The store's records in native memory (/metrics presently_store_memory_bytes, the presence journal's segments), MB:
+   * data, as large as the users' records (judged apart from the rest of native memory); null or absent without.
+   */
+  storeMb?: number | null;
   /** Requests answered per second in the interval (2xx or not). */
   rps: number;
   p50: number | null;
@@ -197,6 +202,9 @@ function compare(name: string, samples: Sample[], f: (s: Sample) => number | nul
  * - native memory: RSS − the V8 heap allocated, the median of a third, must not grow, unless it stepped up and then
  *   held through the last third (its slope there is flat): a cache reaching its bound, or the allocator's arenas after
  *   a busy stretch, not a leak, which keeps climbing (one such step, 83.5 → 89 MB at minute 6, made a soak GROWING).
+ *   The presence journal's records (`storeMb`) are taken out of it and shown apart: they are the users' data, which
+ *   grows while users first get records of their own (users created together share one), bounded by the journal's
+ *   own rule (docs/operations/storage.md#presence-journal).
  * The highest RSS is shown, not judged: above a live heap and native memory that hold, it is V8's sizing of its heap.
  */
 function memory(samples: Sample[]): Verdict {
@@ -204,7 +212,10 @@ function memory(samples: Sample[]): Verdict {
   const parts = thirds(samples);
   if (!parts) return { name, ok: null, line: `${name}: too few samples to tell (need 6)` };
   const steady = [...parts.middle, ...parts.last];
-  const native = (x: Sample) => (x.rssMb === null || x.heapTotalMb === null ? null : x.rssMb - x.heapTotalMb);
+  const native = (x: Sample) => (x.rssMb === null || x.heapTotalMb === null ? null : x.rssMb - x.heapTotalMb - (x.storeMb ?? 0));
+  const [storeMid, storeLast] = [median(values(parts.middle, (x) => x.storeMb ?? null)), median(values(parts.last, (x) => x.storeMb ?? null))];
+  const storeText = storeMid === null || storeLast === null ? ''
+    : ` (the store's records in memory apart: ${storeMid.toFixed(1)} → ${storeLast.toFixed(1)} MB, not judged)`;
   const high = (part: Sample[]) => worst(values(part, (x) => x.rssMb));
   const [highMid, highLast, nativeMid, nativeLast] = [high(parts.middle), high(parts.last), median(values(parts.middle, native)), median(values(parts.last, native))];
   const window = Math.min(SWING_WINDOW_S, (steady.at(-1)!.t - steady[0]!.t) / 2);
@@ -224,7 +235,7 @@ function memory(samples: Sample[]): Verdict {
     name, ok,
     line: `${name}: the live heap (${gauge ? 'what the latest major collection left, the lowest' : 'the lowest heap used'} in the first and the last ${Math.round(window)} s of the last two thirds) ` +
       `${live.start.toFixed(1)} → ${(live.start + live.climb).toFixed(1)} MB${liveOk ? '' : ' (grew)'}; native memory (RSS − V8 heap allocated, median) ` +
-      `${nativeMid.toFixed(1)} → ${nativeLast.toFixed(1)} MB middle third → last${nativeHeld ? `, a step that then held (${signed(nativeClimb)} MB over the last third)` : nativeGrew ? ' (grew)' : ''}; ` +
+      `${nativeMid.toFixed(1)} → ${nativeLast.toFixed(1)} MB middle third → last${storeText}${nativeHeld ? `, a step that then held (${signed(nativeClimb)} MB over the last third)` : nativeGrew ? ' (grew)' : ''}; ` +
       `the highest RSS ${highMid.toFixed(1)} → ${highLast.toFixed(1)} MB (V8's heap sizing, not judged); flat if the live heap climbed by at most ` +
       `${Math.round(FLAT.liveHeapGrowth * 100)} % + ${FLAT.liveHeapSlackMb} MB and native memory grew by at most ${Math.round(FLAT.nativeGrowth * 100)} % ` +
       `or held through the last third   ${ok ? 'FLAT' : 'GROWING'}`,

@@ -1,6 +1,6 @@
 /**
- * The notification counters on the /metrics registry, read from the deliveries log and the store; and, on SQLite, the
- * size of its WAL file and of its presence journal.
+ * The notification counters on the /metrics registry, read from the deliveries log and the store; on SQLite, the
+ * size of its WAL file and of its presence journal; and what the store holds in memory, where it holds records there.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,13 +11,14 @@ import type { Store } from '../store/types.ts';
 
 export interface StoreMetricsSources {
   log: DeliveryLog;
-  store: Pick<Store, 'countDeliveries'>;
+  store: Pick<Store, 'countDeliveries' | 'memoryParts'>;
   /** The SQLite data folder, whose WAL file's size is reported; null on a store with no such file. */
   dataDir: string | null;
 }
 
 export function installStoreMetrics(registry: Registry, { log, store, dataDir }: StoreMetricsSources): void {
   installDeliveryMetrics(registry, log, store);
+  installMemoryGauge(registry, store);
   if (dataDir === null) return;
   installWalGauge(registry, `${path.join(dataDir, DB_FILE)}-wal`);
   installJournalGauge(registry, path.join(dataDir, JOURNAL_DIR));
@@ -48,6 +49,24 @@ function installDeliveryMetrics(registry: Registry, log: DeliveryLog, store: Pic
     name: 'presently_notification_queue', help: 'Deliveries waiting in the store', registers: [registry],
     async collect() {
       this.set(await store.countDeliveries().catch(() => 0));
+    },
+  });
+}
+
+/**
+ * `presently_store_memory_bytes{part}`: the presence journal's records in memory (docs/operations/storage.md#presence-journal):
+ * `segments` the buffers held, `records` the records in them, `garbage` replaced records not yet given back. Absent on
+ * a store that keeps no records in memory (its read cache is in the V8 heap figures).
+ */
+function installMemoryGauge(registry: Registry, store: Pick<Store, 'memoryParts'>): void {
+  const parts = store.memoryParts?.bind(store);
+  if (!parts || Object.keys(parts()).length === 0) return;
+  new Gauge({
+    name: 'presently_store_memory_bytes', help: 'Records the store holds in this process\'s memory, in bytes, by part',
+    labelNames: ['part'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [part, bytes] of Object.entries(parts())) this.set({ part }, bytes);
     },
   });
 }

@@ -47,11 +47,15 @@ export class GuardedStore<B extends StoreBackend = StoreBackend> implements Stor
     if (page) this.snapshotPage = async (after, limit) => (limit > 0 ? this.call(() => page(after, Math.floor(limit))) : []);
     const watch = backend.presence.watchChanges?.bind(backend.presence);
     if (watch) this.watchChanges = watch;
+    const memory = backend.memoryParts?.bind(backend);
+    if (memory) this.memoryParts = memory;
     const users = backend.presence.userPage?.bind(backend.presence);
     if (users) this.userPage = async (cursor, limit) => this.call(() => users(cursor, Math.max(1, Math.floor(limit))));
   }
 
   sharedClock?: () => SharedClockBackend;
+  /** Only when the backend has it (./ports/index.ts StoreHandle). */
+  memoryParts?: Store['memoryParts'];
   /** Only when the backend has it (./ports/presence.ts): the sole-writer backends. */
   snapshotPage?: Store['snapshotPage'];
   /** Only when the backend has it: a shared store that tells changes (./ports/presence.ts). */

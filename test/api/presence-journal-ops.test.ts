@@ -1,6 +1,6 @@
 /**
  * What an operator sees of the presence journal (docs/operations/storage.md#presence-journal): its size on /metrics
- * (`presently_presence_journal_bytes`), and a ready store's warnings (a snapshot that failed: test/store/journal.test.ts)
+ * (`presently_presence_journal_bytes`), its records in memory (`presently_store_memory_bytes`), and a ready store's warnings (a snapshot that failed: test/store/journal.test.ts)
  * in /_presently/ready's answer and the log.
  */
 import assert from 'node:assert/strict';
@@ -40,6 +40,37 @@ describe('/metrics: presently_presence_journal_bytes', () => {
       const res = await table.inject({ method: 'GET', url: '/metrics' });
       assert.match(res.body, /^# TYPE presently_presence_journal_bytes gauge$/m);
       assert.equal(journalBytes(res.body), 0);
+    } finally {
+      await table.close();
+    }
+  });
+});
+
+describe('/metrics: presently_store_memory_bytes', () => {
+  const part = (body: string, name: string) => sampleValue(body, `presently_store_memory_bytes{part="${name}"}`);
+
+  it("is the journal's records in memory: a user's own message adds to the records, a replaced one to the garbage", async () => {
+    const s = await startInProcess({ store: 'journal' });
+    try {
+      const metrics = async () => (await s.inject({ method: 'GET', url: '/metrics' })).body;
+      const first = await metrics();
+      assert.equal(part(first, 'segments'), 8 * 1024 * 1024, 'one segment holds the seeded users\' records');
+      const token = await s.userToken(ADELE);
+      await setStatusOk(s, ADELE, token, message('a message of her own, written beside the record users share'));
+      const second = await metrics();
+      assert.ok(part(second, 'records')! > part(first, 'records')!, `records ${part(first, 'records')} → ${part(second, 'records')}`);
+      await setStatusOk(s, ADELE, token, message('a much longer message, which no longer fits the room her record had: '.repeat(4)));
+      const third = await metrics();
+      assert.ok(part(third, 'garbage')! > part(second, 'garbage')!, `garbage ${part(second, 'garbage')} → ${part(third, 'garbage')}`);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('is absent where the records are in the presence table', async () => {
+    const table = await startInProcess({ store: 'sqlite' });
+    try {
+      assert.doesNotMatch((await table.inject({ method: 'GET', url: '/metrics' })).body, /presently_store_memory_bytes/);
     } finally {
       await table.close();
     }

@@ -234,6 +234,17 @@ export class RecordArena {
     return slot;
   }
 
+  /**
+   * The memory the records take, in bytes: `segments`, the buffers held; `records`, what is placed in them and not
+   * garbage (each record once however many users share it, with the room kept for growing in place); `garbage`, the
+   * bytes of records since replaced, which the emptying of segments gives back (at most a quarter of what is placed).
+   */
+  footprint(): { segments: number; records: number; garbage: number } {
+    let segments = 0;
+    for (const buf of this.segments) segments += buf?.length ?? 0;
+    return { segments, records: this.totalUsed - this.totalGarbage, garbage: this.totalGarbage };
+  }
+
   /** Removes the user; false if there was none. */
   delete(tenantId: string, userId: string): boolean {
     const slot = this.users.find(tenantId, userId);

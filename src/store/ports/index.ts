@@ -64,6 +64,11 @@ export interface StoreHandle {
   close(): Promise<void>;
   /** What the store found and did as it opened that the operator should read (printed at start), if anything. */
   readonly notices?: readonly string[];
+  /**
+   * What the store holds in this process's memory, in bytes by part (/metrics `presently_store_memory_bytes`): only a
+   * store that keeps every record in memory (the presence journal) has it, and an empty object means nothing held.
+   */
+  memoryParts?(): Readonly<Record<string, number>>;
 }
 
 /** Every port together: what openStore returns and what the composition root hands out. */

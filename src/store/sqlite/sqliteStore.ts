@@ -91,6 +91,11 @@ export class SqliteBackend implements StoreBackend {
     return this.journal ? 'journal' : 'table';
   }
 
+  /** The presence journal's records in memory (../journal/arena.ts footprint); nothing with the presence table. */
+  memoryParts(): Readonly<Record<string, number>> {
+    return this.journal ? this.journal.journal.arena.footprint() : {};
+  }
+
   async ping(): Promise<boolean> {
     try {
       this.pingStmt.get();
