@@ -40,7 +40,7 @@ export const MIDDLES_KEPT = 10_000;
  * time. A list copies those bytes instead of encoding the text again: 650 items written in 190-330 µs instead of
  * 340-440 (BENCHMARKS.md, 2026-12-07 12:05). Not the first time: a view most lists meet once (a user's own, after
  * a change, among a million) would make bytes only for the collector, and at a million users with a third of them
- * changed that was most of a 650-id list's garbage (BENCHMARKS.md, 2026-12-07 15:25).
+ * changed that was most of a 650-id list's garbage (BENCHMARKS.md, 2026-12-07 14:55).
  */
 interface Middle {
   readonly text: string;

@@ -99,6 +99,33 @@ describe('presence journal: the records in memory', () => {
       sameAs(arena, model);
     }), { numRuns: 60 });
   });
+
+  // What docs/operations/storage.md#presence-journal promises of its memory: each user's room at most twice their
+  // record, garbage at most a quarter of what is placed (one segment while that is less), and the segment being filled.
+  it('holds at most twice the records, a third more in garbage, and two segments, whatever was written', () => {
+    fc.assert(fc.property(fc.array(write, { minLength: 1, maxLength: 2500 }), fc.constantFrom(2048, 16384), (writes, segment) => {
+      const arena = new RecordArena(segment);
+      const model = new Map<string, number>();
+      let largest = 0;
+      for (const w of writes) {
+        if (w.remove) {
+          arena.delete('t', userOf(w.user));
+          model.delete(userOf(w.user));
+        } else {
+          arena.set('t', userOf(w.user), w.text, w.due);
+          const n = Buffer.byteLength(w.text);
+          model.set(userOf(w.user), n);
+          largest = Math.max(largest, n);
+        }
+      }
+      const live = [...model.values()].reduce((a, b) => a + b, 0);
+      const { segments, records, garbage } = arena.footprint();
+      assert.ok(records <= 2 * live, `records ${records} for ${live} bytes of records`);
+      assert.ok(garbage <= Math.max(segment, (records + garbage) / 4) + 2 * largest, `garbage ${garbage} of ${records + garbage}`);
+      const bound = (2 * live * 4) / 3 + 2 * Math.max(segment, largest) + 2 * largest;
+      assert.ok(segments <= bound, `segments ${segments} > ${Math.round(bound)} for ${live} bytes of records`);
+    }), { numRuns: 60 });
+  });
 });
 
 describe('presence journal: a start after a crash', () => {

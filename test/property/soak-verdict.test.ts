@@ -121,8 +121,8 @@ describe('the soak: memory verdict', () => {
 });
 
 describe("the soak: the store's records in memory", () => {
-  // The 15-minute soak on the presence journal of 2026-12-07 15:25: native memory 240 → 279 MB while users got
-  // records of their own.
+  // The 15-minute soaks on the presence journal of 2026-12-07 (BENCHMARKS.md, 14:55): native memory 240 → 279 MB,
+  // all of it the journal's records.
   it("are shown apart and not judged: records growing with the users' data leave the verdict flat", () => {
     fc.assert(fc.property(fc.record({ ...swing, heapLeak: fc.constant(0), nativeLeak: fc.constant(0), storeGrowth: fc.integer({ min: 0, max: 8 }) }), (shape) => {
       const v = rss(shape);
