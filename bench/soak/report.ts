@@ -212,8 +212,10 @@ function memory(samples: Sample[]): Verdict {
   const parts = thirds(samples);
   if (!parts) return { name, ok: null, line: `${name}: too few samples to tell (need 6)` };
   const steady = [...parts.middle, ...parts.last];
-  const native = (x: Sample) => (x.rssMb === null || x.heapTotalMb === null ? null : x.rssMb - x.heapTotalMb - (x.storeMb ?? 0));
-  const [storeMid, storeLast] = [median(values(parts.middle, (x) => x.storeMb ?? null)), median(values(parts.last, (x) => x.storeMb ?? null))];
+  const native = (x: Sample) =>
+    (x.rssMb === null || x.heapTotalMb === null ? null : x.rssMb - x.heapTotalMb - (x.storeMb ?? 0));
+  const store = (part: Sample[]) => median(values(part, (x) => x.storeMb ?? null));
+  const [storeMid, storeLast] = [store(parts.middle), store(parts.last)];
   const storeText = storeMid === null || storeLast === null ? ''
     : ` (the store's records in memory apart: ${storeMid.toFixed(1)} → ${storeLast.toFixed(1)} MB, not judged)`;
   const high = (part: Sample[]) => worst(values(part, (x) => x.rssMb));

@@ -54,9 +54,10 @@ function installDeliveryMetrics(registry: Registry, log: DeliveryLog, store: Pic
 }
 
 /**
- * `presently_store_memory_bytes{part}`: the presence journal's records in memory (docs/operations/storage.md#presence-journal):
- * `segments` the buffers held, `records` the records in them, `garbage` replaced records not yet given back. Absent on
- * a store that keeps no records in memory (its read cache is in the V8 heap figures).
+ * `presently_store_memory_bytes{part}`: the presence journal's records in memory
+ * (docs/operations/storage.md#presence-journal): `segments` the buffers held, `records` the records in them, `garbage`
+ * replaced records not yet given back. Absent on a store that keeps no records in memory (its read cache is in the V8
+ * heap figures).
  */
 function installMemoryGauge(registry: Registry, store: Pick<Store, 'memoryParts'>): void {
   const parts = store.memoryParts?.bind(store);

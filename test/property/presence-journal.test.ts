@@ -103,11 +103,12 @@ describe('presence journal: the records in memory', () => {
   // What docs/operations/storage.md#presence-journal promises of its memory: each user's room at most twice their
   // record, garbage at most a quarter of what is placed (one segment while that is less), and the segment being filled.
   it('holds at most twice the records, a third more in garbage, and two segments, whatever was written', () => {
-    fc.assert(fc.property(fc.array(write, { minLength: 1, maxLength: 2500 }), fc.constantFrom(2048, 16384), (writes, segment) => {
+    const writes = fc.array(write, { minLength: 1, maxLength: 2500 });
+    fc.assert(fc.property(writes, fc.constantFrom(2048, 16384), (list, segment) => {
       const arena = new RecordArena(segment);
       const model = new Map<string, number>();
       let largest = 0;
-      for (const w of writes) {
+      for (const w of list) {
         if (w.remove) {
           arena.delete('t', userOf(w.user));
           model.delete(userOf(w.user));

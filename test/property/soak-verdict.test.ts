@@ -124,7 +124,8 @@ describe("the soak: the store's records in memory", () => {
   // The 15-minute soaks on the presence journal of 2026-12-07 (BENCHMARKS.md, 14:55): native memory 240 → 279 MB,
   // all of it the journal's records.
   it("are shown apart and not judged: records growing with the users' data leave the verdict flat", () => {
-    fc.assert(fc.property(fc.record({ ...swing, heapLeak: fc.constant(0), nativeLeak: fc.constant(0), storeGrowth: fc.integer({ min: 0, max: 8 }) }), (shape) => {
+    const shapes = fc.record({ ...swing, heapLeak: fc.constant(0), nativeLeak: fc.constant(0), storeGrowth: fc.integer({ min: 0, max: 8 }) });
+    fc.assert(fc.property(shapes, (shape) => {
       const v = rss(shape);
       assert.equal(v.ok, true, v.line);
       assert.match(v.line, /the store's records in memory apart: \d+\.\d → \d+\.\d MB, not judged/);
@@ -132,7 +133,8 @@ describe("the soak: the store's records in memory", () => {
   });
 
   it('leave the rest judged: 2 MB a minute kept natively beside them is growing', () => {
-    fc.assert(fc.property(fc.record({ ...swing, heapLeak: fc.constant(0), nativeLeak: fc.constant(2), storeGrowth: fc.integer({ min: 0, max: 8 }) }), (shape) => {
+    const shapes = fc.record({ ...swing, heapLeak: fc.constant(0), nativeLeak: fc.constant(2), storeGrowth: fc.integer({ min: 0, max: 8 }) });
+    fc.assert(fc.property(shapes, (shape) => {
       assert.equal(rss(shape).ok, false, rss(shape).line);
     }));
   });
