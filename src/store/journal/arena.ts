@@ -9,7 +9,8 @@
  * segments hold, the segment with the most is emptied (its live records copied to the end, the buffer dropped): one
  * segment at a time, so a write costs the same whatever the number of users and no pause copies the whole state.
  * The memory is the rooms (each at most twice its record: a user's room grows to their longest record and an eighth,
- * and stays while the record fills half of it), a third more in garbage at most, and a segment or two
+ * and stays while the record fills half of it), a third more in garbage at most (one segment while the records are
+ * few), and a segment or two
  * (test/property/presence-journal.test.ts). Rewrites of records of varying lengths take the rooms from about 1.2 to
  * about 1.4 times the records over millions of writes (BENCHMARKS.md, 2026-12-07 14:55): bounded, but not flat.
  *
@@ -240,7 +241,8 @@ export class RecordArena {
   /**
    * The memory the records take, in bytes: `segments`, the buffers held; `records`, what is placed in them and not
    * garbage (each record once however many users share it, with the room kept for growing in place); `garbage`, the
-   * bytes of records since replaced, which the emptying of segments gives back (at most a quarter of what is placed).
+   * bytes of records since replaced, which the emptying of segments gives back (at most a quarter of what is placed,
+   * or one segment while that is more).
    */
   footprint(): { segments: number; records: number; garbage: number } {
     let segments = 0;
