@@ -9,9 +9,14 @@ import { nextChange, prune, view } from './view.ts';
 const SEQ_DIGITS = 20;
 
 export function formatSequence(n: number): string {
-  // Numbers of 16 digits (microseconds from 2001 to 2286) without padStart: half the time, and the read cache
-  // formats one per user it answers (src/presence/snapshotCache.ts).
-  return n >= 1e15 && n < 1e16 ? `C0000${n}` : `C${String(n).padStart(SEQ_DIGITS, '0')}`;
+  // Numbers of 16 digits (microseconds from 2001 to 2286) without padStart, in two halves of 8 digits: V8 writes a
+  // number below 2^31 as an integer, and one above as a double (its shortest round trip, twice as slow). The read cache
+  // formats one per user it answers (src/presence/snapshotCache.ts): a 650-id list at a million users spent 70 µs here.
+  if (n >= 1e15 && n < 1e16) {
+    const high = Math.floor(n / 1e8);
+    return `C0000${high}${String(n - high * 1e8 + 1e8).slice(1)}`;
+  }
+  return `C${String(n).padStart(SEQ_DIGITS, '0')}`;
 }
 
 const SEQUENCE = /^C\d{20}$/;
