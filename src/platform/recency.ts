@@ -122,3 +122,43 @@ export class BoundedMap<K, V> {
     for (let slot = this.order.oldest; slot; slot = slot.newer) yield slot.key;
   }
 }
+
+/**
+ * A memory of the keys used lately that never evicts one entry at a time: new keys go into a young map, and when it
+ * holds `limit` the old map is dropped whole and the young one becomes the old. A key found only in the old map is
+ * copied into the young one, so a key used at least once every `limit` new keys stays. It holds between `limit` and
+ * twice `limit` entries (fewer only before the first turn).
+ *
+ * For object keys met once and seldom again, as a list's views at a million users (src/presence/render.ts): a
+ * BoundedMap's eviction deletes its oldest key by its hash, which V8 keeps in the key object, long out of the CPU's
+ * caches by then (a cache miss for every entry added); dropping a whole map reads none of its keys.
+ */
+export class TwoGenerationMap<K, V extends NonNullable<unknown> | null> {
+  private young = new Map<K, V>();
+  private old = new Map<K, V>();
+
+  /** `limit` 0 or less: nothing is kept. */
+  constructor(readonly limit: number) {}
+
+  get(key: K): V | undefined {
+    const value = this.young.get(key);
+    if (value !== undefined) return value;
+    const older = this.old.get(key);
+    if (older !== undefined) this.set(key, older);
+    return older;
+  }
+
+  /** Sets the value in the young map; when that holds `limit`, the old map goes and the young one takes its place. */
+  set(key: K, value: V): void {
+    if (this.limit <= 0) return;
+    this.young.set(key, value);
+    if (this.young.size < this.limit) return;
+    this.old = this.young;
+    this.young = new Map();
+  }
+
+  clear(): void {
+    this.young.clear();
+    this.old.clear();
+  }
+}

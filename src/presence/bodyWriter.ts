@@ -15,6 +15,8 @@ const INITIAL_BYTES = 512 * 1024;
 const KEPT_BYTES = 2 * 1024 * 1024;
 
 const utf8 = new TextEncoder();
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 
 /**
  * `text` as UTF-8 in bytes of their own, for keeping (./render.ts): `Buffer.from` would hand out a slice of Node's
@@ -52,6 +54,39 @@ export class BodyWriter {
     // UTF-8 takes at most 3 bytes for each UTF-16 unit (4 for a surrogate pair, which is 2 units).
     this.room(text.length * 3);
     this.at += this.buf.write(text, this.at, 'utf8');
+  }
+
+  /**
+   * A string or null as JSON, the bytes of `JSON.stringify(value)`: ASCII that needs no escaping is written as it is
+   * read, anything else (a quote, a control character, any other script) through JSON.stringify.
+   */
+  json(value: string | null): void {
+    if (value === null) {
+      this.ascii('null');
+      return;
+    }
+    this.room(value.length + 2);
+    const { buf } = this;
+    let at = this.at;
+    buf[at++] = QUOTE;
+    for (let i = 0; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      if (c < 0x20 || c === QUOTE || c === BACKSLASH || c > 0x7f) {
+        this.text(JSON.stringify(value));
+        return;
+      }
+      buf[at++] = c;
+    }
+    buf[at++] = QUOTE;
+    this.at = at;
+  }
+
+  /** The text written since the last `take` (UTF-8 decoded); the writer starts over. */
+  takeText(): string {
+    const text = this.buf.toString('utf8', 0, this.at);
+    this.at = 0;
+    if (this.buf.length > KEPT_BYTES) this.buf = Buffer.allocUnsafe(0);
+    return text;
   }
 
   /** The bytes written since the last `take`, in a buffer of their own; the writer starts over. */

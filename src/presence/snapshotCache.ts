@@ -47,6 +47,8 @@ export class SnapshotCache {
   /** Sequence numbers formatted lately, and their text (sequenceText). */
   private readonly seqNumbers = new Float64Array(SEQ_TEXTS).fill(NaN);
   private readonly seqTexts = new Array<string>(SEQ_TEXTS).fill('');
+  /** Where getGuids puts what its passes read, so that the reads are not optimised away. */
+  private touched = 0;
 
   /** `limit`: the most snapshots held. */
   constructor(readonly limit: number) {
@@ -97,17 +99,30 @@ export class SnapshotCache {
 
   /**
    * `getGuid` of `count` users at once, their snapshots (or undefined) into `into`: the lookups in passes (see
-   * ./guidTable.ts findAll), each pass's memory reads overlapping.
+   * ./guidTable.ts findAll), each pass's memory reads overlapping. Two more passes read each user's view, its element
+   * of the table's array of views and then the object itself, before anything uses them: at a million users each is a
+   * cache miss, and the list's rendering reads the view next (./render.ts).
    */
   getGuids(tenantId: string, words: Uint32Array, count: number, into: Array<PresenceSnapshot | undefined>): void {
     const tenant = this.tenantNumber(tenantId, false);
     if (tenant === 0) return;
     const slots = this.slotsFor(count);
+    const { views } = this.table;
     this.table.findAll(tenant, words, count, slots);
+    let touched = 0;
+    for (let i = 0; i < count; i++) {
+      const slot = slots[i]!;
+      if (slot >= 0 && views[slot] === undefined) touched++;
+    }
     for (let i = 0; i < count; i++) {
       const slot = slots[i]!;
       if (slot >= 0) into[i] = this.snapshotAt(slot);
     }
+    for (let i = 0; i < count; i++) {
+      const message = into[i]?.view.statusMessage;
+      if (message) touched += message.content.length;
+    }
+    this.touched = touched;
   }
 
   /** Keeps `snapshot` as the user's latest, making room when the cache is full. */

@@ -1,7 +1,7 @@
 /**
  * Presence JSON made from parts (src/presence/render.ts): the rendering between `id` and `sequenceNumber` is kept per
- * view for the latest views only, so a server whose users keep making new views holds a bounded number, and a view
- * that fell out is rendered again to the same bytes.
+ * view for the views used lately only (two generations), so a server whose users keep making new views holds a bounded
+ * number, and a view that fell out is rendered again to the same bytes. A list keeps nothing of a view it meets once.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,7 +38,7 @@ describe('presence JSON from kept renderings', () => {
     const json = new PresenceJson(fake, 2);
     const views = [viewOf('Busy', 'InACall'), viewOf('Away', 'Away'), viewOf('Available', 'Available')];
     const whole = (v: PresenceView, audience: Audience) => JSON.stringify(fake.shape(USER, snap(v), audience));
-    // Round 1 writes a list item from the rendered text, round 2 keeps its bytes, round 3 copies them.
+    // Round 1 writes a list item without keeping it, round 2 keeps its text and bytes, round 3 copies them.
     for (const round of [1, 2, 3]) {
       for (const v of views) {
         for (const audience of ['owner', 'watcher'] as const) {
@@ -49,19 +49,32 @@ describe('presence JSON from kept renderings', () => {
     }
   });
 
-  it('keeps the latest views only: one that fell out is rendered again, one still kept is not', () => {
+  it('writes a view a list meets for the first time without keeping it, and keeps it the second time', () => {
+    const fake = fakeShape();
+    const json = new PresenceJson(fake, 100);
+    const [a, b] = [viewOf('Busy', 'InACall'), viewOf('Away', 'Away')];
+    const renders = (v: PresenceView) =>
+      fake.calls.filter((call) => call.view === v && call.audience === 'watcher').length;
+    item(json, USER, snap(a), 'watcher');
+    assert.equal(renders(a), 1);
+    for (let i = 0; i < 3; i++) item(json, USER, snap(a), 'watcher');
+    assert.equal(renders(a), 2, 'rendered again the second time, and kept from then on');
+    json.entity('ctx', USER, snap(b), 'watcher');
+    item(json, USER, snap(b), 'watcher');
+    json.entity('ctx', USER, snap(b), 'watcher');
+    assert.equal(renders(b), 1, 'a GET keeps its rendering at once, and a list then uses it');
+  });
+
+  it('keeps a view used within a generation of others, and forgets one unused for two', () => {
     const fake = fakeShape();
     const json = new PresenceJson(fake, 2);
-    const [a, b, c] = [viewOf('Busy', 'InACall'), viewOf('Away', 'Away'), viewOf('Available', 'Available')];
+    const [a, b, c, d] = [viewOf('Busy', 'x'), viewOf('Away', 'x'), viewOf('Available', 'x'), viewOf('Off', 'x')];
     const renders = (v: PresenceView) => fake.calls.filter((call) => call.view === v && call.audience === 'owner').length;
-    for (const v of [a, b, a, b]) item(json, USER, snap(v), 'owner');
-    assert.equal(renders(a), 1, 'a kept view is rendered once');
-    assert.equal(renders(b), 1);
-    item(json, USER, snap(c), 'owner');
-    item(json, USER, snap(a), 'owner');
-    assert.equal(renders(a), 2, 'two views later, the first had to be rendered again');
-    item(json, USER, snap(c), 'owner');
-    assert.equal(renders(c), 1, 'the view kept since stays kept');
+    for (const v of [a, a, b, b, a]) item(json, USER, snap(v), 'owner');
+    assert.equal(renders(a), 2, 'a kept view is not rendered again while used');
+    for (const v of [c, c, d, d, a]) item(json, USER, snap(v), 'owner');
+    assert.equal(renders(a), 3, 'two generations later, the first had to be met anew');
+    assert.equal(renders(d), 2);
   });
 
   it('writes UTF-8: a status message in any script comes out as the JSON of the whole object, byte for byte', () => {
@@ -110,5 +123,19 @@ describe('the body writer (src/presence/bodyWriter.ts)', () => {
     const kept = ownBytes(text);
     assert.equal(Buffer.from(kept).toString('utf8'), text);
     assert.equal(kept.buffer.byteLength, kept.byteLength, 'the buffer behind it is exactly its bytes');
+  });
+});
+
+describe('a JSON value written directly (src/presence/bodyWriter.ts json)', () => {
+  it('gives the bytes of JSON.stringify for any string or null', () => {
+    const samples = [null, '', 'Available', 'a "quote"', 'back\\slash', 'tab\there', 'line\nbreak',
+      '\u0000\u001f\u007f', 'é', 'Réunion — 会議中 😀', '\ud800 lone', 'x'.repeat(5000)];
+    for (const value of samples) {
+      const out = new BodyWriter(4);
+      out.ascii('[');
+      out.json(value);
+      out.ascii(']');
+      assert.deepEqual(out.take(), Buffer.from(`[${JSON.stringify(value)}]`, 'utf8'), JSON.stringify(value));
+    }
   });
 });

@@ -43,8 +43,9 @@ describe('presence JSON written directly', () => {
         const json = new PresenceJson({ shape }, 4);
         const snap: Shapeable = { view: v, sequenceNumber: 'C00001796637981128000' };
         const expected = JSON.stringify(shape(USER, snap, audience));
-        assert.equal(item(json, snap, audience), expected);
-        assert.equal(item(json, snap, audience), expected, 'kept');
+        assert.equal(item(json, snap, audience), expected, 'first sight, written directly');
+        assert.equal(item(json, snap, audience), expected, 'second, kept');
+        assert.equal(item(json, snap, audience), expected, 'third, copied');
         assert.equal(json.entity('ctx', USER, snap, audience), `{"@odata.context":"ctx",${expected.slice(1)}`);
       }), { numRuns: RUNS });
     });
