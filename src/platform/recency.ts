@@ -1,5 +1,6 @@
 /**
- * Bounded memories that forget their oldest entry: a doubly linked recency list, and a map built on it.
+ * Bounded memories that forget their oldest entry: a doubly linked recency list, and a map built on it; and a map
+ * that forgets in generations, for keys met once (TwoGenerationMap, at the end).
  *
  * Why not a Map or a Set alone, dropping `keys().next()`: V8 leaves a deleted entry's slot in the table until it is
  * rebuilt, and a new iterator walks every slot deleted before it. A memory at its limit deletes its first entry on every

@@ -77,20 +77,14 @@ export class PresenceJson {
    * body, ./bodyWriter.ts). `id` is a GUID (getPresencesByUserId reads its ids as GUIDs), which needs no escaping.
    */
   writeItem(out: BodyWriter, id: string, snap: Shapeable, audience: Audience): void {
-    if (snap.sequenceNumber === null) {
-      out.text(JSON.stringify(this.api.shape(id, snap, audience)));
-      return;
-    }
+    if (snap.sequenceNumber === null) return this.writeWhole(out, id, snap, audience);
     const last = this.last[audience];
     let middle = last.view === snap.view ? last.middle : this.middles[audience].get(snap.view);
     if (middle === undefined) {
       // Met for the first time: written into the answer, and only the sight kept.
       this.middles[audience].set(snap.view, SEEN);
       const generic = this.fullShape ? null : this.renderGeneric(snap.view, audience);
-      if (!this.fullShape && generic === null) {
-        out.text(JSON.stringify(this.api.shape(id, snap, audience)));
-        return;
-      }
+      if (!this.fullShape && generic === null) return this.writeWhole(out, id, snap, audience);
       out.ascii('{"id":"');
       out.ascii(id);
       out.ascii('",');
@@ -101,10 +95,7 @@ export class PresenceJson {
       if (middle === SEEN) middle = this.keep(snap.view, audience);
       last.view = snap.view;
       last.middle = middle;
-      if (middle === null) {
-        out.text(JSON.stringify(this.api.shape(id, snap, audience)));
-        return;
-      }
+      if (middle === null) return this.writeWhole(out, id, snap, audience);
       out.ascii('{"id":"');
       out.ascii(id);
       out.bytes((middle.item ??= ownBytes(`",${middle.text},"sequenceNumber":"`)));
@@ -112,6 +103,11 @@ export class PresenceJson {
     // A letter and digits (formatSequence): ASCII, nothing to escape.
     out.ascii(snap.sequenceNumber);
     out.ascii('"}');
+  }
+
+  /** The item rendered whole, through the API's shape (an unknown user, or a shape with no middle). */
+  private writeWhole(out: BodyWriter, id: string, snap: Shapeable, audience: Audience): void {
+    out.text(JSON.stringify(this.api.shape(id, snap, audience)));
   }
 
   /** One presence as a whole answer, its `@odata.context` first: a GET's body without `$select`. */

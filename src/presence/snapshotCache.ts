@@ -99,9 +99,9 @@ export class SnapshotCache {
 
   /**
    * `getGuid` of `count` users at once, their snapshots (or undefined) into `into`: the lookups in passes (see
-   * ./guidTable.ts findAll), each pass's memory reads overlapping. Two more passes read each user's view, its element
-   * of the table's array of views and then the object itself, before anything uses them: at a million users each is a
-   * cache miss, and the list's rendering reads the view next (./render.ts).
+   * ./guidTable.ts findAll), each pass's memory reads overlapping. Two more read each user's view, its element of the
+   * table's array of views, then the object with its status message, before anything renders them (./render.ts): at a
+   * million users each is a cache miss (docs/contributing/performance.md, "Memory read at random is read in passes").
    */
   getGuids(tenantId: string, words: Uint32Array, count: number, into: Array<PresenceSnapshot | undefined>): void {
     const tenant = this.tenantNumber(tenantId, false);
