@@ -129,7 +129,8 @@ describe('the body writer (src/presence/bodyWriter.ts)', () => {
 describe('a JSON value written directly (src/presence/bodyWriter.ts json)', () => {
   it('gives the bytes of JSON.stringify for any string or null', () => {
     const samples = [null, '', 'Available', 'a "quote"', 'back\\slash', 'tab\there', 'line\nbreak',
-      '\u0000\u001f\u007f', 'é', 'Réunion — 会議中 😀', '\ud800 lone', 'x'.repeat(5000)];
+      '\u0000\u001f\u007f', 'delete \u007f alone', 'é', 'Réunion — 会議中 😀', '\ud800 lone',
+      'x'.repeat(5000)];
     for (const value of samples) {
       const out = new BodyWriter(4);
       out.ascii('[');

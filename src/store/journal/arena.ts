@@ -3,16 +3,16 @@
  * `facts \t view \t seq`), found by a slot number per user: a million records are a few buffers and typed arrays, not
  * a million objects for each full garbage collection to mark (docs/contributing/performance.md).
  *
- * A record is written in place when it fits the room its slot has (its length and an eighth more, so a message replaced
- * by one as long or a little longer costs no new bytes) and fills half of it; one that does not is written at the end of the segment being
- * filled (buffers of 8 MiB) and its old bytes become garbage. When the garbage passes a quarter of what the
- * segments hold, the segment with the most is emptied (its live records copied to the end, the buffer dropped): one
- * segment at a time, so a write costs the same whatever the number of users and no pause copies the whole state.
- * The memory is the rooms (each at most twice its record: a user's room grows to their longest record and an eighth,
- * and stays while the record fills half of it), a third more in garbage at most (one segment while the records are
- * few), and a segment or two
- * (test/property/presence-journal.test.ts). Rewrites of records of varying lengths take the rooms from about 1.2 to
- * about 1.4 times the records over millions of writes (BENCHMARKS.md, 2026-12-07 14:55): bounded, but not flat.
+ * A record is written in place when it fits the room its slot has (its length and an eighth more, so a message
+ * replaced by one as long or a little longer costs no new bytes) and fills half of it; one that does not is written at
+ * the end of the segment being filled (buffers of 8 MiB) and its old bytes become garbage. When the garbage passes a
+ * quarter of what the segments hold, the segment with the most is emptied (its live records copied to the end, the
+ * buffer dropped): one segment at a time, so a write costs the same whatever the number of users and no pause copies
+ * the whole state. The memory is the rooms (each at most twice its record: a user's room grows to their longest record
+ * and an eighth, and stays while the record fills half of it), a third more in garbage at most (one segment while the
+ * records are few), and a segment or two (test/property/presence-journal.test.ts). Rewrites of records of varying
+ * lengths take the rooms from about 1.2 to about 1.4 times the records over millions of writes (BENCHMARKS.md,
+ * 2026-12-07 14:55): bounded, but not flat.
  *
  * Users created together start with the same record: a record set just like the one set before it shares its bytes
  * (neither slot then has room of its own: the next change of either is written at the end), so a million new users
