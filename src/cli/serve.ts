@@ -10,6 +10,7 @@ import type { Config } from '../config/config.ts';
 import { devOnNetworkWarning } from '../config/exposure.ts';
 import { VERSION } from '../config/version.ts';
 import type { Presently } from '../server.ts';
+import { keepTickShape } from '../platform/tickShape.ts';
 import { DB_FILE } from '../store/files.ts';
 import { addServeOptions, commandLineOptions } from './flags.ts';
 import { invocation } from './hints.ts';
@@ -94,6 +95,9 @@ export async function startServer(config: Config): Promise<Presently> {
   // [P: d-no-pretenuring] A long request (a bulk creation) must not make V8 allocate every later request's objects in
   // the old generation: after a million users created in bulk, reads ran at two thirds of their speed.
   v8.setFlagsFromString('--no-allocation-site-pretenuring');
+  // [P: d-keep-tick-shape] Every request queues several process.nextTick objects; their shape must outlive full
+  // collections, or nextTick goes through V8's runtime for good after a few of them.
+  keepTickShape();
   const devSigningKey = needsNewKey(config) ? newDevSigningKey() : undefined;
   devSigningKey?.catch(() => {});
   const { buildPresently } = await import('../server.ts');
