@@ -8,6 +8,7 @@
  *   npm run bench:floors -- --only log            # an append-only journal against writes in place (~2 min)
  *   npm run bench:floors -- --only heap           # the read cache's memory and full collections (~1 min)
  *   npm run bench:floors -- --only journal        # records in memory, a journal and snapshots (~30 s)
+ *   npm run bench:floors -- --only list           # a 650-id list from every user's item kept rendered (~30 s)
  *
  * - memory: lookups of random user ids in batches of 650, as a getPresencesByUserId makes them, in a JavaScript Map of N string
  *   keys to small objects (the read cache's shape: src/presence/snapshotCache.ts), and in an open-addressed table of
@@ -25,6 +26,8 @@
  *   transactions. Says whether a log-structured store would write for less at a million users (BENCHMARKS.md).
  * - journal (only when asked for): the store that log pointed to, every record in memory as bytes, each write appended
  *   to a journal file, and the state written out as a snapshot when the journal is as large (./journalFloor.ts).
+ * - list (only when asked for): a 650-id getPresencesByUserId answered with the least work any in-memory design could
+ *   do, every user's item kept rendered: what a million users cost a list whatever the code (./listFloor.ts).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -36,6 +39,7 @@ import { newRecord, transition } from '../src/domain/record.ts';
 import { setStatusMessage } from '../src/domain/statusMessage.ts';
 import { heapFloor } from './heapFloor.ts';
 import { journalFloor } from './journalFloor.ts';
+import { listFloor } from './listFloor.ts';
 import { SnapshotCache } from '../src/presence/snapshotCache.ts';
 import { encodeRecord } from '../src/store/codec.ts';
 import { migrate } from '../src/store/sqlite/migrations.ts';
@@ -403,5 +407,19 @@ if (parts.includes('journal')) {
     console.log(n.toLocaleString('en-US').padStart(10) + r.writes.toLocaleString('en-US').padStart(11) + fmt(r.parse).padStart(8)
       + fmt(r.apply).padStart(8) + fmt(r.append).padStart(8) + fmt(r.snapshot).padStart(10) + fmt(r.parse + r.apply + r.append + r.snapshot).padStart(8)
       + fmt(r.stateMb, 0).padStart(10) + fmt(r.snapshotMs, 0).padStart(13) + fmt(r.fillS).padStart(8) + fmt(r.startS).padStart(9));
+  }
+}
+if (parts.includes('list')) {
+  console.log(`\nlist: ${BATCH} random ids answered from every user's item kept rendered (the least work a list can do); µs per list, `
+    + 'and what each size adds to the first');
+  console.log('users'.padStart(10) + 'lookups'.padStart(9) + 'added'.padStart(8) + 'one by one'.padStart(12) + 'added'.padStart(8)
+    + 'in passes'.padStart(11) + 'added'.padStart(8) + 'items MB'.padStart(10) + 'build s'.padStart(9));
+  let first: ReturnType<typeof listFloor> | null = null;
+  for (const n of sizes) {
+    const r = listFloor(n, userId);
+    first ??= r;
+    console.log(n.toLocaleString('en-US').padStart(10) + fmt(r.lookupUs).padStart(9) + fmt(r.lookupUs - first.lookupUs).padStart(8)
+      + fmt(r.oneByOneUs).padStart(12) + fmt(r.oneByOneUs - first.oneByOneUs).padStart(8)
+      + fmt(r.passesUs).padStart(11) + fmt(r.passesUs - first.passesUs).padStart(8) + fmt(r.itemsMb).padStart(10) + fmt(r.buildS).padStart(9));
   }
 }
