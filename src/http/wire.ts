@@ -98,7 +98,9 @@ export function installWire(app: FastifyInstance, clock: Clock, headers: GraphHe
 
   // JSON only; an empty body reads as undefined so body-less actions work with or without a Content-Type.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    // A route registered with `jsonText` (resource) gets the text and parses it itself, with parseJsonBody.
+    if ((request.routeOptions.config as RouteJsonConfig | undefined)?.jsonText === true) return done(null, body);
     try {
       done(null, parseJsonBody(body as string));
     } catch (err) {
@@ -204,6 +206,17 @@ export interface ResourceOptions {
    * Graph's 400 whatever the method; null when it is known.
    */
   unknownSegment?: (request: FastifyRequest) => string | null;
+  /**
+   * The handlers get a JSON body as its text (a string, or undefined with no body), not parsed, and parse it themselves
+   * with parseJsonBody, which answers bad JSON as the parser would: for a handler that knows a body it has seen
+   * before (getPresencesByUserId's polled lists, src/presence/readMany.ts) before parsing it.
+   */
+  jsonText?: boolean;
+}
+
+/** The route config that asks the JSON parser for the text (ResourceOptions.jsonText). */
+interface RouteJsonConfig {
+  jsonText?: boolean;
 }
 
 /**
@@ -218,7 +231,8 @@ export function resource(
 ): void {
   const allowed = Object.keys(handlers) as HTTPMethods[];
   for (const [method, handler] of Object.entries(handlers)) {
-    app.route({ method: method as HTTPMethods, url, handler: handler as RouteHandlerMethod });
+    const config: RouteJsonConfig = options.jsonText ? { jsonText: true } : {};
+    app.route({ method: method as HTTPMethods, url, handler: handler as RouteHandlerMethod, config });
   }
   const unknown = options.unknownSegment;
   const others = ALL_METHODS.filter((m) => !allowed.includes(m));

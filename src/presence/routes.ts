@@ -46,7 +46,8 @@ export function presenceRoutes(app: FastifyInstance, version: ApiVersion, deps: 
       unknownSegment: (request) => unknownAction(request, address),
     });
   }
-  resource(app, `${prefix}/communications/getPresencesByUserId`, { POST: getPresencesByUserIdHandler(deps.presence, api, json) });
+  resource(app, `${prefix}/communications/getPresencesByUserId`, { POST: getPresencesByUserIdHandler(deps.presence, api, json) },
+    { jsonText: true });
   const readRoutes = Object.fromEntries(Object.entries(READ_PATHS).map(([address, path]) => [address, `${prefix}${path}`])) as Record<Address, string>;
   deps.front.lane(presenceReadLane(version, api, json, readRoutes, deps));
   const actionRoutes = Object.fromEntries(Object.entries(ACTION_PATHS).map(([address, path]) => [address, `${prefix}${path}`])) as Record<Address, string>;

@@ -196,6 +196,38 @@ forEachBackend(['memory', 'redis'], (backend) => {
       assert.deepEqual((await ok({ ids: [MEGAN.toUpperCase(), ALEX.toUpperCase()] })).value.map((p) => p.id), [MEGAN, ALEX]);
     });
 
+    it('a body asked again is remembered by its whole text: a list that differs in its last id or only in spacing is read anew', async () => {
+      const ids = [ALEX, MEGAN, ADELE];
+      const compact = JSON.stringify({ ids });
+      // Asked three times: from the second on, the list is remembered by this text.
+      for (let i = 0; i < 3; i++) assert.deepEqual((await ok(compact)).value.map((p) => p.id), ids);
+      const lastChanged = [ALEX, MEGAN, randomUUID()];
+      const other = await ok(JSON.stringify({ ids: lastChanged }));
+      assert.deepEqual(other.value.map((p) => p.id), lastChanged);
+      assert.equal(other.value[2]!.availability, 'PresenceUnknown', 'the changed id is read, not the remembered list\'s');
+      const spaced = `{ "ids" : [ ${ids.map((id) => JSON.stringify(id.toUpperCase())).join(' , ')} ] }`;
+      assert.deepEqual((await ok(spaced)).value.map((p) => p.id), ids, 'the same GUIDs written otherwise: the same list');
+      assert.deepEqual((await ok(compact)).value.map((p) => p.id), ids);
+    });
+
+    it('a body that is not JSON, empty or too deeply nested is answered as by every other action', async () => {
+      const setPresence = (body: string) => postJson(s, `/v1.0/users/${ADELE}/presence/setUserPreferredPresence`, adele, body);
+      for (const body of ['{"ids": [', 'ids', '', '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]']) {
+        const [list, action] = [await call(body), await setPresence(body)];
+        assert.equal(list.statusCode, 400, `${JSON.stringify(body)}: ${list.body}`);
+        if (body === '') {
+          assertBadProperty(list, 'ids');
+          continue;
+        }
+        assert.equal(list.json().error.message, action.json().error.message, JSON.stringify(body));
+        assert.equal(list.json().error.code, action.json().error.code);
+      }
+      // A remembered body is still authorized first: without Presence.Read.All it is 403.
+      const compact = JSON.stringify({ ids: [ALEX] });
+      for (let i = 0; i < 3; i++) await ok(compact);
+      assertGraphError(await call(compact, await s.userToken(ADELE, ['Presence.Read'])), 403, 'Forbidden');
+    });
+
     it('no token is 401', async () => {
       const res = await s.inject({
         method: 'POST', url: '/v1.0/communications/getPresencesByUserId', headers: { 'content-type': 'application/json' },
