@@ -8,7 +8,7 @@
  *   npm run bench:floors -- --only log            # an append-only journal against writes in place (~2 min)
  *   npm run bench:floors -- --only heap           # the read cache's memory and full collections (~1 min)
  *   npm run bench:floors -- --only journal        # records in memory, a journal and snapshots (~30 s)
- *   npm run bench:floors -- --only list           # a 650-id list from every user's item kept rendered (~30 s)
+ *   npm run bench:floors -- --only list           # a 650-id list from every user's item kept rendered (~15 s)
  *
  * - memory: lookups of random user ids in batches of 650, as a getPresencesByUserId makes them, in a JavaScript Map of N string
  *   keys to small objects (the read cache's shape: src/presence/snapshotCache.ts), and in an open-addressed table of

@@ -1,6 +1,7 @@
 /**
  * `POST /communications/getPresencesByUserId`: the presences of up to 650 users of the caller's tenant in one answer.
- * Clients poll the same list again and again, so the encoded answer is reused while nothing in it changed.
+ * Clients poll the same list again and again, so the encoded answer is reused while nothing in it changed, and the
+ * list's ids are taken from the body's text seen before instead of being read again.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authorizeReadMany } from '../auth/permissions.ts';
