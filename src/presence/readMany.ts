@@ -100,7 +100,8 @@ export function getPresencesByUserIdHandler(presence: PresenceService, api: Pres
  * The id lists of the bodies whose answers are kept, by the body's text (most recent last). A client polls with the
  * same body each time, and reading its JSON and 650 ids was a third of such a request's time (BENCHMARKS.md,
  * 2026-12-07 19:10): a body seen before is looked up here instead. Only lists asked again are remembered (as answers
- * are kept); a body's text is compared whole, so a list is never taken for another.
+ * are kept); a body's text is compared whole, so a list is never taken for another. At most ANSWER_CACHE_LIMIT
+ * bodies, each within the request body limit (64 KB by default): 2 MB.
  */
 class ListsByBody {
   private readonly lists = new Map<string, IdList>();

@@ -11,6 +11,7 @@ import {
 } from '../kit/graph.ts';
 import { forEachBackend } from '../kit/backends.ts';
 import fc from 'fast-check';
+import { MAX_JSON_DEPTH, TOO_DEEP_MESSAGE } from '../../src/platform/json/depth.ts';
 
 forEachBackend(['memory', 'redis'], (backend) => {
   interface ListJson {
@@ -212,7 +213,8 @@ forEachBackend(['memory', 'redis'], (backend) => {
 
     it('a body that is not JSON, empty or too deeply nested is answered as by every other action', async () => {
       const setPresence = (body: string) => postJson(s, `/v1.0/users/${ADELE}/presence/setUserPreferredPresence`, adele, body);
-      for (const body of ['{"ids": [', 'ids', '', '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]']) {
+      const tooDeep = `{"ids":${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}}`;
+      for (const body of ['{"ids": [', 'ids', '', tooDeep]) {
         const [list, action] = [await call(body), await setPresence(body)];
         assert.equal(list.statusCode, 400, `${JSON.stringify(body)}: ${list.body}`);
         if (body === '') {
@@ -221,6 +223,8 @@ forEachBackend(['memory', 'redis'], (backend) => {
         }
         assert.equal(list.json().error.message, action.json().error.message, JSON.stringify(body));
         assert.equal(list.json().error.code, action.json().error.code);
+        if (body === tooDeep) assert.equal(list.json().error.message, TOO_DEEP_MESSAGE);
+        else assert.match(list.json().error.message, /^Unable to read JSON request payload/);
       }
       // A remembered body is still authorized first: without Presence.Read.All it is 403.
       const compact = JSON.stringify({ ids: [ALEX] });
