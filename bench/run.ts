@@ -58,6 +58,7 @@ import {
   type RedisBenchmarkResult,
 } from './redis.ts';
 import { runScaleBench, storeSizeLabel, storeSizer, userSizes } from './scale.ts';
+import { sideBySideTable, sideBySideVerdicts, sizeLabel } from './sideBySide.ts';
 import {
   REDIS_SCENARIOS,
   SCENARIOS,
@@ -87,11 +88,11 @@ const SETTLE_MAX_MS = 180_000;
  * beside it). Returns how long that took in ms, or null when it was still busy after SETTLE_MAX_MS (or /proc is
  * missing: 0).
  */
-async function settle(pid: number): Promise<number | null> {
+async function settle(pid: number, maxMs = SETTLE_MAX_MS): Promise<number | null> {
   const started = performance.now();
   let last = readCpuSeconds(pid);
   if (last === null) return 0;
-  while (performance.now() - started < SETTLE_MAX_MS) {
+  while (performance.now() - started < maxMs) {
     await new Promise((r) => setTimeout(r, 1000));
     const now = readCpuSeconds(pid);
     if (now === null) return 0;
@@ -99,6 +100,23 @@ async function settle(pid: number): Promise<number | null> {
     last = now;
   }
   return null;
+}
+
+/** How long a side-by-side measurement waits for the other servers to finish their own work. */
+const QUIET_OTHERS_MAX_MS = 20_000;
+
+/**
+ * --side-by-side: before a load on the server `pid`, waits until the others are quiet, so that the work a load left
+ * behind on one size (a WAL checkpoint, a journal snapshot, a collection) is not measured as the other's. A wait of a
+ * second or more is noted.
+ */
+async function quietOthers(subjects: Subject[], pid: number, notes: string[]): Promise<void> {
+  for (const s of subjects) {
+    if (s.proc.pid === pid) continue;
+    const ms = await settle(s.proc.pid, QUIET_OTHERS_MAX_MS);
+    if (ms === null) notes.push(`${s.label} was still busy after ${fmtSeconds(QUIET_OTHERS_MAX_MS)} when another size's load began`);
+    else if (ms >= 1000) notes.push(`${s.label} had ${fmtSeconds(ms)} of its own work left before another size's load`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -125,6 +143,10 @@ const USAGE = `usage: npm run bench -- [options]
                     the kill -9 check read back a sample (said in the output)
   --users A,B,C     the scale run: the whole bench once per size, then one table of all sizes (bench/scale.ts), e.g.
                     --users 1000,100000,1000000
+  --side-by-side    with --users A,B: a server of each size in ONE run, each scenario measured on them back to back
+                    (the order turned at every other load), and the largest judged against the smallest: req/s within
+                    10 %, p99 within 2× (bench/sideBySide.ts); the scale run above runs the sizes minutes apart
+  --rounds N        with --side-by-side: every scenario N times (default 1); judged on the median of the rounds
   --startups N      start-up samples, the measured server included (default 3)
   --only A,B        run only these scenarios (--store redis and --nodes default to ${REDIS_SCENARIOS.join(',')})
   --json FILE       also write the results as JSON
@@ -158,6 +180,8 @@ function options() {
       'redis-aof': { type: 'boolean', default: false },
       nodes: { type: 'string', default: '1' },
       users: { type: 'string', default: '650' },
+      'side-by-side': { type: 'boolean', default: false },
+      rounds: { type: 'string', default: '1' },
       startups: { type: 'string', default: '3' },
       only: { type: 'string' },
       json: { type: 'string' },
@@ -179,6 +203,13 @@ function options() {
   if (presenceStore === 'journal' && store === 'memory') throw new Error('--presence-store journal needs a data folder: --store sqlite (or redis, for its SQLite node)');
   const connections = Math.round(num('connections', values.connections, 1));
   if (connections < nodes) throw new Error('--connections must be at least --nodes');
+  const sideBySide = values['side-by-side'];
+  const sizes = sideBySide ? userSizes(['--users', values.users]) : null;
+  if (sideBySide && (!sizes || store === 'redis' || nodes > 1)) {
+    throw new Error('--side-by-side needs several sizes (--users 1000,1000000) and --store sqlite or memory');
+  }
+  const rounds = Math.round(num('rounds', values.rounds, 1));
+  if (rounds > 1 && !sideBySide) throw new Error('--rounds needs --side-by-side');
   const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean) ?? (store === 'redis' ? REDIS_SCENARIOS : undefined);
   const unknown = only?.filter((n) => !SCENARIOS.some((s) => s.name === n)) ?? [];
   if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')} (have: ${SCENARIOS.map((s) => s.name).join(', ')})`);
@@ -192,7 +223,10 @@ function options() {
     ownRedis: values['own-redis'],
     redisAof: values['redis-aof'],
     nodes,
-    users: Math.round(num('users', values.users, 1)),
+    users: sizes ? sizes[0]! : Math.round(num('users', values.users, 1)),
+    /** --side-by-side: a server of each of these sizes in the same run (bench/sideBySide.ts); null otherwise. */
+    sizes,
+    rounds,
     startups: Math.round(num('startups', values.startups, 1)),
     scenarios: only ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENARIOS,
     json: values.json,
@@ -346,6 +380,7 @@ async function runScenario(
   // 2. Warm everything up, then measure back to back: bare, then each Presently.
   const commands = redis ? () => redis.commandStats() : undefined;
   const one = async (url: string, pid: number, i: number, server: string, phase: string, seconds: number, prefix?: string) => {
+    if (opts.sizes && phase === 'measure') await quietOthers(subjects, pid, out.notes);
     const tag = loadTag(sc.name, server, phase);
     const lr = await runLoad(loads[i]!, tag, [{ url, pid, connections: opts.connections }], seconds, { watch, ...(commands ? { redisCommands: commands } : {}) });
     // On Redis: the change events the node's dispatcher has not handled yet, and how long it takes to catch up
@@ -564,7 +599,7 @@ async function main(): Promise<number> {
   }
   // Several sizes (`--users 1000,100000,1000000`): this run once per size, and one table of them (bench/scale.ts).
   const sizes = userSizes(process.argv.slice(2));
-  if (sizes) return runScaleBench(process.argv.slice(2), sizes);
+  if (sizes && !process.argv.includes('--side-by-side')) return runScaleBench(process.argv.slice(2), sizes);
   let opts: Options;
   try {
     opts = options();
@@ -601,7 +636,8 @@ async function main(): Promise<number> {
   log(
     `store ${opts.store === 'redis' ? 'sqlite and redis, one node each' : opts.store}`
       + `${opts.presenceStore === 'journal' ? ' (presence in the journal)' : ''}, ${opts.connections} connections, ` +
-      `${opts.warmup} s warm-up + ${opts.duration} s per server and scenario, ${fmt.int(opts.users)} users`,
+      `${opts.warmup} s warm-up + ${opts.duration} s per server and scenario, ` +
+      `${opts.sizes ? `a server of each size: ${opts.sizes.map((n) => fmt.int(n)).join(', ')} users, ${opts.rounds} round(s)` : `${fmt.int(opts.users)} users`}`,
   );
 
   // Redis: the bench's own connection, the prefixes, the ceiling.
@@ -615,12 +651,17 @@ async function main(): Promise<number> {
   }
   log();
 
-  // The servers under test: one, or (--store redis) one on SQLite and one on Redis.
+  // The servers under test: one, or (--store redis) one on SQLite and one on Redis, or (--side-by-side) one of each
+  // size on the same store.
   type Kind = 'sqlite' | 'memory' | 'redis';
-  const kinds: Kind[] = opts.store === 'redis' ? ['sqlite', 'redis'] : [opts.store as Kind];
+  const servers: Array<{ kind: Kind; label: string; users: number }> = opts.store === 'redis'
+    ? (['sqlite', 'redis'] as const).map((kind) => ({ kind, label: kind, users: opts.users }))
+    : (opts.sizes ?? [opts.users]).map((users) => ({
+      kind: opts.store as Kind, label: opts.sizes ? sizeLabel(users) : 'presently', users,
+    }));
   const subjects: Subject[] = [];
   try {
-    for (const kind of kinds) {
+    for (const { kind, label, users } of servers) {
       const storeArgs = (): string[] => {
         if (kind === 'redis') return ['--store', 'redis', '--redis-url', opts.redisUrl, '--redis-prefix', registerPrefix(redis!, deletedKeys)];
         return ['--data', tempDataDir(), '--store', kind, ...(kind === 'sqlite' ? ['--presence-store', opts.presenceStore] : [])];
@@ -643,8 +684,7 @@ async function main(): Promise<number> {
       const proc = await startPresently(args, undefined, [...profile, ...opts.nodeArgs]);
       startups.push(proc.startupMs);
       startupCpus.push(proc.startupCpuMs);
-      const label = opts.store === 'redis' ? kind : 'presently';
-      const who = kinds.length > 1 ? `${label}: ` : '';
+      const who = servers.length > 1 ? `${label}: ` : '';
       log(`${who}start-up to ready line: ${startups.map((s) => `${Math.round(s)} ms`).join(', ')}`);
       log(`${who}CPU used by the ready line: ${startupCpus.map((s) => `${Math.round(s)} ms`).join(', ')}; median ${Math.round(median(startupCpus))} ms`);
       if (stopCodes.some((c) => c !== 0)) {
@@ -653,7 +693,7 @@ async function main(): Promise<number> {
       await new Promise((r) => setTimeout(r, 2000));
       const idle = readMemory(proc.pid);
       log(`${who}idle RSS after start-up + 2 s: ${idle ? fmt.mb(idle.rssMb) : 'unknown (no /proc)'}`);
-      const { setupMs, ...ctx } = await setUp(proc.url, opts.users);
+      const { setupMs, ...ctx } = await setUp(proc.url, users);
       log(`${who}created ${fmt.int(ctx.users.count)} users (admin API, bulk) in ${fmtSeconds(setupMs)}`);
       const quiet = await settle(proc.pid);
       if (quiet !== null && quiet >= 1000) log(`${who}the server's own work after that (WAL checkpoints, collections) ended ${fmtSeconds(quiet)} later`);
@@ -692,9 +732,11 @@ async function main(): Promise<number> {
   }
   log();
 
-  // Scenarios.
+  // Scenarios (--rounds times, --side-by-side only).
   const results: ScenarioResult[] = [];
-  for (const sc of opts.scenarios) {
+  const rounds = Array.from({ length: opts.rounds }, (_, r) => opts.scenarios.map((sc) => ({ sc, round: r + 1 }))).flat();
+  for (const { sc, round } of rounds) {
+    if (opts.rounds > 1 && sc === opts.scenarios[0]) log(`━━━ round ${round} of ${opts.rounds} ━━━`);
     const progress = process.stdout.isTTY;
     if (progress) process.stdout.write(`… ${sc.title} (${(1 + subjects.length) * (opts.warmup + opts.duration)} s)`);
     let r: ScenarioResult;
@@ -759,6 +801,11 @@ async function main(): Promise<number> {
   log('Summary');
   log(table([HEADER, ...results.flatMap(scenarioRows)], RIGHT));
   log();
+  const sizeVerdicts = opts.sizes ? sideBySideVerdicts(results, subjects[0]!.label, subjects.at(-1)!.label) : null;
+  if (sizeVerdicts) {
+    log(sideBySideTable(sizeVerdicts, subjects[0]!.label, subjects.at(-1)!.label));
+    log();
+  }
   if (opts.store === 'redis') {
     log('Redis node vs SQLite node (same run); node µs/req: CPU of the Presently process per request; redis: redis-server during the Redis node\'s load;');
     log('outbox at end: change events not yet dispatched when the load ended (and how long the dispatcher took to catch up);');
@@ -800,6 +847,7 @@ async function main(): Promise<number> {
       machine: { ...mach, loadavgAfter: loadavg().map((l) => Math.round(l * 100) / 100) },
       options: {
         duration: opts.duration, warmup: opts.warmup, connections: opts.connections, store: opts.store, users: opts.users,
+        ...(opts.sizes ? { sizes: opts.sizes, rounds: opts.rounds } : {}),
         ...(opts.store === 'redis' ? { ownRedis: opts.ownRedis, redisAof: opts.redisAof } : {}),
       },
       // The first (or only) Presently, as in runs before --store redis.
@@ -835,6 +883,7 @@ async function main(): Promise<number> {
       })),
       redis: redis ? { url: opts.redisUrl, pid: redis.pid, ceiling, background, deletedKeys: Object.fromEntries(deletedKeys) } : null,
       scenarios: results,
+      ...(sizeVerdicts ? { sideBySide: { sizes: opts.sizes, rounds: opts.rounds, verdicts: sizeVerdicts } } : {}),
       problems,
       warnings,
       stderrErrors: stderrErrors.slice(0, 20),
