@@ -145,7 +145,8 @@ const USAGE = `usage: npm run bench -- [options]
                     --users 1000,100000,1000000
   --side-by-side    with --users A,B: a server of each size in ONE run, each scenario measured on them back to back
                     (the order turned at every other load), and the largest judged against the smallest: req/s within
-                    10 %, p99 within 2× (bench/sideBySide.ts); the scale run above runs the sizes minutes apart
+                    10 %, p99 within 2× (bench/sideBySide.ts); the scale run above runs the sizes minutes apart.
+                    With --store redis: a Redis node of each size (no SQLite node)
   --rounds N        with --side-by-side: every scenario N times (default 1); judged on the median of the rounds
   --startups N      start-up samples, the measured server included (default 3)
   --only A,B        run only these scenarios (--store redis and --nodes default to ${REDIS_SCENARIOS.join(',')})
@@ -205,9 +206,7 @@ function options() {
   if (connections < nodes) throw new Error('--connections must be at least --nodes');
   const sideBySide = values['side-by-side'];
   const sizes = sideBySide ? userSizes(['--users', values.users]) : null;
-  if (sideBySide && (!sizes || store === 'redis' || nodes > 1)) {
-    throw new Error('--side-by-side needs several sizes (--users 1000,1000000) and --store sqlite or memory');
-  }
+  if (sideBySide && (!sizes || nodes > 1)) throw new Error('--side-by-side needs several sizes (--users 1000,1000000) and one node');
   const rounds = Math.round(num('rounds', values.rounds, 1));
   if (rounds > 1 && !sideBySide) throw new Error('--rounds needs --side-by-side');
   const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean) ?? (store === 'redis' ? REDIS_SCENARIOS : undefined);
@@ -634,7 +633,7 @@ async function main(): Promise<number> {
   const mach = machine();
   log(`Presently bench — ${mach.cpus} × ${mach.cpuModel}, ${mach.memoryGb} GB, Node ${mach.node}, load average ${mach.loadavg.join(' ')}`);
   log(
-    `store ${opts.store === 'redis' ? 'sqlite and redis, one node each' : opts.store}`
+    `store ${opts.store === 'redis' && !opts.sizes ? 'sqlite and redis, one node each' : opts.store}`
       + `${opts.presenceStore === 'journal' ? ' (presence in the journal)' : ''}, ${opts.connections} connections, ` +
       `${opts.warmup} s warm-up + ${opts.duration} s per server and scenario, ` +
       `${opts.sizes ? `a server of each size: ${opts.sizes.map((n) => fmt.int(n)).join(', ')} users, ${opts.rounds} round(s)` : `${fmt.int(opts.users)} users`}`,
@@ -654,11 +653,11 @@ async function main(): Promise<number> {
   // The servers under test: one, or (--store redis) one on SQLite and one on Redis, or (--side-by-side) one of each
   // size on the same store.
   type Kind = 'sqlite' | 'memory' | 'redis';
-  const servers: Array<{ kind: Kind; label: string; users: number }> = opts.store === 'redis'
-    ? (['sqlite', 'redis'] as const).map((kind) => ({ kind, label: kind, users: opts.users }))
-    : (opts.sizes ?? [opts.users]).map((users) => ({
-      kind: opts.store as Kind, label: opts.sizes ? sizeLabel(users) : 'presently', users,
-    }));
+  const servers: Array<{ kind: Kind; label: string; users: number }> = opts.sizes
+    ? opts.sizes.map((users) => ({ kind: opts.store as Kind, label: sizeLabel(users), users }))
+    : opts.store === 'redis'
+      ? (['sqlite', 'redis'] as const).map((kind) => ({ kind, label: kind, users: opts.users }))
+      : [{ kind: opts.store as Kind, label: 'presently', users: opts.users }];
   const subjects: Subject[] = [];
   try {
     for (const { kind, label, users } of servers) {
@@ -806,7 +805,7 @@ async function main(): Promise<number> {
     log(sideBySideTable(sizeVerdicts, subjects[0]!.label, subjects.at(-1)!.label));
     log();
   }
-  if (opts.store === 'redis') {
+  if (opts.store === 'redis' && !opts.sizes) {
     log('Redis node vs SQLite node (same run); node µs/req: CPU of the Presently process per request; redis: redis-server during the Redis node\'s load;');
     log('outbox at end: change events not yet dispatched when the load ended (and how long the dispatcher took to catch up);');
     log("incl. catch-up: the load's requests ÷ (its duration + that catch-up), judged against the same target");
