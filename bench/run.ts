@@ -114,8 +114,8 @@ async function quietOthers(subjects: Subject[], pid: number, notes: string[]): P
   for (const s of subjects) {
     if (s.proc.pid === pid) continue;
     const ms = await settle(s.proc.pid, QUIET_OTHERS_MAX_MS);
-    if (ms === null) notes.push(`${s.label} was still busy after ${fmtSeconds(QUIET_OTHERS_MAX_MS)} when another size's load began`);
-    else if (ms >= 1000) notes.push(`${s.label} had ${fmtSeconds(ms)} of its own work left before another size's load`);
+    if (ms === null) notes.push(`${s.label} was still busy after ${fmtSeconds(QUIET_OTHERS_MAX_MS)} when the next load began`);
+    else if (ms >= 1000) notes.push(`${s.label} had ${fmtSeconds(ms)} of its own work left before the next load`);
   }
 }
 
@@ -205,7 +205,8 @@ function options() {
   const connections = Math.round(num('connections', values.connections, 1));
   if (connections < nodes) throw new Error('--connections must be at least --nodes');
   const sideBySide = values['side-by-side'];
-  const sizes = sideBySide ? userSizes(['--users', values.users]) : null;
+  // Smallest first: the verdict is the largest size against the smallest, in whatever order they were given.
+  const sizes = sideBySide ? userSizes(['--users', values.users])?.sort((a, b) => a - b) ?? null : null;
   if (sideBySide && (!sizes || nodes > 1)) throw new Error('--side-by-side needs several sizes (--users 1000,1000000) and one node');
   const rounds = Math.round(num('rounds', values.rounds, 1));
   if (rounds > 1 && !sideBySide) throw new Error('--rounds needs --side-by-side');
@@ -798,7 +799,9 @@ async function main(): Promise<number> {
   // Summary.
   log();
   log('Summary');
-  log(table([HEADER, ...results.flatMap(scenarioRows)], RIGHT));
+  const perScenarios = opts.scenarios.length;
+  const roundRow = (i: number) => (opts.rounds > 1 && i % perScenarios === 0 ? [[`round ${i / perScenarios + 1}`]] : []);
+  log(table([HEADER, ...results.flatMap((r, i) => [...roundRow(i), ...scenarioRows(r)])], RIGHT));
   log();
   const sizeVerdicts = opts.sizes ? sideBySideVerdicts(results, subjects[0]!.label, subjects.at(-1)!.label) : null;
   if (sizeVerdicts) {
