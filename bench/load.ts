@@ -243,6 +243,9 @@ export function log(line = ''): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** A later p99 against an earlier one, each at least 1 ms: autocannon's step, so a p99 under a millisecond is not 0. */
+export const p99Ratio = (before: number, after: number): number => Math.max(after, 1) / Math.max(before, 1);
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fmt, log, table } from './load.ts';
+import { fmt, log, p99Ratio, table } from './load.ts';
 import { dirBytes, installCleanup, tempDataDir } from './procs.ts';
 import type { BenchRedis } from './redis.ts';
 
@@ -153,7 +153,7 @@ function sizeChange(first: Cell, last: Cell, bares: Array<{ serverCpu?: number |
   const change = (a: number, b: number) => fmt.pct((b / a - 1) * 100);
   const bound = bares.every((b) => (b?.serverCpu ?? 0) >= BARE_BOUND_CPU);
   const ratio = first.ratio > 0 && last.ratio > 0 ? (bound ? ` (ratio ${change(first.ratio, last.ratio)})` : ' (bare client-bound)') : '';
-  return `${change(first.m.rps, last.m.rps)} req/s${ratio}, p99 ×${(Math.max(last.m.p99, 1) / Math.max(first.m.p99, 1)).toFixed(1)}`;
+  return `${change(first.m.rps, last.m.rps)} req/s${ratio}, p99 ×${p99Ratio(first.m.p99, last.m.p99).toFixed(1)}`;
 }
 
 /** One row per scenario and server (req/s, p50/p99), then the process and store rows; a column per size. */

@@ -9,7 +9,7 @@
  * The verdict (issue 13: a million users within 10 % of a thousand in throughput, p99 within 2×) is judged on the
  * median over the rounds of the largest size's req/s ÷ the smallest's, and of their p99s' ratio.
  */
-import { fmt, median, table } from './load.ts';
+import { fmt, median, p99Ratio, table } from './load.ts';
 
 /** What this needs of a scenario's result (bench/run.ts ScenarioResult). */
 export interface SideBySideResult {
@@ -29,7 +29,7 @@ export const sizeLabel = (users: number) => `${fmt.int(users)} users`;
 export interface SideBySideVerdict {
   name: string;
   title: string;
-  /** Per round: the largest size's req/s ÷ the smallest's, and p99 ÷ p99 (each p99 at least 1 ms: autocannon's step). */
+  /** Per round: the largest size's req/s ÷ the smallest's, and p99 ÷ p99 (./load.ts p99Ratio). */
   rounds: Array<{ rps: number; p99: number }>;
   rpsMedian: number;
   p99Median: number;
@@ -44,7 +44,7 @@ export function sideBySideVerdicts(results: SideBySideResult[], first: string, l
     const rounds = mine.flatMap((r) => {
       const a = r.runs.find((x) => x.label === first)?.m;
       const b = r.runs.find((x) => x.label === last)?.m;
-      return a && b && a.rps > 0 ? [{ rps: b.rps / a.rps, p99: Math.max(b.p99, 1) / Math.max(a.p99, 1) }] : [];
+      return a && b && a.rps > 0 ? [{ rps: b.rps / a.rps, p99: p99Ratio(a.p99, b.p99) }] : [];
     });
     const failed = mine.some((r) => r.problems.length > 0) || rounds.length === 0;
     const rpsMedian = rounds.length ? median(rounds.map((x) => x.rps)) : 0;
