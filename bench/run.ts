@@ -10,6 +10,8 @@
  * judges the Redis node against the SQLite node's figure (issue 5's targets); redis-benchmark's GET/SET on the same
  * Redis is printed as the ceiling, and redis-server's CPU is measured during every load.
  * `--store redis --nodes N` is the scale-out measurement instead (bench/nodes.ts).
+ * `--users A,B --side-by-side` measures a server of each size in the same run, the same way, and judges the largest
+ * against the smallest (bench/sideBySide.ts); `--users A,B` alone is the scale run, one run per size (bench/scale.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -243,7 +245,7 @@ export type Options = ReturnType<typeof options>;
 
 /** One Presently process under test and what was made on it. */
 interface Subject {
-  /** `presently` in a run on one store; `sqlite` and `redis` in a --store redis run. */
+  /** `presently` in a run on one store; `sqlite` and `redis` in a --store redis run; `1,000 users` (sizeLabel) and so on in a --side-by-side run. */
   label: string;
   store: 'sqlite' | 'memory' | 'redis';
   proc: PresentlyProcess;
